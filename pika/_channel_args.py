@@ -1,0 +1,350 @@
+"""Argument normalisation for the two generations of the channel API (pika 0.9 and pika 1.x).
+
+The rule (docs/api-generations.md): if the first positional argument is callable the call is in
+the 0.9 form, otherwise in the 1.x form. Both forms bind to one dict of canonical (1.x) names,
+keyword aliases of the older generation included, so `Channel` and `BlockingChannel` share the
+same checks. Everything here is pure and raises `TypeError`/`ValueError` at the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+
+REQUIRED: Any = object()
+"""Marks a parameter without a default."""
+
+# Older keyword -> canonical keyword. Giving both of a pair is a TypeError.
+ALIASES: dict[str, str] = {
+    'no_ack': 'auto_ack',
+    'consumer_callback': 'on_message_callback',
+    'type': 'exchange_type',
+    'all_channels': 'global_qos',
+}
+
+Signature = tuple[tuple[str, Any], ...]
+
+# pika 1.x positional orders (canonical names) with defaults.
+MODERN: dict[str, Signature] = {
+    'exchange_declare': (
+        ('exchange', REQUIRED),
+        ('exchange_type', 'direct'),
+        ('passive', False),
+        ('durable', False),
+        ('auto_delete', False),
+        ('internal', False),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'exchange_delete': (('exchange', None), ('if_unused', False), ('callback', None)),
+    'exchange_bind': (
+        ('destination', REQUIRED),
+        ('source', REQUIRED),
+        ('routing_key', ''),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'exchange_unbind': (
+        ('destination', None),
+        ('source', None),
+        ('routing_key', ''),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'queue_declare': (
+        ('queue', REQUIRED),
+        ('passive', False),
+        ('durable', False),
+        ('exclusive', False),
+        ('auto_delete', False),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'queue_bind': (
+        ('queue', REQUIRED),
+        ('exchange', REQUIRED),
+        ('routing_key', None),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'queue_unbind': (
+        ('queue', REQUIRED),
+        ('exchange', None),
+        ('routing_key', None),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'queue_purge': (('queue', REQUIRED), ('callback', None)),
+    'queue_delete': (
+        ('queue', REQUIRED),
+        ('if_unused', False),
+        ('if_empty', False),
+        ('callback', None),
+    ),
+    'basic_qos': (
+        ('prefetch_size', 0),
+        ('prefetch_count', 0),
+        ('global_qos', False),
+        ('callback', None),
+    ),
+    'basic_consume': (
+        ('queue', REQUIRED),
+        ('on_message_callback', REQUIRED),
+        ('auto_ack', False),
+        ('exclusive', False),
+        ('consumer_tag', None),
+        ('arguments', None),
+        ('callback', None),
+    ),
+    'basic_cancel': (('consumer_tag', ''), ('callback', None)),
+    'basic_get': (('queue', REQUIRED), ('callback', REQUIRED), ('auto_ack', False)),
+    'basic_recover': (('requeue', False), ('callback', None)),
+    'confirm_delivery': (('ack_nack_callback', REQUIRED), ('callback', None)),
+    'flow': (('active', REQUIRED), ('callback', None)),
+    'tx_select': (('callback', None),),
+    'tx_commit': (('callback', None),),
+    'tx_rollback': (('callback', None),),
+}
+
+# pika 0.9 positional orders, written with canonical names (the callable comes first).
+LEGACY: dict[str, Signature] = {
+    'exchange_declare': (
+        ('callback', None),
+        ('exchange', REQUIRED),
+        ('exchange_type', 'direct'),
+        ('passive', False),
+        ('durable', False),
+        ('auto_delete', False),
+        ('internal', False),
+        ('nowait', False),
+        ('arguments', None),
+    ),
+    'exchange_delete': (
+        ('callback', None),
+        ('exchange', None),
+        ('if_unused', False),
+        ('nowait', False),
+    ),
+    'exchange_bind': (
+        ('callback', None),
+        ('destination', REQUIRED),
+        ('source', REQUIRED),
+        ('routing_key', ''),
+        ('nowait', False),
+        ('arguments', None),
+    ),
+    'exchange_unbind': (
+        ('callback', None),
+        ('destination', None),
+        ('source', None),
+        ('routing_key', ''),
+        ('nowait', False),
+        ('arguments', None),
+    ),
+    'queue_declare': (
+        ('callback', None),
+        ('queue', ''),
+        ('passive', False),
+        ('durable', False),
+        ('exclusive', False),
+        ('auto_delete', False),
+        ('nowait', False),
+        ('arguments', None),
+    ),
+    'queue_bind': (
+        ('callback', None),
+        ('queue', REQUIRED),
+        ('exchange', REQUIRED),
+        ('routing_key', None),
+        ('nowait', False),
+        ('arguments', None),
+    ),
+    'queue_unbind': (
+        ('callback', None),
+        ('queue', ''),
+        ('exchange', None),
+        ('routing_key', None),
+        ('arguments', None),
+    ),
+    'queue_purge': (('callback', None), ('queue', ''), ('nowait', False)),
+    'queue_delete': (
+        ('callback', None),
+        ('queue', ''),
+        ('if_unused', False),
+        ('if_empty', False),
+        ('nowait', False),
+    ),
+    'basic_qos': (
+        ('callback', None),
+        ('prefetch_size', 0),
+        ('prefetch_count', 0),
+        ('global_qos', False),
+    ),
+    'basic_consume': (
+        ('on_message_callback', REQUIRED),
+        ('queue', ''),
+        ('auto_ack', False),
+        ('exclusive', False),
+        ('consumer_tag', None),
+        ('arguments', None),
+    ),
+    'basic_cancel': (('callback', None), ('consumer_tag', ''), ('nowait', False)),
+    'basic_get': (('callback', REQUIRED), ('queue', ''), ('auto_ack', False)),
+    'basic_recover': (('callback', None), ('requeue', False)),
+    'confirm_delivery': (('ack_nack_callback', REQUIRED), ('nowait', False)),
+    'flow': (('callback', None), ('active', REQUIRED)),
+    'tx_select': (('callback', None),),
+    'tx_commit': (('callback', None),),
+    'tx_rollback': (('callback', None),),
+}
+
+# Keywords either generation may give that are not in that generation's positional list.
+_EXTRA_KEYWORDS: dict[str, tuple[str, ...]] = {
+    'exchange_declare': ('nowait',),
+    'exchange_delete': ('nowait',),
+    'exchange_bind': ('nowait',),
+    'exchange_unbind': ('nowait',),
+    'queue_declare': ('nowait',),
+    'queue_bind': ('nowait',),
+    'queue_unbind': (),
+    'queue_purge': ('nowait',),
+    'queue_delete': ('nowait',),
+    'basic_consume': ('callback',),
+    'basic_cancel': ('nowait',),
+    'confirm_delivery': ('nowait', 'callback'),
+}
+
+
+def is_legacy_call(args: tuple[Any, ...]) -> bool:
+    """True when the call is in the pika 0.9 form: its first positional argument is callable."""
+    return bool(args) and callable(args[0])
+
+
+def canonical_kwargs(method: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Rename older keywords (`no_ack`, `consumer_callback`, `type`, `all_channels`).
+
+    :raises TypeError: when both names of an alias pair are given.
+    """
+    result: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        canonical = ALIASES.get(name, name)
+        if canonical in result:
+            raise TypeError(f'{method}() got both {name!r} and its alias {canonical!r}')
+        result[canonical] = value
+    return result
+
+
+def _merged_defaults(method: str) -> dict[str, Any]:
+    """Defaults over both generations: required only when required in both (so keyword-only
+    calls, which cannot be told apart, are read leniently), else the 1.x default, else 0.9's."""
+    merged = dict(LEGACY[method])
+    for name, default in MODERN[method]:
+        if default is not REQUIRED or merged.get(name, REQUIRED) is REQUIRED:
+            merged[name] = default
+    return merged
+
+
+def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Bind a call of channel method `method` to a dict of canonical parameter names.
+
+    The result holds every parameter of the method (defaults filled in), plus `nowait`
+    (default False) for methods that had it in pika 0.9.
+
+    :raises TypeError: for too many positionals, an unknown or duplicated keyword, or a
+        missing required argument.
+    """
+    legacy = is_legacy_call(args)
+    if method == 'confirm_delivery':
+        # The acks callback comes first in both generations; 0.9's second positional was nowait.
+        legacy = len(args) > 1 and isinstance(args[1], (bool, int))
+    signature = (LEGACY if legacy else MODERN)[method]
+    names = [name for name, _ in signature]
+    if len(args) > len(names):
+        raise TypeError(
+            f'{method}() takes at most {len(names)} positional arguments ({len(args)} given)'
+        )
+    given = canonical_kwargs(method, kwargs)
+    allowed = set(_merged_defaults(method)) | set(_EXTRA_KEYWORDS.get(method, ()))
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise TypeError(f'{method}() got unexpected keyword argument(s): {", ".join(unknown)}')
+    bound: dict[str, Any] = dict(zip(names, args))
+    for name, value in given.items():
+        if name in bound:
+            raise TypeError(f'{method}() got multiple values for argument {name!r}')
+        bound[name] = value
+    if method == 'confirm_delivery' and 'ack_nack_callback' not in bound and 'callback' in bound:
+        # pika 0.9's `confirm_delivery(callback=f)`: f receives the acks and nacks.
+        bound['ack_nack_callback'] = bound.pop('callback')
+    for name, default in _merged_defaults(method).items():
+        if name not in bound:
+            if default is REQUIRED:
+                raise TypeError(f'{method}() missing required argument {name!r}')
+            bound[name] = default
+    for name in _EXTRA_KEYWORDS.get(method, ()):
+        bound.setdefault(name, False if name == 'nowait' else None)
+    return bound
+
+
+# -- value checks shared by the front-ends ------------------------------------------------------
+
+
+def require_str(name: str, value: Any, *, allow_none: bool = False) -> None:
+    """:raises TypeError: unless `value` is a str (or None when allowed)."""
+    if value is None and allow_none:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f'{name} must be a str, not {type(value).__name__}')
+
+
+def require_callable(name: str, value: Any, *, allow_none: bool = False) -> None:
+    """:raises TypeError: unless `value` is callable (or None when allowed)."""
+    if value is None and allow_none:
+        return
+    if not callable(value):
+        raise TypeError(f'{name} must be callable, not {type(value).__name__}')
+
+
+def require_bool(name: str, value: Any) -> None:
+    """:raises TypeError: unless `value` is a bool (0 and 1 are accepted as well)."""
+    if not isinstance(value, bool) and value not in (0, 1):
+        raise TypeError(f'{name} must be a bool, not {value!r}')
+
+
+def require_int(name: str, value: Any, *, minimum: int = 0, maximum: Optional[int] = None) -> None:
+    """:raises TypeError: unless `value` is an int; ValueError: outside [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f'{name} must be an int, not {type(value).__name__}')
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f'{minimum}..{maximum}' if maximum is not None else f'>= {minimum}'
+        raise ValueError(f'{name} must be {bound}, not {value}')
+
+
+def require_table(name: str, value: Any) -> None:
+    """:raises TypeError: unless `value` is None or a mapping (an AMQP field table)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f'{name} must be a dict or None, not {type(value).__name__}')
+
+
+def encode_body(body: Any) -> bytes:
+    """Message bodies are bytes; str is encoded as UTF-8.
+
+    :raises TypeError: for anything else (None included).
+    """
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode('utf-8')
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    raise TypeError(f'body must be bytes or str, not {type(body).__name__}')
+
+
+def check_nowait_callback(method: str, nowait: Any, callback: Optional[Callable[..., Any]]) -> None:
+    """A nowait method gets no reply, so a completion callback could never run.
+
+    :raises ValueError: when both are given.
+    """
+    require_bool('nowait', nowait)
+    if nowait and callback is not None:
+        raise ValueError(f'{method}(): a callback cannot be used with nowait=True')

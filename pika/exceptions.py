@@ -354,7 +354,7 @@ REPLY_CODE_NAMES: dict[int, str] = {
 
 # Classes per the specification: "hard-error" codes close the connection, "soft-error" ones
 # only the channel they happened on.
-_HARD_ERRORS = frozenset({320, 402, 501, 502, 503, 504, 505, 530, 540, 541})
+_HARD_ERRORS = frozenset({320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541})
 
 #: reply code -> (is_connection_level, exception class raised for a broker close with that code)
 REPLY_CODE_TO_EXCEPTION: dict[int, tuple[bool, type[AMQPError]]] = {

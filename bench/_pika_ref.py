@@ -1,0 +1,104 @@
+"""Reference pika (1.4.4) for benchmarks, kept in its own virtualenv.
+
+Benchmarks compare our code with the released pika *in the same run*, but pika must never be
+imported into our process nor become one of our dependencies. So this helper creates
+``bench/.venv-pika`` (gitignored) with ``python -m venv`` + ``pip install pika==1.4.4`` on first
+use, and runs reference measurements as a subprocess of that venv's interpreter.
+
+Usage from another benchmark::
+
+    from _pika_ref import run_reference
+    results = run_reference(SCRIPT_SOURCE, {'runs': 7})   # SCRIPT prints one JSON object
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import Any
+
+PIKA_VERSION = '1.4.4'
+BENCH_DIR = Path(__file__).resolve().parent
+VENV_DIR = BENCH_DIR / '.venv-pika'
+
+
+def _venv_python(venv_dir: Path) -> Path:
+    """Path of the interpreter inside ``venv_dir`` (POSIX or Windows layout)."""
+    if os.name == 'nt':
+        return venv_dir / 'Scripts' / 'python.exe'
+    return venv_dir / 'bin' / 'python'
+
+
+def _installed_version(python: Path) -> str | None:
+    """Version of pika importable by ``python``, or None when it is missing."""
+    probe = 'import pika, sys; sys.stdout.write(pika.__version__)'
+    try:
+        out = subprocess.run(
+            [str(python), '-c', probe], capture_output=True, text=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def ensure_reference_python(venv_dir: Path = VENV_DIR, version: str = PIKA_VERSION) -> Path:
+    """Create the reference venv if needed and return its interpreter path.
+
+    Idempotent: an existing venv that already has the right pika version is reused as is.
+
+    :param venv_dir: where the reference virtualenv lives
+    :param version: exact pika version to install there
+    :raises RuntimeError: when the venv cannot be created or pika cannot be installed
+    """
+    python = _venv_python(venv_dir)
+    if python.exists() and _installed_version(python) == version:
+        return python
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(str(venv_dir))
+    cmd = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
+    cmd.append(f'pika=={version}')
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f'could not install pika=={version} in {venv_dir}:\n{proc.stderr}')
+    if _installed_version(python) != version:
+        raise RuntimeError(f'pika=={version} is not importable from {python}')
+    return python
+
+
+def run_reference(script: str, params: dict[str, Any], timeout: float = 600.0) -> Any:
+    """Run ``script`` with the reference pika interpreter and return the JSON it prints.
+
+    The script receives ``params`` as JSON on stdin and must print exactly one JSON document on
+    stdout. It runs with the bench directory as working directory and WITHOUT our repository on
+    ``sys.path``, so ``import pika`` there is the released reference version.
+
+    :param script: Python source to execute in the reference venv
+    :param params: JSON-serialisable parameters passed on stdin
+    :param timeout: seconds before the subprocess is abandoned
+    :raises RuntimeError: when the subprocess fails or prints something that is not JSON
+    """
+    python = ensure_reference_python()
+    env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
+    proc = subprocess.run(
+        [str(python), '-I', '-c', script],
+        input=json.dumps(params),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(BENCH_DIR),
+        env=env,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f'reference benchmark failed:\n{proc.stderr}')
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as exc:
+        raise RuntimeError(f'reference benchmark printed no JSON: {proc.stdout!r}') from exc
+
+
+if __name__ == '__main__':
+    sys.stdout.write(f'{ensure_reference_python()}\n')

@@ -1,0 +1,527 @@
+"""AMQP 0-9-1 frames: value types, the incremental decoder and fast encoders.
+
+Wire format of every frame (the protocol header aside)::
+
+    type:octet  channel:short  size:long  payload:size octets  frame-end:octet (0xCE)
+
+:func:`decode_frame` reads one frame from a buffer that may still be growing: it returns
+``(bytes_consumed, frame)``, or ``(0, None)`` while the frame is incomplete, and never copies the
+buffer (it reads through ``struct.unpack_from`` at an offset). Anything malformed raises a subclass
+of :class:`pika.exceptions.AMQPError`; nothing else escapes, which the fuzz tests enforce.
+
+Encoding goes the other way: the frame classes' ``marshal()`` mirrors pika 1.x, and
+:func:`encode_publish` builds the whole Basic.Publish frame set (method, content header, bodies)
+in as few allocations as possible, since it is the hottest outbound path.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any, Union
+
+from pika import exceptions, spec
+
+if TYPE_CHECKING:
+    from pika.amqp_object import Method as AMQPMethod
+    from pika.amqp_object import Properties as AMQPProperties
+
+__all__ = [
+    'FRAME_BODY',
+    'FRAME_END',
+    'FRAME_HEADER',
+    'FRAME_HEARTBEAT',
+    'FRAME_METHOD',
+    'FRAME_OVERHEAD',
+    'Body',
+    'Frame',
+    'Header',
+    'Heartbeat',
+    'Method',
+    'ProtocolHeader',
+    'decode_frame',
+    'encode_frame',
+    'encode_publish',
+    'split_body',
+]
+
+FRAME_METHOD = 1
+FRAME_HEADER = 2
+FRAME_BODY = 3
+FRAME_HEARTBEAT = 8
+FRAME_END = 0xCE
+#: type (1) + channel (2) + size (4) before the payload, frame-end (1) after it.
+FRAME_HEADER_SIZE = 7
+FRAME_OVERHEAD = 8
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+_FRAME_HEAD = struct.Struct('>BHI')
+_METHOD_ID = struct.Struct('>I')
+_CONTENT_HEAD = struct.Struct('>HHQ')  # class id, weight (always 0), body size
+_END = b'\xce'
+_HEARTBEAT_BYTES = b'\x08\x00\x00\x00\x00\x00\x00\xce'
+_PROTOCOL_MAGIC = b'AMQP'
+_MAGIC_FIRST = _PROTOCOL_MAGIC[0]
+_BASIC_CLASS_ID = 60
+# Errors a spec decoder raises on truncated or garbled input; decode_frame wraps them.
+_DECODE_ERRORS = (struct.error, IndexError, ValueError, UnicodeDecodeError, KeyError, TypeError)
+
+
+class Frame:
+    """Base of every frame: its type octet and channel number.
+
+    :param frame_type: FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT (-1: protocol header)
+    :param channel_number: channel the frame belongs to (0 for connection-level frames)
+    """
+
+    __slots__ = ('channel_number', 'frame_type')
+    NAME = 'Frame'
+
+    def __init__(self, frame_type: int, channel_number: int) -> None:
+        self.frame_type = frame_type
+        self.channel_number = channel_number
+
+    def _fields(self) -> tuple[Any, ...]:
+        """Values that define the frame, used by equality and repr."""
+        return tuple(getattr(self, name) for name in self._field_names())
+
+    def _field_names(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for klass in reversed(type(self).__mro__):
+            names.extend(getattr(klass, '__slots__', ()))
+        return tuple(names)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Frame)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable value objects are not hashable
+
+    def __repr__(self) -> str:
+        pairs = ', '.join(f'{n}={v!r}' for n, v in zip(self._field_names(), self._fields()))
+        return f'<{self.NAME}({pairs})>'
+
+    def _marshal(self, pieces: list[bytes]) -> bytes:
+        """Wrap payload ``pieces`` in this frame's header and frame-end octet."""
+        payload = b''.join(pieces)
+        return _FRAME_HEAD.pack(self.frame_type, self.channel_number, len(payload)) + payload + _END
+
+    def marshal(self) -> bytes:
+        """Return the frame's wire bytes."""
+        raise NotImplementedError
+
+
+class Method(Frame):
+    """A method frame carrying one AMQP method (``spec.Basic.Deliver()``...).
+
+    :param channel_number: channel the method belongs to
+    :param method: the ``pika.spec`` method instance
+    """
+
+    __slots__ = ('method',)
+    NAME = 'METHOD'
+
+    def __init__(self, channel_number: int, method: AMQPMethod) -> None:
+        self.frame_type = FRAME_METHOD
+        self.channel_number = channel_number
+        self.method = method
+
+    def marshal(self) -> bytes:
+        """Return the frame's wire bytes: method id followed by the encoded arguments."""
+        index = self.method.INDEX
+        if index is None:
+            raise TypeError(f'{self.method!r} is not a concrete AMQP method')
+        pieces = self.method.encode()
+        pieces.insert(0, _METHOD_ID.pack(index))
+        return self._marshal(pieces)
+
+
+class Header(Frame):
+    """A content header frame: the body size and the message properties.
+
+    :param channel_number: channel the content belongs to
+    :param body_size: total size of the body that follows, in bytes
+    :param props: the ``pika.spec.BasicProperties`` of the message
+    """
+
+    __slots__ = ('body_size', 'properties')
+    NAME = 'Header'
+
+    def __init__(self, channel_number: int, body_size: int, props: AMQPProperties) -> None:
+        self.frame_type = FRAME_HEADER
+        self.channel_number = channel_number
+        self.body_size = body_size
+        self.properties = props
+
+    def marshal(self) -> bytes:
+        """Return the frame's wire bytes: class id, weight, body size, property flags/values."""
+        pieces = self.properties.encode()
+        class_id = self.properties.INDEX or _BASIC_CLASS_ID
+        pieces.insert(0, _CONTENT_HEAD.pack(class_id, 0, self.body_size))
+        return self._marshal(pieces)
+
+
+class Body(Frame):
+    """A content body frame holding one fragment of a message body.
+
+    :param channel_number: channel the content belongs to
+    :param fragment: the bytes of this fragment
+    """
+
+    __slots__ = ('fragment',)
+    NAME = 'Body'
+
+    def __init__(self, channel_number: int, fragment: BytesLike) -> None:
+        self.frame_type = FRAME_BODY
+        self.channel_number = channel_number
+        self.fragment = fragment
+
+    def marshal(self) -> bytes:
+        """Return the frame's wire bytes."""
+        return encode_frame(FRAME_BODY, self.channel_number, self.fragment)
+
+
+class Heartbeat(Frame):
+    """A heartbeat frame (always on channel 0, empty payload)."""
+
+    __slots__ = ()
+    NAME = 'Heartbeat'
+
+    def __init__(self) -> None:
+        self.frame_type = FRAME_HEARTBEAT
+        self.channel_number = 0
+
+    def marshal(self) -> bytes:
+        """Return the 8 constant bytes of a heartbeat frame."""
+        return _HEARTBEAT_BYTES
+
+
+class ProtocolHeader(Frame):
+    """The ``AMQP`` protocol header a client sends first (and a broker sends to refuse us).
+
+    :param major: protocol major version
+    :param minor: protocol minor version
+    :param revision: protocol revision
+    """
+
+    __slots__ = ('major', 'minor', 'revision')
+    NAME = 'ProtocolHeader'
+
+    def __init__(self, major: int = 0, minor: int = 9, revision: int = 1) -> None:
+        self.frame_type = -1
+        self.channel_number = 0
+        self.major = major
+        self.minor = minor
+        self.revision = revision
+
+    def marshal(self) -> bytes:
+        """Return ``b'AMQP'``, a zero octet, then major, minor and revision."""
+        return _PROTOCOL_MAGIC + bytes((0, self.major, self.minor, self.revision))
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_frame(
+    data_in: BytesLike, offset: int = 0, frame_max: int | None = None
+) -> tuple[int, Frame | None]:
+    """Decode the frame that starts at ``data_in[offset]``.
+
+    The buffer is only read, never copied or modified: callers keep appending received bytes to
+    a ``bytearray`` and advance ``offset`` by the returned count.
+
+    :param data_in: received bytes (``bytes``, ``bytearray`` or a ``memoryview`` of bytes)
+    :param offset: where the frame starts in ``data_in``
+    :param frame_max: negotiated maximum frame size including the 8 bytes of framing; ``None``
+        or 0 means no limit. A larger declared size is refused as soon as the 7-byte frame
+        header is in, before waiting for (or allocating) its payload.
+    :returns: ``(bytes_consumed, frame)``, or ``(0, None)`` when more bytes are needed
+    :raises pika.exceptions.FrameTooLargeError: declared size above ``frame_max``
+    :raises pika.exceptions.InvalidFrameError: bad frame-end octet, unknown type, bad payload
+    :raises pika.exceptions.AMQPError: any other malformed input (never anything else)
+    """
+    available = len(data_in) - offset
+    if available < FRAME_HEADER_SIZE:
+        if available > 0:
+            _check_partial_head(data_in, offset, available)
+        return 0, None
+    try:
+        frame_type, channel, size = _FRAME_HEAD.unpack_from(data_in, offset)
+    except (struct.error, TypeError, ValueError) as exc:  # negative offset, odd buffer...
+        raise exceptions.InvalidFrameError(f'unreadable frame header: {exc}') from exc
+    if frame_type == _MAGIC_FIRST:
+        return _decode_protocol_header(data_in, offset, available)
+    if frame_max and size > frame_max - FRAME_OVERHEAD:
+        raise exceptions.FrameTooLargeError(
+            f'frame of {size + FRAME_OVERHEAD} bytes exceeds frame_max {frame_max}'
+        )
+    start = offset + FRAME_HEADER_SIZE
+    end = start + size
+    if available <= size + FRAME_HEADER_SIZE:
+        if frame_type not in _DECODERS:
+            raise exceptions.InvalidFrameError(f'unknown frame type {frame_type}')
+        return 0, None
+    if data_in[end] != FRAME_END:
+        raise exceptions.InvalidFrameError(
+            f'invalid frame end octet {data_in[end]:#04x} (type {frame_type}, size {size})'
+        )
+    decoder = _DECODERS.get(frame_type)
+    if decoder is None:
+        raise exceptions.InvalidFrameError(f'unknown frame type {frame_type}')
+    return size + FRAME_OVERHEAD, decoder(data_in, channel, start, end)
+
+
+def _check_partial_head(data_in: BytesLike, offset: int, available: int) -> None:
+    """Fail early on a partial header whose first octet (or AMQP magic) is already wrong."""
+    first = data_in[offset]
+    if first == _MAGIC_FIRST:
+        head = bytes(data_in[offset : offset + min(available, 4)])
+        if not _PROTOCOL_MAGIC.startswith(head):
+            raise exceptions.InvalidFrameError(f'garbled protocol header {head!r}')
+    elif first not in _DECODERS:
+        raise exceptions.InvalidFrameError(f'unknown frame type {first}')
+
+
+def _decode_protocol_header(
+    data_in: BytesLike, offset: int, available: int
+) -> tuple[int, Frame | None]:
+    """Decode ``b'AMQP'`` + 4 octets (a broker refusing our protocol version)."""
+    magic = bytes(data_in[offset : offset + 4])
+    if magic != _PROTOCOL_MAGIC:
+        raise exceptions.InvalidFrameError(f'garbled protocol header {magic!r}')
+    if available < FRAME_OVERHEAD:
+        return 0, None
+    _, major, minor, revision = bytes(data_in[offset + 4 : offset + 8])
+    return FRAME_OVERHEAD, ProtocolHeader(major, minor, revision)
+
+
+def _payload(data_in: BytesLike, start: int, end: int) -> bytes:
+    """Copy one frame's payload out of the receive buffer (small for method/header frames).
+
+    Decoders get exactly the payload so a garbled field can never read into the next frame.
+    """
+    if type(data_in) is bytes:
+        return data_in[start:end]
+    return memoryview(data_in)[start:end].tobytes()
+
+
+def _decode_method(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+    """Decode a method frame payload: method id, then the method's own arguments."""
+    payload = _payload(data_in, start, end)
+    try:
+        (method_id,) = _METHOD_ID.unpack_from(payload)
+    except struct.error as exc:
+        raise exceptions.InvalidFrameError('method frame shorter than a method id') from exc
+    method_class = spec.methods.get(method_id)
+    if method_class is None:
+        raise exceptions.MethodNotImplemented(
+            f'unknown method {method_id >> 16}.{method_id & 0xFFFF} (id {method_id:#x})'
+        )
+    try:
+        method = method_class()
+        method.decode(payload, 4)
+    except exceptions.AMQPError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(f'malformed {method_class.NAME} frame: {exc}') from exc
+    return Method(channel, method)
+
+
+def _decode_header(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+    """Decode a content header payload: class id, weight, body size, then the properties."""
+    payload = _payload(data_in, start, end)
+    try:
+        class_id, _weight, body_size = _CONTENT_HEAD.unpack_from(payload)
+    except struct.error as exc:
+        raise exceptions.InvalidFrameError('content header frame too short') from exc
+    if class_id != _BASIC_CLASS_ID:
+        raise exceptions.InvalidFrameError(f'content header for class {class_id}, not Basic')
+    try:
+        props = spec.BasicProperties()
+        props.decode(payload, _CONTENT_HEAD.size)
+    except exceptions.AMQPError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(f'malformed content header: {exc}') from exc
+    return Header(channel, body_size, props)
+
+
+def _decode_body(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+    """Copy a body fragment out of the buffer (the buffer is reused after this call)."""
+    return Body(channel, _payload(data_in, start, end))
+
+
+def _decode_heartbeat(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+    """Heartbeats must be empty and on channel 0."""
+    if channel != 0 or end != start:
+        raise exceptions.InvalidFrameError(
+            f'heartbeat frame on channel {channel} with {end - start} payload bytes'
+        )
+    return Heartbeat()
+
+
+_DECODERS = {
+    FRAME_METHOD: _decode_method,
+    FRAME_HEADER: _decode_header,
+    FRAME_BODY: _decode_body,
+    FRAME_HEARTBEAT: _decode_heartbeat,
+}
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def encode_frame(frame_type: int, channel: int, payload: BytesLike) -> bytes:
+    """Return one complete frame: header, ``payload`` and the frame-end octet.
+
+    :param frame_type: FRAME_METHOD, FRAME_HEADER, FRAME_BODY or FRAME_HEARTBEAT
+    :param channel: channel number (0..65535)
+    :param payload: the frame payload
+    """
+    return b''.join((_FRAME_HEAD.pack(frame_type, channel, len(payload)), payload, _END))
+
+
+def split_body(body: BytesLike, frame_max: int) -> list[BytesLike]:
+    """Cut ``body`` into fragments that each fit a body frame of at most ``frame_max`` bytes.
+
+    Fragments are zero-copy ``memoryview`` slices when the body needs splitting; a body that fits
+    one frame is returned as is. An empty body gives no fragment at all (AMQP sends no body frame).
+
+    :param body: the message body
+    :param frame_max: negotiated maximum frame size, framing included
+    :raises ValueError: when ``frame_max`` leaves no room for payload
+    """
+    chunk = frame_max - FRAME_OVERHEAD
+    if chunk <= 0:
+        raise ValueError(f'frame_max {frame_max} leaves no room for a body fragment')
+    size = len(body)
+    if size == 0:
+        return []
+    if size <= chunk:
+        return [body]
+    view = memoryview(body)
+    return [view[pos : pos + chunk] for pos in range(0, size, chunk)]
+
+
+# Basic.Publish fast path: the method frame depends only on (channel, exchange, routing key,
+# flags), so it is built once and reused; the content header prefix is one struct.pack call.
+_PUBLISH_METHOD_HEAD = struct.Struct('>BHIIHB')  # frame head, method id, ticket, exchange length
+_CONTENT_FRAME_HEAD = struct.Struct('>BHIHHQ')  # frame head + class id, weight, body size
+_EMPTY_PROPS_HEADER = struct.Struct('>BHIHHQHB')  # ... + zero property flags + frame end
+_BODY_HEAD = struct.Struct('>BHI')
+_BASIC_PUBLISH_ID = 0x003C0028
+_PUBLISH_CACHE: dict[tuple[int, str, str, bool, bool], bytes] = {}
+_PUBLISH_CACHE_MAX = 1024
+#: Bodies up to this size are copied into one contiguous frame set; larger ones are referenced.
+_COPY_LIMIT = 32 * 1024
+
+
+def _short_string(value: str, what: str) -> bytes:
+    """UTF-8 encode ``value`` for a shortstr field, enforcing the 255-byte limit."""
+    if not isinstance(value, str):
+        raise TypeError(f'{what} must be a str, not {type(value).__name__}')
+    raw = value.encode('utf-8')
+    if len(raw) > 255:
+        raise exceptions.ShortStringTooLong(f'{what} is {len(raw)} bytes long, max 255')
+    return raw
+
+
+def _publish_method_frame(
+    channel: int, exchange: str, routing_key: str, mandatory: bool, immediate: bool
+) -> bytes:
+    """Return (and cache) the complete Basic.Publish method frame."""
+    key = (channel, exchange, routing_key, mandatory, immediate)
+    cached = _PUBLISH_CACHE.get(key)
+    if cached is not None:
+        return cached
+    ex = _short_string(exchange, 'exchange')
+    rk = _short_string(routing_key, 'routing_key')
+    size = 4 + 2 + 1 + len(ex) + 1 + len(rk) + 1
+    flags = (1 if mandatory else 0) | (2 if immediate else 0)
+    frame = b''.join(
+        (
+            _PUBLISH_METHOD_HEAD.pack(FRAME_METHOD, channel, size, _BASIC_PUBLISH_ID, 0, len(ex)),
+            ex,
+            bytes((len(rk),)),
+            rk,
+            bytes((flags, FRAME_END)),
+        )
+    )
+    if len(_PUBLISH_CACHE) >= _PUBLISH_CACHE_MAX:
+        _PUBLISH_CACHE.clear()
+    _PUBLISH_CACHE[key] = frame
+    return frame
+
+
+def encode_publish(
+    channel: int,
+    exchange: str,
+    routing_key: str,
+    mandatory: bool,
+    properties: AMQPProperties | None,
+    body: BytesLike | str,
+    frame_max: int | None,
+    immediate: bool = False,
+) -> list[BytesLike]:
+    """Return the wire pieces of a Basic.Publish: method, content header and body frames.
+
+    The pieces concatenated are exactly ``Method(...).marshal() + Header(...).marshal() +
+    Body(...).marshal()`` for every fragment. Small bodies come back as one ``bytes``; a body
+    above 32 KiB is referenced through ``memoryview`` slices instead of copied, so the caller must
+    not mutate it until the pieces are written.
+
+    :param channel: channel number
+    :param exchange: exchange name (shortstr)
+    :param routing_key: routing key (shortstr)
+    :param mandatory: ask the broker to return the message if no queue takes it
+    :param properties: ``spec.BasicProperties`` or None for no properties
+    :param body: message body; a ``str`` is sent UTF-8 encoded
+    :param frame_max: negotiated maximum frame size (None or 0: no limit)
+    :param immediate: the deprecated AMQP immediate flag (RabbitMQ refuses it)
+    :raises TypeError: wrong argument types
+    :raises pika.exceptions.ShortStringTooLong: exchange or routing key over 255 bytes
+    """
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    elif not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError(f'body must be bytes-like or str, not {type(body).__name__}')
+    size = len(body)
+    method = _publish_method_frame(channel, exchange, routing_key, mandatory, immediate)
+    if properties is None:
+        header = _EMPTY_PROPS_HEADER.pack(
+            FRAME_HEADER, channel, 14, _BASIC_CLASS_ID, 0, size, 0, FRAME_END
+        )
+        parts: list[BytesLike] = [method, header]
+    else:
+        props = b''.join(properties.encode())
+        head = _CONTENT_FRAME_HEAD.pack(
+            FRAME_HEADER, channel, 12 + len(props), _BASIC_CLASS_ID, 0, size
+        )
+        parts = [method, head, props, _END]
+    if size == 0:
+        return [b''.join(parts)]
+    chunk = size if not frame_max else frame_max - FRAME_OVERHEAD
+    if chunk <= 0:
+        raise ValueError(f'frame_max {frame_max} leaves no room for a body fragment')
+    if size <= chunk and size <= _COPY_LIMIT:
+        parts += (_BODY_HEAD.pack(FRAME_BODY, channel, size), body, _END)
+        return [b''.join(parts)]
+    return _publish_large_body(parts, channel, body, size, chunk)
+
+
+def _publish_large_body(
+    parts: list[BytesLike], channel: int, body: BytesLike, size: int, chunk: int
+) -> list[BytesLike]:
+    """Frame a body that is split or too big to copy: headers joined, fragments referenced."""
+    view = memoryview(body)
+    out: list[BytesLike] = []
+    for pos in range(0, size, chunk):
+        length = min(chunk, size - pos)
+        parts.append(_BODY_HEAD.pack(FRAME_BODY, channel, length))
+        out.append(b''.join(parts))
+        out.append(view[pos : pos + length])
+        parts = [_END]
+    out.append(_END)
+    return out

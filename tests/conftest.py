@@ -1,0 +1,123 @@
+"""Shared pytest configuration: broker checks and fixtures.
+
+Tests marked ``broker`` (and every test under ``tests/broker`` or ``tests/acceptance``, marked
+automatically) need the RabbitMQ on ``AMQP_HOST:AMQP_PORT`` (default 127.0.0.1:5672). When it
+does not answer they FAIL with a clear message; they are never skipped, so a missing broker can't
+pass CI silently. ``./scripts/ensure_broker.sh`` starts one.
+
+Tests marked ``private_broker`` get their own throw-away RabbitMQ node through the
+``private_broker`` fixture (see ``tests/helpers/private_broker.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pytest
+
+# Make ``import tests.helpers`` and ``import pika`` work however pytest was launched.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from tests.helpers import amqp_answers  # noqa: E402
+from tests.helpers.private_broker import PrivateBroker  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_BROKER_DIRS = ('broker', 'acceptance')
+
+
+class BrokerAddress(NamedTuple):
+    """Where the shared test broker listens, and how to log in."""
+
+    host: str
+    port: int
+    username: str = 'guest'
+    password: str = 'guest'
+    vhost: str = '/'
+
+
+def _address() -> BrokerAddress:
+    return BrokerAddress(
+        os.environ.get('AMQP_HOST', '127.0.0.1'), int(os.environ.get('AMQP_PORT', '5672'))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/broker and tests/acceptance as needing the broker."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            rel = Path(str(item.path)).resolve().relative_to(tests_dir)
+        except ValueError:
+            continue
+        if rel.parts and rel.parts[0] in _BROKER_DIRS and not item.get_closest_marker('broker'):
+            item.add_marker(pytest.mark.broker)
+
+
+@pytest.fixture(scope='session')
+def broker_address() -> BrokerAddress:
+    """Address of the shared broker; fails the test when it does not answer AMQP."""
+    address = _address()
+    if not amqp_answers(address.host, address.port, timeout=5.0):
+        pytest.fail(
+            f'No AMQP broker answers on {address.host}:{address.port}. Broker tests never skip: '
+            'start one with ./scripts/ensure_broker.sh (or set AMQP_HOST/AMQP_PORT).',
+            pytrace=False,
+        )
+    return address
+
+
+@pytest.fixture(autouse=True)
+def _require_broker(request: pytest.FixtureRequest) -> None:
+    """For tests marked ``broker``: check (once per session) that the broker answers."""
+    if request.node.get_closest_marker('broker') is not None:
+        request.getfixturevalue('broker_address')
+
+
+@pytest.fixture
+def amqp_url(broker_address: BrokerAddress) -> str:
+    """AMQP URL of the shared broker (guest/guest, default vhost)."""
+    a = broker_address
+    return f'amqp://{a.username}:{a.password}@{a.host}:{a.port}/%2F'
+
+
+@pytest.fixture
+def broker_params(broker_address: BrokerAddress) -> Any:
+    """``pika.ConnectionParameters`` for the shared broker."""
+    import pika
+
+    return pika.ConnectionParameters(host=broker_address.host, port=broker_address.port)
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A queue/exchange name no other test (or test run) uses: ``pikatest.<test>.<uuid>``."""
+    test = request.node.name.replace('[', '.').replace(']', '')[:80]
+    return f'pikatest.{test}.{uuid.uuid4().hex}'
+
+
+@pytest.fixture(scope='session')
+def _private_broker_session() -> Iterator[PrivateBroker]:
+    broker = PrivateBroker()
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture
+def private_broker(_private_broker_session: PrivateBroker) -> PrivateBroker:
+    """A private RabbitMQ node (started once per session, ~5 s), running, thawed, no alarm.
+
+    Tests may kill, freeze, alarm or restart it; the next test gets it back in a clean state.
+    """
+    _private_broker_session.ensure_running()
+    return _private_broker_session

@@ -1,0 +1,467 @@
+"""AMQP 0-9-1 field values: short/long strings, field tables and arrays.
+
+Encoders append ``bytes`` pieces to a caller-supplied list and return how many bytes they added,
+so a method's payload is built without intermediate concatenation. Decoders take a buffer
+(``bytes`` or ``memoryview``) and an offset and return ``(value, new_offset)``.
+
+Field types follow RabbitMQ's dialect of the 0-9-1 table grammar (the "errata" table):
+``t`` boolean, ``b``/``B`` signed/unsigned 8 bit, ``s``/``u`` signed/unsigned 16 bit, ``I``/``i``
+signed/unsigned 32 bit, ``l`` signed 64 bit (``L`` unsigned 64 bit is decoded too), ``f`` float,
+``d`` double, ``D`` decimal, ``S`` long string, ``x`` byte array, ``T`` timestamp, ``F`` table,
+``A`` array, ``V`` void.
+
+Malformed input raises :class:`pika.exceptions.InvalidFrameError` (or
+:class:`~pika.exceptions.InvalidFieldTypeException` for an unknown type marker); values that
+cannot be encoded raise :class:`~pika.exceptions.UnsupportedAMQPFieldException` naming the key.
+"""
+
+from __future__ import annotations
+
+import calendar
+import decimal
+import struct
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Union
+
+from pika import exceptions
+
+__all__ = [
+    'decode_long_string',
+    'decode_short_string',
+    'decode_table',
+    'decode_value',
+    'encode_long_string',
+    'encode_short_string',
+    'encode_table',
+    'encode_value',
+]
+
+Buffer = Union[bytes, bytearray, memoryview]
+_Decoder = Callable[[Buffer, int], 'tuple[Any, int]']
+
+#: Errors a truncated or corrupt buffer provokes inside the decoders; turned into InvalidFrameError.
+#: RecursionError covers hostile input nesting tables thousands of levels deep.
+DECODE_ERRORS = (struct.error, IndexError, ValueError, OverflowError, RecursionError)
+
+_OCTET = struct.Struct('>B')
+_LONG = struct.Struct('>I')
+_INT8 = struct.Struct('>b')
+_INT16 = struct.Struct('>h')
+_UINT16 = struct.Struct('>H')
+_INT32 = struct.Struct('>i')
+_INT64 = struct.Struct('>q')
+_UINT64 = struct.Struct('>Q')
+_FLOAT = struct.Struct('>f')
+_DOUBLE = struct.Struct('>d')
+_DECIMAL = struct.Struct('>Bi')
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+_LONG_MAX = 2**32 - 1
+
+
+# --------------------------------------------------------------------------- strings
+
+
+def _as_bytes(value: object, what: str) -> bytes:
+    """Return ``value`` as bytes (str is UTF-8 encoded); TypeError for anything else."""
+    if isinstance(value, str):
+        return value.encode('utf-8')
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f'{what} must be str or bytes, not {type(value).__name__}')
+
+
+def encode_short_string(pieces: list[bytes], value: str | bytes) -> int:
+    """Append a shortstr (one length octet, at most 255 bytes) and return the bytes written.
+
+    :param pieces: list the encoded pieces are appended to
+    :param value: str (encoded as UTF-8) or bytes
+    :raises pika.exceptions.ShortStringTooLong: the encoded value exceeds 255 bytes
+    :raises TypeError: value is neither str nor bytes
+    """
+    raw = _as_bytes(value, 'short string')
+    length = len(raw)
+    if length > 255:
+        raise exceptions.ShortStringTooLong(
+            f'short string is {length} bytes long, the limit is 255'
+        )
+    pieces.append(_OCTET.pack(length))
+    pieces.append(raw)
+    return 1 + length
+
+
+def decode_short_string(encoded: Buffer, offset: int) -> tuple[str, int]:
+    """Decode a shortstr at ``offset``; return ``(text, offset_after)``.
+
+    :raises pika.exceptions.InvalidFrameError: truncated buffer or invalid UTF-8
+    """
+    try:
+        length = encoded[offset]
+        start = offset + 1
+        end = start + length
+        raw = encoded[start:end]
+        if len(raw) != length:
+            raise exceptions.InvalidFrameError(f'truncated short string at offset {offset}')
+        return str(raw, 'utf-8'), end
+    except exceptions.AMQPError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(
+            f'malformed short string at offset {offset}: {exc}'
+        ) from exc
+
+
+def encode_long_string(pieces: list[bytes], value: str | bytes) -> int:
+    """Append a longstr (32-bit length prefix) and return the bytes written.
+
+    :param pieces: list the encoded pieces are appended to
+    :param value: str (encoded as UTF-8) or bytes
+    :raises TypeError: value is neither str nor bytes
+    :raises ValueError: the value does not fit a 32-bit length
+    """
+    raw = _as_bytes(value, 'long string')
+    length = len(raw)
+    if length > _LONG_MAX:
+        raise ValueError(f'long string is {length} bytes long, the limit is {_LONG_MAX}')
+    pieces.append(_LONG.pack(length))
+    pieces.append(raw)
+    return 4 + length
+
+
+def _text_or_bytes(raw: Buffer) -> str | bytes:
+    """Return ``raw`` as str when it is valid UTF-8, else as bytes (pika 1.x behaviour)."""
+    try:
+        return str(raw, 'utf-8')
+    except UnicodeDecodeError:
+        return bytes(raw)
+
+
+def _decode_raw_long(encoded: Buffer, offset: int) -> tuple[Buffer, int]:
+    """Return the raw bytes of the longstr at ``offset`` and the offset after it."""
+    (length,) = _LONG.unpack_from(encoded, offset)
+    start = offset + 4
+    end = start + length
+    raw = encoded[start:end]
+    if len(raw) != length:
+        raise exceptions.InvalidFrameError(f'truncated long string at offset {offset}')
+    return raw, end
+
+
+def decode_long_string(encoded: Buffer, offset: int) -> tuple[str | bytes, int]:
+    """Decode a longstr; return ``(str if valid UTF-8 else bytes, offset_after)``.
+
+    :raises pika.exceptions.InvalidFrameError: truncated buffer
+    """
+    try:
+        raw, end = _decode_raw_long(encoded, offset)
+    except exceptions.AMQPError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(
+            f'malformed long string at offset {offset}: {exc}'
+        ) from exc
+    return _text_or_bytes(raw), end
+
+
+# --------------------------------------------------------------------------- encoding values
+
+
+def _unsupported(path: str, reason: str) -> exceptions.UnsupportedAMQPFieldException:
+    """Build the error for a value that has no AMQP field encoding."""
+    where = path if path else '<value>'
+    return exceptions.UnsupportedAMQPFieldException(f'{where}: {reason}')
+
+
+def _join(path: str, key: str) -> str:
+    """Extend a dotted key path used in error messages."""
+    return f'{path}.{key}' if path else key
+
+
+def _encode_table_at(pieces: list[bytes], table: Mapping[Any, Any] | None, path: str) -> int:
+    """Encode a field table; ``path`` names the enclosing keys for error messages."""
+    if table is None:
+        table = {}
+    if not isinstance(table, Mapping):
+        raise _unsupported(path, f'a field table must be a mapping, not {type(table).__name__}')
+    index = len(pieces)
+    pieces.append(b'')  # placeholder for the 32-bit byte length, patched below
+    size = 0
+    for key, value in table.items():
+        if not isinstance(key, (str, bytes)):
+            raise _unsupported(
+                _join(path, repr(key)), f'table keys must be str, not {type(key).__name__}'
+            )
+        name = key if isinstance(key, str) else key.decode('utf-8', 'replace')
+        try:
+            size += encode_short_string(pieces, key)
+        except exceptions.ShortStringTooLong as exc:
+            raise _unsupported(_join(path, name[:40]), f'table key too long: {exc}') from exc
+        size += _encode_value_at(pieces, value, _join(path, name))
+    if size > _LONG_MAX:
+        raise _unsupported(path, 'field table larger than 4 GiB')
+    pieces[index] = _LONG.pack(size)
+    return 4 + size
+
+
+def _encode_array_at(pieces: list[bytes], values: Sequence[Any], path: str) -> int:
+    """Encode a field array (32-bit byte length, then tagged values)."""
+    index = len(pieces)
+    pieces.append(b'')
+    size = 0
+    for position, value in enumerate(values):
+        size += _encode_value_at(pieces, value, f'{path}[{position}]')
+    if size > _LONG_MAX:
+        raise _unsupported(path, 'field array larger than 4 GiB')
+    pieces[index] = _LONG.pack(size)
+    return 4 + size
+
+
+def _encode_decimal(pieces: list[bytes], value: decimal.Decimal, path: str) -> int:
+    """Encode ``D``: an octet of decimal places and a signed 32-bit unscaled value."""
+    if not value.is_finite():
+        raise _unsupported(path, f'decimal {value} is not finite')
+    for candidate in (value, value.normalize()):
+        exponent = int(candidate.as_tuple().exponent)  # an int for every finite decimal
+        places = -exponent if exponent < 0 else 0
+        raw = int(candidate.scaleb(places))
+        if places <= 255 and _INT32_MIN <= raw <= _INT32_MAX:
+            pieces.append(b'D')
+            pieces.append(_DECIMAL.pack(places, raw))
+            return 1 + _DECIMAL.size
+    raise _unsupported(path, f'decimal {value} does not fit 32 bits with at most 255 places')
+
+
+def _encode_timestamp(pieces: list[bytes], value: datetime, path: str) -> int:
+    """Encode ``T``: whole seconds since the epoch; naive datetimes are taken as UTC."""
+    seconds = calendar.timegm(value.utctimetuple())
+    if not 0 <= seconds <= _UINT64_MAX:
+        raise _unsupported(path, f'timestamp {value} is before 1970')
+    pieces.append(b'T')
+    pieces.append(_UINT64.pack(seconds))
+    return 9
+
+
+def _encode_bytes_tagged(pieces: list[bytes], tag: bytes, raw: bytes, path: str) -> int:
+    """Encode a tagged 32-bit-length-prefixed byte run (``S`` or ``x``)."""
+    if len(raw) > _LONG_MAX:
+        raise _unsupported(path, 'value longer than 4 GiB')
+    pieces.append(tag)
+    pieces.append(_LONG.pack(len(raw)))
+    pieces.append(raw)
+    return 5 + len(raw)
+
+
+def _encode_value_at(pieces: list[bytes], value: Any, path: str) -> int:
+    """Append one tagged field value; return the bytes written."""
+    if isinstance(value, str):
+        return _encode_bytes_tagged(pieces, b'S', value.encode('utf-8'), path)
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        pieces.append(b't')
+        pieces.append(b'\x01' if value else b'\x00')
+        return 2
+    if isinstance(value, int):
+        if _INT32_MIN <= value <= _INT32_MAX:
+            pieces.append(b'I')
+            pieces.append(_INT32.pack(value))
+            return 5
+        if _INT64_MIN <= value <= _INT64_MAX:
+            pieces.append(b'l')
+            pieces.append(_INT64.pack(value))
+            return 9
+        raise _unsupported(path, f'integer {value} does not fit a signed 64-bit field')
+    if isinstance(value, float):
+        pieces.append(b'd')
+        pieces.append(_DOUBLE.pack(value))
+        return 9
+    if isinstance(value, decimal.Decimal):
+        return _encode_decimal(pieces, value, path)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _encode_bytes_tagged(pieces, b'x', bytes(value), path)
+    if isinstance(value, datetime):
+        return _encode_timestamp(pieces, value, path)
+    if isinstance(value, Mapping):
+        pieces.append(b'F')
+        return 1 + _encode_table_at(pieces, value, path)
+    if isinstance(value, (list, tuple)):
+        pieces.append(b'A')
+        return 1 + _encode_array_at(pieces, value, path)
+    if value is None:
+        pieces.append(b'V')
+        return 1
+    raise _unsupported(path, f'no AMQP field type for {type(value).__name__}')
+
+
+def encode_table(pieces: list[bytes], table: Mapping[str, Any] | None) -> int:
+    """Append a field table (32-bit byte length, then name/value pairs); return bytes written.
+
+    :param pieces: list the encoded pieces are appended to
+    :param table: mapping of str keys to encodable values; None is the empty table
+    :raises pika.exceptions.UnsupportedAMQPFieldException: a value (named by its key path)
+        has no AMQP encoding
+    """
+    return _encode_table_at(pieces, table, '')
+
+
+def encode_value(pieces: list[bytes], value: Any, key: str | None = None) -> int:
+    """Append one field value with its type marker; return bytes written.
+
+    :param pieces: list the encoded pieces are appended to
+    :param value: bool, int, float, Decimal, str, bytes, datetime, dict, list/tuple or None
+    :param key: optional name used in error messages
+    :raises pika.exceptions.UnsupportedAMQPFieldException: the value has no AMQP encoding
+    """
+    return _encode_value_at(pieces, value, key or '')
+
+
+# --------------------------------------------------------------------------- decoding values
+
+
+def _fixed(packer: struct.Struct) -> _Decoder:
+    """Build a decoder for a fixed-size numeric field."""
+    size = packer.size
+    unpack_from = packer.unpack_from
+
+    def decode(encoded: Buffer, offset: int) -> tuple[Any, int]:
+        return unpack_from(encoded, offset)[0], offset + size
+
+    return decode
+
+
+def _decode_bool(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    return bool(encoded[offset]), offset + 1
+
+
+def _decode_decimal(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    places, raw = _DECIMAL.unpack_from(encoded, offset)
+    return decimal.Decimal(raw).scaleb(-places), offset + _DECIMAL.size
+
+
+def _decode_timestamp(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    (seconds,) = _UINT64.unpack_from(encoded, offset)
+    try:
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise exceptions.InvalidFrameError(f'timestamp {seconds} out of range') from exc
+    return moment.replace(tzinfo=None), offset + 8
+
+
+def _decode_long_text(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    raw, end = _decode_raw_long(encoded, offset)
+    return _text_or_bytes(raw), end
+
+
+def _decode_byte_array(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    raw, end = _decode_raw_long(encoded, offset)
+    return bytes(raw), end
+
+
+def _decode_void(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    return None, offset
+
+
+def _bounded_end(encoded: Buffer, offset: int, what: str) -> int:
+    """Read a 32-bit byte length at ``offset`` and return where that many bytes end."""
+    length: int = _LONG.unpack_from(encoded, offset)[0]
+    end = offset + 4 + length
+    if end > len(encoded):
+        raise exceptions.InvalidFrameError(f'truncated {what} at offset {offset}')
+    return end
+
+
+def _decode_array(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    end = _bounded_end(encoded, offset, 'field array')
+    offset += 4
+    values = []
+    while offset < end:
+        value, offset = _decode_value_at(encoded, offset)
+        values.append(value)
+    if offset != end:
+        raise exceptions.InvalidFrameError('field array overruns its declared length')
+    return values, offset
+
+
+def _decode_table_at(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    end = _bounded_end(encoded, offset, 'field table')
+    offset += 4
+    table: dict[str, Any] = {}
+    while offset < end:
+        key, offset = decode_short_string(encoded, offset)
+        table[key], offset = _decode_value_at(encoded, offset)
+    if offset != end:
+        raise exceptions.InvalidFrameError('field table overruns its declared length')
+    return table, offset
+
+
+_DECODERS: dict[int, _Decoder] = {
+    ord('t'): _decode_bool,
+    ord('b'): _fixed(_INT8),
+    ord('B'): _fixed(_OCTET),
+    ord('s'): _fixed(_INT16),
+    ord('u'): _fixed(_UINT16),
+    ord('I'): _fixed(_INT32),
+    ord('i'): _fixed(_LONG),
+    ord('l'): _fixed(_INT64),
+    ord('L'): _fixed(_UINT64),
+    ord('f'): _fixed(_FLOAT),
+    ord('d'): _fixed(_DOUBLE),
+    ord('D'): _decode_decimal,
+    ord('S'): _decode_long_text,
+    ord('x'): _decode_byte_array,
+    ord('T'): _decode_timestamp,
+    ord('F'): _decode_table_at,
+    ord('A'): _decode_array,
+    ord('V'): _decode_void,
+}
+
+
+def _decode_value_at(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    """Decode one tagged value without the outer error translation."""
+    kind = encoded[offset]
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        raise exceptions.InvalidFieldTypeException(
+            f'unknown field type {chr(kind)!r} at offset {offset}'
+        )
+    return decoder(encoded, offset + 1)
+
+
+def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    """Decode one tagged field value at ``offset``; return ``(value, offset_after)``.
+
+    :raises pika.exceptions.InvalidFieldTypeException: unknown type marker
+    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data
+    """
+    try:
+        return _decode_value_at(encoded, offset)
+    except exceptions.AMQPError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(
+            f'malformed field value at offset {offset}: {exc}'
+        ) from exc
+
+
+def decode_table(encoded: Buffer, offset: int) -> tuple[dict[str, Any], int]:
+    """Decode a field table at ``offset``; return ``(dict, offset_after)``.
+
+    Long strings become str when valid UTF-8 (else bytes), ``x`` byte arrays become bytes,
+    timestamps become naive UTC datetimes and decimals :class:`decimal.Decimal`.
+
+    :raises pika.exceptions.InvalidFieldTypeException: unknown type marker
+    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data
+    """
+    try:
+        table, end = _decode_table_at(encoded, offset)
+    except exceptions.AMQPError:
+        raise
+    except DECODE_ERRORS as exc:
+        raise exceptions.InvalidFrameError(
+            f'malformed field table at offset {offset}: {exc}'
+        ) from exc
+    result: dict[str, Any] = table
+    return result, end

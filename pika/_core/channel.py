@@ -1,0 +1,427 @@
+"""ChannelCore: the protocol state of one AMQP channel, without I/O.
+
+A channel is created by :meth:`ConnectionCore.open_channel`, which sends Channel.Open. After
+that the front-end drives it with :meth:`ChannelCore.rpc` (synchronous methods: one outstanding
+at a time, the rest queued in order), :meth:`ChannelCore.send` (asynchronous methods),
+:meth:`ChannelCore.publish` and :meth:`ChannelCore.close`. Inbound frames arrive through
+``_on_frame`` from the connection and become events on the connection's event list.
+
+State transitions go through :mod:`pika._core.states` only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from pika import exceptions, spec
+from pika._core import content, events
+from pika._core.states import (
+    CHANNEL_INBOUND,
+    COMMAND_INVALID,
+    FRAME_ERROR,
+    UNEXPECTED_FRAME,
+    ChannelInput,
+    ChannelState,
+    next_channel_state,
+)
+
+if TYPE_CHECKING:
+    from pika._core.connection import ConnectionCore
+
+LOGGER = logging.getLogger(__name__)
+
+__all__ = ['ChannelCore', 'ChannelNumberError']
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+_OPEN = ChannelState.OPEN
+_CANCELLING = ChannelState.CANCELLING
+_CLOSING = ChannelState.CLOSING
+_CLOSED = ChannelState.CLOSED
+_PUBLISH_CACHE_LIMIT = 512
+
+
+class ChannelNumberError(exceptions.InvalidChannelNumber, ValueError):
+    """A requested channel number is out of range or already in use."""
+
+
+def _expects_reply(method: Any) -> bool:
+    """True when the broker will answer ``method`` (synchronous and not ``nowait``)."""
+    return bool(method.synchronous) and not getattr(method, 'nowait', False)
+
+
+class ChannelCore:
+    """Sans-I/O state of one channel.
+
+    :param connection: the owning :class:`~pika._core.connection.ConnectionCore`
+    :param channel_number: this channel's number (1..channel_max)
+    """
+
+    def __init__(self, connection: ConnectionCore, channel_number: int) -> None:
+        self._conn = connection
+        self.channel_number = channel_number
+        self.state = ChannelState.OPENING
+        #: consumer tags the broker confirmed (ConsumeOk) and has not cancelled yet
+        self.consumer_tags: set[str] = set()
+        self._cancelling: set[str] = set()
+        self._outstanding: Any = None
+        self._outstanding_internal = False
+        self._queue: deque[tuple[Any, bytes, bool]] = deque()
+        self._assembler = content.ContentAssembler()
+        self._content_is_reply = False
+        self._confirm = False
+        self._delivery_tag = 0
+        self._close_code = 200
+        self._close_text = 'Normal shutdown'
+        self._broker_error: Optional[exceptions.ChannelClosed] = None
+        self._publish_cache: dict[tuple[str, str, bool], bytes] = {}
+        self._method_handlers: dict[str, Callable[[Any], None]] = {
+            'Channel.OpenOk': self._on_channel_open_ok,
+            'Channel.Close': self._on_channel_close,
+            'Channel.CloseOk': self._on_channel_close_ok,
+            'Channel.Flow': self._on_channel_flow,
+            'Basic.Deliver': self._assembler.start,
+            'Basic.Return': self._assembler.start,
+            'Basic.Ack': self._on_basic_ack,
+            'Basic.Nack': self._on_basic_ack,
+            'Basic.Cancel': self._on_basic_cancel,
+        }
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def is_open(self) -> bool:
+        """True once Channel.OpenOk arrived and no close has started."""
+        return self.state is _OPEN
+
+    @property
+    def is_opening(self) -> bool:
+        """True while waiting for Channel.OpenOk."""
+        return self.state is ChannelState.OPENING
+
+    @property
+    def is_closing(self) -> bool:
+        """True while a client close is in progress (cancelling consumers or awaiting CloseOk)."""
+        return self.state is _CANCELLING or self.state is _CLOSING
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the channel is finished."""
+        return self.state is _CLOSED
+
+    @property
+    def confirm_mode(self) -> bool:
+        """True once Confirm.Select was sent (or queued) on this channel."""
+        return self._confirm
+
+    @property
+    def outstanding_rpc(self) -> Any:
+        """The synchronous method awaiting its reply, or None."""
+        return self._outstanding
+
+    # ----------------------------------------------------------------- public API
+
+    def rpc(self, method: Any) -> None:
+        """Send a synchronous method, or queue it until the previous RPC's reply arrives.
+
+        ``nowait=True`` methods (and asynchronous ones) expect no reply: they go out as soon
+        as nothing is queued before them. The reply becomes an ``RpcReply`` event (for
+        Channel.OpenOk: ``ChannelOpened``).
+
+        :param method: a ``pika.spec`` method instance
+        :raises ChannelWrongStateError: the channel is not open
+        :raises ConnectionWrongStateError: the connection is closed
+        """
+        self._require_state(_OPEN)
+        if not hasattr(method, 'INDEX') or not hasattr(method, 'synchronous'):
+            raise TypeError(f'rpc() needs a pika.spec method, got {method!r}')
+        data = content.encode_method(self.channel_number, method)  # encoding errors raise here
+        if method.INDEX == spec.Confirm.Select.INDEX:
+            self._confirm = True
+        elif method.INDEX == spec.Basic.Cancel.INDEX:
+            self._cancelling.add(method.consumer_tag)
+        self._queue.append((method, data, False))
+        self._pump()
+
+    def send(self, method: Any) -> None:
+        """Send an asynchronous method at once (Basic.Ack/Nack/Reject, Basic.Recover-async...).
+
+        Allowed while open and while consumers are being cancelled (so late deliveries can
+        still be acknowledged).
+
+        :raises ChannelWrongStateError: the channel is not open
+        """
+        self._require_state(_OPEN, _CANCELLING)
+        if not hasattr(method, 'INDEX'):
+            raise TypeError(f'send() needs a pika.spec method, got {method!r}')
+        self._conn._write(content.encode_method(self.channel_number, method), 1)
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: BytesLike,
+        properties: Optional[spec.BasicProperties] = None,
+        mandatory: bool = False,
+    ) -> Optional[int]:
+        """Queue Basic.Publish + content header + body frames (body split by frame_max).
+
+        :returns: the delivery tag (1, 2, ...) in confirm mode, else None
+        :raises ChannelWrongStateError: the channel is not open
+        """
+        if self.state is not _OPEN:
+            self._require_state(_OPEN)
+        key = (exchange, routing_key, mandatory)
+        head = self._publish_cache.get(key)
+        if head is None:
+            if not isinstance(exchange, str) or not isinstance(routing_key, str):
+                raise TypeError('exchange and routing_key must be str')
+            head = content.encode_publish_method(
+                self.channel_number, exchange, routing_key, bool(mandatory)
+            )
+            if len(self._publish_cache) >= _PUBLISH_CACHE_LIMIT:
+                self._publish_cache.clear()
+            self._publish_cache[key] = head
+        if isinstance(body, str):
+            body = body.encode('utf-8')
+        elif not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError(f'body must be bytes, got {type(body).__name__}')
+        self._conn._send_publish(self.channel_number, head, properties, body)
+        if self._confirm:
+            self._delivery_tag += 1
+            return self._delivery_tag
+        return None
+
+    def close(self, reply_code: int = 200, reply_text: str = 'Normal shutdown') -> None:
+        """Start a client close: cancel this channel's consumers, then send Channel.Close.
+
+        The ``ChannelClosed`` event (``ChannelClosedByClient``) follows Channel.CloseOk.
+
+        :raises ChannelWrongStateError: already closing or closed
+        """
+        if not isinstance(reply_code, int) or isinstance(reply_code, bool):
+            raise TypeError('reply_code must be int')
+        if not isinstance(reply_text, str):
+            raise TypeError('reply_text must be str')
+        self._require_state(ChannelState.OPENING, _OPEN)
+        content.encode_method(0, spec.Channel.Close(reply_code, reply_text, 0, 0))  # validate
+        self._begin_close(reply_code, reply_text)
+
+    # ----------------------------------------------------------------- internals
+
+    def _require_state(self, *allowed: ChannelState) -> None:
+        """Raise the right wrong-state error unless the channel is in one of ``allowed``."""
+        if self._conn.is_closed:
+            raise exceptions.ConnectionWrongStateError('Connection is closed')
+        if self.state not in allowed:
+            raise exceptions.ChannelWrongStateError(
+                f'Channel {self.channel_number} is {self.state.value.lower()}'
+            )
+
+    def _begin_close(self, reply_code: int, reply_text: str) -> None:
+        """Client close (also used by the connection's close): no state checks."""
+        self._close_code = reply_code
+        self._close_text = reply_text
+        self.state = next_channel_state(self.state, ChannelInput.CLOSE)
+        if self.state is _CLOSING:  # was still opening: nothing to cancel
+            self._send_close()
+            return
+        self._queue = deque(item for item in self._queue if item[2])  # drop unsent user RPCs
+        self._continue_close()
+
+    def _continue_close(self) -> None:
+        """While CANCELLING: cancel remaining consumers, then send Channel.Close."""
+        for tag in sorted(self.consumer_tags - self._cancelling):
+            self._cancelling.add(tag)
+            cancel = spec.Basic.Cancel(consumer_tag=tag)
+            self._queue.append((cancel, content.encode_method(self.channel_number, cancel), True))
+        self._pump()
+        if not self.consumer_tags and self._outstanding is None and not self._queue:
+            self.state = next_channel_state(self.state, ChannelInput.CONSUMERS_CANCELLED)
+            self._send_close()
+
+    def _send_close(self) -> None:
+        self._queue.clear()
+        self._conn._send_method(
+            self.channel_number, spec.Channel.Close(self._close_code, self._close_text, 0, 0)
+        )
+
+    def _pump(self) -> None:
+        """Send queued methods until one that expects a reply is outstanding."""
+        queue = self._queue
+        while self._outstanding is None and queue:
+            method, data, internal = queue.popleft()
+            self._conn._write(data, 1)
+            if _expects_reply(method):
+                self._outstanding = method
+                self._outstanding_internal = internal
+            elif getattr(method, 'nowait', False):
+                self._on_nowait_sent(method)
+
+    def _on_nowait_sent(self, method: Any) -> None:
+        """Track consumers for nowait Consume/Cancel (no ConsumeOk/CancelOk will come)."""
+        if method.INDEX == spec.Basic.Consume.INDEX and method.consumer_tag:
+            self.consumer_tags.add(method.consumer_tag)
+        elif method.INDEX == spec.Basic.Cancel.INDEX:
+            self.consumer_tags.discard(method.consumer_tag)
+            self._cancelling.discard(method.consumer_tag)
+
+    def _emit(self, event: events.Event) -> None:
+        self._conn._events.append(event)
+
+    def _finish(self, error: Exception) -> None:
+        """The channel is closed: emit ChannelClosed and let the connection forget it."""
+        self._queue.clear()
+        self._outstanding = None
+        self._emit(events.ChannelClosed(self.channel_number, error))
+        self._conn._channel_finished(self)
+
+    def _connection_gone(self, error: Exception) -> None:
+        """The connection ended under us: close without any frame."""
+        if self.state is not _CLOSED:
+            self.state = next_channel_state(self.state, ChannelInput.FAIL)
+            self._queue.clear()
+            self._outstanding = None
+            self._emit(events.ChannelClosed(self.channel_number, error))
+
+    # ----------------------------------------------------------------- inbound
+
+    def _on_frame(self, frame: Any) -> None:
+        """Handle one inbound frame for this channel (called by the connection)."""
+        frame_type = frame.frame_type
+        if self._assembler.active:
+            self._on_content_frame(frame, frame_type)
+        elif frame_type == 1:
+            self._on_method(frame.method)
+        elif self.state is _CLOSING:
+            return  # content of a message we are discarding
+        elif frame_type in (2, 3):
+            self._conn._protocol_error(
+                UNEXPECTED_FRAME,
+                'UNEXPECTED_FRAME - content frame without a content method on channel '
+                f'{self.channel_number}',
+            )
+        else:
+            self._conn._protocol_error(
+                FRAME_ERROR,
+                f'FRAME_ERROR - frame type {frame_type!r} on channel {self.channel_number}',
+            )
+
+    def _on_content_frame(self, frame: Any, frame_type: int) -> None:
+        assembler = self._assembler
+        try:
+            if frame_type == 3:
+                body = assembler.on_body(frame.fragment)
+            elif frame_type == 2:
+                body = assembler.on_header(frame.body_size, frame.properties)
+            else:
+                raise exceptions.UnexpectedFrameError(
+                    f'frame type {frame_type!r} while expecting content'
+                )
+        except exceptions.AMQPError as exc:
+            assembler.active = False
+            self._conn._protocol_error(
+                UNEXPECTED_FRAME, f'UNEXPECTED_FRAME - channel {self.channel_number}: {exc}'
+            )
+            return
+        if body is None or self.state is _CLOSING:
+            return
+        method = assembler.method
+        if self._content_is_reply:
+            self._content_is_reply = False
+            self._on_reply(method, assembler.properties, body)
+        elif method.INDEX == _DELIVER_INDEX:
+            self._emit(
+                events.MessageDelivered(self.channel_number, method, assembler.properties, body)
+            )
+        else:
+            self._emit(
+                events.MessageReturned(self.channel_number, method, assembler.properties, body)
+            )
+
+    def _on_method(self, method: Any) -> None:
+        name = method.NAME
+        if name in CHANNEL_INBOUND[self.state]:
+            self._method_handlers[name](method)
+            return
+        if self.state is _CLOSING:
+            if spec.has_content(method.INDEX):
+                self._assembler.start(method)  # swallow its header/body too
+            return
+        outstanding = self._outstanding
+        if outstanding is not None and type(method) in outstanding.valid_responses:
+            if name == 'Basic.GetOk':
+                self._content_is_reply = True
+                self._assembler.start(method)
+            else:
+                self._on_reply(method, None, None)
+            return
+        awaiting = outstanding.NAME if outstanding is not None else 'nothing'
+        self._conn._protocol_error(
+            COMMAND_INVALID,
+            f'COMMAND_INVALID - unexpected {name} on channel {self.channel_number} '
+            f'(state {self.state.value}, awaiting {awaiting})',
+        )
+
+    def _on_reply(self, method: Any, properties: Any, body: Optional[bytes]) -> None:
+        internal = self._outstanding_internal
+        self._outstanding = None
+        self._outstanding_internal = False
+        index = method.INDEX
+        if index == _CONSUME_OK_INDEX:
+            self.consumer_tags.add(method.consumer_tag)
+        elif index == _CANCEL_OK_INDEX:
+            self.consumer_tags.discard(method.consumer_tag)
+            self._cancelling.discard(method.consumer_tag)
+        if not internal:
+            self._emit(events.RpcReply(self.channel_number, method, properties, body))
+        if self.state is _CANCELLING:
+            self._continue_close()
+        else:
+            self._pump()
+
+    def _on_channel_open_ok(self, method: Any) -> None:
+        self.state = next_channel_state(self.state, ChannelInput.RECV_OPEN_OK)
+        self._emit(events.ChannelOpened(self.channel_number))
+
+    def _on_channel_close(self, method: Any) -> None:
+        self._conn._send_method(self.channel_number, spec.Channel.CloseOk())
+        error = exceptions.ChannelClosedByBroker(method.reply_code, method.reply_text)
+        self.state = next_channel_state(self.state, ChannelInput.RECV_CLOSE)
+        if self.state is _CLOSING:
+            self._broker_error = error  # crossing closes: finished when our CloseOk arrives
+        else:
+            self._finish(error)
+
+    def _on_channel_close_ok(self, method: Any) -> None:
+        self.state = next_channel_state(self.state, ChannelInput.RECV_CLOSE_OK)
+        error = self._broker_error or exceptions.ChannelClosedByClient(
+            self._close_code, self._close_text
+        )
+        self._finish(error)
+
+    def _on_channel_flow(self, method: Any) -> None:
+        self._conn._send_method(self.channel_number, spec.Channel.FlowOk(active=method.active))
+        self._emit(events.FlowChanged(self.channel_number, bool(method.active)))
+
+    def _on_basic_ack(self, method: Any) -> None:
+        self._emit(events.DeliveryConfirmed(self.channel_number, method))
+
+    def _on_basic_cancel(self, method: Any) -> None:
+        tag = method.consumer_tag
+        self.consumer_tags.discard(tag)
+        if not method.nowait:
+            self._conn._send_method(self.channel_number, spec.Basic.CancelOk(consumer_tag=tag))
+        self._emit(events.ConsumerCancelled(self.channel_number, method))
+        if self.state is _CANCELLING:
+            self._continue_close()
+
+    def __repr__(self) -> str:
+        return f'<ChannelCore number={self.channel_number} state={self.state.value}>'
+
+
+_DELIVER_INDEX = spec.Basic.Deliver.INDEX
+_CONSUME_OK_INDEX = spec.Basic.ConsumeOk.INDEX
+_CANCEL_OK_INDEX = spec.Basic.CancelOk.INDEX

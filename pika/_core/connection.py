@@ -1,0 +1,598 @@
+"""ConnectionCore: the sans-I/O AMQP 0-9-1 connection (bytes in, events out).
+
+The caller feeds received bytes with the current time (:meth:`ConnectionCore.receive_data`),
+reports the end of the stream (:meth:`ConnectionCore.connection_lost`) and calls
+:meth:`ConnectionCore.tick` at :meth:`ConnectionCore.next_deadline`; each returns a list of
+:mod:`pika._core.events`. Bytes to write accumulate in one ``bytearray`` drained by
+:meth:`ConnectionCore.data_to_send`. Nothing here reads a clock or touches a socket.
+
+Protocol violations by the peer close the connection at once: the core queues Connection.Close
+with the reply code (501/503/504/505), moves to CLOSED and returns ``ConnectionClosed`` (or
+``ConnectionOpenFailed`` during the handshake) whose error is a
+:class:`pika.exceptions.ConnectionClosed` carrying that code. The adapter flushes
+``data_to_send()`` and closes the socket. Only :class:`pika.exceptions.AMQPError` subclasses
+can escape :meth:`receive_data`.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from pika import exceptions, spec
+from pika._core import content, events
+from pika._core.buffer import ReceiveBuffer
+from pika._core.channel import ChannelCore, ChannelNumberError
+from pika._core.heartbeat import HeartbeatTimer
+from pika._core.states import (
+    CHANNEL_ERROR,
+    COMMAND_INVALID,
+    CONNECTION_INBOUND,
+    FRAME_ERROR,
+    HANDSHAKE_STATES,
+    UNEXPECTED_FRAME,
+    ConnectionInput,
+    ConnectionState,
+    next_connection_state,
+)
+from pika.frame import decode_frame
+
+if TYPE_CHECKING:
+    from pika._parameters import Parameters
+
+LOGGER = logging.getLogger(__name__)
+
+__all__ = ['ConnectionCore', 'negotiate_heartbeat', 'negotiate_limit']
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+_CS = ConnectionState
+_CI = ConnectionInput
+_PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
+_HANDSHAKE_FRAME_MAX = 131072  # generous limit before Tune (AMQP guarantees at least 4096)
+_MAX_CHANNELS = 65535
+
+CAPABILITIES = {
+    'authentication_failure_close': True,
+    'basic.nack': True,
+    'connection.blocked': True,
+    'consumer_cancel_notify': True,
+    'exchange_exchange_bindings': True,
+    'per_consumer_qos': True,
+    'publisher_confirms': True,
+}
+
+
+def negotiate_limit(client: int, server: int) -> int:
+    """channel_max/frame_max rule: the smaller non-zero value; 0 means "no limit"."""
+    if client == 0 or server == 0:
+        return max(client, server)
+    return min(client, server)
+
+
+def negotiate_heartbeat(
+    setting: Union[int, Callable[[Any, int], int], None], server: int, owner: Any = None
+) -> int:
+    """Heartbeat rule (pika 1.x): a client value wins when set (0 = off); None takes the server's.
+
+    A callable is asked ``setting(owner, server)`` and must return an int >= 0.
+
+    :raises TypeError/ValueError: the callable returned something unusable
+    """
+    if setting is None:
+        return server
+    if callable(setting):
+        value = setting(owner, server)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f'heartbeat callable must return int, got {value!r}')
+        if value < 0:
+            raise ValueError(f'heartbeat callable returned a negative value {value!r}')
+        return value
+    return int(setting)
+
+
+def short_text(text: str) -> str:
+    """Cut ``text`` so it fits an AMQP short string (255 bytes of UTF-8)."""
+    raw = text.encode('utf-8')
+    if len(raw) <= 255:
+        return text
+    return raw[:255].decode('utf-8', 'ignore')
+
+
+def client_properties(params: Parameters) -> dict[str, Any]:
+    """Client properties for Connection.StartOk: ours, updated with ``params.client_properties``."""
+    import pika  # lazy: pika/__init__ imports the adapters, which import us
+
+    props: dict[str, Any] = {
+        'product': 'pika',
+        'platform': f'Python {platform.python_version()}',
+        'version': getattr(pika, '__version__', '0'),
+        'information': 'See https://pika.readthedocs.io',
+        'capabilities': dict(CAPABILITIES),
+    }
+    props.update(params.client_properties or {})
+    return props
+
+
+class ConnectionCore:
+    """Sans-I/O AMQP connection; see the module docstring and docs/architecture.md.
+
+    :param params: validated ``ConnectionParameters``
+    :param owner: passed as the first argument to a callable ``params.heartbeat``
+    """
+
+    def __init__(self, params: Parameters, owner: Any = None) -> None:
+        self.params = params
+        self.owner = owner
+        self.state = _CS.INIT
+        self.channels: dict[int, ChannelCore] = {}
+        self.server_properties: dict[str, Any] = {}
+        self.channel_max: int = params.channel_max
+        self.frame_max: int = params.frame_max
+        self.heartbeat: Optional[int] = None
+        #: frames and bytes queued since creation (the backpressure rule uses their ratio)
+        self.frames_sent = 0
+        self.bytes_queued_total = 0
+        self._out = bytearray()
+        self._buffer = ReceiveBuffer()
+        self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
+        self._max_payload = _HANDSHAKE_FRAME_MAX - 8
+        self._events: list[events.Event] = []
+        self._heartbeat_timer: Optional[HeartbeatTimer] = None
+        self._blocked_since: Optional[float] = None
+        self._now = 0.0
+        self._opened = False
+        self._close_code = 200
+        self._close_text = 'Normal shutdown'
+        self._secret_queue: deque[bytes] = deque()
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            'Connection.Start': self._on_connection_start,
+            'Connection.Tune': self._on_connection_tune,
+            'Connection.OpenOk': self._on_connection_open_ok,
+            'Connection.Close': self._on_connection_close,
+            'Connection.CloseOk': self._on_connection_close_ok,
+            'Connection.Blocked': self._on_connection_blocked,
+            'Connection.Unblocked': self._on_connection_unblocked,
+            'Connection.UpdateSecretOk': self._on_connection_update_secret_ok,
+        }
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def is_open(self) -> bool:
+        """True between Connection.OpenOk and the start of a close."""
+        return self.state is _CS.OPEN
+
+    @property
+    def is_opening(self) -> bool:
+        """True during the handshake."""
+        return self.state in HANDSHAKE_STATES
+
+    @property
+    def is_closing(self) -> bool:
+        """True while a client close is in progress."""
+        return self.state is _CS.CLOSING or self.state is _CS.CLOSE_SENT
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection is finished (or never started)."""
+        return self.state is _CS.CLOSED
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes queued and not yet drained by :meth:`data_to_send`."""
+        return len(self._out)
+
+    # ----------------------------------------------------------------- driving
+
+    def start(self) -> None:
+        """Queue the protocol header; the handshake continues in :meth:`receive_data`."""
+        self.state = next_connection_state(self.state, _CI.START)
+        self._write(_PROTOCOL_HEADER, 1)
+
+    def receive_data(self, data: BytesLike, now: float) -> list[events.Event]:
+        """Feed bytes received from the broker; return the resulting events.
+
+        :param data: received bytes (any length, frames may be split anywhere)
+        :param now: current time (seconds, same clock as :meth:`tick`)
+        """
+        if self.state is _CS.CLOSED or not data:
+            return []
+        self._now = now
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.received(now)
+        result: list[events.Event] = []
+        self._events = result
+        buffer = self._buffer
+        buffer.feed(data)
+        try:
+            while True:
+                try:
+                    consumed, frame = decode_frame(buffer.data, buffer.offset, self._rx_frame_max)
+                except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
+                    buffer.clear()
+                    self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
+                    break
+                if frame is None:
+                    break
+                buffer.offset += consumed
+                number = frame.channel_number
+                if number:
+                    channel = self.channels.get(number)
+                    if channel is not None:
+                        channel._on_frame(frame)
+                    else:
+                        self._on_unknown_channel(frame)
+                else:
+                    self._on_channel_zero(frame)
+                if self.is_closed:
+                    buffer.clear()
+                    break
+        finally:
+            buffer.compact()
+        return result
+
+    def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
+        """The stream ended (EOF or socket error); return the closing events.
+
+        :param error: the transport error, or None for a clean EOF
+        """
+        state = self.state
+        if state is _CS.CLOSED:
+            return []
+        result: list[events.Event] = []
+        self._events = result
+        reason = f': {error!r}' if error is not None else ' (EOF)'
+        exc: exceptions.AMQPError
+        if state is _CS.PROTOCOL_HEADER_SENT:
+            exc = exceptions.IncompatibleProtocolError(
+                f'stream closed before Connection.Start{reason}'
+            )
+        elif state is _CS.START_OK_SENT:
+            exc = exceptions.ProbableAuthenticationError(
+                f'stream closed after Connection.StartOk (credentials refused?){reason}'
+            )
+        elif state is _CS.OPEN_SENT:
+            exc = exceptions.ProbableAccessDeniedError(
+                'stream closed after Connection.Open '
+                f'(virtual host {self.params.virtual_host!r} refused?){reason}'
+            )
+        elif state is _CS.CLOSE_SENT:
+            exc = exceptions.ConnectionClosedByClient(self._close_code, self._close_text)
+        else:
+            exc = exceptions.StreamLostError(f'Stream connection lost{reason}')
+        self._terminate(exc)
+        return result
+
+    def tick(self, now: float) -> list[events.Event]:
+        """Run timers: send a heartbeat when idle, detect a dead peer or an expired block.
+
+        :param now: current time (same clock as :meth:`receive_data`)
+        """
+        if self.state is _CS.CLOSED:
+            return []
+        self._now = now
+        result: list[events.Event] = []
+        self._events = result
+        timer = self._heartbeat_timer
+        if timer is not None:
+            if timer.is_timed_out(now):
+                self._terminate(
+                    exceptions.AMQPHeartbeatTimeout(
+                        f'No data received from the broker for {now - timer.last_received:.1f} s '
+                        f'(heartbeat {timer.interval} s)'
+                    )
+                )
+                return result
+            if timer.send_due(now, self.bytes_queued_total):
+                self._write(content.HEARTBEAT_FRAME, 1)
+                timer.bytes_seen = self.bytes_queued_total
+        timeout = self.params.blocked_connection_timeout
+        if self._blocked_since is not None and timeout and now >= self._blocked_since + timeout:
+            self._terminate(
+                exceptions.ConnectionBlockedTimeout(
+                    f'Blocked by the broker for more than {timeout} s'
+                )
+            )
+        return result
+
+    def next_deadline(self) -> Optional[float]:
+        """Absolute time at which :meth:`tick` must run next, or None when no timer is armed."""
+        if self.state is _CS.CLOSED:
+            return None
+        deadlines = []
+        if self._heartbeat_timer is not None:
+            deadlines.append(self._heartbeat_timer.next_deadline())
+        timeout = self.params.blocked_connection_timeout
+        if self._blocked_since is not None and timeout:
+            deadlines.append(self._blocked_since + timeout)
+        return min(deadlines) if deadlines else None
+
+    def data_to_send(self) -> bytearray:
+        """Return everything queued for the broker and start a fresh buffer."""
+        out = self._out
+        if out:
+            self._out = bytearray()
+        return out
+
+    # ----------------------------------------------------------------- user operations
+
+    def close(
+        self, reply_code: int = 200, reply_text: str = 'Normal shutdown'
+    ) -> list[events.Event]:
+        """Client close: cancel consumers, close channels, then send Connection.Close.
+
+        During the handshake the attempt is aborted at once and the returned list holds
+        ``ConnectionOpenFailed(ConnectionOpenAborted)``; otherwise it is empty and
+        ``ConnectionClosed(ConnectionClosedByClient)`` follows Connection.CloseOk.
+
+        :raises ConnectionWrongStateError: already closing or closed
+        """
+        if not isinstance(reply_code, int) or isinstance(reply_code, bool):
+            raise TypeError('reply_code must be int')
+        if not isinstance(reply_text, str):
+            raise TypeError('reply_text must be str')
+        state = self.state
+        if state is _CS.CLOSED or self.is_closing:
+            raise exceptions.ConnectionWrongStateError(
+                'Connection is %s' % ('closed' if state is _CS.CLOSED else 'closing')
+            )
+        result: list[events.Event] = []
+        self._events = result
+        if state is not _CS.OPEN:
+            self._terminate(exceptions.ConnectionOpenAborted('close() during the handshake'))
+            return result
+        content.encode_method(0, spec.Connection.Close(reply_code, reply_text, 0, 0))  # validate
+        self._close_code = reply_code
+        self._close_text = reply_text
+        self.state = next_connection_state(state, _CI.CLOSE)
+        for channel in list(self.channels.values()):
+            if channel.is_opening or channel.is_open:
+                channel._begin_close(reply_code, reply_text)
+        self._maybe_send_close()
+        return result
+
+    def open_channel(self, channel_number: Optional[int] = None) -> ChannelCore:
+        """Create a channel and send Channel.Open (``ChannelOpened`` follows OpenOk).
+
+        :param channel_number: explicit number, or None for the lowest free one
+        :raises ConnectionWrongStateError: the connection is not open
+        :raises NoFreeChannels: every number up to channel_max is taken
+        :raises ChannelNumberError: (ValueError, InvalidChannelNumber) bad or used number
+        """
+        if self.state is not _CS.OPEN:
+            raise exceptions.ConnectionWrongStateError(f'Connection is {self.state.value.lower()}')
+        limit = self.channel_max or _MAX_CHANNELS
+        if channel_number is None:
+            channel_number = self._free_channel_number(limit)
+        elif not isinstance(channel_number, int) or isinstance(channel_number, bool):
+            raise TypeError(f'channel_number must be int, got {channel_number!r}')
+        elif not 1 <= channel_number <= limit:
+            raise ChannelNumberError(f'channel number {channel_number} not in 1..{limit}')
+        elif channel_number in self.channels:
+            raise ChannelNumberError(f'channel number {channel_number} is in use')
+        channel = ChannelCore(self, channel_number)
+        self.channels[channel_number] = channel
+        self._send_method(channel_number, spec.Channel.Open())
+        return channel
+
+    def update_secret(self, new_secret: str, reason: str) -> None:
+        """Send Connection.UpdateSecret; the reply is an ``RpcReply`` on channel 0.
+
+        :raises ConnectionWrongStateError: the connection is not open
+        """
+        if not isinstance(new_secret, str) or not isinstance(reason, str):
+            raise TypeError('new_secret and reason must be str')
+        if self.state is not _CS.OPEN:
+            raise exceptions.ConnectionWrongStateError(f'Connection is {self.state.value.lower()}')
+        data = content.encode_method(
+            0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason)
+        )
+        self._secret_queue.append(data)
+        if len(self._secret_queue) == 1:
+            self._write(data, 1)
+
+    # ----------------------------------------------------------------- output (used by channels)
+
+    def _write(self, data: bytes, frames: int) -> None:
+        self._out += data
+        self.frames_sent += frames
+        self.bytes_queued_total += len(data)
+
+    def _send_method(self, channel_number: int, method: Any) -> None:
+        data = content.encode_method(channel_number, method)
+        self._out += data
+        self.frames_sent += 1
+        self.bytes_queued_total += len(data)
+
+    def _send_publish(
+        self,
+        channel_number: int,
+        method_frame: bytes,
+        properties: Optional[spec.BasicProperties],
+        body: BytesLike,
+    ) -> None:
+        out = self._out
+        out += method_frame
+        frames, written = content.append_content(
+            out, channel_number, content.encode_properties(properties), body, self._max_payload
+        )
+        self.frames_sent += frames + 1
+        self.bytes_queued_total += written + len(method_frame)
+
+    # ----------------------------------------------------------------- inbound: channel 0
+
+    def _on_channel_zero(self, frame: Any) -> None:
+        frame_type = frame.frame_type
+        if frame_type == 1:
+            method = frame.method
+            allowed = CONNECTION_INBOUND[self.state]
+            name = method.NAME
+            if name in allowed:
+                self._handlers[name](method)
+            elif self.state is not _CS.CLOSE_SENT:
+                self._protocol_error(
+                    COMMAND_INVALID,
+                    f'COMMAND_INVALID - unexpected {name} on channel 0 in state {self.state.value}',
+                )
+        elif frame_type == 8:
+            return  # liveness was recorded in receive_data
+        elif frame_type == -1:
+            if self.state is _CS.PROTOCOL_HEADER_SENT:
+                self._terminate(
+                    exceptions.IncompatibleProtocolError(
+                        f'broker wants AMQP {frame.major}-{frame.minor}-{frame.revision}'
+                    )
+                )
+            else:
+                self._protocol_error(FRAME_ERROR, 'FRAME_ERROR - protocol header mid-stream')
+        elif self.state is not _CS.CLOSE_SENT:
+            self._protocol_error(UNEXPECTED_FRAME, 'UNEXPECTED_FRAME - content frame on channel 0')
+
+    def _on_unknown_channel(self, frame: Any) -> None:
+        if self.state is _CS.CLOSE_SENT:
+            return
+        self._protocol_error(
+            CHANNEL_ERROR, f'CHANNEL_ERROR - frame for unknown channel {frame.channel_number}'
+        )
+
+    def _on_connection_start(self, method: Any) -> None:
+        if (method.version_major, method.version_minor) != (0, 9):
+            self._terminate(
+                exceptions.IncompatibleProtocolError(
+                    f'broker speaks AMQP {method.version_major}-{method.version_minor}'
+                )
+            )
+            return
+        self.server_properties = method.server_properties or {}
+        credentials = self.params.credentials
+        mechanism, response = credentials.response_for(method)
+        if mechanism is None:
+            needed = getattr(credentials, 'TYPE', type(credentials).__name__)
+            self._terminate(
+                exceptions.AuthenticationError(
+                    f'broker offers {method.mechanisms!r}, credentials need {needed}'
+                )
+            )
+            return
+        self.state = next_connection_state(self.state, _CI.RECV_START)
+        self._send_method(
+            0,
+            spec.Connection.StartOk(
+                client_properties(self.params), mechanism, response, self.params.locale
+            ),
+        )
+        credentials.erase_credentials()
+
+    def _on_connection_tune(self, method: Any) -> None:
+        try:
+            heartbeat = negotiate_heartbeat(self.params.heartbeat, method.heartbeat, self.owner)
+        except Exception as exc:  # a user callable: report, never let it escape
+            self._terminate(exceptions.AMQPConnectionError(f'heartbeat negotiation: {exc}'))
+            return
+        self.state = next_connection_state(self.state, _CI.RECV_TUNE)
+        self.channel_max = negotiate_limit(self.params.channel_max, method.channel_max)
+        self.frame_max = negotiate_limit(self.params.frame_max, method.frame_max)
+        self.heartbeat = heartbeat
+        self._rx_frame_max = self.frame_max or None
+        self._max_payload = (self.frame_max or (1 << 31)) - 8
+        self._send_method(0, spec.Connection.TuneOk(self.channel_max, self.frame_max, heartbeat))
+        self._send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
+        if heartbeat > 0:
+            self._heartbeat_timer = HeartbeatTimer(heartbeat, self._now, self.bytes_queued_total)
+
+    def _on_connection_open_ok(self, method: Any) -> None:
+        self.state = next_connection_state(self.state, _CI.RECV_OPEN_OK)
+        self._opened = True
+        self._events.append(events.ConnectionOpened(self.server_properties))
+
+    def _on_connection_close(self, method: Any) -> None:
+        state = self.state
+        code, text = method.reply_code, method.reply_text
+        self._send_method(0, spec.Connection.CloseOk())
+        exc: exceptions.AMQPError
+        if state is _CS.START_OK_SENT and code == 403:
+            exc = exceptions.ProbableAuthenticationError(f'({code}) {text}')
+        elif state is _CS.OPEN_SENT and code in (403, 530):
+            exc = exceptions.ProbableAccessDeniedError(f'({code}) {text}')
+        else:
+            exc = exceptions.ConnectionClosedByBroker(code, text)
+        self._terminate(exc, _CI.RECV_CLOSE)
+
+    def _on_connection_close_ok(self, method: Any) -> None:
+        self._terminate(
+            exceptions.ConnectionClosedByClient(self._close_code, self._close_text),
+            _CI.RECV_CLOSE_OK,
+        )
+
+    def _on_connection_blocked(self, method: Any) -> None:
+        if self._blocked_since is None:
+            self._blocked_since = self._now
+        self._events.append(events.ConnectionBlocked(method))
+
+    def _on_connection_unblocked(self, method: Any) -> None:
+        self._blocked_since = None
+        self._events.append(events.ConnectionUnblocked(method))
+
+    def _on_connection_update_secret_ok(self, method: Any) -> None:
+        if not self._secret_queue:
+            self._protocol_error(
+                COMMAND_INVALID, 'COMMAND_INVALID - Connection.UpdateSecretOk without a request'
+            )
+            return
+        self._secret_queue.popleft()
+        self._events.append(events.RpcReply(0, method))
+        if self._secret_queue:
+            self._write(self._secret_queue[0], 1)
+
+    # ----------------------------------------------------------------- closing
+
+    def _protocol_error(self, reply_code: int, reply_text: str) -> None:
+        """The peer broke the protocol: queue Connection.Close and finish at once."""
+        LOGGER.debug('Protocol error: %s', reply_text)
+        if self.state in (_CS.START_OK_SENT, _CS.OPEN_SENT, _CS.OPEN, _CS.CLOSING):
+            self._send_method(0, spec.Connection.Close(reply_code, short_text(reply_text), 0, 0))
+        self._terminate(exceptions.ConnectionClosed(reply_code, reply_text))
+
+    def _terminate(self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL) -> None:
+        """Move to CLOSED, close every channel with ``error`` and emit the final event."""
+        self.state = next_connection_state(self.state, how)
+        self._heartbeat_timer = None
+        self._blocked_since = None
+        self._secret_queue.clear()
+        channels = list(self.channels.values())
+        self.channels.clear()
+        for channel in channels:
+            channel._connection_gone(error)
+        final: events.Event
+        if self._opened:
+            final = events.ConnectionClosed(error)
+        else:
+            final = events.ConnectionOpenFailed(error)
+        LOGGER.debug('Connection finished: %r', error)
+        self._events.append(final)
+
+    def _channel_finished(self, channel: ChannelCore) -> None:
+        """A channel emitted ChannelClosed: free its number; maybe finish a client close."""
+        if self.channels.get(channel.channel_number) is channel:
+            del self.channels[channel.channel_number]
+        self._maybe_send_close()
+
+    def _maybe_send_close(self) -> None:
+        if self.state is _CS.CLOSING and not self.channels:
+            self.state = next_connection_state(self.state, _CI.CHANNELS_CLOSED)
+            self._send_method(0, spec.Connection.Close(self._close_code, self._close_text, 0, 0))
+
+    def _free_channel_number(self, limit: int) -> int:
+        channels = self.channels
+        if len(channels) >= limit:
+            raise exceptions.NoFreeChannels(f'all {limit} channel numbers are in use')
+        for number in range(1, limit + 1):
+            if number not in channels:
+                return number
+        raise exceptions.NoFreeChannels(f'all {limit} channel numbers are in use')  # unreachable
+
+    def __repr__(self) -> str:
+        return f'<ConnectionCore state={self.state.value} channels={len(self.channels)}>'

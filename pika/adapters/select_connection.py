@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import errno
-import heapq
 import logging
 import selectors
 import socket
@@ -17,6 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.adapters.base_connection import BaseConnection
 
 if TYPE_CHECKING:
@@ -69,24 +69,6 @@ def _make_selector(poller_type: str) -> selectors.BaseSelector:
     return selector_class()  # type: ignore[no-any-return]
 
 
-class _Timeout:
-    """A timer handle: ordered by deadline then creation order; cancelled by dropping the callback."""
-
-    __slots__ = ('callback', 'deadline', 'seq')
-
-    def __init__(self, deadline: float, seq: int, callback: Callable[[], Any]) -> None:
-        self.deadline = deadline
-        self.seq = seq
-        self.callback: Optional[Callable[[], Any]] = callback
-
-    def __lt__(self, other: _Timeout) -> bool:
-        return (self.deadline, self.seq) < (other.deadline, other.seq)
-
-    def __repr__(self) -> str:
-        state = 'cancelled' if self.callback is None else 'pending'
-        return f'<_Timeout deadline={self.deadline:.3f} {state}>'
-
-
 class _Watch:
     """What is wanted from one file descriptor: IOServices reader/writer and/or a 1.x handler."""
 
@@ -123,8 +105,7 @@ class IOLoop:
         self.poller_type = choose_poller_type(POLLER_TYPE)
         self._selector = _make_selector(self.poller_type)
         self._watches: dict[int, _Watch] = {}
-        self._timers: list[_Timeout] = []
-        self._timer_seq = 0
+        self._timers = TimerQueue(self.time)
         self._threadsafe: collections.deque[Callable[[], Any]] = collections.deque()
         self._lock = threading.Lock()
         self._running = False
@@ -142,50 +123,28 @@ class IOLoop:
         """Monotonic seconds."""
         return time.monotonic()
 
-    def call_later(self, delay: float, callback: Callable[[], Any]) -> _Timeout:
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> TimerHandle:
         """Call `callback()` once after `delay` seconds; return a handle for `remove_timeout`.
 
-        :raises TypeError: if `callback` is not callable.
+        :raises TypeError: if `callback` is not callable or `delay` not a number.
         :raises ValueError: if `delay` is negative.
         """
-        if not callable(callback):
-            raise TypeError(f'callback must be callable, not {type(callback).__name__}')
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)):
-            raise TypeError(f'delay must be a number of seconds, not {type(delay).__name__}')
-        if delay < 0:
-            raise ValueError(f'delay must be >= 0, not {delay!r}')
-        self._timer_seq += 1
-        handle = _Timeout(self.time() + delay, self._timer_seq, callback)
-        heapq.heappush(self._timers, handle)
-        return handle
+        return self._timers.call_later(delay, callback)
 
-    def add_timeout(self, deadline: float, callback: Callable[[], Any]) -> _Timeout:
+    def add_timeout(self, deadline: float, callback: Callable[[], Any]) -> TimerHandle:
         """The seed's name for `call_later`: `deadline` is a delay in seconds from now."""
         return self.call_later(deadline, callback)
 
     def remove_timeout(self, handle: object) -> None:
-        """Cancel a timer; unknown, fired or already-cancelled handles are ignored."""
-        if isinstance(handle, _Timeout):
-            handle.callback = None
+        """Cancel a timer; fired or already-cancelled handles are ignored.
+
+        :raises TypeError: if `handle` did not come from `call_later`.
+        """
+        self._timers.cancel(handle)  # type: ignore[arg-type]
 
     def process_timeouts(self) -> None:
-        """Run every timer that was due when this call started (one at a time, in order)."""
-        now = self.time()
-        seq_limit = self._timer_seq
-        timers = self._timers
-        while timers and timers[0].deadline <= now and timers[0].seq <= seq_limit:
-            handle = heapq.heappop(timers)
-            callback, handle.callback = handle.callback, None
-            if callback is not None:
-                callback()
-
-    def _next_timer_delay(self) -> Optional[float]:
-        timers = self._timers
-        while timers and timers[0].callback is None:
-            heapq.heappop(timers)
-        if not timers:
-            return None
-        return max(0.0, timers[0].deadline - self.time())
+        """Run every timer that was due when this call started, in deadline order."""
+        self._timers.run_due(self.time())
 
     # -- thread-safe callbacks --------------------------------------------------------------
 
@@ -343,7 +302,7 @@ class IOLoop:
         if self._stopping or self._threadsafe:
             timeout: Optional[float] = 0.0
         else:
-            timeout = self._next_timer_delay()
+            timeout = self._timers.next_timeout(self.time())
         for key, mask in self._selector.select(timeout):
             self._dispatch_fd(key.fd, mask)
 

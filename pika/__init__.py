@@ -1,0 +1,62 @@
+"""pika: a pure-Python RabbitMQ (AMQP 0-9-1) client library built on a sans-I/O core.
+
+The names below are pika's public API. Adapter classes that need optional third-party packages
+(Tornado, Twisted, gevent) are imported lazily, on first access, so `import pika` works without
+them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+__version__ = '1.5.0.dev0'
+
+from pika import spec
+from pika._parameters import ConnectionParameters, SSLOptions, URLParameters
+from pika.credentials import ExternalCredentials, PlainCredentials
+from pika.delivery_mode import DeliveryMode
+from pika.spec import BasicProperties
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# Adapter names resolved on first access: name -> module (relative to pika.adapters).
+_LAZY_ADAPTERS = {
+    'BaseConnection': 'pika.adapters.base_connection',
+    'SelectConnection': 'pika.adapters.select_connection',
+    'BlockingConnection': 'pika.adapters.blocking_connection',
+    'AsyncoreConnection': 'pika.adapters.asyncore_connection',
+    'TornadoConnection': 'pika.adapters.tornado_connection',
+    'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
+    'AsyncioConnection': 'pika.adapters.asyncio_connection',
+    'GeventConnection': 'pika.adapters.gevent_connection',
+}
+
+__all__ = [
+    'AsyncoreConnection',
+    'BaseConnection',
+    'BasicProperties',
+    'BlockingConnection',
+    'ConnectionParameters',
+    'DeliveryMode',
+    'ExternalCredentials',
+    'PlainCredentials',
+    'SSLOptions',
+    'SelectConnection',
+    'TornadoConnection',
+    'URLParameters',
+    '__version__',
+    'spec',
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import adapter classes on first use (a clear ImportError if one is unavailable)."""
+    module_name = _LAZY_ADAPTERS.get(name)
+    if module_name is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module = importlib.import_module(module_name)
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

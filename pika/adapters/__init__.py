@@ -1,0 +1,55 @@
+"""Connection adapters: one per event loop, all sharing the sans-I/O core.
+
+`SelectConnection`, `BaseConnection` and `BlockingConnection` need only the standard library and
+are imported here. The others are imported on first access (module `__getattr__`), so that
+`import pika.adapters` works without Tornado, Twisted or gevent installed; accessing one whose
+dependency (or module) is missing raises ImportError naming it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pika.adapters.base_connection import BaseConnection
+from pika.adapters.select_connection import IOLoop, SelectConnection
+
+try:  # the blocking adapter is still being written; import it normally once it lands
+    from pika.adapters.blocking_connection import BlockingConnection
+except ImportError:  # pragma: no cover - temporary
+    pass
+
+_LAZY = {
+    'AsyncoreConnection': 'pika.adapters.asyncore_connection',
+    'AsyncioConnection': 'pika.adapters.asyncio_connection',
+    'GeventConnection': 'pika.adapters.gevent_connection',
+    'TornadoConnection': 'pika.adapters.tornado_connection',
+    'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
+    'BlockingConnection': 'pika.adapters.blocking_connection',
+}
+
+__all__ = [
+    'AsyncioConnection',
+    'AsyncoreConnection',
+    'BaseConnection',
+    'BlockingConnection',
+    'GeventConnection',
+    'IOLoop',
+    'SelectConnection',
+    'TornadoConnection',
+    'TwistedProtocolConnection',
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import an optional adapter on first access."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(f'{name} is unavailable: {exc}') from exc
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,577 @@
+"""The callback-style public `Channel`.
+
+A `Channel` checks arguments at the call (TypeError/ValueError, never later in the loop), hands
+frames to its `ChannelCore`, and turns the core's events into user callbacks. Synchronous AMQP
+methods are answered in order on a channel and the core keeps one outstanding, so a deque of
+reply handlers, appended at each call, is all the bookkeeping needed.
+
+Both API generations are accepted; see docs/api-generations.md and `pika._channel_args`.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from pika import _channel_args as args_
+from pika import exceptions, frame, spec
+from pika._core import events
+
+if TYPE_CHECKING:
+    from pika._core import ChannelCore
+    from pika.connection import Connection
+
+LOGGER = logging.getLogger(__name__)
+
+ReplyHandler = Callable[[events.RpcReply], None]
+
+MAX_CHANNELS = 65535
+
+
+class Channel:
+    """An AMQP channel with callbacks; create it with `connection.channel()`."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        core: ChannelCore,
+        on_open_callback: Optional[Callable[[Channel], Any]] = None,
+    ) -> None:
+        self.connection = connection
+        self.channel_number: int = core.channel_number
+        self._core = core
+        self._on_open_callback = on_open_callback
+        self._replies: collections.deque[Optional[ReplyHandler]] = collections.deque()
+        self._consumers: dict[str, Callable[..., Any]] = {}
+        self._ack_nack_callback: Optional[Callable[[frame.Method], Any]] = None
+        self._on_close_callbacks: list[Callable[..., Any]] = []
+        self._on_return_callbacks: list[Callable[..., Any]] = []
+        self._on_cancel_callbacks: list[Callable[..., Any]] = []
+        self._on_flow_callbacks: list[Callable[..., Any]] = []
+        self._closed_error: Optional[BaseException] = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            events.ChannelOpened: self._on_open_ok,
+            events.ChannelClosed: self._on_closed,
+            events.RpcReply: self._on_rpc_reply,
+            events.MessageDelivered: self._on_deliver,
+            events.MessageReturned: self._on_return,
+            events.DeliveryConfirmed: self._on_confirm,
+            events.ConsumerCancelled: self._on_broker_cancel,
+            events.FlowChanged: self._on_flow,
+        }
+
+    def __int__(self) -> int:
+        return self.channel_number
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return (
+            f'<{name} number={self.channel_number} {self._state_name()} conn={self.connection!r}>'
+        )
+
+    def _state_name(self) -> str:
+        if self.is_closed:
+            return 'CLOSED'
+        if self.is_closing:
+            return 'CLOSING'
+        return 'OPEN' if self.is_open else 'OPENING'
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """True between Channel.OpenOk and the start of closing."""
+        return self._closed_error is None and bool(self._core.is_open)
+
+    @property
+    def is_closing(self) -> bool:
+        """True while Channel.Close is in flight."""
+        return self._closed_error is None and bool(self._core.is_closing)
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the channel has finished."""
+        return self._closed_error is not None or bool(self._core.is_closed)
+
+    @property
+    def consumer_tags(self) -> list[str]:
+        """Tags of this channel's active consumers."""
+        return list(self._consumers)
+
+    # -- callback registration ---------------------------------------------------------------
+
+    def add_on_close_callback(self, callback: Callable[[Channel, BaseException], Any]) -> None:
+        """Call `callback(channel, exception)` when the channel has closed."""
+        args_.require_callable('callback', callback)
+        self._on_close_callbacks.append(callback)
+
+    def add_on_return_callback(self, callback: Callable[..., Any]) -> None:
+        """Call `callback(channel, method, properties, body)` for each Basic.Return."""
+        args_.require_callable('callback', callback)
+        self._on_return_callbacks.append(callback)
+
+    def add_on_cancel_callback(self, callback: Callable[[frame.Method], Any]) -> None:
+        """Call `callback(method_frame)` when the broker cancels a consumer (Basic.Cancel)."""
+        args_.require_callable('callback', callback)
+        self._on_cancel_callbacks.append(callback)
+
+    def add_on_flow_callback(self, callback: Callable[[bool], Any]) -> None:
+        """Call `callback(active)` when the broker sends Channel.Flow."""
+        args_.require_callable('callback', callback)
+        self._on_flow_callbacks.append(callback)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _raise_if_not_open(self) -> None:
+        if not self.is_open:
+            raise exceptions.ChannelWrongStateError(f'Channel is not open: {self!r}')
+
+    def _rpc(self, method: Any, on_reply: Optional[ReplyHandler], nowait: bool = False) -> None:
+        """Send a synchronous method; `on_reply` handles its reply (FIFO per channel)."""
+        self._raise_if_not_open()
+        self._core.rpc(method)
+        if not nowait:
+            self._replies.append(on_reply)
+        self.connection._after_core_call()
+
+    def _send(self, method: Any) -> None:
+        """Send an asynchronous method (no reply)."""
+        self._raise_if_not_open()
+        self._core.send(method)
+        self.connection._after_core_call()
+
+    def _frame_reply(self, callback: Optional[Callable[..., Any]]) -> Optional[ReplyHandler]:
+        """A reply handler that calls `callback(frame.Method(channel_number, reply))`."""
+        if callback is None:
+            return None
+
+        def on_reply(event: events.RpcReply) -> None:
+            callback(frame.Method(self.channel_number, event.method))
+
+        return on_reply
+
+    def _simple_rpc(self, name: str, bound: dict[str, Any], method: Any) -> None:
+        """Send `method`, whose completion callback is `bound['callback']`."""
+        self._rpc(method, self._frame_reply(bound['callback']), bound.get('nowait', False))
+
+    @staticmethod
+    def _check_common(name: str, bound: dict[str, Any]) -> None:
+        args_.require_callable('callback', bound.get('callback'), allow_none=True)
+        if 'arguments' in bound:
+            args_.require_table('arguments', bound['arguments'])
+        if 'nowait' in bound:
+            args_.check_nowait_callback(name, bound['nowait'], bound.get('callback'))
+
+    # -- exchanges ---------------------------------------------------------------------------
+
+    def exchange_declare(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Declare; `callback(method_frame)` gets the DeclareOk.
+
+        1.x: `(exchange, exchange_type='direct', passive=False, durable=False,
+        auto_delete=False, internal=False, arguments=None, callback=None)`;
+        0.9: `(callback=None, exchange=None, exchange_type='direct', passive=False,
+        durable=False, auto_delete=False, internal=False, nowait=False, arguments=None)`.
+        """
+        b = args_.bind('exchange_declare', args, kwargs)
+        args_.require_str('exchange', b['exchange'])
+        args_.require_str('exchange_type', b['exchange_type'])
+        for name in ('passive', 'durable', 'auto_delete', 'internal'):
+            args_.require_bool(name, b[name])
+        self._check_common('exchange_declare', b)
+        method = spec.Exchange.Declare(
+            exchange=b['exchange'],
+            exchange_type=b['exchange_type'],
+            passive=b['passive'],
+            durable=b['durable'],
+            auto_delete=b['auto_delete'],
+            internal=b['internal'],
+            nowait=b['nowait'],
+            arguments=b['arguments'],
+        )
+        self._simple_rpc('exchange_declare', b, method)
+
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Delete. 1.x: `(exchange=None, if_unused=False, callback=None)`;
+        0.9: `(callback=None, exchange=None, if_unused=False, nowait=False)`."""
+        b = args_.bind('exchange_delete', args, kwargs)
+        args_.require_str('exchange', b['exchange'], allow_none=True)
+        args_.require_bool('if_unused', b['if_unused'])
+        self._check_common('exchange_delete', b)
+        method = spec.Exchange.Delete(
+            exchange=b['exchange'] or '', if_unused=b['if_unused'], nowait=b['nowait']
+        )
+        self._simple_rpc('exchange_delete', b, method)
+
+    def exchange_bind(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Bind. 1.x: `(destination, source, routing_key='', arguments=None,
+        callback=None)`; 0.9: `(callback=None, destination=None, source=None,
+        routing_key='', nowait=False, arguments=None)`."""
+        self._exchange_binding('exchange_bind', spec.Exchange.Bind, args, kwargs)
+
+    def exchange_unbind(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Unbind; same two forms as `exchange_bind`."""
+        self._exchange_binding('exchange_unbind', spec.Exchange.Unbind, args, kwargs)
+
+    def _exchange_binding(
+        self, name: str, method_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        b = args_.bind(name, args, kwargs)
+        args_.require_str('destination', b['destination'])
+        args_.require_str('source', b['source'])
+        args_.require_str('routing_key', b['routing_key'])
+        self._check_common(name, b)
+        method = method_class(
+            destination=b['destination'],
+            source=b['source'],
+            routing_key=b['routing_key'],
+            nowait=b['nowait'],
+            arguments=b['arguments'],
+        )
+        self._simple_rpc(name, b, method)
+
+    # -- queues ------------------------------------------------------------------------------
+
+    def queue_declare(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Declare; `callback(method_frame)` gets the DeclareOk (`.method.queue`...).
+
+        1.x: `(queue, passive=False, durable=False, exclusive=False, auto_delete=False,
+        arguments=None, callback=None)`; 0.9: `(callback, queue='', passive=False,
+        durable=False, exclusive=False, auto_delete=False, nowait=False, arguments=None)`.
+        """
+        b = args_.bind('queue_declare', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        for name in ('passive', 'durable', 'exclusive', 'auto_delete'):
+            args_.require_bool(name, b[name])
+        self._check_common('queue_declare', b)
+        method = spec.Queue.Declare(
+            queue=b['queue'],
+            passive=b['passive'],
+            durable=b['durable'],
+            exclusive=b['exclusive'],
+            auto_delete=b['auto_delete'],
+            nowait=b['nowait'],
+            arguments=b['arguments'],
+        )
+        self._simple_rpc('queue_declare', b, method)
+
+    def queue_bind(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Bind. 1.x: `(queue, exchange, routing_key=None, arguments=None,
+        callback=None)`; 0.9: `(callback, queue, exchange, routing_key=None, nowait=False,
+        arguments=None)`. A None routing key means the queue name."""
+        b = args_.bind('queue_bind', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        args_.require_str('exchange', b['exchange'])
+        args_.require_str('routing_key', b['routing_key'], allow_none=True)
+        self._check_common('queue_bind', b)
+        routing_key = b['routing_key'] if b['routing_key'] is not None else b['queue']
+        method = spec.Queue.Bind(
+            queue=b['queue'],
+            exchange=b['exchange'],
+            routing_key=routing_key,
+            nowait=b['nowait'],
+            arguments=b['arguments'],
+        )
+        self._simple_rpc('queue_bind', b, method)
+
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Unbind. 1.x: `(queue, exchange=None, routing_key=None, arguments=None,
+        callback=None)`; 0.9: `(callback=None, queue='', exchange=None, routing_key=None,
+        arguments=None)`. A None routing key means the queue name."""
+        b = args_.bind('queue_unbind', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        args_.require_str('exchange', b['exchange'], allow_none=True)
+        args_.require_str('routing_key', b['routing_key'], allow_none=True)
+        self._check_common('queue_unbind', b)
+        routing_key = b['routing_key'] if b['routing_key'] is not None else b['queue']
+        method = spec.Queue.Unbind(
+            queue=b['queue'],
+            exchange=b['exchange'] or '',
+            routing_key=routing_key,
+            arguments=b['arguments'],
+        )
+        self._simple_rpc('queue_unbind', b, method)
+
+    def queue_purge(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Purge. 1.x: `(queue, callback=None)`; 0.9: `(callback=None, queue='',
+        nowait=False)`. The PurgeOk frame's `.method.message_count` is the number purged."""
+        b = args_.bind('queue_purge', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        self._check_common('queue_purge', b)
+        self._simple_rpc('queue_purge', b, spec.Queue.Purge(queue=b['queue'], nowait=b['nowait']))
+
+    def queue_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Delete. 1.x: `(queue, if_unused=False, if_empty=False, callback=None)`;
+        0.9: `(callback=None, queue='', if_unused=False, if_empty=False, nowait=False)`."""
+        b = args_.bind('queue_delete', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        args_.require_bool('if_unused', b['if_unused'])
+        args_.require_bool('if_empty', b['if_empty'])
+        self._check_common('queue_delete', b)
+        method = spec.Queue.Delete(
+            queue=b['queue'], if_unused=b['if_unused'], if_empty=b['if_empty'], nowait=b['nowait']
+        )
+        self._simple_rpc('queue_delete', b, method)
+
+    # -- basic -------------------------------------------------------------------------------
+
+    def basic_qos(self, *args: Any, **kwargs: Any) -> None:
+        """Basic.Qos. 1.x: `(prefetch_size=0, prefetch_count=0, global_qos=False,
+        callback=None)`; 0.9: `(callback=None, prefetch_size=0, prefetch_count=0,
+        all_channels=False)`."""
+        b = args_.bind('basic_qos', args, kwargs)
+        args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
+        args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
+        args_.require_bool('global_qos', b['global_qos'])
+        self._check_common('basic_qos', b)
+        method = spec.Basic.Qos(
+            prefetch_size=b['prefetch_size'],
+            prefetch_count=b['prefetch_count'],
+            global_qos=b['global_qos'],
+        )
+        self._simple_rpc('basic_qos', b, method)
+
+    def basic_consume(self, *args: Any, **kwargs: Any) -> str:
+        """Start a consumer; return its tag. Messages go to
+        `on_message_callback(channel, method, properties, body)`; `callback(method_frame)`
+        gets the ConsumeOk.
+
+        1.x: `(queue, on_message_callback, auto_ack=False, exclusive=False, consumer_tag=None,
+        arguments=None, callback=None)`; 0.9: `(consumer_callback, queue='', no_ack=False,
+        exclusive=False, consumer_tag=None, arguments=None)`.
+
+        :raises DuplicateConsumerTag: if the tag is already in use on this channel.
+        """
+        b = args_.bind('basic_consume', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        args_.require_callable('on_message_callback', b['on_message_callback'])
+        args_.require_bool('auto_ack', b['auto_ack'])
+        args_.require_bool('exclusive', b['exclusive'])
+        args_.require_str('consumer_tag', b['consumer_tag'], allow_none=True)
+        self._check_common('basic_consume', b)
+        self._raise_if_not_open()
+        tag = b['consumer_tag'] or f'ctag{self.channel_number}.{uuid.uuid4().hex}'
+        if tag in self._consumers or tag in self._core.consumer_tags:
+            raise exceptions.DuplicateConsumerTag(tag)
+        method = spec.Basic.Consume(
+            queue=b['queue'],
+            consumer_tag=tag,
+            no_ack=b['auto_ack'],
+            exclusive=b['exclusive'],
+            arguments=b['arguments'],
+        )
+        self._consumers[tag] = b['on_message_callback']
+        self._rpc(method, self._frame_reply(b['callback']))
+        return tag
+
+    def basic_cancel(self, *args: Any, **kwargs: Any) -> None:
+        """Cancel a consumer; `callback(method_frame)` gets the CancelOk.
+
+        1.x: `(consumer_tag='', callback=None)`; 0.9: `(callback=None, consumer_tag='',
+        nowait=False)`. Deliveries keep reaching the consumer until the CancelOk.
+        """
+        b = args_.bind('basic_cancel', args, kwargs)
+        args_.require_str('consumer_tag', b['consumer_tag'])
+        self._check_common('basic_cancel', b)
+        tag = b['consumer_tag']
+        user_callback = b['callback']
+
+        def on_cancel_ok(event: events.RpcReply) -> None:
+            self._consumers.pop(tag, None)
+            if user_callback is not None:
+                user_callback(frame.Method(self.channel_number, event.method))
+
+        method = spec.Basic.Cancel(consumer_tag=tag, nowait=b['nowait'])
+        if b['nowait']:
+            self._consumers.pop(tag, None)
+        self._rpc(method, on_cancel_ok, b['nowait'])
+
+    def basic_publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes | str,
+        properties: Optional[spec.BasicProperties] = None,
+        mandatory: bool = False,
+        immediate: bool = False,
+    ) -> None:
+        """Publish a message (same form in both generations; str bodies are UTF-8 encoded).
+
+        :raises TypeError: for a non-str exchange/routing key or a non-bytes/str body.
+        :raises ChannelWrongStateError: if the channel is not open.
+        """
+        args_.require_str('exchange', exchange)
+        args_.require_str('routing_key', routing_key)
+        payload = args_.encode_body(body)
+        if properties is not None and not isinstance(properties, spec.BasicProperties):
+            raise TypeError(
+                f'properties must be BasicProperties or None, not {type(properties).__name__}'
+            )
+        args_.require_bool('mandatory', mandatory)
+        if immediate:
+            raise ValueError('immediate=True is not supported by RabbitMQ')
+        self._raise_if_not_open()
+        self._core.publish(exchange, routing_key, payload, properties, mandatory)
+        self.connection._after_core_call()
+
+    def basic_get(self, *args: Any, **kwargs: Any) -> None:
+        """Basic.Get; `callback(channel, method, properties, body)` gets the message.
+
+        1.x: `(queue, callback, auto_ack=False)`; 0.9: `(callback, queue='', no_ack=False)`.
+        On an empty queue the callback gets `(channel, Basic.GetEmpty method, None, None)`.
+        """
+        b = args_.bind('basic_get', args, kwargs)
+        args_.require_str('queue', b['queue'])
+        args_.require_callable('callback', b['callback'])
+        args_.require_bool('auto_ack', b['auto_ack'])
+        user_callback = b['callback']
+
+        def on_get_reply(event: events.RpcReply) -> None:
+            user_callback(self, event.method, event.properties, event.body)
+
+        self._rpc(spec.Basic.Get(queue=b['queue'], no_ack=b['auto_ack']), on_get_reply)
+
+    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+        """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
+        args_.require_int('delivery_tag', delivery_tag)
+        args_.require_bool('multiple', multiple)
+        self._send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+
+    def basic_nack(
+        self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
+    ) -> None:
+        """Reject one or more messages (RabbitMQ extension)."""
+        args_.require_int('delivery_tag', delivery_tag)
+        args_.require_bool('multiple', multiple)
+        args_.require_bool('requeue', requeue)
+        self._send(spec.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=requeue))
+
+    def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> None:
+        """Reject one message."""
+        args_.require_int('delivery_tag', delivery_tag)
+        args_.require_bool('requeue', requeue)
+        self._send(spec.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
+
+    def basic_recover(self, *args: Any, **kwargs: Any) -> None:
+        """Basic.Recover: redeliver unacknowledged messages. 1.x: `(requeue=False,
+        callback=None)`; 0.9: `(callback=None, requeue=False)`."""
+        b = args_.bind('basic_recover', args, kwargs)
+        args_.require_bool('requeue', b['requeue'])
+        self._check_common('basic_recover', b)
+        self._simple_rpc('basic_recover', b, spec.Basic.Recover(requeue=b['requeue']))
+
+    # -- confirms, transactions, flow --------------------------------------------------------
+
+    def confirm_delivery(self, *args: Any, **kwargs: Any) -> None:
+        """Put the channel in publisher-confirm mode.
+
+        `ack_nack_callback(method_frame)` gets each Basic.Ack/Basic.Nack (`.method`);
+        `callback(method_frame)` gets the SelectOk. 1.x: `(ack_nack_callback, callback=None)`;
+        0.9: `(callback, nowait=False)` where that callback receives the acks and nacks.
+        """
+        b = args_.bind('confirm_delivery', args, kwargs)
+        args_.require_callable('ack_nack_callback', b['ack_nack_callback'])
+        self._check_common('confirm_delivery', b)
+        self._raise_if_not_open()
+        self._ack_nack_callback = b['ack_nack_callback']
+        self._simple_rpc('confirm_delivery', b, spec.Confirm.Select(nowait=b['nowait']))
+
+    def tx_select(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
+        """Tx.Select; `callback(method_frame)` gets the SelectOk."""
+        args_.require_callable('callback', callback, allow_none=True)
+        self._rpc(spec.Tx.Select(), self._frame_reply(callback))
+
+    def tx_commit(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
+        """Tx.Commit; `callback(method_frame)` gets the CommitOk."""
+        args_.require_callable('callback', callback, allow_none=True)
+        self._rpc(spec.Tx.Commit(), self._frame_reply(callback))
+
+    def tx_rollback(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
+        """Tx.Rollback; `callback(method_frame)` gets the RollbackOk."""
+        args_.require_callable('callback', callback, allow_none=True)
+        self._rpc(spec.Tx.Rollback(), self._frame_reply(callback))
+
+    def flow(self, *args: Any, **kwargs: Any) -> None:
+        """Channel.Flow; `callback(active)` gets the broker's answer. 1.x: `(active,
+        callback=None)`; 0.9: `(callback, active)`."""
+        b = args_.bind('flow', args, kwargs)
+        args_.require_bool('active', b['active'])
+        args_.require_callable('callback', b['callback'], allow_none=True)
+        user_callback = b['callback']
+
+        def on_flow_ok(event: events.RpcReply) -> None:
+            if user_callback is not None:
+                user_callback(event.method.active)
+
+        self._rpc(spec.Channel.Flow(active=b['active']), on_flow_ok)
+
+    def close(self, reply_code: int = 0, reply_text: str = 'Normal shutdown') -> None:
+        """Close the channel (its consumers are cancelled first); the on-close callbacks get
+        `ChannelClosedByClient`. Pending RPC callbacks are dropped.
+
+        :raises ChannelWrongStateError: if it is already closing or closed.
+        """
+        args_.require_int('reply_code', reply_code, maximum=65535)
+        args_.require_str('reply_text', reply_text)
+        if self.is_closing or self.is_closed:
+            raise exceptions.ChannelWrongStateError('Channel is already closing or closed')
+        LOGGER.debug('Closing channel %d (%s): %r', self.channel_number, reply_code, reply_text)
+        self._core.close(reply_code, reply_text)
+        self.connection._after_core_call()
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _handle_event(self, event: events.Event) -> None:
+        """Dispatch one core event of this channel (called by the connection)."""
+        self._handlers[type(event)](event)
+
+    def _on_open_ok(self, event: events.ChannelOpened) -> None:
+        LOGGER.debug('Channel %d opened', self.channel_number)
+        if self._on_open_callback is not None:
+            self._on_open_callback(self)
+
+    def _on_closed(self, event: events.ChannelClosed) -> None:
+        if self._closed_error is not None:
+            return
+        LOGGER.debug('Channel %d closed: %r', self.channel_number, event.error)
+        self._closed_error = event.error
+        self._replies.clear()
+        self._consumers.clear()
+        for callback in list(self._on_close_callbacks):
+            callback(self, event.error)
+
+    def _on_rpc_reply(self, event: events.RpcReply) -> None:
+        if not self._replies:
+            LOGGER.warning('Unexpected reply on channel %d: %r', self.channel_number, event)
+            return
+        handler = self._replies.popleft()
+        if handler is not None:
+            handler(event)
+
+    def _on_deliver(self, event: events.MessageDelivered) -> None:
+        callback = self._consumers.get(event.method.consumer_tag or '')
+        if callback is None:
+            LOGGER.warning('Delivery for unknown consumer %r dropped', event.method.consumer_tag)
+            return
+        callback(self, event.method, event.properties, event.body)
+
+    def _on_return(self, event: events.MessageReturned) -> None:
+        if not self._on_return_callbacks:
+            LOGGER.warning('Basic.Return with no return callback: %r', event.method)
+        for callback in list(self._on_return_callbacks):
+            callback(self, event.method, event.properties, event.body)
+
+    def _on_confirm(self, event: events.DeliveryConfirmed) -> None:
+        if self._ack_nack_callback is not None:
+            self._ack_nack_callback(frame.Method(self.channel_number, event.method))
+
+    def _on_broker_cancel(self, event: events.ConsumerCancelled) -> None:
+        self._consumers.pop(event.method.consumer_tag or '', None)
+        method_frame = frame.Method(self.channel_number, event.method)
+        for callback in list(self._on_cancel_callbacks):
+            callback(method_frame)
+
+    def _on_flow(self, event: events.FlowChanged) -> None:
+        for callback in list(self._on_flow_callbacks):
+            callback(event.active)

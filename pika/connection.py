@@ -1,0 +1,476 @@
+"""The callback-style public `Connection`, independent of any transport.
+
+A `Connection` owns a sans-I/O `ConnectionCore`. Its transport (a subclass: `BaseConnection` for
+file-descriptor loops, the Twisted protocol for Twisted) feeds it bytes through
+`_on_data_received`, reports the end of the stream through `_on_stream_lost`, and takes output
+when `_output_ready` is called. Core events are queued and dispatched one by one after decoding,
+through a dict from event type to handler; if a user callback raises, the rest of the queue is
+dispatched on the next loop turn, so no event is lost.
+
+Transport hooks a subclass provides: `_output_ready`, `_close_transport`, `call_later`,
+`remove_timeout`, `add_callback_threadsafe`, `_now` and the `ioloop` attribute.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from pika import exceptions, frame
+from pika._channel_args import require_callable, require_int, require_str
+from pika._core import ConnectionCore, events
+from pika._parameters import ConnectionParameters, Parameters, SSLOptions, URLParameters
+from pika.channel import Channel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    'Connection',
+    'ConnectionParameters',
+    'Parameters',
+    'SSLOptions',
+    'URLParameters',
+]
+
+LOGGER = logging.getLogger(__name__)
+
+
+class Connection:
+    """An AMQP connection with the pika callback API (both the 0.9 and the 1.x generation).
+
+    :param parameters: a `ConnectionParameters`/`URLParameters` (default: localhost, guest)
+    :param on_open_callback: `callback(connection)` once the connection is open
+    :param on_open_error_callback: `callback(connection, exception)` if it could not open
+    :param on_close_callback: `callback(connection, exception)` once an open connection closed
+    """
+
+    def __init__(
+        self,
+        parameters: Optional[Parameters] = None,
+        on_open_callback: Optional[Callable[[Connection], Any]] = None,
+        on_open_error_callback: Optional[Callable[[Connection, BaseException], Any]] = None,
+        on_close_callback: Optional[Callable[[Connection, BaseException], Any]] = None,
+    ) -> None:
+        if parameters is None:
+            parameters = ConnectionParameters()
+        elif not isinstance(parameters, Parameters):
+            raise TypeError(f'parameters must be a Parameters object, not {parameters!r}')
+        require_callable('on_open_callback', on_open_callback, allow_none=True)
+        require_callable('on_open_error_callback', on_open_error_callback, allow_none=True)
+        require_callable('on_close_callback', on_close_callback, allow_none=True)
+        self.params: Parameters = parameters
+        self.ioloop: Any = None
+        self._core: Optional[ConnectionCore] = None
+        self._channels: dict[int, Channel] = {}
+        self._pending_events: collections.deque[events.Event] = collections.deque()
+        self._dispatching = False
+        self._redispatch_scheduled = False
+        self._tick_handle: Optional[object] = None
+        self._tick_deadline: Optional[float] = None
+        self._secret_callbacks: collections.deque[Optional[Callable[..., Any]]] = (
+            collections.deque()
+        )
+        self._on_open_callbacks: list[Callable[..., Any]] = []
+        self._on_open_error_callbacks: list[Callable[..., Any]] = []
+        self._on_close_callbacks: list[Callable[..., Any]] = []
+        self._on_blocked_callbacks: list[Callable[..., Any]] = []
+        self._on_unblocked_callbacks: list[Callable[..., Any]] = []
+        self._backpressure_callbacks: list[Callable[..., Any]] = []
+        self._backpressure_multiplier = 10
+        self._close_requested = False
+        self._finished = False
+        self._opened = False
+        self._error: Optional[BaseException] = None
+        if on_open_callback is not None:
+            self._on_open_callbacks.append(on_open_callback)
+        if on_open_error_callback is not None:
+            self._on_open_error_callbacks.append(on_open_error_callback)
+        if on_close_callback is not None:
+            self._on_close_callbacks.append(on_close_callback)
+        self._event_handlers: dict[type, Callable[[Any], None]] = {
+            events.ConnectionOpened: self._on_connection_open_ok,
+            events.ConnectionOpenFailed: self._on_connection_open_failed,
+            events.ConnectionClosed: self._on_connection_closed,
+            events.ConnectionBlocked: self._on_connection_blocked,
+            events.ConnectionUnblocked: self._on_connection_unblocked,
+        }
+
+    # -- transport hooks (overridden by the adapter) -----------------------------------------
+
+    def _output_ready(self) -> None:
+        """The core has bytes to send; the transport should take them with `_take_output`."""
+        raise NotImplementedError
+
+    def _close_transport(self) -> None:
+        """The connection is finished: flush what can be flushed and close the stream."""
+        raise NotImplementedError
+
+    def _now(self) -> float:
+        """Monotonic seconds, the clock of every `now` passed to the core."""
+        return time.monotonic()
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> object:
+        """Call `callback()` once after `delay` seconds; return a handle for `remove_timeout`."""
+        raise NotImplementedError
+
+    def remove_timeout(self, timeout_id: object) -> None:
+        """Cancel a timer made by `call_later`/`add_timeout`."""
+        raise NotImplementedError
+
+    def add_callback_threadsafe(self, callback: Callable[[], Any]) -> None:
+        """Run `callback()` on the connection's loop thread; the only thread-safe method."""
+        raise NotImplementedError
+
+    def add_timeout(self, deadline: float, callback: Callable[[], Any]) -> object:
+        """The seed's name for `call_later`: `deadline` is a delay in seconds."""
+        return self.call_later(deadline, callback)
+
+    # -- feeding the core (called by the transport) ------------------------------------------
+
+    def _start_protocol(self, params: Parameters) -> None:
+        """The stream is connected: build a core for `params` and send the protocol header."""
+        self.params = params
+        self._core = ConnectionCore(params, self)
+        self._core.start()
+        self._after_core_call()
+
+    def _on_data_received(self, data: bytes | bytearray | memoryview) -> None:
+        """Bytes arrived from the peer."""
+        if self._core is None or self._finished:
+            return
+        self._process(self._core.receive_data(data, self._now()))
+
+    def _on_stream_lost(self, error: Optional[BaseException]) -> None:
+        """The stream ended (EOF when `error` is None) or failed."""
+        if self._core is None or self._finished:
+            return
+        self._process(self._core.connection_lost(error))
+
+    def _on_connect_failed(self, error: BaseException) -> None:
+        """No stream could be established (every attempt failed, or the open was aborted)."""
+        if self._finished:
+            return
+        if not isinstance(error, exceptions.AMQPError):
+            error = exceptions.AMQPConnectionError(error)
+        self._process([events.ConnectionOpenFailed(error)])
+
+    def _take_output(self) -> bytes | bytearray:
+        """Drain the core's outbound bytes."""
+        if self._core is None:
+            return b''
+        return self._core.data_to_send()
+
+    def _check_backpressure(self, unsent: int) -> None:
+        """Call the backpressure callbacks when `unsent` bytes exceed multiplier x average frame."""
+        core = self._core
+        if not self._backpressure_callbacks or core is None or not core.frames_sent:
+            return
+        average = core.bytes_queued_total / core.frames_sent
+        if unsent > average * self._backpressure_multiplier:
+            LOGGER.warning(
+                'Backpressure: %d bytes unsent (average frame %.0f bytes)', unsent, average
+            )
+            for callback in list(self._backpressure_callbacks):
+                callback(self)
+
+    def _on_tick(self) -> None:
+        self._tick_handle = None
+        self._tick_deadline = None
+        if self._core is not None and not self._finished:
+            self._process(self._core.tick(self._now()))
+
+    def _after_core_call(self) -> None:
+        """After anything that may have queued output or moved the core's deadline."""
+        core = self._core
+        if core is None or self._finished:
+            return
+        if core.pending_bytes:
+            self._output_ready()
+        self._reschedule_tick()
+
+    def _reschedule_tick(self) -> None:
+        core = self._core
+        deadline = core.next_deadline() if core is not None and not self._finished else None
+        if deadline == self._tick_deadline:
+            return
+        if self._tick_handle is not None:
+            self.remove_timeout(self._tick_handle)
+            self._tick_handle = None
+        self._tick_deadline = deadline
+        if deadline is not None:
+            self._tick_handle = self.call_later(max(0.0, deadline - self._now()), self._on_tick)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _process(self, new_events: Sequence[events.Event]) -> None:
+        self._pending_events.extend(new_events)
+        self._after_core_call()
+        self._dispatch_pending()
+
+    def _dispatch_pending(self) -> None:
+        """Dispatch queued events in order; a raising callback leaves the rest for later."""
+        self._redispatch_scheduled = False
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while self._pending_events:
+                event = self._pending_events.popleft()
+                self._dispatch(event)
+        finally:
+            self._dispatching = False
+            if self._pending_events and not self._redispatch_scheduled:
+                self._redispatch_scheduled = True
+                self.call_later(0, self._dispatch_pending)
+            self._after_core_call()
+
+    def _dispatch(self, event: events.Event) -> None:
+        handler = self._event_handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+            return
+        channel_number = getattr(event, 'channel_number', None)
+        if channel_number == 0 and isinstance(event, events.RpcReply):
+            self._on_update_secret_ok(event)
+            return
+        channel = self._channels.get(channel_number) if channel_number is not None else None
+        if channel is None:
+            LOGGER.warning('Dropping %r: no such channel', event)
+            return
+        if isinstance(event, events.ChannelClosed):
+            del self._channels[event.channel_number]
+        channel._handle_event(event)
+
+    def _on_connection_open_ok(self, event: events.ConnectionOpened) -> None:
+        self._opened = True
+        LOGGER.info('Connection opened to %s:%s', self.params.host, self.params.port)
+        for callback in list(self._on_open_callbacks):
+            callback(self)
+
+    def _on_connection_open_failed(self, event: events.ConnectionOpenFailed) -> None:
+        LOGGER.error('Connection could not be opened: %r', event.error)
+        self._finish(event.error)
+        for callback in list(self._on_open_error_callbacks):
+            callback(self, event.error)
+        self._on_fully_closed()
+
+    def _on_connection_closed(self, event: events.ConnectionClosed) -> None:
+        if not self._opened:
+            self._on_connection_open_failed(events.ConnectionOpenFailed(event.error))
+            return
+        LOGGER.info('Connection closed: %r', event.error)
+        self._finish(event.error)
+        for channel in list(self._channels.values()):
+            channel._handle_event(events.ChannelClosed(channel.channel_number, event.error))
+        self._channels.clear()
+        for callback in list(self._on_close_callbacks):
+            callback(self, event.error)
+        self._on_fully_closed()
+
+    def _finish(self, error: BaseException) -> None:
+        self._finished = True
+        self._error = error
+        if self._tick_handle is not None:
+            self.remove_timeout(self._tick_handle)
+            self._tick_handle = None
+            self._tick_deadline = None
+        self._close_transport()
+
+    def _on_fully_closed(self) -> None:
+        """Hook run after the close (or open-error) callbacks; `SelectConnection` stops here."""
+
+    def _on_connection_blocked(self, event: events.ConnectionBlocked) -> None:
+        method_frame = frame.Method(0, event.method)
+        for callback in list(self._on_blocked_callbacks):
+            callback(self, method_frame)
+
+    def _on_connection_unblocked(self, event: events.ConnectionUnblocked) -> None:
+        method_frame = frame.Method(0, event.method)
+        for callback in list(self._on_unblocked_callbacks):
+            callback(self, method_frame)
+
+    def _on_update_secret_ok(self, event: events.RpcReply) -> None:
+        callback = self._secret_callbacks.popleft() if self._secret_callbacks else None
+        if callback is not None:
+            callback(frame.Method(0, event.method))
+
+    # -- public API --------------------------------------------------------------------------
+
+    def add_on_open_callback(self, callback: Callable[[Connection], Any]) -> None:
+        """Call `callback(connection)` when the connection has opened."""
+        require_callable('callback', callback)
+        self._on_open_callbacks.append(callback)
+
+    def add_on_open_error_callback(
+        self, callback: Callable[[Connection, BaseException], Any], remove_default: bool = True
+    ) -> None:
+        """Call `callback(connection, exception)` when the connection could not be opened."""
+        require_callable('callback', callback)
+        self._on_open_error_callbacks.append(callback)
+
+    def add_on_close_callback(self, callback: Callable[[Connection, BaseException], Any]) -> None:
+        """Call `callback(connection, exception)` when an open connection has closed."""
+        require_callable('callback', callback)
+        self._on_close_callbacks.append(callback)
+
+    def add_on_connection_blocked_callback(self, callback: Callable[..., Any]) -> None:
+        """Call `callback(connection, method_frame)` on Connection.Blocked (resource alarm)."""
+        require_callable('callback', callback)
+        self._on_blocked_callbacks.append(callback)
+
+    def add_on_connection_unblocked_callback(self, callback: Callable[..., Any]) -> None:
+        """Call `callback(connection, method_frame)` on Connection.Unblocked."""
+        require_callable('callback', callback)
+        self._on_unblocked_callbacks.append(callback)
+
+    def add_backpressure_callback(self, callback: Callable[[Connection], Any]) -> None:
+        """Call `callback(connection)` when the unsent output exceeds the backpressure
+        multiplier times the average size of the frames sent so far (the seed's rule)."""
+        require_callable('callback', callback)
+        self._backpressure_callbacks.append(callback)
+
+    def set_backpressure_multiplier(self, value: int = 10) -> None:
+        """Set the multiplier of the backpressure rule (default 10).
+
+        :raises TypeError: if `value` is not an int; ValueError: if it is not > 0.
+        """
+        require_int('value', value, minimum=1)
+        self._backpressure_multiplier = value
+
+    def channel(
+        self,
+        channel_number: Optional[int] = None,
+        on_open_callback: Optional[Callable[[Channel], Any]] = None,
+    ) -> Channel:
+        """Open a channel and return it; `on_open_callback(channel)` runs once it is open.
+
+        The seed's form `channel(on_open_callback)` (a callable first) is accepted too.
+
+        :raises ConnectionWrongStateError: if the connection is not open.
+        """
+        if callable(channel_number):
+            channel_number, on_open_callback = on_open_callback, channel_number
+        if channel_number is not None:
+            require_int('channel_number', channel_number, minimum=1, maximum=65535)
+        require_callable('on_open_callback', on_open_callback, allow_none=True)
+        if not self.is_open:
+            raise exceptions.ConnectionWrongStateError(
+                f'Channel allocation requires an open connection: {self!r}'
+            )
+        assert self._core is not None
+        channel_core = self._core.open_channel(channel_number)
+        channel = Channel(self, channel_core, on_open_callback)
+        self._channels[channel.channel_number] = channel
+        self._after_core_call()
+        return channel
+
+    def close(self, reply_code: int = 200, reply_text: str = 'Normal shutdown') -> None:
+        """Close the connection: cancel consumers, close channels, then Connection.Close.
+
+        Closing a connection that is still opening aborts it (the open-error callbacks get
+        `ConnectionOpenAborted`).
+
+        :raises ConnectionWrongStateError: if it is already closing or closed.
+        """
+        require_int('reply_code', reply_code, minimum=0, maximum=65535)
+        require_str('reply_text', reply_text)
+        if self.is_closing or self.is_closed:
+            raise exceptions.ConnectionWrongStateError(
+                f'Illegal close({reply_code}, {reply_text!r}) request on {self!r}'
+            )
+        self._close_requested = True
+        if not self.is_open:
+            LOGGER.info('Connection close requested while opening: aborting')
+            self._abort_opening()
+            return
+        assert self._core is not None
+        LOGGER.info('Closing connection (%s): %r', reply_code, reply_text)
+        self._process(self._core.close(reply_code, reply_text) or [])
+
+    def _abort_opening(self) -> None:
+        """Abort an open in progress (the open-error callbacks get `ConnectionOpenAborted`).
+
+        Transports override this to stop a socket-level connect first.
+        """
+        if self._core is not None and not self._core.is_closed:
+            self._process(self._core.close() or [])
+        else:
+            self._on_connect_failed(exceptions.ConnectionOpenAborted('close() while connecting'))
+
+    def update_secret(
+        self, new_secret: str, reason: str, callback: Optional[Callable[..., Any]] = None
+    ) -> None:
+        """Send Connection.UpdateSecret; `callback(method_frame)` gets the UpdateSecretOk."""
+        require_str('new_secret', new_secret)
+        require_str('reason', reason)
+        require_callable('callback', callback, allow_none=True)
+        if not self.is_open:
+            raise exceptions.ConnectionWrongStateError('update_secret requires an open connection')
+        assert self._core is not None
+        self._core.update_secret(new_secret, reason)
+        self._secret_callbacks.append(callback)
+        self._after_core_call()
+
+    # -- state and capabilities --------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """True once Connection.OpenOk arrived and until closing starts."""
+        return self._core is not None and not self._finished and self._core.is_open
+
+    @property
+    def is_closing(self) -> bool:
+        """True while a close is in progress."""
+        return self._core is not None and not self._finished and self._core.is_closing
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection has finished (closed, failed to open, or aborted)."""
+        return self._finished
+
+    @property
+    def server_properties(self) -> dict[str, Any]:
+        """The broker's Connection.Start server properties (empty before the handshake)."""
+        if self._core is None:
+            return {}
+        return self._core.server_properties or {}
+
+    def _capability(self, name: str) -> bool:
+        capabilities = self.server_properties.get('capabilities') or {}
+        return bool(capabilities.get(name, False))
+
+    @property
+    def basic_nack(self) -> bool:
+        """The broker supports Basic.Nack."""
+        return self._capability('basic.nack')
+
+    @property
+    def consumer_cancel_notify(self) -> bool:
+        """The broker sends Basic.Cancel when it cancels a consumer."""
+        return self._capability('consumer_cancel_notify')
+
+    @property
+    def exchange_exchange_bindings(self) -> bool:
+        """The broker supports Exchange.Bind/Unbind."""
+        return self._capability('exchange_exchange_bindings')
+
+    @property
+    def publisher_confirms(self) -> bool:
+        """The broker supports Confirm.Select."""
+        return self._capability('publisher_confirms')
+
+    def __repr__(self) -> str:
+        if self._finished:
+            state = 'CLOSED'
+        elif self.is_open:
+            state = 'OPEN'
+        elif self.is_closing:
+            state = 'CLOSING'
+        else:
+            state = 'OPENING'
+        host = getattr(self.params, 'host', '?')
+        port = getattr(self.params, 'port', '?')
+        return f'<{type(self).__name__} {state} params={host}:{port}>'

@@ -25,7 +25,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.helpers import amqp_answers  # noqa: E402
-from tests.helpers.private_broker import PrivateBroker  # noqa: E402
+from tests.helpers.private_broker import PrivateBroker, reap_stale_nodes  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,6 +105,7 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope='session')
 def _private_broker_session() -> Iterator[PrivateBroker]:
+    reap_stale_nodes()
     broker = PrivateBroker()
     try:
         broker.start()

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import amqp_answers, read_connection_start
-from tests.helpers.private_broker import PrivateBroker, _pid_alive
+from tests.helpers.private_broker import PrivateBroker, _pid_alive, reap_stale_nodes
 from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.broker
 
@@ -301,3 +302,24 @@ def test_private_broker_context_manager_cleans_up() -> None:
     assert not base_dir.exists()
     assert not amqp_answers(broker.host, broker.port, timeout=1.0)
     assert _main_broker_status_ok(), 'the shared broker must be untouched'
+
+
+@pytest.mark.private_broker
+def test_reap_stale_nodes_kills_orphans_only(tmp_path: Path) -> None:
+    orphan = PrivateBroker(base_dir=str(tmp_path / 'pikatest-broker-orphan'))
+    try:
+        orphan.start()
+        pid = orphan.beam_pid()
+        assert pid is not None
+        assert reap_stale_nodes(str(tmp_path)) == []  # owner (this process) is alive
+        dead = subprocess.Popen(['true'])
+        dead.wait()
+        (orphan.base_dir / 'owner').write_text(str(dead.pid), encoding='ascii')
+        assert reap_stale_nodes(str(tmp_path)) == [str(orphan.base_dir)]
+        deadline = time.monotonic() + 10
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _pid_alive(pid)
+        assert not orphan.base_dir.exists()
+    finally:
+        orphan.close()

@@ -82,6 +82,41 @@ def _pid_alive(pid: int) -> bool:
     return state not in ('Z', 'X')
 
 
+def _environ_has(pid: int, entry: bytes) -> bool:
+    """True when process ``pid`` runs with the environment entry ``entry`` (``NAME=value``)."""
+    try:
+        with open(f'/proc/{pid}/environ', 'rb') as handle:
+            return entry in handle.read().split(b'\0')
+    except OSError:
+        return False
+
+
+def reap_stale_nodes(tmp_dir: str | None = None) -> list[str]:
+    """Kill and delete private nodes whose owning test process died without cleaning up.
+
+    A node is stale when the pid in its ``owner`` file is gone. Its VM is killed by the pid in
+    its pid file, and only after checking that this pid really runs with our node name (pids get
+    reused). Returns the base directories removed.
+    """
+    removed = []
+    for base in Path(tmp_dir or tempfile.gettempdir()).glob('pikatest-broker-*'):
+        try:
+            owner = int((base / 'owner').read_text(encoding='ascii'))
+            node = (base / 'node').read_text(encoding='utf-8').strip()
+        except (OSError, ValueError):
+            continue
+        if _pid_alive(owner):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((base / 'node.pid').read_text(encoding='ascii').strip())
+            if _pid_alive(pid) and _environ_has(pid, f'RABBITMQ_NODENAME={node}'.encode()):
+                LOGGER.warning('killing stale private node %s (pid %d)', node, pid)
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(base, ignore_errors=True)
+        removed.append(str(base))
+    return removed
+
+
 def _config_text(port: int) -> str:
     """The private node's rabbitmq.conf (new-style sysctl format)."""
     return '\n'.join(
@@ -146,6 +181,9 @@ class PrivateBroker:
         (self.base_dir / 'rabbitmq.conf').write_text(_config_text(self.port), encoding='utf-8')
         (self.base_dir / 'enabled_plugins').write_text('[].\n', encoding='utf-8')
         (self.base_dir / 'rabbitmq-env.conf').write_text('# private node: empty\n', 'utf-8')
+        # For reap_stale_nodes(): who owns the node, and its name.
+        (self.base_dir / 'owner').write_text(str(os.getpid()), encoding='ascii')
+        (self.base_dir / 'node').write_text(self.node_name, encoding='utf-8')
 
     def environment(self) -> dict[str, str]:
         """The environment for this node's server and CLI processes."""

@@ -375,23 +375,11 @@ class _Default:
 
 _DEFAULT: Any = _Default()
 
-# Keyword name -> property name, in the order settings are applied.
-_KEYWORDS = (
-    'host',
-    'virtual_host',
-    'credentials',
-    'channel_max',
-    'frame_max',
-    'heartbeat',
-    'ssl_options',
-    'connection_attempts',
-    'retry_delay',
-    'socket_timeout',
-    'stack_timeout',
-    'locale',
-    'blocked_connection_timeout',
-    'client_properties',
-    'tcp_options',
+# ConnectionParameters keywords (all but port), in the order they are applied.
+_KEYWORDS = tuple(
+    'host virtual_host credentials channel_max frame_max heartbeat ssl_options'
+    ' connection_attempts retry_delay socket_timeout stack_timeout locale'
+    ' blocked_connection_timeout client_properties tcp_options'.split()
 )
 
 
@@ -562,18 +550,8 @@ _VERIFY_MODES = {
     'CERT_REQUIRED': ssl.CERT_REQUIRED,
 }
 _SSL_KEYS = frozenset(
-    {
-        'ca_certs',
-        'ca_path',
-        'ca_data',
-        'certfile',
-        'keyfile',
-        'password',
-        'ciphers',
-        'server_hostname',
-        'verify_mode',
-        'cert_reqs',
-    }
+    'ca_certs ca_path ca_data certfile keyfile password ciphers server_hostname verify_mode'
+    ' cert_reqs'.split()
 )
 
 

@@ -279,3 +279,95 @@ def test_retry_plan_is_lazy_and_validates() -> None:
         list(_transport.connect_with_retries([]))
     with pytest.raises(TypeError):
         list(_transport.connect_with_retries(['amqp://h']))  # type: ignore[list-item]
+
+
+# -- send_some / recv_some on a local socket pair ---------------------------------------------
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def test_recv_some_would_block_then_data(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    assert _transport.recv_some(a, 10) is None
+    b.sendall(b'hello')
+    assert _recv_exact(a, 5) == b'hello'
+
+
+def test_send_some_reports_zero_when_buffer_is_full(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, _ = pair
+    chunk = b'x' * 65536
+    total = 0
+    for _ in range(10_000):
+        sent = _transport.send_some(a, chunk)
+        if sent == 0:
+            break
+        total += sent
+    assert sent == 0  # buffer full is "try later", not an error
+    assert total > 0
+
+
+def test_eof_is_stream_lost(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    b.sendall(b'last')
+    b.close()
+    assert _recv_exact(a, 4) == b'last'
+    with pytest.raises(exceptions.StreamLostError, match='EOF'):
+        _recv_exact(a, 1)
+
+
+# -- non-blocking TLS ---------------------------------------------------------------------------
+
+
+def _tls_params(port: int) -> ConnectionParameters:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return ConnectionParameters(host='127.0.0.1', port=port, ssl_options=SSLOptions(context))
+
+
+def test_tls_handshake_step_waits_for_a_silent_peer(silent_server: int) -> None:
+    params = _tls_params(silent_server)
+    sock = _transport.connect_blocking(ConnectionParameters(host='127.0.0.1', port=silent_server))
+    tls = _transport.wrap_tls(sock, params)
+    try:
+        assert _transport.tls_handshake_step(tls) == 'read'  # ClientHello sent, no answer
+        assert _transport.tls_handshake_step(tls) == 'read'
+    finally:
+        tls.close()
+
+
+def test_tls_handshake_step_fails_against_plain_amqp(broker_address: BrokerAddress) -> None:
+    params = _tls_params(broker_address.port)
+    params.host = broker_address.host
+    sock = _transport.connect_blocking(
+        ConnectionParameters(host=broker_address.host, port=broker_address.port)
+    )
+    tls = _transport.wrap_tls(sock, params)
+    try:
+        with pytest.raises(_transport.TLSHandshakeError) as info:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                wanted = _transport.tls_handshake_step(tls)
+                assert wanted in ('read', 'write')
+                readers = [tls] if wanted == 'read' else []
+                select.select(readers, [tls] if wanted == 'write' else [], [], 0.1)
+        assert isinstance(info.value, exceptions.AMQPConnectionError)
+    finally:
+        tls.close()
+
+
+def test_wrap_tls_requires_ssl_options(params: ConnectionParameters) -> None:
+    with socket.socket() as sock, pytest.raises(ValueError):
+        _transport.wrap_tls(sock, params)

@@ -1,0 +1,672 @@
+"""BlockingChannel: the blocking front-end of one AMQP channel.
+
+Every method here validates its arguments in the caller's thread, hands a method to the
+sans-I/O :class:`~pika._core.channel.ChannelCore` under the connection's pump lock, and (for
+synchronous methods) waits for the reply through :meth:`Pump.wait`, bounded by the call's
+``timeout=`` or the connection's ``rpc_timeout``. Replies are routed by whichever thread reads
+the socket; deliveries, returns and consumer cancellations are queued on the channel's
+:class:`~pika.adapters._blocking_io.ChannelSlot` and dispatched later, outside the lock, by
+``start_consuming()`` / ``consume()`` / ``BlockingConnection.process_data_events()``.
+
+See ``docs/blocking.md`` for which calls may come from which thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+
+from pika import _channel_args as args_mod
+from pika import exceptions, frame, spec
+from pika._core import events as ev
+from pika.adapters._blocking_io import PendingConfirm, Waiter
+from pika.adapters._blocking_methods import ChannelMethodsMixin
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pika.adapters._blocking_io import ChannelSlot
+    from pika.adapters.blocking_connection import BlockingConnection
+
+LOGGER = logging.getLogger(__name__)
+
+_monotonic = __import__('time').monotonic
+_get_ident = threading.get_ident
+_Delivered = ev.MessageDelivered
+
+
+class ReturnedMessage(NamedTuple):
+    """A message the broker returned or refused: ``(method, properties, body)``."""
+
+    method: Any
+    properties: Any
+    body: bytes
+
+
+class GetEmpty(spec.Basic.GetEmpty):
+    """The Basic.GetEmpty reply of :meth:`BlockingChannel.basic_get`, which is *falsy*.
+
+    The pika 0.9 documentation says an empty ``basic_get`` returns "a Basic.GetEmpty frame as
+    the method frame"; pika 1.x code tests ``if method_frame:``. Being a real
+    ``spec.Basic.GetEmpty`` that evaluates to False satisfies both.
+    """
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class _Consumer:
+    """A ``basic_consume`` registration: its callback and whether the broker auto-acks."""
+
+    __slots__ = ('auto_ack', 'callback')
+
+    def __init__(self, callback: Callable[..., Any], auto_ack: bool) -> None:
+        self.callback = callback
+        self.auto_ack = auto_ack
+
+
+class _Generator:
+    """State of the ``consume()`` generator's consumer."""
+
+    __slots__ = ('auto_ack', 'params', 'tag')
+
+    def __init__(self, params: tuple[Any, ...], tag: str, auto_ack: bool) -> None:
+        self.params = params
+        self.tag = tag
+        self.auto_ack = auto_ack
+
+
+def _method_frame(channel_number: int, reply: ev.RpcReply) -> frame.Method:
+    return frame.Method(channel_number, reply.method)
+
+
+class BlockingChannel(ChannelMethodsMixin):
+    """A channel of a :class:`BlockingConnection`; create it with ``connection.channel()``.
+
+    Synchronous methods block until the broker replies and return its reply as a
+    ``pika.frame.Method`` (``.method`` is e.g. ``Queue.DeclareOk``). Each takes an optional
+    keyword ``timeout`` (seconds) overriding the connection's ``rpc_timeout``; expiry raises
+    :class:`pika.exceptions.OperationTimeout`. If the broker closes the channel, the call in
+    progress raises :class:`~pika.exceptions.ChannelClosedByBroker`; later calls raise
+    :class:`~pika.exceptions.ChannelWrongStateError`.
+    """
+
+    def __init__(self, connection: BlockingConnection, slot: ChannelSlot) -> None:
+        self._connection = connection
+        self._pump = connection._pump
+        self._slot = slot
+        self.channel_number: int = slot.number
+        self._consumers: dict[Any, _Consumer] = {}
+        self._cancelled_auto_ack: dict[Any, bool] = {}
+        self._generator: Optional[_Generator] = None
+        self._return_callbacks: list[Callable[..., Any]] = []
+        self._cancel_callbacks: list[Callable[..., Any]] = []
+
+    def __repr__(self) -> str:
+        state = 'open' if self.is_open else 'closed'
+        return f'<BlockingChannel number={self.channel_number} {state}>'
+
+    def __int__(self) -> int:
+        return self.channel_number
+
+    def __enter__(self) -> BlockingChannel:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.is_open:
+            self.close()
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> BlockingConnection:
+        """The owning :class:`BlockingConnection`."""
+        return self._connection
+
+    @property
+    def is_open(self) -> bool:
+        """True while the channel can be used."""
+        slot = self._slot
+        return slot.opened and slot.error is None and slot.core.is_open
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the channel is closed (by us, the broker, or with the connection)."""
+        return self._slot.error is not None
+
+    @property
+    def consumer_tags(self) -> list[str]:
+        """Tags of this channel's active consumers (``basic_consume`` and ``consume``)."""
+        tags = list(self._consumers)
+        if self._generator is not None:
+            tags.append(self._generator.tag)
+        return tags
+
+    def _check_usable(self) -> None:
+        """Raise why the channel cannot be used (lock held); the close reason is raised once."""
+        slot = self._slot
+        if slot.error is None:
+            if not slot.opened or not slot.core.is_open:
+                raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closing')
+            return
+        self._raise_closed()
+
+    def _raise_closed(self) -> None:
+        slot = self._slot
+        if not slot.error_reported and not isinstance(slot.error, exceptions.ChannelClosedByClient):
+            slot.error_reported = True
+            raise slot.error  # type: ignore[misc]
+        raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
+
+    def _raise_error(self, error: BaseException) -> None:
+        self._slot.error_reported = True
+        raise error
+
+    # -- the two primitives: rpc and async send ----------------------------------------
+
+    def _deadline(self, timeout: Optional[float]) -> Optional[float]:
+        return self._connection._deadline(timeout)
+
+    def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
+        """Send a synchronous method and wait for its reply (None for nowait methods)."""
+        deadline = self._deadline(timeout)
+        pump = self._pump
+        slot = self._slot
+        expects_reply = not getattr(method, 'nowait', False)
+        with pump.lock:
+            self._check_usable()
+            waiter = Waiter()
+            if expects_reply:
+                slot.rpc_waiters.append(waiter)
+            try:
+                slot.core.rpc(method)
+            except BaseException:
+                if expects_reply:
+                    slot.rpc_waiters.remove(waiter)
+                raise
+            pump.send_now()
+            if not expects_reply:
+                return None
+            done = pump.wait(waiter.is_done, deadline)
+        if not done:
+            if self._slot.error is not None:
+                self._raise_closed()
+            raise exceptions.OperationTimeout(
+                f'{method.NAME} on channel {self.channel_number} timed out'
+            )
+        if waiter.error is not None:
+            self._raise_error(waiter.error)
+        return waiter.value  # type: ignore[no-any-return]
+
+    def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Optional[frame.Method]:
+        reply = self._rpc(method, timeout)
+        return None if reply is None else _method_frame(self.channel_number, reply)
+
+    def _send(self, method: Any) -> None:
+        """Send an asynchronous method (ack/nack/reject); batched while dispatching."""
+        pump = self._pump
+        with pump.lock:
+            slot = self._slot
+            if slot.error is not None:
+                self._raise_closed()
+            slot.core.send(method)
+            if not self._connection._dispatching():
+                pump.send_now()
+
+    # -- publishing --------------------------------------------------------------------
+
+    def basic_publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: Any,
+        properties: Optional[spec.BasicProperties] = None,
+        mandatory: bool = False,
+        *,
+        timeout: Optional[float] = None,
+    ) -> None:
+        """Publish a message; in confirm mode, wait for the broker's confirmation.
+
+        :param exchange: exchange name ('' is the default exchange)
+        :param routing_key: routing key
+        :param body: bytes (str is encoded as UTF-8)
+        :param properties: ``pika.BasicProperties`` or None
+        :param mandatory: ask the broker to return the message if no queue takes it
+        :param timeout: bound on waiting for output to drain / for the confirm
+        :raises UnroutableError: (confirm mode) the mandatory message was returned
+        :raises NackError: (confirm mode) the broker refused the message
+        :raises OperationTimeout: the bound expired (the message may still be delivered)
+        """
+        if type(exchange) is not str or type(routing_key) is not str:
+            args_mod.require_str('exchange', exchange)
+            args_mod.require_str('routing_key', routing_key)
+        if type(body) is not bytes:
+            body = args_mod.encode_body(body)
+        if properties is not None and not isinstance(properties, spec.BasicProperties):
+            raise TypeError('properties must be a pika.BasicProperties or None')
+        pump = self._pump
+        slot = self._slot
+        with pump.lock:
+            if slot.error is not None or not slot.opened:
+                self._check_usable()
+            tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
+            if tag is None:
+                pump.send_now()
+                if not pump.output_pending:
+                    return
+                self._connection._note_backpressure()
+                if pump.flush(self._deadline(timeout)) or pump.finished:
+                    return
+                raise exceptions.OperationTimeout('basic_publish: output did not drain in time')
+            pending = PendingConfirm(exchange, routing_key, bool(mandatory), properties, body)
+            slot.unconfirmed[tag] = pending
+            pump.send_now()
+            done = pump.wait(pending.is_done, self._deadline(timeout))
+        self._check_confirm(pending, done)
+
+    def _check_confirm(self, pending: PendingConfirm, done: bool) -> None:
+        if not done:
+            if self._slot.error is not None:
+                self._raise_closed()
+            raise exceptions.OperationTimeout('basic_publish: no publisher confirm in time')
+        if pending.error is not None:
+            self._raise_error(pending.error)
+        returned = pending.returned
+        if returned is not None:
+            message = ReturnedMessage(returned.method, returned.properties, returned.body)
+            raise exceptions.UnroutableError([message])
+        if isinstance(pending.outcome, spec.Basic.Nack):
+            raise exceptions.NackError(
+                [ReturnedMessage(pending.outcome, pending.properties, pending.body)]
+            )
+
+    def publish(self, *args: Any, **kwargs: Any) -> None:
+        """Alias of :meth:`basic_publish` (pika 0.10 name)."""
+        self.basic_publish(*args, **kwargs)
+
+    def confirm_delivery(self, *, timeout: Optional[float] = None) -> None:
+        """Turn on publisher confirms: ``basic_publish`` then waits for Basic.Ack/Nack."""
+        self._rpc(spec.Confirm.Select(), timeout)
+
+    # -- acknowledgements ----------------------------------------------------------------
+
+    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+        """Acknowledge one message (or all up to ``delivery_tag`` with ``multiple``)."""
+        args_mod.require_int('delivery_tag', delivery_tag)
+        self._send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+
+    def basic_nack(
+        self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
+    ) -> None:
+        """Reject one or several messages, requeueing them unless ``requeue`` is False."""
+        args_mod.require_int('delivery_tag', delivery_tag)
+        self._send(spec.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=requeue))
+
+    def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> None:
+        """Reject one message, requeueing it unless ``requeue`` is False."""
+        args_mod.require_int('delivery_tag', delivery_tag)
+        self._send(spec.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
+
+    # -- consuming with callbacks ----------------------------------------------------------
+
+    def basic_consume(self, *args: Any, **kwargs: Any) -> str:
+        """Start a consumer; returns its consumer tag.
+
+        Both generations: ``basic_consume(queue, on_message_callback, auto_ack=False,
+        exclusive=False, consumer_tag=None, arguments=None)`` (1.x) or
+        ``basic_consume(consumer_callback, queue='', no_ack=False, exclusive=False,
+        consumer_tag=None, arguments=None)`` (0.9, callable first). The callback is called as
+        ``callback(channel, method, properties, body)`` by ``start_consuming()`` or
+        ``connection.process_data_events()``.
+        """
+        timeout = kwargs.pop('timeout', None)
+        bound = args_mod.bind('basic_consume', args, kwargs)
+        callback = bound['on_message_callback']
+        args_mod.require_callable('on_message_callback', callback)
+        queue = bound['queue']
+        args_mod.require_str('queue', queue)
+        auto_ack = bool(bound['auto_ack'])
+        arguments = bound['arguments']
+        args_mod.require_table('arguments', arguments)
+        tag = self._new_tag(bound['consumer_tag'])
+        self._consumers[tag] = _Consumer(callback, auto_ack)
+        try:
+            reply = self._rpc(self._consume_method(queue, tag, auto_ack, bound), timeout)
+        except BaseException:
+            self._consumers.pop(tag, None)
+            raise
+        if bound.get('callback') is not None and reply is not None:
+            bound['callback'](_method_frame(self.channel_number, reply))
+        return tag
+
+    @staticmethod
+    def _consume_method(queue: str, tag: str, auto_ack: bool, bound: dict[str, Any]) -> Any:
+        return spec.Basic.Consume(
+            queue=queue,
+            consumer_tag=tag,
+            no_ack=auto_ack,
+            exclusive=bool(bound.get('exclusive', False)),
+            arguments=bound.get('arguments') or {},
+        )
+
+    def _new_tag(self, requested: Optional[str]) -> str:
+        if requested:
+            args_mod.require_str('consumer_tag', requested)
+            gen = self._generator
+            if requested in self._consumers or (gen is not None and gen.tag == requested):
+                raise exceptions.DuplicateConsumerTag(requested)
+            return requested
+        return f'ctag{self.channel_number}.{uuid.uuid4().hex}'
+
+    def basic_cancel(
+        self, consumer_tag: str = '', *, timeout: Optional[float] = None
+    ) -> list[tuple[Any, ...]]:
+        """Cancel a consumer.
+
+        Messages that arrived for it but were not dispatched yet are Nacked (requeued) for an
+        ``auto_ack=False`` consumer and returned as ``(channel, method, properties, body)``
+        tuples for an ``auto_ack=True`` one (as pika 1.x does).
+        """
+        if callable(consumer_tag):  # 0.9 form: basic_cancel(callback, consumer_tag)
+            raise TypeError('basic_cancel() takes a consumer tag; callbacks are not used here')
+        args_mod.require_str('consumer_tag', consumer_tag)
+        consumer = self._consumers.get(consumer_tag)
+        gen = self._generator
+        if consumer is None and (gen is None or gen.tag != consumer_tag):
+            return []
+        auto_ack = consumer.auto_ack if consumer is not None else gen.auto_ack  # type: ignore[union-attr]
+        if self.is_open:
+            self._rpc(spec.Basic.Cancel(consumer_tag=consumer_tag), timeout)
+        self._consumers.pop(consumer_tag, None)
+        self._cancelled_auto_ack[consumer_tag] = auto_ack
+        if gen is not None and gen.tag == consumer_tag:
+            self._generator = None
+        leftovers = self._purge(consumer_tag)
+        if auto_ack:
+            return [(self, e.method, e.properties, e.body) for e in leftovers]
+        self._requeue(leftovers)
+        return []
+
+    def _purge(self, tag: str) -> list[ev.MessageDelivered]:
+        """Remove the undispatched deliveries of consumer ``tag``; wake the dispatchers."""
+        pump = self._pump
+        slot = self._slot
+        with pump.lock:
+            mine: list[Any] = [
+                e for e in slot.pending if type(e) is _Delivered and e.method.consumer_tag == tag
+            ]
+            if mine:
+                keep = [e for e in slot.pending if e not in mine]
+                slot.pending.clear()
+                slot.pending.extend(keep)
+            if slot.gen_tag == tag:
+                mine.extend(slot.gen_queue)
+                slot.gen_queue.clear()
+                slot.gen_tag = None
+            pump.kick()
+        return mine
+
+    def _requeue(self, deliveries: list[Any]) -> None:
+        if not self.is_open:
+            return  # the broker requeues unacked messages of a closed channel itself
+        for delivery in deliveries:
+            self.basic_nack(delivery.method.delivery_tag, multiple=False, requeue=True)
+
+    def start_consuming(self) -> None:
+        """Dispatch deliveries to ``basic_consume`` callbacks until every consumer is cancelled.
+
+        Timers, thread-safe callbacks and events of channels that no other thread is consuming
+        are dispatched here too. The channel's callbacks run in this thread.
+
+        :raises ReentrancyError: called from inside a callback of this connection
+        """
+        connection = self._connection
+        if connection._dispatching():
+            raise exceptions.ReentrancyError('start_consuming() may not be called from a callback')
+        me = _get_ident()
+        pump = self._pump
+        slot = self._slot
+        with pump.lock:
+            self._check_usable()
+            if slot.owner is not None and slot.owner != me:
+                raise exceptions.ReentrancyError('another thread is consuming this channel')
+            slot.owner = me
+        try:
+            while self._consumers:
+                connection._run_once(None, self._no_consumers)
+                if slot.error is not None:
+                    self._raise_closed()
+        finally:
+            slot.owner = None
+
+    def _no_consumers(self) -> bool:
+        return not self._consumers or self._slot.error is not None
+
+    def stop_consuming(self, consumer_tag: Optional[str] = None) -> None:
+        """Cancel one consumer (or all of them), making ``start_consuming()`` return."""
+        if consumer_tag is not None:
+            self.basic_cancel(consumer_tag)
+            return
+        for tag in list(self._consumers):
+            self.basic_cancel(tag)
+        if self._generator is not None:
+            self.cancel()
+
+    def add_on_return_callback(self, callback: Callable[..., Any]) -> None:
+        """Call ``callback(channel, method, properties, body)`` for each returned message."""
+        args_mod.require_callable('callback', callback)
+        self._return_callbacks.append(callback)
+
+    def add_on_cancel_callback(self, callback: Callable[..., Any]) -> None:
+        """Call ``callback(method_frame)`` when the broker cancels one of our consumers."""
+        args_mod.require_callable('callback', callback)
+        self._cancel_callbacks.append(callback)
+
+    def _dispatch_events(self, me: int) -> int:
+        """Run callbacks for queued events of this channel (no lock held); returns how many."""
+        slot = self._slot
+        pending = slot.pending
+        count = 0
+        while pending:
+            owner = slot.owner
+            if owner is not None and owner != me:
+                break
+            try:
+                event: Any = pending.popleft()
+            except IndexError:
+                break
+            count += 1
+            if type(event) is _Delivered:
+                method = event.method
+                consumer = self._consumers.get(method.consumer_tag)
+                if consumer is not None:
+                    consumer.callback(self, method, event.properties, event.body)
+                elif not self._cancelled_auto_ack.get(method.consumer_tag, False):
+                    self._requeue([event])
+            elif type(event) is ev.MessageReturned:
+                for callback in list(self._return_callbacks):
+                    callback(self, event.method, event.properties, event.body)
+            elif type(event) is ev.ConsumerCancelled:
+                self._on_broker_cancel(event)
+        return count
+
+    def _on_broker_cancel(self, event: ev.ConsumerCancelled) -> None:
+        tag = event.method.consumer_tag
+        consumer = self._consumers.pop(tag, None)
+        if consumer is not None:
+            self._cancelled_auto_ack[tag] = consumer.auto_ack
+        for callback in list(self._cancel_callbacks):
+            callback(frame.Method(self.channel_number, event.method))
+
+    # -- the consume() generator --------------------------------------------------------
+
+    def consume(
+        self,
+        queue: str,
+        auto_ack: bool = False,
+        exclusive: bool = False,
+        arguments: Optional[dict[str, Any]] = None,
+        inactivity_timeout: Optional[float] = None,
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """Yield ``(method, properties, body)`` for each message of ``queue``.
+
+        One such consumer exists per channel; calling ``consume`` again with the same
+        arguments resumes it, other arguments raise ``ValueError``. With
+        ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
+        nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
+        or by the broker) or the channel closes.
+        """
+        args_mod.require_str('queue', queue)
+        args_mod.require_table('arguments', arguments)
+        if inactivity_timeout is not None and inactivity_timeout < 0:
+            raise ValueError('inactivity_timeout must be >= 0')
+        params = (queue, bool(auto_ack), bool(exclusive), arguments)
+        gen = self._generator
+        if gen is None:
+            gen = self._start_generator(params)
+        elif gen.params != params:
+            raise ValueError(f'consume() already running with other arguments: {gen.params!r}')
+        return self._generate(gen, inactivity_timeout)
+
+    def _start_generator(self, params: tuple[Any, ...]) -> _Generator:
+        queue, auto_ack, exclusive, arguments = params
+        tag = self._new_tag(None)
+        gen = _Generator(params, tag, auto_ack)
+        with self._pump.lock:
+            self._check_usable()
+            self._slot.gen_tag = tag
+            self._slot.gen_cancelled = False
+        self._generator = gen
+        method = self._consume_method(queue, tag, auto_ack, {'exclusive': exclusive,
+                                                              'arguments': arguments})  # fmt: skip
+        try:
+            self._rpc(method)
+        except BaseException:
+            self._generator = None
+            self._slot.gen_tag = None
+            raise
+        return gen
+
+    def _generate(
+        self, gen: _Generator, inactivity_timeout: Optional[float]
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        slot = self._slot
+        queue = slot.gen_queue
+        connection = self._connection
+
+        def ready() -> bool:
+            return bool(queue) or slot.gen_cancelled or slot.error is not None
+
+        while True:
+            deadline = None if inactivity_timeout is None else _monotonic() + inactivity_timeout
+            while not queue:
+                if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
+                    if slot.error is not None and self._generator is gen:
+                        self._generator = None
+                        self._raise_closed()
+                    return
+                if deadline is not None and _monotonic() >= deadline:
+                    break
+                me = _get_ident()
+                slot.owner = me
+                try:
+                    connection._run_once(deadline, ready)
+                finally:
+                    slot.owner = None
+            if queue:
+                event = queue.popleft()
+                yield event.method, event.properties, event.body
+            else:
+                yield None, None, None
+
+    def get_waiting_message_count(self) -> int:
+        """Messages received for the ``consume()`` generator and not yielded yet."""
+        return len(self._slot.gen_queue)
+
+    def cancel(self) -> int:
+        """Cancel the ``consume()`` consumer; returns how many pending messages were dropped.
+
+        With ``auto_ack=False`` those messages are Nacked with requeue (the broker redelivers
+        them); with ``auto_ack=True`` they are discarded.
+        """
+        gen = self._generator
+        if gen is None:
+            return 0
+        with self._pump.lock:
+            waiting = len(self._slot.gen_queue)
+        if self.is_open:
+            self.basic_cancel(gen.tag)
+        else:
+            self._generator = None
+            self._purge(gen.tag)
+        return waiting
+
+    # -- basic_get -----------------------------------------------------------------------
+
+    def basic_get(
+        self,
+        queue: str = '',
+        auto_ack: bool = False,
+        *,
+        timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> tuple[Any, Any, Any]:
+        """Fetch one message: ``(Basic.GetOk, properties, body)``.
+
+        When the queue is empty the result is ``(GetEmpty, None, None)`` where ``GetEmpty`` is
+        a *falsy* ``spec.Basic.GetEmpty`` instance, so both ``if method:`` (pika 1.x) and
+        ``isinstance(method, spec.Basic.GetEmpty)`` (pika 0.9) work. ``no_ack`` is accepted
+        as the 0.9 name of ``auto_ack``.
+        """
+        if kwargs:
+            extra = args_mod.canonical_kwargs('basic_get', kwargs)
+            if set(extra) - {'auto_ack'}:
+                raise TypeError(f'basic_get() got unexpected keywords {sorted(extra)}')
+            if auto_ack:
+                raise TypeError("basic_get() got both 'no_ack' and 'auto_ack'")
+            auto_ack = extra['auto_ack']
+        args_mod.require_str('queue', queue)
+        reply = self._rpc(spec.Basic.Get(queue=queue, no_ack=bool(auto_ack)), timeout)
+        assert reply is not None
+        method = reply.method
+        if isinstance(method, spec.Basic.GetEmpty):
+            return GetEmpty(cluster_id=method.cluster_id), None, None
+        return method, reply.properties, reply.body
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(
+        self,
+        reply_code: int = 0,
+        reply_text: str = 'Normal shutdown',
+        *,
+        timeout: Optional[float] = None,
+    ) -> None:
+        """Close the channel (its consumers are cancelled first) and wait for Channel.CloseOk.
+
+        :raises ChannelWrongStateError: the channel is already closed
+        """
+        args_mod.require_int('reply_code', reply_code)
+        args_mod.require_str('reply_text', reply_text)
+        pump = self._pump
+        slot = self._slot
+        with pump.lock:
+            if slot.error is not None:
+                raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
+            if not slot.core.is_closing:
+                slot.core.close(reply_code, reply_text)
+                pump.send_now()
+            done = pump.wait(lambda: slot.error is not None, self._deadline(timeout))
+            slot.pending.clear()
+            slot.gen_queue.clear()
+        self._consumers.clear()
+        self._generator = None
+        self._connection._forget_channel(self.channel_number)
+        if not done:
+            raise exceptions.OperationTimeout(f'Channel {self.channel_number} close timed out')
+        slot.error_reported = True
+        if not isinstance(slot.error, (exceptions.ChannelClosedByClient,
+                                       exceptions.ChannelClosedByBroker)):  # fmt: skip
+            raise slot.error  # type: ignore[misc]

@@ -1,0 +1,575 @@
+"""The I/O pump behind :class:`pika.adapters.blocking_connection.BlockingConnection`.
+
+One :class:`Pump` owns the socket and the sans-I/O :class:`~pika._core.connection.ConnectionCore`.
+Every access to either happens under ``Pump.lock``; user callbacks never run under it.
+
+Reading uses a leader/follower scheme. A thread that must wait for something (an RPC reply, a
+publisher confirm, a delivery, output to drain) calls :meth:`Pump.wait` with the lock held. If no
+other thread is reading, it becomes the *leader*: it releases the lock only around ``select``,
+then, with the lock held again, reads what is available, feeds the core and routes the resulting
+events into per-channel :class:`ChannelSlot` objects (replies into waiters, deliveries into
+queues). Other waiting threads are *followers* sleeping on ``Pump.cond``; the leader notifies them
+after every cycle and the first one whose condition is still unmet takes over. So exactly one
+thread reads the socket at a time, and nothing is dispatched to user code while routing.
+
+Writing needs no hand-off: the calling thread appends whole frame sets to the core under the lock
+and sends them at once (:meth:`Pump.send_now`); whatever the kernel does not take stays in
+``Pump._out`` and is drained by the leader when the socket becomes writable.
+
+When the negotiated heartbeat is non-zero a small daemon *keeper* thread wakes at the core's
+``next_deadline()`` and, if nobody is leading, runs one non-blocking cycle (read, route, tick,
+flush). That keeps heartbeats flowing while user code blocks in a callback or simply does not
+call into the connection. Deliveries it reads are only queued; the broker's prefetch bounds them.
+
+A wake-up socket pair lets any thread interrupt a leader sitting in ``select`` (a timer added,
+output queued, a thread-safe callback, a consumer cancelled from another thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from pika import exceptions
+from pika._core import events as ev
+
+if TYPE_CHECKING:
+    from pika._core.channel import ChannelCore
+    from pika._core.connection import ConnectionCore
+
+LOGGER = logging.getLogger(__name__)
+
+#: Bytes asked of the kernel per read: large enough to decode many small deliveries per syscall.
+RECV_SIZE = 131072
+
+_monotonic = time.monotonic
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+
+
+class Waiter:
+    """A one-shot slot a blocked caller waits on; filled under the pump lock by the reader."""
+
+    __slots__ = ('done', 'error', 'value')
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+    def set(self, value: Any) -> None:
+        """Deliver the reply."""
+        self.value = value
+        self.done = True
+
+    def fail(self, error: BaseException) -> None:
+        """Deliver a failure (channel or connection closed)."""
+        if not self.done:
+            self.error = error
+            self.done = True
+
+    def is_done(self) -> bool:
+        """Predicate for :meth:`Pump.wait`."""
+        return self.done
+
+
+class PendingConfirm:
+    """A publish in confirm mode waiting for its Basic.Ack / Basic.Nack (and maybe a Return)."""
+
+    __slots__ = ('body', 'error', 'exchange', 'mandatory', 'outcome', 'properties', 'returned',
+                 'routing_key')  # fmt: skip
+
+    def __init__(
+        self, exchange: str, routing_key: str, mandatory: bool, properties: Any, body: bytes
+    ) -> None:
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.mandatory = mandatory
+        self.properties = properties
+        self.body = body
+        self.outcome: Any = None  # the Basic.Ack / Basic.Nack method once it arrived
+        self.returned: Optional[ev.MessageReturned] = None
+        self.error: Optional[BaseException] = None
+
+    def is_done(self) -> bool:
+        """Predicate for :meth:`Pump.wait`."""
+        return self.outcome is not None or self.error is not None
+
+
+class ChannelSlot:
+    """What the reader routes to one channel; every field is guarded by the pump lock.
+
+    ``pending`` holds events for the channel's callbacks (deliveries, returns, consumer
+    cancellations) in arrival order; ``gen_queue`` holds deliveries for the ``consume()``
+    generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
+    or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
+    """
+
+    __slots__ = ('core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue', 'gen_tag',
+                 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
+                 'unconfirmed')  # fmt: skip
+
+    def __init__(self, core: ChannelCore) -> None:
+        self.core = core
+        self.number: int = core.channel_number
+        self.opened = False
+        self.open_waiter = Waiter()
+        self.rpc_waiters: deque[Waiter] = deque()
+        self.pending: deque[ev.Event] = deque()
+        self.gen_tag: Optional[str] = None
+        self.gen_queue: deque[ev.MessageDelivered] = deque()
+        self.gen_cancelled = False
+        self.unconfirmed: dict[int, PendingConfirm] = {}
+        self.owner: Optional[int] = None
+        self.error: Optional[BaseException] = None
+        self.error_reported = False
+
+    @property
+    def closed(self) -> bool:
+        """True once the channel is finished (closed by either side or with the connection)."""
+        return self.error is not None
+
+    def finish(self, error: BaseException) -> None:
+        """Record why the channel ended and fail everything still waiting on it."""
+        if self.error is not None:
+            return
+        self.error = error
+        self.open_waiter.fail(error)
+        while self.rpc_waiters:
+            self.rpc_waiters.popleft().fail(error)
+        for pending in self.unconfirmed.values():
+            pending.error = error
+        self.unconfirmed.clear()
+        self.gen_cancelled = True
+
+
+class Pump:
+    """Socket + core + lock; see the module docstring for the threading model.
+
+    :param core: a started ``ConnectionCore`` (protocol header queued)
+    :param sock: a connected socket (plain or TLS); it is switched to non-blocking mode
+    """
+
+    def __init__(self, core: ConnectionCore, sock: socket.socket) -> None:
+        self.core = core
+        self.sock: Optional[socket.socket] = sock
+        sock.setblocking(False)
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.slots: dict[int, ChannelSlot] = {}
+        self.conn_pending: deque[ev.Event] = deque()
+        self.opened = False
+        self.error: Optional[BaseException] = None  # set once the connection is finished
+        self.on_change: Optional[Callable[[], None]] = None
+        self._out = bytearray()
+        self._leader = False
+        self._selecting = False
+        self._close_deferred = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._wake_sent = False
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, _READ)
+        self._selector.register(self._wake_r, _READ)
+        self._want_write = False
+        self._keeper: Optional[threading.Thread] = None
+        self._keeper_stop = threading.Event()
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once the connection is closed or failed (no further I/O happens)."""
+        return self.error is not None
+
+    @property
+    def output_pending(self) -> int:
+        """Bytes accepted from the core but not yet taken by the kernel."""
+        return len(self._out)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def send_now(self) -> None:
+        """Drain the core's output and write as much as the kernel takes (lock held).
+
+        Called by the thread that queued frames, right after queueing them, so a publish costs
+        one ``send`` on the fast path. A remainder stays in ``_out`` for the leader.
+        """
+        data = self.core.data_to_send()
+        if not data:
+            return
+        if self._out:
+            self._out += data
+            self._write_out()
+            return
+        sock = self.sock
+        if sock is None:
+            return
+        try:
+            sent = sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        except OSError as error:
+            self._lost(error)
+            return
+        if sent < len(data):
+            self._out += memoryview(data)[sent:]
+            self.kick()
+
+    def _write_out(self) -> None:
+        """Send as much of ``_out`` as the kernel accepts (lock held)."""
+        sock = self.sock
+        while self._out and sock is not None:
+            try:
+                sent = sock.send(self._out)
+            except _WOULD_BLOCK:
+                return
+            except OSError as error:
+                self._lost(error)
+                return
+            if sent <= 0:
+                return
+            del self._out[:sent]
+
+    def flush(self, deadline: Optional[float]) -> bool:
+        """Wait until everything queued is on the wire or the connection ended (lock held).
+
+        :returns: False if ``deadline`` passed first
+        """
+        self.send_now()
+        if not self._out:
+            return True
+        return self.wait(self._output_drained, deadline)
+
+    def _output_drained(self) -> bool:
+        return not self._out
+
+    # -- waiting -------------------------------------------------------------------------
+
+    def wait(self, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+        """Pump I/O until ``done()`` holds, the connection ends, or ``deadline`` passes.
+
+        Must be called with the lock held; returns with it held. At least one read cycle runs
+        even if ``deadline`` has already passed, so ``deadline=now`` means "poll once".
+
+        :returns: ``done()`` at exit (False on timeout or connection end)
+        """
+        while not done():
+            if self.error is not None:
+                return done()
+            now = _monotonic()
+            if self._leader:
+                if deadline is not None and now >= deadline:
+                    return False
+                self.cond.wait(None if deadline is None else deadline - now)
+                continue
+            self._leader = True
+            try:
+                self._cycle(deadline, now)
+            finally:
+                self._leader = False
+                self.cond.notify_all()
+            if deadline is not None and _monotonic() >= deadline:
+                return done()
+        return True
+
+    def kick(self) -> None:
+        """Make waiters re-check their conditions (lock held): notify followers, wake the leader."""
+        self.cond.notify_all()
+        if self._selecting and not self._wake_sent:
+            self._wake_sent = True
+            try:
+                self._wake_w.send(b'\0')
+            except OSError:  # pragma: no cover - full or closed wake pipe: leader is awake anyway
+                pass
+
+    def _cycle(self, deadline: Optional[float], now: float) -> None:
+        """One leader cycle: select (lock released), read, route, write, tick (lock held)."""
+        sock = self.sock
+        if sock is None:
+            return
+        timeout = None if deadline is None else max(0.0, deadline - now)
+        tick_at = self.core.next_deadline()
+        if tick_at is not None:
+            until_tick = max(0.0, tick_at - now)
+            timeout = until_tick if timeout is None else min(timeout, until_tick)
+        want_write = bool(self._out)
+        if want_write != self._want_write:
+            self._selector.modify(sock, _READ | _WRITE if want_write else _READ)
+            self._want_write = want_write
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            timeout = 0.0
+        self._selecting = True
+        self.lock.release()
+        try:
+            ready = self._selector.select(timeout)
+        finally:
+            self.lock.acquire()
+            self._selecting = False
+        readable = False
+        for key, mask in ready:
+            if key.fileobj is self._wake_r:
+                self._drain_wake()
+            elif mask & _READ:
+                readable = True
+        if self._close_deferred:
+            self._close_socket()
+            return
+        if readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            self._read()
+        if self._out:
+            self._write_out()
+        self._tick()
+
+    def _drain_wake(self) -> None:
+        self._wake_sent = False
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _read(self) -> None:
+        """Read once (plus whatever TLS already decrypted), feed the core, route (lock held)."""
+        sock = self.sock
+        while sock is not None:
+            try:
+                data = sock.recv(RECV_SIZE)
+            except _WOULD_BLOCK:
+                return
+            except OSError as error:
+                self._lost(error)
+                return
+            if not data:
+                self._lost(None)
+                return
+            try:
+                self.route(self.core.receive_data(data, _monotonic()))
+            finally:
+                self.send_now()
+            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                return
+            sock = self.sock
+
+    def _tick(self) -> None:
+        tick_at = self.core.next_deadline()
+        if tick_at is not None and self.sock is not None:
+            now = _monotonic()
+            if now >= tick_at:
+                self.route(self.core.tick(now))
+                self.send_now()
+
+    def _lost(self, error: Optional[BaseException]) -> None:
+        """The socket failed or hit EOF: let the core turn it into events."""
+        LOGGER.debug('Socket lost: %r', error)
+        if self.error is not None:
+            return
+        self.route(self.core.connection_lost(error))
+        if self.error is None:  # the core should have said so; make sure we stop
+            self._finish(exceptions.StreamLostError(f'Stream connection lost: {error!r}'))
+
+    # -- the keeper thread -------------------------------------------------------------------
+
+    def start_keeper(self) -> None:
+        """Start the heartbeat keeper thread (only useful when a heartbeat was negotiated)."""
+        if self._keeper is not None:
+            return
+        self._keeper = threading.Thread(
+            target=self._keeper_main, name='pika-blocking-keeper', daemon=True
+        )
+        self._keeper.start()
+
+    def _keeper_main(self) -> None:
+        while not self._keeper_stop.is_set():
+            with self.lock:
+                if self.error is not None:
+                    return
+                if not self._leader:
+                    self._leader = True
+                    try:
+                        self._cycle(_monotonic(), _monotonic())
+                    except Exception:  # pragma: no cover - must never kill the keeper silently
+                        LOGGER.exception('Heartbeat keeper cycle failed')
+                    finally:
+                        self._leader = False
+                        self.cond.notify_all()
+                tick_at = self.core.next_deadline()
+            delay = 1.0 if tick_at is None else tick_at - _monotonic()
+            self._keeper_stop.wait(min(max(delay, 0.01), 5.0))
+
+    # -- routing events (lock held) ------------------------------------------------------
+
+    def route(self, events: list[ev.Event]) -> None:
+        """Put each core event where its waiter or dispatcher will find it, then notify."""
+        if not events:
+            return
+        slots = self.slots
+        for event in events:
+            kind = type(event)
+            if kind is ev.MessageDelivered:
+                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
+                if slot is not None:
+                    if event.method.consumer_tag == slot.gen_tag:  # type: ignore[attr-defined]
+                        slot.gen_queue.append(event)  # type: ignore[arg-type]
+                    else:
+                        slot.pending.append(event)
+            else:
+                handler = _ROUTES.get(kind)
+                if handler is None:
+                    LOGGER.debug('Ignoring core event %r', event)
+                else:
+                    handler(self, event)
+        self.cond.notify_all()
+        if self.on_change is not None:
+            self.on_change()
+
+    def _on_rpc_reply(self, event: ev.RpcReply) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is not None and slot.rpc_waiters:
+            slot.rpc_waiters.popleft().set(event)
+        else:
+            LOGGER.debug('RPC reply with no waiter: %r', event)
+
+    def _on_returned(self, event: ev.MessageReturned) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        method = event.method
+        for pending in slot.unconfirmed.values():
+            if (
+                pending.mandatory
+                and pending.returned is None
+                and pending.exchange == method.exchange
+                and pending.routing_key == method.routing_key
+            ):
+                pending.returned = event
+                return
+        slot.pending.append(event)
+
+    def _on_confirmed(self, event: ev.DeliveryConfirmed) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        method = event.method
+        tag = method.delivery_tag
+        unconfirmed = slot.unconfirmed
+        if method.multiple:
+            for number in [n for n in unconfirmed if tag == 0 or n <= tag]:
+                unconfirmed.pop(number).outcome = method
+        else:
+            pending = unconfirmed.pop(tag, None)
+            if pending is not None:
+                pending.outcome = method
+
+    def _on_consumer_cancelled(self, event: ev.ConsumerCancelled) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        if event.method.consumer_tag == slot.gen_tag:
+            slot.gen_cancelled = True
+        slot.pending.append(event)
+
+    def _on_channel_opened(self, event: ev.ChannelOpened) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is not None:
+            slot.opened = True
+            slot.open_waiter.set(True)
+
+    def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
+        slot = self.slots.pop(event.channel_number, None)
+        if slot is not None:
+            slot.finish(event.error)
+
+    def _on_connection_opened(self, event: ev.ConnectionOpened) -> None:
+        self.opened = True
+
+    def _on_connection_failed(self, event: ev.ConnectionOpenFailed) -> None:
+        self._finish(event.error)
+
+    def _on_connection_closed(self, event: ev.ConnectionClosed) -> None:
+        self._finish(event.error)
+        self.conn_pending.append(event)
+
+    def _on_connection_event(self, event: ev.Event) -> None:
+        self.conn_pending.append(event)
+
+    def _on_flow(self, event: ev.FlowChanged) -> None:
+        LOGGER.info('Channel %d flow active=%s', event.channel_number, event.active)
+
+    def _finish(self, error: BaseException) -> None:
+        """The connection is over: fail every channel, stop the keeper, close the socket."""
+        if self.error is not None:
+            return
+        self.error = error
+        for slot in list(self.slots.values()):
+            slot.finish(error)
+        self.slots.clear()
+        self._keeper_stop.set()
+        self._close_socket()
+        self.cond.notify_all()
+
+    def _close_socket(self) -> None:
+        """Close the socket now, or ask the leader to once it leaves ``select``."""
+        if self._selecting:
+            self._close_deferred = True
+            self.kick()
+            return
+        self._close_deferred = False
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        try:
+            self._selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        if self._out:
+            try:
+                sock.send(self._out)  # best effort: e.g. our Connection.CloseOk
+            except OSError:
+                pass
+            self._out.clear()
+        try:
+            sock.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    def shutdown(self) -> None:
+        """Release the wake-up pair and selector after the connection finished (lock held)."""
+        self._keeper_stop.set()
+        if self._selecting:
+            self.kick()
+            return
+        for closable in (self._selector, self._wake_r, self._wake_w):
+            try:
+                closable.close()
+            except OSError:  # pragma: no cover
+                pass
+
+    def force_close(self, error: BaseException) -> None:
+        """Give up on the connection without the closing handshake (lock held)."""
+        self._finish(error)
+        self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]
+
+
+_ROUTES: dict[type, Callable[[Pump, Any], None]] = {
+    ev.RpcReply: Pump._on_rpc_reply,
+    ev.MessageReturned: Pump._on_returned,
+    ev.DeliveryConfirmed: Pump._on_confirmed,
+    ev.ConsumerCancelled: Pump._on_consumer_cancelled,
+    ev.ChannelOpened: Pump._on_channel_opened,
+    ev.ChannelClosed: Pump._on_channel_closed,
+    ev.ConnectionOpened: Pump._on_connection_opened,
+    ev.ConnectionOpenFailed: Pump._on_connection_failed,
+    ev.ConnectionClosed: Pump._on_connection_closed,
+    ev.ConnectionBlocked: Pump._on_connection_event,
+    ev.ConnectionUnblocked: Pump._on_connection_event,
+    ev.FlowChanged: Pump._on_flow,
+}

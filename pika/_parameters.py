@@ -14,7 +14,9 @@ Heartbeat semantics (applied by the core when it answers ``Connection.Tune``):
 * ``heartbeat=0`` -- ask to disable heartbeats;
 * ``heartbeat=<int > 0>`` -- use this interval in seconds;
 * ``heartbeat=<callable>`` -- called as ``heartbeat(connection, server_heartbeat)``
-  and must return the interval (an ``int >= 0``) to use.
+  and must return the interval (an ``int >= 0``) to use;
+* ``heartbeat=True`` / ``False`` -- the pika 0.9 on/off switch, stored as ``None``
+  (accept the broker's interval) and ``0`` (disabled).
 """
 
 from __future__ import annotations
@@ -270,7 +272,9 @@ class Parameters:
 
     @heartbeat.setter
     def heartbeat(self, value: HeartbeatSetting) -> None:
-        if value is None or callable(value):
+        if isinstance(value, bool):  # pika 0.9 on/off form
+            self._heartbeat = None if value else 0
+        elif value is None or callable(value):
             self._heartbeat = value
         else:
             self._heartbeat = _check_int('heartbeat', value, 0)

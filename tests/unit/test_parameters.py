@@ -169,6 +169,14 @@ def test_heartbeat_interval_alias() -> None:
         ConnectionParameters(heartbeat=1, heartbeat_interval=2)
 
 
+def test_heartbeat_pika09_boolean_form() -> None:
+    assert ConnectionParameters(heartbeat=False).heartbeat == 0
+    assert ConnectionParameters(heartbeat=True).heartbeat is None
+    params = ConnectionParameters(heartbeat=30)
+    params.heartbeat = False
+    assert params.heartbeat == 0
+
+
 def test_ssl_options_switch_default_port() -> None:
     assert ConnectionParameters(ssl_options=SSLOptions(CTX)).port == 5671
     assert ConnectionParameters(ssl_options=SSLOptions(CTX), port=5999).port == 5999

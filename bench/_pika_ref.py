@@ -9,6 +9,7 @@ Usage from another benchmark::
 
     from _pika_ref import run_reference
     results = run_reference(SCRIPT_SOURCE, {'runs': 7})   # SCRIPT prints one JSON object
+    proc = start_reference(SCRIPT_SOURCE)                  # or: a line-oriented co-process
 """
 
 from __future__ import annotations
@@ -34,11 +35,20 @@ def _venv_python(venv_dir: Path) -> Path:
 
 
 def _installed_version(python: Path) -> str | None:
-    """Version of pika importable by ``python``, or None when it is missing."""
+    """Version of pika importable by ``python``, or None when it is missing.
+
+    ``-I`` keeps the current directory off ``sys.path``, so our own ``pika`` package in the
+    repository root can never answer in place of the installed reference.
+    """
     probe = 'import pika, sys; sys.stdout.write(pika.__version__)'
     try:
         out = subprocess.run(
-            [str(python), '-c', probe], capture_output=True, text=True, check=True, timeout=60
+            [str(python), '-I', '-c', probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            cwd=str(BENCH_DIR),
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -69,6 +79,32 @@ def ensure_reference_python(venv_dir: Path = VENV_DIR, version: str = PIKA_VERSI
     return python
 
 
+def _reference_env() -> dict[str, str]:
+    """Environment for the reference interpreter: no PYTHONPATH/PYTHONHOME leaking our code."""
+    return {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
+
+
+def start_reference(script: str) -> subprocess.Popen[str]:
+    """Start ``script`` under the reference pika interpreter as a line-oriented co-process.
+
+    Use this to interleave measurements of ours and pika's run by run (so both see the same
+    machine load): write a command line to ``proc.stdin``, read the answer from ``proc.stdout``.
+    The caller must close stdin and ``wait()`` for the process.
+
+    :param script: Python source to execute in the reference venv (isolated mode, bench cwd)
+    """
+    python = ensure_reference_python()
+    return subprocess.Popen(
+        [str(python), '-I', '-u', '-c', script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        cwd=str(BENCH_DIR),
+        env=_reference_env(),
+    )
+
+
 def run_reference(script: str, params: dict[str, Any], timeout: float = 600.0) -> Any:
     """Run ``script`` with the reference pika interpreter and return the JSON it prints.
 
@@ -82,7 +118,6 @@ def run_reference(script: str, params: dict[str, Any], timeout: float = 600.0) -
     :raises RuntimeError: when the subprocess fails or prints something that is not JSON
     """
     python = ensure_reference_python()
-    env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
     proc = subprocess.run(
         [str(python), '-I', '-c', script],
         input=json.dumps(params),
@@ -90,7 +125,7 @@ def run_reference(script: str, params: dict[str, Any], timeout: float = 600.0) -
         text=True,
         timeout=timeout,
         cwd=str(BENCH_DIR),
-        env=env,
+        env=_reference_env(),
     )
     if proc.returncode != 0:
         raise RuntimeError(f'reference benchmark failed:\n{proc.stderr}')

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Union
 
-from pika import exceptions, spec
+from pika import data, exceptions, spec
 
 if TYPE_CHECKING:
     from pika.amqp_object import Method as AMQPMethod
@@ -64,7 +64,15 @@ _PROTOCOL_MAGIC = b'AMQP'
 _MAGIC_FIRST = _PROTOCOL_MAGIC[0]
 _BASIC_CLASS_ID = 60
 # Errors a spec decoder raises on truncated or garbled input; decode_frame wraps them.
-_DECODE_ERRORS = (struct.error, IndexError, ValueError, UnicodeDecodeError, KeyError, TypeError)
+_DECODE_ERRORS = (
+    struct.error,
+    IndexError,
+    ValueError,
+    KeyError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+)
 
 
 class Frame:
@@ -257,20 +265,35 @@ def decode_frame(
         raise exceptions.FrameTooLargeError(
             f'frame of {size + FRAME_OVERHEAD} bytes exceeds frame_max {frame_max}'
         )
-    start = offset + FRAME_HEADER_SIZE
-    end = start + size
     if available <= size + FRAME_HEADER_SIZE:
-        if frame_type not in _DECODERS:
+        if frame_type not in _KNOWN_TYPES:
             raise exceptions.InvalidFrameError(f'unknown frame type {frame_type}')
         return 0, None
+    start = offset + FRAME_HEADER_SIZE
+    end = start + size
     if data_in[end] != FRAME_END:
         raise exceptions.InvalidFrameError(
             f'invalid frame end octet {data_in[end]:#04x} (type {frame_type}, size {size})'
         )
-    decoder = _DECODERS.get(frame_type)
-    if decoder is None:
-        raise exceptions.InvalidFrameError(f'unknown frame type {frame_type}')
-    return size + FRAME_OVERHEAD, decoder(data_in, channel, start, end)
+    # The payload is copied out (small for method/header frames; the body must outlive the
+    # receive buffer anyway), so decoders never see the next frame's bytes.
+    if type(data_in) is bytes:
+        payload = data_in[start:end]
+    else:
+        payload = memoryview(data_in)[start:end].tobytes()
+    if frame_type == FRAME_BODY:
+        return size + FRAME_OVERHEAD, Body(channel, payload)
+    if frame_type == FRAME_METHOD:
+        return size + FRAME_OVERHEAD, Method(channel, _decode_method(payload))
+    if frame_type == FRAME_HEADER:
+        return size + FRAME_OVERHEAD, _decode_header(payload, channel)
+    if frame_type == FRAME_HEARTBEAT:
+        if channel != 0 or size != 0:
+            raise exceptions.InvalidFrameError(
+                f'heartbeat frame on channel {channel} with {size} payload bytes'
+            )
+        return FRAME_OVERHEAD, Heartbeat()
+    raise exceptions.InvalidFrameError(f'unknown frame type {frame_type}')
 
 
 def _check_partial_head(data_in: BytesLike, offset: int, available: int) -> None:
@@ -280,7 +303,7 @@ def _check_partial_head(data_in: BytesLike, offset: int, available: int) -> None
         head = bytes(data_in[offset : offset + min(available, 4)])
         if not _PROTOCOL_MAGIC.startswith(head):
             raise exceptions.InvalidFrameError(f'garbled protocol header {head!r}')
-    elif first not in _DECODERS:
+    elif first not in _KNOWN_TYPES:
         raise exceptions.InvalidFrameError(f'unknown frame type {first}')
 
 
@@ -297,50 +320,38 @@ def _decode_protocol_header(
     return FRAME_OVERHEAD, ProtocolHeader(major, minor, revision)
 
 
-def _payload(data_in: BytesLike, start: int, end: int) -> bytes:
-    """Copy one frame's payload out of the receive buffer (small for method/header frames).
-
-    Decoders get exactly the payload so a garbled field can never read into the next frame.
-    """
-    if type(data_in) is bytes:
-        return data_in[start:end]
-    return memoryview(data_in)[start:end].tobytes()
-
-
-def _decode_method(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+def _decode_method(payload: bytes) -> AMQPMethod:
     """Decode a method frame payload: method id, then the method's own arguments."""
-    payload = _payload(data_in, start, end)
-    try:
-        (method_id,) = _METHOD_ID.unpack_from(payload)
-    except struct.error as exc:
-        raise exceptions.InvalidFrameError('method frame shorter than a method id') from exc
+    if len(payload) < 4:
+        raise exceptions.InvalidFrameError('method frame shorter than a method id')
+    (method_id,) = _METHOD_ID.unpack_from(payload)
     method_class = spec.methods.get(method_id)
     if method_class is None:
         raise exceptions.MethodNotImplemented(
             f'unknown method {method_id >> 16}.{method_id & 0xFFFF} (id {method_id:#x})'
         )
     try:
-        method = method_class()
+        fast = _FAST_METHOD_DECODERS.get(method_id)
+        if fast is not None:
+            return fast(payload)
+        method: AMQPMethod = method_class()
         method.decode(payload, 4)
     except exceptions.AMQPError:
         raise
     except _DECODE_ERRORS as exc:
         raise exceptions.InvalidFrameError(f'malformed {method_class.NAME} frame: {exc}') from exc
-    return Method(channel, method)
+    return method
 
 
-def _decode_header(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
+def _decode_header(payload: bytes, channel: int) -> Header:
     """Decode a content header payload: class id, weight, body size, then the properties."""
-    payload = _payload(data_in, start, end)
-    try:
-        class_id, _weight, body_size = _CONTENT_HEAD.unpack_from(payload)
-    except struct.error as exc:
-        raise exceptions.InvalidFrameError('content header frame too short') from exc
+    if len(payload) < _CONTENT_HEAD.size + 2:
+        raise exceptions.InvalidFrameError('content header frame too short')
+    class_id, _weight, body_size = _CONTENT_HEAD.unpack_from(payload)
     if class_id != _BASIC_CLASS_ID:
         raise exceptions.InvalidFrameError(f'content header for class {class_id}, not Basic')
     try:
-        props = spec.BasicProperties()
-        props.decode(payload, _CONTENT_HEAD.size)
+        props = _decode_basic_properties(payload, _CONTENT_HEAD.size)
     except exceptions.AMQPError:
         raise
     except _DECODE_ERRORS as exc:
@@ -348,26 +359,95 @@ def _decode_header(data_in: BytesLike, channel: int, start: int, end: int) -> Fr
     return Header(channel, body_size, props)
 
 
-def _decode_body(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
-    """Copy a body fragment out of the buffer (the buffer is reused after this call)."""
-    return Body(channel, _payload(data_in, start, end))
+_KNOWN_TYPES = frozenset((FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT))
+
+# Hand-tuned decoders for the two hottest inbound payloads (Basic.Deliver and the content
+# header). They produce exactly what the generated spec decoders produce (a differential fuzz
+# test holds them to it) with fewer bytecodes: no __init__ run, fixed fields read in one struct
+# call, and only the properties actually present visited.
+_DELIVER_FIXED = struct.Struct('>QBB')  # delivery tag, redelivered bit, exchange length
+_SHORTSTR, _TABLE, _OCTET, _U64 = range(4)
+_PROPERTY_LAYOUT = (
+    (0x8000, 'content_type', _SHORTSTR),
+    (0x4000, 'content_encoding', _SHORTSTR),
+    (0x2000, 'headers', _TABLE),
+    (0x1000, 'delivery_mode', _OCTET),
+    (0x0800, 'priority', _OCTET),
+    (0x0400, 'correlation_id', _SHORTSTR),
+    (0x0200, 'reply_to', _SHORTSTR),
+    (0x0100, 'expiration', _SHORTSTR),
+    (0x0080, 'message_id', _SHORTSTR),
+    (0x0040, 'timestamp', _U64),
+    (0x0020, 'type', _SHORTSTR),
+    (0x0010, 'user_id', _SHORTSTR),
+    (0x0008, 'app_id', _SHORTSTR),
+    (0x0004, 'cluster_id', _SHORTSTR),
+)
+_ALL_UNSET = {name: None for _, name, _ in _PROPERTY_LAYOUT}
+_PLANS: dict[int, tuple[tuple[str, int], ...]] = {}
 
 
-def _decode_heartbeat(data_in: BytesLike, channel: int, start: int, end: int) -> Frame:
-    """Heartbeats must be empty and on channel 0."""
-    if channel != 0 or end != start:
-        raise exceptions.InvalidFrameError(
-            f'heartbeat frame on channel {channel} with {end - start} payload bytes'
-        )
-    return Heartbeat()
+def _decode_deliver(payload: bytes) -> AMQPMethod:
+    """Basic.Deliver: consumer tag, delivery tag, redelivered, exchange, routing key."""
+    deliver_class = spec.Basic.Deliver
+    method: Any = deliver_class.__new__(deliver_class)
+    end = 5 + payload[4]
+    method.consumer_tag = payload[5:end].decode()
+    method.delivery_tag, bits, length = _DELIVER_FIXED.unpack_from(payload, end)
+    method.redelivered = bits & 1 == 1
+    offset = end + 10
+    end = offset + length
+    method.exchange = payload[offset:end].decode()
+    offset = end + 1
+    end = offset + payload[end]
+    method.routing_key = payload[offset:end].decode()
+    if end > len(payload):
+        raise exceptions.InvalidFrameError('Basic.Deliver payload truncated')
+    return method  # type: ignore[no-any-return]
 
 
-_DECODERS = {
-    FRAME_METHOD: _decode_method,
-    FRAME_HEADER: _decode_header,
-    FRAME_BODY: _decode_body,
-    FRAME_HEARTBEAT: _decode_heartbeat,
-}
+def _property_plan(flags: int) -> tuple[tuple[str, int], ...]:
+    """The (name, kind) of each property present for a flags word, cached per flags value."""
+    plan = _PLANS.get(flags)
+    if plan is None:
+        plan = tuple((name, kind) for bit, name, kind in _PROPERTY_LAYOUT if flags & bit)
+        if len(_PLANS) < 4096:
+            _PLANS[flags] = plan
+    return plan
+
+
+def _decode_basic_properties(payload: bytes, offset: int) -> AMQPProperties:
+    """Decode BasicProperties at ``offset``; odd flag words go to the generated decoder."""
+    (flags,) = _UINT16.unpack_from(payload, offset)
+    props: Any = spec.BasicProperties.__new__(spec.BasicProperties)
+    if flags & 0x0003:  # continuation or reserved bit: let the spec decoder handle it
+        props.__init__()
+        props.decode(payload, offset)
+        return props  # type: ignore[no-any-return]
+    fields = props.__dict__
+    fields.update(_ALL_UNSET)
+    offset += 2
+    for name, kind in _property_plan(flags):
+        if kind == _SHORTSTR:
+            end = offset + 1 + payload[offset]
+            fields[name] = payload[offset + 1 : end].decode()
+            offset = end
+        elif kind == _OCTET:
+            fields[name] = payload[offset]
+            offset += 1
+        elif kind == _U64:
+            (fields[name],) = _U64_STRUCT.unpack_from(payload, offset)
+            offset += 8
+        else:
+            fields[name], offset = data.decode_table(payload, offset)
+    if offset > len(payload):
+        raise exceptions.InvalidFrameError('content header properties truncated')
+    return props  # type: ignore[no-any-return]
+
+
+_UINT16 = struct.Struct('>H')
+_U64_STRUCT = struct.Struct('>Q')
+_FAST_METHOD_DECODERS = {0x003C003C: _decode_deliver}
 
 
 # --------------------------------------------------------------------------- encoding

@@ -114,7 +114,7 @@ def test_large_body_round_trips(conn: BlockingConnection, queue: str) -> None:
     channel = conn.channel()
     body = bytes(range(256)) * 4096  # 1 MiB: many body frames
     channel.basic_publish('', queue, body)
-    method, _, received = channel.basic_get(queue, auto_ack=True)
+    _method, _, received = channel.basic_get(queue, auto_ack=True)
     assert received == body
 
 
@@ -246,7 +246,7 @@ def test_returned_message_callback_without_confirms(
     deadline = time.monotonic() + 5
     while not returns and time.monotonic() < deadline:
         conn.process_data_events(time_limit=0.1)
-    ((ch, method, properties, body),) = returns
+    ((ch, method, _properties, body),) = returns
     assert ch is channel and body == b'back' and method.reply_code == 312
 
 

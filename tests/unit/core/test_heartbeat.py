@@ -1,0 +1,112 @@
+"""Heartbeats on a fake clock: sending when idle, detecting a silent broker within 2*H."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pika import exceptions
+from pika._core.heartbeat import HeartbeatTimer
+from tests.helpers import server_frames as sf
+
+from .helpers import names, open_channel, open_core
+
+HEARTBEAT = b'\x08\x00\x00\x00\x00\x00\x00\xce'
+
+
+def hb_core(interval: int = 10, now: float = 0.0):  # type: ignore[no-untyped-def]
+    return open_core(now=now, heartbeat=None, tune_kwargs={'heartbeat': interval})
+
+
+def test_no_timer_when_heartbeat_disabled() -> None:
+    core = open_core(heartbeat=0, tune_kwargs={'heartbeat': 60})
+    assert core.heartbeat == 0
+    assert core.next_deadline() is None
+    assert core.tick(1e6) == []
+
+
+def test_heartbeat_sent_when_idle() -> None:
+    core = hb_core(10)
+    assert core.next_deadline() == 5.0
+    assert core.tick(4.9) == [] and core.data_to_send() == b''
+    # first check at H/2: the handshake bytes (TuneOk/Open) were queued before the timer
+    # started, so nothing new since -> idle -> heartbeat
+    core.receive_data(sf.heartbeat(), 5.0)
+    assert core.tick(5.0) == []
+    assert bytes(core.data_to_send()) == HEARTBEAT
+    assert core.next_deadline() == 10.0
+
+
+def test_no_heartbeat_when_traffic_was_queued() -> None:
+    core = hb_core(10)
+    ch = open_channel(core)  # queues Channel.Open after the timer started
+    core.data_to_send()
+    core.receive_data(sf.heartbeat(), 5.0)
+    core.tick(5.0)
+    assert core.data_to_send() == b''  # traffic seen since the last check
+    ch.publish('', 'q', b'x')
+    core.data_to_send()
+    core.receive_data(sf.heartbeat(), 10.0)
+    core.tick(10.0)
+    assert core.data_to_send() == b''
+    core.receive_data(sf.heartbeat(), 15.0)
+    core.tick(15.0)
+    assert bytes(core.data_to_send()) == HEARTBEAT
+
+
+def test_missed_heartbeats_close_at_2h() -> None:
+    core = hb_core(10)
+    open_channel(core)
+    core.receive_data(sf.heartbeat(), 3.0)
+    for now in (5.0, 10.0, 15.0, 20.0):
+        assert names(core.tick(now)) == []
+    assert core.next_deadline() == 23.0
+    evs = core.tick(23.0)
+    assert names(evs) == ['ChannelClosed', 'ConnectionClosed']
+    assert isinstance(evs[-1].error, exceptions.AMQPHeartbeatTimeout)
+    assert core.is_closed and core.next_deadline() is None
+    core.data_to_send()
+    assert core.tick(30.0) == [] and core.data_to_send() == b''
+
+
+def test_any_received_bytes_count_as_liveness() -> None:
+    core = hb_core(10)
+    open_channel(core)
+    core.receive_data(sf.deliver(1, b'x')[:5], 19.0)  # even a partial frame
+    assert core.tick(20.0) == []
+    assert core.next_deadline() == pytest.approx(min(25.0, 39.0))
+
+
+@given(
+    interval=st.integers(min_value=1, max_value=600),
+    gaps=st.lists(st.floats(min_value=0.0, max_value=1000.0), min_size=1, max_size=30),
+)
+def test_timer_never_lets_silence_exceed_interval(interval: int, gaps: list[float]) -> None:
+    """Ticking whenever next_deadline says: we never stay silent for H or more."""
+    timer = HeartbeatTimer(interval, 0.0, 0)
+    total = 0
+    last_sent = 0.0
+    now = 0.0
+    for gap in gaps:
+        # the peer keeps talking so we never time out; sometimes we queue data ourselves
+        deadline = timer.next_deadline()
+        now = deadline
+        timer.received(now)
+        if timer.send_due(now, total):
+            total += 8
+            timer.bytes_seen = total
+            last_sent = now
+        if gap > 500:
+            total += 1
+            last_sent = now
+        assert now - last_sent < interval
+
+
+def test_timer_detection_deadline_is_exactly_2h() -> None:
+    timer = HeartbeatTimer(30, 100.0)
+    assert timer.receive_deadline() == 160.0
+    assert not timer.is_timed_out(159.999)
+    assert timer.is_timed_out(160.0)
+    with pytest.raises(ValueError):
+        HeartbeatTimer(0, 0.0)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every gate, in order: venv + broker set-up, formatting, lint, types, codegen drift, unit tests,
-# broker tests (fail, never skip, without a broker), then the codec benchmark as a smoke test.
+# broker tests (fail, never skip, without a broker), then the demo and the codec benchmark as
+# smoke tests.
 # All gates run even after a failure (FAIL_FAST=1 stops at the first); the exit status is
 # non-zero when any gate failed. A summary of every gate is printed at the end.
 # SKIP_BOOTSTRAP=1 uses the existing .venv without checking or installing anything.
@@ -72,6 +73,7 @@ gate 'mypy' 600 "$PY" -m mypy
 gate 'codegen --check' 120 "$PY" tools/codegen.py --check
 gate 'unit tests' 600 "$PY" -m pytest -q -ra -p no:cacheprovider tests/unit
 gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/broker
+gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
 if [ -d tests/acceptance ]; then
     gate 'acceptance tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/acceptance
 fi

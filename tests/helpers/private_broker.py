@@ -82,6 +82,13 @@ def _pid_alive(pid: int) -> bool:
     return state not in ('Z', 'X')
 
 
+def _wait_gone(pid: int, timeout: float = 15.0) -> None:
+    """Wait (bounded) until ``pid`` has exited: SIGKILL is delivered asynchronously."""
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _environ_has(pid: int, entry: bytes) -> bool:
     """True when process ``pid`` runs with the environment entry ``entry`` (``NAME=value``)."""
     try:
@@ -276,7 +283,7 @@ class PrivateBroker:
         return self._process is not None and self._process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL this node's VM (a crash: no clean shutdown) and reap its launcher."""
+        """SIGKILL this node's VM (a crash: no clean shutdown); return once it is gone."""
         pid = self.beam_pid()
         if pid is not None:
             LOGGER.info('SIGKILL private node %s (pid %d)', self.node_name, pid)
@@ -284,6 +291,8 @@ class PrivateBroker:
                 os.kill(pid, signal.SIGKILL)
         self._kill_group()
         self._frozen = False
+        if pid is not None:
+            _wait_gone(pid)
 
     def _kill_group(self) -> None:
         """SIGKILL the process group of the launcher we spawned, then reap the launcher."""

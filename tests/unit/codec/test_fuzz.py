@@ -212,3 +212,141 @@ def test_two_gib_frame_without_limit_waits_without_allocating() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 64 * 1024
+
+
+# ---------------------------------------------------------------------------- fast paths
+
+
+def _spec_or_error(decode: object) -> object:
+    """Result of ``decode()`` as comparable data: the attributes, or the error class family."""
+    try:
+        return vars(decode())  # type: ignore[operator]
+    except exceptions.AMQPError:
+        return 'AMQPError'
+
+
+@FUZZ
+@given(method_frames().filter(lambda f: isinstance(f.method, spec.Basic.Deliver)))
+def test_fast_deliver_decoder_matches_spec(method_frame: frame.Frame) -> None:
+    payload = method_frame.marshal()[7:-1]
+    _, decoded = frame.decode_frame(method_frame.marshal())
+    assert isinstance(decoded, frame.Method)
+    assert vars(decoded.method) == vars(spec.Basic.Deliver().decode(payload, 4))
+    assert list(vars(decoded.method)) == list(vars(spec.Basic.Deliver()))  # same field order
+
+
+@FUZZ
+@given(
+    st.binary(max_size=60).map(lambda b: struct.pack('>I', 0x003C003C) + b)
+    | method_frames()
+    .filter(lambda f: isinstance(f.method, spec.Basic.Deliver))
+    .map(lambda f: f.marshal()[7:-1]),
+    st.data(),
+)
+def test_fast_deliver_decoder_agrees_on_garbage(payload: bytes, data: st.DataObject) -> None:
+    cut = data.draw(st.integers(4, len(payload)))
+    mutated = payload[:cut]
+
+    def fast() -> object:
+        _consumed, value = frame.decode_frame(frame.encode_frame(frame.FRAME_METHOD, 1, mutated))
+        assert isinstance(value, frame.Method)
+        return value.method
+
+    assert _spec_or_error(fast) == _spec_or_error(lambda: spec.Basic.Deliver().decode(mutated, 4))
+
+
+def _shortstr(raw: bytes) -> bytes:
+    return bytes((len(raw),)) + raw
+
+
+@st.composite
+def raw_deliver_payloads(draw: st.DrawFn) -> bytes:
+    """Deliver payloads built field by field, with any bits octet and any (even bad) UTF-8."""
+    text = st.binary(max_size=12) | short_str.map(str.encode)
+    return b''.join(
+        (
+            struct.pack('>I', 0x003C003C),
+            _shortstr(draw(text)),
+            struct.pack('>QB', draw(u64), draw(st.integers(0, 255))),
+            _shortstr(draw(text)),
+            _shortstr(draw(text)),
+        )
+    )
+
+
+@FUZZ
+@given(raw_deliver_payloads())
+def test_fast_deliver_decoder_agrees_on_any_field_values(payload: bytes) -> None:
+    def fast() -> object:
+        _consumed, value = frame.decode_frame(frame.encode_frame(frame.FRAME_METHOD, 1, payload))
+        assert isinstance(value, frame.Method)
+        return value.method
+
+    assert _spec_or_error(fast) == _spec_or_error(lambda: spec.Basic.Deliver().decode(payload, 4))
+
+
+_KINDS = ['s', 's', 't', 'o', 'o', 's', 's', 's', 's', 'q', 's', 's', 's', 's']
+
+
+@st.composite
+def raw_property_payloads(draw: st.DrawFn) -> bytes:
+    """Content header payloads with any flags word and arbitrary values for each kind."""
+    flags = draw(st.integers(0, 0xFFFF))
+    pieces = [struct.pack('>HHQH', 60, 0, draw(u64), flags)]
+    for index, kind in enumerate(_KINDS):
+        if not flags & (0x8000 >> index):
+            continue
+        if kind == 's':
+            pieces.append(_shortstr(draw(st.binary(max_size=10) | short_str.map(str.encode))))
+        elif kind == 'o':
+            pieces.append(bytes((draw(st.integers(0, 255)),)))
+        elif kind == 'q':
+            pieces.append(struct.pack('>Q', draw(u64)))
+        else:
+            pieces.append(b'\x00\x00\x00\x04\x01kt\x01')  # {'k': True}
+    if flags & 1:
+        pieces.append(struct.pack('>H', draw(st.integers(0, 0xFFFE))))
+    return b''.join(pieces)
+
+
+@FUZZ
+@given(raw_property_payloads())
+def test_fast_properties_decoder_agrees_on_any_field_values(payload: bytes) -> None:
+    def fast() -> object:
+        _consumed, value = frame.decode_frame(frame.encode_frame(frame.FRAME_HEADER, 1, payload))
+        assert isinstance(value, frame.Header)
+        return value.properties
+
+    def reference() -> object:
+        props = spec.BasicProperties()
+        props.decode(payload, 12)
+        return props
+
+    assert _spec_or_error(fast) == _spec_or_error(reference)
+
+
+@FUZZ
+@given(header_frames(), st.data())
+def test_fast_properties_decoder_matches_spec(header: frame.Frame, data: st.DataObject) -> None:
+    payload = header.marshal()[7:-1]
+    cut = data.draw(st.integers(14, len(payload)))
+    flip = data.draw(st.none() | st.tuples(st.integers(12, len(payload) - 1), st.integers(1, 255)))
+    mutated = bytearray(payload[:cut])
+    if flip is not None and flip[0] < len(mutated):
+        mutated[flip[0]] ^= flip[1]
+    raw = bytes(mutated)
+
+    def fast() -> object:
+        _consumed, value = frame.decode_frame(frame.encode_frame(frame.FRAME_HEADER, 1, raw))
+        assert isinstance(value, frame.Header)
+        return value.properties
+
+    def reference() -> object:
+        props = spec.BasicProperties()
+        props.decode(raw, 12)
+        return props
+
+    expected = _spec_or_error(reference)
+    assert _spec_or_error(fast) == expected
+    if isinstance(expected, dict):
+        assert list(expected) == list(vars(spec.BasicProperties()))

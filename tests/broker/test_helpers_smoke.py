@@ -323,3 +323,21 @@ def test_reap_stale_nodes_kills_orphans_only(tmp_path: Path) -> None:
         assert not orphan.base_dir.exists()
     finally:
         orphan.close()
+
+
+def test_url_and_params_fixtures_point_at_the_shared_broker(
+    amqp_url: str, broker_params: object, broker_address: tuple[str, int]
+) -> None:
+    host, port = broker_address[:2]
+    assert amqp_url == f'amqp://guest:guest@{host}:{port}/%2F'
+    assert (broker_params.host, broker_params.port) == (host, port)  # type: ignore[attr-defined]
+
+
+def test_proxy_close_all_with_reset(echo_server: tuple[str, int]) -> None:
+    with TcpProxy(*echo_server) as proxy, socket.create_connection(('127.0.0.1', proxy.port)) as c:
+        c.sendall(b'z')
+        assert _recv_exactly(c, 1) == b'z'
+        proxy.close_all(reset=True)
+        c.settimeout(5)
+        with pytest.raises(ConnectionResetError):
+            c.recv(10)

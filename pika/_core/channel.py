@@ -137,6 +137,8 @@ class ChannelCore:
         self._require_state(_OPEN)
         if not hasattr(method, 'INDEX') or not hasattr(method, 'synchronous'):
             raise TypeError(f'rpc() needs a pika.spec method, got {method!r}')
+        if method.INDEX >> 16 == 10 or method.INDEX in _LIFECYCLE:
+            raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
         data = content.encode_method(self.channel_number, method)  # encoding errors raise here
         if method.INDEX == spec.Confirm.Select.INDEX:
             self._confirm = True
@@ -423,5 +425,8 @@ class ChannelCore:
 
 
 _DELIVER_INDEX = spec.Basic.Deliver.INDEX
+_LIFECYCLE = frozenset(
+    {spec.Channel.Open.INDEX, spec.Channel.Close.INDEX, spec.Channel.CloseOk.INDEX}
+)
 _CONSUME_OK_INDEX = spec.Basic.ConsumeOk.INDEX
 _CANCEL_OK_INDEX = spec.Basic.CancelOk.INDEX

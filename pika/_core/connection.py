@@ -414,10 +414,11 @@ class ConnectionCore:
         properties: Optional[spec.BasicProperties],
         body: BytesLike,
     ) -> None:
+        encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
         out = self._out
         out += method_frame
         frames, written = content.append_content(
-            out, channel_number, content.encode_properties(properties), body, self._max_payload
+            out, channel_number, encoded_properties, body, self._max_payload
         )
         self.frames_sent += frames + 1
         self.bytes_queued_total += written + len(method_frame)

@@ -77,7 +77,10 @@ def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:
     """Return the property flags and values of a content header (``None``: no properties)."""
     if properties is None:
         return _EMPTY_PROPERTIES
-    return b''.join(properties.encode())
+    encode = getattr(properties, 'encode', None)
+    if encode is None:
+        raise TypeError(f'properties must be BasicProperties, got {type(properties).__name__}')
+    return b''.join(encode())
 
 
 def append_content(

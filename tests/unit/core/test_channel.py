@@ -367,3 +367,31 @@ def test_operations_on_closed_connection_raise_connection_error() -> None:
         ch.rpc(spec.Queue.Declare(queue='q'))
     with pytest.raises(exceptions.ConnectionWrongStateError):
         core.open_channel()
+
+
+def test_rpc_refuses_lifecycle_methods() -> None:
+    core = open_core()
+    ch = open_channel(core)
+    for method in (
+        spec.Channel.Close(200, 'x', 0, 0),
+        spec.Channel.Open(),
+        spec.Connection.CloseOk(),
+    ):
+        with pytest.raises(ValueError):
+            ch.rpc(method)
+    assert sent(core) == []
+
+
+def test_bad_properties_raise_before_anything_is_queued() -> None:
+    core = open_core()
+    ch = open_channel(core)
+    with pytest.raises(TypeError):
+        ch.publish('', 'q', b'x', {'content_type': 'x'})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ch.publish('', 'q', 12)  # type: ignore[arg-type]
+    with pytest.raises(exceptions.AMQPError):
+        ch.publish('x' * 256, 'q', b'')
+    assert core.pending_bytes == 0
+    ch.publish('', 'q', 'text body')  # type: ignore[arg-type]
+    frames = sf.parse_frames(bytes(core.data_to_send()))
+    assert frames[-1].fragment == b'text body'

@@ -156,12 +156,13 @@ class BlockingChannel(ChannelMethodsMixin):
     def _raise_closed(self) -> None:
         slot = self._slot
         if not slot.error_reported and not isinstance(slot.error, exceptions.ChannelClosedByClient):
-            slot.error_reported = True
-            raise slot.error  # type: ignore[misc]
+            self._raise_error(slot.error)  # type: ignore[arg-type]
         raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
 
     def _raise_error(self, error: BaseException) -> None:
         self._slot.error_reported = True
+        if error is self._pump.error:
+            self._connection._error_reported = True  # the loss has been reported once
         raise error
 
     # -- the two primitives: rpc and async send ----------------------------------------

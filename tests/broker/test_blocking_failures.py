@@ -1,0 +1,151 @@
+"""Nothing blocks forever: a silent network or a frozen/killed broker surfaces as an exception.
+
+The silent-network cases put a :class:`TcpProxy` between us and the shared broker and pause it.
+The frozen-broker cases SIGSTOP a private RabbitMQ node (never the shared one).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import pika
+from pika import exceptions
+from pika.adapters.blocking_connection import BlockingConnection
+from tests.helpers.tcp_proxy import TcpProxy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.helpers.private_broker import PrivateBroker
+
+pytestmark = pytest.mark.broker
+
+HEARTBEAT = 2
+
+
+@pytest.fixture
+def proxy(broker_params: Any) -> Iterator[TcpProxy]:
+    with TcpProxy(broker_params.host, broker_params.port) as tcp_proxy:
+        yield tcp_proxy
+
+
+def _via(proxy: TcpProxy, **overrides: Any) -> pika.ConnectionParameters:
+    return pika.ConnectionParameters(host=proxy.host, port=proxy.port, **overrides)
+
+
+def test_per_call_timeout_raises_operation_timeout_and_channel_recovers(proxy: TcpProxy) -> None:
+    connection = BlockingConnection(_via(proxy, heartbeat=0))
+    try:
+        channel = connection.channel()
+        proxy.pause()
+        start = time.monotonic()
+        with pytest.raises(exceptions.OperationTimeout):
+            channel.queue_declare('', exclusive=True, timeout=0.5)
+        assert 0.5 <= time.monotonic() - start < 5
+        assert isinstance(exceptions.OperationTimeout(), TimeoutError)
+        proxy.resume()
+        # The late reply is matched to the abandoned call; the next call gets its own.
+        name = channel.queue_declare('pikatest.after-timeout', exclusive=True).method.queue
+        assert name == 'pikatest.after-timeout'
+    finally:
+        proxy.resume()
+        connection.close()
+
+
+def test_connection_wide_rpc_timeout(proxy: TcpProxy) -> None:
+    connection = BlockingConnection(_via(proxy, heartbeat=0), rpc_timeout=0.5)
+    try:
+        channel = connection.channel()
+        proxy.pause()
+        with pytest.raises(exceptions.OperationTimeout):
+            channel.basic_get('pikatest.whatever')
+    finally:
+        proxy.resume()
+        connection.close()
+
+
+def test_silent_network_with_heartbeat_raises_heartbeat_timeout(proxy: TcpProxy) -> None:
+    connection = BlockingConnection(_via(proxy, heartbeat=HEARTBEAT), rpc_timeout=60)
+    channel = connection.channel()
+    proxy.pause()
+    start = time.monotonic()
+    with pytest.raises(exceptions.AMQPHeartbeatTimeout):
+        channel.queue_declare('', exclusive=True)
+    assert time.monotonic() - start < 3 * HEARTBEAT + 1
+    assert connection.is_closed and channel.is_closed
+    with pytest.raises(exceptions.ChannelWrongStateError):
+        channel.queue_declare('', exclusive=True)
+
+
+def test_dropped_connection_raises_stream_lost(proxy: TcpProxy) -> None:
+    connection = BlockingConnection(_via(proxy, heartbeat=0))
+    channel = connection.channel()
+    proxy.close_all()
+    with pytest.raises(exceptions.StreamLostError):
+        for _ in range(50):  # the first publishes may still go into the kernel buffer
+            channel.queue_declare('', exclusive=True)
+    assert connection.is_closed
+    with pytest.raises(exceptions.ConnectionWrongStateError):
+        connection.process_data_events()
+
+
+def test_start_consuming_raises_when_the_stream_is_lost(proxy: TcpProxy) -> None:
+    connection = BlockingConnection(_via(proxy, heartbeat=0))
+    channel = connection.channel()
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    channel.basic_consume(queue, lambda *args: None)
+    connection.call_later(0.2, proxy.close_all)
+    with pytest.raises(exceptions.StreamLostError):
+        channel.start_consuming()
+
+
+@pytest.mark.private_broker
+def test_frozen_broker_with_heartbeat(private_broker: PrivateBroker) -> None:
+    params = pika.URLParameters(private_broker.url)
+    params.heartbeat = HEARTBEAT
+    connection = BlockingConnection(params, rpc_timeout=60)
+    channel = connection.channel()
+    private_broker.freeze()
+    try:
+        start = time.monotonic()
+        with pytest.raises((exceptions.AMQPHeartbeatTimeout, exceptions.StreamLostError)):
+            channel.queue_declare('', exclusive=True)
+        assert time.monotonic() - start < 3 * HEARTBEAT + 1
+    finally:
+        private_broker.thaw()
+    assert connection.is_closed
+
+
+@pytest.mark.private_broker
+def test_frozen_broker_without_heartbeat_hits_the_rpc_bound(private_broker: PrivateBroker) -> None:
+    params = pika.URLParameters(private_broker.url)
+    params.heartbeat = 0
+    connection = BlockingConnection(params, rpc_timeout=1.5)
+    channel = connection.channel()
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    private_broker.freeze()
+    try:
+        start = time.monotonic()
+        with pytest.raises(exceptions.OperationTimeout):
+            channel.queue_declare(queue, passive=True)
+        assert 1.5 <= time.monotonic() - start < 6
+        with pytest.raises(exceptions.OperationTimeout):
+            channel.basic_get(queue, timeout=0.5)
+    finally:
+        private_broker.thaw()
+    assert connection.is_open
+    connection.close(timeout=10)
+    assert connection.is_closed
+
+
+@pytest.mark.private_broker
+def test_killed_broker_raises_stream_lost(private_broker: PrivateBroker) -> None:
+    connection = BlockingConnection(pika.URLParameters(private_broker.url))
+    channel = connection.channel()
+    private_broker.kill()
+    with pytest.raises((exceptions.StreamLostError, exceptions.ConnectionClosedByBroker)):
+        channel.queue_declare('', exclusive=True)
+    assert connection.is_closed

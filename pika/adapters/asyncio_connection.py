@@ -1,0 +1,110 @@
+"""`AsyncioConnection`: the callback API on an asyncio event loop (uvloop works too).
+
+The loop's own primitives are the whole `IOServices`: `add_reader`/`add_writer` for the socket,
+`call_later` for timers and `call_soon_threadsafe` for cross-thread wake-ups. Everything else
+(connect, TLS, the pump, heartbeats) is `BaseConnection`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from pika.adapters.base_connection import BaseConnection
+
+if TYPE_CHECKING:
+    from pika._parameters import Parameters
+
+__all__ = ['AsyncioConnection', 'AsyncioServices']
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _default_loop() -> asyncio.AbstractEventLoop:
+    """The running loop, else the thread's current loop (created by the policy if needed)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.get_event_loop_policy().get_event_loop()
+
+
+class AsyncioServices:
+    """`IOServices` over an `asyncio.AbstractEventLoop`.
+
+    :param loop: the loop to use; it is also reachable as `.loop`
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def time(self) -> float:
+        """The loop's monotonic clock."""
+        return self.loop.time()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """Schedule `callback()` after `delay` seconds."""
+        return self.loop.call_later(delay, callback)
+
+    def remove_timeout(self, handle: object) -> None:
+        """Cancel a handle from `call_later` (idempotent)."""
+        if not isinstance(handle, asyncio.Handle):
+            raise TypeError(f'not a timer handle: {handle!r}')
+        handle.cancel()
+
+    def add_callback_threadsafe(self, callback: Callable[[], None]) -> None:
+        """Run `callback()` on the loop thread; safe from any thread."""
+        self.loop.call_soon_threadsafe(callback)
+
+    def set_reader(self, fd: int, on_readable: Callable[[], None]) -> None:
+        """Watch `fd` for readability."""
+        self.loop.add_reader(fd, on_readable)
+
+    def remove_reader(self, fd: int) -> None:
+        """Stop watching `fd` for readability."""
+        self.loop.remove_reader(fd)
+
+    def set_writer(self, fd: int, on_writable: Callable[[], None]) -> None:
+        """Watch `fd` for writability."""
+        self.loop.add_writer(fd, on_writable)
+
+    def remove_writer(self, fd: int) -> None:
+        """Stop watching `fd` for writability."""
+        self.loop.remove_writer(fd)
+
+
+class AsyncioConnection(BaseConnection):
+    """The callback-style connection driven by an asyncio event loop.
+
+    Construct it from within the loop (or before running it); callbacks run on the loop, and
+    `connection.ioloop` is that asyncio loop (run it with `run_forever()`).
+
+    :param parameters: connection parameters, or a list of them to try in turn
+    :param on_open_callback: `callback(connection)` once open
+    :param on_open_error_callback: `callback(connection, exception)` if it could not open
+    :param on_close_callback: `callback(connection, exception)` once closed
+    :param custom_ioloop: the asyncio loop to use (default: the running/current loop)
+    :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
+    """
+
+    def __init__(
+        self,
+        parameters: Optional[Parameters] = None,
+        on_open_callback: Optional[Callable[..., Any]] = None,
+        on_open_error_callback: Optional[Callable[..., Any]] = None,
+        on_close_callback: Optional[Callable[..., Any]] = None,
+        custom_ioloop: Optional[asyncio.AbstractEventLoop] = None,
+        internal_connection_workflow: bool = True,
+    ) -> None:
+        if custom_ioloop is not None and not isinstance(custom_ioloop, asyncio.AbstractEventLoop):
+            raise TypeError(f'custom_ioloop must be an asyncio event loop, not {custom_ioloop!r}')
+        loop = custom_ioloop if custom_ioloop is not None else _default_loop()
+        super().__init__(
+            parameters,
+            on_open_callback,
+            on_open_error_callback,
+            on_close_callback,
+            AsyncioServices(loop),
+            internal_connection_workflow,
+        )
+        self.ioloop = loop  # pika 1.x: `connection.ioloop` is the native loop

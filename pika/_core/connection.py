@@ -50,6 +50,7 @@ BytesLike = Union[bytes, bytearray, memoryview]
 
 _CS = ConnectionState
 _CI = ConnectionInput
+_CLOSED: ConnectionState = ConnectionState.CLOSED  # typed alias: mypy must not narrow on it
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
 _HANDSHAKE_FRAME_MAX = 131072  # generous limit before Tune (AMQP guarantees at least 4096)
 _MAX_CHANNELS = 65535
@@ -207,30 +208,35 @@ class ConnectionCore:
         self._events = result
         buffer = self._buffer
         buffer.feed(data)
+        buf = buffer.data
+        offset = buffer.offset
+        channels = self.channels
+        closed = _CLOSED
         try:
             while True:
                 try:
-                    consumed, frame = decode_frame(buffer.data, buffer.offset, self._rx_frame_max)
+                    consumed, frame = decode_frame(buf, offset, self._rx_frame_max)
                 except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
-                    buffer.clear()
+                    offset = len(buf)
                     self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
                     break
                 if frame is None:
                     break
-                buffer.offset += consumed
+                offset += consumed
                 number = frame.channel_number
                 if number:
-                    channel = self.channels.get(number)
+                    channel = channels.get(number)
                     if channel is not None:
                         channel._on_frame(frame)
                     else:
                         self._on_unknown_channel(frame)
                 else:
                     self._on_channel_zero(frame)
-                if self.is_closed:
-                    buffer.clear()
+                if self.state is closed:
+                    offset = len(buf)  # drop whatever follows
                     break
         finally:
+            buffer.offset = offset
             buffer.compact()
         return result
 

@@ -234,3 +234,11 @@ def test_events_have_readable_repr() -> None:
 def _raw(value: object) -> bytes:
     """A decoded long string may come back as str or bytes."""
     return value.encode('utf-8') if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize('wrap', [bytes, bytearray, memoryview])
+def test_receive_data_accepts_any_bytes_like(wrap: type) -> None:
+    core = make_core(heartbeat=0)
+    evs = core.receive_data(wrap(sf.start() + sf.tune() + sf.open_ok()), 0.0)
+    assert names(evs) == ['ConnectionOpened']
+    assert core.receive_data(b'', 0.0) == []

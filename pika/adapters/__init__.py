@@ -12,12 +12,8 @@ import importlib
 from typing import Any
 
 from pika.adapters.base_connection import BaseConnection
+from pika.adapters.blocking_connection import BlockingConnection
 from pika.adapters.select_connection import IOLoop, SelectConnection
-
-try:  # the blocking adapter is still being written; import it normally once it lands
-    from pika.adapters.blocking_connection import BlockingConnection
-except ImportError:  # pragma: no cover - temporary
-    pass
 
 _LAZY = {
     'AsyncoreConnection': 'pika.adapters.asyncore_connection',
@@ -25,7 +21,6 @@ _LAZY = {
     'GeventConnection': 'pika.adapters.gevent_connection',
     'TornadoConnection': 'pika.adapters.tornado_connection',
     'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
-    'BlockingConnection': 'pika.adapters.blocking_connection',
 }
 
 __all__ = [

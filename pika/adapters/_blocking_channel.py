@@ -295,7 +295,8 @@ class BlockingChannel(ChannelMethodsMixin):
 
     def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to ``delivery_tag`` with ``multiple``)."""
-        args_mod.require_int('delivery_tag', delivery_tag)
+        if type(delivery_tag) is not int:
+            args_mod.require_int('delivery_tag', delivery_tag)
         self._send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
 
     def basic_nack(

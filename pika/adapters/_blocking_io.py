@@ -165,6 +165,7 @@ class Pump:
         self.cond = threading.Condition(self.lock)
         self.slots: dict[int, ChannelSlot] = {}
         self.conn_pending: deque[ev.Event] = deque()
+        self.conn_rpc_waiters: deque[Waiter] = deque()  # channel-0 RPCs (update_secret)
         self.opened = False
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
@@ -432,6 +433,10 @@ class Pump:
             self.on_change()
 
     def _on_rpc_reply(self, event: ev.RpcReply) -> None:
+        if event.channel_number == 0:  # Connection.UpdateSecretOk
+            if self.conn_rpc_waiters:
+                self.conn_rpc_waiters.popleft().set(event)
+            return
         slot = self.slots.get(event.channel_number)
         if slot is not None and slot.rpc_waiters:
             slot.rpc_waiters.popleft().set(event)
@@ -512,6 +517,8 @@ class Pump:
         for slot in list(self.slots.values()):
             slot.finish(error)
         self.slots.clear()
+        while self.conn_rpc_waiters:
+            self.conn_rpc_waiters.popleft().fail(error)
         self._keeper_stop.set()
         self._close_socket()
         self.cond.notify_all()

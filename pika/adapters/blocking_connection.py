@@ -30,7 +30,7 @@ from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters import _transport
 from pika.adapters._blocking_channel import BlockingChannel, GetEmpty, ReturnedMessage
-from pika.adapters._blocking_io import ChannelSlot, Pump
+from pika.adapters._blocking_io import ChannelSlot, Pump, Waiter
 from pika.adapters._timers import TimerHandle, TimerQueue
 
 if TYPE_CHECKING:
@@ -547,16 +547,20 @@ class BlockingConnection:
     def update_secret(
         self, new_secret: str, reason: str, *, timeout: Optional[float] = None
     ) -> None:
-        """Send Connection.UpdateSecret and wait for UpdateSecretOk."""
+        """Send Connection.UpdateSecret (e.g. a refreshed OAuth token) and wait for the reply."""
         pump = self._pump
+        waiter = Waiter()
         with pump.lock:
             self._check_open()
-            waiter_slot = pump.slots.get(0)
-            if waiter_slot is None:
-                pump.core.update_secret(new_secret, reason)
-                pump.send_now()
-                return
-        raise exceptions.ConnectionWrongStateError('update_secret is already in progress')
+            pump.core.update_secret(new_secret, reason)
+            pump.conn_rpc_waiters.append(waiter)
+            pump.send_now()
+            done = pump.wait(waiter.is_done, self._deadline(timeout))
+        if not done:
+            raise exceptions.OperationTimeout('Connection.UpdateSecret timed out')
+        if waiter.error is not None:
+            self._error_reported = True
+            raise waiter.error
 
 
 class _Backpressure(ev.Event):

@@ -408,3 +408,10 @@ def test_on_close_callback_and_use_after_close(broker_params: Any) -> None:
         channel.basic_publish('', 'rk', b'x')
     with pytest.raises(exceptions.ConnectionWrongStateError):
         connection.channel()
+
+
+def test_update_secret_and_flow(conn: BlockingConnection) -> None:
+    conn.update_secret('guest', 'same password, new secret')  # waits for UpdateSecretOk
+    channel = conn.channel()
+    assert channel.flow(True) is True
+    assert conn.is_open and channel.is_open

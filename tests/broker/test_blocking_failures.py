@@ -149,3 +149,49 @@ def test_killed_broker_raises_stream_lost(private_broker: PrivateBroker) -> None
     with pytest.raises((exceptions.StreamLostError, exceptions.ConnectionClosedByBroker)):
         channel.queue_declare('', exclusive=True)
     assert connection.is_closed
+
+
+@pytest.mark.private_broker
+def test_blocked_and_unblocked_callbacks(private_broker: PrivateBroker) -> None:
+    connection = BlockingConnection(pika.URLParameters(private_broker.url))
+    events: list[str] = []
+    connection.add_on_connection_blocked_callback(
+        lambda conn, frame: events.append(frame.method.NAME)
+    )
+    connection.add_on_connection_unblocked_callback(
+        lambda conn, frame: events.append(frame.method.NAME)
+    )
+    channel = connection.channel()
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    private_broker.set_memory_alarm()
+    try:
+        channel.basic_publish('', queue, b'held back')  # RabbitMQ blocks on the first publish
+        deadline = time.monotonic() + 20
+        while 'Connection.Blocked' not in events and time.monotonic() < deadline:
+            connection.process_data_events(time_limit=0.2)
+        assert events == ['Connection.Blocked']
+    finally:
+        private_broker.clear_memory_alarm()
+    deadline = time.monotonic() + 20
+    while len(events) < 2 and time.monotonic() < deadline:
+        connection.process_data_events(time_limit=0.2)
+    assert events == ['Connection.Blocked', 'Connection.Unblocked']
+    _method, _, body = channel.basic_get(queue, auto_ack=True)
+    assert body == b'held back'
+    connection.close()
+
+
+@pytest.mark.private_broker
+def test_blocked_connection_timeout(private_broker: PrivateBroker) -> None:
+    params = pika.URLParameters(private_broker.url)
+    params.blocked_connection_timeout = 1.0
+    connection = BlockingConnection(params)
+    channel = connection.channel()
+    private_broker.set_memory_alarm()
+    try:
+        channel.basic_publish('', 'pikatest.blocked', b'x')
+        with pytest.raises(exceptions.ConnectionBlockedTimeout):
+            connection.sleep(15)
+    finally:
+        private_broker.clear_memory_alarm()
+    assert connection.is_closed

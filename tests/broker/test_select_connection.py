@@ -587,3 +587,43 @@ def test_callbacks_in_one_channel_fire_in_call_order(
 
     run_scenario(broker_params, scenario)
     assert order == ['declare', 'qos', 'purge', 'delete']
+
+
+def test_update_secret(broker_params: pika.ConnectionParameters) -> None:
+    replies: list[Any] = []
+
+    def scenario(conn: SelectConnection, ch: Channel, done: Callable[[], None]) -> None:
+        def updated(f: frame.Method) -> None:
+            replies.append(f)
+            done()
+
+        conn.update_secret('guest', 'rotation', callback=updated)
+
+    run_scenario(broker_params, scenario)
+    assert isinstance(replies[0].method, spec.Connection.UpdateSecretOk)
+    assert replies[0].channel_number == 0
+
+
+def test_backpressure_callback_on_large_unsent_output(
+    broker_params: pika.ConnectionParameters, unique_name: str
+) -> None:
+    pressured: list[Any] = []
+
+    def scenario(conn: SelectConnection, ch: Channel, done: Callable[[], None]) -> None:
+        conn.add_backpressure_callback(pressured.append)
+        conn.set_backpressure_multiplier(10)
+
+        def declared(_f: frame.Method) -> None:
+            # 24 MiB cannot go out in one send on loopback: far more than 10 average frames wait.
+            ch.basic_publish('', unique_name, b'x' * (24 << 20))
+            ch.basic_get(unique_name, got, auto_ack=True)
+
+        def got(_ch: Channel, method: Any, props: Any, body: bytes) -> None:
+            pressured.append(len(body))
+            done()
+
+        ch.queue_declare(unique_name, exclusive=True, callback=declared)
+
+    conn = run_scenario(broker_params, scenario)
+    assert pressured[0] is conn
+    assert pressured[-1] == 24 << 20  # the message still arrived whole

@@ -35,6 +35,7 @@ LOGGER = logging.getLogger(__name__)
 _monotonic = __import__('time').monotonic
 _get_ident = threading.get_ident
 _Delivered = ev.MessageDelivered
+_CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
 
 
 class ReturnedMessage(NamedTuple):
@@ -155,7 +156,7 @@ class BlockingChannel(ChannelMethodsMixin):
 
     def _raise_closed(self) -> None:
         slot = self._slot
-        if not slot.error_reported and not isinstance(slot.error, exceptions.ChannelClosedByClient):
+        if not slot.error_reported and not isinstance(slot.error, _CLOSED_BY_US):
             self._raise_error(slot.error)  # type: ignore[arg-type]
         raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
 
@@ -439,6 +440,8 @@ class BlockingChannel(ChannelMethodsMixin):
             while self._consumers:
                 connection._run_once(None, self._no_consumers)
                 if slot.error is not None:
+                    if isinstance(slot.error, _CLOSED_BY_US):
+                        return  # closed by this program (maybe from a callback): just stop
                     self._raise_closed()
         finally:
             slot.owner = None
@@ -567,7 +570,8 @@ class BlockingChannel(ChannelMethodsMixin):
                 if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
                     if slot.error is not None and self._generator is gen:
                         self._generator = None
-                        self._raise_closed()
+                        if not isinstance(slot.error, _CLOSED_BY_US):
+                            self._raise_closed()
                     return
                 if deadline is not None and _monotonic() >= deadline:
                     break

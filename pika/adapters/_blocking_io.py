@@ -33,6 +33,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -148,6 +149,8 @@ class ChannelSlot:
             pending.error = error
         self.unconfirmed.clear()
         self.gen_cancelled = True
+        self.pending.clear()  # the broker requeues what it delivered to a closed channel
+        self.gen_queue.clear()
 
 
 class Pump:
@@ -380,31 +383,39 @@ class Pump:
     # -- the keeper thread -------------------------------------------------------------------
 
     def start_keeper(self) -> None:
-        """Start the heartbeat keeper thread (only useful when a heartbeat was negotiated)."""
+        """Start the heartbeat keeper thread (only useful when a heartbeat was negotiated).
+
+        The thread holds only a weak reference between cycles, so an abandoned connection can
+        still be garbage collected (which closes its socket).
+        """
         if self._keeper is not None:
             return
         self._keeper = threading.Thread(
-            target=self._keeper_main, name='pika-blocking-keeper', daemon=True
+            target=_keeper_main,
+            args=(weakref.ref(self), self._keeper_stop),
+            name='pika-blocking-keeper',
+            daemon=True,
         )
         self._keeper.start()
 
-    def _keeper_main(self) -> None:
-        while not self._keeper_stop.is_set():
-            with self.lock:
-                if self.error is not None:
-                    return
-                if not self._leader:
-                    self._leader = True
-                    try:
-                        self._cycle(_monotonic(), _monotonic())
-                    except Exception:  # pragma: no cover - must never kill the keeper silently
-                        LOGGER.exception('Heartbeat keeper cycle failed')
-                    finally:
-                        self._leader = False
-                        self.cond.notify_all()
-                tick_at = self.core.next_deadline()
-            delay = 1.0 if tick_at is None else tick_at - _monotonic()
-            self._keeper_stop.wait(min(max(delay, 0.01), 5.0))
+    def keeper_cycle(self) -> Optional[float]:
+        """One keeper pass: service the socket if nobody is reading; return when to run next."""
+        with self.lock:
+            if self.error is not None:
+                return None
+            if not self._leader:
+                self._leader = True
+                try:
+                    now = _monotonic()
+                    self._cycle(now, now)
+                except Exception:  # pragma: no cover - must never kill the keeper silently
+                    LOGGER.exception('Heartbeat keeper cycle failed')
+                finally:
+                    self._leader = False
+                    self.cond.notify_all()
+            tick_at = self.core.next_deadline()
+        delay = 1.0 if tick_at is None else tick_at - _monotonic()
+        return min(max(delay, 0.01), 5.0)
 
     # -- routing events (lock held) ------------------------------------------------------
 
@@ -537,33 +548,40 @@ class Pump:
             self._selector.unregister(sock)
         except (KeyError, ValueError):
             pass
+        self._out += self.core.data_to_send()
         if self._out:
             try:
                 sock.send(self._out)  # best effort: e.g. our Connection.CloseOk
             except OSError:
                 pass
             self._out.clear()
-        try:
-            sock.close()
-        except OSError:  # pragma: no cover
-            pass
-
-    def shutdown(self) -> None:
-        """Release the wake-up pair and selector after the connection finished (lock held)."""
-        self._keeper_stop.set()
-        if self._selecting:
-            self.kick()
-            return
-        for closable in (self._selector, self._wake_r, self._wake_w):
+        for closable in (sock, self._selector, self._wake_r, self._wake_w):
             try:
                 closable.close()
             except OSError:  # pragma: no cover
                 pass
 
+    def shutdown(self) -> None:
+        """Stop the keeper; the socket, selector and wake-up pair close with the connection."""
+        self._keeper_stop.set()
+
     def force_close(self, error: BaseException) -> None:
         """Give up on the connection without the closing handshake (lock held)."""
         self._finish(error)
         self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]
+
+
+def _keeper_main(pump_ref: weakref.ref[Pump], stop: threading.Event) -> None:
+    """Body of the keeper thread: run :meth:`Pump.keeper_cycle` at the core's deadlines."""
+    while not stop.is_set():
+        pump = pump_ref()
+        if pump is None:
+            return
+        delay = pump.keeper_cycle()
+        del pump
+        if delay is None:
+            return
+        stop.wait(delay)
 
 
 _ROUTES: dict[type, Callable[[Pump, Any], None]] = {

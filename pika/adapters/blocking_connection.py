@@ -255,6 +255,8 @@ class BlockingConnection:
             raise TypeError('BlockingConnection.channel() takes a channel number, not a callback')
         deadline = self._deadline(timeout)
         pump = self._pump
+        for number in [n for n, ch in self._channels.items() if ch.is_closed]:
+            self._channels.pop(number, None)
         with pump.lock:
             self._check_open()
             core = pump.core.open_channel(channel_number)

@@ -162,9 +162,7 @@ def test_concurrent_rpcs_on_one_channel_get_their_own_replies(broker_params: Any
             thread.join(120)
         assert errors == []
         for index in range(6):
-            assert results[index] == [
-                f'pikatest.rpc.{index}.{n}.{id(results)}' for n in range(50)
-            ]
+            assert results[index] == [f'pikatest.rpc.{index}.{n}.{id(results)}' for n in range(50)]
     finally:
         connection.close()
 
@@ -205,3 +203,73 @@ def test_two_threads_consume_their_own_channels(broker_params: Any, unique_name:
         assert seen[1] == ['consumer-1'] * 100
     finally:
         connection.close()
+
+
+def test_stop_consuming_and_threadsafe_callbacks_from_another_thread(
+    broker_params: Any, unique_name: str
+) -> None:
+    connection = BlockingConnection(broker_params)
+    try:
+        channel = connection.channel()
+        channel.queue_declare(unique_name, auto_delete=True)
+        channel.basic_consume(unique_name, lambda *args: None)
+        ran_in: list[str] = []
+
+        def controller() -> None:
+            time.sleep(0.2)
+            connection.add_callback_threadsafe(
+                lambda: ran_in.append(threading.current_thread().name)
+            )
+            time.sleep(0.2)
+            channel.stop_consuming()  # an RPC from this thread; wakes the consumer
+
+        thread = threading.Thread(target=controller, name='controller')
+        thread.start()
+        started = time.monotonic()
+        channel.start_consuming()  # returns once the other thread cancelled the consumer
+        thread.join(10)
+        assert time.monotonic() - started < 10
+        assert ran_in == [threading.current_thread().name]
+        assert channel.consumer_tags == []
+    finally:
+        connection.close()
+
+
+def test_closing_the_channel_from_a_callback_ends_start_consuming(
+    broker_params: Any, unique_name: str
+) -> None:
+    connection = BlockingConnection(broker_params)
+    try:
+        channel = connection.channel()
+        channel.queue_declare(unique_name, auto_delete=True)
+        channel.basic_publish('', unique_name, b'last one')
+        bodies: list[bytes] = []
+
+        def on_message(ch: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
+            bodies.append(body)
+            ch.close()
+
+        channel.basic_consume(unique_name, on_message)
+        channel.start_consuming()
+        assert bodies == [b'last one'] and channel.is_closed
+        assert connection.is_open
+    finally:
+        connection.close()
+
+
+def _keeper_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == 'pika-blocking-keeper')
+
+
+def test_keeper_thread_ends_with_the_connection(broker_params: Any) -> None:
+    before = _keeper_threads()
+    connection = BlockingConnection(_params(broker_params, heartbeat=HEARTBEAT))
+    assert _keeper_threads() == before + 1
+    connection.close()
+    deadline = time.monotonic() + 10
+    while _keeper_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _keeper_threads() == before
+    connection = BlockingConnection(_params(broker_params, heartbeat=0))
+    assert _keeper_threads() == before  # no heartbeat, no keeper
+    connection.close()

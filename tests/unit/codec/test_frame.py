@@ -87,6 +87,9 @@ def check_decodes(data: bytes, expected: list[frame.Frame]) -> None:
 
     assert decode_all(memoryview(data))[0] == expected
 
+    for feed in (bytes, bytearray, memoryview):  # the batched decoder agrees
+        assert frame.decode_frames(feed(trailing)) == (len(data), expected)
+
 
 # ---------------------------------------------------------------------------- encode
 
@@ -305,3 +308,45 @@ def test_partial_frames_need_more_data() -> None:
     data = PUBLISH_METHOD
     for cut in range(len(data)):
         assert frame.decode_frame(data[:cut]) == (0, None)
+
+
+# ---------------------------------------------------------------------------- decode_frames
+
+DELIVERY = DELIVER_METHOD + DELIVER_HEADER + DELIVER_BODY
+
+
+def test_decode_frames_from_an_offset() -> None:
+    data = b'xx' + DELIVERY + HEARTBEAT + DELIVER_BODY[:3]
+    consumed, frames = frame.decode_frames(data, 2)
+    assert consumed == len(DELIVERY) + len(HEARTBEAT)
+    assert [type(f) for f in frames] == [frame.Method, frame.Header, frame.Body, frame.Heartbeat]
+    assert frame.decode_frames(data, 2 + consumed) == (0, [])
+
+
+def test_decode_frames_returns_good_frames_before_an_error() -> None:
+    broken = PUBLISH_BODY[:-1] + b'\x00'
+    data = DELIVERY + broken
+    consumed, frames = frame.decode_frames(data)
+    assert consumed == len(DELIVERY) and len(frames) == 3
+    with pytest.raises(exceptions.InvalidFrameError):
+        frame.decode_frames(data, consumed)
+
+
+def test_decode_frames_enforces_frame_max() -> None:
+    big = frame.encode_frame(frame.FRAME_BODY, 1, b'x' * 5000)
+    consumed, _frames = frame.decode_frames(DELIVERY + big, 0, 4096)
+    assert consumed == len(DELIVERY)
+    with pytest.raises(exceptions.FrameTooLargeError):
+        frame.decode_frames(big, 0, 4096)
+
+
+def test_decode_frames_unusual_frames_take_the_careful_path() -> None:
+    odd_props = spec.BasicProperties(headers={'a': 1}, timestamp=5, app_id='x', priority=3)
+    frames = [
+        frame.Method(2, spec.Basic.Ack(delivery_tag=9, multiple=True)),
+        frame.Header(2, 0, odd_props),
+        frame.Heartbeat(),
+        frame.Method(2, spec.Basic.Deliver('c', 1, True, 'e', 'r')),
+    ]
+    data = PROTOCOL_HEADER + b''.join(f.marshal() for f in frames)
+    assert frame.decode_frames(data) == (len(data), [frame.ProtocolHeader(), *frames])

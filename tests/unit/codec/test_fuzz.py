@@ -350,3 +350,26 @@ def test_fast_properties_decoder_matches_spec(header: frame.Frame, data: st.Data
     assert _spec_or_error(fast) == expected
     if isinstance(expected, dict):
         assert list(expected) == list(vars(spec.BasicProperties()))
+
+
+def _batched(data: bytes, frame_max: int | None) -> list[frame.Frame]:
+    """Decode with decode_frames until it needs data or raises; mirror of decode_loop."""
+    frames: list[frame.Frame] = []
+    offset = 0
+    while True:
+        try:
+            consumed, got = frame.decode_frames(data, offset, frame_max)
+        except exceptions.AMQPError:
+            return frames
+        if not consumed:
+            assert got == []
+            return frames
+        assert got
+        frames.extend(got)
+        offset += consumed
+
+
+@FUZZ
+@given(mutated_streams() | st.binary(max_size=300), st.sampled_from([None, 4096]))
+def test_decode_frames_agrees_with_decode_frame(data: bytes, frame_max: int | None) -> None:
+    assert _batched(data, frame_max) == decode_loop(data, frame_max)

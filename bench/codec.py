@@ -309,6 +309,7 @@ def _table(medians: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             'ours_ops_s': round(mine),
             'pika_ops_s': round(theirs) if theirs else None,
             'ratio': round(ratio, 2) if ratio else None,
+            'meets_target': ratio >= TARGET_RATIO if ratio else None,
         }
         ref_txt = f'{theirs:>14,.0f}' if theirs else f'{"-":>14}'
         ratio_txt = f'{ratio:>8.2f}x' if ratio else f'{"-":>9}'

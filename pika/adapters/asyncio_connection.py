@@ -42,15 +42,17 @@ class AsyncioServices:
         """The loop's monotonic clock."""
         return self.loop.time()
 
-    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    def call_later(self, delay: float, callback: Callable[[], None]) -> object:
         """Schedule `callback()` after `delay` seconds."""
         return self.loop.call_later(delay, callback)
 
     def remove_timeout(self, handle: object) -> None:
-        """Cancel a handle from `call_later` (idempotent)."""
-        if not isinstance(handle, asyncio.Handle):
+        """Cancel a handle from `call_later` (idempotent; uvloop's handles are not
+        `asyncio.Handle` subclasses, so any object with `cancel()` is accepted)."""
+        cancel = getattr(handle, 'cancel', None)
+        if not callable(cancel):
             raise TypeError(f'not a timer handle: {handle!r}')
-        handle.cancel()
+        cancel()
 
     def add_callback_threadsafe(self, callback: Callable[[], None]) -> None:
         """Run `callback()` on the loop thread; safe from any thread."""

@@ -1,0 +1,243 @@
+"""Adapter drivers: one small object per event loop, so each scenario runs on every adapter.
+
+A driver knows three things about its loop: how to build a connection on it
+(`make_connection`), how to run it until something happened (`run_until`), and how to release it
+(`stop`). Scenarios only use the callback `Connection`/`Channel` API on what `make_connection`
+returns. For Twisted that is the callback core under `TwistedProtocolConnection` (its Deferred
+API is tested separately), connected by a `ClientFactory` shim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable, Optional
+
+from pika import exceptions
+from pika._parameters import Parameters
+from pika.adapters import select_connection
+
+Callback = Optional[Callable[..., Any]]
+
+
+class Driver:
+    """Run pika connections on one event loop."""
+
+    name = 'base'
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        """Build (and start connecting) a connection on this driver's loop."""
+        raise NotImplementedError
+
+    def run_for(self, seconds: float) -> None:
+        """Run the loop for about `seconds` (it may return earlier)."""
+        raise NotImplementedError
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Run the loop until `predicate()` is true.
+
+        :raises AssertionError: if it is still false after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f'{self.name}: condition not met within {timeout} s')
+            self.run_for(0.02)
+
+    def stop(self) -> None:
+        """Release the loop (the driver is not used afterwards)."""
+
+
+class SelectDriver(Driver):
+    """`SelectConnection` on its own `IOLoop` with a forced poller."""
+
+    def __init__(self, poller: str) -> None:
+        self.name = f'select-{poller}'
+        saved = select_connection.POLLER_TYPE
+        select_connection.POLLER_TYPE = poller
+        try:
+            self.loop = select_connection.IOLoop()
+        finally:
+            select_connection.POLLER_TYPE = saved
+        assert self.loop.poller_type == poller
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        return select_connection.SelectConnection(
+            params, on_open, on_open_error, on_close, custom_ioloop=self.loop
+        )
+
+    def run_for(self, seconds: float) -> None:
+        handle = self.loop.call_later(seconds, self.loop.stop)
+        try:
+            self.loop.start()
+        finally:
+            self.loop.remove_timeout(handle)
+
+    def stop(self) -> None:
+        self.loop.close()
+
+
+class AsyncoreDriver(SelectDriver):
+    """`AsyncoreConnection` on an `AsyncoreIOLoop` with a private socket map."""
+
+    def __init__(self) -> None:
+        from pika.adapters.asyncore_connection import AsyncoreIOLoop
+
+        self.name = 'asyncore'
+        self.loop = AsyncoreIOLoop(socket_map={})
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from pika.adapters.asyncore_connection import AsyncoreConnection
+
+        return AsyncoreConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
+
+
+class AsyncioDriver(Driver):
+    """`AsyncioConnection` on a fresh asyncio (or uvloop) event loop."""
+
+    def __init__(self, use_uvloop: bool = False) -> None:
+        if use_uvloop:
+            import uvloop
+
+            self.name = 'asyncio-uvloop'
+            self.loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        else:
+            self.name = 'asyncio'
+            self.loop = asyncio.new_event_loop()
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from pika.adapters.asyncio_connection import AsyncioConnection
+
+        return AsyncioConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
+
+    def run_for(self, seconds: float) -> None:
+        self.loop.run_until_complete(asyncio.sleep(seconds))
+
+    def stop(self) -> None:
+        self.loop.close()
+
+
+class TornadoDriver(Driver):
+    """`TornadoConnection` on a fresh Tornado IOLoop."""
+
+    name = 'tornado'
+
+    def __init__(self) -> None:
+        from tornado.ioloop import IOLoop
+
+        self._asyncio_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._asyncio_loop)
+        self.loop = IOLoop.current()
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from pika.adapters.tornado_connection import TornadoConnection
+
+        return TornadoConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
+
+    def run_for(self, seconds: float) -> None:
+        self.loop.call_later(seconds, self.loop.stop)
+        self.loop.start()
+
+    def stop(self) -> None:
+        self.loop.close(all_fds=False)
+        asyncio.set_event_loop(None)
+
+
+class GeventDriver(Driver):
+    """`GeventConnection` on the main thread's gevent hub."""
+
+    name = 'gevent'
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from pika.adapters.gevent_connection import GeventConnection
+
+        return GeventConnection(params, on_open, on_open_error, on_close)
+
+    def run_for(self, seconds: float) -> None:
+        import gevent
+
+        gevent.sleep(seconds)
+
+
+class TwistedDriver(Driver):
+    """`TwistedProtocolConnection`'s callback core, connected by `reactor.connectTCP` and run
+    with `reactor.iterate` (the global reactor cannot be restarted once stopped)."""
+
+    name = 'twisted'
+
+    def __init__(self) -> None:
+        from twisted.internet import reactor
+
+        self.reactor: Any = reactor
+        self._connectors: list[Any] = []
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from twisted.internet import protocol
+
+        from pika.adapters.twisted_connection import TwistedProtocolConnection
+
+        proto = TwistedProtocolConnection(params, custom_reactor=self.reactor)
+        proto.ready.addErrback(lambda _failure: None)  # failures reach on_open_error below
+        impl = proto._impl
+        for register, callback in (
+            (impl.add_on_open_callback, on_open),
+            (impl.add_on_open_error_callback, on_open_error),
+            (impl.add_on_close_callback, on_close),
+        ):
+            if callback is not None:
+                register(callback)
+
+        class Factory(protocol.ClientFactory):
+            def buildProtocol(self, addr: Any) -> Any:
+                return proto
+
+            def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+                impl._on_connect_failed(exceptions.AMQPConnectionError(repr(reason.value)))
+
+        self._connectors.append(
+            self.reactor.connectTCP(
+                params.host, params.port, Factory(), timeout=params.socket_timeout or 30
+            )
+        )
+        return impl
+
+    def run_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.reactor.iterate(min(remaining, 0.01))
+
+    def stop(self) -> None:
+        for connector in self._connectors:
+            connector.disconnect()
+        self.run_for(0.05)
+
+
+def driver_factories() -> dict[str, Callable[[], Driver]]:
+    """Every adapter this machine can run, by id: each select poller, then the other loops."""
+    factories: dict[str, Callable[[], Driver]] = {}
+    for poller in select_connection.available_poller_types():
+        factories[f'select-{poller}'] = lambda poller=poller: SelectDriver(poller)  # type: ignore[misc]
+    factories['tornado'] = TornadoDriver
+    factories['asyncore'] = AsyncoreDriver
+    factories['asyncio'] = AsyncioDriver
+    factories['asyncio-uvloop'] = lambda: AsyncioDriver(use_uvloop=True)
+    factories['gevent'] = GeventDriver
+    factories['twisted'] = TwistedDriver
+    return factories

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions
-from pika._parameters import Parameters
 from pika.adapters import select_connection
+
+if TYPE_CHECKING:
+    from pika._parameters import Parameters
 
 Callback = Optional[Callable[..., Any]]
 

@@ -72,6 +72,9 @@ class _TwistedConnection(Connection):
 
     def connection_made(self, transport: Any) -> None:
         """The TCP (or TLS) stream is up: start AMQP, bounded by `stack_timeout`."""
+        if self.is_closed:  # close() aborted the open before the stream came up
+            transport.loseConnection()
+            return
         self.transport = transport
         if self.params.stack_timeout:
             self._stack_timer = self.call_later(self.params.stack_timeout, self._on_stack_timeout)

@@ -1,10 +1,21 @@
-"""Binding of both channel API generations (pika 0.9 and 1.x) to canonical argument names."""
+"""Both channel API generations (pika 0.9 and 1.x): binding to canonical argument names, and
+the callback Channel over a socket-less Connection (what each form sends, TypeErrors at the
+call, dispatch after a raising callback)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
+import pika
 from pika import _channel_args as ca
+from pika import exceptions, spec
+from pika.connection import Connection
+from tests.helpers import server_frames as sf
+
+if TYPE_CHECKING:
+    from pika.channel import Channel
 
 
 def cb(*_args: object) -> None:
@@ -187,3 +198,177 @@ def test_nowait_with_callback_is_rejected() -> None:
     with pytest.raises(ValueError):
         ca.check_nowait_callback('queue_declare', True, cb)
     ca.check_nowait_callback('queue_declare', True, None)
+
+
+# -- the callback Channel over a socket-less Connection -----------------------------------------
+
+
+class LoopbackConnection(Connection):
+    """A `Connection` whose transport is this test: output is collected, timers are a list."""
+
+    def __init__(self) -> None:
+        super().__init__(pika.ConnectionParameters())
+        self.timers: list[object] = []
+        self.transport_closed = False
+
+    def _output_ready(self) -> None:
+        pass
+
+    def _close_transport(self) -> None:
+        self.transport_closed = True
+
+    def call_later(self, delay: float, callback: Any) -> object:
+        self.timers.append(callback)
+        return callback
+
+    def remove_timeout(self, timeout_id: object) -> None:
+        if timeout_id in self.timers:
+            self.timers.remove(timeout_id)
+
+    def sent(self) -> list[Any]:
+        """The methods the client queued since the last call."""
+        data = bytes(self._take_output())
+        if data.startswith(b'AMQP'):
+            data = data[8:]
+        return sf.methods(data)
+
+
+def open_channel() -> tuple[LoopbackConnection, Channel]:
+    conn = LoopbackConnection()
+    conn._start_protocol(conn.params)
+    conn._on_data_received(sf.start() + sf.tune(heartbeat=0) + sf.open_ok())
+    assert conn.is_open
+    channel = conn.channel()
+    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
+    assert channel.is_open
+    conn.sent()
+    return conn, channel
+
+
+def test_both_forms_send_the_same_queue_declare() -> None:
+    conn, ch = open_channel()
+    ch.queue_declare('q', durable=True, callback=cb)
+    (modern,) = conn.sent()
+    conn._on_data_received(sf.method(1, spec.Queue.DeclareOk('q', 0, 0)))
+    ch.queue_declare(cb, 'q', False, True)
+    (legacy,) = conn.sent()
+    assert isinstance(modern, spec.Queue.Declare)
+    assert (modern.queue, modern.durable) == (legacy.queue, legacy.durable) == ('q', True)
+
+
+def test_both_forms_send_the_same_basic_consume() -> None:
+    conn, ch = open_channel()
+    tag = ch.basic_consume(cb, queue='q', no_ack=True)
+    tag2 = ch.basic_consume('q', cb, auto_ack=True)
+    conn._on_data_received(sf.method(1, spec.Basic.ConsumeOk(tag)))
+    first, second = conn.sent()
+    assert first.no_ack and second.no_ack
+    assert first.consumer_tag == tag and second.consumer_tag == tag2
+    assert tag.startswith('ctag1.') and tag != tag2
+    assert set(ch.consumer_tags) == {tag, tag2}
+    with pytest.raises(exceptions.DuplicateConsumerTag):
+        ch.basic_consume('q', cb, consumer_tag=tag)
+
+
+def test_channel_type_errors_raise_at_the_call_and_send_nothing() -> None:
+    conn, ch = open_channel()
+    bad_calls = [
+        lambda: ch.queue_declare(123),
+        lambda: ch.queue_bind('q', None),
+        lambda: ch.basic_publish('', None, b'x'),
+        lambda: ch.basic_publish('', 'q', None),
+        lambda: ch.basic_publish('', 'q', 3.5),
+        lambda: ch.basic_consume('q', 'not callable'),
+        lambda: ch.basic_get('q', None),
+        lambda: ch.basic_ack('1'),
+        lambda: ch.exchange_declare('x', exchange_type=5),
+        lambda: ch.queue_declare('q', durable='yes'),
+        lambda: ch.basic_qos(prefetch_count=1.5),
+    ]
+    for call in bad_calls:
+        with pytest.raises(TypeError):
+            call()
+    for call in (lambda: ch.basic_qos(prefetch_count=-1), lambda: ch.basic_qos(0, 70000)):
+        with pytest.raises(ValueError):
+            call()
+    assert conn.sent() == []
+
+
+def test_str_body_is_utf8_encoded() -> None:
+    conn, ch = open_channel()
+    ch.basic_publish('', 'q', 'héllo')
+    data = bytes(conn._take_output())
+    assert 'héllo'.encode() in data
+
+
+def test_raising_callback_keeps_the_remaining_events() -> None:
+    conn, ch = open_channel()
+    seen: list[str] = []
+
+    def first(_f: Any) -> None:
+        seen.append('first')
+        raise RuntimeError('user bug')
+
+    ch.queue_declare('a', callback=first)
+    ch.queue_declare('b', callback=lambda f: seen.append(f.method.queue))
+    conn.sent()
+    replies = sf.method(1, spec.Queue.DeclareOk('a', 0, 0))
+    with pytest.raises(RuntimeError):
+        conn._on_data_received(replies)
+    conn.sent()
+    conn._on_data_received(sf.method(1, spec.Queue.DeclareOk('b', 0, 0)))
+    assert seen == ['first', 'b']
+    assert conn.is_open and ch.is_open
+
+
+def test_events_after_a_raising_callback_are_dispatched_on_the_next_turn() -> None:
+    conn, ch = open_channel()
+    bodies: list[bytes] = []
+
+    def on_message(channel: Any, method: Any, props: Any, body: bytes) -> None:
+        bodies.append(body)
+        if len(bodies) == 1:
+            raise RuntimeError('user bug')
+
+    tag = ch.basic_consume('q', on_message)
+    conn._on_data_received(sf.method(1, spec.Basic.ConsumeOk(tag)))
+    burst = b''.join(
+        sf.deliver(1, b'%d' % n, consumer_tag=tag, delivery_tag=n + 1) for n in range(3)
+    )
+    with pytest.raises(RuntimeError):
+        conn._on_data_received(burst)
+    assert bodies == [b'0']
+    assert conn.timers, 'the rest must be scheduled for the next loop turn'
+    conn.timers.pop(0)()
+    assert bodies == [b'0', b'1', b'2']
+
+
+def test_pending_rpc_callbacks_dropped_when_the_channel_closes() -> None:
+    conn, ch = open_channel()
+    called: list[Any] = []
+    closed: list[Any] = []
+    ch.add_on_close_callback(lambda c, e: closed.append(e))
+    ch.queue_declare('a', passive=True, callback=called.append)
+    ch.queue_declare('b', callback=called.append)
+    conn._on_data_received(sf.channel_close(1, 404, 'NOT_FOUND - no queue a'))
+    assert called == []
+    assert isinstance(closed[0], exceptions.ChannelClosedByBroker)
+    assert closed[0].reply_code == 404
+    assert ch.is_closed and conn.is_open
+
+
+def test_connection_channel_forms_and_state_errors() -> None:
+    conn = LoopbackConnection()
+    with pytest.raises(exceptions.ConnectionWrongStateError):
+        conn.channel()
+    conn._start_protocol(conn.params)
+    conn._on_data_received(sf.start() + sf.tune(heartbeat=0) + sf.open_ok())
+    opened: list[Channel] = []
+    ch = conn.channel(opened.append)  # 0.9: callable first
+    ch7 = conn.channel(7, opened.append)
+    conn._on_data_received(sf.channel_open_ok(ch.channel_number) + sf.channel_open_ok(7))
+    assert opened == [ch, ch7] and ch7.channel_number == 7
+    with pytest.raises(TypeError):
+        conn.channel('1')  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        conn.channel(0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 from pika import exceptions, frame
 from pika._channel_args import require_callable, require_int, require_str
@@ -342,8 +342,8 @@ class Connection:
 
     def channel(
         self,
-        channel_number: Optional[int] = None,
-        on_open_callback: Optional[Callable[[Channel], Any]] = None,
+        channel_number: Union[int, Callable[[Channel], Any], None] = None,
+        on_open_callback: Union[Callable[[Channel], Any], int, None] = None,
     ) -> Channel:
         """Open a channel and return it; `on_open_callback(channel)` runs once it is open.
 
@@ -351,18 +351,20 @@ class Connection:
 
         :raises ConnectionWrongStateError: if the connection is not open.
         """
-        if callable(channel_number):
+        if callable(channel_number):  # the seed's form: channel(on_open_callback[, number])
             channel_number, on_open_callback = on_open_callback, channel_number
         if channel_number is not None:
             require_int('channel_number', channel_number, minimum=1, maximum=65535)
         require_callable('on_open_callback', on_open_callback, allow_none=True)
+        number = cast('Optional[int]', channel_number)
+        on_open = cast('Optional[Callable[[Channel], Any]]', on_open_callback)
         if not self.is_open:
             raise exceptions.ConnectionWrongStateError(
                 f'Channel allocation requires an open connection: {self!r}'
             )
         assert self._core is not None
-        channel_core = self._core.open_channel(channel_number)
-        channel = Channel(self, channel_core, on_open_callback)
+        channel_core = self._core.open_channel(number)
+        channel = Channel(self, channel_core, on_open)
         self._channels[channel.channel_number] = channel
         self._after_core_call()
         return channel

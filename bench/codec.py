@@ -267,7 +267,7 @@ class _Reference:
 
 
 def _measure(runs: int, seconds: float, with_reference: bool) -> tuple[dict[str, Any], Any]:
-    """Interleave timed runs of ours and pika 1.4.4; return the medians and reference info."""
+    """Interleave timed runs of ours and pika 1.4.4; return per-operation stats and ref info."""
     namespace: dict[str, Any] = {}
     exec(HARNESS, namespace)
     calibrate, timed_run = namespace['calibrate'], namespace['timed_run']
@@ -279,32 +279,39 @@ def _measure(runs: int, seconds: float, with_reference: bool) -> tuple[dict[str,
                 if produced[key] != ref.info[key]:
                     raise RuntimeError(f'{key}: our bytes differ from pika 1.4.4')
         ours: dict[str, list[float]] = {name: [] for name in ops}
-        theirs: dict[str, list[float]] = {name: [] for name in sorted(set(COMPARED.values()))}
+        theirs: dict[str, list[float]] = {name: [] for name in ops}
         batches = {name: calibrate(fn, seconds) for name, fn in ops.items()}
         for _ in range(runs):
+            # Each of our runs is immediately followed by pika's run of the same operation,
+            # so each pair sees (nearly) the same machine load.
             for name, fn in ops.items():
                 ours[name].append(timed_run(fn, batches[name], seconds))
-            if ref is not None:
-                for name in theirs:
-                    theirs[name].append(ref.run(name))
+                if ref is not None:
+                    theirs[name].append(ref.run(COMPARED[name]))
     finally:
         if ref is not None:
             ref.close()
-    medians = {
-        'ours': {k: statistics.median(v) for k, v in ours.items()},
-        'pika': {k: statistics.median(v) for k, v in theirs.items() if v},
-    }
-    return medians, ref.info if ref is not None else None
+    stats = {}
+    for name in ops:
+        pairs = [a / b for a, b in zip(ours[name], theirs[name])]
+        stats[name] = {
+            'ours': statistics.median(ours[name]),
+            'pika': statistics.median(theirs[name]) if theirs[name] else None,
+            'ratio': statistics.median(pairs) if pairs else None,
+        }
+    return stats, ref.info if ref is not None else None
 
 
-def _table(medians: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Format the side-by-side table and the per-operation summary."""
+def _table(stats: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Format the side-by-side table and the per-operation summary.
+
+    The ratio is the median of the per-pair ratios (our run / pika's run right after it),
+    which is steadier on a busy machine than the ratio of the two medians.
+    """
     lines = [f'{"operation":<24}{"ours ops/s":>14}{"pika 1.4.4":>14}{"ratio":>9}']
     summary: dict[str, Any] = {}
-    for name, ref_name in COMPARED.items():
-        mine = medians['ours'][name]
-        theirs = medians['pika'].get(ref_name)
-        ratio = mine / theirs if theirs else None
+    for name, row in stats.items():
+        mine, theirs, ratio = row['ours'], row['pika'], row['ratio']
         summary[name] = {
             'ours_ops_s': round(mine),
             'pika_ops_s': round(theirs) if theirs else None,
@@ -327,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, seconds = (3, 0.05) if args.quick else (args.runs, args.seconds)
 
-    medians, ref_info = _measure(runs, seconds, not args.no_reference)
-    table, summary = _table(medians)
+    stats, ref_info = _measure(runs, seconds, not args.no_reference)
+    table, summary = _table(stats)
     python = platform.python_version()
     print(f'codec benchmark: {runs} interleaved runs x {seconds}s, median ops/s, Python {python}')
     print(table)

@@ -251,6 +251,8 @@ class Connection:
             callback(self)
 
     def _on_connection_open_failed(self, event: events.ConnectionOpenFailed) -> None:
+        if self._finished:
+            return
         LOGGER.error('Connection could not be opened: %r', event.error)
         self._finish(event.error)
         for callback in list(self._on_open_error_callbacks):
@@ -258,6 +260,8 @@ class Connection:
         self._on_fully_closed()
 
     def _on_connection_closed(self, event: events.ConnectionClosed) -> None:
+        if self._finished:
+            return
         if not self._opened:
             self._on_connection_open_failed(events.ConnectionOpenFailed(event.error))
             return
@@ -431,7 +435,7 @@ class Connection:
     @property
     def is_closed(self) -> bool:
         """True once the connection has finished (closed, failed to open, or aborted)."""
-        return self._finished
+        return self._finished or (self._core is not None and self._core.is_closed)
 
     @property
     def server_properties(self) -> dict[str, Any]:
@@ -465,7 +469,7 @@ class Connection:
         return self._capability('publisher_confirms')
 
     def __repr__(self) -> str:
-        if self._finished:
+        if self.is_closed:
             state = 'CLOSED'
         elif self.is_open:
             state = 'OPEN'

@@ -627,3 +627,21 @@ def test_backpressure_callback_on_large_unsent_output(
     conn = run_scenario(broker_params, scenario)
     assert pressured[0] is conn
     assert pressured[-1] == 24 << 20  # the message still arrived whole
+
+
+def test_flow_both_forms(broker_params: pika.ConnectionParameters) -> None:
+    answers: list[Any] = []
+
+    def scenario(conn: SelectConnection, ch: Channel, done: Callable[[], None]) -> None:
+        def modern(active: bool) -> None:
+            answers.append(active)
+            ch.flow(legacy, True)  # 0.9: callback first
+
+        def legacy(active: bool) -> None:
+            answers.append(active)
+            done()
+
+        ch.flow(True, callback=modern)
+
+    run_scenario(broker_params, scenario)
+    assert answers == [True, True]

@@ -8,6 +8,7 @@ driven with `driver.run_until(...)`; what the callbacks received is recorded and
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -305,5 +306,39 @@ def test_blocked_and_unblocked(driver: Driver, shared_private_broker: PrivateBro
         broker.clear_memory_alarm()
     driver.run_until(lambda: bool(unblocked), timeout=20)
     assert isinstance(unblocked[0], spec.Connection.Unblocked)
+    session.close()
+    assert isinstance(session.close_error, exceptions.ConnectionClosedByClient)
+
+
+def test_add_callback_threadsafe_from_another_thread(session: Session) -> None:
+    ran_in: list[threading.Thread] = []
+    thread = threading.Thread(
+        target=session.connection.add_callback_threadsafe,
+        args=(lambda: ran_in.append(threading.current_thread()),),
+    )
+    thread.start()
+    thread.join()
+    session.driver.run_until(lambda: bool(ran_in))
+    assert ran_in == [threading.current_thread()]
+
+
+def test_timers_fire_and_cancel(session: Session) -> None:
+    fired: list[str] = []
+    session.connection.call_later(0.05, lambda: fired.append('call_later'))
+    session.connection.add_timeout(0.05, lambda: fired.append('add_timeout'))
+    cancelled = session.connection.call_later(0.05, lambda: fired.append('cancelled'))
+    session.connection.remove_timeout(cancelled)
+    session.driver.run_until(lambda: len(fired) == 2)
+    session.driver.run_for(0.1)
+    assert sorted(fired) == ['add_timeout', 'call_later']
+
+
+def test_heartbeats_keep_an_idle_connection_open(driver: Driver, params: Any) -> None:
+    params.heartbeat = 1
+    session = Session(driver, params).wait_open()
+    assert session.connection._core.heartbeat == 1
+    driver.run_for(3.2)  # the broker closes a connection that misses 2 heartbeat intervals
+    assert session.connection.is_open
+    assert session.close_error is None
     session.close()
     assert isinstance(session.close_error, exceptions.ConnectionClosedByClient)

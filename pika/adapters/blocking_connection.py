@@ -255,10 +255,11 @@ class BlockingConnection:
             raise TypeError('BlockingConnection.channel() takes a channel number, not a callback')
         deadline = self._deadline(timeout)
         pump = self._pump
-        for number in [n for n, ch in self._channels.items() if ch.is_closed]:
-            self._channels.pop(number, None)
         with pump.lock:
             self._check_open()
+            for number, old in list(self._channels.items()):
+                if old.is_closed:  # closed by the broker and never close()d: forget it
+                    self._channels.pop(number, None)
             core = pump.core.open_channel(channel_number)
             slot = ChannelSlot(core)
             pump.slots[slot.number] = slot

@@ -257,19 +257,19 @@ def test_closing_the_channel_from_a_callback_ends_start_consuming(
         connection.close()
 
 
-def _keeper_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == 'pika-blocking-keeper')
+def _keeper_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == 'pika-blocking-keeper'}
 
 
 def test_keeper_thread_ends_with_the_connection(broker_params: Any) -> None:
     before = _keeper_threads()
     connection = BlockingConnection(_params(broker_params, heartbeat=HEARTBEAT))
-    assert _keeper_threads() == before + 1
+    (keeper,) = _keeper_threads() - before
+    assert keeper.daemon
     connection.close()
-    deadline = time.monotonic() + 10
-    while _keeper_threads() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _keeper_threads() == before
+    keeper.join(10)
+    assert not keeper.is_alive()
+    before = _keeper_threads()
     connection = BlockingConnection(_params(broker_params, heartbeat=0))
-    assert _keeper_threads() == before  # no heartbeat, no keeper
+    assert _keeper_threads() - before == set()  # no heartbeat, no keeper
     connection.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika.adapters.base_connection import BaseConnection
@@ -22,11 +23,20 @@ LOGGER = logging.getLogger(__name__)
 
 
 def _default_loop() -> asyncio.AbstractEventLoop:
-    """The running loop, else the thread's current loop (created by the policy if needed)."""
+    """The running loop, else the thread's current loop (`asyncio.get_event_loop()`), else a new
+    one set as current (newer Pythons no longer create one implicitly)."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.get_event_loop_policy().get_event_loop()
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            return loop
 
 
 class AsyncioServices:

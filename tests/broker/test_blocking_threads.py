@@ -273,3 +273,16 @@ def test_keeper_thread_ends_with_the_connection(broker_params: Any) -> None:
     connection = BlockingConnection(_params(broker_params, heartbeat=0))
     assert _keeper_threads() - before == set()  # no heartbeat, no keeper
     connection.close()
+
+
+def test_abandoned_connection_is_collected_and_its_keeper_stops(broker_params: Any) -> None:
+    import gc
+
+    before = _keeper_threads()
+    connection = BlockingConnection(_params(broker_params, heartbeat=HEARTBEAT))
+    connection.channel()
+    (keeper,) = _keeper_threads() - before
+    del connection
+    gc.collect()
+    keeper.join(3 * HEARTBEAT)
+    assert not keeper.is_alive()

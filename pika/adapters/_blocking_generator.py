@@ -1,0 +1,183 @@
+"""The ``consume()`` generator of :class:`BlockingChannel` (pika 1.x), as a mixin.
+
+One generator consumer exists per channel. Its deliveries are routed by the pump into the
+channel slot's ``gen_queue`` (not the callback queue), so iterating needs no callback; while the
+generator waits, the thread also dispatches timers and the channel's other events like
+``start_consuming()`` does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from pika import _channel_args as args_mod
+from pika import exceptions, spec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pika.adapters._blocking_io import ChannelSlot, Pump
+    from pika.adapters.blocking_connection import BlockingConnection
+
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
+_CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
+
+
+class _Generator:
+    """State of the ``consume()`` generator's consumer."""
+
+    __slots__ = ('auto_ack', 'params', 'tag')
+
+    def __init__(self, params: tuple[Any, ...], tag: str, auto_ack: bool) -> None:
+        self.params = params
+        self.tag = tag
+        self.auto_ack = auto_ack
+
+
+class ConsumeGeneratorMixin:
+    """``consume()``, ``cancel()`` and ``get_waiting_message_count()``."""
+
+    _generator: Optional[_Generator]
+    _slot: ChannelSlot
+    _pump: Pump
+    _connection: BlockingConnection
+
+    def _new_tag(self, requested: Optional[str]) -> str:
+        raise NotImplementedError
+
+    def _check_usable(self) -> None:
+        raise NotImplementedError
+
+    def _raise_closed(self) -> None:
+        raise NotImplementedError
+
+    def _rpc(self, method: Any, timeout: Optional[float] = None) -> Any:
+        raise NotImplementedError
+
+    def _purge(self, tag: str) -> list[Any]:
+        raise NotImplementedError
+
+    def basic_cancel(self, consumer_tag: str = '', *, timeout: Optional[float] = None) -> Any:
+        raise NotImplementedError
+
+    @property
+    def is_open(self) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def _consume_method(queue: str, tag: str, auto_ack: bool, bound: dict[str, Any]) -> Any:
+        """Basic.Consume for ``basic_consume`` and ``consume``."""
+        return spec.Basic.Consume(
+            queue=queue,
+            consumer_tag=tag,
+            no_ack=auto_ack,
+            exclusive=bool(bound.get('exclusive', False)),
+            arguments=bound.get('arguments') or {},
+        )
+
+    # -- the consume() generator --------------------------------------------------------
+
+    def consume(
+        self,
+        queue: str,
+        auto_ack: bool = False,
+        exclusive: bool = False,
+        arguments: Optional[dict[str, Any]] = None,
+        inactivity_timeout: Optional[float] = None,
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        """Yield ``(method, properties, body)`` for each message of ``queue``.
+
+        One such consumer exists per channel; calling ``consume`` again with the same
+        arguments resumes it, other arguments raise ``ValueError``. With
+        ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
+        nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
+        or by the broker) or the channel closes.
+        """
+        args_mod.require_str('queue', queue)
+        args_mod.require_table('arguments', arguments)
+        if inactivity_timeout is not None and inactivity_timeout < 0:
+            raise ValueError('inactivity_timeout must be >= 0')
+        params = (queue, bool(auto_ack), bool(exclusive), arguments)
+        gen = self._generator
+        if gen is None:
+            gen = self._start_generator(params)
+        elif gen.params != params:
+            raise ValueError(f'consume() already running with other arguments: {gen.params!r}')
+        return self._generate(gen, inactivity_timeout)
+
+    def _start_generator(self, params: tuple[Any, ...]) -> _Generator:
+        queue, auto_ack, exclusive, arguments = params
+        tag = self._new_tag(None)
+        gen = _Generator(params, tag, auto_ack)
+        with self._pump.lock:
+            self._check_usable()
+            self._slot.gen_tag = tag
+            self._slot.gen_cancelled = False
+        self._generator = gen
+        method = self._consume_method(queue, tag, auto_ack, {'exclusive': exclusive,
+                                                              'arguments': arguments})  # fmt: skip
+        try:
+            self._rpc(method)
+        except BaseException:
+            self._generator = None
+            self._slot.gen_tag = None
+            raise
+        return gen
+
+    def _generate(
+        self, gen: _Generator, inactivity_timeout: Optional[float]
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        slot = self._slot
+        queue = slot.gen_queue
+        connection = self._connection
+
+        def ready() -> bool:
+            return bool(queue) or slot.gen_cancelled or slot.error is not None
+
+        while True:
+            deadline = None if inactivity_timeout is None else _monotonic() + inactivity_timeout
+            while not queue:
+                if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
+                    if slot.error is not None and self._generator is gen:
+                        self._generator = None
+                        if not isinstance(slot.error, _CLOSED_BY_US):
+                            self._raise_closed()
+                    return
+                if deadline is not None and _monotonic() >= deadline:
+                    break
+                me = _get_ident()
+                slot.owner = me
+                try:
+                    connection._run_once(deadline, ready)
+                finally:
+                    slot.owner = None
+            if queue:
+                event = queue.popleft()
+                yield event.method, event.properties, event.body
+            else:
+                yield None, None, None
+
+    def get_waiting_message_count(self) -> int:
+        """Messages received for the ``consume()`` generator and not yielded yet."""
+        return len(self._slot.gen_queue)
+
+    def cancel(self) -> int:
+        """Cancel the ``consume()`` consumer; returns how many pending messages were dropped.
+
+        With ``auto_ack=False`` those messages are Nacked with requeue (the broker redelivers
+        them); with ``auto_ack=True`` they are discarded.
+        """
+        gen = self._generator
+        if gen is None:
+            return 0
+        with self._pump.lock:
+            waiting = len(self._slot.gen_queue)
+        if self.is_open:
+            self.basic_cancel(gen.tag)
+        else:
+            self._generator = None
+            self._purge(gen.tag)
+        return waiting

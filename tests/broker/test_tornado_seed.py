@@ -85,7 +85,7 @@ def ioloop() -> Iterator[tornado.ioloop.IOLoop]:
     try:
         yield loop
     finally:
-        loop.close(all_fds=True)
+        loop.close(all_fds=False)  # sockets are closed by their owners
         asyncio.set_event_loop(None)
 
 
@@ -117,7 +117,10 @@ def test_seed_tornado_application(
             if len(application.pika.received) == 2:  # type: ignore[attr-defined]
                 break
             await asyncio.sleep(0.05)
-        application.pika.connection.close()  # type: ignore[attr-defined]
+        connection = application.pika.connection  # type: ignore[attr-defined]
+        connection.close()
+        while not connection.is_closed:
+            await asyncio.sleep(0.02)
 
     ioloop.run_sync(scenario, timeout=30)
     http_server.stop()

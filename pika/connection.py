@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 from pika import exceptions, frame
 from pika._channel_args import require_callable, require_int, require_str
 from pika._core import ConnectionCore, events
-from pika._parameters import ConnectionParameters, Parameters, SSLOptions, URLParameters
+from pika._parameters import ConnectionParameters, Parameters, SSLOptions
+from pika._url_parameters import URLParameters
 from pika.channel import Channel
 
 if TYPE_CHECKING:

@@ -78,6 +78,8 @@ WORKLOAD: dict[str, Any] = {
     'consumer_tag': 'ctag1.7d4c1a4e2f0b4f2c9a5e',
     'delivery_tag': 42,
     'frame_max': 131072,
+    # Second decode workload: the same Deliver whose properties also carry a headers table.
+    'headers': {'x-trace-id': '4bf92f3577b34da6a3ce929d0e0e4736', 'x-origin': 'bench'},
 }
 
 # pika 1.4.4 side: a co-process reading one operation name per line and answering with the
@@ -111,16 +113,26 @@ deliver = spec.Basic.Deliver(
     consumer_tag=w['consumer_tag'], delivery_tag=w['delivery_tag'], redelivered=False,
     exchange=w['exchange'], routing_key=w['routing_key'],
 )
-deliver_bytes = b''.join([
-    frame.Method(ch, deliver).marshal(),
-    frame.Header(ch, len(body), props).marshal(),
-    frame.Body(ch, body).marshal(),
-])
+headers_props = spec.BasicProperties(
+    content_type=w['content_type'], delivery_mode=w['delivery_mode'], headers=w['headers']
+)
 
 
-def decode_deliver():
+def frame_set(properties):
+    return b''.join([
+        frame.Method(ch, deliver).marshal(),
+        frame.Header(ch, len(body), properties).marshal(),
+        frame.Body(ch, body).marshal(),
+    ])
+
+
+deliver_bytes = frame_set(props)
+deliver_headers_bytes = frame_set(headers_props)
+
+
+def decode_loop(data):
     # pika's connection decodes from the start of its buffer and slices off what it consumed.
-    buf = deliver_bytes
+    buf = data
     frames = []
     while buf:
         consumed, value = frame.decode_frame(buf)
@@ -131,13 +143,26 @@ def decode_deliver():
     return frames
 
 
-assert len(decode_deliver()) == 3
-ops = {'encode_publish': encode_publish, 'decode_deliver': decode_deliver}
+def decode_deliver():
+    return decode_loop(deliver_bytes)
+
+
+def decode_deliver_headers():
+    return decode_loop(deliver_headers_bytes)
+
+
+assert len(decode_deliver()) == len(decode_deliver_headers()) == 3
+ops = {
+    'encode_publish': encode_publish,
+    'decode_deliver': decode_deliver,
+    'decode_deliver_headers': decode_deliver_headers,
+}
 batches = {}
 print(json.dumps({
     'version': __version__,
     'publish_hex': b''.join(encode_publish()).hex(),
     'deliver_hex': deliver_bytes.hex(),
+    'deliver_headers_hex': deliver_headers_bytes.hex(),
 }))
 for line in sys.stdin:
     name = line.strip()
@@ -154,6 +179,8 @@ COMPARED = {
     'encode_publish': 'encode_publish',
     'encode_publish_compat': 'encode_publish',
     'decode_deliver': 'decode_deliver',
+    'decode_deliver_headers': 'decode_deliver_headers',
+    'decode_frames': 'decode_deliver',
     'decode_deliver_loop': 'decode_deliver',
 }
 
@@ -193,17 +220,36 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
         exchange=exchange,
         routing_key=rkey,
     )
-    deliver_bytes = b''.join(
-        [
-            frame.Method(channel, deliver).marshal(),
-            frame.Header(channel, len(body), props).marshal(),
-            frame.Body(channel, body).marshal(),
-        ]
+    headers_props = spec.BasicProperties(
+        content_type=w['content_type'], delivery_mode=w['delivery_mode'], headers=w['headers']
     )
-    end = len(deliver_bytes)
 
-    def decode_deliver() -> list[Any]:
-        # Our fastest public path: every complete frame of the buffer in one call.
+    def frame_set(properties: spec.BasicProperties) -> bytes:
+        return b''.join(
+            [
+                frame.Method(channel, deliver).marshal(),
+                frame.Header(channel, len(body), properties).marshal(),
+                frame.Body(channel, body).marshal(),
+            ]
+        )
+
+    deliver_bytes = frame_set(props)
+    end = len(deliver_bytes)
+    # ConnectionCore.receive_data appends received bytes to a bytearray and calls
+    # decode_deliver_set on it at the current offset: measure exactly that call on that type.
+    receive_buffer = bytearray(deliver_bytes)
+    receive_buffer_headers = bytearray(frame_set(headers_props))
+    decode_deliver_set = frame.decode_deliver_set
+
+    def decode_deliver() -> Any:
+        # What the connection's hot path gets: (consumed, channel, Deliver, props, body bytes).
+        return decode_deliver_set(receive_buffer, 0, frame_max)
+
+    def decode_deliver_headers() -> Any:
+        return decode_deliver_set(receive_buffer_headers, 0, frame_max)
+
+    def decode_frames_op() -> list[Any]:
+        # Every complete frame of the buffer as pika-style frame objects, in one call.
         return decode_frames(deliver_bytes, 0, frame_max)[1]
 
     def decode_deliver_loop() -> list[Any]:
@@ -218,8 +264,14 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
             frames.append(value)
         return frames
 
-    if not len(decode_deliver()) == len(decode_deliver_loop()) == 3:
+    if not len(decode_frames_op()) == len(decode_deliver_loop()) == 3:
         raise RuntimeError('our decoders did not return the 3 Deliver frames')
+    for decoded, properties in (
+        (decode_deliver(), props),
+        (decode_deliver_headers(), headers_props),
+    ):
+        if decoded is None or decoded[2:] != (deliver, properties, body):
+            raise RuntimeError('decode_deliver_set did not return the Deliver set')
     fast_bytes = b''.join(bytes(p) for p in encode_fast())
     if fast_bytes != b''.join(encode_compat()):
         raise RuntimeError('encode_publish and the frame classes disagree')
@@ -227,9 +279,16 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
         'encode_publish': encode_fast,
         'encode_publish_compat': encode_compat,
         'decode_deliver': decode_deliver,
+        'decode_deliver_headers': decode_deliver_headers,
+        'decode_frames': decode_frames_op,
         'decode_deliver_loop': decode_deliver_loop,
     }
-    return ops, {'publish_hex': fast_bytes.hex(), 'deliver_hex': deliver_bytes.hex()}
+    produced = {
+        'publish_hex': fast_bytes.hex(),
+        'deliver_hex': deliver_bytes.hex(),
+        'deliver_headers_hex': bytes(receive_buffer_headers).hex(),
+    }
+    return ops, produced
 
 
 class _Reference:
@@ -275,7 +334,7 @@ def _measure(runs: int, seconds: float, with_reference: bool) -> tuple[dict[str,
     ref = _Reference(seconds) if with_reference else None
     try:
         if ref is not None:
-            for key in ('publish_hex', 'deliver_hex'):
+            for key in ('publish_hex', 'deliver_hex', 'deliver_headers_hex'):
                 if produced[key] != ref.info[key]:
                     raise RuntimeError(f'{key}: our bytes differ from pika 1.4.4')
         ours: dict[str, list[float]] = {name: [] for name in ops}

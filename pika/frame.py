@@ -39,6 +39,7 @@ __all__ = [
     'Heartbeat',
     'Method',
     'ProtocolHeader',
+    'decode_deliver_set',
     'decode_frame',
     'decode_frames',
     'encode_frame',
@@ -371,7 +372,7 @@ def decode_frames(
                 if decode_props is None:
                     break
                 body_size = _BODY_SIZE.unpack_from(payload, 4)[0]
-                append(Header(channel, body_size, decode_props(payload, 14)))
+                append(Header(channel, body_size, decode_props(payload, 14, len(payload))))
             else:
                 break
         except _BATCH_ERRORS:
@@ -389,6 +390,12 @@ def decode_frames(
         append(value)
         position += consumed
     return position - offset, frames
+
+
+#: Whole Basic.Deliver frame set (method + header + body) in one call, no frame objects; the
+#: connection's consuming hot path. ``None`` means "decode frame by frame". See
+#: :func:`pika._frame_fast.decode_deliver_set`.
+decode_deliver_set = _fast.decode_deliver_set
 
 
 def _decode_method(payload: bytes) -> AMQPMethod:

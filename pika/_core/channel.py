@@ -330,6 +330,31 @@ class ChannelCore:
             return
         if body is None or self.state is _CLOSING:
             return
+        self._content_complete(body)
+
+    def _on_content_set(self, method: Any, properties: Any, body: bytes) -> bool:
+        """Handle a content method with its header and whole body, decoded in one go.
+
+        Called by the connection's fast path (``frame.decode_deliver_set``); the effect is that
+        of the three frames through :meth:`_on_frame`. Returns False, doing nothing, while
+        another message is being assembled: the caller then feeds the frames one by one, so the
+        protocol error is reported exactly as usual.
+        """
+        assembler = self._assembler
+        if assembler.active:
+            return False
+        self._on_method(method)
+        if assembler.active:  # else the method was refused and the connection is failing
+            complete = assembler.on_header(len(body), properties)
+            if complete is None:
+                complete = assembler.on_body(body)
+            if complete is not None and self.state is not _CLOSING:
+                self._content_complete(complete)
+        return True
+
+    def _content_complete(self, body: bytes) -> None:
+        """A whole message arrived: hand it to the RPC waiting for it or emit it."""
+        assembler = self._assembler
         method = assembler.method
         if self._content_is_reply:
             self._content_is_reply = False

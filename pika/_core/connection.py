@@ -37,7 +37,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
-from pika.frame import decode_frame
+from pika.frame import decode_deliver_set, decode_frame
 
 if TYPE_CHECKING:
     from pika._parameters import Parameters
@@ -212,10 +212,22 @@ class ConnectionCore:
         offset = buffer.offset
         channels = self.channels
         closed = _CLOSED
+        frame_max = self._rx_frame_max
         try:
             while True:
+                # Hot path: a whole Basic.Deliver set (method, header, body) in one call and no
+                # frame objects. Anything else (or a channel mid-message) goes frame by frame.
+                delivery = decode_deliver_set(buf, offset, frame_max)
+                if delivery is not None:
+                    channel = channels.get(delivery[1]) if delivery[1] else None
+                    if channel is not None and channel._on_content_set(*delivery[2:]):
+                        offset += delivery[0]
+                        if self.state is closed:
+                            offset = len(buf)
+                            break
+                        continue
                 try:
-                    consumed, frame = decode_frame(buf, offset, self._rx_frame_max)
+                    consumed, frame = decode_frame(buf, offset, frame_max)
                 except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
                     offset = len(buf)
                     self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')

@@ -26,6 +26,16 @@ def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
         instance.stop()
 
 
+@pytest.fixture(params=sorted(name for name in _FACTORIES if name != 'twisted'))
+def fd_driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    """A fresh driver for each adapter built on `IOServices` (every one but Twisted)."""
+    instance = _FACTORIES[request.param]()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
 @pytest.fixture(scope='module')
 def shared_private_broker(_private_broker_session: PrivateBroker) -> PrivateBroker:
     """The session's private node (slow to start), shared by every adapter in a module."""

@@ -37,6 +37,10 @@ class Driver:
         """Run the loop for about `seconds` (it may return earlier)."""
         raise NotImplementedError
 
+    def io_services(self) -> Any:
+        """The adapter's `IOServices` on this loop (None for Twisted, which has none)."""
+        return None
+
     def run_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Run the loop until `predicate()` is true.
 
@@ -71,6 +75,9 @@ class SelectDriver(Driver):
         return select_connection.SelectConnection(
             params, on_open, on_open_error, on_close, custom_ioloop=self.loop
         )
+
+    def io_services(self) -> Any:
+        return self.loop
 
     def run_for(self, seconds: float) -> None:
         handle = self.loop.call_later(seconds, self.loop.stop)
@@ -120,6 +127,11 @@ class AsyncioDriver(Driver):
 
         return AsyncioConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
 
+    def io_services(self) -> Any:
+        from pika.adapters.asyncio_connection import AsyncioServices
+
+        return AsyncioServices(self.loop)
+
     def run_for(self, seconds: float) -> None:
         self.loop.run_until_complete(asyncio.sleep(seconds))
 
@@ -146,6 +158,11 @@ class TornadoDriver(Driver):
 
         return TornadoConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
 
+    def io_services(self) -> Any:
+        from pika.adapters.tornado_connection import TornadoServices
+
+        return TornadoServices(self.loop)
+
     def run_for(self, seconds: float) -> None:
         self.loop.call_later(seconds, self.loop.stop)
         self.loop.start()
@@ -166,6 +183,11 @@ class GeventDriver(Driver):
         from pika.adapters.gevent_connection import GeventConnection
 
         return GeventConnection(params, on_open, on_open_error, on_close)
+
+    def io_services(self) -> Any:
+        from pika.adapters.gevent_connection import GeventServices
+
+        return GeventServices()
 
     def run_for(self, seconds: float) -> None:
         import gevent

@@ -39,6 +39,19 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 
+def erase_credentials_of(params_list: Sequence[Parameters]) -> None:
+    """Let every credentials object in ``params_list`` erase itself (when it was created with
+    ``erase_on_connect=True``; otherwise this does nothing).
+
+    Called once a connection attempt is over, whatever its outcome: the core already erases at
+    Connection.StartOk, this covers the attempts that failed before the handshake got that far.
+    """
+    for params in params_list:
+        credentials = getattr(params, 'credentials', None)
+        if credentials is not None:
+            credentials.erase_credentials()
+
+
 class Connection:
     """An AMQP connection with the pika callback API (both the 0.9 and the 1.x generation).
 
@@ -63,6 +76,8 @@ class Connection:
         require_callable('on_open_error_callback', on_open_error_callback, allow_none=True)
         require_callable('on_close_callback', on_close_callback, allow_none=True)
         self.params: Parameters = parameters
+        #: every Parameters the connection may try (BaseConnection sets the whole list)
+        self._all_params: list[Parameters] = [parameters]
         self.ioloop: Any = None
         self._core: Optional[ConnectionCore] = None
         self._channels: dict[int, Channel] = {}
@@ -255,6 +270,7 @@ class Connection:
         if self._finished:
             return
         LOGGER.error('Connection could not be opened: %r', event.error)
+        erase_credentials_of(self._all_params)
         self._finish(event.error)
         for callback in list(self._on_open_error_callbacks):
             callback(self, event.error)

@@ -51,9 +51,14 @@ class PlainCredentials:
     :param username: the user name (``str``, or ``bytes`` already encoded)
     :param password: the password (``str``, or ``bytes`` already encoded)
     :param erase_on_connect: when true, the connection calls :meth:`erase_credentials`
-        once the handshake no longer needs them, so this object stops holding
-        references to the username and password. A reconnect with the same
-        parameters is then impossible.
+        once the attempt no longer needs them: right after ``Connection.StartOk`` is
+        queued, and also when the connection attempt fails before getting that far
+        (refused, unresolvable host, TLS or socket timeout). Erased means
+        ``username`` and ``password`` are set to ``None``: this object, and so the
+        parameters holding it, no longer reference them (``URLParameters`` never
+        keeps the URL string). The bytes of the StartOk frame are dropped from the
+        output buffer once written. A reconnect with the same parameters is then
+        impossible (the handshake fails with ``AuthenticationError``).
 
     The password never appears in ``repr()``.
     """

@@ -63,6 +63,7 @@ class BaseConnection(Connection):
         else:
             raise TypeError(f'parameters must be Parameters or a list of them: {parameters!r}')
         super().__init__(param_list[0], on_open_callback, on_open_error_callback, on_close_callback)
+        self._all_params = param_list
         self._nbio = nbio
         self.ioloop = nbio
         self._sock: Optional[socket.socket] = None

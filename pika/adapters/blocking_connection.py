@@ -32,6 +32,7 @@ from pika.adapters import _transport
 from pika.adapters._blocking_channel import BlockingChannel, GetEmpty, ReturnedMessage
 from pika.adapters._blocking_io import ChannelSlot, Pump, Waiter
 from pika.adapters._timers import TimerHandle, TimerQueue
+from pika.connection import erase_credentials_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,7 +123,11 @@ class BlockingConnection:
         self._backpressure: list[Callable[..., Any]] = []
         self._backpressure_multiplier = 10
         self._error_reported = False
-        self._pump: Pump = self._connect(params_list)
+        try:
+            self._pump: Pump = self._connect(params_list)
+        except BaseException:
+            erase_credentials_of(params_list)  # erase_on_connect holds on failure too
+            raise
         self.params: Parameters = self._params
 
     def __repr__(self) -> str:

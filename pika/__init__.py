@@ -1,8 +1,11 @@
 """pika: a pure-Python RabbitMQ (AMQP 0-9-1) client library built on a sans-I/O core.
 
-The names below are pika's public API. Adapter classes that need optional third-party packages
-(Tornado, Twisted, gevent) are imported lazily, on first access, so `import pika` works without
-them.
+The names below are pika's public API. As in pika 1.x, `import pika` also loads the submodules
+programs reach through the package (`pika.adapters`, `pika.channel`, `pika.connection`,
+`pika.exceptions`, `pika.frame`...), so `pika.exceptions.AMQPError` or
+`pika.adapters.blocking_connection.BlockingChannel` work after a bare `import pika`. Adapter
+classes that need optional third-party packages (Tornado, Twisted, gevent) are imported lazily,
+on first access, so `import pika` works without them.
 """
 
 from __future__ import annotations
@@ -13,19 +16,17 @@ from typing import Any
 
 __version__ = '1.5.0.dev0'
 
-from pika import spec
+from pika import exceptions, frame, spec
 from pika._parameters import ConnectionParameters, SSLOptions, URLParameters
 from pika.credentials import ExternalCredentials, PlainCredentials
 from pika.delivery_mode import DeliveryMode
+from pika.exchange_type import ExchangeType
 from pika.spec import BasicProperties
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Adapter names resolved on first access: name -> module (relative to pika.adapters).
 _LAZY_ADAPTERS = {
-    'BaseConnection': 'pika.adapters.base_connection',
-    'SelectConnection': 'pika.adapters.select_connection',
-    'BlockingConnection': 'pika.adapters.blocking_connection',
     'AsyncoreConnection': 'pika.adapters.asyncore_connection',
     'TornadoConnection': 'pika.adapters.tornado_connection',
     'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
@@ -40,6 +41,7 @@ __all__ = [
     'BlockingConnection',
     'ConnectionParameters',
     'DeliveryMode',
+    'ExchangeType',
     'ExternalCredentials',
     'PlainCredentials',
     'SSLOptions',
@@ -47,8 +49,18 @@ __all__ = [
     'TornadoConnection',
     'URLParameters',
     '__version__',
+    'adapters',
+    'channel',
+    'connection',
+    'exceptions',
+    'frame',
     'spec',
 ]
+
+
+# Loaded last: these import the names above through `pika`.
+from pika import adapters, channel, connection  # noqa: E402
+from pika.adapters import BaseConnection, BlockingConnection, SelectConnection  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:

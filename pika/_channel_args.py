@@ -8,8 +8,11 @@ same checks. Everything here is pure and raises `TypeError`/`ValueError` at the 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
+
+_F = TypeVar('_F', bound=Callable[..., Any])
 
 REQUIRED: Any = object()
 """Marks a parameter without a default."""
@@ -284,6 +287,48 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
     for name in _EXTRA_KEYWORDS.get(method, ()):
         bound.setdefault(name, False if name == 'nowait' else None)
     return bound
+
+
+# -- introspection ------------------------------------------------------------------------------
+
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+def modern_signature(
+    method: str, *, callback: bool = True, keyword_only: tuple[tuple[str, Any], ...] = ()
+) -> inspect.Signature:
+    """The pika 1.x signature of channel method `method`, with `self` first.
+
+    The dual-form methods take `*args, **kwargs`; advertising the 1.x form keeps
+    `inspect.signature()`, `help()` and IDEs showing what 1.x users expect. `callback=False`
+    drops the completion callback (BlockingChannel has none); `keyword_only` appends
+    keyword-only extras such as `timeout`.
+    """
+    params = [inspect.Parameter('self', _POSITIONAL)]
+    for name, default in MODERN[method]:
+        if name == 'callback' and not callback:
+            continue
+        if default is REQUIRED:
+            default = inspect.Parameter.empty
+        params.append(inspect.Parameter(name, _POSITIONAL, default=default))
+    for name, default in keyword_only:
+        params.append(inspect.Parameter(name, _KEYWORD_ONLY, default=default))
+    return inspect.Signature(params)
+
+
+def advertise(
+    method: str, *, callback: bool = True, keyword_only: tuple[tuple[str, Any], ...] = ()
+) -> Callable[[_F], _F]:
+    """Decorator: give a `*args, **kwargs` channel method its pika 1.x `__signature__`."""
+
+    def decorate(func: _F) -> _F:
+        func.__signature__ = modern_signature(  # type: ignore[attr-defined]
+            method, callback=callback, keyword_only=keyword_only
+        )
+        return func
+
+    return decorate
 
 
 # -- value checks shared by the front-ends ------------------------------------------------------

@@ -166,6 +166,7 @@ class Channel:
 
     # -- exchanges ---------------------------------------------------------------------------
 
+    @args_.advertise('exchange_declare')
     def exchange_declare(self, *args: Any, **kwargs: Any) -> None:
         """Exchange.Declare; `callback(method_frame)` gets the DeclareOk.
 
@@ -192,6 +193,7 @@ class Channel:
         )
         self._simple_rpc('exchange_declare', b, method)
 
+    @args_.advertise('exchange_delete')
     def exchange_delete(self, *args: Any, **kwargs: Any) -> None:
         """Exchange.Delete. 1.x: `(exchange=None, if_unused=False, callback=None)`;
         0.9: `(callback=None, exchange=None, if_unused=False, nowait=False)`."""
@@ -204,12 +206,14 @@ class Channel:
         )
         self._simple_rpc('exchange_delete', b, method)
 
+    @args_.advertise('exchange_bind')
     def exchange_bind(self, *args: Any, **kwargs: Any) -> None:
         """Exchange.Bind. 1.x: `(destination, source, routing_key='', arguments=None,
         callback=None)`; 0.9: `(callback=None, destination=None, source=None,
         routing_key='', nowait=False, arguments=None)`."""
         self._exchange_binding('exchange_bind', spec.Exchange.Bind, args, kwargs)
 
+    @args_.advertise('exchange_unbind')
     def exchange_unbind(self, *args: Any, **kwargs: Any) -> None:
         """Exchange.Unbind; same two forms as `exchange_bind`."""
         self._exchange_binding('exchange_unbind', spec.Exchange.Unbind, args, kwargs)
@@ -233,6 +237,7 @@ class Channel:
 
     # -- queues ------------------------------------------------------------------------------
 
+    @args_.advertise('queue_declare')
     def queue_declare(self, *args: Any, **kwargs: Any) -> None:
         """Queue.Declare; `callback(method_frame)` gets the DeclareOk (`.method.queue`...).
 
@@ -256,6 +261,7 @@ class Channel:
         )
         self._simple_rpc('queue_declare', b, method)
 
+    @args_.advertise('queue_bind')
     def queue_bind(self, *args: Any, **kwargs: Any) -> None:
         """Queue.Bind. 1.x: `(queue, exchange, routing_key=None, arguments=None,
         callback=None)`; 0.9: `(callback, queue, exchange, routing_key=None, nowait=False,
@@ -275,6 +281,7 @@ class Channel:
         )
         self._simple_rpc('queue_bind', b, method)
 
+    @args_.advertise('queue_unbind')
     def queue_unbind(self, *args: Any, **kwargs: Any) -> None:
         """Queue.Unbind. 1.x: `(queue, exchange=None, routing_key=None, arguments=None,
         callback=None)`; 0.9: `(callback=None, queue='', exchange=None, routing_key=None,
@@ -293,6 +300,7 @@ class Channel:
         )
         self._simple_rpc('queue_unbind', b, method)
 
+    @args_.advertise('queue_purge')
     def queue_purge(self, *args: Any, **kwargs: Any) -> None:
         """Queue.Purge. 1.x: `(queue, callback=None)`; 0.9: `(callback=None, queue='',
         nowait=False)`. The PurgeOk frame's `.method.message_count` is the number purged."""
@@ -301,6 +309,7 @@ class Channel:
         self._check_common('queue_purge', b)
         self._simple_rpc('queue_purge', b, spec.Queue.Purge(queue=b['queue'], nowait=b['nowait']))
 
+    @args_.advertise('queue_delete')
     def queue_delete(self, *args: Any, **kwargs: Any) -> None:
         """Queue.Delete. 1.x: `(queue, if_unused=False, if_empty=False, callback=None)`;
         0.9: `(callback=None, queue='', if_unused=False, if_empty=False, nowait=False)`."""
@@ -316,6 +325,7 @@ class Channel:
 
     # -- basic -------------------------------------------------------------------------------
 
+    @args_.advertise('basic_qos')
     def basic_qos(self, *args: Any, **kwargs: Any) -> None:
         """Basic.Qos. 1.x: `(prefetch_size=0, prefetch_count=0, global_qos=False,
         callback=None)`; 0.9: `(callback=None, prefetch_size=0, prefetch_count=0,
@@ -332,6 +342,7 @@ class Channel:
         )
         self._simple_rpc('basic_qos', b, method)
 
+    @args_.advertise('basic_consume')
     def basic_consume(self, *args: Any, **kwargs: Any) -> str:
         """Start a consumer; return its tag. Messages go to
         `on_message_callback(channel, method, properties, body)`; `callback(method_frame)`
@@ -365,6 +376,7 @@ class Channel:
         self._rpc(method, self._frame_reply(b['callback']))
         return tag
 
+    @args_.advertise('basic_cancel')
     def basic_cancel(self, *args: Any, **kwargs: Any) -> None:
         """Cancel a consumer; `callback(method_frame)` gets the CancelOk.
 
@@ -415,6 +427,7 @@ class Channel:
         self._core.publish(exchange, routing_key, payload, properties, mandatory)
         self.connection._after_core_call()
 
+    @args_.advertise('basic_get')
     def basic_get(self, *args: Any, **kwargs: Any) -> None:
         """Basic.Get; `callback(channel, method, properties, body)` gets the message.
 
@@ -453,6 +466,7 @@ class Channel:
         args_.require_bool('requeue', requeue)
         self._send(spec.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
 
+    @args_.advertise('basic_recover')
     def basic_recover(self, *args: Any, **kwargs: Any) -> None:
         """Basic.Recover: redeliver unacknowledged messages. 1.x: `(requeue=False,
         callback=None)`; 0.9: `(callback=None, requeue=False)`."""
@@ -463,6 +477,7 @@ class Channel:
 
     # -- confirms, transactions, flow --------------------------------------------------------
 
+    @args_.advertise('confirm_delivery')
     def confirm_delivery(self, *args: Any, **kwargs: Any) -> None:
         """Put the channel in publisher-confirm mode.
 
@@ -492,6 +507,7 @@ class Channel:
         args_.require_callable('callback', callback, allow_none=True)
         self._rpc(spec.Tx.Rollback(), self._frame_reply(callback))
 
+    @args_.advertise('flow')
     def flow(self, *args: Any, **kwargs: Any) -> None:
         """Channel.Flow; `callback(active)` gets the broker's answer. 1.x: `(active,
         callback=None)`; 0.9: `(callback, active)`."""

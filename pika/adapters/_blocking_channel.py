@@ -26,7 +26,6 @@ from pika.adapters._blocking_io import PendingConfirm, Waiter
 from pika.adapters._blocking_methods import ChannelMethodsMixin
 
 if TYPE_CHECKING:
-
     from pika.adapters._blocking_io import ChannelSlot
     from pika.adapters.blocking_connection import BlockingConnection
 
@@ -303,6 +302,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     # -- consuming with callbacks ----------------------------------------------------------
 
+    @args_mod.advertise('basic_consume', callback=False, keyword_only=(('timeout', None),))
     def basic_consume(self, *args: Any, **kwargs: Any) -> str:
         """Start a consumer; returns its consumer tag.
 

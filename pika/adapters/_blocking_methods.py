@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from pika._core import events as ev
 
 
+_TIMEOUT = (('timeout', None),)
+
+
 class ChannelMethodsMixin:
     """Synchronous AMQP methods of :class:`BlockingChannel` that need no local state."""
 
@@ -31,6 +34,7 @@ class ChannelMethodsMixin:
         args_mod.require_bool('requeue', requeue)
         return self._rpc_frame(spec.Basic.Recover(requeue=requeue), timeout)
 
+    @args_mod.advertise('basic_qos', callback=False, keyword_only=_TIMEOUT)
     def basic_qos(self, *args: Any, **kwargs: Any) -> Any:
         """``basic_qos(prefetch_size=0, prefetch_count=0, global_qos=False)``; 0.9 spelled
         ``global_qos`` as ``all_channels``."""
@@ -60,6 +64,7 @@ class ChannelMethodsMixin:
         method = build(bound)
         return self._finish_bound(bound, self._rpc_frame(method, timeout))
 
+    @args_mod.advertise('exchange_declare', callback=False, keyword_only=_TIMEOUT)
     def exchange_declare(self, *args: Any, **kwargs: Any) -> Any:
         """``exchange_declare(exchange, exchange_type='direct', passive=False, durable=False,
         auto_delete=False, internal=False, arguments=None)``; returns Exchange.DeclareOk."""
@@ -79,6 +84,7 @@ class ChannelMethodsMixin:
 
         return self._bound_rpc('exchange_declare', args, kwargs, build)
 
+    @args_mod.advertise('exchange_delete', callback=False, keyword_only=_TIMEOUT)
     def exchange_delete(self, *args: Any, **kwargs: Any) -> Any:
         """``exchange_delete(exchange=None, if_unused=False)``; returns Exchange.DeleteOk."""
 
@@ -92,12 +98,14 @@ class ChannelMethodsMixin:
 
         return self._bound_rpc('exchange_delete', args, kwargs, build)
 
+    @args_mod.advertise('exchange_bind', callback=False, keyword_only=_TIMEOUT)
     def exchange_bind(self, *args: Any, **kwargs: Any) -> Any:
         """``exchange_bind(destination, source, routing_key='', arguments=None)``."""
         return self._bound_rpc(
             'exchange_bind', args, kwargs, self._exchange_binding(spec.Exchange.Bind)
         )
 
+    @args_mod.advertise('exchange_unbind', callback=False, keyword_only=_TIMEOUT)
     def exchange_unbind(self, *args: Any, **kwargs: Any) -> Any:
         """``exchange_unbind(destination=None, source=None, routing_key='', arguments=None)``."""
         return self._bound_rpc(
@@ -117,6 +125,7 @@ class ChannelMethodsMixin:
 
         return build
 
+    @args_mod.advertise('queue_declare', callback=False, keyword_only=_TIMEOUT)
     def queue_declare(self, *args: Any, **kwargs: Any) -> Any:
         """``queue_declare(queue, passive=False, durable=False, exclusive=False,
         auto_delete=False, arguments=None)``; returns a frame whose ``.method`` is
@@ -133,11 +142,13 @@ class ChannelMethodsMixin:
 
         return self._bound_rpc('queue_declare', args, kwargs, build)
 
+    @args_mod.advertise('queue_bind', callback=False, keyword_only=_TIMEOUT)
     def queue_bind(self, *args: Any, **kwargs: Any) -> Any:
         """``queue_bind(queue, exchange, routing_key=None, arguments=None)``; a None routing
         key binds with the queue name."""
         return self._bound_rpc('queue_bind', args, kwargs, self._queue_binding(spec.Queue.Bind))
 
+    @args_mod.advertise('queue_unbind', callback=False, keyword_only=_TIMEOUT)
     def queue_unbind(self, *args: Any, **kwargs: Any) -> Any:
         """``queue_unbind(queue, exchange=None, routing_key=None, arguments=None)``."""
         return self._bound_rpc('queue_unbind', args, kwargs, self._queue_binding(spec.Queue.Unbind))
@@ -158,6 +169,7 @@ class ChannelMethodsMixin:
 
         return build
 
+    @args_mod.advertise('queue_purge', callback=False, keyword_only=_TIMEOUT)
     def queue_purge(self, *args: Any, **kwargs: Any) -> Any:
         """``queue_purge(queue)``; returns Queue.PurgeOk (``message_count``)."""
 
@@ -167,6 +179,7 @@ class ChannelMethodsMixin:
 
         return self._bound_rpc('queue_purge', args, kwargs, build)
 
+    @args_mod.advertise('queue_delete', callback=False, keyword_only=_TIMEOUT)
     def queue_delete(self, *args: Any, **kwargs: Any) -> Any:
         """``queue_delete(queue, if_unused=False, if_empty=False)``; returns Queue.DeleteOk."""
 

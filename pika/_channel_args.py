@@ -27,6 +27,11 @@ ALIASES: dict[str, str] = {
 
 Signature = tuple[tuple[str, Any], ...]
 
+DeliveryTag = Optional[int]
+"""How ``basic_ack``/``nack``/``reject`` annotate ``delivery_tag``: received methods type theirs as
+``Optional[int]`` (the generated fields default to None), so ``ch.basic_ack(method.delivery_tag)``
+type-checks; None itself is still rejected at the call with TypeError."""
+
 # pika 1.x positional orders (canonical names) with defaults.
 MODERN: dict[str, Signature] = {
     'exchange_declare': (
@@ -363,6 +368,17 @@ def require_int(name: str, value: Any, *, minimum: int = 0, maximum: Optional[in
     if value < minimum or (maximum is not None and value > maximum):
         bound = f'{minimum}..{maximum}' if maximum is not None else f'>= {minimum}'
         raise ValueError(f'{name} must be {bound}, not {value}')
+
+
+def delivery_tag_value(value: DeliveryTag) -> int:
+    """Return `value` as a delivery tag.
+
+    :raises TypeError: unless it is an int (None included); ValueError: if negative.
+    """
+    if type(value) is int and value >= 0:
+        return value
+    require_int('delivery_tag', value)
+    return value  # type: ignore[return-value]  # require_int raised for anything but an int
 
 
 def require_table(name: str, value: Any) -> None:

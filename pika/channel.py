@@ -445,26 +445,26 @@ class Channel:
 
         self._rpc(spec.Basic.Get(queue=b['queue'], no_ack=b['auto_ack']), on_get_reply)
 
-    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+    def basic_ack(self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
-        args_.require_int('delivery_tag', delivery_tag)
+        tag = args_.delivery_tag_value(delivery_tag)
         args_.require_bool('multiple', multiple)
-        self._send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+        self._send(spec.Basic.Ack(delivery_tag=tag, multiple=multiple))
 
     def basic_nack(
-        self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
+        self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False, requeue: bool = True
     ) -> None:
         """Reject one or more messages (RabbitMQ extension)."""
-        args_.require_int('delivery_tag', delivery_tag)
+        tag = args_.delivery_tag_value(delivery_tag)
         args_.require_bool('multiple', multiple)
         args_.require_bool('requeue', requeue)
-        self._send(spec.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=requeue))
+        self._send(spec.Basic.Nack(delivery_tag=tag, multiple=multiple, requeue=requeue))
 
-    def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> None:
+    def basic_reject(self, delivery_tag: args_.DeliveryTag = 0, requeue: bool = True) -> None:
         """Reject one message."""
-        args_.require_int('delivery_tag', delivery_tag)
+        tag = args_.delivery_tag_value(delivery_tag)
         args_.require_bool('requeue', requeue)
-        self._send(spec.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
+        self._send(spec.Basic.Reject(delivery_tag=tag, requeue=requeue))
 
     @args_.advertise('basic_recover')
     def basic_recover(self, *args: Any, **kwargs: Any) -> None:

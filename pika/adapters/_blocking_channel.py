@@ -282,23 +282,22 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     # -- acknowledgements ----------------------------------------------------------------
 
-    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+    def basic_ack(self, delivery_tag: args_mod.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to ``delivery_tag`` with ``multiple``)."""
-        if type(delivery_tag) is not int:
-            args_mod.require_int('delivery_tag', delivery_tag)
-        self._send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
+        tag = args_mod.delivery_tag_value(delivery_tag)
+        self._send(spec.Basic.Ack(delivery_tag=tag, multiple=multiple))
 
     def basic_nack(
-        self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
+        self, delivery_tag: args_mod.DeliveryTag = 0, multiple: bool = False, requeue: bool = True
     ) -> None:
         """Reject one or several messages, requeueing them unless ``requeue`` is False."""
-        args_mod.require_int('delivery_tag', delivery_tag)
-        self._send(spec.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=requeue))
+        tag = args_mod.delivery_tag_value(delivery_tag)
+        self._send(spec.Basic.Nack(delivery_tag=tag, multiple=multiple, requeue=requeue))
 
-    def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> None:
+    def basic_reject(self, delivery_tag: args_mod.DeliveryTag = 0, requeue: bool = True) -> None:
         """Reject one message, requeueing it unless ``requeue`` is False."""
-        args_mod.require_int('delivery_tag', delivery_tag)
-        self._send(spec.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
+        tag = args_mod.delivery_tag_value(delivery_tag)
+        self._send(spec.Basic.Reject(delivery_tag=tag, requeue=requeue))
 
     # -- consuming with callbacks ----------------------------------------------------------
 

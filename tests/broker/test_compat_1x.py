@@ -218,7 +218,7 @@ def test_topic_exchange_routing(channel: BlockingChannel, cleanup: dict[str, lis
         channel.basic_publish(exchange=exchange, routing_key=key, body=key)
 
     def drain(queue: str) -> list[str]:
-        keys = []
+        keys: list[str] = []
         while True:
             method, _props, body = channel.basic_get(queue, auto_ack=True)
             if not method:
@@ -252,7 +252,7 @@ def test_headers_exchange_x_match(channel: BlockingChannel, cleanup: dict[str, l
         channel.basic_publish(exchange, '', body, pika.BasicProperties(headers=headers))
 
     def bodies(queue: str) -> list[bytes]:
-        out = []
+        out: list[bytes] = []
         while True:
             method, props, body = channel.basic_get(queue=queue, auto_ack=True)
             if method is None or not method:
@@ -299,7 +299,7 @@ def test_basic_get_polling_loop(channel: BlockingChannel, cleanup: dict[str, lis
     channel.queue_declare(queue)
     for n in range(4):
         channel.basic_publish('', queue, str(n))
-    bodies = []
+    bodies: list[bytes] = []
     while True:
         method_frame, header_frame, body = channel.basic_get(queue)
         if not method_frame:
@@ -360,7 +360,7 @@ class AsyncClient:
         self.events: list[str] = []
         self.acks: list[int] = []
         self.bodies: list[bytes] = []
-        self.returned: list[tuple[int, str, bytes]] = []
+        self.returned: list[tuple[Any, str, bytes]] = []
         self.close_reason: Any = None
         self.channel: Any = None
         self.connection = pika.SelectConnection(

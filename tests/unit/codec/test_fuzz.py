@@ -10,10 +10,12 @@ import struct
 import tracemalloc
 from typing import Union
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pika import exceptions, frame, spec
+from pika.amqp_object import AMQPObject
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -373,3 +375,234 @@ def _batched(data: bytes, frame_max: int | None) -> list[frame.Frame]:
 @given(mutated_streams() | st.binary(max_size=300), st.sampled_from([None, 4096]))
 def test_decode_frames_agrees_with_decode_frame(data: bytes, frame_max: int | None) -> None:
     assert _batched(data, frame_max) == decode_loop(data, frame_max)
+
+
+# ---------------------------------------------------------------------------- Deliver set path
+
+
+def _carries_deliver(value: frame.Frame) -> bool:
+    return isinstance(value, frame.Method) and isinstance(value.method, spec.Basic.Deliver)
+
+
+properties_values = st.builds(
+    spec.BasicProperties,
+    content_type=st.none() | short_str,
+    content_encoding=st.none() | short_str,
+    headers=st.none() | st.dictionaries(short_str, short_str | st.integers(0, 9), max_size=3),
+    delivery_mode=st.none() | st.sampled_from([1, 2]),
+    priority=st.none() | st.integers(0, 9),
+    timestamp=st.none() | u64,
+    app_id=st.none() | short_str,
+)
+
+
+@st.composite
+def deliver_sets(draw: st.DrawFn) -> bytes:
+    """A Basic.Deliver set, sometimes bent (other channel, wrong size, split body, no content)."""
+    channel = draw(st.sampled_from([1, 1, 1, 2, 3]))  # 2 may be closing, 3 is not open
+    deliver = spec.Basic.Deliver(
+        consumer_tag=draw(short_str),
+        delivery_tag=draw(u64),
+        redelivered=draw(st.booleans()),
+        exchange=draw(short_str),
+        routing_key=draw(short_str),
+    )
+    body = draw(st.binary(max_size=200))
+    bend = draw(st.sampled_from(['none'] * 6 + ['channel', 'size', 'split', 'method only']))
+    header_channel = channel + 1 if bend == 'channel' else channel
+    size = len(body) + 1 if bend == 'size' else len(body)
+    frames: list[frame.Frame] = [
+        frame.Method(channel, deliver),
+        frame.Header(header_channel, size, draw(properties_values)),
+    ]
+    if bend == 'method only':  # the next set then arrives while this one is being assembled
+        del frames[1:]
+    elif bend == 'split' and len(body) > 1:
+        frames += [frame.Body(channel, body[:1]), frame.Body(channel, body[1:])]
+    elif body:
+        frames.append(frame.Body(channel, body))
+    return b''.join(f.marshal() for f in frames)
+
+
+@st.composite
+def deliver_streams(draw: st.DrawFn) -> bytes:
+    """Deliver sets mixed with other frames, then possibly mutated like ``mutated_streams``."""
+    parts = draw(st.lists(deliver_sets() | any_frame.map(lambda f: f.marshal()), max_size=4))
+    data = bytearray(b''.join(parts))
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(['flip', 'insert', 'delete', 'truncate']))
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == 'flip' and data:
+            data[pos] ^= draw(st.integers(1, 255))
+        elif op == 'insert':
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        elif op == 'delete' and data:
+            del data[pos : pos + draw(st.integers(1, 8))]
+        elif op == 'truncate':
+            del data[pos:]
+    return bytes(data)
+
+
+def _as_frames(result: tuple[int, int, object, object, bytes]) -> list[frame.Frame]:
+    """The frames a decode_deliver_set result stands for."""
+    _consumed, channel, method, properties, body = result
+    frames: list[frame.Frame] = [
+        frame.Method(channel, method),  # type: ignore[arg-type]
+        frame.Header(channel, len(body), properties),  # type: ignore[arg-type]
+    ]
+    if body:
+        frames.append(frame.Body(channel, body))
+    return frames
+
+
+def _check_deliver_set(data: Buffer, offset: int, frame_max: int | None) -> bool:
+    """decode_deliver_set never raises; when it answers, the frame decoder agrees exactly."""
+    result = frame.decode_deliver_set(data, offset, frame_max)
+    if result is None:
+        return False
+    expected = _as_frames(result)
+    got: list[frame.Frame] = []
+    position = offset
+    for _ in expected:
+        consumed, value = frame.decode_frame(data, position, frame_max)
+        assert value is not None
+        got.append(value)
+        position += consumed
+    assert got == expected
+    assert result[0] == position - offset
+    assert type(result[4]) is bytes
+    assert list(vars(result[2])) == list(vars(spec.Basic.Deliver()))
+    assert list(vars(result[3])) == list(vars(spec.BasicProperties()))
+    return True
+
+
+@FUZZ
+@given(deliver_streams(), st.sampled_from([None, 0, 150, 131072]), st.data())
+def test_deliver_set_agrees_with_decode_frame(
+    data: bytes, frame_max: int | None, choose: st.DataObject
+) -> None:
+    offset = choose.draw(st.integers(0, len(data)))
+    for buffer in (data, bytearray(data)):
+        _check_deliver_set(buffer, offset, frame_max)
+        _check_deliver_set(buffer, 0, frame_max)
+    assert frame.decode_deliver_set(memoryview(data), 0, frame_max) is None
+
+
+@FUZZ
+@given(
+    st.integers(1, 65535),
+    method_frames().filter(_carries_deliver),
+    properties_values,
+    st.binary(max_size=300),
+    st.binary(max_size=20),
+)
+def test_well_formed_deliver_sets_take_the_fast_path(
+    channel: int,
+    method_frame: frame.Frame,
+    properties: spec.BasicProperties,
+    body: bytes,
+    prefix: bytes,
+) -> None:
+    """Every complete single-body-frame Deliver set is decoded in one go, at any offset."""
+    assert isinstance(method_frame, frame.Method)
+    frames: list[frame.Frame] = [
+        frame.Method(channel, method_frame.method),
+        frame.Header(channel, len(body), properties),
+    ]
+    if body:
+        frames.append(frame.Body(channel, body))
+    data = prefix + b''.join(f.marshal() for f in frames) + b'\x08'
+    for buffer in (data, bytearray(data)):
+        assert _check_deliver_set(buffer, len(prefix), 131072)
+        result = frame.decode_deliver_set(buffer, len(prefix), 131072)
+        assert result is not None and _as_frames(result) == frames
+        # One byte short of complete: declined (the caller waits for more data).
+        assert frame.decode_deliver_set(buffer[: len(data) - 2], len(prefix), None) is None
+
+
+def test_deliver_set_declines_odd_property_flags_and_small_frame_max() -> None:
+    deliver = spec.Basic.Deliver('ctag', 1, False, 'ex', 'rk')
+    data = b''.join(
+        [
+            frame.Method(1, deliver).marshal(),
+            frame.Header(1, 3, spec.BasicProperties(content_type='text/plain')).marshal(),
+            frame.Body(1, b'abc').marshal(),
+        ]
+    )
+    assert frame.decode_deliver_set(data, 0, len(data)) is not None
+    assert frame.decode_deliver_set(data, 0, 32) is None  # the header frame exceeds frame_max
+    assert frame.decode_deliver_set(data, 0, 31) is None  # and now the method frame too
+    with pytest.raises(exceptions.FrameTooLargeError):
+        frame.decode_frame(data, 32, 32)
+    continued = bytearray(data)
+    method_size = len(frame.Method(1, deliver).marshal())
+    continued[method_size + 19] |= 1  # continuation bit in the property flags
+    assert frame.decode_deliver_set(bytes(continued), 0, None) is None
+    assert frame.decode_deliver_set(data, -len(data), None) is None
+
+
+# ---------------------------------------------------------------------------- core fast path
+
+
+def _event_data(events: list[object]) -> list[tuple[str, dict[str, object]]]:
+    """Events as comparable data (AMQP objects by their attributes, errors by type and text)."""
+    out: list[tuple[str, dict[str, object]]] = []
+    for event in events:
+        fields: dict[str, object] = {}
+        for name in type(event).__slots__:  # type: ignore[attr-defined]
+            value = getattr(event, name)
+            if isinstance(value, AMQPObject):
+                value = (type(value).__name__, vars(value))
+            elif isinstance(value, BaseException):
+                value = (type(value).__name__, str(value))
+            fields[name] = value
+        out.append((type(event).__name__, fields))
+    return out
+
+
+def _run_core(
+    chunks: list[bytes], closing: bool, fast: bool
+) -> tuple[list[tuple[str, dict[str, object]]], bytes]:
+    """Feed ``chunks`` to an open core with channels 1 and 2 (2 closing if asked)."""
+    from tests.unit.core.helpers import open_channel, open_core
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not fast:
+            patch.setattr('pika._core.connection.decode_deliver_set', lambda *_args: None)
+        core = open_core()
+        open_channel(core, 1)
+        second = open_channel(core, 2)
+        if closing:
+            second.close()
+        events: list[object] = []
+        for chunk in chunks:
+            events += core.receive_data(chunk, 0.0)
+        return _event_data(events), bytes(core.data_to_send())
+
+
+@FUZZ
+@given(deliver_streams(), st.booleans(), st.data())
+def test_core_fast_path_changes_nothing(data: bytes, closing: bool, choose: st.DataObject) -> None:
+    """Events and replies are identical with and without decode_deliver_set, however chunked."""
+    cuts = sorted(choose.draw(st.lists(st.integers(0, len(data)), max_size=3)))
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    assert _run_core(chunks, closing, fast=True) == _run_core(chunks, closing, fast=False)
+
+
+def test_core_deliver_set_while_assembling_is_still_a_protocol_error() -> None:
+    """A complete set arriving while a message is half assembled: 505, as frame by frame."""
+    deliver = spec.Basic.Deliver('ctag', 1, False, 'ex', 'rk')
+    lone = frame.Method(1, deliver).marshal()
+    full = lone + frame.Header(1, 2, spec.BasicProperties()).marshal()
+    full += frame.Body(1, b'ab').marshal()
+    for chunks in ([lone + full], [lone, full]):
+        events, sent = _run_core(chunks, closing=False, fast=True)
+        assert (events, sent) == _run_core(chunks, closing=False, fast=False)
+        assert [name for name, _ in events] == [
+            'ChannelClosed',
+            'ChannelClosed',
+            'ConnectionClosed',
+        ]
+        assert b'UNEXPECTED_FRAME' in sent
+    events, _ = _run_core([full, full], closing=False, fast=True)
+    assert [name for name, _ in events] == ['MessageDelivered', 'MessageDelivered']

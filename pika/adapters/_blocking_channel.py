@@ -244,11 +244,15 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
             tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
             if tag is None:
                 pump.send_now()
+                if slot.error is not None:  # the send found the stream dead: say so
+                    self._raise_closed()
                 if not pump.output_pending:
                     return
                 self._connection._note_backpressure()
-                if pump.flush(self._deadline(timeout)) or pump.finished:
+                if pump.flush(self._deadline(timeout)):
                     return
+                if slot.error is not None:
+                    self._raise_closed()
                 raise exceptions.OperationTimeout('basic_publish: output did not drain in time')
             pending = PendingConfirm(exchange, routing_key, bool(mandatory), properties, body)
             slot.unconfirmed[tag] = pending

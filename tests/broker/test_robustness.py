@@ -388,3 +388,25 @@ def test_blocking_start_consuming_propagates_and_keeps_deliveries(
     finally:
         if connection.is_open:
             connection.close()
+
+
+def test_blocking_publish_without_confirms_reports_a_dead_stream(proxy: TcpProxy) -> None:
+    """Without confirms the kernel may accept one publish after the peer hung up (nobody can
+    know yet), but the send that fails must raise, not drop the message silently."""
+    connection = BlockingConnection(_via(proxy))
+    channel = connection.channel()
+    proxy.close_all()
+    time.sleep(0.2)
+    outcomes: list[str] = []
+    for _ in range(5):
+        try:
+            channel.basic_publish('', 'pikatest.nowhere', b'x' * 1000)
+            outcomes.append('returned')
+        except exceptions.StreamLostError:
+            outcomes.append('lost')
+            break
+    assert outcomes[-1] == 'lost', outcomes
+    assert len(outcomes) <= 2, outcomes
+    with pytest.raises(exceptions.AMQPError):
+        channel.basic_publish('', 'pikatest.nowhere', b'x')
+    assert connection.is_closed

@@ -12,6 +12,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, TypeVar
 
+from pika import spec
+
 _F = TypeVar('_F', bound=Callable[..., Any])
 
 REQUIRED: Any = object()
@@ -292,6 +294,25 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
     for name in _EXTRA_KEYWORDS.get(method, ()):
         bound.setdefault(name, False if name == 'nowait' else None)
     return bound
+
+
+class GetEmpty(spec.Basic.GetEmpty):
+    """The Basic.GetEmpty answer that ``basic_get`` hands back (blocking) or to its callback.
+
+    It is *falsy*: the pika 0.9 documentation says an empty ``basic_get`` gives "a
+    Basic.GetEmpty frame as the method frame", while pika 1.x code tests ``if method:``.
+    Being a real ``spec.Basic.GetEmpty`` that evaluates to False satisfies both.
+    """
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def as_get_empty(method: Any) -> Any:
+    """Return a falsy :class:`GetEmpty` for a received Basic.GetEmpty, else ``method``."""
+    if isinstance(method, spec.Basic.GetEmpty) and not isinstance(method, GetEmpty):
+        return GetEmpty(cluster_id=method.cluster_id)
+    return method
 
 
 # -- introspection ------------------------------------------------------------------------------

@@ -432,7 +432,8 @@ class Channel:
         """Basic.Get; `callback(channel, method, properties, body)` gets the message.
 
         1.x: `(queue, callback, auto_ack=False)`; 0.9: `(callback, queue='', no_ack=False)`.
-        On an empty queue the callback gets `(channel, Basic.GetEmpty method, None, None)`.
+        On an empty queue the callback gets `(channel, GetEmpty, None, None)`, where `GetEmpty`
+        is a falsy `spec.Basic.GetEmpty` (so `if not method: return` works).
         """
         b = args_.bind('basic_get', args, kwargs)
         args_.require_str('queue', b['queue'])
@@ -441,7 +442,7 @@ class Channel:
         user_callback = b['callback']
 
         def on_get_reply(event: events.RpcReply) -> None:
-            user_callback(self, event.method, event.properties, event.body)
+            user_callback(self, args_.as_get_empty(event.method), event.properties, event.body)
 
         self._rpc(spec.Basic.Get(queue=b['queue'], no_ack=b['auto_ack']), on_get_reply)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
+from pika._channel_args import GetEmpty as GetEmpty  # re-exported by blocking_connection
 from pika._core import events as ev
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
@@ -43,18 +44,6 @@ class ReturnedMessage(NamedTuple):
     method: Any
     properties: Any
     body: bytes
-
-
-class GetEmpty(spec.Basic.GetEmpty):
-    """The Basic.GetEmpty reply of :meth:`BlockingChannel.basic_get`, which is *falsy*.
-
-    The pika 0.9 documentation says an empty ``basic_get`` returns "a Basic.GetEmpty frame as
-    the method frame"; pika 1.x code tests ``if method_frame:``. Being a real
-    ``spec.Basic.GetEmpty`` that evaluates to False satisfies both.
-    """
-
-    def __bool__(self) -> bool:
-        return False
 
 
 class _Consumer:
@@ -214,6 +203,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         body: Any,
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
+        immediate: bool = False,
         *,
         timeout: Optional[float] = None,
     ) -> None:
@@ -224,6 +214,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         :param body: bytes (str is encoded as UTF-8)
         :param properties: ``pika.BasicProperties`` or None
         :param mandatory: ask the broker to return the message if no queue takes it
+        :param immediate: pika 0.9's flag; only False is accepted (RabbitMQ does not implement
+            it and closes the connection)
         :param timeout: bound on waiting for output to drain / for the confirm
         :raises UnroutableError: (confirm mode) the mandatory message was returned
         :raises NackError: (confirm mode) the broker refused the message
@@ -236,6 +228,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
             body = args_mod.encode_body(body)
         if properties is not None and not isinstance(properties, spec.BasicProperties):
             raise TypeError('properties must be a pika.BasicProperties or None')
+        if immediate:
+            raise ValueError('immediate=True is not supported by RabbitMQ')
         pump = self._pump
         slot = self._slot
         with pump.lock:

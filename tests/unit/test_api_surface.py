@@ -740,3 +740,23 @@ def test_bare_import_reaches_the_submodules() -> None:
         [sys.executable, '-c', code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.stdout.strip() == 'ok', result.stderr
+
+
+def test_get_empty_is_a_falsy_basic_get_empty() -> None:
+    """0.9: "a Basic.GetEmpty frame"; 1.x: `if method_frame:`. Both hold."""
+    from pika.adapters.blocking_connection import GetEmpty
+
+    empty = ca.as_get_empty(spec.Basic.GetEmpty())
+    assert isinstance(empty, spec.Basic.GetEmpty) and isinstance(empty, GetEmpty)
+    assert not empty
+    assert empty.NAME == 'Basic.GetEmpty'
+    get_ok = spec.Basic.GetOk(1, False, '', 'q', 0)
+    assert ca.as_get_empty(get_ok) is get_ok and get_ok
+
+
+def test_blocking_publish_accepts_the_09_immediate_flag() -> None:
+    from pika.adapters.blocking_connection import BlockingChannel
+
+    params = inspect.signature(BlockingChannel.basic_publish).parameters
+    assert params['immediate'].default is False
+    assert list(params).index('immediate') == list(params).index('mandatory') + 1

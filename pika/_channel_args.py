@@ -29,6 +29,11 @@ ALIASES: dict[str, str] = {
 
 Signature = tuple[tuple[str, Any], ...]
 
+ReceivedStr = Optional[str]
+"""How ``basic_publish`` annotates ``exchange``/``routing_key``: received fields such as
+``properties.reply_to`` or ``method.routing_key`` are typed ``Optional[str]``, so the RPC idiom
+``basic_publish('', props.reply_to, ...)`` type-checks; None is still a TypeError at the call."""
+
 DeliveryTag = Optional[int]
 """How ``basic_ack``/``nack``/``reject`` annotate ``delivery_tag``: received methods type theirs as
 ``Optional[int]`` (the generated fields default to None), so ``ch.basic_ack(method.delivery_tag)``
@@ -366,6 +371,15 @@ def require_str(name: str, value: Any, *, allow_none: bool = False) -> None:
         return
     if not isinstance(value, str):
         raise TypeError(f'{name} must be a str, not {type(value).__name__}')
+
+
+def str_value(name: str, value: ReceivedStr) -> str:
+    """Return `value` when it is a str.
+
+    :raises TypeError: otherwise (None included).
+    """
+    require_str(name, value)
+    return value  # type: ignore[return-value]  # require_str raised for anything but a str
 
 
 def require_callable(name: str, value: Any, *, allow_none: bool = False) -> None:

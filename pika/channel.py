@@ -401,8 +401,8 @@ class Channel:
 
     def basic_publish(
         self,
-        exchange: str,
-        routing_key: str,
+        exchange: args_.ReceivedStr,
+        routing_key: args_.ReceivedStr,
         body: bytes | str,
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
@@ -413,8 +413,8 @@ class Channel:
         :raises TypeError: for a non-str exchange/routing key or a non-bytes/str body.
         :raises ChannelWrongStateError: if the channel is not open.
         """
-        args_.require_str('exchange', exchange)
-        args_.require_str('routing_key', routing_key)
+        exchange = args_.str_value('exchange', exchange)
+        routing_key = args_.str_value('routing_key', routing_key)
         payload = args_.encode_body(body)
         if properties is not None and not isinstance(properties, spec.BasicProperties):
             raise TypeError(

@@ -198,8 +198,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     def basic_publish(
         self,
-        exchange: str,
-        routing_key: str,
+        exchange: args_mod.ReceivedStr,
+        routing_key: args_mod.ReceivedStr,
         body: Any,
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
@@ -222,8 +222,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         :raises OperationTimeout: the bound expired (the message may still be delivered)
         """
         if type(exchange) is not str or type(routing_key) is not str:
-            args_mod.require_str('exchange', exchange)
-            args_mod.require_str('routing_key', routing_key)
+            exchange = args_mod.str_value('exchange', exchange)
+            routing_key = args_mod.str_value('routing_key', routing_key)
         if type(body) is not bytes:
             body = args_mod.encode_body(body)
         if properties is not None and not isinstance(properties, spec.BasicProperties):

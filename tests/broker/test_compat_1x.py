@@ -310,6 +310,11 @@ def test_basic_get_polling_loop(channel: BlockingChannel, cleanup: dict[str, lis
         bodies.append(body)
         channel.basic_ack(method_frame.delivery_tag)
     assert bodies == [b'0', b'1', b'2', b'3']
+    with pytest.raises(TypeError):
+        channel.basic_publish('', None, b'no routing key')
+    with pytest.raises(TypeError):
+        channel.basic_ack(None)
+    assert channel.is_open
     assert channel.queue_purge(queue).method.message_count == 0
     assert channel.queue_delete(queue).method.message_count == 0
 

@@ -162,6 +162,23 @@ def test_frozen_private_broker_bounds_connect_rpc_publish_and_close(
         private_broker.thaw()
 
 
+def test_close_on_a_dead_connection_returns_promptly(proxy: TcpProxy) -> None:
+    """Dead but not yet noticed: close() finds out and returns; already known dead: close()
+    raises ConnectionWrongStateError at once (as pika does)."""
+    connection = BlockingConnection(_via(proxy), rpc_timeout=30)
+    connection.channel()
+    proxy.close_all()
+    time.sleep(0.2)
+    start = time.monotonic()
+    connection.close()
+    assert time.monotonic() - start < SLACK
+    assert connection.is_closed
+    start = time.monotonic()
+    with pytest.raises(exceptions.ConnectionWrongStateError):
+        connection.close()
+    assert time.monotonic() - start < SLACK
+
+
 # -- a socket closed mid-call -----------------------------------------------------------------
 
 

@@ -182,6 +182,7 @@ _REPLIES: dict[type, Callable[[Any], Any]] = {
     spec.Basic.Qos: lambda m: spec.Basic.QosOk(),
     spec.Confirm.Select: lambda m: spec.Confirm.SelectOk(),
     spec.Exchange.Declare: lambda m: spec.Exchange.DeclareOk(),
+    spec.Connection.UpdateSecret: lambda m: spec.Connection.UpdateSecretOk(),
 }
 
 

@@ -352,6 +352,29 @@ def test_erase_on_connect_select_success_and_failures(
         _assert_erased(creds, params, outcome['connection'])
 
 
+def test_update_secret_and_fake_peer_session_never_show_the_secret(captured: _Capture) -> None:
+    """update_secret (e.g. a rotated OAuth token) and a StartOk with the password, over a
+    real socket to a fake broker, with DEBUG logging on: nothing shows the secret."""
+    from tests.unit.test_bad_input import FakePeer
+
+    peer = FakePeer(trigger=None)
+    try:
+        creds = pika.PlainCredentials(USER, PASSWORD)
+        connection = BlockingConnection(peer.params(credentials=creds))
+        connection.update_secret(PASSWORD + '-new', 'token rotated')
+        channel = connection.channel()
+        objects = [connection, channel, connection._pump.core, creds]
+        connection.close()
+    finally:
+        peer.close()
+    sent = [f.method for f in peer.received if hasattr(f, 'method')]
+    assert any(isinstance(m, spec.Connection.UpdateSecret) for m in sent)
+    start_ok = next(m for m in sent if isinstance(m, spec.Connection.StartOk))
+    assert PASSWORD in str(start_ok.response)  # it did travel, on the wire only
+    assert_no_secret_in_reprs(objects + sent + peer.received)
+    assert_no_secret_in_logs(captured)
+
+
 def test_scanner_finds_a_reachable_secret() -> None:
     """The graph walk used above really finds a password held somewhere inside an object."""
     holder = {'nested': [pika.PlainCredentials(USER, PASSWORD)]}

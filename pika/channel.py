@@ -177,6 +177,7 @@ class Channel:
         """
         b = args_.bind('exchange_declare', args, kwargs)
         args_.require_str('exchange', b['exchange'])
+        b['exchange_type'] = getattr(b['exchange_type'], 'value', b['exchange_type'])  # an enum
         args_.require_str('exchange_type', b['exchange_type'])
         for name in ('passive', 'durable', 'auto_delete', 'internal'):
             args_.require_bool(name, b[name])

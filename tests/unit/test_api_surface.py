@@ -344,6 +344,12 @@ def test_adapter_class_names() -> None:
     assert pika.adapters.AsyncoreConnection is AsyncoreConnection
     assert pika.AsyncoreConnection is AsyncoreConnection
     assert pika.TornadoConnection is TornadoConnection
+    from pika.adapters.gevent_connection import GeventConnection
+    from pika.adapters.twisted_connection import TwistedChannel
+
+    assert issubclass(GeventConnection, pika.adapters.BaseConnection)
+    assert pika.adapters.GeventConnection is GeventConnection
+    assert TwistedChannel.__name__ == 'TwistedChannel'
 
 
 def test_blocking_module_names() -> None:

@@ -15,6 +15,7 @@ class plus an `IOServices` implementation. The pump:
 
 from __future__ import annotations
 
+import collections
 import logging
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -68,7 +69,10 @@ class BaseConnection(Connection):
         self.ioloop = nbio
         self._sock: Optional[socket.socket] = None
         self._fd = -1
-        self._unsent = bytearray()
+        # Output the socket has not taken yet: whole buffers, and how much of the first was sent.
+        self._unsent: collections.deque[Union[bytes, bytearray]] = collections.deque()
+        self._unsent_offset = 0
+        self._unsent_size = 0
         self._writer_active = False
         self._flush_handle: Optional[object] = None
         self._in_read = False
@@ -301,28 +305,47 @@ class BaseConnection(Connection):
         self._flush()
 
     def _flush(self) -> None:
-        """One `send` of everything pending; the rest waits for writability."""
+        """Send pending output until the socket stops taking it; the rest waits for writability.
+
+        Output is a queue of the core's drained buffers plus an offset into the first one, so a
+        partial send costs nothing but an integer update: no bytes are moved in user space
+        however large the backlog grows (1 MiB messages published faster than the socket
+        drains used to make every send re-copy the whole backlog).
+        """
         sock = self._sock
         if sock is None:
             return
         data = self._take_output()
         if data:
-            self._unsent += data
-        if not self._unsent:
-            self._set_writer(False)
-            return
+            self._unsent.append(data)
+            self._unsent_size += len(data)
+        unsent = self._unsent
         try:
-            sent = _transport.send_some(sock, self._unsent)
+            while unsent:
+                head = unsent[0]
+                offset = self._unsent_offset
+                left = len(head) - offset
+                sent = _transport.send_some(sock, memoryview(head)[offset:] if offset else head)
+                self._unsent_size -= sent
+                if sent < left:
+                    self._unsent_offset = offset + sent
+                    break
+                unsent.popleft()
+                self._unsent_offset = 0
         except exceptions.StreamLostError as exc:
             LOGGER.warning('Stream lost while sending: %r', exc)
-            self._unsent.clear()
+            self._clear_unsent()
             self._set_writer(False)
             self._on_stream_lost(exc)
             return
-        del self._unsent[:sent]
-        self._set_writer(bool(self._unsent))
-        if self._unsent:
-            self._check_backpressure(len(self._unsent))
+        self._set_writer(bool(unsent))
+        if unsent:
+            self._check_backpressure(self._unsent_size)
+
+    def _clear_unsent(self) -> None:
+        self._unsent.clear()
+        self._unsent_offset = 0
+        self._unsent_size = 0
 
     def _set_writer(self, active: bool) -> None:
         if active == self._writer_active or self._sock is None:
@@ -340,7 +363,7 @@ class BaseConnection(Connection):
         self._cancel('_socket_timer')
         sock = self._sock
         if sock is not None:
-            pending = bytes(self._unsent) + bytes(self._take_output())
+            pending = b''.join(self._unsent)[self._unsent_offset :] + bytes(self._take_output())
             if pending:
                 try:
                     _transport.send_some(sock, pending)
@@ -350,7 +373,7 @@ class BaseConnection(Connection):
 
     def _drop_socket(self) -> None:
         sock, self._sock = self._sock, None
-        self._unsent.clear()
+        self._clear_unsent()
         self._writer_active = False
         if sock is None:
             return

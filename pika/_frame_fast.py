@@ -88,7 +88,7 @@ def _compile_properties_decoder(flags: int) -> PropertiesDecoder:
     lines.append('    return props\n')
     namespace: dict[str, Any] = {
         'unpack_u64': _U64_STRUCT.unpack_from,
-        'decode_table': data.decode_table,
+        'decode_table': decode_table,
         'new': object.__new__,
         'cls': spec.BasicProperties,
         'truncated': exceptions.InvalidFrameError,
@@ -96,6 +96,49 @@ def _compile_properties_decoder(flags: int) -> PropertiesDecoder:
     exec(''.join(lines), namespace)
     decoder: PropertiesDecoder = namespace['decode']
     return decoder
+
+
+def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, Any], int]:
+    """Decode a field table at ``offset``: same result as :func:`pika.data.decode_table`.
+
+    Message headers are mostly long strings, 32-bit integers and booleans; those are decoded
+    inline here, every other value type through :func:`pika.data.decode_value`. Errors raise
+    ``InvalidFrameError`` or (for :mod:`pika.frame` to wrap) ``struct.error``/``IndexError``/
+    ``UnicodeDecodeError``.
+    """
+    (length,) = _U32_STRUCT.unpack_from(buf, offset)
+    offset += 4
+    end = offset + length
+    if end > len(buf):
+        raise exceptions.InvalidFrameError(f'truncated field table at offset {offset - 4}')
+    table: dict[str, Any] = {}
+    while offset < end:
+        start = offset + 1
+        offset = start + buf[offset]
+        key = buf[start:offset].decode()
+        kind = buf[offset]
+        if kind == 0x53:  # 'S': long string, str when valid UTF-8 (else bytes)
+            (size,) = _U32_STRUCT.unpack_from(buf, offset + 1)
+            start = offset + 5
+            offset = start + size
+            raw = buf[start:offset]
+            if len(raw) != size:
+                raise exceptions.InvalidFrameError(f'truncated long string at offset {start - 4}')
+            try:
+                table[key] = raw.decode()
+            except UnicodeDecodeError:
+                table[key] = bytes(raw)
+        elif kind == 0x49:  # 'I': signed 32-bit integer
+            (table[key],) = _I32_STRUCT.unpack_from(buf, offset + 1)
+            offset += 5
+        elif kind == 0x74:  # 't': boolean
+            table[key] = bool(buf[offset + 1])
+            offset += 2
+        else:
+            table[key], offset = data.decode_value(buf, offset)
+    if offset != end:
+        raise exceptions.InvalidFrameError('field table overruns its declared length')
+    return table, offset
 
 
 def properties_decoder(flags: int) -> Optional[PropertiesDecoder]:
@@ -151,6 +194,7 @@ _BODY_HEAD = struct.Struct('>BBHI')
 _DELIVER_ID = 0x003C003C
 _BASIC = 60
 _END = 0xCE
+_SMALL_BODY = 4096
 # Anything a decoder can raise on garbage; decode_deliver_set then declines.
 _SET_ERRORS = (
     struct.error,
@@ -220,7 +264,12 @@ def decode_deliver_set(
             end = start + size
             if size > limit or buf[end] != _END:
                 return None
-            body = buf[start:end] if type(buf) is bytes else memoryview(buf)[start:end].tobytes()
+            if type(buf) is bytes:
+                body = buf[start:end]
+            elif size <= _SMALL_BODY:  # slice + bytes() beats a memoryview for small bodies
+                body = bytes(buf[start:end])
+            else:
+                body = memoryview(buf)[start:end].tobytes()
         elif buf[header_end] == _END:
             body, end = b'', header_end
         else:
@@ -239,4 +288,6 @@ def decode_deliver_set(
 _new = object.__new__
 _Deliver = spec.Basic.Deliver
 _U64_STRUCT = struct.Struct('>Q')
+_U32_STRUCT = struct.Struct('>I')
+_I32_STRUCT = struct.Struct('>i')
 METHOD_DECODERS: dict[int, Callable[[bytes], AMQPMethod]] = {_DELIVER_ID: decode_deliver}

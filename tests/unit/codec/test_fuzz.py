@@ -606,3 +606,47 @@ def test_core_deliver_set_while_assembling_is_still_a_protocol_error() -> None:
         assert b'UNEXPECTED_FRAME' in sent
     events, _ = _run_core([full, full], closing=False, fast=True)
     assert [name for name, _ in events] == ['MessageDelivered', 'MessageDelivered']
+
+
+field_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.text(max_size=10)
+    | st.binary(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(short_str, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _table_or_error(decode: object, raw: bytes | bytearray) -> object:
+    try:
+        return decode(raw, 0)  # type: ignore[operator]
+    except exceptions.AMQPError:
+        return 'AMQPError'
+    except (struct.error, IndexError, ValueError):  # pika.frame wraps these
+        return 'AMQPError'
+
+
+@FUZZ
+@given(st.dictionaries(short_str, field_values, max_size=5), st.data())
+def test_fast_table_decoder_matches_data_decode_table(
+    table: dict[str, object], choose: st.DataObject
+) -> None:
+    from pika import _frame_fast, data
+
+    pieces: list[bytes] = []
+    data.encode_table(pieces, table)
+    raw = bytearray(b''.join(pieces))
+    for _ in range(choose.draw(st.integers(0, 2))):  # garbage too: flips and cuts
+        if raw:
+            pos = choose.draw(st.integers(0, len(raw) - 1))
+            raw[pos] ^= choose.draw(st.integers(1, 255))
+    raw = raw[: choose.draw(st.integers(0, len(raw)))] if choose.draw(st.booleans()) else raw
+    for buffer in (bytes(raw), raw):
+        got = _table_or_error(_frame_fast.decode_table, buffer)
+        assert got == _table_or_error(data.decode_table, buffer)
+        if isinstance(got, tuple):
+            assert [type(v) for v in got[0].values()] == [
+                type(v) for v in data.decode_table(buffer, 0)[0].values()
+            ]

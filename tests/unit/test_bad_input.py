@@ -472,3 +472,83 @@ def test_blocking_connection_rejects_bad_arguments_at_the_call(
 def test_blocking_connection_constructor_rejects_bad_arguments(kwargs: dict[str, Any]) -> None:
     with pytest.raises((TypeError, ValueError)):
         BlockingConnection(**kwargs)
+
+
+SELECT_BAD_CALLS: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = [
+    ('connection', 'channel', ('1',), {}),
+    ('connection', 'channel', (0,), {}),
+    ('connection', 'channel', (1, 'not callable'), {}),
+    ('connection', 'close', ('200',), {}),
+    ('connection', 'close', (200, 5), {}),
+    ('connection', 'add_on_close_callback', (5,), {}),
+    ('connection', 'add_on_open_callback', (None,), {}),
+    ('connection', 'add_on_connection_blocked_callback', ('x',), {}),
+    ('connection', 'add_callback_threadsafe', ('x',), {}),
+    ('connection', 'set_backpressure_multiplier', (0,), {}),
+    ('connection', 'update_secret', (5, 'r'), {}),
+    ('channel', 'basic_publish', (5, 'rk', b'x'), {}),
+    ('channel', 'basic_publish', ('', 'rk', 12345), {}),
+    ('channel', 'basic_ack', ('1',), {}),
+    ('channel', 'basic_qos', (-1,), {}),
+    ('channel', 'queue_declare', (5,), {}),
+    ('channel', 'queue_declare', ('q',), {'callback': 'x'}),
+    ('channel', 'exchange_declare', ('x',), {'exchange_type': 5}),
+    ('channel', 'basic_consume', ('q', 'not callable'), {}),
+    ('channel', 'basic_get', ('q', None), {}),
+    ('channel', 'confirm_delivery', ('x',), {}),
+    ('channel', 'close', ('200',), {}),
+    ('channel', 'add_on_close_callback', (5,), {}),
+]
+
+
+def test_select_connection_and_channel_reject_bad_arguments(
+    make_peer: Callable[..., FakePeer],
+) -> None:
+    """Every bad call raises TypeError/ValueError at once; the connection stays usable and the
+    peer receives nothing for them."""
+    peer = make_peer(trigger=None)
+    results: dict[str, Any] = {'rejected': [], 'accepted': []}
+
+    def on_channel(channel: Any) -> None:
+        targets = {'connection': channel.connection, 'channel': channel}
+        for target, name, args, kwargs in SELECT_BAD_CALLS:
+            try:
+                getattr(targets[target], name)(*args, **kwargs)
+            except (TypeError, ValueError):
+                results['rejected'].append(name)
+            else:
+                results['accepted'].append((target, name, args, kwargs))
+        channel.queue_declare('ok', callback=on_declared)
+
+    def on_declared(method_frame: Any) -> None:
+        results['declared'] = method_frame.method.queue
+        conn.close()
+
+    conn = SelectConnection(peer.params(), lambda c: c.channel(on_open_callback=on_channel))
+    guard = conn.ioloop.call_later(10, conn.ioloop.stop)
+    conn.ioloop.start()
+    conn.ioloop.remove_timeout(guard)
+    conn.ioloop.close()
+    assert results['accepted'] == []
+    assert len(results['rejected']) == len(SELECT_BAD_CALLS)
+    assert peer.client_closed.wait(5)
+    sent = [type(f.method).__name__ for f in peer.received if hasattr(f, 'method')]
+    # Only the good calls reached the wire (closing sends Channel.Close + Connection.Close).
+    assert sent[3:] in (
+        ['Open', 'Declare', 'Close', 'Close'],
+        ['Open', 'Declare', 'Close'],
+    ), sent
+    declares = [f.method for f in peer.received if isinstance(getattr(f, 'method', None),
+                                                               spec.Queue.Declare)]  # fmt: skip
+    assert [d.queue for d in declares] == ['ok']
+    assert results['declared'] == 'ok'
+    assert conn.is_closed
+
+
+@pytest.mark.parametrize(
+    'args',
+    [('amqp://localhost',), ([object()],), (None, 'not callable'), (None, None, 5)],
+)
+def test_select_connection_constructor_rejects_bad_arguments(args: tuple[Any, ...]) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        SelectConnection(*args)

@@ -195,6 +195,8 @@ _DELIVER_ID = 0x003C003C
 _BASIC = 60
 _END = 0xCE
 _SMALL_BODY = 4096
+# Shortest complete set: Deliver method frame with empty strings (24) + empty header frame (22).
+_MIN_SET_SIZE = 46
 # Anything a decoder can raise on garbage; decode_deliver_set then declines.
 _SET_ERRORS = (
     struct.error,
@@ -229,8 +231,10 @@ def decode_deliver_set(
     :returns: ``(bytes_consumed, channel, method, properties, body)`` or ``None``
     """
     try:
+        if offset < 0 or len(buf) - offset < _MIN_SET_SIZE or buf[offset + 10] != 0x3C:
+            return None  # the cheap "certainly not a Deliver set" test comes first
         kind, channel, size, method_id, length = _DELIVER_HEAD.unpack_from(buf, offset)
-        if kind != 1 or method_id != _DELIVER_ID or offset < 0 or type(buf) is memoryview:
+        if kind != 1 or method_id != _DELIVER_ID or type(buf) is memoryview:
             return None
         limit = frame_max - 8 if frame_max else 0xFFFFFFFF
         method_end = offset + 7 + size  # index of the method frame's frame-end octet

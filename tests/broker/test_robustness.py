@@ -65,6 +65,10 @@ BOUNDED_CALLS: dict[str, Callable[[BlockingConnection, Any, str], Any]] = {
     'basic_recover': lambda conn, ch, q: ch.basic_recover(requeue=True),
     'channel_close': lambda conn, ch, q: ch.close(),
     'consume_generator_start': lambda conn, ch, q: next(ch.consume(q)),
+    'queue_delete': lambda conn, ch, q: ch.queue_delete(q),
+    'queue_unbind': lambda conn, ch, q: ch.queue_unbind(q, 'amq.direct', routing_key=q),
+    'exchange_bind': lambda conn, ch, q: ch.exchange_bind('amq.fanout', 'amq.direct'),
+    'flow': lambda conn, ch, q: ch.flow(True),
 }
 
 

@@ -38,6 +38,9 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
+#: bound on the close handshake when the parameters give no `stack_timeout` (seconds)
+CLOSE_TIMEOUT_DEFAULT = 15.0
+
 
 def erase_credentials_of(params_list: Sequence[Parameters]) -> None:
     """Let every credentials object in ``params_list`` erase itself (when it was created with
@@ -97,6 +100,7 @@ class Connection:
         self._backpressure_callbacks: list[Callable[..., Any]] = []
         self._backpressure_multiplier = 10
         self._close_requested = False
+        self._close_timer: Optional[object] = None
         self._finished = False
         self._opened = False
         self._error: Optional[BaseException] = None
@@ -294,6 +298,9 @@ class Connection:
     def _finish(self, error: BaseException) -> None:
         self._finished = True
         self._error = error
+        if self._close_timer is not None:
+            self.remove_timeout(self._close_timer)
+            self._close_timer = None
         if self._tick_handle is not None:
             self.remove_timeout(self._tick_handle)
             self._tick_handle = None
@@ -412,6 +419,26 @@ class Connection:
         assert self._core is not None
         LOGGER.info('Closing connection (%s): %r', reply_code, reply_text)
         self._process(self._core.close(reply_code, reply_text) or [])
+        if not self._finished:
+            bound = self.params.stack_timeout or CLOSE_TIMEOUT_DEFAULT
+            self._close_timer = self.call_later(
+                bound, lambda: self._on_close_timeout(reply_code, reply_text)
+            )
+
+    def _on_close_timeout(self, reply_code: int, reply_text: str) -> None:
+        """The broker did not finish the close handshake in time: drop the stream.
+
+        A frozen or vanished broker must not keep `close()` (and a loop waiting for it)
+        pending forever; the close callbacks still get `ConnectionClosedByClient`.
+        """
+        self._close_timer = None
+        if self._finished or self._core is None:
+            return
+        LOGGER.warning('Broker did not answer the close handshake in time; dropping the stream')
+        self._core.connection_lost(None)
+        self._on_connection_closed(
+            events.ConnectionClosed(exceptions.ConnectionClosedByClient(reply_code, reply_text))
+        )
 
     def _abort_opening(self) -> None:
         """Abort an open in progress (the open-error callbacks get `ConnectionOpenAborted`).

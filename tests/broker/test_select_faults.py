@@ -154,6 +154,31 @@ def test_missed_heartbeats_close_the_connection(broker_address: BrokerAddress) -
     assert heartbeat <= silent_for <= 2 * heartbeat + 1.5
 
 
+def test_close_is_bounded_when_the_broker_stops_answering(broker_address: BrokerAddress) -> None:
+    """close() against a silent peer ends within stack_timeout, reported as a client close."""
+    bound = 2.0
+    with TcpProxy(broker_address.host, broker_address.port) as proxy:
+        params = pika.ConnectionParameters(
+            host=proxy.host, port=proxy.port, heartbeat=0, stack_timeout=bound
+        )
+        outcome = Outcome()
+        asked: list[float] = []
+
+        def on_open(conn: SelectConnection) -> None:
+            proxy.pause()
+            asked.append(time.monotonic())
+            conn.close()
+
+        conn = outcome.connect(params, on_open)
+        run(conn, timeout=4 * bound)
+        proxy.resume()
+    assert outcome.opened
+    assert isinstance(outcome.close_error, exceptions.ConnectionClosedByClient)
+    assert outcome.closed_at is not None
+    assert bound - 0.1 <= outcome.closed_at - asked[0] <= bound + 1.0
+    assert conn.is_closed
+
+
 def test_broker_close_reports_connection_closed_by_broker(
     broker_params: pika.ConnectionParameters,
 ) -> None:

@@ -54,6 +54,9 @@ _CLOSED: ConnectionState = ConnectionState.CLOSED  # typed alias: mypy must not 
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
 _HANDSHAKE_FRAME_MAX = 131072  # generous limit before Tune (AMQP guarantees at least 4096)
 _MAX_CHANNELS = 65535
+# Bodies of at least this many bytes are queued by reference (see _queue_body_refs): copying them
+# would cost more than one more buffer in the transport's write vector.
+_BODY_REF_MIN = 32 * 1024
 
 CAPABILITIES = {
     'authentication_failure_close': True,
@@ -137,6 +140,10 @@ class ConnectionCore:
         self.frames_sent = 0
         self.bytes_queued_total = 0
         self._out = bytearray()
+        # Segments queued before ``_out``: large message bodies are referenced, not copied, and
+        # the small bytes around them (frame headers) stay in bytearrays; see _queue_body_refs.
+        self._out_parts: list[BytesLike] = []
+        self._parts_size = 0
         self._buffer = ReceiveBuffer()
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
         self._max_payload = _HANDSHAKE_FRAME_MAX - 8
@@ -184,7 +191,7 @@ class ConnectionCore:
     @property
     def pending_bytes(self) -> int:
         """Bytes queued and not yet drained by :meth:`data_to_send`."""
-        return len(self._out)
+        return len(self._out) + self._parts_size
 
     # ----------------------------------------------------------------- driving
 
@@ -328,12 +335,35 @@ class ConnectionCore:
             deadlines.append(self._blocked_since + timeout)
         return min(deadlines) if deadlines else None
 
-    def data_to_send(self) -> bytearray:
+    def data_to_send(self) -> Union[bytes, bytearray]:
         """Return everything queued for the broker and start a fresh buffer."""
+        if self._out_parts:
+            return b''.join(self.data_to_send_parts())
         out = self._out
         if out:
             self._out = bytearray()
         return out
+
+    def data_to_send_parts(self) -> list[BytesLike]:
+        """Like :meth:`data_to_send`, as a list of buffers to write in order (scatter/gather).
+
+        Large ``bytes`` bodies appear as themselves (or memoryview slices of themselves) instead
+        of being copied into the output buffer; a transport that can write a vector
+        (``socket.sendmsg``) sends them with no copy in user space at all.
+        """
+        parts = self._out_parts
+        out = self._out
+        if parts:
+            self._out_parts = []
+            self._parts_size = 0
+            if out:
+                parts.append(out)
+                self._out = bytearray()
+            return parts
+        if out:
+            self._out = bytearray()
+            return [out]
+        return []
 
     # ----------------------------------------------------------------- user operations
 
@@ -435,11 +465,41 @@ class ConnectionCore:
         encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
         out = self._out
         out += method_frame
-        frames, written = content.append_content(
-            out, channel_number, encoded_properties, body, self._max_payload
-        )
+        if len(body) >= _BODY_REF_MIN and type(body) is bytes:
+            written = content.append_header(out, channel_number, encoded_properties, len(body))
+            frames, body_written = self._queue_body_refs(channel_number, body)
+            frames += 1
+            written += body_written
+        else:
+            frames, written = content.append_content(
+                out, channel_number, encoded_properties, body, self._max_payload
+            )
         self.frames_sent += frames + 1
         self.bytes_queued_total += written + len(method_frame)
+
+    def _queue_body_refs(self, channel_number: int, body: bytes) -> tuple[int, int]:
+        """Queue the body frames of a large immutable body by reference (no copy).
+
+        Each frame's 7-byte header ends the current ``_out`` bytearray, which moves to
+        ``_out_parts`` followed by the body (or a memoryview slice of it); the frame-end octet
+        starts a fresh ``_out``. Returns ``(frames, bytes)`` queued.
+        """
+        max_payload = self._max_payload
+        size = len(body)
+        parts = self._out_parts
+        out = self._out
+        view = memoryview(body) if size > max_payload else None
+        frames = 0
+        for pos in range(0, size, max_payload):
+            chunk: BytesLike = body if view is None else view[pos : pos + max_payload]
+            out += content.body_frame_head(channel_number, len(chunk))
+            parts.append(out)
+            parts.append(chunk)
+            self._parts_size += len(out) + len(chunk)
+            out = bytearray(content.FRAME_END)
+            frames += 1
+        self._out = out
+        return frames, size + frames * content.FRAME_OVERHEAD
 
     # ----------------------------------------------------------------- inbound: channel 0
 

@@ -23,6 +23,8 @@ __all__ = [
     'HEARTBEAT_FRAME',
     'ContentAssembler',
     'append_content',
+    'append_header',
+    'body_frame_head',
     'encode_method',
     'encode_publish_method',
 ]
@@ -83,6 +85,22 @@ def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:
     return b''.join(encode())
 
 
+def append_header(out: bytearray, channel: int, properties: bytes, body_size: int) -> int:
+    """Append one content header frame (class Basic) to ``out``; return the bytes written."""
+    out += _HEADER_HEAD.pack(
+        FRAME_HEADER, channel, 12 + len(properties), _BASIC_CLASS, 0, body_size
+    )
+    out += properties
+    out += FRAME_END
+    return 20 + len(properties)
+
+
+def body_frame_head(channel: int, size: int) -> bytes:
+    """The 7 bytes that start a body frame of ``size`` payload bytes (the payload and the
+    frame-end octet follow)."""
+    return _BODY_HEAD.pack(FRAME_BODY, channel, size)
+
+
 def append_content(
     out: bytearray,
     channel: int,
@@ -100,10 +118,7 @@ def append_content(
     :returns: ``(frames_written, bytes_written)``
     """
     size = len(body)
-    out += _HEADER_HEAD.pack(FRAME_HEADER, channel, 12 + len(properties), _BASIC_CLASS, 0, size)
-    out += properties
-    out += FRAME_END
-    written = 20 + len(properties)
+    written = append_header(out, channel, properties, size)
     if size == 0:
         return 1, written
     if size <= max_payload:

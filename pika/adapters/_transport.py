@@ -45,6 +45,7 @@ __all__ = [
     'recv_some',
     'resolve',
     'send_some',
+    'send_vector',
     'start_nonblocking_connect',
     'tls_handshake_step',
     'wrap_tls',
@@ -392,6 +393,23 @@ def send_some(sock: socket.socket, data: Union[bytes, bytearray, memoryview]) ->
         return 0
     except (ssl.SSLZeroReturnError, ssl.SSLEOFError) as exc:
         raise exceptions.StreamLostError(f'TLS stream closed while sending: {exc!r}') from exc
+    except OSError as exc:
+        raise exceptions.StreamLostError(f'Stream lost while sending: {exc!r}') from exc
+
+
+def send_vector(sock: socket.socket, buffers: Sequence[Union[bytes, bytearray, memoryview]]) -> int:
+    """Send as much of the concatenation of ``buffers`` as the socket accepts now.
+
+    One ``sendmsg`` (scatter/gather) for a plain socket, so large message bodies go to the kernel
+    straight from the caller's objects; a TLS socket cannot gather, so it sends the first
+    buffer only. Same return value and errors as :func:`send_some`.
+    """
+    if len(buffers) == 1 or isinstance(sock, ssl.SSLSocket):
+        return send_some(sock, buffers[0])
+    try:
+        return sock.sendmsg(buffers)
+    except _WOULD_BLOCK:
+        return 0
     except OSError as exc:
         raise exceptions.StreamLostError(f'Stream lost while sending: {exc!r}') from exc
 

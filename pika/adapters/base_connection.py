@@ -35,6 +35,7 @@ LOGGER = logging.getLogger(__name__)
 
 _RECV_SIZE = 128 * 1024
 _READS_PER_TURN = 8  # fairness: yield to the loop after this many successful reads
+_IOV_BATCH = 64  # buffers per sendmsg (well under IOV_MAX)
 
 
 class BaseConnection(Connection):
@@ -70,7 +71,7 @@ class BaseConnection(Connection):
         self._sock: Optional[socket.socket] = None
         self._fd = -1
         # Output the socket has not taken yet: whole buffers, and how much of the first was sent.
-        self._unsent: collections.deque[Union[bytes, bytearray]] = collections.deque()
+        self._unsent: collections.deque[Union[bytes, bytearray, memoryview]] = collections.deque()
         self._unsent_offset = 0
         self._unsent_size = 0
         self._writer_active = False
@@ -315,32 +316,54 @@ class BaseConnection(Connection):
         sock = self._sock
         if sock is None:
             return
-        data = self._take_output()
-        if data:
-            self._unsent.append(data)
-            self._unsent_size += len(data)
-        unsent = self._unsent
+        core = self._core
+        if core is not None and core.pending_bytes:
+            for part in core.data_to_send_parts():
+                self._unsent.append(part)
+                self._unsent_size += len(part)
         try:
-            while unsent:
-                head = unsent[0]
-                offset = self._unsent_offset
-                left = len(head) - offset
-                sent = _transport.send_some(sock, memoryview(head)[offset:] if offset else head)
-                self._unsent_size -= sent
-                if sent < left:
-                    self._unsent_offset = offset + sent
-                    break
-                unsent.popleft()
-                self._unsent_offset = 0
+            self._send_unsent(sock)
         except exceptions.StreamLostError as exc:
             LOGGER.warning('Stream lost while sending: %r', exc)
             self._clear_unsent()
             self._set_writer(False)
             self._on_stream_lost(exc)
             return
-        self._set_writer(bool(unsent))
+        unsent = bool(self._unsent)
+        self._set_writer(unsent)
         if unsent:
             self._check_backpressure(self._unsent_size)
+
+    def _send_unsent(self, sock: socket.socket) -> None:
+        """Write queued buffers until the socket takes less than offered.
+
+        Up to `_IOV_BATCH` buffers go in one gathered write (TLS: one buffer per write). Fully
+        sent buffers leave the queue; a partly sent one only moves `_unsent_offset`.
+        """
+        unsent = self._unsent
+        limit = 1 if isinstance(sock, ssl.SSLSocket) else _IOV_BATCH
+        while unsent:
+            offset = self._unsent_offset
+            head = unsent[0]
+            first = len(head) - offset
+            batch = [memoryview(head)[offset:] if offset else head]
+            offered = first
+            for index in range(1, min(len(unsent), limit)):
+                part = unsent[index]
+                batch.append(part)
+                offered += len(part)
+            sent = _transport.send_vector(sock, batch)
+            self._unsent_size -= sent
+            if sent < first:
+                self._unsent_offset = offset + sent
+            else:
+                rest = sent - first
+                unsent.popleft()
+                while unsent and rest >= len(unsent[0]):
+                    rest -= len(unsent.popleft())
+                self._unsent_offset = rest
+            if sent < offered:
+                return
 
     def _clear_unsent(self) -> None:
         self._unsent.clear()

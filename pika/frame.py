@@ -60,6 +60,8 @@ BytesLike = Union[bytes, bytearray, memoryview]
 
 _FRAME_HEAD = struct.Struct('>BHI')
 _METHOD_ID = struct.Struct('>I')
+_METHOD_FRAME_HEAD = struct.Struct('>BHII')  # frame head + method id
+_HEADER_FRAME_HEAD = struct.Struct('>BHIHHQ')  # frame head + class id, weight, body size
 _CONTENT_HEAD = struct.Struct('>HHQ')  # class id, weight (always 0), body size
 _END = b'\xce'
 _HEARTBEAT_BYTES = b'\x08\x00\x00\x00\x00\x00\x00\xce'
@@ -145,9 +147,9 @@ class Method(Frame):
         index = self.method.INDEX
         if index is None:
             raise TypeError(f'{self.method!r} is not a concrete AMQP method')
-        pieces = self.method.encode()
-        pieces.insert(0, _METHOD_ID.pack(index))
-        return self._marshal(pieces)
+        args = b''.join(self.method.encode())
+        head = _METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, len(args) + 4, index)
+        return b''.join((head, args, _END))
 
 
 class Header(Frame):
@@ -169,10 +171,13 @@ class Header(Frame):
 
     def marshal(self) -> bytes:
         """Return the frame's wire bytes: class id, weight, body size, property flags/values."""
-        pieces = self.properties.encode()
+        flags_and_values = b''.join(self.properties.encode())
         class_id = self.properties.INDEX or _BASIC_CLASS_ID
-        pieces.insert(0, _CONTENT_HEAD.pack(class_id, 0, self.body_size))
-        return self._marshal(pieces)
+        head = _HEADER_FRAME_HEAD.pack(
+            FRAME_HEADER, self.channel_number, 12 + len(flags_and_values), class_id, 0,
+            self.body_size,
+        )  # fmt: skip
+        return b''.join((head, flags_and_values, _END))
 
 
 class Body(Frame):

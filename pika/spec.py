@@ -66,6 +66,20 @@ def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
     return ValueError(message)
 
 
+_OCTETS = [bytes((length,)) for length in range(256)]
+
+
+def _short_string(value: Any) -> bytes:
+    """A shortstr as one piece: length octet + UTF-8 bytes; other values as ``pika.data``."""
+    if type(value) is str:
+        raw = value.encode()
+        if len(raw) < 256:
+            return _OCTETS[len(raw)] + raw
+    pieces: list[bytes] = []
+    data.encode_short_string(pieces, value)  # bytes-likes, TypeError, ShortStringTooLong
+    return b''.join(pieces)
+
+
 def _decode_error(
     obj: amqp_object.AMQPObject, offset: int, exc: BaseException | None
 ) -> exceptions.InvalidFrameError:
@@ -148,9 +162,9 @@ class Connection(amqp_object.Class):
                 if self.response is None:
                     raise TypeError('Connection.StartOk.response is required')
                 data.encode_table(pieces, self.client_properties)
-                data.encode_short_string(pieces, self.mechanism)
+                pieces.append(_short_string(self.mechanism))
                 data.encode_long_string(pieces, self.response)
-                data.encode_short_string(pieces, self.locale)
+                pieces.append(_short_string(self.locale))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -337,8 +351,8 @@ class Connection(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.virtual_host)
-                data.encode_short_string(pieces, self.capabilities)
+                pieces.append(_short_string(self.virtual_host))
+                pieces.append(_short_string(self.capabilities))
                 bits = 0
                 if self.insist:
                     bits |= 1
@@ -385,7 +399,7 @@ class Connection(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.known_hosts)
+                pieces.append(_short_string(self.known_hosts))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -431,7 +445,7 @@ class Connection(amqp_object.Class):
                 if self.method_id is None:
                     raise TypeError('Connection.Close.method_id is required')
                 pieces.append(_S_H.pack(self.reply_code))
-                data.encode_short_string(pieces, self.reply_text)
+                pieces.append(_short_string(self.reply_text))
                 pieces.append(_S_HH.pack(self.class_id, self.method_id))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -490,7 +504,7 @@ class Connection(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.reason)
+                pieces.append(_short_string(self.reason))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -551,7 +565,7 @@ class Connection(amqp_object.Class):
                 if self.reason is None:
                     raise TypeError('Connection.UpdateSecret.reason is required')
                 data.encode_long_string(pieces, self.new_secret)
-                data.encode_short_string(pieces, self.reason)
+                pieces.append(_short_string(self.reason))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -614,7 +628,7 @@ class Channel(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.out_of_band)
+                pieces.append(_short_string(self.out_of_band))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -769,7 +783,7 @@ class Channel(amqp_object.Class):
                 if self.method_id is None:
                     raise TypeError('Channel.Close.method_id is required')
                 pieces.append(_S_H.pack(self.reply_code))
-                data.encode_short_string(pieces, self.reply_text)
+                pieces.append(_short_string(self.reply_text))
                 pieces.append(_S_HH.pack(self.class_id, self.method_id))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -841,7 +855,7 @@ class Access(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.realm)
+                pieces.append(_short_string(self.realm))
                 bits = 0
                 if self.exclusive:
                     bits |= 1
@@ -949,8 +963,8 @@ class Exchange(amqp_object.Class):
                 if self.exchange is None:
                     raise TypeError('Exchange.Declare.exchange is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.exchange_type)
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.exchange_type))
                 bits = 0
                 if self.passive:
                     bits |= 1
@@ -1037,7 +1051,7 @@ class Exchange(amqp_object.Class):
                 if self.exchange is None:
                     raise TypeError('Exchange.Delete.exchange is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.exchange)
+                pieces.append(_short_string(self.exchange))
                 bits = 0
                 if self.if_unused:
                     bits |= 1
@@ -1113,9 +1127,9 @@ class Exchange(amqp_object.Class):
                 if self.source is None:
                     raise TypeError('Exchange.Bind.source is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.destination)
-                data.encode_short_string(pieces, self.source)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.destination))
+                pieces.append(_short_string(self.source))
+                pieces.append(_short_string(self.routing_key))
                 bits = 0
                 if self.nowait:
                     bits |= 1
@@ -1198,9 +1212,9 @@ class Exchange(amqp_object.Class):
                 if self.source is None:
                     raise TypeError('Exchange.Unbind.source is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.destination)
-                data.encode_short_string(pieces, self.source)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.destination))
+                pieces.append(_short_string(self.source))
+                pieces.append(_short_string(self.routing_key))
                 bits = 0
                 if self.nowait:
                     bits |= 1
@@ -1289,7 +1303,7 @@ class Queue(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
+                pieces.append(_short_string(self.queue))
                 bits = 0
                 if self.passive:
                     bits |= 1
@@ -1356,7 +1370,7 @@ class Queue(amqp_object.Class):
                     raise TypeError('Queue.DeclareOk.message_count is required')
                 if self.consumer_count is None:
                     raise TypeError('Queue.DeclareOk.consumer_count is required')
-                data.encode_short_string(pieces, self.queue)
+                pieces.append(_short_string(self.queue))
                 pieces.append(_S_II.pack(self.message_count, self.consumer_count))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1403,9 +1417,9 @@ class Queue(amqp_object.Class):
                 if self.exchange is None:
                     raise TypeError('Queue.Bind.exchange is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.queue))
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
                 bits = 0
                 if self.nowait:
                     bits |= 1
@@ -1481,7 +1495,7 @@ class Queue(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
+                pieces.append(_short_string(self.queue))
                 bits = 0
                 if self.nowait:
                     bits |= 1
@@ -1567,7 +1581,7 @@ class Queue(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
+                pieces.append(_short_string(self.queue))
                 bits = 0
                 if self.if_unused:
                     bits |= 1
@@ -1661,9 +1675,9 @@ class Queue(amqp_object.Class):
                 if self.exchange is None:
                     raise TypeError('Queue.Unbind.exchange is required')
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.queue))
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
                 data.encode_table(pieces, self.arguments)
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1806,8 +1820,8 @@ class Basic(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
-                data.encode_short_string(pieces, self.consumer_tag)
+                pieces.append(_short_string(self.queue))
+                pieces.append(_short_string(self.consumer_tag))
                 bits = 0
                 if self.no_local:
                     bits |= 1
@@ -1869,7 +1883,7 @@ class Basic(amqp_object.Class):
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.ConsumeOk.consumer_tag is required')
-                data.encode_short_string(pieces, self.consumer_tag)
+                pieces.append(_short_string(self.consumer_tag))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -1908,7 +1922,7 @@ class Basic(amqp_object.Class):
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.Cancel.consumer_tag is required')
-                data.encode_short_string(pieces, self.consumer_tag)
+                pieces.append(_short_string(self.consumer_tag))
                 bits = 0
                 if self.nowait:
                     bits |= 1
@@ -1953,7 +1967,7 @@ class Basic(amqp_object.Class):
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.CancelOk.consumer_tag is required')
-                data.encode_short_string(pieces, self.consumer_tag)
+                pieces.append(_short_string(self.consumer_tag))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -1994,8 +2008,8 @@ class Basic(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
                 bits = 0
                 if self.mandatory:
                     bits |= 1
@@ -2057,9 +2071,9 @@ class Basic(amqp_object.Class):
                 if self.routing_key is None:
                     raise TypeError('Basic.Return.routing_key is required')
                 pieces.append(_S_H.pack(self.reply_code))
-                data.encode_short_string(pieces, self.reply_text)
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.reply_text))
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -2117,14 +2131,14 @@ class Basic(amqp_object.Class):
                     raise TypeError('Basic.Deliver.exchange is required')
                 if self.routing_key is None:
                     raise TypeError('Basic.Deliver.routing_key is required')
-                data.encode_short_string(pieces, self.consumer_tag)
+                pieces.append(_short_string(self.consumer_tag))
                 pieces.append(_S_Q.pack(self.delivery_tag))
                 bits = 0
                 if self.redelivered:
                     bits |= 1
                 pieces.append(_S_B.pack(bits))
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -2176,7 +2190,7 @@ class Basic(amqp_object.Class):
             pieces: list[bytes] = []
             try:
                 pieces.append(_S_H.pack(self.ticket))
-                data.encode_short_string(pieces, self.queue)
+                pieces.append(_short_string(self.queue))
                 bits = 0
                 if self.no_ack:
                     bits |= 1
@@ -2238,8 +2252,8 @@ class Basic(amqp_object.Class):
                 if self.redelivered:
                     bits |= 1
                 pieces.append(_S_B.pack(bits))
-                data.encode_short_string(pieces, self.exchange)
-                data.encode_short_string(pieces, self.routing_key)
+                pieces.append(_short_string(self.exchange))
+                pieces.append(_short_string(self.routing_key))
                 pieces.append(_S_I.pack(self.message_count))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -2287,7 +2301,7 @@ class Basic(amqp_object.Class):
             """Return the argument payload as byte pieces (no class/method id)."""
             pieces: list[bytes] = []
             try:
-                data.encode_short_string(pieces, self.cluster_id)
+                pieces.append(_short_string(self.cluster_id))
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
             return pieces
@@ -2779,10 +2793,10 @@ class BasicProperties(amqp_object.Properties):
         try:
             if self.content_type is not None:
                 flags |= 0x8000
-                data.encode_short_string(pieces, self.content_type)
+                pieces.append(_short_string(self.content_type))
             if self.content_encoding is not None:
                 flags |= 0x4000
-                data.encode_short_string(pieces, self.content_encoding)
+                pieces.append(_short_string(self.content_encoding))
             if self.headers is not None:
                 flags |= 0x2000
                 data.encode_table(pieces, self.headers)
@@ -2797,31 +2811,31 @@ class BasicProperties(amqp_object.Properties):
                 pieces.append(_S_B.pack(self.priority))
             if self.correlation_id is not None:
                 flags |= 0x0400
-                data.encode_short_string(pieces, self.correlation_id)
+                pieces.append(_short_string(self.correlation_id))
             if self.reply_to is not None:
                 flags |= 0x0200
-                data.encode_short_string(pieces, self.reply_to)
+                pieces.append(_short_string(self.reply_to))
             if self.expiration is not None:
                 flags |= 0x0100
-                data.encode_short_string(pieces, self.expiration)
+                pieces.append(_short_string(self.expiration))
             if self.message_id is not None:
                 flags |= 0x0080
-                data.encode_short_string(pieces, self.message_id)
+                pieces.append(_short_string(self.message_id))
             if self.timestamp is not None:
                 flags |= 0x0040
                 pieces.append(_S_Q.pack(self.timestamp))
             if self.type is not None:
                 flags |= 0x0020
-                data.encode_short_string(pieces, self.type)
+                pieces.append(_short_string(self.type))
             if self.user_id is not None:
                 flags |= 0x0010
-                data.encode_short_string(pieces, self.user_id)
+                pieces.append(_short_string(self.user_id))
             if self.app_id is not None:
                 flags |= 0x0008
-                data.encode_short_string(pieces, self.app_id)
+                pieces.append(_short_string(self.app_id))
             if self.cluster_id is not None:
                 flags |= 0x0004
-                data.encode_short_string(pieces, self.cluster_id)
+                pieces.append(_short_string(self.cluster_id))
         except struct.error as exc:
             raise _encode_error(self, exc) from exc
         pieces[0] = _S_H.pack(flags)

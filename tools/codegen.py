@@ -12,7 +12,9 @@ Usage::
 
 The generated encoders and decoders are unrolled per method: consecutive fixed-size integer
 fields share one precompiled ``struct.Struct``, consecutive bit fields are packed into octets
-(AMQP 0-9-1 section 4.2.5.2), and strings/tables go through :mod:`pika.data`.
+(AMQP 0-9-1 section 4.2.5.2), short strings become one piece each (length octet and UTF-8
+bytes together, which makes the final join cheaper), and tables/long strings go through
+:mod:`pika.data`.
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]
                 out += [f'if self.{f.name}:', f'    bits |= {1 << position}']
             out.append('pieces.append({}.pack(bits))'.format(structs.name('B')))
         elif kind == 'shortstr':
-            out.append(f'data.encode_short_string(pieces, self.{run[0].name})')
+            out.append(f'pieces.append(_short_string(self.{run[0].name}))')
         elif kind == 'longstr':
             out.append(f'data.encode_long_string(pieces, self.{run[0].name})')
         else:
@@ -438,6 +440,20 @@ def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
     if 'integer' in str(exc) and 'range' not in str(exc):
         return TypeError(message)
     return ValueError(message)
+
+
+_OCTETS = [bytes((length,)) for length in range(256)]
+
+
+def _short_string(value: Any) -> bytes:
+    """A shortstr as one piece: length octet + UTF-8 bytes; other values as ``pika.data``."""
+    if type(value) is str:
+        raw = value.encode()
+        if len(raw) < 256:
+            return _OCTETS[len(raw)] + raw
+    pieces: list[bytes] = []
+    data.encode_short_string(pieces, value)  # bytes-likes, TypeError, ShortStringTooLong
+    return b''.join(pieces)
 
 
 def _decode_error(

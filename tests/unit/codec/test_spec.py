@@ -435,3 +435,46 @@ def test_random_payloads_only_raise_amqp_errors(index: int, raw: bytes) -> None:
         spec.BasicProperties().decode(raw)
     except exceptions.AMQPError:
         pass
+
+
+class _Text(str):
+    """A str subclass: must take the general path and encode the same."""
+
+
+def _via_data(value: object) -> object:
+    from pika import data
+
+    pieces: list[bytes] = []
+    try:
+        data.encode_short_string(pieces, value)  # type: ignore[arg-type]
+    except (TypeError, exceptions.ShortStringTooLong) as exc:
+        return type(exc)
+    return b''.join(pieces)
+
+
+def _via_spec(value: object) -> object:
+    try:
+        return spec._short_string(value)
+    except (TypeError, exceptions.ShortStringTooLong) as exc:
+        return type(exc)
+
+
+@given(
+    st.text(max_size=300)
+    | st.binary(max_size=300)
+    | st.binary(max_size=10).map(bytearray)
+    | st.text(max_size=5).map(_Text)
+    | st.integers()
+    | st.none()
+)
+def test_one_piece_short_string_matches_pika_data(value: object) -> None:
+    """The generated one-piece shortstr encoder writes what pika.data writes, errors included."""
+    assert _via_spec(value) == _via_data(value)
+
+
+def test_short_string_boundaries() -> None:
+    assert spec._short_string('é' * 127) == b'\xfe' + 'é'.encode() * 127
+    assert _via_spec('é' * 128) is exceptions.ShortStringTooLong
+    assert _via_spec('x' * 255) == b'\xff' + b'x' * 255
+    publish = spec.Basic.Publish(exchange='ex', routing_key='ключ')
+    assert publish.encode() == [b'\x00\x00', b'\x02ex', b'\x08' + 'ключ'.encode(), b'\x00']

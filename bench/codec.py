@@ -1,22 +1,30 @@
 """Codec benchmark: our frame encoder/decoder against pika 1.4.4, measured in the same run.
 
-Two operations, each as ops/s (median of repeated timed runs):
+Each row is ops/s (median of repeated timed runs) of one operation on each side:
 
 * ``encode_publish``: a Basic.Publish with a 100-byte body and two properties turned into its
   method, content header and body frames. Ours uses :func:`pika.frame.encode_publish` (our fastest
   public path); pika 1.4.4 does what its ``Connection._send_message`` does (``Method``,
   ``Header`` and ``Body`` frames ``marshal()``-ed, Basic.Publish built per call).
-* ``decode_deliver``: the Basic.Deliver method + header + body frame set turned back into three
-  frame objects. Ours is :func:`pika.frame.decode_frames` (every complete frame in one call);
-  pika 1.4.4 calls ``decode_frame`` and slices its buffer after each frame, as its connection does.
+* ``encode_publish_compat``: the same frames via our pika-1.x frame classes (``marshal()``).
+* ``decode_deliver``: a received Basic.Deliver method + content header + body frame set (100-byte
+  body, content_type + delivery_mode) decoded into what the connection needs to deliver the
+  message. Ours is :func:`pika.frame.decode_deliver_set` called on a ``bytearray`` at offset 0,
+  exactly the call ``ConnectionCore.receive_data`` makes on its receive buffer: it returns the
+  ``Basic.Deliver``, the fully decoded ``BasicProperties`` and the body as ``bytes`` (no frame
+  objects). pika 1.4.4 calls ``decode_frame`` and slices its buffer after each frame, as its
+  connection does, giving three frame objects holding the same method, properties and body.
+* ``decode_deliver_headers``: the same, with a two-entry ``headers`` table in the properties.
 
-For information we also time our pika-1.x-compatible encode path (``frame.Method(...).marshal()``
-etc.) and our frame-at-a-time decode loop (``decode_frame`` advancing an offset).
+For information we also time our pika-style frame objects from the same bytes:
+``decode_frames`` (every complete frame in one call) and ``decode_deliver_loop`` (``decode_frame``
+advancing an offset), both compared with pika's ``decode_deliver``.
 
 pika 1.4.4 lives in ``bench/.venv-pika`` (created on demand by ``_pika_ref``) and runs as a
 co-process, so it is never imported here. Runs of the two libraries are interleaved (ours, then
 pika's, repeated) so both see the same machine load; both use the same timing harness source, and
-the bytes each side produces are compared, so the two libraries provably do the same work.
+the bytes each side encodes are compared, so the two libraries provably do the same work; our
+decoders' results are checked against the objects the frames were built from.
 
 Usage: ``python bench/codec.py [--quick] [--runs N] [--seconds S] [--no-reference]``.
 Writes ``bench/results/codec.json``.
@@ -266,11 +274,12 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
 
     if not len(decode_frames_op()) == len(decode_deliver_loop()) == 3:
         raise RuntimeError('our decoders did not return the 3 Deliver frames')
-    for decoded, properties in (
-        (decode_deliver(), props),
-        (decode_deliver_headers(), headers_props),
-    ):
-        if decoded is None or decoded[2:] != (deliver, properties, body):
+    checks = (
+        (decode_deliver(), len(receive_buffer), props),
+        (decode_deliver_headers(), len(receive_buffer_headers), headers_props),
+    )
+    for decoded, size, properties in checks:
+        if decoded != (size, channel, deliver, properties, body):
             raise RuntimeError('decode_deliver_set did not return the Deliver set')
     fast_bytes = b''.join(bytes(p) for p in encode_fast())
     if fast_bytes != b''.join(encode_compat()):

@@ -650,3 +650,20 @@ def test_fast_table_decoder_matches_data_decode_table(
             assert [type(v) for v in got[0].values()] == [
                 type(v) for v in data.decode_table(buffer, 0)[0].values()
             ]
+
+
+def test_deliver_set_large_body_from_bytearray_leaves_buffer_resizable() -> None:
+    deliver = spec.Basic.Deliver('ctag', 7, True, 'ex', 'rk')
+    body = bytes(range(256)) * 40  # above the small-body copy threshold
+    buffer = bytearray(
+        frame.Method(2, deliver).marshal()
+        + frame.Header(2, len(body), spec.BasicProperties(priority=3)).marshal()
+        + frame.Body(2, body).marshal()
+    )
+    result = frame.decode_deliver_set(buffer, 0, 131072)
+    assert result is not None
+    consumed, channel, method, properties, got = result
+    assert (consumed, channel, method, properties.priority) == (len(buffer), 2, deliver, 3)
+    assert type(got) is bytes and got == body
+    del buffer[:consumed]  # no memoryview export left behind
+    assert buffer == bytearray()

@@ -32,6 +32,8 @@ def _series(summary: list[dict[str, Any]], key: str) -> tuple[list[str], list[st
     clients: list[str] = []
     values: dict[Any, Any] = {}
     for entry in summary:
+        if entry.get(key) is None:
+            continue
         if entry['scenario'] not in scenarios:
             scenarios.append(entry['scenario'])
         if entry['client'] not in clients:

@@ -208,15 +208,36 @@ def summarize(rows: list[dict[str, Any]], scenarios: list[str], clients: list[st
                 'error': None if ok else mine[-1].get('error', 'failed'),
             }
             table[(scenario, client)] = entry
+    per_run = {(r['scenario'], r['client'], r.get('run', 0)): r for r in rows if r.get('ok')}
     for (scenario, client), entry in table.items():
-        peer = table.get((scenario, client.replace('ours-', 'pika-')))
-        ceiling = table.get((scenario, 'raw'))
-        if client.startswith('ours-') and peer:
-            entry['rate_vs_pika'] = _ratio(entry['msgs_per_s'], peer['msgs_per_s'])
-            entry['cpu_vs_pika'] = _ratio(entry['cpu_us_per_msg'], peer['cpu_us_per_msg'])
-        if client != 'raw' and ceiling:
-            entry['vs_ceiling'] = _ratio(entry['msgs_per_s'], ceiling['msgs_per_s'])
+        peer = client.replace('ours-', 'pika-')
+        if client.startswith('ours-'):
+            pairs = _pairs(per_run, scenario, client, peer)
+            entry['rate_vs_pika'] = _median_ratio(pairs, 'msgs_per_s')
+            entry['cpu_vs_pika'] = _median_ratio(pairs, 'cpu_us_per_msg')
+        if client != 'raw':
+            pairs = _pairs(per_run, scenario, client, 'raw')
+            entry['vs_ceiling'] = _median_ratio(pairs, 'msgs_per_s')
     return list(table.values())
+
+
+def _pairs(per_run: dict[Any, Any], scenario: str, mine: str, other: str) -> list[Any]:
+    """(my row, other row) for every run in which both measured ``scenario``.
+
+    Ratios are taken within a run, where the two measurements were seconds apart, and then the
+    median over runs is reported: steadier than a ratio of medians on a machine whose load
+    changes from minute to minute.
+    """
+    out = []
+    for (s, client, run), row in per_run.items():
+        if s == scenario and client == mine and (scenario, other, run) in per_run:
+            out.append((row, per_run[(scenario, other, run)]))
+    return out
+
+
+def _median_ratio(pairs: list[Any], key: str) -> float | None:
+    ratios = [a[key] / b[key] for a, b in pairs if a.get(key) is not None and b.get(key)]
+    return statistics.median(ratios) if ratios else None
 
 
 def _spread(rows: list[dict[str, Any]]) -> float | None:
@@ -225,10 +246,6 @@ def _spread(rows: list[dict[str, Any]]) -> float | None:
     if len(rates) < 2:
         return None
     return (max(rates) - min(rates)) / statistics.median(rates)
-
-
-def _ratio(mine: float | None, other: float | None) -> float | None:
-    return mine / other if mine is not None and other else None
 
 
 def evaluate_targets(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -425,6 +442,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--clients', nargs='+', default=None, help=', '.join(CLIENTS))
     parser.add_argument('--write-docs', action='store_true', help='regenerate docs/performance.md')
     parser.add_argument('--no-chart', action='store_true', help='skip the PNG')
+    parser.add_argument(
+        '--from-json', metavar='PATH', help='no measuring: re-report a saved results file'
+    )
     args = parser.parse_args(argv)
     if args.scenarios:
         args.scenarios = _names(args.scenarios, list(SCENARIOS), 'scenarios')
@@ -450,13 +470,9 @@ def scenario_count(scenario: str, quick: bool) -> int:
     return small if quick and small else full
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; return the process exit status."""
-    args = parse_args(argv)
-    wants_pika = any(c.startswith('pika-') for c in args.clients)
-    ref_python = reference_python() if wants_pika else None
+def measure_all(args: argparse.Namespace, ref_python: Path | None) -> list[dict[str, Any]]:
+    """Every (run, scenario, client) measurement, clients interleaved within each run."""
     rows: list[dict[str, Any]] = []
-    started = time.time()
     for run_index in range(args.runs):
         for scenario in args.scenarios:
             if scenario == 'rss' and run_index > 0:
@@ -470,22 +486,29 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 status = f'ok {row["elapsed"]:.2f}s' if row.get('ok') else row.get('error')
                 print(f'[run {run_index + 1}] {scenario:17} {client:13} {status}')
-    summary = summarize(rows, args.scenarios, args.clients)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or re-report a saved one); return the process exit status."""
+    args = parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        meta, rows = saved['meta'], saved['rows']
+        scenarios = [s for s in SCENARIOS if s in meta['counts']]
+        clients = [c for c in CLIENTS if c in args.clients]
+        ref_python = None
+    else:
+        wants_pika = any(c.startswith('pika-') for c in args.clients)
+        ref_python = reference_python() if wants_pika else None
+        started = time.time()
+        rows = measure_all(args, ref_python)
+        meta = run_facts(args, time.time() - started)
+        scenarios, clients = args.scenarios, args.clients
+    summary = summarize(rows, scenarios, clients)
     targets = evaluate_targets(summary)
-    name = 'bench-quick' if args.quick else 'bench-full'
-    meta = {
-        'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'),
-        'duration_s': round(time.time() - started, 1),
-        'quick': args.quick,
-        'runs': args.runs,
-        'python': platform.python_version(),
-        'machine': f'{platform.platform()}, {os.cpu_count()} CPUs',
-        'load_average': os.getloadavg(),
-        'counts': {s: scenario_count(s, args.quick) for s in args.scenarios},
-        'broker': 'local RabbitMQ on 127.0.0.1:5672',
-    }
     data = {'meta': meta, 'rows': rows, 'summary': summary, 'targets': targets}
-    json_path = write_json(data, name)
+    json_path = write_json(data, 'bench-quick' if meta['quick'] else 'bench-full')
     print()
     print_report(summary, targets)
     print(f'\nresults: {json_path}')
@@ -497,6 +520,21 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(data, DOCS_FILE)
         print(f'docs: {DOCS_FILE}')
     return 0
+
+
+def run_facts(args: argparse.Namespace, duration: float) -> dict[str, Any]:
+    """When, where and how the measurements were made (saved with the results)."""
+    return {
+        'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'),
+        'duration_s': round(duration, 1),
+        'quick': args.quick,
+        'runs': args.runs,
+        'python': platform.python_version(),
+        'machine': f'{platform.platform()}, {os.cpu_count()} CPUs',
+        'load_average': os.getloadavg(),
+        'counts': {s: scenario_count(s, args.quick) for s in args.scenarios},
+        'broker': 'local RabbitMQ on 127.0.0.1:5672',
+    }
 
 
 if __name__ == '__main__':

@@ -76,9 +76,9 @@ class AsyncoreIOLoop(IOLoop):
     """`IOServices` plus the seed's `start()`/`stop()`, over asyncore dispatchers.
 
     Timers, `add_timeout`, `stop()` and thread-safe callbacks (whose wake-up socket is one more
-    dispatcher) come from `IOLoop`; only the waiting is replaced by `asyncore.loop` passes over
-    `socket_map`. The 1.x `add_handler` API of `IOLoop` is not supported here: add your own
-    dispatchers to `socket_map` instead.
+    dispatcher) come from `IOLoop`; only its waiting hook, `_wait_for_events`, is replaced by
+    `asyncore.loop` passes over `socket_map`. The 1.x `add_handler` API of `IOLoop` is not
+    supported here: add your own dispatchers to `socket_map` instead.
 
     :param socket_map: the asyncore map to share (default: `asyncore.socket_map`)
     """
@@ -123,14 +123,10 @@ class AsyncoreIOLoop(IOLoop):
         """Not available: register an `asyncore.dispatcher` on `socket_map` instead."""
         raise NotImplementedError('AsyncoreIOLoop serves asyncore dispatchers, not handlers')
 
-    def poll(self) -> None:
-        """One asyncore pass over the map, waiting at most until the next timer."""
-        if self._stopping or self._threadsafe:
-            timeout = 0.0
-        else:
-            next_timer = self._timers.next_timeout(self.time())
-            timeout = _MAX_WAIT if next_timer is None else min(next_timer, _MAX_WAIT)
-        asyncore.loop(timeout=timeout, use_poll=True, map=self.socket_map, count=1)
+    def _wait_for_events(self, timeout: Optional[float]) -> None:
+        """`IOLoop`'s waiting hook: one asyncore pass over the map, bounded by `timeout`."""
+        wait = _MAX_WAIT if timeout is None else min(timeout, _MAX_WAIT)
+        asyncore.loop(timeout=wait, use_poll=True, map=self.socket_map, count=1)
 
     def close(self) -> None:
         """Forget this loop's dispatchers and release its wake-up sockets."""

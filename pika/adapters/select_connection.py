@@ -303,6 +303,16 @@ class IOLoop:
             timeout: Optional[float] = 0.0
         else:
             timeout = self._timers.next_timeout(self.time())
+        self._wait_for_events(timeout)
+
+    def _wait_for_events(self, timeout: Optional[float]) -> None:
+        """Protected hook: wait up to `timeout` seconds (None: no timer pending, wait for I/O)
+        for readiness of the watched descriptors and run their callbacks once.
+
+        `poll()` has already computed `timeout` from the timers, `stop()` and the thread-safe
+        queue; timers and thread-safe callbacks run after this returns. A subclass replaces
+        only the waiting mechanism here (`AsyncoreIOLoop` runs one `asyncore.loop` pass).
+        """
         for key, mask in self._selector.select(timeout):
             self._dispatch_fd(key.fd, mask)
 

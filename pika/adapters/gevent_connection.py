@@ -1,16 +1,14 @@
 """`GeventConnection`: the callback API on the gevent hub's event loop.
 
 Readiness comes from the hub loop's io watchers, timers from its timer watchers, and
-`add_callback_threadsafe` from its async watcher (the one loop primitive that may be signalled
-from another thread). Callbacks run in the hub greenlet, so they must not block: hand work that
-waits to a greenlet (`gevent.spawn`).
+`add_callback_threadsafe` from the loop's own `run_callback_threadsafe` (one wake-up watcher per
+loop, owned by gevent, so a connection leaves no watcher behind). Callbacks run in the hub
+greenlet, so they must not block: hand work that waits to a greenlet (`gevent.spawn`).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -41,11 +39,6 @@ class GeventServices:
     def __init__(self, loop: Any = None) -> None:
         self.loop = loop if loop is not None else gevent.get_hub().loop
         self._watchers: dict[tuple[int, int], Any] = {}
-        self._pending: collections.deque[Callable[[], None]] = collections.deque()
-        self._lock = threading.Lock()
-        self._async = self.loop.async_()
-        self._async.ref = False  # a wake-up source must not keep the hub alive on its own
-        self._async.start(self._run_pending)
         self._stopped = gevent.event.Event()
 
     def time(self) -> float:
@@ -68,17 +61,8 @@ class GeventServices:
         handle.close()  # type: ignore[attr-defined]
 
     def add_callback_threadsafe(self, callback: Callable[[], None]) -> None:
-        """Run `callback()` in the hub soon; safe from any thread."""
-        with self._lock:
-            self._pending.append(callback)
-        self._async.send()
-
-    def _run_pending(self) -> None:
-        with self._lock:
-            batch = list(self._pending)
-            self._pending.clear()
-        for callback in batch:
-            callback()
+        """Run `callback()` in the hub soon; safe from any thread (wakes the loop)."""
+        self.loop.run_callback_threadsafe(callback)
 
     def set_reader(self, fd: int, on_readable: Callable[[], None]) -> None:
         """Watch `fd` for readability."""

@@ -187,8 +187,9 @@ def decode_basic_properties(payload: bytes, offset: int) -> AMQPProperties:
 
 # Method frame head + Basic.Deliver id + consumer tag length.
 _DELIVER_HEAD = struct.Struct('>BHIIB')
-# Content header frame head + class id, weight, body size, property flags.
-_HEADER_HEAD = struct.Struct('>BHIHHQH')
+# Frame-end octet of the method frame + the content header frame head: class id, weight
+# (ignored, as by decode_frame), body size, property flags.
+_HEADER_HEAD = struct.Struct('>BBHIH2xQH')
 # Frame-end octet of the header frame + the body frame head.
 _BODY_HEAD = struct.Struct('>BBHI')
 _DELIVER_ID = 0x003C003C
@@ -240,20 +241,26 @@ def decode_deliver_set(
         method_end = offset + 7 + size  # index of the method frame's frame-end octet
         start = offset + 12
         end = start + length
-        consumer_tag = buf[start:end].decode()
-        delivery_tag, bits, length = _DELIVER_FIXED.unpack_from(buf, end)
+        # Stored straight into the new object, in constructor order (see the module docstring).
+        method = _new(_Deliver)
+        method.consumer_tag = buf[start:end].decode()
+        method.delivery_tag, bits, length = _DELIVER_FIXED.unpack_from(buf, end)
+        method.redelivered = bits & 1 == 1
         start = end + 10
         end = start + length
-        exchange = buf[start:end].decode()
+        method.exchange = buf[start:end].decode()
         start = end + 1
         end = start + buf[end]
-        routing_key = buf[start:end].decode()
-        if end > method_end or size > limit or buf[method_end] != _END:
+        method.routing_key = buf[start:end].decode()
+        if end > method_end or size > limit:
             return None
-        kind, number, size, class_id, _weight, body_size, flags = _HEADER_HEAD.unpack_from(
-            buf, method_end + 1
+        # From the method frame's end octet: the whole content header frame head.
+        frame_end, kind, number, size, class_id, body_size, flags = _HEADER_HEAD.unpack_from(
+            buf, method_end
         )
-        if kind != 2 or number != channel or class_id != _BASIC or size > limit or size < 14:
+        if frame_end != _END or kind != 2 or number != channel or class_id != _BASIC:
+            return None
+        if size > limit or size < 14:
             return None
         decode_properties = PROPERTY_DECODERS.get(flags) or properties_decoder(flags)
         if decode_properties is None:
@@ -261,6 +268,7 @@ def decode_deliver_set(
         header_end = method_end + 8 + size  # index of the header frame's frame-end octet
         properties = decode_properties(buf, method_end + 22, header_end)
         if body_size:
+            # From the header frame's end octet: the body frame head.
             frame_end, kind, number, size = _BODY_HEAD.unpack_from(buf, header_end)
             if frame_end != _END or kind != 3 or number != channel or size != body_size:
                 return None
@@ -280,12 +288,6 @@ def decode_deliver_set(
             return None
     except _SET_ERRORS:
         return None
-    method = _new(_Deliver)
-    method.consumer_tag = consumer_tag
-    method.delivery_tag = delivery_tag
-    method.redelivered = bits & 1 == 1
-    method.exchange = exchange
-    method.routing_key = routing_key
     return end + 1 - offset, channel, method, properties, body
 
 

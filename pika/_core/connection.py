@@ -57,6 +57,9 @@ _MAX_CHANNELS = 65535
 # Bodies of at least this many bytes are queued by reference (see _queue_body_refs): copying them
 # would cost more than one more buffer in the transport's write vector.
 _BODY_REF_MIN = 32 * 1024
+_CONTENT_METHODS = frozenset(
+    (spec.Basic.Deliver.INDEX, spec.Basic.Return.INDEX, spec.Basic.GetOk.INDEX)
+)
 
 CAPABILITIES = {
     'authentication_failure_close': True,
@@ -246,6 +249,18 @@ class ConnectionCore:
                 if number:
                     channel = channels.get(number)
                     if channel is not None:
+                        method = getattr(frame, 'method', None)
+                        if method is not None and method.INDEX in _CONTENT_METHODS:
+                            taken = self._whole_content(channel, method, offset)
+                            if taken == 0:  # a large body is still arriving: wait for it
+                                offset -= consumed
+                                break
+                            if taken is not None:
+                                offset = taken
+                                if self.state is closed:
+                                    offset = len(buf)
+                                    break
+                                continue
                         channel._on_frame(frame)
                     else:
                         self._on_unknown_channel(frame)
@@ -258,6 +273,31 @@ class ConnectionCore:
             buffer.offset = offset
             buffer.compact()
         return result
+
+    def _whole_content(self, channel: ChannelCore, method: Any, offset: int) -> Optional[int]:
+        """A content method was decoded and its frames follow at ``offset``: if the body is large,
+        hand the whole message to the channel at once (see :func:`content.collect_body`).
+
+        :returns: the offset after the message; 0 to wait for more bytes; None to go on frame
+            by frame (small body, header not there yet, anything unusual)
+        """
+        buf = self._buffer.data
+        number = channel.channel_number
+        body_size = content.peek_body_size(buf, offset, number)
+        if body_size < content.LARGE_BODY_MIN or channel._assembler.active:
+            return None
+        frame_max = self._rx_frame_max
+        try:
+            consumed, header = decode_frame(buf, offset, frame_max)
+        except Exception:  # malformed: the frame-by-frame path reports it
+            return None
+        if header is None:
+            return None
+        found = content.collect_body(buf, offset + consumed, number, body_size, frame_max)
+        if not isinstance(found, tuple):
+            return found  # 0 (wait) or None
+        channel._on_content_set(method, getattr(header, 'properties', None), found[1])
+        return found[0]
 
     def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
         """The stream ended (EOF or socket error); return the closing events.

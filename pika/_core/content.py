@@ -137,6 +137,63 @@ def append_content(
     return frames, written + size + (frames - 1) * FRAME_OVERHEAD
 
 
+#: Bodies at least this large are taken whole from the receive buffer (:func:`collect_body`).
+LARGE_BODY_MIN = 64 * 1024
+_BODY_FRAME = struct.Struct('>BHI')  # type, channel, size
+_FRAME_END_OCTET = 0xCE
+
+
+def peek_body_size(buf: BytesLike, offset: int, channel: int) -> int:
+    """Body size announced by the content header frame of ``channel`` at ``offset``, or -1 when
+    no complete header frame start is there (the full decode and its checks come later)."""
+    if len(buf) - offset < _HEADER_HEAD.size:
+        return -1
+    kind, number, _size, _class, _weight, body_size = _HEADER_HEAD.unpack_from(buf, offset)
+    if kind != FRAME_HEADER or number != channel:
+        return -1
+    return int(body_size)
+
+
+def collect_body(
+    buf: BytesLike, offset: int, channel: int, body_size: int, frame_max: Optional[int]
+) -> Union[tuple[int, bytes], int, None]:
+    """Take a whole message body, spread over body frames, straight from the receive buffer.
+
+    Joining the fragments' memoryviews costs one copy of the body, where decoding frame by
+    frame copies each fragment out and then joins them (two copies, plus a bytes object per
+    frame). Only plain body frames of ``channel`` qualify.
+
+    :returns: ``(offset after the last body frame, body)`` when the whole body is there; ``0``
+        while everything so far is well formed but bytes are missing (wait for more); ``None``
+        when anything else shows up (another frame, a size or frame-end problem): the caller
+        then decodes frame by frame, which reports errors exactly as usual.
+    """
+    limit = frame_max - FRAME_OVERHEAD if frame_max else 0xFFFFFFFF
+    total = len(buf)
+    spans = []
+    received = 0
+    position = offset
+    while received < body_size:
+        if total - position < 7:
+            return 0
+        kind, number, size = _BODY_FRAME.unpack_from(buf, position)
+        if kind != FRAME_BODY or number != channel or not 0 < size <= limit:
+            return None
+        if received + size > body_size:
+            return None
+        end = position + 7 + size
+        if end >= total:
+            return 0
+        if buf[end] != _FRAME_END_OCTET:
+            return None
+        spans.append((position + 7, end))
+        received += size
+        position = end + 1
+    with memoryview(buf) as view:
+        body = b''.join([view[start:end] for start, end in spans])
+    return position, body
+
+
 class ContentAssembler:
     """Collects method + header + body frames of one inbound message.
 

@@ -42,6 +42,7 @@ __all__ = [
     'connect_blocking',
     'connect_with_retries',
     'finish_nonblocking_connect',
+    'recv_into_some',
     'recv_some',
     'resolve',
     'send_some',
@@ -437,6 +438,23 @@ def recv_some(sock: socket.socket, n: int) -> Optional[bytes]:
     if isinstance(sock, ssl.SSLSocket):
         data = _drain_tls_pending(sock, data)
     return data
+
+
+def recv_into_some(sock: socket.socket, buffer: memoryview) -> Optional[int]:
+    """Receive into ``buffer`` without blocking (plain sockets; TLS uses :func:`recv_some`).
+
+    :returns: the number of bytes received, or ``None`` when nothing is available now
+    :raises StreamLostError: EOF, connection reset, or any other socket failure
+    """
+    try:
+        received = sock.recv_into(buffer)
+    except _WOULD_BLOCK:
+        return None
+    except OSError as exc:
+        raise exceptions.StreamLostError(f'Stream lost while receiving: {exc!r}') from exc
+    if not received:
+        raise exceptions.StreamLostError('Transport indicated EOF')
+    return received
 
 
 def _drain_tls_pending(sock: ssl.SSLSocket, data: bytes) -> bytes:

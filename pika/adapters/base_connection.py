@@ -35,6 +35,7 @@ LOGGER = logging.getLogger(__name__)
 
 _RECV_SIZE = 128 * 1024
 _READS_PER_TURN = 8  # fairness: yield to the loop after this many successful reads
+_RECV_BUFFER_SIZE = _RECV_SIZE * _READS_PER_TURN  # one reusable recv_into target per connection
 _IOV_BATCH = 64  # buffers per sendmsg (well under IOV_MAX)
 
 
@@ -75,6 +76,7 @@ class BaseConnection(Connection):
         self._unsent_offset = 0
         self._unsent_size = 0
         self._writer_active = False
+        self._recv_view: Optional[memoryview] = None
         self._flush_handle: Optional[object] = None
         self._in_read = False
         self._plan: Optional[Iterator[tuple[Parameters, float]]] = None
@@ -267,6 +269,53 @@ class BaseConnection(Connection):
         sock = self._sock
         if sock is None:
             return
+        data: Union[bytes, memoryview, None]
+        lost: Optional[BaseException]
+        if isinstance(sock, ssl.SSLSocket):
+            data, lost = self._read_tls(sock)
+        else:
+            data, lost = self._read_plain(sock)
+        self._in_read = True
+        try:
+            if data:
+                self._on_data_received(data)
+            if lost is not None and self._sock is not None:
+                LOGGER.warning('Stream lost: %r', lost)
+                self._on_stream_lost(lost)
+        finally:
+            self._in_read = False
+            if self._sock is not None and not self._writer_active:
+                self._flush()
+
+    def _read_plain(
+        self, sock: socket.socket
+    ) -> tuple[Optional[memoryview], Optional[BaseException]]:
+        """`recv_into` one reusable buffer until the socket is drained or the buffer is full.
+
+        No bytes object is made per read and nothing is joined: the core copies the filled
+        part into its receive buffer once. The buffer is allocated on first use.
+        """
+        view = self._recv_view
+        if view is None:
+            view = self._recv_view = memoryview(bytearray(_RECV_BUFFER_SIZE))
+        filled = 0
+        lost: Optional[BaseException] = None
+        while filled < _RECV_BUFFER_SIZE:
+            wanted = _RECV_BUFFER_SIZE - filled
+            try:
+                received = _transport.recv_into_some(sock, view[filled:])
+            except exceptions.StreamLostError as exc:
+                lost = exc
+                break
+            if received is None:
+                break
+            filled += received
+            if received < wanted:
+                break
+        return (view[:filled] if filled else None), lost
+
+    def _read_tls(self, sock: socket.socket) -> tuple[Optional[bytes], Optional[BaseException]]:
+        """Read TLS records (`recv_some` also drains what the SSL object already decrypted)."""
         chunks: list[bytes] = []
         lost: Optional[BaseException] = None
         for _ in range(_READS_PER_TURN):
@@ -280,17 +329,9 @@ class BaseConnection(Connection):
             chunks.append(data)
             if len(data) < _RECV_SIZE:
                 break
-        self._in_read = True
-        try:
-            if chunks:
-                self._on_data_received(chunks[0] if len(chunks) == 1 else b''.join(chunks))
-            if lost is not None and self._sock is not None:
-                LOGGER.warning('Stream lost: %r', lost)
-                self._on_stream_lost(lost)
-        finally:
-            self._in_read = False
-            if self._sock is not None and not self._writer_active:
-                self._flush()
+        if not chunks:
+            return None, lost
+        return (chunks[0] if len(chunks) == 1 else b''.join(chunks)), lost
 
     def _output_ready(self) -> None:
         if self._in_read or self._writer_active or self._flush_handle is not None:

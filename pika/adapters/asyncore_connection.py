@@ -13,8 +13,7 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from pika.adapters.base_connection import BaseConnection
-from pika.adapters.select_connection import IOLoop
+from pika.adapters.select_connection import IOLoop, SelectConnection
 
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)
@@ -136,17 +135,13 @@ class AsyncoreIOLoop(IOLoop):
         super().close()
 
 
-class AsyncoreConnection(BaseConnection):
-    """The callback-style connection as asyncore dispatchers (same signatures as
-    `SelectConnection`); run it with `connection.ioloop.start()`, which returns once a
-    connection closed with `close()` has finished closing.
+class AsyncoreConnection(SelectConnection):
+    """`SelectConnection` on an `AsyncoreIOLoop` (same signature): the callback-style
+    connection as asyncore dispatchers. Run it with `connection.ioloop.start()`, which returns
+    once a connection closed with `close()` has finished closing.
 
-    :param parameters: connection parameters, or a list of them to try in turn
-    :param on_open_callback: `callback(connection)` once open
-    :param on_open_error_callback: `callback(connection, exception)` if it could not open
-    :param on_close_callback: `callback(connection, exception)` once closed
     :param custom_ioloop: an `AsyncoreIOLoop` to share (default: a new one on the global map)
-    :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
+    :raises TypeError: if `custom_ioloop` is not an `AsyncoreIOLoop`
     """
 
     def __init__(
@@ -160,18 +155,11 @@ class AsyncoreConnection(BaseConnection):
     ) -> None:
         if custom_ioloop is not None and not isinstance(custom_ioloop, AsyncoreIOLoop):
             raise TypeError(f'custom_ioloop must be an AsyncoreIOLoop, not {custom_ioloop!r}')
-        loop = custom_ioloop if custom_ioloop is not None else AsyncoreIOLoop()
         super().__init__(
             parameters,
             on_open_callback,
             on_open_error_callback,
             on_close_callback,
-            loop,
+            custom_ioloop if custom_ioloop is not None else AsyncoreIOLoop(),
             internal_connection_workflow,
         )
-
-    def _on_fully_closed(self) -> None:
-        """Stop the loop once a connection the user asked to close has finished closing."""
-        super()._on_fully_closed()
-        if self._close_requested:
-            self.ioloop.stop()

@@ -179,3 +179,31 @@ def test_clear_import_error_without_asyncore() -> None:
     assert result.returncode == 0, result.stderr
     assert 'IMPORT ERROR' in result.stdout
     assert 'pyasyncore' in result.stdout
+
+
+def test_asyncore_loop_replaces_only_the_waiting_hook() -> None:
+    """`IOLoop.poll()` computes the wait; `AsyncoreIOLoop` only supplies how to wait."""
+    from pika.adapters.select_connection import IOLoop, SelectConnection
+
+    assert AsyncoreIOLoop.poll is IOLoop.poll
+    assert AsyncoreIOLoop._wait_for_events is not IOLoop._wait_for_events
+    assert issubclass(AsyncoreConnection, SelectConnection)
+    waits: list[Any] = []
+
+    class RecordingLoop(AsyncoreIOLoop):
+        def _wait_for_events(self, timeout: Any) -> None:
+            waits.append(timeout)
+            super()._wait_for_events(timeout)
+
+    loop = RecordingLoop(socket_map={})
+    fired: list[str] = []
+    loop.call_later(0.05, lambda: (fired.append('timer'), loop.stop()))
+    loop.add_callback_threadsafe(lambda: fired.append('threadsafe'))
+    try:
+        loop.start()
+    finally:
+        loop.close()
+    assert fired == ['threadsafe', 'timer']
+    assert waits[0] == 0.0  # a queued thread-safe callback: no waiting at all
+    assert all(w is not None and 0.0 <= w <= 0.05 for w in waits)
+    assert loop.socket_map == {}  # close() removed the wake-up dispatcher from the map

@@ -47,6 +47,7 @@ class EchoServer(asyncore.dispatcher):
         self.set_reuse_addr()
         self.bind(('127.0.0.1', 0))
         self.listen(5)
+        assert self.socket is not None
         self.port = self.socket.getsockname()[1]
         self.handlers: list[EchoHandler] = []
 
@@ -197,7 +198,12 @@ def test_asyncore_loop_replaces_only_the_waiting_hook() -> None:
 
     loop = RecordingLoop(socket_map={})
     fired: list[str] = []
-    loop.call_later(0.05, lambda: (fired.append('timer'), loop.stop()))
+
+    def on_timer() -> None:
+        fired.append('timer')
+        loop.stop()
+
+    loop.call_later(0.05, on_timer)
     loop.add_callback_threadsafe(lambda: fired.append('threadsafe'))
     try:
         loop.start()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pika import exceptions, frame, spec
 from pika.amqp_object import AMQPObject
+from pika.amqp_object import Method as AMQPMethod
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -52,6 +53,7 @@ channels = st.integers(min_value=0, max_value=65535)
 @st.composite
 def method_frames(draw: st.DrawFn) -> frame.Frame:
     kind = draw(st.sampled_from(['deliver', 'publish', 'ack', 'close', 'declare']))
+    method: AMQPMethod
     if kind == 'deliver':
         method = spec.Basic.Deliver(
             consumer_tag=draw(short_str),
@@ -217,6 +219,8 @@ def test_two_gib_frame_without_limit_waits_without_allocating() -> None:
 
 
 # ---------------------------------------------------------------------------- fast paths
+def _carries_deliver(value: frame.Frame) -> bool:
+    return isinstance(value, frame.Method) and isinstance(value.method, spec.Basic.Deliver)
 
 
 def _spec_or_error(decode: object) -> object:
@@ -228,7 +232,7 @@ def _spec_or_error(decode: object) -> object:
 
 
 @FUZZ
-@given(method_frames().filter(lambda f: isinstance(f.method, spec.Basic.Deliver)))
+@given(method_frames().filter(_carries_deliver))
 def test_fast_deliver_decoder_matches_spec(method_frame: frame.Frame) -> None:
     payload = method_frame.marshal()[7:-1]
     _, decoded = frame.decode_frame(method_frame.marshal())
@@ -240,9 +244,7 @@ def test_fast_deliver_decoder_matches_spec(method_frame: frame.Frame) -> None:
 @FUZZ
 @given(
     st.binary(max_size=60).map(lambda b: struct.pack('>I', 0x003C003C) + b)
-    | method_frames()
-    .filter(lambda f: isinstance(f.method, spec.Basic.Deliver))
-    .map(lambda f: f.marshal()[7:-1]),
+    | method_frames().filter(_carries_deliver).map(lambda f: f.marshal()[7:-1]),
     st.data(),
 )
 def test_fast_deliver_decoder_agrees_on_garbage(payload: bytes, data: st.DataObject) -> None:
@@ -378,10 +380,6 @@ def test_decode_frames_agrees_with_decode_frame(data: bytes, frame_max: int | No
 
 
 # ---------------------------------------------------------------------------- Deliver set path
-
-
-def _carries_deliver(value: frame.Frame) -> bool:
-    return isinstance(value, frame.Method) and isinstance(value.method, spec.Basic.Deliver)
 
 
 properties_values = st.builds(

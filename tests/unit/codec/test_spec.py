@@ -198,11 +198,9 @@ def test_class_and_method_counts_match_the_json() -> None:
     assert len(JSON_METHODS) == 66
     assert len(spec.methods) == len(JSON_METHODS)
     classes = {
-        c
-        for c in vars(spec).values()
-        if isinstance(c, type) and c.__base__ is spec.amqp_object.Class
+        c for c in vars(spec).values() if isinstance(c, type) and c.__base__ is amqp_object.Class
     }
-    assert {c.NAME for c in classes} == {
+    assert {c.NAME for c in classes if issubclass(c, amqp_object.Class)} == {
         'Connection',
         'Channel',
         'Access',

@@ -110,7 +110,7 @@ async def scenario(params: pika.ConnectionParameters) -> list[list[int]]:
     try:
         for round_number in range(ROUNDS):
             expected_total = (round_number + 1) * BATCH
-            responses = await asyncio.wait_for(
+            responses: list[Any] = await asyncio.wait_for(
                 asyncio.gather(
                     publish_batch(round_number * BATCH),
                     *(http_get(port, '/count') for _ in range(CONCURRENT_REQUESTS)),

@@ -100,7 +100,7 @@ def test_seed_tornado_application(
     http_server.add_sockets([sock])
     # The seed: `ioloop.add_timeout(500, application.pika.connect)` on the instance. Tornado
     # deadlines are absolute, so 500 is long past and the connect runs on the first iteration.
-    seed_loop = tornado.ioloop.IOLoop.instance()  # type: ignore[attr-defined]
+    seed_loop = tornado.ioloop.IOLoop.instance()
     assert seed_loop is ioloop
     seed_loop.add_timeout(500, application.pika.connect)  # type: ignore[attr-defined]
     responses: list[tornado.httpclient.HTTPResponse] = []

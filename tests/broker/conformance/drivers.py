@@ -104,7 +104,8 @@ class AsyncoreDriver(SelectDriver):
     ) -> Any:
         from pika.adapters.asyncore_connection import AsyncoreConnection
 
-        return AsyncoreConnection(params, on_open, on_open_error, on_close, custom_ioloop=self.loop)
+        loop: Any = self.loop  # an AsyncoreIOLoop (set in __init__)
+        return AsyncoreConnection(params, on_open, on_open_error, on_close, custom_ioloop=loop)
 
 
 class AsyncioDriver(Driver):
@@ -215,6 +216,7 @@ class TwistedDriver(Driver):
         from pika.adapters.twisted_connection import TwistedProtocolConnection
 
         proto = TwistedProtocolConnection(params, custom_reactor=self.reactor)
+        assert proto.ready is not None
         proto.ready.addErrback(lambda _failure: None)  # failures reach on_open_error below
         impl = proto._impl
         for register, callback in (

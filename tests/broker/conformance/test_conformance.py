@@ -128,7 +128,7 @@ def test_declare_publish_consume_ack(session: Session) -> None:
         received.append((body, properties.content_type))
         ch.basic_ack(method.delivery_tag)
 
-    consume_ok = []
+    consume_ok: list[Any] = []
     tag = channel.basic_consume(queue, on_message, callback=consume_ok.append)
     session.driver.run_until(lambda: bool(consume_ok))
     assert consume_ok[0].method.consumer_tag == tag

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from pika import _channel_args as args_
 from pika import exceptions, frame, spec
 from pika._core import events
+from pika._core.states import ChannelState
 
 if TYPE_CHECKING:
     from pika._core import ChannelCore
@@ -28,6 +29,7 @@ LOGGER = logging.getLogger(__name__)
 ReplyHandler = Callable[[events.RpcReply], None]
 
 MAX_CHANNELS = 65535
+_OPEN = ChannelState.OPEN
 
 
 class Channel:
@@ -140,7 +142,14 @@ class Channel:
         """Send an asynchronous method (no reply)."""
         self._raise_if_not_open()
         self._core.send(method)
-        self.connection._after_core_call()
+        self._after_call()
+
+    def _after_call(self) -> None:
+        """Let the connection schedule output, unless it is dispatching events: it does that
+        once after the whole batch (one write per loop turn, not one check per ack)."""
+        connection = self.connection
+        if not connection._dispatching:
+            connection._after_core_call()
 
     def _frame_reply(self, callback: Optional[Callable[..., Any]]) -> Optional[ReplyHandler]:
         """A reply handler that calls `callback(frame.Method(channel_number, reply))`."""
@@ -426,7 +435,7 @@ class Channel:
             raise ValueError('immediate=True is not supported by RabbitMQ')
         self._raise_if_not_open()
         self._core.publish(exchange, routing_key, payload, properties, mandatory)
-        self.connection._after_core_call()
+        self._after_call()
 
     @args_.advertise('basic_get')
     def basic_get(self, *args: Any, **kwargs: Any) -> None:
@@ -450,8 +459,13 @@ class Channel:
     def basic_ack(self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
         tag = args_.delivery_tag_value(delivery_tag)
-        args_.require_bool('multiple', multiple)
-        self._send(spec.Basic.Ack(delivery_tag=tag, multiple=multiple))
+        if multiple is not False and multiple is not True:
+            args_.require_bool('multiple', multiple)
+        core = self._core
+        if core.state is not _OPEN or self._closed_error is not None:
+            self._raise_if_not_open()
+        core.ack(tag, multiple)
+        self._after_call()
 
     def basic_nack(
         self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False, requeue: bool = True

@@ -38,6 +38,8 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
+_MessageDelivered = events.MessageDelivered
+
 #: bound on the close handshake when the parameters give no `stack_timeout` (seconds)
 CLOSE_TIMEOUT_DEFAULT = 15.0
 
@@ -236,9 +238,16 @@ class Connection:
         if self._dispatching:
             return
         self._dispatching = True
+        pending = self._pending_events
+        channels = self._channels
         try:
-            while self._pending_events:
-                event = self._pending_events.popleft()
+            while pending:
+                event = pending.popleft()
+                if type(event) is _MessageDelivered:  # the consume hot path: straight to it
+                    channel = channels.get(event.channel_number)
+                    if channel is not None:
+                        channel._on_deliver(event)
+                        continue
                 self._dispatch(event)
         finally:
             self._dispatching = False

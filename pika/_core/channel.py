@@ -12,6 +12,7 @@ State transitions go through :mod:`pika._core.states` only.
 from __future__ import annotations
 
 import logging
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -159,6 +160,25 @@ class ChannelCore:
         if not hasattr(method, 'INDEX'):
             raise TypeError(f'send() needs a pika.spec method, got {method!r}')
         self._conn._write(content.encode_method(self.channel_number, method), 1)
+
+    def ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        """Queue Basic.Ack: the same frame as ``send(Basic.Ack(...))``, packed in one struct call.
+
+        Consumers ack every message, so this skips building and generically encoding a method
+        object. ``delivery_tag`` must already be a checked int; ``multiple`` a bool.
+
+        :raises ChannelWrongStateError: the channel is neither open nor cancelling
+        """
+        state = self.state
+        if state is not _OPEN and state is not _CANCELLING:
+            self._require_state(_OPEN, _CANCELLING)
+        if not 0 <= delivery_tag <= _MAX_TAG:
+            self.send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))  # raises
+            return
+        self._conn._write(
+            _ACK_FRAME.pack(1, self.channel_number, 13, _ACK_INDEX, delivery_tag, multiple, 0xCE),
+            1,
+        )
 
     def publish(
         self,
@@ -343,6 +363,13 @@ class ChannelCore:
         assembler = self._assembler
         if assembler.active:
             return False
+        state = self.state
+        if type(method) is _Deliver and (state is _OPEN or state is _CANCELLING):
+            # What the general path below ends in for a delivery, minus its bookkeeping.
+            self._conn._events.append(
+                events.MessageDelivered(self.channel_number, method, properties, body)
+            )
+            return True
         self._on_method(method)
         if assembler.active:  # else the method was refused and the connection is failing
             complete = assembler.on_header(len(body), properties)
@@ -450,6 +477,10 @@ class ChannelCore:
 
 
 _DELIVER_INDEX = spec.Basic.Deliver.INDEX
+_Deliver = spec.Basic.Deliver
+_ACK_INDEX = spec.Basic.Ack.INDEX
+_ACK_FRAME = struct.Struct('>BHIIQ?B')  # method frame head, Basic.Ack id, tag, multiple, end
+_MAX_TAG = 0xFFFFFFFFFFFFFFFF
 _LIFECYCLE = frozenset(
     {spec.Channel.Open.INDEX, spec.Channel.Close.INDEX, spec.Channel.CloseOk.INDEX}
 )

@@ -229,9 +229,10 @@ class ConnectionCore:
                 # frame objects. Anything else (or a channel mid-message) goes frame by frame.
                 delivery = decode_deliver_set(buf, offset, frame_max)
                 if delivery is not None:
-                    channel = channels.get(delivery[1]) if delivery[1] else None
-                    if channel is not None and channel._on_content_set(*delivery[2:]):
-                        offset += delivery[0]
+                    consumed, number, method, properties, body = delivery
+                    channel = channels.get(number) if number else None
+                    if channel is not None and channel._on_content_set(method, properties, body):
+                        offset += consumed
                         if self.state is closed:
                             offset = len(buf)
                             break

@@ -355,14 +355,21 @@ def write_json(data: dict[str, Any], name: str) -> Path:
     return path
 
 
-def draw_chart(json_path: Path, ref_python: Path | None) -> Path | None:
-    """Render the PNG with chart.py under an interpreter that has matplotlib (the ref venv)."""
+def draw_chart(json_path: Path, ref_python: Path | None, install: bool) -> Path | None:
+    """Render the PNG with chart.py under an interpreter that has matplotlib (the ref venv).
+
+    matplotlib is installed into the reference venv on demand when ``install`` is true (never
+    into ours); ``--quick`` does not install it, to stay fast on a fresh machine.
+    """
     png = json_path.with_suffix('.png')
     python = str(ref_python) if ref_python else sys.executable
     probe = subprocess.run([python, '-c', 'import matplotlib'], capture_output=True)
+    if probe.returncode != 0 and not install:
+        print('chart skipped: matplotlib is not installed in the reference venv', file=sys.stderr)
+        return None
     if probe.returncode != 0 and ref_python is not None:
-        install = [python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-        subprocess.run([*install, 'matplotlib'], capture_output=True)
+        pip = [python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
+        subprocess.run([*pip, 'matplotlib'], capture_output=True)
     proc = subprocess.run(
         [python, str(BENCH_DIR / 'chart.py'), str(json_path), str(png)],
         capture_output=True,
@@ -513,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     print_report(summary, targets)
     print(f'\nresults: {json_path}')
     if not args.no_chart:
-        png = draw_chart(json_path, ref_python or reference_python())
+        png = draw_chart(json_path, ref_python or reference_python(), install=not args.quick)
         if png:
             print(f'chart: {png}')
     if args.write_docs:

@@ -80,4 +80,7 @@ fi
 if [ -f bench/codec.py ]; then
     gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
 fi
+if [ -f bench/run.py ]; then
+    gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
+fi
 finish

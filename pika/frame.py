@@ -358,6 +358,16 @@ def decode_frames(
         end = start + size
         if end >= total or size > limit or data_in[end] != FRAME_END:
             break  # partial, oversized or broken: decode_frame below sorts it out
+        if frame_type == FRAME_METHOD:  # a whole Basic.Deliver set: decoded in one go
+            found = _fast.decode_deliver_set(data_in, position, frame_max)
+            if found is not None:
+                consumed, _channel, method, props, body = found
+                append(Method(channel, method))
+                append(Header(channel, len(body), props))
+                if body:
+                    append(Body(channel, body))
+                position += consumed
+                continue
         if view is None:
             view = memoryview(data_in)
         payload: bytes = view[start:end] if type(view) is bytes else view[start:end].tobytes()

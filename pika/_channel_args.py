@@ -259,6 +259,21 @@ def _merged_defaults(method: str) -> dict[str, Any]:
     return merged
 
 
+_MERGED: dict[str, tuple[tuple[str, Any], ...]] = {}
+_ALLOWED: dict[str, frozenset[str]] = {}
+
+
+def _defaults_and_allowed(method: str) -> tuple[tuple[tuple[str, Any], ...], frozenset[str]]:
+    """`_merged_defaults(method)` as pairs, and every keyword the method accepts (computed once
+    per method: they only depend on the tables above, and `bind` runs on every channel call)."""
+    merged = _MERGED.get(method)
+    if merged is None:
+        defaults = _merged_defaults(method)
+        merged = _MERGED[method] = tuple(defaults.items())
+        _ALLOWED[method] = frozenset(defaults) | frozenset(_EXTRA_KEYWORDS.get(method, ()))
+    return merged, _ALLOWED[method]
+
+
 def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Bind a call of channel method `method` to a dict of canonical parameter names.
 
@@ -279,8 +294,8 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
             f'{method}() takes at most {len(names)} positional arguments ({len(args)} given)'
         )
     given = canonical_kwargs(method, kwargs)
-    allowed = set(_merged_defaults(method)) | set(_EXTRA_KEYWORDS.get(method, ()))
-    unknown = sorted(set(given) - allowed)
+    merged, allowed = _defaults_and_allowed(method)
+    unknown = sorted(set(given) - allowed) if not allowed.issuperset(given) else None
     if unknown:
         raise TypeError(f'{method}() got unexpected keyword argument(s): {", ".join(unknown)}')
     bound: dict[str, Any] = dict(zip(names, args))
@@ -291,7 +306,7 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
     if method == 'confirm_delivery' and 'ack_nack_callback' not in bound and 'callback' in bound:
         # pika 0.9's `confirm_delivery(callback=f)`: f receives the acks and nacks.
         bound['ack_nack_callback'] = bound.pop('callback')
-    for name, default in _merged_defaults(method).items():
+    for name, default in merged:
         if name not in bound:
             if default is REQUIRED:
                 raise TypeError(f'{method}() missing required argument {name!r}')

@@ -229,8 +229,7 @@ class Connection:
 
     def _process(self, new_events: Sequence[events.Event]) -> None:
         self._pending_events.extend(new_events)
-        self._after_core_call()
-        self._dispatch_pending()
+        self._dispatch_pending()  # ends with _after_core_call (output, tick), even if re-entered
 
     def _dispatch_pending(self) -> None:
         """Dispatch queued events in order; a raising callback leaves the rest for later."""

@@ -366,15 +366,14 @@ class ConnectionCore:
 
     def next_deadline(self) -> Optional[float]:
         """Absolute time at which :meth:`tick` must run next, or None when no timer is armed."""
-        if self.state is _CS.CLOSED:
-            return None
-        deadlines = []
-        if self._heartbeat_timer is not None:
-            deadlines.append(self._heartbeat_timer.next_deadline())
+        timer = self._heartbeat_timer  # None once CLOSED, like _blocked_since
+        deadline = timer.next_deadline() if timer is not None else None
         timeout = self.params.blocked_connection_timeout
         if self._blocked_since is not None and timeout:
-            deadlines.append(self._blocked_since + timeout)
-        return min(deadlines) if deadlines else None
+            blocked_deadline = self._blocked_since + timeout
+            if deadline is None or blocked_deadline < deadline:
+                deadline = blocked_deadline
+        return deadline
 
     def data_to_send(self) -> Union[bytes, bytearray]:
         """Return everything queued for the broker and start a fresh buffer."""

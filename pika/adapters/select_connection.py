@@ -178,6 +178,8 @@ class IOLoop:
             pass
 
     def _run_threadsafe_callbacks(self) -> None:
+        if not self._threadsafe:  # unlocked peek: a callback added meanwhile also wakes us
+            return
         with self._lock:
             batch = list(self._threadsafe)
             self._threadsafe.clear()
@@ -318,7 +320,8 @@ class IOLoop:
 
     def _run_once(self) -> None:
         self.poll()
-        self.process_timeouts()
+        if self._timers:  # no clock read on turns without any timer
+            self.process_timeouts()
         self._run_threadsafe_callbacks()
 
     def start(self) -> None:

@@ -17,7 +17,6 @@ can escape :meth:`receive_data`.
 from __future__ import annotations
 
 import logging
-import platform
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -26,6 +25,14 @@ from pika._core import content, events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.heartbeat import HeartbeatTimer
+from pika._core.negotiation import (
+    CAPABILITIES,
+    client_properties,
+    negotiate_heartbeat,
+    negotiate_limit,
+    short_text,
+)
+from pika._core.output import Output
 from pika._core.states import (
     CHANNEL_ERROR,
     COMMAND_INVALID,
@@ -44,7 +51,7 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 
-__all__ = ['ConnectionCore', 'negotiate_heartbeat', 'negotiate_limit']
+__all__ = ['CAPABILITIES', 'ConnectionCore', 'negotiate_heartbeat', 'negotiate_limit']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -60,67 +67,6 @@ _BODY_REF_MIN = 32 * 1024
 _CONTENT_METHODS = frozenset(
     (spec.Basic.Deliver.INDEX, spec.Basic.Return.INDEX, spec.Basic.GetOk.INDEX)
 )
-
-CAPABILITIES = {
-    'authentication_failure_close': True,
-    'basic.nack': True,
-    'connection.blocked': True,
-    'consumer_cancel_notify': True,
-    'exchange_exchange_bindings': True,
-    'per_consumer_qos': True,
-    'publisher_confirms': True,
-}
-
-
-def negotiate_limit(client: int, server: int) -> int:
-    """channel_max/frame_max rule: the smaller non-zero value; 0 means "no limit"."""
-    if client == 0 or server == 0:
-        return max(client, server)
-    return min(client, server)
-
-
-def negotiate_heartbeat(
-    setting: Union[int, Callable[[Any, int], int], None], server: int, owner: Any = None
-) -> int:
-    """Heartbeat rule (pika 1.x): a client value wins when set (0 = off); None takes the server's.
-
-    A callable is asked ``setting(owner, server)`` and must return an int >= 0.
-
-    :raises TypeError/ValueError: the callable returned something unusable
-    """
-    if setting is None:
-        return server
-    if callable(setting):
-        value = setting(owner, server)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f'heartbeat callable must return int, got {value!r}')
-        if value < 0:
-            raise ValueError(f'heartbeat callable returned a negative value {value!r}')
-        return value
-    return int(setting)
-
-
-def short_text(text: str) -> str:
-    """Cut ``text`` so it fits an AMQP short string (255 bytes of UTF-8)."""
-    raw = text.encode('utf-8')
-    if len(raw) <= 255:
-        return text
-    return raw[:255].decode('utf-8', 'ignore')
-
-
-def client_properties(params: Parameters) -> dict[str, Any]:
-    """Client properties for Connection.StartOk: ours, updated with ``params.client_properties``."""
-    import pika  # lazy: pika/__init__ imports the adapters, which import us
-
-    props: dict[str, Any] = {
-        'product': 'pika',
-        'platform': f'Python {platform.python_version()}',
-        'version': getattr(pika, '__version__', '0'),
-        'information': 'See https://pika.readthedocs.io',
-        'capabilities': dict(CAPABILITIES),
-    }
-    props.update(params.client_properties or {})
-    return props
 
 
 class ConnectionCore:
@@ -142,11 +88,7 @@ class ConnectionCore:
         #: frames and bytes queued since creation (the backpressure rule uses their ratio)
         self.frames_sent = 0
         self.bytes_queued_total = 0
-        self._out = bytearray()
-        # Segments queued before ``_out``: large message bodies are referenced, not copied, and
-        # the small bytes around them (frame headers) stay in bytearrays; see _queue_body_refs.
-        self._out_parts: list[BytesLike] = []
-        self._parts_size = 0
+        self._output = Output()
         self._buffer = ReceiveBuffer()
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
         self._max_payload = _HANDSHAKE_FRAME_MAX - 8
@@ -194,7 +136,8 @@ class ConnectionCore:
     @property
     def pending_bytes(self) -> int:
         """Bytes queued and not yet drained by :meth:`data_to_send`."""
-        return len(self._out) + self._parts_size
+        output = self._output
+        return len(output.buffer) + output.parts_size
 
     # ----------------------------------------------------------------- driving
 
@@ -377,33 +320,12 @@ class ConnectionCore:
 
     def data_to_send(self) -> Union[bytes, bytearray]:
         """Return everything queued for the broker and start a fresh buffer."""
-        if self._out_parts:
-            return b''.join(self.data_to_send_parts())
-        out = self._out
-        if out:
-            self._out = bytearray()
-        return out
+        return self._output.take()
 
     def data_to_send_parts(self) -> list[BytesLike]:
-        """Like :meth:`data_to_send`, as a list of buffers to write in order (scatter/gather).
-
-        Large ``bytes`` bodies appear as themselves (or memoryview slices of themselves) instead
-        of being copied into the output buffer; a transport that can write a vector
-        (``socket.sendmsg``) sends them with no copy in user space at all.
-        """
-        parts = self._out_parts
-        out = self._out
-        if parts:
-            self._out_parts = []
-            self._parts_size = 0
-            if out:
-                parts.append(out)
-                self._out = bytearray()
-            return parts
-        if out:
-            self._out = bytearray()
-            return [out]
-        return []
+        """Like :meth:`data_to_send`, as a list of buffers to write in order (scatter/gather):
+        large ``bytes`` bodies are the caller's objects, not copies (see :class:`Output`)."""
+        return self._output.take_parts()
 
     # ----------------------------------------------------------------- user operations
 
@@ -485,13 +407,13 @@ class ConnectionCore:
     # ----------------------------------------------------------------- output (used by channels)
 
     def _write(self, data: bytes, frames: int) -> None:
-        self._out += data
+        self._output.buffer += data
         self.frames_sent += frames
         self.bytes_queued_total += len(data)
 
     def _send_method(self, channel_number: int, method: Any) -> None:
         data = content.encode_method(channel_number, method)
-        self._out += data
+        self._output.buffer += data
         self.frames_sent += 1
         self.bytes_queued_total += len(data)
 
@@ -503,11 +425,12 @@ class ConnectionCore:
         body: BytesLike,
     ) -> None:
         encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
-        out = self._out
+        output = self._output
+        out = output.buffer
         out += method_frame
         if len(body) >= _BODY_REF_MIN and type(body) is bytes:
             written = content.append_header(out, channel_number, encoded_properties, len(body))
-            frames, body_written = self._queue_body_refs(channel_number, body)
+            frames, body_written = output.queue_body_refs(channel_number, body, self._max_payload)
             frames += 1
             written += body_written
         else:
@@ -516,30 +439,6 @@ class ConnectionCore:
             )
         self.frames_sent += frames + 1
         self.bytes_queued_total += written + len(method_frame)
-
-    def _queue_body_refs(self, channel_number: int, body: bytes) -> tuple[int, int]:
-        """Queue the body frames of a large immutable body by reference (no copy).
-
-        Each frame's 7-byte header ends the current ``_out`` bytearray, which moves to
-        ``_out_parts`` followed by the body (or a memoryview slice of it); the frame-end octet
-        starts a fresh ``_out``. Returns ``(frames, bytes)`` queued.
-        """
-        max_payload = self._max_payload
-        size = len(body)
-        parts = self._out_parts
-        out = self._out
-        view = memoryview(body) if size > max_payload else None
-        frames = 0
-        for pos in range(0, size, max_payload):
-            chunk: BytesLike = body if view is None else view[pos : pos + max_payload]
-            out += content.body_frame_head(channel_number, len(chunk))
-            parts.append(out)
-            parts.append(chunk)
-            self._parts_size += len(out) + len(chunk)
-            out = bytearray(content.FRAME_END)
-            frames += 1
-        self._out = out
-        return frames, size + frames * content.FRAME_OVERHEAD
 
     # ----------------------------------------------------------------- inbound: channel 0
 

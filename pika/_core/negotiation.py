@@ -1,0 +1,82 @@
+"""Connection.Tune / Connection.StartOk arithmetic: limits, heartbeat, client properties.
+
+Pure functions used by :class:`pika._core.connection.ConnectionCore` during the handshake (kept
+apart so the state machine module stays small).
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+if TYPE_CHECKING:
+    from pika._parameters import Parameters
+
+__all__ = [
+    'CAPABILITIES',
+    'client_properties',
+    'negotiate_heartbeat',
+    'negotiate_limit',
+    'short_text',
+]
+
+CAPABILITIES = {
+    'authentication_failure_close': True,
+    'basic.nack': True,
+    'connection.blocked': True,
+    'consumer_cancel_notify': True,
+    'exchange_exchange_bindings': True,
+    'per_consumer_qos': True,
+    'publisher_confirms': True,
+}
+
+
+def negotiate_limit(client: int, server: int) -> int:
+    """channel_max/frame_max rule: the smaller non-zero value; 0 means "no limit"."""
+    if client == 0 or server == 0:
+        return max(client, server)
+    return min(client, server)
+
+
+def negotiate_heartbeat(
+    setting: Union[int, Callable[[Any, int], int], None], server: int, owner: Any = None
+) -> int:
+    """Heartbeat rule (pika 1.x): a client value wins when set (0 = off); None takes the server's.
+
+    A callable is asked ``setting(owner, server)`` and must return an int >= 0.
+
+    :raises TypeError/ValueError: the callable returned something unusable
+    """
+    if setting is None:
+        return server
+    if callable(setting):
+        value = setting(owner, server)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f'heartbeat callable must return int, got {value!r}')
+        if value < 0:
+            raise ValueError(f'heartbeat callable returned a negative value {value!r}')
+        return value
+    return int(setting)
+
+
+def short_text(text: str) -> str:
+    """Cut ``text`` so it fits an AMQP short string (255 bytes of UTF-8)."""
+    raw = text.encode('utf-8')
+    if len(raw) <= 255:
+        return text
+    return raw[:255].decode('utf-8', 'ignore')
+
+
+def client_properties(params: Parameters) -> dict[str, Any]:
+    """Client properties for Connection.StartOk: ours, updated with ``params.client_properties``."""
+    import pika  # lazy: pika/__init__ imports the adapters, which import us
+
+    props: dict[str, Any] = {
+        'product': 'pika',
+        'platform': f'Python {platform.python_version()}',
+        'version': getattr(pika, '__version__', '0'),
+        'information': 'See https://pika.readthedocs.io',
+        'capabilities': dict(CAPABILITIES),
+    }
+    props.update(params.client_properties or {})
+    return props

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._core import events as ev
@@ -48,6 +48,7 @@ LOGGER = logging.getLogger(__name__)
 
 #: Bytes asked of the kernel per read: large enough to decode many small deliveries per syscall.
 RECV_SIZE = 131072
+RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusable buffer
 
 _monotonic = time.monotonic
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -173,6 +174,7 @@ class Pump:
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
         self._out = bytearray()
+        self._recv_view: Optional[memoryview] = None
         self._leader = False
         self._selecting = False
         self._close_deferred = False
@@ -346,7 +348,7 @@ class Pump:
         sock = self.sock
         while sock is not None:
             try:
-                data = sock.recv(RECV_SIZE)
+                data = self._recv(sock)
             except _WOULD_BLOCK:
                 return
             except OSError as error:
@@ -362,6 +364,16 @@ class Pump:
             if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 return
             sock = self.sock
+
+    def _recv(self, sock: socket.socket) -> Union[bytes, memoryview]:
+        """One read: into a reusable buffer for a plain socket (no bytes object per read; the
+        core copies what it needs), a plain ``recv`` for TLS. Empty means EOF."""
+        if isinstance(sock, ssl.SSLSocket):
+            return sock.recv(RECV_SIZE)
+        view = self._recv_view
+        if view is None:
+            view = self._recv_view = memoryview(bytearray(RECV_INTO_SIZE))
+        return view[: sock.recv_into(view)]
 
     def _tick(self) -> None:
         tick_at = self.core.next_deadline()

@@ -104,7 +104,7 @@ class Channel:
 
     # -- callback registration ---------------------------------------------------------------
 
-    def add_on_close_callback(self, callback: Callable[[Channel, BaseException], Any]) -> None:
+    def add_on_close_callback(self, callback: Callable[[Channel, Exception], object]) -> None:
         """Call `callback(channel, exception)` when the channel has closed."""
         args_.require_callable('callback', callback)
         self._on_close_callbacks.append(callback)

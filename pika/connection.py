@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
 from pika import exceptions, frame
 from pika._channel_args import require_callable, require_int, require_str
@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger(__name__)
+
+#: The connection class a callback receives: `add_on_open_callback` on a SelectConnection
+#: accepts `def cb(conn: SelectConnection)`, not only callbacks typed for the base class.
+_C = TypeVar('_C', bound='Connection')
 
 _MessageDelivered = events.MessageDelivered
 
@@ -70,8 +74,8 @@ class Connection:
         self,
         parameters: Optional[Parameters] = None,
         on_open_callback: Optional[Callable[[Connection], Any]] = None,
-        on_open_error_callback: Optional[Callable[[Connection, BaseException], Any]] = None,
-        on_close_callback: Optional[Callable[[Connection, BaseException], Any]] = None,
+        on_open_error_callback: Optional[Callable[[Connection, Exception], object]] = None,
+        on_close_callback: Optional[Callable[[Connection, Exception], object]] = None,
     ) -> None:
         if parameters is None:
             parameters = ConnectionParameters()
@@ -335,19 +339,19 @@ class Connection:
 
     # -- public API --------------------------------------------------------------------------
 
-    def add_on_open_callback(self, callback: Callable[[Connection], Any]) -> None:
+    def add_on_open_callback(self: _C, callback: Callable[[_C], object]) -> None:
         """Call `callback(connection)` when the connection has opened."""
         require_callable('callback', callback)
         self._on_open_callbacks.append(callback)
 
     def add_on_open_error_callback(
-        self, callback: Callable[[Connection, BaseException], Any], remove_default: bool = True
+        self: _C, callback: Callable[[_C, Exception], object], remove_default: bool = True
     ) -> None:
         """Call `callback(connection, exception)` when the connection could not be opened."""
         require_callable('callback', callback)
         self._on_open_error_callbacks.append(callback)
 
-    def add_on_close_callback(self, callback: Callable[[Connection, BaseException], Any]) -> None:
+    def add_on_close_callback(self: _C, callback: Callable[[_C, Exception], object]) -> None:
         """Call `callback(connection, exception)` when an open connection has closed."""
         require_callable('callback', callback)
         self._on_close_callbacks.append(callback)
@@ -362,7 +366,7 @@ class Connection:
         require_callable('callback', callback)
         self._on_unblocked_callbacks.append(callback)
 
-    def add_backpressure_callback(self, callback: Callable[[Connection], Any]) -> None:
+    def add_backpressure_callback(self: _C, callback: Callable[[_C], object]) -> None:
         """Call `callback(connection)` when the unsent output exceeds the backpressure
         multiplier times the average size of the frames sent so far (the seed's rule)."""
         require_callable('callback', callback)

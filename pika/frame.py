@@ -17,14 +17,25 @@ in as few allocations as possible, since it is the hottest outbound path.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Generic, Union
 
 from pika import _frame_fast as _fast
 from pika import exceptions, spec
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeVar  # PEP 696 defaults; only type checkers read this
+
     from pika.amqp_object import Method as AMQPMethod
     from pika.amqp_object import Properties as AMQPProperties
+
+    #: The method type a :class:`Method` frame carries. A bare ``frame.Method`` annotation
+    #: means ``Method[Any]``, so callbacks typed ``(frame: pika.frame.Method)`` may read
+    #: ``frame.method.queue``; ``frame.Method[spec.Queue.DeclareOk]`` is precise.
+    _M = TypeVar('_M', bound=AMQPMethod, default=Any, covariant=True)
+else:
+    from typing import TypeVar
+
+    _M = TypeVar('_M', covariant=True)
 
 __all__ = [
     'FRAME_BODY',
@@ -127,8 +138,11 @@ class Frame:
         raise NotImplementedError
 
 
-class Method(Frame):
+class Method(Frame, Generic[_M]):
     """A method frame carrying one AMQP method (``spec.Basic.Deliver()``...).
+
+    Generic over the method type for type checkers only: ``frame.Method[spec.Queue.DeclareOk]``
+    is what a blocking ``queue_declare`` returns; a bare ``frame.Method`` is ``Method[Any]``.
 
     :param channel_number: channel the method belongs to
     :param method: the ``pika.spec`` method instance
@@ -137,10 +151,10 @@ class Method(Frame):
     __slots__ = ('method',)
     NAME = 'METHOD'
 
-    def __init__(self, channel_number: int, method: AMQPMethod) -> None:
+    def __init__(self, channel_number: int, method: _M) -> None:
         self.frame_type = FRAME_METHOD
         self.channel_number = channel_number
-        self.method = method
+        self.method: _M = method
 
     def marshal(self) -> bytes:
         """Return the frame's wire bytes: method id followed by the encoded arguments."""

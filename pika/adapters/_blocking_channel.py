@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
 
 from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
@@ -490,7 +490,9 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         *,
         timeout: Optional[float] = None,
         **kwargs: Any,
-    ) -> tuple[Any, Any, Any]:
+    ) -> tuple[
+        Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]
+    ]:
         """Fetch one message: ``(Basic.GetOk, properties, body)``.
 
         When the queue is empty the result is ``(GetEmpty, None, None)`` where ``GetEmpty`` is

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from pika import _channel_args as args_mod
 from pika import exceptions, spec
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
     from pika.adapters._blocking_io import ChannelSlot, Pump
     from pika.adapters.blocking_connection import BlockingConnection
+
+#: What ``consume()`` yields for a message, and (with ``inactivity_timeout``) when none came.
+#: Without ``inactivity_timeout`` the overloads promise only messages, so user code can read
+#: ``method.delivery_tag`` and ``body`` without a None check.
+_Message = tuple[spec.Basic.Deliver, spec.BasicProperties, bytes]
+_NoMessage = tuple[None, None, None]
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -80,6 +86,37 @@ class ConsumeGeneratorMixin:
 
     # -- the consume() generator --------------------------------------------------------
 
+    @overload
+    def consume(
+        self,
+        queue: str,
+        auto_ack: bool = ...,
+        exclusive: bool = ...,
+        arguments: Optional[dict[str, Any]] = ...,
+        inactivity_timeout: None = ...,
+    ) -> Iterator[_Message]: ...
+
+    @overload
+    def consume(
+        self,
+        queue: str,
+        auto_ack: bool = ...,
+        exclusive: bool = ...,
+        arguments: Optional[dict[str, Any]] = ...,
+        *,
+        inactivity_timeout: float,
+    ) -> Iterator[Union[_Message, _NoMessage]]: ...
+
+    @overload
+    def consume(
+        self,
+        queue: str,
+        auto_ack: bool,
+        exclusive: bool,
+        arguments: Optional[dict[str, Any]],
+        inactivity_timeout: float,
+    ) -> Iterator[Union[_Message, _NoMessage]]: ...
+
     def consume(
         self,
         queue: str,
@@ -87,7 +124,7 @@ class ConsumeGeneratorMixin:
         exclusive: bool = False,
         arguments: Optional[dict[str, Any]] = None,
         inactivity_timeout: Optional[float] = None,
-    ) -> Iterator[tuple[Any, Any, Any]]:
+    ) -> Iterator[Union[_Message, _NoMessage]]:
         """Yield ``(method, properties, body)`` for each message of ``queue``.
 
         One such consumer exists per channel; calling ``consume`` again with the same
@@ -129,7 +166,7 @@ class ConsumeGeneratorMixin:
 
     def _generate(
         self, gen: _Generator, inactivity_timeout: Optional[float]
-    ) -> Iterator[tuple[Any, Any, Any]]:
+    ) -> Iterator[Union[_Message, _NoMessage]]:
         slot = self._slot
         queue = slot.gen_queue
         connection = self._connection

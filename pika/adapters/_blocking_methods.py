@@ -4,16 +4,23 @@ Split out of :mod:`pika.adapters._blocking_channel` to keep modules small. The m
 ``BlockingChannel._rpc`` / ``_rpc_frame`` for the bounded request/reply and on
 :func:`pika._channel_args.bind` to accept both the pika 0.9 and the pika 1.x call forms.
 Each method takes an optional keyword ``timeout`` (seconds) overriding the connection default.
+
+Return types: each RPC returns ``frame.Method[<reply class>]`` (``queue_declare`` ->
+``frame.Method[spec.Queue.DeclareOk]``), so ``result.method.queue`` is typed. The reply
+fields are typed as the generated classes declare them (``Optional``, since their
+constructors default to None); a received reply always has them set. A pika 0.9 call with
+``nowait=True`` returns None, which the hints deliberately leave out.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import _channel_args as args_mod
 from pika import spec
 
 if TYPE_CHECKING:
+    from pika import frame
     from pika._core import events as ev
 
 
@@ -26,16 +33,18 @@ class ChannelMethodsMixin:
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         raise NotImplementedError
 
-    def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Any:
+    def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Optional[frame.Method]:
         raise NotImplementedError
 
-    def basic_recover(self, requeue: bool = False, *, timeout: Optional[float] = None) -> Any:
+    def basic_recover(
+        self, requeue: bool = False, *, timeout: Optional[float] = None
+    ) -> frame.Method[spec.Basic.RecoverOk]:
         """Ask the broker to redeliver this channel's unacknowledged messages."""
         args_mod.require_bool('requeue', requeue)
-        return self._rpc_frame(spec.Basic.Recover(requeue=requeue), timeout)
+        return cast('frame.Method', self._rpc_frame(spec.Basic.Recover(requeue=requeue), timeout))
 
     @args_mod.advertise('basic_qos', callback=False, keyword_only=_TIMEOUT)
-    def basic_qos(self, *args: Any, **kwargs: Any) -> Any:
+    def basic_qos(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Basic.QosOk]:
         """``basic_qos(prefetch_size=0, prefetch_count=0, global_qos=False)``; 0.9 spelled
         ``global_qos`` as ``all_channels``."""
         timeout = kwargs.pop('timeout', None)
@@ -50,22 +59,22 @@ class ChannelMethodsMixin:
         return self._finish_bound(bound, self._rpc_frame(method, timeout))
 
     @staticmethod
-    def _finish_bound(bound: dict[str, Any], result: Any) -> Any:
+    def _finish_bound(bound: dict[str, Any], result: Optional[frame.Method]) -> frame.Method:
         callback = bound.get('callback')
         if callback is not None:
             callback(result)
-        return result
+        return cast('frame.Method', result)  # None only for 0.9 nowait=True (see above)
 
     # -- exchanges, queues, transactions, flow -------------------------------------------
 
-    def _bound_rpc(self, name: str, args: Any, kwargs: dict[str, Any], build: Any) -> Any:
+    def _bound_rpc(self, name: str, args: Any, kwargs: dict[str, Any], build: Any) -> frame.Method:
         timeout = kwargs.pop('timeout', None)
         bound = args_mod.bind(name, args, kwargs)
         method = build(bound)
         return self._finish_bound(bound, self._rpc_frame(method, timeout))
 
     @args_mod.advertise('exchange_declare', callback=False, keyword_only=_TIMEOUT)
-    def exchange_declare(self, *args: Any, **kwargs: Any) -> Any:
+    def exchange_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeclareOk]:
         """``exchange_declare(exchange, exchange_type='direct', passive=False, durable=False,
         auto_delete=False, internal=False, arguments=None)``; returns Exchange.DeclareOk."""
 
@@ -85,7 +94,7 @@ class ChannelMethodsMixin:
         return self._bound_rpc('exchange_declare', args, kwargs, build)
 
     @args_mod.advertise('exchange_delete', callback=False, keyword_only=_TIMEOUT)
-    def exchange_delete(self, *args: Any, **kwargs: Any) -> Any:
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeleteOk]:
         """``exchange_delete(exchange=None, if_unused=False)``; returns Exchange.DeleteOk."""
 
         def build(b: dict[str, Any]) -> Any:
@@ -99,14 +108,14 @@ class ChannelMethodsMixin:
         return self._bound_rpc('exchange_delete', args, kwargs, build)
 
     @args_mod.advertise('exchange_bind', callback=False, keyword_only=_TIMEOUT)
-    def exchange_bind(self, *args: Any, **kwargs: Any) -> Any:
+    def exchange_bind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.BindOk]:
         """``exchange_bind(destination, source, routing_key='', arguments=None)``."""
         return self._bound_rpc(
             'exchange_bind', args, kwargs, self._exchange_binding(spec.Exchange.Bind)
         )
 
     @args_mod.advertise('exchange_unbind', callback=False, keyword_only=_TIMEOUT)
-    def exchange_unbind(self, *args: Any, **kwargs: Any) -> Any:
+    def exchange_unbind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.UnbindOk]:
         """``exchange_unbind(destination=None, source=None, routing_key='', arguments=None)``."""
         return self._bound_rpc(
             'exchange_unbind', args, kwargs, self._exchange_binding(spec.Exchange.Unbind)
@@ -126,7 +135,7 @@ class ChannelMethodsMixin:
         return build
 
     @args_mod.advertise('queue_declare', callback=False, keyword_only=_TIMEOUT)
-    def queue_declare(self, *args: Any, **kwargs: Any) -> Any:
+    def queue_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.DeclareOk]:
         """``queue_declare(queue, passive=False, durable=False, exclusive=False,
         auto_delete=False, arguments=None)``; returns a frame whose ``.method`` is
         Queue.DeclareOk (``queue``, ``message_count``, ``consumer_count``)."""
@@ -143,13 +152,13 @@ class ChannelMethodsMixin:
         return self._bound_rpc('queue_declare', args, kwargs, build)
 
     @args_mod.advertise('queue_bind', callback=False, keyword_only=_TIMEOUT)
-    def queue_bind(self, *args: Any, **kwargs: Any) -> Any:
+    def queue_bind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.BindOk]:
         """``queue_bind(queue, exchange, routing_key=None, arguments=None)``; a None routing
         key binds with the queue name."""
         return self._bound_rpc('queue_bind', args, kwargs, self._queue_binding(spec.Queue.Bind))
 
     @args_mod.advertise('queue_unbind', callback=False, keyword_only=_TIMEOUT)
-    def queue_unbind(self, *args: Any, **kwargs: Any) -> Any:
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.UnbindOk]:
         """``queue_unbind(queue, exchange=None, routing_key=None, arguments=None)``."""
         return self._bound_rpc('queue_unbind', args, kwargs, self._queue_binding(spec.Queue.Unbind))
 
@@ -170,7 +179,7 @@ class ChannelMethodsMixin:
         return build
 
     @args_mod.advertise('queue_purge', callback=False, keyword_only=_TIMEOUT)
-    def queue_purge(self, *args: Any, **kwargs: Any) -> Any:
+    def queue_purge(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.PurgeOk]:
         """``queue_purge(queue)``; returns Queue.PurgeOk (``message_count``)."""
 
         def build(b: dict[str, Any]) -> Any:
@@ -180,7 +189,7 @@ class ChannelMethodsMixin:
         return self._bound_rpc('queue_purge', args, kwargs, build)
 
     @args_mod.advertise('queue_delete', callback=False, keyword_only=_TIMEOUT)
-    def queue_delete(self, *args: Any, **kwargs: Any) -> Any:
+    def queue_delete(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.DeleteOk]:
         """``queue_delete(queue, if_unused=False, if_empty=False)``; returns Queue.DeleteOk."""
 
         def build(b: dict[str, Any]) -> Any:
@@ -194,17 +203,17 @@ class ChannelMethodsMixin:
 
         return self._bound_rpc('queue_delete', args, kwargs, build)
 
-    def tx_select(self, *, timeout: Optional[float] = None) -> Any:
+    def tx_select(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.SelectOk]:
         """Start using transactions on this channel; returns Tx.SelectOk."""
-        return self._rpc_frame(spec.Tx.Select(), timeout)
+        return cast('frame.Method', self._rpc_frame(spec.Tx.Select(), timeout))
 
-    def tx_commit(self, *, timeout: Optional[float] = None) -> Any:
+    def tx_commit(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.CommitOk]:
         """Commit the current transaction; returns Tx.CommitOk."""
-        return self._rpc_frame(spec.Tx.Commit(), timeout)
+        return cast('frame.Method', self._rpc_frame(spec.Tx.Commit(), timeout))
 
-    def tx_rollback(self, *, timeout: Optional[float] = None) -> Any:
+    def tx_rollback(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.RollbackOk]:
         """Abandon the current transaction; returns Tx.RollbackOk."""
-        return self._rpc_frame(spec.Tx.Rollback(), timeout)
+        return cast('frame.Method', self._rpc_frame(spec.Tx.Rollback(), timeout))
 
     def flow(self, active: bool, *, timeout: Optional[float] = None) -> bool:
         """Ask the broker to pause (False) or resume (True) deliveries; returns its answer."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = '1.5.0.dev0'
 
@@ -61,6 +61,15 @@ __all__ = [
 # Loaded last: these import the names above through `pika`.
 from pika import adapters, channel, connection  # noqa: E402
 from pika.adapters import BaseConnection, BlockingConnection, SelectConnection  # noqa: E402
+
+if TYPE_CHECKING:  # type checkers see the lazy names with their real types
+    from pika.adapters.asyncio_connection import AsyncioConnection as AsyncioConnection
+    from pika.adapters.asyncore_connection import AsyncoreConnection as AsyncoreConnection
+    from pika.adapters.gevent_connection import GeventConnection as GeventConnection
+    from pika.adapters.tornado_connection import TornadoConnection as TornadoConnection
+    from pika.adapters.twisted_connection import (
+        TwistedProtocolConnection as TwistedProtocolConnection,
+    )
 
 
 def __getattr__(name: str) -> Any:

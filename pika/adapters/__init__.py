@@ -9,7 +9,7 @@ dependency (or module) is missing raises ImportError naming it.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pika.adapters.base_connection import BaseConnection
 from pika.adapters.blocking_connection import BlockingConnection
@@ -34,6 +34,16 @@ __all__ = [
     'TornadoConnection',
     'TwistedProtocolConnection',
 ]
+
+
+if TYPE_CHECKING:  # type checkers see the lazy names with their real types
+    from pika.adapters.asyncio_connection import AsyncioConnection as AsyncioConnection
+    from pika.adapters.asyncore_connection import AsyncoreConnection as AsyncoreConnection
+    from pika.adapters.gevent_connection import GeventConnection as GeventConnection
+    from pika.adapters.tornado_connection import TornadoConnection as TornadoConnection
+    from pika.adapters.twisted_connection import (
+        TwistedProtocolConnection as TwistedProtocolConnection,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -99,6 +99,8 @@ class AsyncioConnection(BaseConnection):
     :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
     """
 
+    ioloop: asyncio.AbstractEventLoop  # narrows Connection.ioloop for type checkers
+
     def __init__(
         self,
         parameters: Optional[Parameters] = None,

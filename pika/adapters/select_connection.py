@@ -380,6 +380,8 @@ class SelectConnection(BaseConnection):
     `SelectConnection(parameters, on_open_callback)`. `connection.ioloop` is the loop to run.
     """
 
+    ioloop: IOLoop  # narrows Connection.ioloop for type checkers (`connection.ioloop.start()`)
+
     def __init__(
         self,
         parameters: Optional[Parameters] = None,

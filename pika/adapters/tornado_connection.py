@@ -116,6 +116,8 @@ class TornadoConnection(BaseConnection):
     :raises TypeError: if both `on_open_callback` and `on_connected_callback` are given
     """
 
+    ioloop: tornado_ioloop.IOLoop  # narrows Connection.ioloop for type checkers
+
     def __init__(
         self,
         parameters: Optional[Parameters] = None,

@@ -485,14 +485,12 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     def basic_get(
         self,
-        queue: str = '',
+        queue: args_mod.ReceivedStr = '',
         auto_ack: bool = False,
         *,
         timeout: Optional[float] = None,
         **kwargs: Any,
-    ) -> tuple[
-        Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]
-    ]:
+    ) -> tuple[Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]]:
         """Fetch one message: ``(Basic.GetOk, properties, body)``.
 
         When the queue is empty the result is ``(GetEmpty, None, None)`` where ``GetEmpty`` is
@@ -508,7 +506,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
                 raise TypeError("basic_get() got both 'no_ack' and 'auto_ack'")
             auto_ack = extra['auto_ack']
         args_mod.require_str('queue', queue)
-        reply = self._rpc(spec.Basic.Get(queue=queue, no_ack=bool(auto_ack)), timeout)
+        get = spec.Basic.Get(queue=queue, no_ack=bool(auto_ack))  # type: ignore[arg-type]  # None: raised above
+        reply = self._rpc(get, timeout)
         assert reply is not None
         method = reply.method
         if isinstance(method, spec.Basic.GetEmpty):

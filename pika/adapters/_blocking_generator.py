@@ -89,7 +89,7 @@ class ConsumeGeneratorMixin:
     @overload
     def consume(
         self,
-        queue: str,
+        queue: args_mod.ReceivedStr,
         auto_ack: bool = ...,
         exclusive: bool = ...,
         arguments: Optional[dict[str, Any]] = ...,
@@ -99,7 +99,7 @@ class ConsumeGeneratorMixin:
     @overload
     def consume(
         self,
-        queue: str,
+        queue: args_mod.ReceivedStr,
         auto_ack: bool = ...,
         exclusive: bool = ...,
         arguments: Optional[dict[str, Any]] = ...,
@@ -110,7 +110,7 @@ class ConsumeGeneratorMixin:
     @overload
     def consume(
         self,
-        queue: str,
+        queue: args_mod.ReceivedStr,
         auto_ack: bool,
         exclusive: bool,
         arguments: Optional[dict[str, Any]],
@@ -119,7 +119,7 @@ class ConsumeGeneratorMixin:
 
     def consume(
         self,
-        queue: str,
+        queue: args_mod.ReceivedStr,
         auto_ack: bool = False,
         exclusive: bool = False,
         arguments: Optional[dict[str, Any]] = None,

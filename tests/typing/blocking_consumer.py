@@ -78,6 +78,9 @@ def main() -> None:
     channel = connection.channel()
     declared = channel.queue_declare('work', durable=True)
     print('waiting:', declared.method.message_count, declared.method.consumer_count)
+    server_named = channel.queue_declare('', exclusive=True).method.queue  # typed str | None
+    channel.basic_get(server_named, auto_ack=True)
+    channel.consume(server_named, auto_ack=True)
     consume_with_generator(channel, 'work')
     drain(channel, 'work')
     consume_with_callback(channel, 'work')

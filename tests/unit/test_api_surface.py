@@ -561,7 +561,7 @@ def test_frame_classes() -> None:
     assert_params(frame.decode_frame, [('data_in', REQ)])
     method_frame = frame.Method(3, spec.Queue.DeclareOk('q', 5, 1))
     assert (method_frame.channel_number, method_frame.frame_type) == (3, frame.FRAME_METHOD)
-    assert method_frame.method.message_count == 5  # type: ignore[attr-defined]
+    assert method_frame.method.message_count == 5
     assert 'Queue.DeclareOk' in repr(method_frame) and 'channel_number=3' in repr(method_frame)
     consumed, decoded = frame.decode_frame(method_frame.marshal())
     assert consumed == len(method_frame.marshal())

@@ -445,7 +445,7 @@ def _as_frames(result: tuple[int, int, object, object, bytes]) -> list[frame.Fra
     """The frames a decode_deliver_set result stands for."""
     _consumed, channel, method, properties, body = result
     frames: list[frame.Frame] = [
-        frame.Method(channel, method),  # type: ignore[arg-type]
+        frame.Method(channel, method),  # type: ignore[type-var]
         frame.Header(channel, len(body), properties),  # type: ignore[arg-type]
     ]
     if body:

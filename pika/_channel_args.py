@@ -274,15 +274,48 @@ def _defaults_and_allowed(method: str) -> tuple[tuple[tuple[str, Any], ...], fro
     return merged, _ALLOWED[method]
 
 
+# Call shape -> (positional names, canonical keyword names, defaults to fill in); see bind().
+_PLANS: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]] = {}
+_MAX_PLANS = 1024
+
+
 def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Bind a call of channel method `method` to a dict of canonical parameter names.
 
     The result holds every parameter of the method (defaults filled in), plus `nowait`
     (default False) for methods that had it in pika 0.9.
 
+    Apart from the generation (decided by the first argument's callability), binding only
+    depends on the call's shape: the method, the number of positionals and the keyword names.
+    So the first successful call of each shape records a plan and later calls of that shape
+    just apply it (the RPC path runs this on every channel call).
+
     :raises TypeError: for too many positionals, an unknown or duplicated keyword, or a
         missing required argument.
     """
+    if method == 'confirm_delivery':
+        return _bind_slow(method, args, kwargs)
+    key = (method, bool(args) and callable(args[0]), len(args), *kwargs)
+    plan = _PLANS.get(key)
+    if plan is None:
+        bound = _bind_slow(method, args, kwargs)  # raises for a bad shape: nothing recorded
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        signature = (LEGACY if key[1] else MODERN)[method]
+        names = tuple(name for name, _ in signature[: len(args)])
+        canonical = tuple(ALIASES.get(name, name) for name in kwargs)
+        given = set(names) | set(canonical)
+        _PLANS[key] = (names, canonical, {k: v for k, v in bound.items() if k not in given})
+        return bound
+    names, canonical, defaults = plan
+    bound = dict(defaults)
+    bound.update(zip(names, args))
+    bound.update(zip(canonical, kwargs.values()))
+    return bound
+
+
+def _bind_slow(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`bind` without the plan cache (the reference behaviour)."""
     legacy = is_legacy_call(args)
     if method == 'confirm_delivery':
         # The acks callback comes first in both generations; 0.9's second positional was nowait.

@@ -43,6 +43,7 @@ LOGGER = logging.getLogger(__name__)
 _C = TypeVar('_C', bound='Connection')
 
 _MessageDelivered = events.MessageDelivered
+_RpcReply = events.RpcReply
 
 #: bound on the close handshake when the parameters give no `stack_timeout` (seconds)
 CLOSE_TIMEOUT_DEFAULT = 15.0
@@ -245,11 +246,17 @@ class Connection:
         channels = self._channels
         try:
             while pending:
-                event = pending.popleft()
-                if type(event) is _MessageDelivered:  # the consume hot path: straight to it
+                event: Any = pending.popleft()
+                kind = type(event)
+                if kind is _MessageDelivered:  # the consume hot path: straight to it
                     channel = channels.get(event.channel_number)
                     if channel is not None:
                         channel._on_deliver(event)
+                        continue
+                elif kind is _RpcReply and event.channel_number:  # RPC round trips likewise
+                    channel = channels.get(event.channel_number)
+                    if channel is not None:
+                        channel._on_rpc_reply(event)
                         continue
                 self._dispatch(event)
         finally:

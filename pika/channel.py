@@ -458,14 +458,17 @@ class Channel:
 
     def basic_ack(self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
-        tag = args_.delivery_tag_value(delivery_tag)
+        tag = delivery_tag
+        if type(tag) is not int or tag < 0:
+            tag = args_.delivery_tag_value(delivery_tag)
         if multiple is not False and multiple is not True:
             args_.require_bool('multiple', multiple)
         core = self._core
         if core.state is not _OPEN or self._closed_error is not None:
             self._raise_if_not_open()
         core.ack(tag, multiple)
-        self._after_call()
+        if not self.connection._dispatching:
+            self.connection._after_core_call()
 
     def basic_nack(
         self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False, requeue: bool = True

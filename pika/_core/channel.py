@@ -175,10 +175,12 @@ class ChannelCore:
         if not 0 <= delivery_tag <= _MAX_TAG:
             self.send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))  # raises
             return
-        self._conn._write(
-            _ACK_FRAME.pack(1, self.channel_number, 13, _ACK_INDEX, delivery_tag, multiple, 0xCE),
-            1,
+        conn = self._conn  # ConnectionCore._write, inlined
+        conn._output.buffer += _ACK_FRAME.pack(
+            1, self.channel_number, 13, _ACK_INDEX, delivery_tag, multiple, 0xCE
         )
+        conn.frames_sent += 1
+        conn.bytes_queued_total += _ACK_FRAME.size
 
     def publish(
         self,

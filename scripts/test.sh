@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every gate, in order: venv + broker set-up, formatting, lint, types, codegen drift, unit tests,
 # broker tests (fail, never skip, without a broker), then the demo and the codec benchmark as
-# smoke tests.
+# smoke tests. Last, the unit tests and a broker smoke subset on every other supported CPython
+# found on the machine (3.9, the floor we claim, and 3.12/3.13, which have no stdlib asyncore),
+# each in a cached venv under .venvs/ (OTHER_PYTHONS='3.9 3.12 3.13' chooses the versions).
 # All gates run even after a failure (FAIL_FAST=1 stops at the first); the exit status is
 # non-zero when any gate failed. A summary of every gate is printed at the end.
 # SKIP_BOOTSTRAP=1 uses the existing .venv without checking or installing anything.
@@ -39,7 +41,61 @@ gate() {
             finish
         fi
     fi
+    return "$rc"
 }
+
+# find_python VERSION: print a runnable interpreter reporting VERSION (e.g. 3.9), or nothing.
+# PATH first (a pyenv shim for an inactive version is on PATH but does not run), then pyenv's
+# versions directory (newest patch release), then the usual system locations.
+find_python() {
+    local version="$1" candidate
+    for candidate in "$(command -v "python$version" 2>/dev/null)" \
+        $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/python 2>/dev/null | sort -rV) \
+        "/usr/local/bin/python$version" "/usr/bin/python$version"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" \
+            = "$version" ]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# other_python_gates: for each version in OTHER_PYTHONS, a cached venv (.venvs/pyXY, refreshed by
+# scripts/bootstrap.sh when pyproject.toml changes), then the unit tests and the broker smoke
+# subset with it. A version that is not installed shows in the summary; never silently skipped.
+other_python_gates() {
+    local version py venv
+    for version in ${OTHER_PYTHONS:-3.9 3.12 3.13}; do
+        if ! py="$(find_python "$version")"; then
+            log "Python $version: not installed (looked on PATH, in pyenv and /usr{,/local}/bin)"
+            if [ "$version" = 3.9 ]; then
+                SUMMARY+=("WARN  Python 3.9: NOT INSTALLED; 3.9 is the floor pyproject.toml claims \
+and nothing on this machine checks it (install it, e.g. pyenv install 3.9)")
+            else
+                SUMMARY+=("SKIP  Python $version: not installed")
+            fi
+            continue
+        fi
+        venv=".venvs/py${version//./}"
+        gate "Python $version: venv $venv" 900 env PYTHON="$py" VENV="$PWD/$venv" \
+            sh scripts/bootstrap.sh || continue
+        gate "Python $version: unit tests" 600 "$venv/bin/python" -m pytest -q -ra \
+            -p no:cacheprovider tests/unit
+        gate "Python $version: broker smoke" 300 "$venv/bin/python" -m pytest -q -ra \
+            -p no:cacheprovider "${OTHER_PYTHON_SMOKE[@]}"
+    done
+}
+
+# The broker tests each other Python runs: both callback front-ends and the seed examples.
+OTHER_PYTHON_SMOKE=(
+    tests/broker/test_select_connection.py
+    tests/broker/test_blocking_basic.py
+    tests/broker/test_seed_blocking_examples.py
+    tests/broker/test_seed_cps_example.py
+    tests/broker/test_asyncore_seed.py
+)
 
 finish() {
     printf '\n=== summary (logs in %s)\n' "$LOG_DIR"
@@ -83,4 +139,5 @@ fi
 if [ -f bench/run.py ]; then
     gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 fi
+other_python_gates
 finish

@@ -7,7 +7,7 @@ content-carrying method) lives here so it is written once.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, Union
 
 __all__ = ['AMQPObject', 'Class', 'Method', 'Properties']
 
@@ -91,7 +91,7 @@ class Method(AMQPObject):
         """Return the argument payload as byte pieces (without the class/method id)."""
         raise NotImplementedError
 
-    def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Method:
+    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Method:
         """Fill the arguments from ``encoded`` starting at ``offset``; return ``self``."""
         raise NotImplementedError
 
@@ -105,6 +105,6 @@ class Properties(AMQPObject):
         """Return the property flags and values as byte pieces."""
         raise NotImplementedError
 
-    def decode(self, encoded: bytes | memoryview, offset: int = 0) -> int:
+    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:
         """Fill the properties from ``encoded`` at ``offset``; return the offset after them."""
         raise NotImplementedError

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import _channel_args as args_
 from pika import exceptions, frame, spec
@@ -413,7 +413,7 @@ class Channel:
         self,
         exchange: args_.ReceivedStr,
         routing_key: args_.ReceivedStr,
-        body: bytes | str,
+        body: Union[bytes, str],
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
         immediate: bool = False,

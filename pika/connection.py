@@ -164,7 +164,7 @@ class Connection:
         self._core.start()
         self._after_core_call()
 
-    def _on_data_received(self, data: bytes | bytearray | memoryview) -> None:
+    def _on_data_received(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Bytes arrived from the peer."""
         if self._core is None or self._finished:
             return
@@ -184,7 +184,7 @@ class Connection:
             error = exceptions.AMQPConnectionError(error)
         self._process([events.ConnectionOpenFailed(error)])
 
-    def _take_output(self) -> bytes | bytearray:
+    def _take_output(self) -> Union[bytes, bytearray]:
         """Drain the core's outbound bytes."""
         if self._core is None:
             return b''

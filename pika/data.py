@@ -22,7 +22,7 @@ import decimal
 import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from pika import exceptions
 
@@ -76,7 +76,7 @@ def _as_bytes(value: object, what: str) -> bytes:
     raise TypeError(f'{what} must be str or bytes, not {type(value).__name__}')
 
 
-def encode_short_string(pieces: list[bytes], value: str | bytes) -> int:
+def encode_short_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
     """Append a shortstr (one length octet, at most 255 bytes) and return the bytes written.
 
     :param pieces: list the encoded pieces are appended to
@@ -116,7 +116,7 @@ def decode_short_string(encoded: Buffer, offset: int) -> tuple[str, int]:
         ) from exc
 
 
-def encode_long_string(pieces: list[bytes], value: str | bytes) -> int:
+def encode_long_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
     """Append a longstr (32-bit length prefix) and return the bytes written.
 
     :param pieces: list the encoded pieces are appended to
@@ -133,7 +133,7 @@ def encode_long_string(pieces: list[bytes], value: str | bytes) -> int:
     return 4 + length
 
 
-def _text_or_bytes(raw: Buffer) -> str | bytes:
+def _text_or_bytes(raw: Buffer) -> Union[str, bytes]:
     """Return ``raw`` as str when it is valid UTF-8, else as bytes (pika 1.x behaviour)."""
     try:
         return str(raw, 'utf-8')
@@ -152,7 +152,7 @@ def _decode_raw_long(encoded: Buffer, offset: int) -> tuple[Buffer, int]:
     return raw, end
 
 
-def decode_long_string(encoded: Buffer, offset: int) -> tuple[str | bytes, int]:
+def decode_long_string(encoded: Buffer, offset: int) -> tuple[Union[str, bytes], int]:
     """Decode a longstr; return ``(str if valid UTF-8 else bytes, offset_after)``.
 
     :raises pika.exceptions.InvalidFrameError: truncated buffer
@@ -182,7 +182,7 @@ def _join(path: str, key: str) -> str:
     return f'{path}.{key}' if path else key
 
 
-def _encode_table_at(pieces: list[bytes], table: Mapping[Any, Any] | None, path: str) -> int:
+def _encode_table_at(pieces: list[bytes], table: Optional[Mapping[Any, Any]], path: str) -> int:
     """Encode a field table; ``path`` names the enclosing keys for error messages."""
     if table is None:
         table = {}
@@ -296,7 +296,7 @@ def _encode_value_at(pieces: list[bytes], value: Any, path: str) -> int:
     raise _unsupported(path, f'no AMQP field type for {type(value).__name__}')
 
 
-def encode_table(pieces: list[bytes], table: Mapping[str, Any] | None) -> int:
+def encode_table(pieces: list[bytes], table: Optional[Mapping[str, Any]]) -> int:
     """Append a field table (32-bit byte length, then name/value pairs); return bytes written.
 
     :param pieces: list the encoded pieces are appended to
@@ -307,7 +307,7 @@ def encode_table(pieces: list[bytes], table: Mapping[str, Any] | None) -> int:
     return _encode_table_at(pieces, table, '')
 
 
-def encode_value(pieces: list[bytes], value: Any, key: str | None = None) -> int:
+def encode_value(pieces: list[bytes], value: Any, key: Optional[str] = None) -> int:
     """Append one field value with its type marker; return bytes written.
 
     :param pieces: list the encoded pieces are appended to

@@ -17,7 +17,7 @@ in as few allocations as possible, since it is the hottest outbound path.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Generic, Union
+from typing import TYPE_CHECKING, Any, Generic, Optional, Union
 
 from pika import _frame_fast as _fast
 from pika import exceptions, spec
@@ -256,8 +256,8 @@ class ProtocolHeader(Frame):
 
 
 def decode_frame(
-    data_in: BytesLike, offset: int = 0, frame_max: int | None = None
-) -> tuple[int, Frame | None]:
+    data_in: BytesLike, offset: int = 0, frame_max: Optional[int] = None
+) -> tuple[int, Optional[Frame]]:
     """Decode the frame that starts at ``data_in[offset]``.
 
     The buffer is only read, never copied or modified: callers keep appending received bytes to
@@ -332,7 +332,7 @@ def _check_partial_head(data_in: BytesLike, offset: int, available: int) -> None
 
 def _decode_protocol_header(
     data_in: BytesLike, offset: int, available: int
-) -> tuple[int, Frame | None]:
+) -> tuple[int, Optional[Frame]]:
     """Decode ``b'AMQP'`` + 4 octets (a broker refusing our protocol version)."""
     magic = bytes(data_in[offset : offset + 4])
     if magic != _PROTOCOL_MAGIC:
@@ -344,7 +344,7 @@ def _decode_protocol_header(
 
 
 def decode_frames(
-    data_in: BytesLike, offset: int = 0, frame_max: int | None = None
+    data_in: BytesLike, offset: int = 0, frame_max: Optional[int] = None
 ) -> tuple[int, list[Frame]]:
     """Decode every complete frame from ``data_in[offset:]`` in one call.
 

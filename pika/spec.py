@@ -9,7 +9,7 @@ to ``encode()`` its arguments to byte pieces and ``decode()`` them back.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode
@@ -81,7 +81,7 @@ def _short_string(value: Any) -> bytes:
 
 
 def _decode_error(
-    obj: amqp_object.AMQPObject, offset: int, exc: BaseException | None
+    obj: amqp_object.AMQPObject, offset: int, exc: Optional[BaseException]
 ) -> exceptions.InvalidFrameError:
     """Build the error raised for a truncated or corrupt payload."""
     reason = str(exc) if exc is not None else 'payload truncated'
@@ -104,7 +104,7 @@ class Connection(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, version_major: int = 0, version_minor: int = 9, server_properties: dict[str, Any] | None = None, mechanisms: str | bytes = 'PLAIN', locales: str | bytes = 'en_US') -> None:
+        def __init__(self, version_major: int = 0, version_minor: int = 9, server_properties: Optional[dict[str, Any]] = None, mechanisms: Union[str, bytes] = 'PLAIN', locales: Union[str, bytes] = 'en_US') -> None:
             self.version_major = version_major
             self.version_minor = version_minor
             self.server_properties = server_properties
@@ -123,7 +123,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Start:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Start:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.version_major, self.version_minor = _S_BB.unpack_from(encoded, offset)
@@ -149,7 +149,7 @@ class Connection(amqp_object.Class):
         _has_content = False
         _SECRET_FIELDS = frozenset({'response'})
 
-        def __init__(self, client_properties: dict[str, Any] | None = None, mechanism: str = 'PLAIN', response: str | bytes | None = None, locale: str = 'en_US') -> None:
+        def __init__(self, client_properties: Optional[dict[str, Any]] = None, mechanism: str = 'PLAIN', response: Optional[Union[str, bytes]] = None, locale: str = 'en_US') -> None:
             self.client_properties = client_properties
             self.mechanism = mechanism
             self.response = response
@@ -169,7 +169,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.StartOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.StartOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.client_properties, offset = data.decode_table(encoded, offset)
@@ -199,7 +199,7 @@ class Connection(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, challenge: str | bytes | None = None) -> None:
+        def __init__(self, challenge: Optional[Union[str, bytes]] = None) -> None:
             self.challenge = challenge
 
         def encode(self) -> list[bytes]:
@@ -213,7 +213,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Secure:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Secure:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.challenge, offset = data.decode_long_string(encoded, offset)
@@ -235,7 +235,7 @@ class Connection(amqp_object.Class):
         _has_content = False
         _SECRET_FIELDS = frozenset({'response'})
 
-        def __init__(self, response: str | bytes | None = None) -> None:
+        def __init__(self, response: Optional[Union[str, bytes]] = None) -> None:
             self.response = response
 
         def encode(self) -> list[bytes]:
@@ -249,7 +249,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.SecureOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.SecureOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.response, offset = data.decode_long_string(encoded, offset)
@@ -284,7 +284,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Tune:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Tune:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.channel_max, self.frame_max, self.heartbeat = _S_HIH.unpack_from(encoded, offset)
@@ -320,7 +320,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.TuneOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.TuneOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.channel_max, self.frame_max, self.heartbeat = _S_HIH.unpack_from(encoded, offset)
@@ -361,7 +361,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Open:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -404,7 +404,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.OpenOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.OpenOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -428,7 +428,7 @@ class Connection(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, reply_code: int | None = None, reply_text: str = '', class_id: int | None = None, method_id: int | None = None) -> None:
+        def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code = reply_code
             self.reply_text = reply_text
             self.class_id = class_id
@@ -451,7 +451,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Close:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
@@ -484,7 +484,7 @@ class Connection(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.CloseOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.CloseOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -509,7 +509,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Blocked:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Blocked:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -538,7 +538,7 @@ class Connection(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.Unblocked:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Unblocked:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -552,7 +552,7 @@ class Connection(amqp_object.Class):
         _has_content = False
         _SECRET_FIELDS = frozenset({'new_secret'})
 
-        def __init__(self, new_secret: str | bytes | None = None, reason: str | None = None) -> None:
+        def __init__(self, new_secret: Optional[Union[str, bytes]] = None, reason: Optional[str] = None) -> None:
             self.new_secret = new_secret
             self.reason = reason
 
@@ -570,7 +570,7 @@ class Connection(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.UpdateSecret:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.UpdateSecret:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.new_secret, offset = data.decode_long_string(encoded, offset)
@@ -600,7 +600,7 @@ class Connection(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Connection.UpdateSecretOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.UpdateSecretOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -633,7 +633,7 @@ class Channel(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.Open:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -657,7 +657,7 @@ class Channel(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, channel_id: str | bytes = '') -> None:
+        def __init__(self, channel_id: Union[str, bytes] = '') -> None:
             self.channel_id = channel_id
 
         def encode(self) -> list[bytes]:
@@ -669,7 +669,7 @@ class Channel(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.OpenOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.OpenOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.channel_id, offset = data.decode_long_string(encoded, offset)
@@ -690,7 +690,7 @@ class Channel(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, active: bool | None = None) -> None:
+        def __init__(self, active: Optional[bool] = None) -> None:
             self.active = active
 
         def encode(self) -> list[bytes]:
@@ -705,7 +705,7 @@ class Channel(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.Flow:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Flow:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 bits = encoded[offset]
@@ -728,7 +728,7 @@ class Channel(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, active: bool | None = None) -> None:
+        def __init__(self, active: Optional[bool] = None) -> None:
             self.active = active
 
         def encode(self) -> list[bytes]:
@@ -743,7 +743,7 @@ class Channel(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.FlowOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.FlowOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 bits = encoded[offset]
@@ -766,7 +766,7 @@ class Channel(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, reply_code: int | None = None, reply_text: str = '', class_id: int | None = None, method_id: int | None = None) -> None:
+        def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code = reply_code
             self.reply_text = reply_text
             self.class_id = class_id
@@ -789,7 +789,7 @@ class Channel(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.Close:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
@@ -822,7 +822,7 @@ class Channel(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Channel.CloseOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.CloseOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -872,7 +872,7 @@ class Access(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Access.Request:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Access.Request:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -915,7 +915,7 @@ class Access(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Access.RequestOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Access.RequestOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -945,7 +945,7 @@ class Exchange(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, exchange: str | None = None, exchange_type: str = 'direct', passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, exchange: Optional[str] = None, exchange_type: str = 'direct', passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.exchange = exchange
             self.exchange_type = exchange_type
@@ -982,7 +982,7 @@ class Exchange(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.Declare:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1025,7 +1025,7 @@ class Exchange(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.DeclareOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.DeclareOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1038,7 +1038,7 @@ class Exchange(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, exchange: str | None = None, if_unused: bool = False, nowait: bool = False) -> None:
+        def __init__(self, ticket: int = 0, exchange: Optional[str] = None, if_unused: bool = False, nowait: bool = False) -> None:
             self.ticket = ticket
             self.exchange = exchange
             self.if_unused = if_unused
@@ -1062,7 +1062,7 @@ class Exchange(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.Delete:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1097,7 +1097,7 @@ class Exchange(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.DeleteOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.DeleteOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1110,7 +1110,7 @@ class Exchange(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, destination: str | None = None, source: str | None = None, routing_key: str = '', nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.destination = destination
             self.source = source
@@ -1139,7 +1139,7 @@ class Exchange(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.Bind:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1182,7 +1182,7 @@ class Exchange(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.BindOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.BindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1195,7 +1195,7 @@ class Exchange(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, destination: str | None = None, source: str | None = None, routing_key: str = '', nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.destination = destination
             self.source = source
@@ -1224,7 +1224,7 @@ class Exchange(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.Unbind:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1267,7 +1267,7 @@ class Exchange(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Exchange.UnbindOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.UnbindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1288,7 +1288,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, queue: str = '', passive: bool = False, durable: bool = False, exclusive: bool = False, auto_delete: bool = False, nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, queue: str = '', passive: bool = False, durable: bool = False, exclusive: bool = False, auto_delete: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
             self.passive = passive
@@ -1321,7 +1321,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.Declare:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1355,7 +1355,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, queue: str | None = None, message_count: int | None = None, consumer_count: int | None = None) -> None:
+        def __init__(self, queue: Optional[str] = None, message_count: Optional[int] = None, consumer_count: Optional[int] = None) -> None:
             self.queue = queue
             self.message_count = message_count
             self.consumer_count = consumer_count
@@ -1376,7 +1376,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.DeclareOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.DeclareOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -1402,7 +1402,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, queue: str = '', exchange: str | None = None, routing_key: str = '', nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
             self.exchange = exchange
@@ -1429,7 +1429,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.Bind:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1472,7 +1472,7 @@ class Queue(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.BindOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.BindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1504,7 +1504,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.Purge:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Purge:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1533,7 +1533,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, message_count: int | None = None) -> None:
+        def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count = message_count
 
         def encode(self) -> list[bytes]:
@@ -1547,7 +1547,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.PurgeOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.PurgeOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.message_count, = _S_I.unpack_from(encoded, offset)
@@ -1594,7 +1594,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.Delete:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1625,7 +1625,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, message_count: int | None = None) -> None:
+        def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count = message_count
 
         def encode(self) -> list[bytes]:
@@ -1639,7 +1639,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.DeleteOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.DeleteOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.message_count, = _S_I.unpack_from(encoded, offset)
@@ -1661,7 +1661,7 @@ class Queue(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, queue: str = '', exchange: str | None = None, routing_key: str = '', arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
             self.exchange = exchange
@@ -1683,7 +1683,7 @@ class Queue(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.Unbind:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1723,7 +1723,7 @@ class Queue(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Queue.UnbindOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.UnbindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1762,7 +1762,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Qos:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Qos:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.prefetch_size, self.prefetch_count = _S_IH.unpack_from(encoded, offset)
@@ -1792,7 +1792,7 @@ class Basic(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.QosOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.QosOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -1805,7 +1805,7 @@ class Basic(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, ticket: int = 0, queue: str = '', consumer_tag: str = '', no_local: bool = False, no_ack: bool = False, exclusive: bool = False, nowait: bool = False, arguments: dict[str, Any] | None = None) -> None:
+        def __init__(self, ticket: int = 0, queue: str = '', consumer_tag: str = '', no_local: bool = False, no_ack: bool = False, exclusive: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
             self.consumer_tag = consumer_tag
@@ -1837,7 +1837,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Consume:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Consume:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -1874,7 +1874,7 @@ class Basic(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, consumer_tag: str | None = None) -> None:
+        def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag = consumer_tag
 
         def encode(self) -> list[bytes]:
@@ -1888,7 +1888,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.ConsumeOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.ConsumeOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -1912,7 +1912,7 @@ class Basic(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, consumer_tag: str | None = None, nowait: bool = False) -> None:
+        def __init__(self, consumer_tag: Optional[str] = None, nowait: bool = False) -> None:
             self.consumer_tag = consumer_tag
             self.nowait = nowait
 
@@ -1931,7 +1931,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Cancel:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Cancel:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -1958,7 +1958,7 @@ class Basic(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, consumer_tag: str | None = None) -> None:
+        def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag = consumer_tag
 
         def encode(self) -> list[bytes]:
@@ -1972,7 +1972,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.CancelOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.CancelOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -2020,7 +2020,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Publish:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Publish:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -2054,7 +2054,7 @@ class Basic(amqp_object.Class):
         carries_content = True
         _has_content = True
 
-        def __init__(self, reply_code: int | None = None, reply_text: str = '', exchange: str | None = None, routing_key: str | None = None) -> None:
+        def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.reply_code = reply_code
             self.reply_text = reply_text
             self.exchange = exchange
@@ -2078,7 +2078,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Return:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Return:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
@@ -2112,7 +2112,7 @@ class Basic(amqp_object.Class):
         carries_content = True
         _has_content = True
 
-        def __init__(self, consumer_tag: str | None = None, delivery_tag: int | None = None, redelivered: bool = False, exchange: str | None = None, routing_key: str | None = None) -> None:
+        def __init__(self, consumer_tag: Optional[str] = None, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.consumer_tag = consumer_tag
             self.delivery_tag = delivery_tag
             self.redelivered = redelivered
@@ -2143,7 +2143,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Deliver:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Deliver:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -2199,7 +2199,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Get:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Get:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
@@ -2228,7 +2228,7 @@ class Basic(amqp_object.Class):
         carries_content = True
         _has_content = True
 
-        def __init__(self, delivery_tag: int | None = None, redelivered: bool = False, exchange: str | None = None, routing_key: str | None = None, message_count: int | None = None) -> None:
+        def __init__(self, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None, message_count: Optional[int] = None) -> None:
             self.delivery_tag = delivery_tag
             self.redelivered = redelivered
             self.exchange = exchange
@@ -2259,7 +2259,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.GetOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
@@ -2306,7 +2306,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.GetEmpty:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetEmpty:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 length = encoded[offset]
@@ -2347,7 +2347,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Ack:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Ack:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
@@ -2372,7 +2372,7 @@ class Basic(amqp_object.Class):
         carries_content = False
         _has_content = False
 
-        def __init__(self, delivery_tag: int | None = None, requeue: bool = True) -> None:
+        def __init__(self, delivery_tag: Optional[int] = None, requeue: bool = True) -> None:
             self.delivery_tag = delivery_tag
             self.requeue = requeue
 
@@ -2391,7 +2391,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Reject:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Reject:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
@@ -2431,7 +2431,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.RecoverAsync:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.RecoverAsync:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 bits = encoded[offset]
@@ -2469,7 +2469,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Recover:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Recover:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 bits = encoded[offset]
@@ -2497,7 +2497,7 @@ class Basic(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.RecoverOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.RecoverOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2530,7 +2530,7 @@ class Basic(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Basic.Nack:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Nack:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
@@ -2569,7 +2569,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.Select:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Select:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2587,7 +2587,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.SelectOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.SelectOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2605,7 +2605,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.Commit:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Commit:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2623,7 +2623,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.CommitOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.CommitOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2641,7 +2641,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.Rollback:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Rollback:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2659,7 +2659,7 @@ class Tx(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Tx.RollbackOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.RollbackOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2695,7 +2695,7 @@ class Confirm(amqp_object.Class):
                 raise _encode_error(self, exc) from exc
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Confirm.Select:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Confirm.Select:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             try:
                 bits = encoded[offset]
@@ -2723,7 +2723,7 @@ class Confirm(amqp_object.Class):
             pieces: list[bytes] = []
             return pieces
 
-        def decode(self, encoded: bytes | memoryview, offset: int = 0) -> Confirm.SelectOk:
+        def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Confirm.SelectOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
             return self
 
@@ -2753,25 +2753,25 @@ class BasicProperties(amqp_object.Properties):
 
     def __init__(
         self,
-        content_type: str | None = None,
-        content_encoding: str | None = None,
-        headers: dict[str, Any] | None = None,
-        delivery_mode: int | DeliveryMode | None = None,
-        priority: int | None = None,
-        correlation_id: str | None = None,
-        reply_to: str | None = None,
-        expiration: str | None = None,
-        message_id: str | None = None,
-        timestamp: int | None = None,
-        type: str | None = None,
-        user_id: str | None = None,
-        app_id: str | None = None,
-        cluster_id: str | None = None,
+        content_type: Optional[str] = None,
+        content_encoding: Optional[str] = None,
+        headers: Optional[dict[str, Any]] = None,
+        delivery_mode: Union[int, DeliveryMode, None] = None,
+        priority: Optional[int] = None,
+        correlation_id: Optional[str] = None,
+        reply_to: Optional[str] = None,
+        expiration: Optional[str] = None,
+        message_id: Optional[str] = None,
+        timestamp: Optional[int] = None,
+        type: Optional[str] = None,
+        user_id: Optional[str] = None,
+        app_id: Optional[str] = None,
+        cluster_id: Optional[str] = None,
     ) -> None:
         self.content_type = content_type
         self.content_encoding = content_encoding
         self.headers = headers
-        self.delivery_mode: int | None = (
+        self.delivery_mode: Optional[int] = (
             delivery_mode.value if isinstance(delivery_mode, DeliveryMode)
             else delivery_mode
         )
@@ -2841,7 +2841,7 @@ class BasicProperties(amqp_object.Properties):
         pieces[0] = _S_H.pack(flags)
         return pieces
 
-    def decode(self, encoded: bytes | memoryview, offset: int = 0) -> int:
+    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:
         """Fill the properties from ``encoded`` at ``offset``; return the offset
         after them. Properties whose flag is clear are reset to None."""
         try:

@@ -48,7 +48,7 @@ PY_TYPES = {
     'timestamp': 'int',
     'bit': 'bool',
     'shortstr': 'str',
-    'longstr': 'str | bytes',
+    'longstr': 'Union[str, bytes]',
     'table': 'dict[str, Any]',
 }
 #: pika 1.x renames a few arguments (keywords or clashes with its channel API).
@@ -115,7 +115,7 @@ class Field:
     @property
     def annotation(self) -> str:
         base = PY_TYPES[self.kind]
-        return base if self.default is not None else f'{base} | None'
+        return base if self.default is not None else f'Optional[{base}]'
 
 
 # --------------------------------------------------------------------------- code builders
@@ -275,7 +275,7 @@ def method_lines(
     out += [
         '        return pieces',
         '',
-        f'    def decode(self, encoded: bytes | memoryview, offset: int = 0) -> {qual}:',
+        f'    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> {qual}:',
         '        """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""',
     ]
     body = decode_lines(fields, structs)
@@ -330,15 +330,15 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
     out += [f'    FLAG_{const_name(f.name)} = 1 << {15 - i}' for i, f in enumerate(fields)]
     params = []
     for f in fields:
-        annotation = f'{PY_TYPES[f.kind]} | None'
+        annotation = f'Optional[{PY_TYPES[f.kind]}]'
         if f.name == 'delivery_mode':
-            annotation = 'int | DeliveryMode | None'
+            annotation = 'Union[int, DeliveryMode, None]'
         params.append(f'        {f.name}: {annotation} = None,')
     out += ['', '    def __init__(', '        self,', *params, '    ) -> None:']
     for f in fields:
         if f.name == 'delivery_mode':
             out += [
-                '        self.delivery_mode: int | None = (',
+                '        self.delivery_mode: Optional[int] = (',
                 '            delivery_mode.value if isinstance(delivery_mode, DeliveryMode)',
                 '            else delivery_mode',
                 '        )',
@@ -378,7 +378,7 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
         '        pieces[0] = {}.pack(flags)'.format(structs.name('H')),
         '        return pieces',
         '',
-        '    def decode(self, encoded: bytes | memoryview, offset: int = 0) -> int:',
+        '    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:',
         '        """Fill the properties from ``encoded`` at ``offset``; return the offset',
         '        after them. Properties whose flag is clear are reset to None."""',
         '        try:',
@@ -426,7 +426,7 @@ to ``encode()`` its arguments to byte pieces and ``decode()`` them back.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode
@@ -457,7 +457,7 @@ def _short_string(value: Any) -> bytes:
 
 
 def _decode_error(
-    obj: amqp_object.AMQPObject, offset: int, exc: BaseException | None
+    obj: amqp_object.AMQPObject, offset: int, exc: Optional[BaseException]
 ) -> exceptions.InvalidFrameError:
     """Build the error raised for a truncated or corrupt payload."""
     reason = str(exc) if exc is not None else 'payload truncated'

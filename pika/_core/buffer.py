@@ -7,6 +7,8 @@ keeps the cost linear in the amount of data received instead of quadratic in fra
 
 from __future__ import annotations
 
+from typing import Union
+
 __all__ = ['ReceiveBuffer']
 
 
@@ -19,7 +21,7 @@ class ReceiveBuffer:
         self.data = bytearray()
         self.offset = 0
 
-    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+    def feed(self, chunk: Union[bytes, bytearray, memoryview]) -> None:
         """Append received bytes."""
         self.data += chunk
 

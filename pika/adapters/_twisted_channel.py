@@ -10,7 +10,7 @@ consumer's deliveries. Nothing here touches a socket or the reactor.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from twisted.internet import defer
 
@@ -178,7 +178,7 @@ class TwistedChannel:
         self,
         exchange: str,
         routing_key: str,
-        body: bytes | str,
+        body: Union[bytes, str],
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
     ) -> defer.Deferred[Any]:

@@ -16,6 +16,7 @@ from pika import exceptions, frame, spec
 from pika.adapters import _transport, select_connection
 from pika.adapters.select_connection import SelectConnection
 from tests.helpers.server_frames import methods
+from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
     from pika.channel import Channel
@@ -607,24 +608,30 @@ def test_update_secret(broker_params: pika.ConnectionParameters) -> None:
 def test_backpressure_callback_on_large_unsent_output(
     broker_params: pika.ConnectionParameters, unique_name: str
 ) -> None:
+    """Output that cannot drain (the proxy stops reading) fires the callback; nothing is lost."""
     pressured: list[Any] = []
+    with TcpProxy(broker_params.host, broker_params.port) as proxy:
+        params = pika.ConnectionParameters(host=proxy.host, port=proxy.port, heartbeat=0)
 
-    def scenario(conn: SelectConnection, ch: Channel, done: Callable[[], None]) -> None:
-        conn.add_backpressure_callback(pressured.append)
-        conn.set_backpressure_multiplier(10)
+        def scenario(conn: SelectConnection, ch: Channel, done: Callable[[], None]) -> None:
+            conn.add_backpressure_callback(pressured.append)
+            conn.set_backpressure_multiplier(10)
 
-        def declared(_f: frame.Method) -> None:
-            # 24 MiB cannot go out in one send on loopback: far more than 10 average frames wait.
-            ch.basic_publish('', unique_name, b'x' * (24 << 20))
-            ch.basic_get(unique_name, got, auto_ack=True)
+            def declared(_f: frame.Method) -> None:
+                # With the proxy paused the kernel buffers fill and most of 24 MiB stays
+                # unsent: far more than 10 average frames wait.
+                proxy.pause()
+                ch.basic_publish('', unique_name, b'x' * (24 << 20))
+                ch.basic_get(unique_name, got, auto_ack=True)
+                conn.ioloop.call_later(0.5, proxy.resume)
 
-        def got(_ch: Channel, method: Any, props: Any, body: bytes) -> None:
-            pressured.append(len(body))
-            done()
+            def got(_ch: Channel, method: Any, props: Any, body: bytes) -> None:
+                pressured.append(len(body))
+                done()
 
-        ch.queue_declare(unique_name, exclusive=True, callback=declared)
+            ch.queue_declare(unique_name, exclusive=True, callback=declared)
 
-    conn = run_scenario(broker_params, scenario)
+        conn = run_scenario(params, scenario)
     assert pressured[0] is conn
     assert pressured[-1] == 24 << 20  # the message still arrived whole
 

@@ -228,7 +228,10 @@ class ConnectionCore:
         buf = self._buffer.data
         number = channel.channel_number
         body_size = content.peek_body_size(buf, offset, number)
-        if body_size < content.LARGE_BODY_MIN or channel._assembler.active:
+        if (
+            not content.LARGE_BODY_MIN <= body_size <= content.LARGE_BODY_MAX
+            or channel._assembler.active
+        ):
             return None
         frame_max = self._rx_frame_max
         try:

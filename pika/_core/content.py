@@ -139,6 +139,9 @@ def append_content(
 
 #: Bodies at least this large are taken whole from the receive buffer (:func:`collect_body`).
 LARGE_BODY_MIN = 64 * 1024
+#: ... and at most this large: the body frames are rescanned on every read until the last one
+#: is in, which stays negligible up to here; bigger bodies are assembled frame by frame.
+LARGE_BODY_MAX = 64 * 1024 * 1024
 _BODY_FRAME = struct.Struct('>BHI')  # type, channel, size
 _FRAME_END_OCTET = 0xCE
 

@@ -99,3 +99,22 @@ def test_large_return_and_get_ok() -> None:
     events = core.receive_data(sf.returned(1, BODY * 3) + sf.get_ok(1, BODY * 2), 0.0)
     assert names(events) == ['MessageReturned', 'RpcReply']
     assert events[0].body == BODY * 3 and events[1].body == BODY * 2
+
+
+def test_bodies_above_the_cap_are_assembled_frame_by_frame(monkeypatch: Any) -> None:
+    monkeypatch.setattr(content, 'LARGE_BODY_MAX', 70_000)
+    called: list[int] = []
+    original = content.collect_body
+
+    def spy(*args: Any) -> Any:
+        called.append(args[3])
+        return original(*args)
+
+    monkeypatch.setattr(content, 'collect_body', spy)
+    core = _consuming_core()
+    data = sf.deliver(1, BODY, 1, frame_max=FRAME_MAX) + sf.deliver(
+        1, BODY[:65536], 2, frame_max=FRAME_MAX
+    )
+    events = _feed(core, data, 5000)
+    assert [e.body for e in events] == [BODY, BODY[:65536]]
+    assert set(called) == {65536}  # only the body within [LARGE_BODY_MIN, LARGE_BODY_MAX]

@@ -44,6 +44,7 @@ _C = TypeVar('_C', bound='Connection')
 
 _MessageDelivered = events.MessageDelivered
 _RpcReply = events.RpcReply
+_DeliveryConfirmed = events.DeliveryConfirmed
 
 #: bound on the close handshake when the parameters give no `stack_timeout` (seconds)
 CLOSE_TIMEOUT_DEFAULT = 15.0
@@ -257,6 +258,11 @@ class Connection:
                     channel = channels.get(event.channel_number)
                     if channel is not None:
                         channel._on_rpc_reply(event)
+                        continue
+                elif kind is _DeliveryConfirmed:  # and publisher confirms
+                    channel = channels.get(event.channel_number)
+                    if channel is not None:
+                        channel._on_confirm(event)
                         continue
                 self._dispatch(event)
         finally:

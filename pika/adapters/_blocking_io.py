@@ -8,9 +8,10 @@ publisher confirm, a delivery, output to drain) calls :meth:`Pump.wait` with the
 other thread is reading, it becomes the *leader*: it releases the lock only around ``select``,
 then, with the lock held again, reads what is available, feeds the core and routes the resulting
 events into per-channel :class:`ChannelSlot` objects (replies into waiters, deliveries into
-queues). Other waiting threads are *followers* sleeping on ``Pump.cond``; the leader notifies them
-after every cycle and the first one whose condition is still unmet takes over. So exactly one
-thread reads the socket at a time, and nothing is dispatched to user code while routing.
+queues; these records live in :mod:`pika.adapters._blocking_slots`). Other waiting threads are
+*followers* sleeping on ``Pump.cond``; the leader notifies them after every cycle and the first
+one whose condition is still unmet takes over. So exactly one thread reads the socket at a time,
+and nothing is dispatched to user code while routing.
 
 Writing needs no hand-off: the calling thread appends whole frame sets to the core under the lock
 and sends them at once (:meth:`Pump.send_now`); whatever the kernel does not take stays in
@@ -39,10 +40,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._core import events as ev
+from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 
 if TYPE_CHECKING:
-    from pika._core.channel import ChannelCore
     from pika._core.connection import ConnectionCore
+
+#: The slot classes are re-exported: importers use ``pika.adapters._blocking_io`` for them too.
+__all__ = ['RECV_INTO_SIZE', 'RECV_SIZE', 'ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
 
 LOGGER = logging.getLogger(__name__)
 
@@ -54,104 +58,6 @@ _monotonic = time.monotonic
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
-
-
-class Waiter:
-    """A one-shot slot a blocked caller waits on; filled under the pump lock by the reader."""
-
-    __slots__ = ('done', 'error', 'value')
-
-    def __init__(self) -> None:
-        self.done = False
-        self.value: Any = None
-        self.error: Optional[BaseException] = None
-
-    def set(self, value: Any) -> None:
-        """Deliver the reply."""
-        self.value = value
-        self.done = True
-
-    def fail(self, error: BaseException) -> None:
-        """Deliver a failure (channel or connection closed)."""
-        if not self.done:
-            self.error = error
-            self.done = True
-
-    def is_done(self) -> bool:
-        """Predicate for :meth:`Pump.wait`."""
-        return self.done
-
-
-class PendingConfirm:
-    """A publish in confirm mode waiting for its Basic.Ack / Basic.Nack (and maybe a Return)."""
-
-    __slots__ = ('body', 'error', 'exchange', 'mandatory', 'outcome', 'properties', 'returned',
-                 'routing_key')  # fmt: skip
-
-    def __init__(
-        self, exchange: str, routing_key: str, mandatory: bool, properties: Any, body: bytes
-    ) -> None:
-        self.exchange = exchange
-        self.routing_key = routing_key
-        self.mandatory = mandatory
-        self.properties = properties
-        self.body = body
-        self.outcome: Any = None  # the Basic.Ack / Basic.Nack method once it arrived
-        self.returned: Optional[ev.MessageReturned] = None
-        self.error: Optional[BaseException] = None
-
-    def is_done(self) -> bool:
-        """Predicate for :meth:`Pump.wait`."""
-        return self.outcome is not None or self.error is not None
-
-
-class ChannelSlot:
-    """What the reader routes to one channel; every field is guarded by the pump lock.
-
-    ``pending`` holds events for the channel's callbacks (deliveries, returns, consumer
-    cancellations) in arrival order; ``gen_queue`` holds deliveries for the ``consume()``
-    generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
-    or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
-    """
-
-    __slots__ = ('core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue', 'gen_tag',
-                 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
-                 'unconfirmed')  # fmt: skip
-
-    def __init__(self, core: ChannelCore) -> None:
-        self.core = core
-        self.number: int = core.channel_number
-        self.opened = False
-        self.open_waiter = Waiter()
-        self.rpc_waiters: deque[Waiter] = deque()
-        self.pending: deque[ev.Event] = deque()
-        self.gen_tag: Optional[str] = None
-        self.gen_queue: deque[ev.MessageDelivered] = deque()
-        self.gen_cancelled = False
-        self.unconfirmed: dict[int, PendingConfirm] = {}
-        self.owner: Optional[int] = None
-        self.error: Optional[BaseException] = None
-        self.error_reported = False
-
-    @property
-    def closed(self) -> bool:
-        """True once the channel is finished (closed by either side or with the connection)."""
-        return self.error is not None
-
-    def finish(self, error: BaseException) -> None:
-        """Record why the channel ended and fail everything still waiting on it."""
-        if self.error is not None:
-            return
-        self.error = error
-        self.open_waiter.fail(error)
-        while self.rpc_waiters:
-            self.rpc_waiters.popleft().fail(error)
-        for pending in self.unconfirmed.values():
-            pending.error = error
-        self.unconfirmed.clear()
-        self.gen_cancelled = True
-        self.pending.clear()  # the broker requeues what it delivered to a closed channel
-        self.gen_queue.clear()
 
 
 class Pump:

@@ -1,0 +1,117 @@
+"""Per-channel state of a :class:`~pika.adapters.blocking_connection.BlockingConnection`.
+
+The pump's reader (:mod:`pika.adapters._blocking_io`) routes core events into these objects and
+the blocked callers read them: a :class:`Waiter` per outstanding RPC, a :class:`PendingConfirm`
+per publish in confirm mode, and one :class:`ChannelSlot` per open channel. They are plain
+records; every field is read and written with ``Pump.lock`` held. Kept apart from the pump so the
+I/O module holds only socket, waiting and routing logic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from pika._core import events as ev
+    from pika._core.channel import ChannelCore
+
+__all__ = ['ChannelSlot', 'PendingConfirm', 'Waiter']
+
+
+class Waiter:
+    """A one-shot slot a blocked caller waits on; filled under the pump lock by the reader."""
+
+    __slots__ = ('done', 'error', 'value')
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+    def set(self, value: Any) -> None:
+        """Deliver the reply."""
+        self.value = value
+        self.done = True
+
+    def fail(self, error: BaseException) -> None:
+        """Deliver a failure (channel or connection closed)."""
+        if not self.done:
+            self.error = error
+            self.done = True
+
+    def is_done(self) -> bool:
+        """Predicate for :meth:`Pump.wait`."""
+        return self.done
+
+
+class PendingConfirm:
+    """A publish in confirm mode waiting for its Basic.Ack / Basic.Nack (and maybe a Return)."""
+
+    __slots__ = ('body', 'error', 'exchange', 'mandatory', 'outcome', 'properties', 'returned',
+                 'routing_key')  # fmt: skip
+
+    def __init__(
+        self, exchange: str, routing_key: str, mandatory: bool, properties: Any, body: bytes
+    ) -> None:
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.mandatory = mandatory
+        self.properties = properties
+        self.body = body
+        self.outcome: Any = None  # the Basic.Ack / Basic.Nack method once it arrived
+        self.returned: Optional[ev.MessageReturned] = None
+        self.error: Optional[BaseException] = None
+
+    def is_done(self) -> bool:
+        """Predicate for :meth:`Pump.wait`."""
+        return self.outcome is not None or self.error is not None
+
+
+class ChannelSlot:
+    """What the reader routes to one channel; every field is guarded by the pump lock.
+
+    ``pending`` holds events for the channel's callbacks (deliveries, returns, consumer
+    cancellations) in arrival order; ``gen_queue`` holds deliveries for the ``consume()``
+    generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
+    or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
+    """
+
+    __slots__ = ('core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue', 'gen_tag',
+                 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
+                 'unconfirmed')  # fmt: skip
+
+    def __init__(self, core: ChannelCore) -> None:
+        self.core = core
+        self.number: int = core.channel_number
+        self.opened = False
+        self.open_waiter = Waiter()
+        self.rpc_waiters: deque[Waiter] = deque()
+        self.pending: deque[ev.Event] = deque()
+        self.gen_tag: Optional[str] = None
+        self.gen_queue: deque[ev.MessageDelivered] = deque()
+        self.gen_cancelled = False
+        self.unconfirmed: dict[int, PendingConfirm] = {}
+        self.owner: Optional[int] = None
+        self.error: Optional[BaseException] = None
+        self.error_reported = False
+
+    @property
+    def closed(self) -> bool:
+        """True once the channel is finished (closed by either side or with the connection)."""
+        return self.error is not None
+
+    def finish(self, error: BaseException) -> None:
+        """Record why the channel ended and fail everything still waiting on it."""
+        if self.error is not None:
+            return
+        self.error = error
+        self.open_waiter.fail(error)
+        while self.rpc_waiters:
+            self.rpc_waiters.popleft().fail(error)
+        for pending in self.unconfirmed.values():
+            pending.error = error
+        self.unconfirmed.clear()
+        self.gen_cancelled = True
+        self.pending.clear()  # the broker requeues what it delivered to a closed channel
+        self.gen_queue.clear()

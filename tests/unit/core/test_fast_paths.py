@@ -48,7 +48,7 @@ def test_core_delivery_fast_path_event_matches() -> None:
     props = spec.BasicProperties(message_id='m1')
     events = core.receive_data(sf.deliver(1, b'body', 9, properties=props), 0.0)
     assert names(events) == ['MessageDelivered']
-    event = events[0]
+    event: Any = events[0]
     assert (event.channel_number, event.method.delivery_tag, event.body) == (1, 9, b'body')
     assert event.properties.message_id == 'm1' and not ch._assembler.active
 

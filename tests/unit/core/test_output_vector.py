@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 from pika import spec
 from tests.helpers import server_frames as sf
@@ -102,7 +103,13 @@ class _TrickleSocket:
 def test_base_connection_sends_queued_parts_in_order_across_partial_sends() -> None:
     from pika.adapters.base_connection import BaseConnection
 
-    parts = [b'abc', bytearray(b'defgh'), memoryview(b'0123456789')[2:9], b'', b'XYZ' * 5]
+    parts: list[Any] = [
+        b'abc',
+        bytearray(b'defgh'),
+        memoryview(b'0123456789')[2:9],
+        b'',
+        b'XYZ' * 5,
+    ]
     expected = b''.join(bytes(p) for p in parts)
     for limit in (1, 2, 4, 7, 100):
         sock = _TrickleSocket(limit)

@@ -32,6 +32,9 @@ pytestmark = pytest.mark.broker
 
 _reactor: Any = reactor
 
+#: the broker drops a test queue once unused, even if no consumer ever came (no residue)
+EXPIRES = {'x-expires': 30000}
+
 
 def wait(d: defer.Deferred[Any], timeout: float = 10.0) -> Any:
     """Iterate the reactor until `d` fires; return its result or raise its failure."""
@@ -84,7 +87,7 @@ def test_declare_consume_publish_ack_cancel_close(
     assert conn.is_open
     channel = wait(conn.channel())
     assert isinstance(channel, TwistedChannel)
-    declare_ok = wait(channel.queue_declare(queue=queue_name, auto_delete=True))
+    declare_ok = wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
     assert isinstance(declare_ok.method, spec.Queue.DeclareOk)
     queue_object, tag = wait(channel.basic_consume(queue=queue_name))
     assert isinstance(queue_object, ClosableDeferredQueue)
@@ -109,7 +112,7 @@ def test_inline_callbacks_style(conn: TwistedProtocolConnection, queue_name: str
     @defer.inlineCallbacks
     def run(connection: TwistedProtocolConnection) -> Any:
         channel = yield connection.channel()
-        yield channel.queue_declare(queue=queue_name, auto_delete=True)
+        yield channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES)
         yield channel.basic_qos(prefetch_count=1)
         queue_object, _tag = yield channel.basic_consume(queue=queue_name)
         for i in range(3):
@@ -126,7 +129,7 @@ def test_inline_callbacks_style(conn: TwistedProtocolConnection, queue_name: str
 
 def test_confirms_and_unroutable(conn: TwistedProtocolConnection, queue_name: str) -> None:
     channel = wait(conn.channel())
-    wait(channel.queue_declare(queue=queue_name, auto_delete=True))
+    wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
     select_ok = wait(channel.confirm_delivery())
     assert isinstance(select_ok.method, spec.Confirm.SelectOk)
     confirmed = [channel.basic_publish('', queue_name, b'%d' % i) for i in range(5)]
@@ -142,7 +145,7 @@ def test_broker_cancel_closes_queue_object(
     conn: TwistedProtocolConnection, queue_name: str
 ) -> None:
     channel = wait(conn.channel())
-    wait(channel.queue_declare(queue=queue_name))
+    wait(channel.queue_declare(queue=queue_name, arguments=EXPIRES))
     queue_object, _tag = wait(channel.basic_consume(queue=queue_name))
     pending = queue_object.get()
     wait(channel.queue_delete(queue=queue_name))
@@ -168,7 +171,7 @@ def test_channel_error_fails_deferreds(conn: TwistedProtocolConnection) -> None:
 
 def test_basic_get_empty_is_none(conn: TwistedProtocolConnection, queue_name: str) -> None:
     channel = wait(conn.channel())
-    wait(channel.queue_declare(queue=queue_name, auto_delete=True))
+    wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
     assert wait(channel.basic_get(queue=queue_name)) is None
 
 

@@ -101,7 +101,11 @@ def session(driver: Driver, params: pika.ConnectionParameters) -> Iterator[Sessi
 
 def declare_queue(session: Session, channel: Channel, auto_delete: bool = True) -> str:
     name = f'pikatest.conformance.{uuid.uuid4().hex}'
-    reply = session.rpc(channel.queue_declare, name, auto_delete=auto_delete)
+    # x-expires: the broker removes the queue once it is unused, even if no consumer ever came
+    # (auto_delete alone only fires after a consumer has left), so no run leaves queues behind.
+    reply = session.rpc(
+        channel.queue_declare, name, auto_delete=auto_delete, arguments={'x-expires': 30000}
+    )
     assert isinstance(reply.method, spec.Queue.DeclareOk)
     assert reply.method.queue == name
     return name

@@ -126,10 +126,10 @@ class ConnectionWrongStateError(AMQPConnectionError):
     """The requested operation is not allowed in the connection's current state."""
 
 
-class ConnectionClosed(AMQPConnectionError):
-    """The connection was closed; carries the AMQP reply code and text.
+class _ReplyCarrier(Exception):
+    """Mixin of the "closed" errors: the AMQP reply code and text, kept in ``args``.
 
-    :param reply_code: AMQP reply code (e.g. 320) or a client-side code
+    :param reply_code: AMQP reply code (e.g. 320, 404) or a client-side code
     :param reply_text: human readable reason
     """
 
@@ -143,7 +143,7 @@ class ConnectionClosed(AMQPConnectionError):
 
     @property
     def reply_text(self) -> str:
-        """The reason given by whoever closed the connection."""
+        """The reason given by whoever closed the connection or channel."""
         return str(self.args[1])
 
     def __repr__(self) -> str:
@@ -151,6 +151,10 @@ class ConnectionClosed(AMQPConnectionError):
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+class ConnectionClosed(_ReplyCarrier, AMQPConnectionError):
+    """The connection was closed; carries the AMQP reply code and text."""
 
 
 class ConnectionClosedByBroker(ConnectionClosed):
@@ -180,31 +184,8 @@ class ChannelWrongStateError(AMQPChannelError):
     """The requested operation is not allowed in the channel's current state."""
 
 
-class ChannelClosed(AMQPChannelError):
-    """The channel was closed; carries the AMQP reply code and text.
-
-    :param reply_code: AMQP reply code (e.g. 404) or a client-side code
-    :param reply_text: human readable reason
-    """
-
-    def __init__(self, reply_code: int, reply_text: str) -> None:
-        super().__init__(int(reply_code), str(reply_text))
-
-    @property
-    def reply_code(self) -> int:
-        """The AMQP reply code (200 is a normal shutdown)."""
-        return int(self.args[0])
-
-    @property
-    def reply_text(self) -> str:
-        """The reason given by whoever closed the channel."""
-        return str(self.args[1])
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}: ({self.reply_code}) "{self.reply_text}"'
-
-    def __str__(self) -> str:
-        return self.__repr__()
+class ChannelClosed(_ReplyCarrier, AMQPChannelError):
+    """The channel was closed; carries the AMQP reply code and text."""
 
 
 class ChannelClosedByBroker(ChannelClosed):

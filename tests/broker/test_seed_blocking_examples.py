@@ -1,9 +1,9 @@
 """The pika 0.9 documentation's BlockingConnection examples, run as written.
 
 The two programs below are the seed's "Publishing Example" and "Consuming Example" verbatim,
-except that ``print`` is a function (Python 3). The only substitution made at run time is the
-queue name: the seed uses ``"test"``, which other test runs on the shared broker might use too, so
-each run replaces it with a unique name.
+except that ``print`` is a function (Python 3). One test runs them exactly as written, on the
+seed's queue ``"test"``, and restores that queue's message count afterwards; the other
+substitutes a unique queue name so it can also check what is left in the queue.
 """
 
 from __future__ import annotations
@@ -97,3 +97,38 @@ def test_publishing_then_consuming_example(unique_name: str, capsys: Any) -> Non
     finally:
         with BlockingConnection() as connection:
             connection.channel().queue_delete(unique_name)
+
+
+def _drain(queue: str, count: int) -> None:
+    with BlockingConnection() as connection:
+        channel = connection.channel()
+        for _ in range(count):
+            method, _props, _body = channel.basic_get(queue, auto_ack=True)
+            assert method, f'queue {queue!r} ran dry while restoring it'
+
+
+def _exec_verbatim(source: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {'__name__': '__seed_example__'}
+    exec(compile(source, '<seed example>', 'exec'), namespace)
+    return namespace
+
+
+def test_examples_verbatim_on_the_seeds_queue_named_test(capsys: Any) -> None:
+    """The same two programs with no substitution at all: queue "test", default parameters.
+
+    The seed's queue is shared with the continuation-passing-style test, so this test leaves it
+    holding as many messages as it found.
+    """
+    _exec_verbatim(PUBLISHING_EXAMPLE)['connection'].close()  # also declares "test"
+    found = _ready_count('test') - 1
+    try:
+        for _ in range(14):
+            _exec_verbatim(PUBLISHING_EXAMPLE)['connection'].close()
+        namespace = _exec_verbatim(CONSUMING_EXAMPLE)
+        assert namespace['messages'] == 11
+        namespace['connection'].close()
+        assert capsys.readouterr().out.count('Message:') == 11
+        assert _ready_count('test') == found + 15 - 11
+    finally:
+        _drain('test', _ready_count('test') - found)
+    assert _ready_count('test') == found

@@ -249,10 +249,15 @@ class Connection:
             while pending:
                 event: Any = pending.popleft()
                 kind = type(event)
-                if kind is _MessageDelivered:  # the consume hot path: straight to it
+                if kind is _MessageDelivered:  # the consume hot path: straight to the consumer
                     channel = channels.get(event.channel_number)
                     if channel is not None:
-                        channel._on_deliver(event)
+                        method = event.method
+                        callback = channel._consumers.get(method.consumer_tag or '')
+                        if callback is None:
+                            channel._on_deliver(event)  # logs the drop
+                        else:
+                            callback(channel, method, event.properties, event.body)
                         continue
                 elif kind is _RpcReply and event.channel_number:  # RPC round trips likewise
                     channel = channels.get(event.channel_number)

@@ -237,7 +237,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
                 self._check_usable()
             tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
             if tag is None:
-                pump.send_now()
+                pump.send_publish()  # may coalesce a burst; see Pump.send_publish
                 if slot.error is not None:  # the send found the stream dead: say so
                     self._raise_closed()
                 if not pump.output_pending:

@@ -22,12 +22,20 @@ When the negotiated heartbeat is non-zero a small daemon *keeper* thread wakes a
 flush). That keeps heartbeats flowing while user code blocks in a callback or simply does not
 call into the connection. Deliveries it reads are only queued; the broker's prefetch bounds them.
 
+Publish coalescing: while the keeper runs, :meth:`Pump.send_publish` may leave a plain publish's
+frames queued in the core (fewer than :data:`COALESCE_LIMIT` bytes pending) instead of making one
+``send`` per message. The first publish of a burst nudges the keeper, which flushes within
+:data:`FLUSH_DELAY` if nobody did; every other write (:meth:`Pump.send_now`), every wait, the
+close path, an ``atexit`` hook and the pump's weakref finalizer flush too. Without a keeper
+(heartbeat off) nothing could flush a lone publish, so every publish is sent at once as before.
+
 A wake-up socket pair lets any thread interrupt a leader sitting in ``select`` (a timer added,
 output queued, a thread-safe callback, a consumer cancelled from another thread).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import selectors
 import socket
@@ -44,6 +52,7 @@ from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
+    from pika._core.output import Output
 
 #: The slot classes are re-exported: importers use ``pika.adapters._blocking_io`` for them too.
 __all__ = ['RECV_INTO_SIZE', 'RECV_SIZE', 'ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
@@ -54,7 +63,14 @@ LOGGER = logging.getLogger(__name__)
 RECV_SIZE = 131072
 RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusable buffer
 
+#: Plain publishes may stay queued in the core (keeper running) while fewer bytes than this are
+#: pending; reaching it sends them at once.
+COALESCE_LIMIT = 65536
+#: How long the keeper lets a burst accumulate before flushing what the publisher left queued.
+FLUSH_DELAY = 0.001
+
 _monotonic = time.monotonic
+_LIVE_PUMPS: weakref.WeakSet[Pump] = weakref.WeakSet()  # pumps that may hold output (atexit)
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
@@ -94,6 +110,9 @@ class Pump:
         self._want_write = False
         self._keeper: Optional[threading.Thread] = None
         self._keeper_stop = threading.Event()
+        self._keeper_wake = threading.Event()
+        self._held = False  # the core holds publish frames we chose not to send yet
+        self._sent_mark = 0  # core.bytes_queued_total at the last drain
 
     # -- state ---------------------------------------------------------------------------
 
@@ -115,6 +134,8 @@ class Pump:
         Called by the thread that queued frames, right after queueing them, so a publish costs
         one ``send`` on the fast path. A remainder stays in ``_out`` for the leader.
         """
+        self._held = False
+        self._sent_mark = self.core.bytes_queued_total
         data = self.core.data_to_send()
         if not data:
             return
@@ -135,6 +156,35 @@ class Pump:
         if sent < len(data):
             self._out += memoryview(data)[sent:]
             self.kick()
+
+    def send_publish(self) -> None:
+        """Like :meth:`send_now` for a plain publish, but may coalesce (lock held).
+
+        The frames stay queued in the core when the keeper can flush them, nothing is waiting
+        in ``_out`` and fewer than :data:`COALESCE_LIMIT` bytes are pending. The first held
+        publish of a burst nudges the keeper (one ``Event.set`` per burst, not per message).
+        """
+        if (
+            self._keeper is None
+            or self._out
+            or self.error is not None
+            or self.core.bytes_queued_total - self._sent_mark >= COALESCE_LIMIT
+        ):
+            self.send_now()
+            return
+        if not self._held:
+            self._held = True
+            self._keeper_wake.set()
+
+    def flush_held(self) -> bool:
+        """Send publishes left queued by :meth:`send_publish` (takes the lock).
+
+        :returns: True if output is still waiting for the kernel afterwards
+        """
+        with self.lock:
+            if self._held and self.error is None:
+                self.send_now()
+            return bool(self._out) and self.error is None
 
     def _write_out(self) -> None:
         """Send as much of ``_out`` as the kernel accepts (lock held)."""
@@ -174,6 +224,8 @@ class Pump:
 
         :returns: ``done()`` at exit (False on timeout or connection end)
         """
+        if self._held:
+            self.send_now()
         while not done():
             if self.error is not None:
                 return done()
@@ -308,9 +360,17 @@ class Pump:
         """
         if self._keeper is not None:
             return
+        _LIVE_PUMPS.add(self)
+        if self.sock is not None:
+            # Not a __del__: the socket sits in the same garbage cycle and could be finalized
+            # (closed) first; the finalizer's references keep it open until we are done.
+            finalizer = weakref.finalize(
+                self, _send_abandoned, self.sock, self._out, self.core._output
+            )
+            finalizer.atexit = False  # _flush_at_exit handles live pumps, under their lock
         self._keeper = threading.Thread(
             target=_keeper_main,
-            args=(weakref.ref(self), self._keeper_stop),
+            args=(weakref.ref(self), self._keeper_stop, self._keeper_wake),
             name='pika-blocking-keeper',
             daemon=True,
         )
@@ -449,6 +509,7 @@ class Pump:
         while self.conn_rpc_waiters:
             self.conn_rpc_waiters.popleft().fail(error)
         self._keeper_stop.set()
+        self._keeper_wake.set()
         self._close_socket()
         self.cond.notify_all()
 
@@ -482,6 +543,7 @@ class Pump:
     def shutdown(self) -> None:
         """Stop the keeper; the socket, selector and wake-up pair close with the connection."""
         self._keeper_stop.set()
+        self._keeper_wake.set()
 
     def force_close(self, error: BaseException) -> None:
         """Give up on the connection without the closing handshake (lock held)."""
@@ -489,17 +551,63 @@ class Pump:
         self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]
 
 
-def _keeper_main(pump_ref: weakref.ref[Pump], stop: threading.Event) -> None:
-    """Body of the keeper thread: run :meth:`Pump.keeper_cycle` at the core's deadlines."""
+def _keeper_main(pump_ref: weakref.ref[Pump], stop: threading.Event, wake: threading.Event) -> None:
+    """Body of the keeper thread: run :meth:`Pump.keeper_cycle` at the core's deadlines, and
+    flush held publishes :data:`FLUSH_DELAY` after each nudge.
+
+    ``wake`` is cleared *before* flushing, so a burst that starts while we flush sets it again
+    and is seen on the next turn.
+    """
+    next_cycle = 0.0
     while not stop.is_set():
         pump = pump_ref()
         if pump is None:
             return
-        delay = pump.keeper_cycle()
+        if _monotonic() >= next_cycle:
+            delay = pump.keeper_cycle()
+            if delay is None:
+                return
+            next_cycle = _monotonic() + delay
         del pump
-        if delay is None:
+        if not wake.wait(max(0.0, next_cycle - _monotonic())):
+            continue
+        wake.clear()
+        if stop.is_set():
             return
-        stop.wait(delay)
+        time.sleep(FLUSH_DELAY)
+        pump = pump_ref()
+        if pump is None:
+            return
+        if pump.flush_held():  # the kernel did not take it all: service the socket soon
+            next_cycle = min(next_cycle, _monotonic() + FLUSH_DELAY)
+        del pump
+
+
+def _send_abandoned(sock: socket.socket, out: bytearray, output: Output) -> None:
+    """Best effort for a collected connection: send whole frames it still held back.
+
+    Only when ``out`` is empty, i.e. the stream is at a frame boundary.
+    """
+    if out:
+        return
+    try:
+        data = output.take()
+        if data:
+            sock.send(data)
+    except OSError:  # closed or full: nothing more can be done for an abandoned connection
+        pass
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Send what live connections still hold back before the interpreter exits."""
+    for pump in list(_LIVE_PUMPS):
+        if pump.lock.acquire(timeout=0.5):
+            try:
+                if pump._held and pump.error is None:
+                    pump.send_now()
+            finally:
+                pump.lock.release()
 
 
 _ROUTES: dict[type, Callable[[Pump, Any], None]] = {

@@ -170,6 +170,8 @@ class ConnectionCore(ChannelZeroHandlers):
         frame_max = self._rx_frame_max
         ch_open, ch_cancelling = _CH_OPEN, _CH_CANCELLING
         delivered = events.MessageDelivered
+        new_event = object.__new__
+        append = result.append
         try:
             while True:
                 # Hot path: a whole Basic.Deliver set (method, header, body) in one call and no
@@ -184,7 +186,12 @@ class ConnectionCore(ChannelZeroHandlers):
                         and ((state := channel.state) is ch_open or state is ch_cancelling)
                     ):
                         # What ChannelCore._on_content_set does for a Deliver, one call less.
-                        result.append(delivered(number, method, properties, body))
+                        event = new_event(delivered)  # MessageDelivered, minus its __init__ call
+                        event.channel_number = number
+                        event.method = method
+                        event.properties = properties
+                        event.body = body
+                        append(event)
                         offset += consumed
                         continue
                     if channel is not None and channel._on_content_set(method, properties, body):

@@ -35,7 +35,6 @@ output queued, a thread-safe callback, a consumer cancelled from another thread)
 
 from __future__ import annotations
 
-import atexit
 import logging
 import selectors
 import socket
@@ -48,11 +47,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._core import events as ev
+from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
-    from pika._core.output import Output
 
 #: The slot classes are re-exported: importers use ``pika.adapters._blocking_io`` for them too.
 __all__ = ['RECV_INTO_SIZE', 'RECV_SIZE', 'ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
@@ -67,10 +66,8 @@ RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusabl
 #: pending; reaching it sends them at once.
 COALESCE_LIMIT = 65536
 #: How long the keeper lets a burst accumulate before flushing what the publisher left queued.
-FLUSH_DELAY = 0.001
 
 _monotonic = time.monotonic
-_LIVE_PUMPS: weakref.WeakSet[Pump] = weakref.WeakSet()  # pumps that may hold output (atexit)
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
@@ -360,16 +357,16 @@ class Pump:
         """
         if self._keeper is not None:
             return
-        _LIVE_PUMPS.add(self)
+        LIVE_PUMPS.add(self)
         if self.sock is not None:
             # Not a __del__: the socket sits in the same garbage cycle and could be finalized
             # (closed) first; the finalizer's references keep it open until we are done.
             finalizer = weakref.finalize(
-                self, _send_abandoned, self.sock, self._out, self.core._output
+                self, send_abandoned, self.sock, self._out, self.core._output
             )
-            finalizer.atexit = False  # _flush_at_exit handles live pumps, under their lock
+            finalizer.atexit = False  # flush_at_exit handles live pumps, under their lock
         self._keeper = threading.Thread(
-            target=_keeper_main,
+            target=keeper_main,
             args=(weakref.ref(self), self._keeper_stop, self._keeper_wake),
             name='pika-blocking-keeper',
             daemon=True,
@@ -549,65 +546,6 @@ class Pump:
         """Give up on the connection without the closing handshake (lock held)."""
         self._finish(error)
         self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]
-
-
-def _keeper_main(pump_ref: weakref.ref[Pump], stop: threading.Event, wake: threading.Event) -> None:
-    """Body of the keeper thread: run :meth:`Pump.keeper_cycle` at the core's deadlines, and
-    flush held publishes :data:`FLUSH_DELAY` after each nudge.
-
-    ``wake`` is cleared *before* flushing, so a burst that starts while we flush sets it again
-    and is seen on the next turn.
-    """
-    next_cycle = 0.0
-    while not stop.is_set():
-        pump = pump_ref()
-        if pump is None:
-            return
-        if _monotonic() >= next_cycle:
-            delay = pump.keeper_cycle()
-            if delay is None:
-                return
-            next_cycle = _monotonic() + delay
-        del pump
-        if not wake.wait(max(0.0, next_cycle - _monotonic())):
-            continue
-        wake.clear()
-        if stop.is_set():
-            return
-        time.sleep(FLUSH_DELAY)
-        pump = pump_ref()
-        if pump is None:
-            return
-        if pump.flush_held():  # the kernel did not take it all: service the socket soon
-            next_cycle = min(next_cycle, _monotonic() + FLUSH_DELAY)
-        del pump
-
-
-def _send_abandoned(sock: socket.socket, out: bytearray, output: Output) -> None:
-    """Best effort for a collected connection: send whole frames it still held back.
-
-    Only when ``out`` is empty, i.e. the stream is at a frame boundary.
-    """
-    if out:
-        return
-    try:
-        data = output.take()
-        if data:
-            sock.send(data)
-    except OSError:  # closed or full: nothing more can be done for an abandoned connection
-        pass
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    """Send what live connections still hold back before the interpreter exits."""
-    for pump in list(_LIVE_PUMPS):
-        if pump.lock.acquire(timeout=0.5):
-            try:
-                if pump._held and pump.error is None:
-                    pump.send_now()
-            finally:
-                pump.lock.release()
 
 
 _ROUTES: dict[type, Callable[[Pump, Any], None]] = {

@@ -15,6 +15,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions
+from pika._frame_encode import _publish_method_frame
 
 if TYPE_CHECKING:
     from pika import spec
@@ -41,7 +42,6 @@ HEARTBEAT_FRAME = b'\x08\x00\x00\x00\x00\x00\x00\xce'
 _METHOD_HEAD = struct.Struct('>BHII')  # type, channel, size, method id
 _HEADER_HEAD = struct.Struct('>BHIHHQ')  # type, channel, size, class id, weight, body size
 _BODY_HEAD = struct.Struct('>BHI')  # type, channel, size
-_PUBLISH_ID = (60 << 16) | 40  # Basic.Publish
 _BASIC_CLASS = 60
 _EMPTY_PROPERTIES = b'\x00\x00'  # property flags: none set
 
@@ -52,27 +52,14 @@ def encode_method(channel: int, method: Any) -> bytes:
     return _METHOD_HEAD.pack(FRAME_METHOD, channel, len(args) + 4, method.INDEX) + args + FRAME_END
 
 
-def _short_str(value: str, name: str) -> bytes:
-    """Encode an AMQP short string (length octet + UTF-8 bytes)."""
-    raw = value.encode('utf-8')
-    if len(raw) > 255:
-        raise exceptions.ShortStringTooLong(f'{name} is longer than 255 bytes')
-    return bytes((len(raw),)) + raw
-
-
 def encode_publish_method(channel: int, exchange: str, routing_key: str, mandatory: bool) -> bytes:
     """Return the complete Basic.Publish method frame (ticket 0, immediate off).
 
-    Callers cache the result per (exchange, routing_key, mandatory): it does not depend on the
-    message.
+    The encoder (and its cache) is :mod:`pika._frame_encode`'s, shared with
+    :func:`pika.frame.encode_publish`; callers may cache the result per
+    (exchange, routing_key, mandatory): it does not depend on the message.
     """
-    args = (
-        b'\x00\x00'
-        + _short_str(exchange, 'exchange')
-        + _short_str(routing_key, 'routing_key')
-        + (b'\x01' if mandatory else b'\x00')
-    )
-    return _METHOD_HEAD.pack(FRAME_METHOD, channel, len(args) + 4, _PUBLISH_ID) + args + FRAME_END
+    return _publish_method_frame(channel, exchange, routing_key, mandatory, False)
 
 
 def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 
-_monotonic = __import__('time').monotonic
+_monotonic = time.monotonic
 _get_ident = threading.get_ident
 _Delivered = ev.MessageDelivered
 _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)

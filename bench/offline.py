@@ -1,0 +1,220 @@
+"""Hot-path loops without a broker: the Python cost of one operation, free of network noise.
+
+Loopback runs on a shared 2-core machine swing by tens of percent from run to run; these loops
+feed a callback `Connection` canned broker frames through a fake transport (no socket, no
+loop), so they show what a change to our own code is worth. Two measures:
+
+* time (default): median of 5 timed runs, microseconds per operation;
+* ``--instructions``: CPU instructions per operation counted by ``valgrind --tool=callgrind``
+  (the process runs twice, with N and 2N operations, and the difference is divided by N, so
+  start-up is not counted). Repeatable whatever else the machine is doing.
+
+Scenarios: ``rpc`` (``queue_declare(passive=True)`` and its DeclareOk), ``consume`` (a read of
+200 deliveries of 100 bytes, each acked from the callback), ``confirms`` (50 publishes, then one
+``Basic.Ack(multiple)``), ``publish`` (one 100-byte ``basic_publish`` and taking the output),
+``loop`` (one ``IOLoop`` turn of a SelectConnection's loop woken by one byte on a socket pair).
+
+Usage: ``.venv/bin/python bench/offline.py [--instructions] [scenario ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pika  # noqa: E402
+from pika import spec  # noqa: E402
+from pika.adapters.select_connection import IOLoop  # noqa: E402
+from pika.connection import Connection  # noqa: E402
+from tests.helpers import server_frames as sf  # noqa: E402
+
+BODY = b'x' * 100
+CONSUME_BATCH = 200
+CONFIRM_BATCH = 50
+
+
+class _FakeTransport(Connection):
+    """A callback Connection whose transport does nothing: output is taken by the loop."""
+
+    def _output_ready(self) -> None:
+        pass
+
+    def _close_transport(self) -> None:
+        pass
+
+    def call_later(self, delay: float, callback: Any) -> object:
+        return object()
+
+    def remove_timeout(self, timeout_id: object) -> None:
+        pass
+
+
+def open_channel() -> tuple[_FakeTransport, Any]:
+    """A connection and channel 1, both open (heartbeats off)."""
+    conn = _FakeTransport(pika.ConnectionParameters(heartbeat=0))
+    conn._start_protocol(conn.params)
+    conn._take_output()
+    conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())
+    channel = conn.channel()
+    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
+    conn._take_output()
+    return conn, channel
+
+
+def rpc(n: int) -> float:
+    """Seconds for ``n`` Queue.Declare(passive) round trips."""
+    conn, channel = open_channel()
+    reply = sf.method(1, spec.Queue.DeclareOk('q', 5, 0))
+    replies: list[Any] = []
+    on_reply = replies.append
+    started = time.perf_counter()
+    for _ in range(n):
+        channel.queue_declare(queue='q', passive=True, callback=on_reply)
+        conn._take_output()
+        conn._on_data_received(reply)
+    elapsed = time.perf_counter() - started
+    assert len(replies) == n
+    return elapsed
+
+
+def consume(n: int) -> float:
+    """Seconds for ``n`` deliveries (read 200 at a time), each acked by the callback."""
+    conn, channel = open_channel()
+
+    def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
+        ch.basic_ack(method.delivery_tag)
+
+    channel.basic_consume('q', on_message, consumer_tag='ctag1')
+    conn._on_data_received(sf.method(1, spec.Basic.ConsumeOk('ctag1')))
+    conn._take_output()
+    read = b''.join(sf.deliver(1, BODY, tag) for tag in range(1, CONSUME_BATCH + 1))
+    started = time.perf_counter()
+    for _ in range(max(1, n // CONSUME_BATCH)):
+        conn._on_data_received(read)
+        conn._take_output()
+    return time.perf_counter() - started
+
+
+def confirms(n: int) -> float:
+    """Seconds for ``n`` publishes in confirm mode, confirmed 50 at a time."""
+    conn, channel = open_channel()
+    confirmed: list[Any] = []
+    channel.confirm_delivery(ack_nack_callback=confirmed.append, callback=lambda _frame: None)
+    conn._on_data_received(sf.method(1, spec.Confirm.SelectOk()))
+    conn._take_output()
+    tag = 0
+    started = time.perf_counter()
+    for _ in range(max(1, n // CONFIRM_BATCH)):
+        for _ in range(CONFIRM_BATCH):
+            channel.basic_publish('', 'q', BODY)
+        tag += CONFIRM_BATCH
+        conn._take_output()
+        conn._on_data_received(sf.method(1, spec.Basic.Ack(tag, multiple=True)))
+    return time.perf_counter() - started
+
+
+def publish(n: int) -> float:
+    """Seconds for ``n`` 100-byte publishes, the output taken after each."""
+    conn, channel = open_channel()
+    started = time.perf_counter()
+    for _ in range(n):
+        channel.basic_publish('', 'q', BODY)
+        conn._take_output()
+    return time.perf_counter() - started
+
+
+def loop(n: int) -> float:
+    """Seconds for ``n`` IOLoop turns, each woken by one byte written to a socket pair."""
+    ioloop = IOLoop()
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    received = [0]
+
+    def on_readable() -> None:
+        received[0] += len(ours.recv(4096))
+
+    ioloop.set_reader(ours.fileno(), on_readable)
+    try:
+        started = time.perf_counter()
+        for _ in range(n):
+            peer.send(b'.')
+            ioloop.poll()
+        elapsed = time.perf_counter() - started
+    finally:
+        ioloop.remove_reader(ours.fileno())
+        ioloop.close()
+        ours.close()
+        peer.close()
+    assert received[0] == n
+    return elapsed
+
+
+SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
+    'rpc': (rpc, 20_000),
+    'consume': (consume, 100_000),
+    'confirms': (confirms, 100_000),
+    'publish': (publish, 100_000),
+    'loop': (loop, 50_000),
+}
+
+
+def time_per_op(name: str, runs: int = 5) -> float:
+    """Median microseconds per operation over ``runs`` timed runs (after one warm-up)."""
+    func, n = SCENARIOS[name]
+    func(n // 5)
+    samples = sorted(func(n) / n * 1e6 for _ in range(runs))
+    return samples[len(samples) // 2]
+
+
+def _callgrind_total(name: str, n: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'cg.out')
+        cmd = ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}']
+        cmd += [sys.executable, __file__, '--run-once', name, str(n)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    match = re.search(r'Collected : (\d+)', proc.stderr)
+    if match is None:
+        raise RuntimeError(f'no instruction count from valgrind:\n{proc.stderr[-2000:]}')
+    return int(match.group(1))
+
+
+def instructions_per_op(name: str) -> float:
+    """Instructions per operation: (count(2N) - count(N)) / N under callgrind."""
+    n = max(SCENARIOS[name][1] // 20, CONSUME_BATCH * 5)
+    return (_callgrind_total(name, 2 * n) - _callgrind_total(name, n)) / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the cost per operation of each scenario asked for (all by default)."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
+    parser.add_argument('--instructions', action='store_true', help='count with callgrind')
+    parser.add_argument('--run-once', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_once:  # inside valgrind: NAME N
+        name, n = args.scenarios
+        SCENARIOS[name][0](int(n))
+        return 0
+    for name in args.scenarios:
+        if name not in SCENARIOS:
+            parser.error(f'unknown scenario {name!r}; choose from {", ".join(SCENARIOS)}')
+        if args.instructions:
+            print(f'{name:9} {instructions_per_op(name):>12,.0f} instructions/op')
+        else:
+            print(f'{name:9} {time_per_op(name):8.2f} us/op')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -80,6 +80,23 @@ def _short_string(value: Any) -> bytes:
     return b''.join(pieces)
 
 
+_EMPTY_TABLE = b'\x00\x00\x00\x00'  # a field table of length 0 (an omitted ``arguments``)
+
+
+def _table(value: Any) -> bytes:
+    """A field table as one piece (``pika.data`` does the work and raises for bad values)."""
+    pieces: list[bytes] = []
+    data.encode_table(pieces, value)
+    return b''.join(pieces)
+
+
+def _long_string(value: Any) -> bytes:
+    """A longstr as one piece (``pika.data`` does the work and raises for bad values)."""
+    pieces: list[bytes] = []
+    data.encode_long_string(pieces, value)
+    return b''.join(pieces)
+
+
 def _decode_error(
     obj: amqp_object.AMQPObject, offset: int, exc: Optional[BaseException]
 ) -> exceptions.InvalidFrameError:
@@ -113,15 +130,15 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_BB.pack(self.version_major, self.version_minor))
-                data.encode_table(pieces, self.server_properties)
-                data.encode_long_string(pieces, self.mechanisms)
-                data.encode_long_string(pieces, self.locales)
+                return [
+                    _S_BB.pack(self.version_major, self.version_minor),
+                    (_EMPTY_TABLE if self.server_properties is None else _table(self.server_properties)),
+                    _long_string(self.mechanisms),
+                    _long_string(self.locales),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Start:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -157,17 +174,17 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.response is None:
                     raise TypeError('Connection.StartOk.response is required')
-                data.encode_table(pieces, self.client_properties)
-                pieces.append(_short_string(self.mechanism))
-                data.encode_long_string(pieces, self.response)
-                pieces.append(_short_string(self.locale))
+                return [
+                    (_EMPTY_TABLE if self.client_properties is None else _table(self.client_properties)),
+                    _short_string(self.mechanism),
+                    _long_string(self.response),
+                    _short_string(self.locale),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.StartOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -204,14 +221,12 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.challenge is None:
                     raise TypeError('Connection.Secure.challenge is required')
-                data.encode_long_string(pieces, self.challenge)
+                return [_long_string(self.challenge)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Secure:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -240,14 +255,12 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.response is None:
                     raise TypeError('Connection.SecureOk.response is required')
-                data.encode_long_string(pieces, self.response)
+                return [_long_string(self.response)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.SecureOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -277,12 +290,10 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_HIH.pack(self.channel_max, self.frame_max, self.heartbeat))
+                return [_S_HIH.pack(self.channel_max, self.frame_max, self.heartbeat)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Tune:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -313,12 +324,10 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_HIH.pack(self.channel_max, self.frame_max, self.heartbeat))
+                return [_S_HIH.pack(self.channel_max, self.frame_max, self.heartbeat)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.TuneOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -349,17 +358,14 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.virtual_host))
-                pieces.append(_short_string(self.capabilities))
-                bits = 0
-                if self.insist:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _short_string(self.virtual_host),
+                    _short_string(self.capabilities),
+                    _OCTETS[(1 if self.insist else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -397,12 +403,10 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.known_hosts))
+                return [_short_string(self.known_hosts)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.OpenOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -436,7 +440,6 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.reply_code is None:
                     raise TypeError('Connection.Close.reply_code is required')
@@ -444,12 +447,13 @@ class Connection(amqp_object.Class):
                     raise TypeError('Connection.Close.class_id is required')
                 if self.method_id is None:
                     raise TypeError('Connection.Close.method_id is required')
-                pieces.append(_S_H.pack(self.reply_code))
-                pieces.append(_short_string(self.reply_text))
-                pieces.append(_S_HH.pack(self.class_id, self.method_id))
+                return [
+                    _S_H.pack(self.reply_code),
+                    _short_string(self.reply_text),
+                    _S_HH.pack(self.class_id, self.method_id),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -481,8 +485,7 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.CloseOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -502,12 +505,10 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.reason))
+                return [_short_string(self.reason)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Blocked:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -535,8 +536,7 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Unblocked:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -558,17 +558,17 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.new_secret is None:
                     raise TypeError('Connection.UpdateSecret.new_secret is required')
                 if self.reason is None:
                     raise TypeError('Connection.UpdateSecret.reason is required')
-                data.encode_long_string(pieces, self.new_secret)
-                pieces.append(_short_string(self.reason))
+                return [
+                    _long_string(self.new_secret),
+                    _short_string(self.reason),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.UpdateSecret:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -597,8 +597,7 @@ class Connection(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.UpdateSecretOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -626,12 +625,10 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.out_of_band))
+                return [_short_string(self.out_of_band)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -662,12 +659,10 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                data.encode_long_string(pieces, self.channel_id)
+                return [_long_string(self.channel_id)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.OpenOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -695,15 +690,10 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                bits = 0
-                if self.active:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [_OCTETS[(1 if self.active else 0)]]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Flow:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -733,15 +723,10 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                bits = 0
-                if self.active:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [_OCTETS[(1 if self.active else 0)]]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.FlowOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -774,7 +759,6 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.reply_code is None:
                     raise TypeError('Channel.Close.reply_code is required')
@@ -782,12 +766,13 @@ class Channel(amqp_object.Class):
                     raise TypeError('Channel.Close.class_id is required')
                 if self.method_id is None:
                     raise TypeError('Channel.Close.method_id is required')
-                pieces.append(_S_H.pack(self.reply_code))
-                pieces.append(_short_string(self.reply_text))
-                pieces.append(_S_HH.pack(self.class_id, self.method_id))
+                return [
+                    _S_H.pack(self.reply_code),
+                    _short_string(self.reply_text),
+                    _S_HH.pack(self.class_id, self.method_id),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -819,8 +804,7 @@ class Channel(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.CloseOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -853,24 +837,13 @@ class Access(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.realm))
-                bits = 0
-                if self.exclusive:
-                    bits |= 1
-                if self.passive:
-                    bits |= 2
-                if self.active:
-                    bits |= 4
-                if self.write:
-                    bits |= 8
-                if self.read:
-                    bits |= 16
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _short_string(self.realm),
+                    _OCTETS[(1 if self.exclusive else 0) | (2 if self.passive else 0) | (4 if self.active else 0) | (8 if self.write else 0) | (16 if self.read else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Access.Request:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -908,12 +881,10 @@ class Access(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
+                return [_S_H.pack(self.ticket)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Access.RequestOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -958,29 +929,18 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.exchange is None:
                     raise TypeError('Exchange.Declare.exchange is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.exchange_type))
-                bits = 0
-                if self.passive:
-                    bits |= 1
-                if self.durable:
-                    bits |= 2
-                if self.auto_delete:
-                    bits |= 4
-                if self.internal:
-                    bits |= 8
-                if self.nowait:
-                    bits |= 16
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.exchange),
+                    _short_string(self.exchange_type),
+                    _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.auto_delete else 0) | (8 if self.internal else 0) | (16 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1022,8 +982,7 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.DeclareOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1046,21 +1005,16 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.exchange is None:
                     raise TypeError('Exchange.Delete.exchange is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.exchange))
-                bits = 0
-                if self.if_unused:
-                    bits |= 1
-                if self.nowait:
-                    bits |= 2
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.exchange),
+                    _OCTETS[(1 if self.if_unused else 0) | (2 if self.nowait else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1094,8 +1048,7 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.DeleteOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1120,24 +1073,21 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.destination is None:
                     raise TypeError('Exchange.Bind.destination is required')
                 if self.source is None:
                     raise TypeError('Exchange.Bind.source is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.destination))
-                pieces.append(_short_string(self.source))
-                pieces.append(_short_string(self.routing_key))
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.destination),
+                    _short_string(self.source),
+                    _short_string(self.routing_key),
+                    _OCTETS[(1 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1179,8 +1129,7 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.BindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1205,24 +1154,21 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.destination is None:
                     raise TypeError('Exchange.Unbind.destination is required')
                 if self.source is None:
                     raise TypeError('Exchange.Unbind.source is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.destination))
-                pieces.append(_short_string(self.source))
-                pieces.append(_short_string(self.routing_key))
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.destination),
+                    _short_string(self.source),
+                    _short_string(self.routing_key),
+                    _OCTETS[(1 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1264,8 +1210,7 @@ class Exchange(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.UnbindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1300,26 +1245,15 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                bits = 0
-                if self.passive:
-                    bits |= 1
-                if self.durable:
-                    bits |= 2
-                if self.exclusive:
-                    bits |= 4
-                if self.auto_delete:
-                    bits |= 8
-                if self.nowait:
-                    bits |= 16
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.exclusive else 0) | (8 if self.auto_delete else 0) | (16 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1362,7 +1296,6 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.queue is None:
                     raise TypeError('Queue.DeclareOk.queue is required')
@@ -1370,11 +1303,12 @@ class Queue(amqp_object.Class):
                     raise TypeError('Queue.DeclareOk.message_count is required')
                 if self.consumer_count is None:
                     raise TypeError('Queue.DeclareOk.consumer_count is required')
-                pieces.append(_short_string(self.queue))
-                pieces.append(_S_II.pack(self.message_count, self.consumer_count))
+                return [
+                    _short_string(self.queue),
+                    _S_II.pack(self.message_count, self.consumer_count),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.DeclareOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1412,22 +1346,19 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.exchange is None:
                     raise TypeError('Queue.Bind.exchange is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                    _OCTETS[(1 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1469,8 +1400,7 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.BindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1492,17 +1422,14 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _OCTETS[(1 if self.nowait else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Purge:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1538,14 +1465,12 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.message_count is None:
                     raise TypeError('Queue.PurgeOk.message_count is required')
-                pieces.append(_S_I.pack(self.message_count))
+                return [_S_I.pack(self.message_count)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.PurgeOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1578,21 +1503,14 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                bits = 0
-                if self.if_unused:
-                    bits |= 1
-                if self.if_empty:
-                    bits |= 2
-                if self.nowait:
-                    bits |= 4
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _OCTETS[(1 if self.if_unused else 0) | (2 if self.if_empty else 0) | (4 if self.nowait else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1630,14 +1548,12 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.message_count is None:
                     raise TypeError('Queue.DeleteOk.message_count is required')
-                pieces.append(_S_I.pack(self.message_count))
+                return [_S_I.pack(self.message_count)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.DeleteOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1670,18 +1586,18 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.exchange is None:
                     raise TypeError('Queue.Unbind.exchange is required')
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1720,8 +1636,7 @@ class Queue(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.UnbindOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1751,16 +1666,13 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_IH.pack(self.prefetch_size, self.prefetch_count))
-                bits = 0
-                if self.global_qos:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_IH.pack(self.prefetch_size, self.prefetch_count),
+                    _OCTETS[(1 if self.global_qos else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Qos:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1789,8 +1701,7 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.QosOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1817,25 +1728,16 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                pieces.append(_short_string(self.consumer_tag))
-                bits = 0
-                if self.no_local:
-                    bits |= 1
-                if self.no_ack:
-                    bits |= 2
-                if self.exclusive:
-                    bits |= 4
-                if self.nowait:
-                    bits |= 8
-                pieces.append(_S_B.pack(bits))
-                data.encode_table(pieces, self.arguments)
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _short_string(self.consumer_tag),
+                    _OCTETS[(1 if self.no_local else 0) | (2 if self.no_ack else 0) | (4 if self.exclusive else 0) | (8 if self.nowait else 0)],
+                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Consume:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1879,14 +1781,12 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.ConsumeOk.consumer_tag is required')
-                pieces.append(_short_string(self.consumer_tag))
+                return [_short_string(self.consumer_tag)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.ConsumeOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1918,18 +1818,15 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.Cancel.consumer_tag is required')
-                pieces.append(_short_string(self.consumer_tag))
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _short_string(self.consumer_tag),
+                    _OCTETS[(1 if self.nowait else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Cancel:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -1963,14 +1860,12 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.CancelOk.consumer_tag is required')
-                pieces.append(_short_string(self.consumer_tag))
+                return [_short_string(self.consumer_tag)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.CancelOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2005,20 +1900,15 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
-                bits = 0
-                if self.mandatory:
-                    bits |= 1
-                if self.immediate:
-                    bits |= 2
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                    _OCTETS[(1 if self.mandatory else 0) | (2 if self.immediate else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Publish:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2062,7 +1952,6 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.reply_code is None:
                     raise TypeError('Basic.Return.reply_code is required')
@@ -2070,13 +1959,14 @@ class Basic(amqp_object.Class):
                     raise TypeError('Basic.Return.exchange is required')
                 if self.routing_key is None:
                     raise TypeError('Basic.Return.routing_key is required')
-                pieces.append(_S_H.pack(self.reply_code))
-                pieces.append(_short_string(self.reply_text))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
+                return [
+                    _S_H.pack(self.reply_code),
+                    _short_string(self.reply_text),
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Return:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2121,7 +2011,6 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.consumer_tag is None:
                     raise TypeError('Basic.Deliver.consumer_tag is required')
@@ -2131,17 +2020,15 @@ class Basic(amqp_object.Class):
                     raise TypeError('Basic.Deliver.exchange is required')
                 if self.routing_key is None:
                     raise TypeError('Basic.Deliver.routing_key is required')
-                pieces.append(_short_string(self.consumer_tag))
-                pieces.append(_S_Q.pack(self.delivery_tag))
-                bits = 0
-                if self.redelivered:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
+                return [
+                    _short_string(self.consumer_tag),
+                    _S_Q.pack(self.delivery_tag),
+                    _OCTETS[(1 if self.redelivered else 0)],
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Deliver:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2187,17 +2074,14 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_H.pack(self.ticket))
-                pieces.append(_short_string(self.queue))
-                bits = 0
-                if self.no_ack:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_H.pack(self.ticket),
+                    _short_string(self.queue),
+                    _OCTETS[(1 if self.no_ack else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Get:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2237,7 +2121,6 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.delivery_tag is None:
                     raise TypeError('Basic.GetOk.delivery_tag is required')
@@ -2247,17 +2130,15 @@ class Basic(amqp_object.Class):
                     raise TypeError('Basic.GetOk.routing_key is required')
                 if self.message_count is None:
                     raise TypeError('Basic.GetOk.message_count is required')
-                pieces.append(_S_Q.pack(self.delivery_tag))
-                bits = 0
-                if self.redelivered:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
-                pieces.append(_short_string(self.exchange))
-                pieces.append(_short_string(self.routing_key))
-                pieces.append(_S_I.pack(self.message_count))
+                return [
+                    _S_Q.pack(self.delivery_tag),
+                    _OCTETS[(1 if self.redelivered else 0)],
+                    _short_string(self.exchange),
+                    _short_string(self.routing_key),
+                    _S_I.pack(self.message_count),
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2299,12 +2180,10 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_short_string(self.cluster_id))
+                return [_short_string(self.cluster_id)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetEmpty:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2336,16 +2215,13 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_Q.pack(self.delivery_tag))
-                bits = 0
-                if self.multiple:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_Q.pack(self.delivery_tag),
+                    _OCTETS[(1 if self.multiple else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Ack:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2378,18 +2254,15 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
                 if self.delivery_tag is None:
                     raise TypeError('Basic.Reject.delivery_tag is required')
-                pieces.append(_S_Q.pack(self.delivery_tag))
-                bits = 0
-                if self.requeue:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_Q.pack(self.delivery_tag),
+                    _OCTETS[(1 if self.requeue else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Reject:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2421,15 +2294,10 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                bits = 0
-                if self.requeue:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [_OCTETS[(1 if self.requeue else 0)]]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.RecoverAsync:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2459,15 +2327,10 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                bits = 0
-                if self.requeue:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [_OCTETS[(1 if self.requeue else 0)]]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Recover:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2494,8 +2357,7 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.RecoverOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2517,18 +2379,13 @@ class Basic(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                pieces.append(_S_Q.pack(self.delivery_tag))
-                bits = 0
-                if self.multiple:
-                    bits |= 1
-                if self.requeue:
-                    bits |= 2
-                pieces.append(_S_B.pack(bits))
+                return [
+                    _S_Q.pack(self.delivery_tag),
+                    _OCTETS[(1 if self.multiple else 0) | (2 if self.requeue else 0)],
+                ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Nack:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2566,8 +2423,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Select:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2584,8 +2440,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.SelectOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2602,8 +2457,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Commit:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2620,8 +2474,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.CommitOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2638,8 +2491,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.Rollback:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2656,8 +2508,7 @@ class Tx(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Tx.RollbackOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2685,15 +2536,10 @@ class Confirm(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
             try:
-                bits = 0
-                if self.nowait:
-                    bits |= 1
-                pieces.append(_S_B.pack(bits))
+                return [_OCTETS[(1 if self.nowait else 0)]]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
-            return pieces
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Confirm.Select:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2720,8 +2566,7 @@ class Confirm(amqp_object.Class):
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
-            pieces: list[bytes] = []
-            return pieces
+            return []
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Confirm.SelectOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
@@ -2799,7 +2644,7 @@ class BasicProperties(amqp_object.Properties):
                 pieces.append(_short_string(self.content_encoding))
             if self.headers is not None:
                 flags |= 0x2000
-                data.encode_table(pieces, self.headers)
+                pieces.append(_table(self.headers))
             if self.delivery_mode is not None:
                 flags |= 0x1000
                 mode: Any = self.delivery_mode

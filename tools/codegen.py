@@ -14,7 +14,8 @@ The generated encoders and decoders are unrolled per method: consecutive fixed-s
 fields share one precompiled ``struct.Struct``, consecutive bit fields are packed into octets
 (AMQP 0-9-1 section 4.2.5.2), short strings become one piece each (length octet and UTF-8
 bytes together, which makes the final join cheaper), and tables/long strings go through
-:mod:`pika.data`.
+:mod:`pika.data`. A method's ``encode()`` is one list literal, its bit octet comes from a table
+and an omitted (None) table is a constant: every RPC runs one, so it avoids calls it can.
 """
 
 from __future__ import annotations
@@ -158,8 +159,8 @@ def fmt_of(fields: list[Field]) -> str:
     return ''.join(FIXED[f.kind][0] for f in fields)
 
 
-def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]:
-    """Body lines (inside ``try:``) appending the encoding of ``fields`` to ``pieces``."""
+def required_lines(fields: list[Field], owner: str) -> list[str]:
+    """Lines raising TypeError for required arguments left at None."""
     out: list[str] = []
     for field in fields:
         if field.default is None and field.kind not in ('bit', 'table'):
@@ -167,22 +168,41 @@ def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]
                 f'if self.{field.name} is None:',
                 f"    raise TypeError('{owner}.{field.name} is required')",
             ]
-    for kind, run in group_fields(fields):
-        if kind == 'fixed':
-            args = ', '.join(f'self.{f.name}' for f in run)
-            out.append(f'pieces.append({structs.name(fmt_of(run))}.pack({args}))')
-        elif kind == 'bits':
-            out.append('bits = 0')
-            for position, f in enumerate(run):
-                out += [f'if self.{f.name}:', f'    bits |= {1 << position}']
-            out.append('pieces.append({}.pack(bits))'.format(structs.name('B')))
-        elif kind == 'shortstr':
-            out.append(f'pieces.append(_short_string(self.{run[0].name}))')
-        elif kind == 'longstr':
-            out.append(f'data.encode_long_string(pieces, self.{run[0].name})')
-        else:
-            out.append(f'data.encode_table(pieces, self.{run[0].name})')
     return out
+
+
+def piece_expr(kind: str, run: list[Field], structs: Structs, maybe_none: bool = True) -> str:
+    """One expression giving the encoded bytes of a run of fields (see :func:`group_fields`).
+
+    Bits become one octet from a table (no ``struct`` call); a None table is the constant
+    empty table (no call at all), the usual case for ``arguments``.
+    """
+    if kind == 'fixed':
+        args = ', '.join(f'self.{f.name}' for f in run)
+        return f'{structs.name(fmt_of(run))}.pack({args})'
+    if kind == 'bits':
+        terms = [f'({1 << position} if self.{f.name} else 0)' for position, f in enumerate(run)]
+        return f'_OCTETS[{" | ".join(terms)}]'
+    name = run[0].name
+    if kind == 'shortstr':
+        return f'_short_string(self.{name})'
+    if kind == 'longstr':
+        return f'_long_string(self.{name})'
+    if not maybe_none:
+        return f'_table(self.{name})'
+    return f'(_EMPTY_TABLE if self.{name} is None else _table(self.{name}))'
+
+
+def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]:
+    """Body lines (inside ``try:``) returning the encoding of ``fields`` as one list literal:
+    a hot path (every RPC), so no list appends and no helper call that can be avoided."""
+    out = required_lines(fields, owner)
+    exprs = [piece_expr(kind, run, structs) for kind, run in group_fields(fields)]
+    if not exprs:
+        return []
+    if len(exprs) == 1:
+        return [*out, f'return [{exprs[0]}]']
+    return [*out, 'return [', *(f'    {expr},' for expr in exprs), ']']
 
 
 def decode_field_lines(field: Field, target: str) -> list[str]:
@@ -263,7 +283,6 @@ def method_lines(
     out += [
         '    def encode(self) -> list[bytes]:',
         '        """Return the argument payload as byte pieces (no class/method id)."""',
-        '        pieces: list[bytes] = []',
     ]
     body = encode_lines(fields, structs, qual)
     if body:
@@ -272,8 +291,9 @@ def method_lines(
             '        except struct.error as exc:',
             '            raise _encode_error(self, exc) from exc',
         ]
+    else:
+        out.append('        return []')
     out += [
-        '        return pieces',
         '',
         f'    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> {qual}:',
         '        """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""',
@@ -371,7 +391,7 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
                 f'                pieces.append({structs.name(FIXED[f.kind][0])}.pack({value}))'
             )
         else:
-            out += indent(encode_lines([f], structs, name)[-1:], 4)
+            out.append(f'                pieces.append({piece_expr(f.kind, [f], structs, False)})')
     out += [
         '        except struct.error as exc:',
         '            raise _encode_error(self, exc) from exc',
@@ -453,6 +473,23 @@ def _short_string(value: Any) -> bytes:
             return _OCTETS[len(raw)] + raw
     pieces: list[bytes] = []
     data.encode_short_string(pieces, value)  # bytes-likes, TypeError, ShortStringTooLong
+    return b''.join(pieces)
+
+
+_EMPTY_TABLE = b'\\x00\\x00\\x00\\x00'  # a field table of length 0 (an omitted ``arguments``)
+
+
+def _table(value: Any) -> bytes:
+    """A field table as one piece (``pika.data`` does the work and raises for bad values)."""
+    pieces: list[bytes] = []
+    data.encode_table(pieces, value)
+    return b''.join(pieces)
+
+
+def _long_string(value: Any) -> bytes:
+    """A longstr as one piece (``pika.data`` does the work and raises for bad values)."""
+    pieces: list[bytes] = []
+    data.encode_long_string(pieces, value)
     return b''.join(pieces)
 
 

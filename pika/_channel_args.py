@@ -444,6 +444,18 @@ def require_bool(name: str, value: Any) -> None:
         raise TypeError(f'{name} must be a bool, not {value!r}')
 
 
+def require_bools(bound: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    """:func:`require_bool` for each of ``names`` in ``bound``: one call for all of a method's
+    flags, and none for the usual True/False.
+
+    :raises TypeError: for the first value that is not a bool (or 0/1)
+    """
+    for name in names:
+        value = bound[name]
+        if value is not True and value is not False:
+            require_bool(name, value)
+
+
 def require_int(name: str, value: Any, *, minimum: int = 0, maximum: Optional[int] = None) -> None:
     """:raises TypeError: unless `value` is an int; ValueError: outside [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, int):

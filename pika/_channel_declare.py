@@ -8,7 +8,8 @@ argument binding of both API generations is in :mod:`pika._channel_args`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import _channel_args as args_
 from pika import spec
@@ -21,16 +22,30 @@ class ExchangeQueueMethods:
 
     if TYPE_CHECKING:
 
-        def _simple_rpc(self, name: str, bound: dict[str, Any], method: Any) -> None:
-            """Provided by ``Channel``: send ``method``, reply to ``bound['callback']``."""
+        def _simple_rpc(
+            self, method: Any, callback: Optional[Callable[..., Any]], nowait: bool = False
+        ) -> None:
+            """Provided by ``Channel``: send ``method``; ``callback(method_frame)`` gets the
+            reply."""
 
     @staticmethod
-    def _check_common(name: str, bound: dict[str, Any]) -> None:
-        args_.require_callable('callback', bound.get('callback'), allow_none=True)
-        if 'arguments' in bound:
-            args_.require_table('arguments', bound['arguments'])
-        if 'nowait' in bound:
-            args_.check_nowait_callback(name, bound['nowait'], bound.get('callback'))
+    def _check_common(name: str, bound: dict[str, Any]) -> Optional[Callable[..., Any]]:
+        """Check the completion callback, the ``arguments`` table and ``nowait`` (with no
+        callback) of a bound call; return the callback.
+
+        One call per RPC: the helpers that raise are only called for values that fail the
+        quick test, since every declare, bind and qos comes through here.
+        """
+        callback = bound.get('callback')
+        if callback is not None and not callable(callback):
+            args_.require_callable('callback', callback)  # raises
+        arguments = bound.get('arguments')
+        if arguments is not None and not isinstance(arguments, Mapping):
+            args_.require_table('arguments', arguments)  # raises
+        nowait = bound.get('nowait', False)
+        if nowait is not False:
+            args_.check_nowait_callback(name, nowait, callback)
+        return callback
 
     # -- exchanges ---------------------------------------------------------------------------
 
@@ -47,9 +62,8 @@ class ExchangeQueueMethods:
         args_.require_str('exchange', b['exchange'])
         b['exchange_type'] = getattr(b['exchange_type'], 'value', b['exchange_type'])  # an enum
         args_.require_str('exchange_type', b['exchange_type'])
-        for name in ('passive', 'durable', 'auto_delete', 'internal'):
-            args_.require_bool(name, b[name])
-        self._check_common('exchange_declare', b)
+        args_.require_bools(b, ('passive', 'durable', 'auto_delete', 'internal'))
+        callback = self._check_common('exchange_declare', b)
         method = spec.Exchange.Declare(
             exchange=b['exchange'],
             exchange_type=b['exchange_type'],
@@ -60,7 +74,7 @@ class ExchangeQueueMethods:
             nowait=b['nowait'],
             arguments=b['arguments'],
         )
-        self._simple_rpc('exchange_declare', b, method)
+        self._simple_rpc(method, callback, b['nowait'])
 
     @args_.advertise('exchange_delete')
     def exchange_delete(self, *args: Any, **kwargs: Any) -> None:
@@ -69,11 +83,11 @@ class ExchangeQueueMethods:
         b = args_.bind('exchange_delete', args, kwargs)
         args_.require_str('exchange', b['exchange'], allow_none=True)
         args_.require_bool('if_unused', b['if_unused'])
-        self._check_common('exchange_delete', b)
+        callback = self._check_common('exchange_delete', b)
         method = spec.Exchange.Delete(
             exchange=b['exchange'] or '', if_unused=b['if_unused'], nowait=b['nowait']
         )
-        self._simple_rpc('exchange_delete', b, method)
+        self._simple_rpc(method, callback, b['nowait'])
 
     @args_.advertise('exchange_bind')
     def exchange_bind(self, *args: Any, **kwargs: Any) -> None:
@@ -94,7 +108,7 @@ class ExchangeQueueMethods:
         args_.require_str('destination', b['destination'])
         args_.require_str('source', b['source'])
         args_.require_str('routing_key', b['routing_key'])
-        self._check_common(name, b)
+        callback = self._check_common(name, b)
         method = method_class(
             destination=b['destination'],
             source=b['source'],
@@ -102,7 +116,7 @@ class ExchangeQueueMethods:
             nowait=b['nowait'],
             arguments=b['arguments'],
         )
-        self._simple_rpc(name, b, method)
+        self._simple_rpc(method, callback, b['nowait'])
 
     # -- queues ------------------------------------------------------------------------------
 
@@ -115,12 +129,13 @@ class ExchangeQueueMethods:
         durable=False, exclusive=False, auto_delete=False, nowait=False, arguments=None)`.
         """
         b = args_.bind('queue_declare', args, kwargs)
-        args_.require_str('queue', b['queue'])
-        for name in ('passive', 'durable', 'exclusive', 'auto_delete'):
-            args_.require_bool(name, b[name])
-        self._check_common('queue_declare', b)
+        queue = b['queue']
+        if type(queue) is not str:
+            args_.require_str('queue', queue)
+        args_.require_bools(b, ('passive', 'durable', 'exclusive', 'auto_delete'))
+        callback = self._check_common('queue_declare', b)
         method = spec.Queue.Declare(
-            queue=b['queue'],
+            queue=queue,
             passive=b['passive'],
             durable=b['durable'],
             exclusive=b['exclusive'],
@@ -128,7 +143,7 @@ class ExchangeQueueMethods:
             nowait=b['nowait'],
             arguments=b['arguments'],
         )
-        self._simple_rpc('queue_declare', b, method)
+        self._simple_rpc(method, callback, b['nowait'])
 
     @args_.advertise('queue_bind')
     def queue_bind(self, *args: Any, **kwargs: Any) -> None:
@@ -139,7 +154,7 @@ class ExchangeQueueMethods:
         args_.require_str('queue', b['queue'])
         args_.require_str('exchange', b['exchange'])
         args_.require_str('routing_key', b['routing_key'], allow_none=True)
-        self._check_common('queue_bind', b)
+        callback = self._check_common('queue_bind', b)
         routing_key = b['routing_key'] if b['routing_key'] is not None else b['queue']
         method = spec.Queue.Bind(
             queue=b['queue'],
@@ -148,7 +163,7 @@ class ExchangeQueueMethods:
             nowait=b['nowait'],
             arguments=b['arguments'],
         )
-        self._simple_rpc('queue_bind', b, method)
+        self._simple_rpc(method, callback, b['nowait'])
 
     @args_.advertise('queue_unbind')
     def queue_unbind(self, *args: Any, **kwargs: Any) -> None:
@@ -159,7 +174,7 @@ class ExchangeQueueMethods:
         args_.require_str('queue', b['queue'])
         args_.require_str('exchange', b['exchange'], allow_none=True)
         args_.require_str('routing_key', b['routing_key'], allow_none=True)
-        self._check_common('queue_unbind', b)
+        callback = self._check_common('queue_unbind', b)
         routing_key = b['routing_key'] if b['routing_key'] is not None else b['queue']
         method = spec.Queue.Unbind(
             queue=b['queue'],
@@ -167,7 +182,7 @@ class ExchangeQueueMethods:
             routing_key=routing_key,
             arguments=b['arguments'],
         )
-        self._simple_rpc('queue_unbind', b, method)
+        self._simple_rpc(method, callback)
 
     @args_.advertise('queue_purge')
     def queue_purge(self, *args: Any, **kwargs: Any) -> None:
@@ -175,8 +190,9 @@ class ExchangeQueueMethods:
         nowait=False)`. The PurgeOk frame's `.method.message_count` is the number purged."""
         b = args_.bind('queue_purge', args, kwargs)
         args_.require_str('queue', b['queue'])
-        self._check_common('queue_purge', b)
-        self._simple_rpc('queue_purge', b, spec.Queue.Purge(queue=b['queue'], nowait=b['nowait']))
+        callback = self._check_common('queue_purge', b)
+        method = spec.Queue.Purge(queue=b['queue'], nowait=b['nowait'])
+        self._simple_rpc(method, callback, b['nowait'])
 
     @args_.advertise('queue_delete')
     def queue_delete(self, *args: Any, **kwargs: Any) -> None:
@@ -184,10 +200,9 @@ class ExchangeQueueMethods:
         0.9: `(callback=None, queue='', if_unused=False, if_empty=False, nowait=False)`."""
         b = args_.bind('queue_delete', args, kwargs)
         args_.require_str('queue', b['queue'])
-        args_.require_bool('if_unused', b['if_unused'])
-        args_.require_bool('if_empty', b['if_empty'])
-        self._check_common('queue_delete', b)
+        args_.require_bools(b, ('if_unused', 'if_empty'))
+        callback = self._check_common('queue_delete', b)
         method = spec.Queue.Delete(
             queue=b['queue'], if_unused=b['if_unused'], if_empty=b['if_empty'], nowait=b['nowait']
         )
-        self._simple_rpc('queue_delete', b, method)
+        self._simple_rpc(method, callback, b['nowait'])

@@ -20,6 +20,9 @@ from pika import _channel_args as args_
 from pika import exceptions, frame, spec
 from pika._channel_declare import ExchangeQueueMethods
 from pika._core import events
+from pika._core.channel import ACK_FRAME as _ACK_FRAME
+from pika._core.channel import ACK_INDEX as _ACK_INDEX
+from pika._core.channel import MAX_DELIVERY_TAG as _MAX_TAG
 from pika._core.states import ChannelState
 
 if TYPE_CHECKING:
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 
 ReplyHandler = Callable[[events.RpcReply], None]
+Reply = tuple[Optional[Callable[..., Any]], bool]
+"""What to do with an RPC reply: ``(callback, as_frame)``. ``callback(frame.Method(...))`` when
+``as_frame`` (a user's completion callback), else ``callback(event)``; None: nothing."""
 
 MAX_CHANNELS = 65535
 _OPEN = ChannelState.OPEN
@@ -50,7 +56,7 @@ class Channel(ExchangeQueueMethods):
         self.channel_number: int = core.channel_number
         self._core = core
         self._on_open_callback = on_open_callback
-        self._replies: collections.deque[Optional[ReplyHandler]] = collections.deque()
+        self._replies: collections.deque[Reply] = collections.deque()
         self._consumers: dict[str, Callable[..., Any]] = {}
         self._ack_nack_callback: Optional[Callable[[frame.Method], Any]] = None
         self._on_close_callbacks: list[Callable[..., Any]] = []
@@ -136,11 +142,22 @@ class Channel(ExchangeQueueMethods):
             raise exceptions.ChannelWrongStateError(f'Channel is not open: {self!r}')
 
     def _rpc(self, method: Any, on_reply: Optional[ReplyHandler], nowait: bool = False) -> None:
-        """Send a synchronous method; `on_reply` handles its reply (FIFO per channel)."""
-        self._raise_if_not_open()
-        self._core.rpc(method)
+        """Send a synchronous method; `on_reply(event)` handles its reply (FIFO per channel)."""
+        self._send_rpc(method, (on_reply, False), nowait)
+
+    def _simple_rpc(
+        self, method: Any, callback: Optional[Callable[..., Any]], nowait: bool = False
+    ) -> None:
+        """Send a synchronous method; `callback(method_frame)` gets its reply (None: nothing)."""
+        self._send_rpc(method, (callback, True), nowait)
+
+    def _send_rpc(self, method: Any, reply: Reply, nowait: bool) -> None:
+        core = self._core
+        if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
+            self._raise_if_not_open()
+        core.rpc(method)
         if not nowait:
-            self._replies.append(on_reply)
+            self._replies.append(reply)
         self.connection._after_core_call()
 
     def _send(self, method: Any) -> None:
@@ -156,20 +173,6 @@ class Channel(ExchangeQueueMethods):
         if not connection._dispatching:
             connection._after_core_call()
 
-    def _frame_reply(self, callback: Optional[Callable[..., Any]]) -> Optional[ReplyHandler]:
-        """A reply handler that calls `callback(frame.Method(channel_number, reply))`."""
-        if callback is None:
-            return None
-
-        def on_reply(event: events.RpcReply) -> None:
-            callback(frame.Method(self.channel_number, event.method))
-
-        return on_reply
-
-    def _simple_rpc(self, name: str, bound: dict[str, Any], method: Any) -> None:
-        """Send `method`, whose completion callback is `bound['callback']`."""
-        self._rpc(method, self._frame_reply(bound['callback']), bound.get('nowait', False))
-
     # -- basic -------------------------------------------------------------------------------
 
     @args_.advertise('basic_qos')
@@ -181,13 +184,13 @@ class Channel(ExchangeQueueMethods):
         args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
         args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
         args_.require_bool('global_qos', b['global_qos'])
-        self._check_common('basic_qos', b)
+        callback = self._check_common('basic_qos', b)
         method = spec.Basic.Qos(
             prefetch_size=b['prefetch_size'],
             prefetch_count=b['prefetch_count'],
             global_qos=b['global_qos'],
         )
-        self._simple_rpc('basic_qos', b, method)
+        self._simple_rpc(method, callback)
 
     @args_.advertise('basic_consume')
     def basic_consume(self, *args: Any, **kwargs: Any) -> str:
@@ -204,10 +207,9 @@ class Channel(ExchangeQueueMethods):
         b = args_.bind('basic_consume', args, kwargs)
         args_.require_str('queue', b['queue'])
         args_.require_callable('on_message_callback', b['on_message_callback'])
-        args_.require_bool('auto_ack', b['auto_ack'])
-        args_.require_bool('exclusive', b['exclusive'])
+        args_.require_bools(b, ('auto_ack', 'exclusive'))
         args_.require_str('consumer_tag', b['consumer_tag'], allow_none=True)
-        self._check_common('basic_consume', b)
+        callback = self._check_common('basic_consume', b)
         self._raise_if_not_open()
         tag = b['consumer_tag'] or f'ctag{self.channel_number}.{uuid.uuid4().hex}'
         if tag in self._consumers or tag in self._core.consumer_tags:
@@ -220,7 +222,7 @@ class Channel(ExchangeQueueMethods):
             arguments=b['arguments'],
         )
         self._consumers[tag] = b['on_message_callback']
-        self._rpc(method, self._frame_reply(b['callback']))
+        self._simple_rpc(method, callback)
         return tag
 
     @args_.advertise('basic_cancel')
@@ -260,19 +262,28 @@ class Channel(ExchangeQueueMethods):
         :raises TypeError: for a non-str exchange/routing key or a non-bytes/str body.
         :raises ChannelWrongStateError: if the channel is not open.
         """
-        exchange = args_.str_value('exchange', exchange)
-        routing_key = args_.str_value('routing_key', routing_key)
-        payload = args_.encode_body(body)
+        # The checks call their helpers only for values that fail the quick test (type is),
+        # since every message comes through here.
+        if type(exchange) is not str:
+            exchange = args_.str_value('exchange', exchange)
+        if type(routing_key) is not str:
+            routing_key = args_.str_value('routing_key', routing_key)
+        payload = body if type(body) is bytes else args_.encode_body(body)
         if properties is not None and not isinstance(properties, spec.BasicProperties):
             raise TypeError(
                 f'properties must be BasicProperties or None, not {type(properties).__name__}'
             )
-        args_.require_bool('mandatory', mandatory)
+        if mandatory is not False and mandatory is not True:
+            args_.require_bool('mandatory', mandatory)
         if immediate:
             raise ValueError('immediate=True is not supported by RabbitMQ')
-        self._raise_if_not_open()
-        self._core.publish(exchange, routing_key, payload, properties, mandatory)
-        self._after_call()
+        core = self._core
+        if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
+            self._raise_if_not_open()
+        core.publish(exchange, routing_key, payload, properties, mandatory)
+        connection = self.connection  # _after_call, inlined
+        if not connection._dispatching:
+            connection._after_core_call()
 
     @args_.advertise('basic_get')
     def basic_get(self, *args: Any, **kwargs: Any) -> None:
@@ -301,11 +312,21 @@ class Channel(ExchangeQueueMethods):
         if multiple is not False and multiple is not True:
             args_.require_bool('multiple', multiple)
         core = self._core
-        if core.state is not _OPEN or self._closed_error is not None:
+        if core.state is not _OPEN or self._closed_error is not None or tag > _MAX_TAG:
             self._raise_if_not_open()
-        core.ack(tag, multiple)
-        if not self.connection._dispatching:
-            self.connection._after_core_call()
+            core.ack(tag, multiple)  # raises for a tag over 64 bits
+        else:
+            # ChannelCore.ack inlined (one call less per consumed message): the channel is
+            # open and the tag fits, so only the frame is left to queue.
+            conn = core._conn
+            conn._output.buffer += _ACK_FRAME.pack(
+                1, self.channel_number, 13, _ACK_INDEX, tag, multiple, 0xCE
+            )
+            conn.frames_sent += 1
+            conn.bytes_queued_total += _ACK_FRAME.size
+        connection = self.connection
+        if not connection._dispatching:
+            connection._after_core_call()
 
     def basic_nack(
         self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False, requeue: bool = True
@@ -328,8 +349,8 @@ class Channel(ExchangeQueueMethods):
         callback=None)`; 0.9: `(callback=None, requeue=False)`."""
         b = args_.bind('basic_recover', args, kwargs)
         args_.require_bool('requeue', b['requeue'])
-        self._check_common('basic_recover', b)
-        self._simple_rpc('basic_recover', b, spec.Basic.Recover(requeue=b['requeue']))
+        callback = self._check_common('basic_recover', b)
+        self._simple_rpc(spec.Basic.Recover(requeue=b['requeue']), callback)
 
     # -- confirms, transactions, flow --------------------------------------------------------
 
@@ -343,25 +364,25 @@ class Channel(ExchangeQueueMethods):
         """
         b = args_.bind('confirm_delivery', args, kwargs)
         args_.require_callable('ack_nack_callback', b['ack_nack_callback'])
-        self._check_common('confirm_delivery', b)
+        callback = self._check_common('confirm_delivery', b)
         self._raise_if_not_open()
         self._ack_nack_callback = b['ack_nack_callback']
-        self._simple_rpc('confirm_delivery', b, spec.Confirm.Select(nowait=b['nowait']))
+        self._simple_rpc(spec.Confirm.Select(nowait=b['nowait']), callback, b['nowait'])
 
     def tx_select(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Select; `callback(method_frame)` gets the SelectOk."""
         args_.require_callable('callback', callback, allow_none=True)
-        self._rpc(spec.Tx.Select(), self._frame_reply(callback))
+        self._simple_rpc(spec.Tx.Select(), callback)
 
     def tx_commit(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Commit; `callback(method_frame)` gets the CommitOk."""
         args_.require_callable('callback', callback, allow_none=True)
-        self._rpc(spec.Tx.Commit(), self._frame_reply(callback))
+        self._simple_rpc(spec.Tx.Commit(), callback)
 
     def tx_rollback(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Rollback; `callback(method_frame)` gets the RollbackOk."""
         args_.require_callable('callback', callback, allow_none=True)
-        self._rpc(spec.Tx.Rollback(), self._frame_reply(callback))
+        self._simple_rpc(spec.Tx.Rollback(), callback)
 
     @args_.advertise('flow')
     def flow(self, *args: Any, **kwargs: Any) -> None:
@@ -414,12 +435,17 @@ class Channel(ExchangeQueueMethods):
             callback(self, event.error)
 
     def _on_rpc_reply(self, event: events.RpcReply) -> None:
-        if not self._replies:
+        replies = self._replies
+        if not replies:
             LOGGER.warning('Unexpected reply on channel %d: %r', self.channel_number, event)
             return
-        handler = self._replies.popleft()
-        if handler is not None:
-            handler(event)
+        callback, as_frame = replies.popleft()
+        if callback is None:
+            return
+        if as_frame:
+            callback(frame.Method(self.channel_number, event.method))
+        else:
+            callback(event)
 
     def _on_deliver(self, event: events.MessageDelivered) -> None:
         callback = self._consumers.get(event.method.consumer_tag or '')

@@ -25,6 +25,7 @@ from pika._core.states import (
     UNEXPECTED_FRAME,
     ChannelInput,
     ChannelState,
+    ConnectionState,
     next_channel_state,
 )
 
@@ -49,7 +50,8 @@ class ChannelNumberError(exceptions.InvalidChannelNumber, ValueError):
 
 
 def _expects_reply(method: Any) -> bool:
-    """True when the broker will answer ``method`` (synchronous and not ``nowait``)."""
+    """True when the broker will answer ``method`` (synchronous and not ``nowait``); inlined in
+    :meth:`ChannelCore.rpc`."""
     return bool(method.synchronous) and not getattr(method, 'nowait', False)
 
 
@@ -135,18 +137,36 @@ class ChannelCore:
         :raises ChannelWrongStateError: the channel is not open
         :raises ConnectionWrongStateError: the connection is closed
         """
-        self._require_state(_OPEN)
-        if not hasattr(method, 'INDEX') or not hasattr(method, 'synchronous'):
-            raise TypeError(f'rpc() needs a pika.spec method, got {method!r}')
-        if method.INDEX >> 16 == 10 or method.INDEX in _LIFECYCLE:
+        if self.state is not _OPEN or self._conn.state is _CONNECTION_CLOSED:
+            self._require_state(_OPEN)
+        try:
+            index = method.INDEX
+            synchronous = method.synchronous
+        except AttributeError:
+            raise TypeError(f'rpc() needs a pika.spec method, got {method!r}') from None
+        if index >> 16 == 10 or index in _LIFECYCLE:
             raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
         data = content.encode_method(self.channel_number, method)  # encoding errors raise here
-        if method.INDEX == spec.Confirm.Select.INDEX:
+        if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
-        elif method.INDEX == spec.Basic.Cancel.INDEX:
+        elif index == _CANCEL_INDEX:
             self._cancelling.add(method.consumer_tag)
-        self._queue.append((method, data, False))
-        self._pump()
+        if self._outstanding is not None or self._queue:
+            self._queue.append((method, data, False))
+            self._pump()
+            return
+        # Nothing waits before it (the usual case): what _pump does for one method, inlined
+        # because every RPC comes here. ConnectionCore._write, inlined too.
+        conn = self._conn
+        conn._output.buffer += data
+        conn.frames_sent += 1
+        conn.bytes_queued_total += len(data)
+        nowait = getattr(method, 'nowait', False)
+        if synchronous and not nowait:
+            self._outstanding = method
+            self._outstanding_internal = False
+        elif nowait:
+            self._on_nowait_sent(method)
 
     def send(self, method: Any) -> None:
         """Send an asynchronous method at once (Basic.Ack/Nack/Reject, Basic.Recover-async...).
@@ -208,11 +228,29 @@ class ChannelCore:
             if len(self._publish_cache) >= _PUBLISH_CACHE_LIMIT:
                 self._publish_cache.clear()
             self._publish_cache[key] = head
-        if isinstance(body, str):
-            body = body.encode('utf-8')
-        elif not isinstance(body, (bytes, bytearray, memoryview)):
-            raise TypeError(f'body must be bytes, got {type(body).__name__}')
-        self._conn._send_publish(self.channel_number, head, properties, body)
+        if type(body) is not bytes:
+            if isinstance(body, str):
+                body = body.encode('utf-8')
+            elif not isinstance(body, (bytes, bytearray, memoryview)):
+                raise TypeError(f'body must be bytes, got {type(body).__name__}')
+        conn = self._conn
+        size = len(body)
+        if properties is None and 0 < size <= _SMALL_BODY and size <= conn._max_payload:
+            # The usual small message, which ConnectionCore._send_publish would copy into the
+            # buffer as three frames: the same bytes, with the content header and the body
+            # frame head in one pack (and one call less per publish).
+            channel = self.channel_number
+            out = conn._output.buffer
+            out += head
+            out += _EMPTY_HEADER_AND_BODY.pack(
+                2, channel, 14, 60, 0, size, 0, 206, 3, channel, size
+            )
+            out += body
+            out += b'\xce'
+            conn.frames_sent += 3
+            conn.bytes_queued_total += len(head) + size + _EMPTY_HEADER_AND_BODY_OVERHEAD
+        else:
+            conn._send_publish(self.channel_number, head, properties, body)
         if self._confirm:
             self._delivery_tag += 1
             return self._delivery_tag
@@ -399,10 +437,11 @@ class ChannelCore:
 
     def _on_method(self, method: Any) -> None:
         name = method.NAME
-        if name in CHANNEL_INBOUND[self.state]:
+        state = self.state
+        if name in CHANNEL_INBOUND[state]:
             self._method_handlers[name](method)
             return
-        if self.state is _CLOSING:
+        if state is _CLOSING:
             if spec.has_content(method.INDEX):
                 self._assembler.start(method)  # swallow its header/body too
             return
@@ -432,10 +471,12 @@ class ChannelCore:
             self.consumer_tags.discard(method.consumer_tag)
             self._cancelling.discard(method.consumer_tag)
         if not internal:
-            self._emit(events.RpcReply(self.channel_number, method, properties, body))
+            self._conn._events.append(
+                events.RpcReply(self.channel_number, method, properties, body)
+            )
         if self.state is _CANCELLING:
             self._continue_close()
-        else:
+        elif self._queue:
             self._pump()
 
     def _on_channel_open_ok(self, method: Any) -> None:
@@ -478,11 +519,22 @@ class ChannelCore:
         return f'<ChannelCore number={self.channel_number} state={self.state.value}>'
 
 
+_CONNECTION_CLOSED = ConnectionState.CLOSED
+_CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
+_CANCEL_INDEX = spec.Basic.Cancel.INDEX
+#: Bodies up to this size are copied (ConnectionCore queues larger ones by reference).
+_SMALL_BODY = 16 * 1024
+#: Content header frame with no properties, then a body frame's head (its payload and frame end
+#: follow): frame type, channel, size, class, weight, body size, flags, end; type, channel, size.
+_EMPTY_HEADER_AND_BODY = struct.Struct('>BHIHHQHBBHI')
+_EMPTY_HEADER_AND_BODY_OVERHEAD = _EMPTY_HEADER_AND_BODY.size + 1  # + the body's frame end
 _DELIVER_INDEX = spec.Basic.Deliver.INDEX
 _Deliver = spec.Basic.Deliver
-_ACK_INDEX = spec.Basic.Ack.INDEX
-_ACK_FRAME = struct.Struct('>BHIIQ?B')  # method frame head, Basic.Ack id, tag, multiple, end
-_MAX_TAG = 0xFFFFFFFFFFFFFFFF
+#: Basic.Ack as one method frame: frame head, method id, delivery tag, multiple, frame end
+#: (also used by ``pika.channel.Channel.basic_ack``, which queues acks itself).
+ACK_FRAME = _ACK_FRAME = struct.Struct('>BHIIQ?B')
+ACK_INDEX = _ACK_INDEX = spec.Basic.Ack.INDEX
+MAX_DELIVERY_TAG = _MAX_TAG = 0xFFFFFFFFFFFFFFFF
 _LIFECYCLE = frozenset(
     {spec.Channel.Open.INDEX, spec.Channel.Close.INDEX, spec.Channel.CloseOk.INDEX}
 )

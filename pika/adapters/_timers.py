@@ -49,6 +49,9 @@ class TimerHandle:
         return f'<TimerHandle deadline={self.deadline:.3f} {self.state}>'
 
 
+_CANCELLED = TimerHandle.CANCELLED
+
+
 class TimerQueue:
     """Timers ordered by deadline, then by insertion order for equal deadlines.
 
@@ -59,6 +62,10 @@ class TimerQueue:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._heap: list[tuple[float, int, TimerHandle]] = []
+        #: The heap itself, read-only for callers and the same list for the queue's lifetime:
+        #: empty when no timer (pending or cancelled) is left, and ``entries[0][0]`` is the
+        #: earliest deadline. A loop checks it without a call or a clock read on every turn.
+        self.entries = self._heap
         self._sequence = itertools.count()
         self._cancelled_in_heap = 0
 
@@ -101,10 +108,13 @@ class TimerQueue:
 
     def next_timeout(self, now: float) -> Optional[float]:
         """Seconds until the earliest pending timer (0 if due), or ``None`` if none."""
-        self._drop_cancelled_top()
-        if not self._heap:
+        heap = self._heap
+        if heap and heap[0][2].state == _CANCELLED:
+            self._drop_cancelled_top()
+        if not heap:
             return None
-        return max(0.0, self._heap[0][0] - now)
+        delay = heap[0][0] - now
+        return delay if delay > 0.0 else 0.0
 
     def run_due(self, now: float) -> int:
         """Run, in deadline order, every timer whose deadline is ``<= now``.
@@ -173,7 +183,8 @@ class TimerQueue:
         """Rebuild the heap without cancelled entries once they dominate it."""
         cancelled = self._cancelled_in_heap
         if cancelled >= _COMPACT_MIN_CANCELLED and cancelled * 2 > len(self._heap):
-            self._heap = [entry for entry in self._heap if entry[2].state == TimerHandle.PENDING]
+            # In place: `entries` must stay the same list.
+            self._heap[:] = [entry for entry in self._heap if entry[2].state == TimerHandle.PENDING]
             heapq.heapify(self._heap)
             self._cancelled_in_heap = 0
             LOGGER.debug('Compacted timer heap: dropped %d cancelled timers', cancelled)

@@ -1,8 +1,13 @@
-"""`SelectConnection` and its own event loop, `IOLoop`, built on the stdlib `selectors` pollers.
+"""`SelectConnection` and its own event loop, `IOLoop`, over select/poll/epoll/kqueue.
 
 The poller is chosen automatically (epoll, kqueue, poll, then select: the first the platform
 has). Set the module global `POLLER_TYPE` to 'select', 'poll', 'epoll' or 'kqueue' before
 constructing an `IOLoop` (or a `SelectConnection` without `custom_ioloop`) to force one.
+
+epoll, poll and select are driven through the `select` module directly, with the loop's own
+fd -> watch dict: the stdlib `selectors` layer builds a key object lookup and a result list on
+every wait, which was a large part of a loop turn (one turn per RPC round trip). kqueue, which
+cannot be exercised on Linux, keeps going through `selectors.KqueueSelector`.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ from __future__ import annotations
 import collections
 import errno
 import logging
+import select
 import selectors
 import socket
+import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.adapters.base_connection import BaseConnection
@@ -27,23 +34,37 @@ LOGGER = logging.getLogger(__name__)
 POLLER_TYPE: Optional[str] = None
 """Force a poller ('select', 'poll', 'epoll', 'kqueue'); None picks the best available."""
 
-# Event bits of the pika 1.x `add_handler` API.
+# Event bits of the pika 1.x `add_handler` API. READ and WRITE are also the bits every poller
+# below registers and reports: they equal POLLIN/EPOLLIN and POLLOUT/EPOLLOUT (checked below), so
+# epoll and poll results need no translation. A reported mask with any bit other than WRITE
+# (POLLIN, POLLERR, POLLHUP, ...) makes the fd readable, any bit other than READ writable,
+# as in `selectors`: an error or hang-up reaches the reader, whose recv then reports it.
 READ = 0x0001
 WRITE = 0x0004
 ERROR = 0x0008
 
-_SELECTOR_NAMES = {
-    'epoll': 'EpollSelector',
-    'kqueue': 'KqueueSelector',
-    'poll': 'PollSelector',
-    'select': 'SelectSelector',
-}
 _PREFERENCE = ('epoll', 'kqueue', 'poll', 'select')
+
+
+def _native_bits(prefix: str) -> bool:
+    """True if the `select` module has `<prefix>IN`/`<prefix>OUT` equal to READ/WRITE."""
+    return (getattr(select, prefix + 'IN', None), getattr(select, prefix + 'OUT', None)) == (
+        READ,
+        WRITE,
+    )
+
+
+_AVAILABLE = {
+    'epoll': hasattr(select, 'epoll') and _native_bits('EPOLL'),
+    'kqueue': hasattr(selectors, 'KqueueSelector'),
+    'poll': hasattr(select, 'poll') and _native_bits('POLL'),
+    'select': True,
+}
 
 
 def available_poller_types() -> list[str]:
     """Names of the pollers this platform supports, best first."""
-    return [name for name in _PREFERENCE if hasattr(selectors, _SELECTOR_NAMES[name])]
+    return [name for name in _PREFERENCE if _AVAILABLE[name]]
 
 
 def choose_poller_type(requested: Optional[str]) -> str:
@@ -54,9 +75,9 @@ def choose_poller_type(requested: Optional[str]) -> str:
     available = available_poller_types()
     if requested is None:
         return available[0]
-    if not isinstance(requested, str) or requested.lower() not in _SELECTOR_NAMES:
+    if not isinstance(requested, str) or requested.lower() not in _AVAILABLE:
         raise ValueError(
-            f'POLLER_TYPE must be one of {sorted(_SELECTOR_NAMES)} or None, not {requested!r}'
+            f'POLLER_TYPE must be one of {sorted(_AVAILABLE)} or None, not {requested!r}'
         )
     name = requested.lower()
     if name not in available:
@@ -64,28 +85,165 @@ def choose_poller_type(requested: Optional[str]) -> str:
     return name
 
 
-def _make_selector(poller_type: str) -> selectors.BaseSelector:
-    selector_class = getattr(selectors, _SELECTOR_NAMES[poller_type])
-    return selector_class()  # type: ignore[no-any-return]
+# -- pollers: register/modify/unregister an fd for READ|WRITE, and wait ------------------------
+#
+# `poll(timeout)` waits up to `timeout` seconds (None: no limit) and returns `(fd, mask)` pairs.
+# The loop only registers, modifies or unregisters what its watches say, so no poller needs to
+# check for double registration.
+
+
+class _EpollPoller:
+    """Linux epoll; `poll` is `select.epoll.poll` itself (seconds, None waits for ever)."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self.poll = self._epoll.poll
+
+    def register(self, fd: int, events: int) -> None:
+        self._epoll.register(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        try:
+            self._epoll.modify(fd, events)
+        except FileNotFoundError:  # the fd was closed (leaving the set) and its number reused
+            self._epoll.register(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except OSError:  # already closed: the kernel dropped it from the set
+            pass
+
+    def close(self) -> None:
+        self._epoll.close()
+
+
+class _PollPoller:
+    """poll(2); the timeout goes in as float milliseconds, which CPython rounds up."""
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        self.register = self._poll.register
+        self.modify = self._poll.modify
+
+    def unregister(self, fd: int) -> None:
+        self._poll.unregister(fd)
+
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        return self._poll.poll(None if timeout is None else timeout * 1000.0)
+
+    def close(self) -> None:
+        pass
+
+
+class _SelectPoller:
+    """select(2) over two fd sets (on Windows, a failed connect is reported as exceptional)."""
+
+    def __init__(self) -> None:
+        self._readers: set[int] = set()
+        self._writers: set[int] = set()
+
+    def register(self, fd: int, events: int) -> None:
+        self.modify(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        for fds, bit in ((self._readers, READ), (self._writers, WRITE)):
+            if events & bit:
+                fds.add(fd)
+            else:
+                fds.discard(fd)
+
+    def unregister(self, fd: int) -> None:
+        self._readers.discard(fd)
+        self._writers.discard(fd)
+
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        writers = self._writers
+        exceptional = writers if sys.platform == 'win32' else ()
+        readable, writable, failed = select.select(self._readers, writers, exceptional, timeout)
+        if not writable and not failed:
+            return [(fd, READ) for fd in readable]
+        masks = dict.fromkeys(readable, READ)
+        for fd in writable + failed:
+            masks[fd] = masks.get(fd, 0) | WRITE
+        return list(masks.items())
+
+    def close(self) -> None:
+        self._readers.clear()
+        self._writers.clear()
+
+
+class _SelectorsPoller:
+    """Any `selectors` selector (used for kqueue), its EVENT_* bits mapped to READ/WRITE."""
+
+    def __init__(self, selector: selectors.BaseSelector) -> None:
+        self._selector = selector
+
+    @staticmethod
+    def _selector_events(events: int) -> int:
+        return (selectors.EVENT_READ if events & READ else 0) | (
+            selectors.EVENT_WRITE if events & WRITE else 0
+        )
+
+    def register(self, fd: int, events: int) -> None:
+        self._selector.register(fd, self._selector_events(events))
+
+    def modify(self, fd: int, events: int) -> None:
+        self._selector.modify(fd, self._selector_events(events))
+
+    def unregister(self, fd: int) -> None:
+        self._selector.unregister(fd)
+
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]:
+        ready = self._selector.select(timeout)
+        read_bit, write_bit = selectors.EVENT_READ, selectors.EVENT_WRITE
+        return [
+            (key.fd, (READ if mask & read_bit else 0) | (WRITE if mask & write_bit else 0))
+            for key, mask in ready
+        ]
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+class _Poller(Protocol):
+    """What `IOLoop` needs from a poller (the classes above)."""
+
+    def register(self, fd: int, events: int) -> None: ...
+    def modify(self, fd: int, events: int) -> None: ...
+    def unregister(self, fd: int) -> None: ...
+    def poll(self, timeout: Optional[float]) -> list[tuple[int, int]]: ...
+    def close(self) -> None: ...
+
+
+def _make_poller(poller_type: str) -> _Poller:
+    if poller_type == 'epoll':
+        return _EpollPoller()
+    if poller_type == 'poll':
+        return _PollPoller()
+    if poller_type == 'select':
+        return _SelectPoller()
+    return _SelectorsPoller(selectors.KqueueSelector())  # type: ignore[attr-defined,unused-ignore]
 
 
 class _Watch:
     """What is wanted from one file descriptor: IOServices reader/writer and/or a 1.x handler."""
 
-    __slots__ = ('handler', 'handler_events', 'reader', 'writer')
+    __slots__ = ('handler', 'handler_events', 'reader', 'registered', 'writer')
 
     def __init__(self) -> None:
         self.reader: Optional[Callable[[], None]] = None
         self.writer: Optional[Callable[[], None]] = None
         self.handler: Optional[Callable[[int, int], None]] = None
         self.handler_events = 0
+        self.registered = 0  # the READ|WRITE bits the poller currently has for this fd
 
-    def selector_events(self) -> int:
+    def poller_events(self) -> int:
         events = 0
         if self.reader is not None or self.handler_events & (READ | ERROR):
-            events |= selectors.EVENT_READ
+            events |= READ
         if self.writer is not None or self.handler_events & WRITE:
-            events |= selectors.EVENT_WRITE
+            events |= WRITE
         return events
 
 
@@ -103,9 +261,18 @@ class IOLoop:
 
     def __init__(self) -> None:
         self.poller_type = choose_poller_type(POLLER_TYPE)
-        self._selector = _make_selector(self.poller_type)
+        self._poller = _make_poller(self.poller_type)
+        self._poll_fds: Callable[[Optional[float]], list[tuple[int, int]]] = self._poller.poll
         self._watches: dict[int, _Watch] = {}
-        self._timers = TimerQueue(self.time)
+        # fd -> reader for the fds watched for reading only (the sockets of connections not
+        # waiting to write): a readiness event on them needs no mask check, see _wait_for_events.
+        self._plain_readers: dict[int, Callable[[], None]] = {}
+        # The clock as a C function unless a subclass redefines time(): read once or twice a turn.
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(self).time is IOLoop.time else self.time
+        )
+        self._timers = TimerQueue(self._clock)
+        self._timer_heap = self._timers.entries  # truthy while any timer (maybe cancelled) is left
         self._threadsafe: collections.deque[Callable[[], Any]] = collections.deque()
         self._lock = threading.Lock()
         self._running = False
@@ -144,7 +311,7 @@ class IOLoop:
 
     def process_timeouts(self) -> None:
         """Run every timer that was due when this call started, in deadline order."""
-        self._timers.run_due(self.time())
+        self._timers.run_due(self._clock())
 
     # -- thread-safe callbacks --------------------------------------------------------------
 
@@ -257,44 +424,51 @@ class IOLoop:
             raise RuntimeError('IOLoop is closed')
         if isinstance(fd, bool) or not isinstance(fd, int):
             raise TypeError(f'fd must be an int, not {type(fd).__name__}')
+        if fd < 0:  # refused here: select() would only fail at the next wait
+            raise ValueError(f'Invalid file descriptor: {fd}')
         return self._watches.setdefault(fd, _Watch())
 
     def _sync(self, fd: int) -> None:
-        """Make the selector registration of `fd` match what its watch asks for."""
-        watch = self._watches.get(fd)
-        wanted = watch.selector_events() if watch is not None else 0
-        try:
-            current = self._selector.get_key(fd).events
-        except KeyError:
-            current = 0
-        if wanted == current:
-            if not wanted:
-                self._watches.pop(fd, None)
-            return
-        if not wanted:
-            self._selector.unregister(fd)
-            self._watches.pop(fd, None)
-        elif not current:
-            self._selector.register(fd, wanted)
-        else:
-            self._selector.modify(fd, wanted)
-
-    def _dispatch_fd(self, fd: int, mask: int) -> None:
+        """Make the poller registration of `fd` (and `_plain_readers`) match its watch."""
         watch = self._watches.get(fd)
         if watch is None:
             return
+        wanted = watch.poller_events()
+        current = watch.registered
+        self._plain_readers.pop(fd, None)
+        if not wanted:
+            del self._watches[fd]
+            if current:
+                self._poller.unregister(fd)
+            return
+        if wanted != current:
+            if current:
+                self._poller.modify(fd, wanted)
+            else:
+                self._poller.register(fd, wanted)
+            watch.registered = wanted
+        if watch.reader is not None and wanted == READ and watch.handler is None:
+            self._plain_readers[fd] = watch.reader
+
+    def _dispatch_fd(self, fd: int, mask: int) -> None:
+        """Run what the watch of `fd` asks for, given the poller's `mask` (the general path)."""
+        watch = self._watches.get(fd)
+        if watch is None:
+            return
+        readable = mask & ~WRITE  # POLLIN, or an error/hang-up the reader's recv will report
+        writable = mask & ~READ
         if watch.handler is not None:
             events = 0
-            if mask & selectors.EVENT_READ and watch.handler_events & (READ | ERROR):
+            if readable and watch.handler_events & (READ | ERROR):
                 events |= READ
-            if mask & selectors.EVENT_WRITE and watch.handler_events & WRITE:
+            if writable and watch.handler_events & WRITE:
                 events |= WRITE
             if events:
                 watch.handler(fd, events)
-        if mask & selectors.EVENT_WRITE and watch.writer is not None:
+        if writable and watch.writer is not None:
             watch.writer()
         # The writer may have removed the watch or the reader (e.g. after closing the socket).
-        if mask & selectors.EVENT_READ and watch.reader is not None and fd in self._watches:
+        if readable and watch.reader is not None and fd in self._watches:
             watch.reader()
 
     # -- running ----------------------------------------------------------------------------
@@ -303,8 +477,10 @@ class IOLoop:
         """Wait for fd readiness (at most until the next timer) and dispatch it once."""
         if self._stopping or self._threadsafe:
             timeout: Optional[float] = 0.0
+        elif self._timer_heap:  # no clock read when there is no timer at all
+            timeout = self._timers.next_timeout(self._clock())
         else:
-            timeout = self._timers.next_timeout(self.time())
+            timeout = None
         self._wait_for_events(timeout)
 
     def _wait_for_events(self, timeout: Optional[float]) -> None:
@@ -315,14 +491,33 @@ class IOLoop:
         queue; timers and thread-safe callbacks run after this returns. A subclass replaces
         only the waiting mechanism here (`AsyncoreIOLoop` runs one `asyncore.loop` pass).
         """
-        for key, mask in self._selector.select(timeout):
-            self._dispatch_fd(key.fd, mask)
+        plain_readers = self._plain_readers
+        for fd, mask in self._poll_fds(timeout):
+            # Inlined fast path (one dict lookup, no mask arithmetic): an fd watched for reading
+            # only runs its reader on any event, error and hang-up included.
+            reader = plain_readers.get(fd)
+            if reader is not None:
+                reader()
+            else:
+                self._dispatch_fd(fd, mask)
 
     def _run_once(self) -> None:
-        self.poll()
-        if self._timers:  # no clock read on turns without any timer
-            self.process_timeouts()
-        self._run_threadsafe_callbacks()
+        """One turn: `poll()` (inlined: one Python call fewer per turn), then the timers that
+        are due, then the thread-safe callbacks."""
+        heap = self._timer_heap
+        if self._stopping or self._threadsafe:
+            timeout: Optional[float] = 0.0
+        elif heap:
+            timeout = self._timers.next_timeout(self._clock())
+        else:
+            timeout = None
+        self._wait_for_events(timeout)
+        if heap:  # no clock read on turns without any timer
+            now = self._clock()
+            if heap[0][0] <= now:  # the earliest entry is due (run_due skips it if cancelled)
+                self._timers.run_due(now)
+        if self._threadsafe:  # unlocked peek: a callback added meanwhile also wakes us
+            self._run_threadsafe_callbacks()
 
     def start(self) -> None:
         """Run the loop until `stop()` is called; exceptions from callbacks propagate.
@@ -366,8 +561,9 @@ class IOLoop:
         if self._running:
             raise RuntimeError('cannot close a running IOLoop')
         self._closed = True
-        self._selector.close()
+        self._poller.close()
         self._watches.clear()
+        self._plain_readers.clear()
         self._timers.clear()
         self._wake_r.close()
         self._wake_w.close()
@@ -400,6 +596,10 @@ class SelectConnection(BaseConnection):
             ioloop,
             internal_connection_workflow,
         )
+        # The core is given `now` on every read: take it straight from the loop's clock
+        # (time.monotonic itself unless the loop redefines time()), not through two Python
+        # frames (BaseConnection._now -> IOLoop.time).
+        self._now = ioloop._clock  # type: ignore[method-assign]
 
     def _on_fully_closed(self) -> None:
         """Stop the loop once a connection the user asked to close has finished closing."""

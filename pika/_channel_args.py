@@ -274,8 +274,11 @@ def _defaults_and_allowed(method: str) -> tuple[tuple[tuple[str, Any], ...], fro
     return merged, _ALLOWED[method]
 
 
-# Call shape -> (positional names, canonical keyword names, defaults to fill in); see bind().
-_PLANS: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]] = {}
+# Call shape -> (positional names, canonical keyword names or None when the keywords are already
+# canonical, defaults to fill in); see bind().
+_PLANS: dict[
+    tuple[Any, ...], tuple[tuple[str, ...], Optional[tuple[str, ...]], dict[str, Any]]
+] = {}
 _MAX_PLANS = 1024
 
 
@@ -305,12 +308,17 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
         names = tuple(name for name, _ in signature[: len(args)])
         canonical = tuple(ALIASES.get(name, name) for name in kwargs)
         given = set(names) | set(canonical)
-        _PLANS[key] = (names, canonical, {k: v for k, v in bound.items() if k not in given})
+        renamed = canonical if canonical != tuple(kwargs) else None
+        _PLANS[key] = (names, renamed, {k: v for k, v in bound.items() if k not in given})
         return bound
-    names, canonical, defaults = plan
+    names, renamed, defaults = plan
     bound = dict(defaults)
-    bound.update(zip(names, args))
-    bound.update(zip(canonical, kwargs.values()))
+    if names:
+        bound.update(zip(names, args))
+    if renamed is None:
+        bound.update(kwargs)
+    else:
+        bound.update(zip(renamed, kwargs.values()))
     return bound
 
 

@@ -29,13 +29,19 @@ class ExchangeQueueMethods:
             reply."""
 
     @staticmethod
-    def _check_common(name: str, bound: dict[str, Any]) -> Optional[Callable[..., Any]]:
-        """Check the completion callback, the ``arguments`` table and ``nowait`` (with no
-        callback) of a bound call; return the callback.
+    def _check_common(
+        name: str, bound: dict[str, Any], flags: tuple[str, ...] = ()
+    ) -> Optional[Callable[..., Any]]:
+        """Check the bool ``flags``, then the completion callback, the ``arguments`` table and
+        ``nowait`` (with no callback) of a bound call; return the callback.
 
         One call per RPC: the helpers that raise are only called for values that fail the
         quick test, since every declare, bind and qos comes through here.
         """
+        for flag in flags:  # args_.require_bools, inlined
+            value = bound[flag]
+            if value is not True and value is not False:
+                args_.require_bool(flag, value)
         callback = bound.get('callback')
         if callback is not None and not callable(callback):
             args_.require_callable('callback', callback)  # raises
@@ -62,8 +68,8 @@ class ExchangeQueueMethods:
         args_.require_str('exchange', b['exchange'])
         b['exchange_type'] = getattr(b['exchange_type'], 'value', b['exchange_type'])  # an enum
         args_.require_str('exchange_type', b['exchange_type'])
-        args_.require_bools(b, ('passive', 'durable', 'auto_delete', 'internal'))
-        callback = self._check_common('exchange_declare', b)
+        flags = ('passive', 'durable', 'auto_delete', 'internal')
+        callback = self._check_common('exchange_declare', b, flags)
         method = spec.Exchange.Declare(
             exchange=b['exchange'],
             exchange_type=b['exchange_type'],
@@ -82,8 +88,7 @@ class ExchangeQueueMethods:
         0.9: `(callback=None, exchange=None, if_unused=False, nowait=False)`."""
         b = args_.bind('exchange_delete', args, kwargs)
         args_.require_str('exchange', b['exchange'], allow_none=True)
-        args_.require_bool('if_unused', b['if_unused'])
-        callback = self._check_common('exchange_delete', b)
+        callback = self._check_common('exchange_delete', b, ('if_unused',))
         method = spec.Exchange.Delete(
             exchange=b['exchange'] or '', if_unused=b['if_unused'], nowait=b['nowait']
         )
@@ -132,8 +137,8 @@ class ExchangeQueueMethods:
         queue = b['queue']
         if type(queue) is not str:
             args_.require_str('queue', queue)
-        args_.require_bools(b, ('passive', 'durable', 'exclusive', 'auto_delete'))
-        callback = self._check_common('queue_declare', b)
+        flags = ('passive', 'durable', 'exclusive', 'auto_delete')
+        callback = self._check_common('queue_declare', b, flags)
         method = spec.Queue.Declare(
             queue=queue,
             passive=b['passive'],
@@ -200,8 +205,7 @@ class ExchangeQueueMethods:
         0.9: `(callback=None, queue='', if_unused=False, if_empty=False, nowait=False)`."""
         b = args_.bind('queue_delete', args, kwargs)
         args_.require_str('queue', b['queue'])
-        args_.require_bools(b, ('if_unused', 'if_empty'))
-        callback = self._check_common('queue_delete', b)
+        callback = self._check_common('queue_delete', b, ('if_unused', 'if_empty'))
         method = spec.Queue.Delete(
             queue=b['queue'], if_unused=b['if_unused'], if_empty=b['if_empty'], nowait=b['nowait']
         )

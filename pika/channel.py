@@ -143,21 +143,26 @@ class Channel(ExchangeQueueMethods):
 
     def _rpc(self, method: Any, on_reply: Optional[ReplyHandler], nowait: bool = False) -> None:
         """Send a synchronous method; `on_reply(event)` handles its reply (FIFO per channel)."""
-        self._send_rpc(method, (on_reply, False), nowait)
+        self._raise_if_not_open()
+        self._core.rpc(method)
+        if not nowait:
+            self._replies.append((on_reply, False))
+        self.connection._after_core_call()
 
     def _simple_rpc(
         self, method: Any, callback: Optional[Callable[..., Any]], nowait: bool = False
     ) -> None:
-        """Send a synchronous method; `callback(method_frame)` gets its reply (None: nothing)."""
-        self._send_rpc(method, (callback, True), nowait)
+        """Send a synchronous method; `callback(method_frame)` gets its reply (None: nothing).
 
-    def _send_rpc(self, method: Any, reply: Reply, nowait: bool) -> None:
+        :meth:`_rpc` with the reply wrapped in a frame; every declare, bind and qos comes
+        here, so the open check is inlined.
+        """
         core = self._core
-        if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
+        if core.state is not _OPEN or self._closed_error is not None:  # not self.is_open
             self._raise_if_not_open()
         core.rpc(method)
         if not nowait:
-            self._replies.append(reply)
+            self._replies.append((callback, True))
         self.connection._after_core_call()
 
     def _send(self, method: Any) -> None:
@@ -183,8 +188,7 @@ class Channel(ExchangeQueueMethods):
         b = args_.bind('basic_qos', args, kwargs)
         args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
         args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
-        args_.require_bool('global_qos', b['global_qos'])
-        callback = self._check_common('basic_qos', b)
+        callback = self._check_common('basic_qos', b, ('global_qos',))
         method = spec.Basic.Qos(
             prefetch_size=b['prefetch_size'],
             prefetch_count=b['prefetch_count'],
@@ -348,8 +352,7 @@ class Channel(ExchangeQueueMethods):
         """Basic.Recover: redeliver unacknowledged messages. 1.x: `(requeue=False,
         callback=None)`; 0.9: `(callback=None, requeue=False)`."""
         b = args_.bind('basic_recover', args, kwargs)
-        args_.require_bool('requeue', b['requeue'])
-        callback = self._check_common('basic_recover', b)
+        callback = self._check_common('basic_recover', b, ('requeue',))
         self._simple_rpc(spec.Basic.Recover(requeue=b['requeue']), callback)
 
     # -- confirms, transactions, flow --------------------------------------------------------

@@ -146,7 +146,11 @@ class ChannelCore:
             raise TypeError(f'rpc() needs a pika.spec method, got {method!r}') from None
         if index >> 16 == 10 or index in _LIFECYCLE:
             raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
-        data = content.encode_method(self.channel_number, method)  # encoding errors raise here
+        # content.encode_method, inlined (every RPC comes here); encoding errors raise here.
+        payload = b''.join(method.encode())
+        data = (
+            _METHOD_HEAD.pack(1, self.channel_number, len(payload) + 4, index) + payload + b'\xce'
+        )
         if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
         elif index == _CANCEL_INDEX:
@@ -520,6 +524,7 @@ class ChannelCore:
 
 
 _CONNECTION_CLOSED = ConnectionState.CLOSED
+_METHOD_HEAD = struct.Struct('>BHII')  # frame type, channel, size, method id
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (ConnectionCore queues larger ones by reference).

@@ -448,13 +448,33 @@ def recv_into_some(sock: socket.socket, buffer: memoryview) -> Optional[int]:
     """
     try:
         received = sock.recv_into(buffer)
-    except _WOULD_BLOCK:
-        return None
     except OSError as exc:
-        raise exceptions.StreamLostError(f'Stream lost while receiving: {exc!r}') from exc
+        error = receive_error(exc)
+        if error is None:
+            return None
+        raise error from exc
     if not received:
-        raise exceptions.StreamLostError('Transport indicated EOF')
+        raise eof_error()
     return received
+
+
+def receive_error(exc: OSError) -> Optional[exceptions.StreamLostError]:
+    """What an ``OSError`` from a non-blocking plain-socket receive means: ``None`` when nothing
+    can be read now (EAGAIN, EINTR), else the `StreamLostError` to report (its cause set).
+
+    For callers that inline ``sock.recv_into`` on a hot path instead of calling
+    :func:`recv_into_some`.
+    """
+    if isinstance(exc, _WOULD_BLOCK):
+        return None
+    error = exceptions.StreamLostError(f'Stream lost while receiving: {exc!r}')
+    error.__cause__ = exc
+    return error
+
+
+def eof_error() -> exceptions.StreamLostError:
+    """The error for a receive that returned no bytes: the peer closed the stream."""
+    return exceptions.StreamLostError('Transport indicated EOF')
 
 
 def _drain_tls_pending(sock: ssl.SSLSocket, data: bytes) -> bytes:

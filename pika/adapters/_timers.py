@@ -17,7 +17,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import math
 import numbers
 import time
 from typing import Callable, Optional
@@ -82,9 +81,11 @@ class TimerQueue:
         :raises TypeError: ``delay`` is not a number or ``callback`` is not callable
         :raises ValueError: ``delay`` is negative or NaN
         """
-        if not isinstance(delay, numbers.Real) or isinstance(delay, bool):
-            raise TypeError(f'delay must be a number, not {type(delay).__name__}')
-        if math.isnan(delay) or delay < 0:
+        kind = type(delay)
+        if kind is not float and kind is not int:  # the usual types skip the ABC check
+            if not isinstance(delay, numbers.Real) or kind is bool:
+                raise TypeError(f'delay must be a number, not {kind.__name__}')
+        if not delay >= 0:  # also NaN
             raise ValueError(f'delay must be >= 0, got {delay!r}')
         if not callable(callback):
             raise TypeError('callback must be callable')

@@ -284,3 +284,29 @@ def test_negative_fd_is_refused_at_registration(ioloop: IOLoop) -> None:
     with pytest.raises(ValueError, match='Invalid file descriptor'):
         ioloop.set_reader(-1, lambda: None)
     assert -1 not in ioloop._watches
+
+
+def test_call_later_checks_delays_of_every_type_alike() -> None:
+    import enum
+    import fractions
+
+    class Delay(enum.IntEnum):
+        ONE = 1
+
+    queue = _timers.TimerQueue(lambda: 10.0)
+    for delay, deadline in (
+        (0, 10.0),
+        (2.5, 12.5),
+        (fractions.Fraction(1, 2), 10.5),
+        (Delay.ONE, 11.0),
+    ):
+        handle = queue.call_later(delay, lambda: None)
+        assert handle.deadline == deadline and type(handle.deadline) is float
+    for bad, error in ((True, TypeError), ('1', TypeError), (None, TypeError)):
+        with pytest.raises(error, match='delay must be a number'):
+            queue.call_later(bad, lambda: None)  # type: ignore[arg-type]
+    for bad_value in (float('nan'), -1, -0.5, fractions.Fraction(-1, 2)):
+        with pytest.raises(ValueError, match='delay must be >= 0'):
+            queue.call_later(bad_value, lambda: None)
+    with pytest.raises(TypeError, match='callable'):
+        queue.call_later(1, None)  # type: ignore[arg-type]

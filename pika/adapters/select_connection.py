@@ -598,8 +598,10 @@ class SelectConnection(BaseConnection):
         )
         # The core is given `now` on every read: take it straight from the loop's clock
         # (time.monotonic itself unless the loop redefines time()), not through two Python
-        # frames (BaseConnection._now -> IOLoop.time).
-        self._now = ioloop._clock  # type: ignore[method-assign]
+        # frames (BaseConnection._now -> IOLoop.time). A duck-typed loop keeps `_now`.
+        clock = getattr(ioloop, '_clock', None)
+        if clock is not None:
+            self._now = clock  # type: ignore[method-assign]
 
     def _on_fully_closed(self) -> None:
         """Stop the loop once a connection the user asked to close has finished closing."""

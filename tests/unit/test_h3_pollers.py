@@ -310,3 +310,18 @@ def test_call_later_checks_delays_of_every_type_alike() -> None:
             queue.call_later(bad_value, lambda: None)
     with pytest.raises(TypeError, match='callable'):
         queue.call_later(1, None)  # type: ignore[arg-type]
+
+
+def test_select_connection_on_a_duck_typed_loop_reads_its_time() -> None:
+    class DuckLoop:
+        def time(self) -> float:
+            return 7.0
+
+        def call_later(self, delay: float, callback: object) -> object:
+            return object()
+
+        def remove_timeout(self, handle: object) -> None:
+            pass
+
+    conn = SelectConnection(custom_ioloop=DuckLoop(), internal_connection_workflow=False)  # type: ignore[arg-type]
+    assert conn._now() == 7.0

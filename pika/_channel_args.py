@@ -298,7 +298,7 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
     """
     if method == 'confirm_delivery':
         return _bind_slow(method, args, kwargs)
-    key = (method, bool(args) and callable(args[0]), len(args), *kwargs)
+    key = (method, callable(args[0]) if args else False, len(args), *kwargs)
     plan = _PLANS.get(key)
     if plan is None:
         bound = _bind_slow(method, args, kwargs)  # raises for a bad shape: nothing recorded
@@ -312,13 +312,13 @@ def bind(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[
         _PLANS[key] = (names, renamed, {k: v for k, v in bound.items() if k not in given})
         return bound
     names, renamed, defaults = plan
-    bound = dict(defaults)
+    if renamed is None:
+        bound = {**defaults, **kwargs}
+    else:
+        bound = dict(defaults)
+        bound.update(zip(renamed, kwargs.values()))
     if names:
         bound.update(zip(names, args))
-    if renamed is None:
-        bound.update(kwargs)
-    else:
-        bound.update(zip(renamed, kwargs.values()))
     return bound
 
 

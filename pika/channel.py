@@ -189,11 +189,8 @@ class Channel(ExchangeQueueMethods):
         args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
         args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
         callback = self._check_common('basic_qos', b, ('global_qos',))
-        method = spec.Basic.Qos(
-            prefetch_size=b['prefetch_size'],
-            prefetch_count=b['prefetch_count'],
-            global_qos=b['global_qos'],
-        )
+        # prefetch_size, prefetch_count, global_qos (positional: see pika._channel_declare)
+        method = spec.Basic.Qos(b['prefetch_size'], b['prefetch_count'], b['global_qos'])
         self._simple_rpc(method, callback)
 
     @args_.advertise('basic_consume')
@@ -219,11 +216,14 @@ class Channel(ExchangeQueueMethods):
         if tag in self._consumers or tag in self._core.consumer_tags:
             raise exceptions.DuplicateConsumerTag(tag)
         method = spec.Basic.Consume(
-            queue=b['queue'],
-            consumer_tag=tag,
-            no_ack=b['auto_ack'],
-            exclusive=b['exclusive'],
-            arguments=b['arguments'],
+            0,  # ticket, queue, consumer_tag, no_local, no_ack, exclusive, nowait, arguments
+            b['queue'],
+            tag,
+            False,
+            b['auto_ack'],
+            b['exclusive'],
+            False,
+            b['arguments'],
         )
         self._consumers[tag] = b['on_message_callback']
         self._simple_rpc(method, callback)
@@ -247,7 +247,7 @@ class Channel(ExchangeQueueMethods):
             if user_callback is not None:
                 user_callback(frame.Method(self.channel_number, event.method))
 
-        method = spec.Basic.Cancel(consumer_tag=tag, nowait=b['nowait'])
+        method = spec.Basic.Cancel(tag, b['nowait'])  # consumer_tag, nowait
         if b['nowait']:
             self._consumers.pop(tag, None)
         self._rpc(method, on_cancel_ok, b['nowait'])
@@ -306,7 +306,8 @@ class Channel(ExchangeQueueMethods):
         def on_get_reply(event: events.RpcReply) -> None:
             user_callback(self, args_.as_get_empty(event.method), event.properties, event.body)
 
-        self._rpc(spec.Basic.Get(queue=b['queue'], no_ack=b['auto_ack']), on_get_reply)
+        method = spec.Basic.Get(0, b['queue'], b['auto_ack'])  # ticket, queue, no_ack
+        self._rpc(method, on_get_reply)
 
     def basic_ack(self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
@@ -339,13 +340,13 @@ class Channel(ExchangeQueueMethods):
         tag = args_.delivery_tag_value(delivery_tag)
         args_.require_bool('multiple', multiple)
         args_.require_bool('requeue', requeue)
-        self._send(spec.Basic.Nack(delivery_tag=tag, multiple=multiple, requeue=requeue))
+        self._send(spec.Basic.Nack(tag, multiple, requeue))  # delivery_tag, multiple, requeue
 
     def basic_reject(self, delivery_tag: args_.DeliveryTag = 0, requeue: bool = True) -> None:
         """Reject one message."""
         tag = args_.delivery_tag_value(delivery_tag)
         args_.require_bool('requeue', requeue)
-        self._send(spec.Basic.Reject(delivery_tag=tag, requeue=requeue))
+        self._send(spec.Basic.Reject(tag, requeue))  # delivery_tag, requeue
 
     @args_.advertise('basic_recover')
     def basic_recover(self, *args: Any, **kwargs: Any) -> None:
@@ -353,7 +354,7 @@ class Channel(ExchangeQueueMethods):
         callback=None)`; 0.9: `(callback=None, requeue=False)`."""
         b = args_.bind('basic_recover', args, kwargs)
         callback = self._check_common('basic_recover', b, ('requeue',))
-        self._simple_rpc(spec.Basic.Recover(requeue=b['requeue']), callback)
+        self._simple_rpc(spec.Basic.Recover(b['requeue']), callback)
 
     # -- confirms, transactions, flow --------------------------------------------------------
 
@@ -370,7 +371,7 @@ class Channel(ExchangeQueueMethods):
         callback = self._check_common('confirm_delivery', b)
         self._raise_if_not_open()
         self._ack_nack_callback = b['ack_nack_callback']
-        self._simple_rpc(spec.Confirm.Select(nowait=b['nowait']), callback, b['nowait'])
+        self._simple_rpc(spec.Confirm.Select(b['nowait']), callback, b['nowait'])
 
     def tx_select(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Select; `callback(method_frame)` gets the SelectOk."""
@@ -400,7 +401,7 @@ class Channel(ExchangeQueueMethods):
             if user_callback is not None:
                 user_callback(event.method.active)
 
-        self._rpc(spec.Channel.Flow(active=b['active']), on_flow_ok)
+        self._rpc(spec.Channel.Flow(b['active']), on_flow_ok)
 
     def close(self, reply_code: int = 0, reply_text: str = 'Normal shutdown') -> None:
         """Close the channel (its consumers are cancelled first); the on-close callbacks get

@@ -276,3 +276,112 @@ def test_require_bools_reports_the_first_bad_name() -> None:
     args_.require_bools({'a': True, 'b': 0, 'c': 1}, ('a', 'b', 'c'))
     with pytest.raises(TypeError, match=r'^b must be a bool'):
         args_.require_bools({'a': True, 'b': 'x', 'c': 'y'}, ('a', 'b', 'c'))
+
+
+_ARGS = {'x-k': 'v'}
+
+
+@pytest.mark.parametrize(
+    ('call', 'expected'),
+    [
+        (
+            lambda ch: ch.exchange_declare('e', 'topic', True, False, True, False, _ARGS),
+            spec.Exchange.Declare(
+                exchange='e', exchange_type='topic', passive=True, durable=False,
+                auto_delete=True, internal=False, arguments=_ARGS,
+            ),
+        ),
+        (
+            lambda ch: ch.exchange_declare('e', 'fanout', True, True, False, False),
+            spec.Exchange.Declare(
+                exchange='e', exchange_type='fanout', passive=True, durable=True,
+                auto_delete=False, internal=False,
+            ),
+        ),
+        (
+            lambda ch: ch.exchange_declare(exchange='e', nowait=True),
+            spec.Exchange.Declare(exchange='e', nowait=True),
+        ),
+        (
+            lambda ch: ch.exchange_delete('e', True),
+            spec.Exchange.Delete(exchange='e', if_unused=True),
+        ),
+        (
+            lambda ch: ch.exchange_bind('d', 's', 'rk', _ARGS),
+            spec.Exchange.Bind(destination='d', source='s', routing_key='rk', arguments=_ARGS),
+        ),
+        (
+            lambda ch: ch.exchange_unbind('d', 's', 'rk', nowait=True),
+            spec.Exchange.Unbind(destination='d', source='s', routing_key='rk', nowait=True),
+        ),
+        (
+            lambda ch: ch.queue_declare('q', True, False, True, False, _ARGS),
+            spec.Queue.Declare(
+                queue='q', passive=True, durable=False, exclusive=True, auto_delete=False,
+                arguments=_ARGS,
+            ),
+        ),
+        (
+            lambda ch: ch.queue_declare('q', True, True, False, False),
+            spec.Queue.Declare(
+                queue='q', passive=True, durable=True, exclusive=False, auto_delete=False
+            ),
+        ),
+        (
+            lambda ch: ch.queue_declare(print, 'q', False, True, False, True, True),
+            None,  # 0.9 form with nowait=True and a callback: ValueError, nothing sent
+        ),
+        (
+            lambda ch: ch.queue_bind('q', 'e', 'rk', _ARGS),
+            spec.Queue.Bind(queue='q', exchange='e', routing_key='rk', arguments=_ARGS),
+        ),
+        (
+            lambda ch: ch.queue_bind('q', 'e', nowait=True),
+            spec.Queue.Bind(queue='q', exchange='e', routing_key='q', nowait=True),
+        ),
+        (
+            lambda ch: ch.queue_unbind('q', 'e', 'rk', _ARGS),
+            spec.Queue.Unbind(queue='q', exchange='e', routing_key='rk', arguments=_ARGS),
+        ),
+        (lambda ch: ch.queue_purge('q'), spec.Queue.Purge(queue='q')),
+        (
+            lambda ch: ch.queue_delete('q', True, False),
+            spec.Queue.Delete(queue='q', if_unused=True, if_empty=False),
+        ),
+        (
+            lambda ch: ch.basic_qos(5, 7, True),
+            spec.Basic.Qos(prefetch_size=5, prefetch_count=7, global_qos=True),
+        ),
+        (
+            lambda ch: ch.basic_consume('q', print, True, False, 'tag', _ARGS),
+            spec.Basic.Consume(
+                queue='q', consumer_tag='tag', no_ack=True, exclusive=False, arguments=_ARGS
+            ),
+        ),
+        (lambda ch: ch.basic_cancel('tag'), spec.Basic.Cancel(consumer_tag='tag')),
+        (
+            lambda ch: ch.basic_cancel('tag', nowait=True),
+            spec.Basic.Cancel(consumer_tag='tag', nowait=True),
+        ),
+        (lambda ch: ch.basic_get('q', print, True), spec.Basic.Get(queue='q', no_ack=True)),
+        (
+            lambda ch: ch.basic_nack(3, True, False),
+            spec.Basic.Nack(delivery_tag=3, multiple=True, requeue=False),
+        ),
+        (lambda ch: ch.basic_reject(4, False), spec.Basic.Reject(delivery_tag=4, requeue=False)),
+        (lambda ch: ch.basic_recover(True), spec.Basic.Recover(requeue=True)),
+        (lambda ch: ch.confirm_delivery(print), spec.Confirm.Select()),
+        (lambda ch: ch.flow(False), spec.Channel.Flow(active=False)),
+    ],
+)  # fmt: skip
+def test_front_end_methods_send_what_keywords_would_build(call: Any, expected: Any) -> None:
+    conn, channel = _open()
+    if expected is None:
+        with pytest.raises(ValueError):
+            call(channel)
+        assert conn._take_output() == b''
+        return
+    call(channel)
+    sent = sf.methods(bytes(conn._take_output()))
+    assert len(sent) == 1
+    assert bytes(content.encode_method(1, sent[0])) == content.encode_method(1, expected)

@@ -47,11 +47,9 @@ _PREFERENCE = ('epoll', 'kqueue', 'poll', 'select')
 
 
 def _native_bits(prefix: str) -> bool:
-    """True if the `select` module has `<prefix>IN`/`<prefix>OUT` equal to READ/WRITE."""
-    return (getattr(select, prefix + 'IN', None), getattr(select, prefix + 'OUT', None)) == (
-        READ,
-        WRITE,
-    )
+    """True if `select.<prefix>IN` and `select.<prefix>OUT` are READ and WRITE."""
+    bits = (getattr(select, prefix + 'IN', None), getattr(select, prefix + 'OUT', None))
+    return bits == (READ, WRITE)
 
 
 _AVAILABLE = {
@@ -143,15 +141,14 @@ class _SelectPoller:
         self._readers: set[int] = set()
         self._writers: set[int] = set()
 
-    def register(self, fd: int, events: int) -> None:
-        self.modify(fd, events)
-
     def modify(self, fd: int, events: int) -> None:
         for fds, bit in ((self._readers, READ), (self._writers, WRITE)):
             if events & bit:
                 fds.add(fd)
             else:
                 fds.discard(fd)
+
+    register = modify
 
     def unregister(self, fd: int) -> None:
         self._readers.discard(fd)
@@ -179,17 +176,14 @@ class _SelectorsPoller:
     def __init__(self, selector: selectors.BaseSelector) -> None:
         self._selector = selector
 
-    @staticmethod
-    def _selector_events(events: int) -> int:
-        return (selectors.EVENT_READ if events & READ else 0) | (
-            selectors.EVENT_WRITE if events & WRITE else 0
-        )
+    _EVENTS = {READ: selectors.EVENT_READ, WRITE: selectors.EVENT_WRITE}
+    _EVENTS[READ | WRITE] = selectors.EVENT_READ | selectors.EVENT_WRITE
 
     def register(self, fd: int, events: int) -> None:
-        self._selector.register(fd, self._selector_events(events))
+        self._selector.register(fd, self._EVENTS[events])
 
     def modify(self, fd: int, events: int) -> None:
-        self._selector.modify(fd, self._selector_events(events))
+        self._selector.modify(fd, self._EVENTS[events])
 
     def unregister(self, fd: int) -> None:
         self._selector.unregister(fd)

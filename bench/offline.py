@@ -12,7 +12,9 @@ loop), so they show what a change to our own code is worth. Two measures:
 Scenarios: ``rpc`` (``queue_declare(passive=True)`` and its DeclareOk), ``consume`` (a read of
 200 deliveries of 100 bytes, each acked from the callback), ``confirms`` (50 publishes, then one
 ``Basic.Ack(multiple)``), ``publish`` (one 100-byte ``basic_publish`` and taking the output),
-``loop`` (one ``IOLoop`` turn of a SelectConnection's loop woken by one byte on a socket pair).
+``loop`` (one ``IOLoop`` turn of a SelectConnection's loop woken by one byte on a socket pair),
+``select_rpc`` (a whole SelectConnection round trip over a socket pair whose other end, a reader on
+the same loop, answers each request with a canned DeclareOk: loop, pump, codec and front-end).
 
 Usage: ``.venv/bin/python bench/offline.py [--instructions] [scenario ...]``
 """
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import pika  # noqa: E402
 from pika import spec  # noqa: E402
-from pika.adapters.select_connection import IOLoop  # noqa: E402
+from pika.adapters.select_connection import IOLoop, SelectConnection  # noqa: E402
 from pika.connection import Connection  # noqa: E402
 from tests.helpers import server_frames as sf  # noqa: E402
 
@@ -160,12 +162,59 @@ def loop(n: int) -> float:
     return elapsed
 
 
+def select_rpc(n: int) -> float:
+    """Seconds for ``n`` SelectConnection Queue.Declare(passive) round trips over a socket pair.
+
+    The "broker" is a reader on the same loop, so one round trip is two loop turns and the
+    system calls of both ends are counted.
+    """
+    ours, peer = socket.socketpair()
+    peer.setblocking(False)
+    conn = SelectConnection(
+        pika.ConnectionParameters(heartbeat=0), internal_connection_workflow=False
+    )
+    ioloop = conn.ioloop
+    handshake = [sf.start(), sf.tune() + sf.open_ok(), sf.channel_open_ok(1)]
+    reply = sf.method(1, spec.Queue.DeclareOk('q', 5, 0))
+    state: dict[str, Any] = {'seen': 0}
+
+    def on_peer_readable() -> None:
+        if peer.recv(65536):
+            peer.send(handshake.pop(0) if handshake else reply)
+
+    def on_reply(_frame: Any) -> None:
+        state['seen'] += 1
+        if state['seen'] == n:
+            state['elapsed'] = time.perf_counter() - state['started']
+            ioloop.stop()
+        else:
+            state['channel'].queue_declare(queue='q', passive=True, callback=on_reply)
+
+    def on_channel(channel: Any) -> None:
+        state['channel'] = channel
+        state['started'] = time.perf_counter()
+        channel.queue_declare(queue='q', passive=True, callback=on_reply)
+
+    conn.add_on_open_callback(lambda c: c.channel(on_open_callback=on_channel))
+    ioloop.set_reader(peer.fileno(), on_peer_readable)
+    conn._adopt_socket(ours, conn.params)
+    try:
+        ioloop.start()
+    finally:
+        ioloop.remove_reader(peer.fileno())
+        peer.close()
+        ours.close()
+    assert state['seen'] == n
+    return float(state['elapsed'])
+
+
 SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'rpc': (rpc, 20_000),
     'consume': (consume, 100_000),
     'confirms': (confirms, 100_000),
     'publish': (publish, 100_000),
     'loop': (loop, 50_000),
+    'select_rpc': (select_rpc, 20_000),
 }
 
 

@@ -97,6 +97,7 @@ class Connection:
         self._redispatch_scheduled = False
         self._tick_handle: Optional[object] = None
         self._tick_deadline: Optional[float] = None
+        self._deadline_changes_seen = -1  # the core's deadline_changes when last re-armed
         self._secret_callbacks: collections.deque[Optional[Callable[..., Any]]] = (
             collections.deque()
         )
@@ -167,9 +168,11 @@ class Connection:
 
     def _on_data_received(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Bytes arrived from the peer."""
-        if self._core is None or self._finished:
+        core = self._core
+        if core is None or self._finished:
             return
-        self._process(self._core.receive_data(data, self._now()))
+        self._pending_events.extend(core.receive_data(data, self._now()))  # _process, inlined
+        self._dispatch_pending()
 
     def _on_stream_lost(self, error: Optional[BaseException]) -> None:
         """The stream ended (EOF when `error` is None) or failed."""
@@ -211,17 +214,27 @@ class Connection:
             self._process(self._core.tick(self._now()))
 
     def _after_core_call(self) -> None:
-        """After anything that may have queued output or moved the core's deadline."""
+        """After anything that may have queued output or moved the core's deadline.
+
+        Runs after every publish and every batch of events, so it reads the core's output
+        buffer directly (``core.pending_bytes`` is a property call) and re-arms the tick timer
+        only when the core says its deadline may have moved earlier (``deadline_changes``).
+        """
         core = self._core
         if core is None or self._finished:
             return
-        if core.pending_bytes:
+        output = core._output
+        if output.buffer or output.parts_size:
             self._output_ready()
-        self._reschedule_tick()
+        if core.deadline_changes != self._deadline_changes_seen:
+            self._reschedule_tick()
 
     def _reschedule_tick(self) -> None:
         core = self._core
-        deadline = core.next_deadline() if core is not None and not self._finished else None
+        deadline = None
+        if core is not None and not self._finished:
+            self._deadline_changes_seen = core.deadline_changes
+            deadline = core.next_deadline()
         if deadline == self._tick_deadline:
             return
         if self._tick_handle is not None:

@@ -49,6 +49,7 @@ class ChannelZeroHandlers:
         frame_max: int
         heartbeat: Optional[int]
         bytes_queued_total: int
+        deadline_changes: int
         _rx_frame_max: Optional[int]
         _max_payload: int
         _events: list[events.Event]
@@ -146,6 +147,7 @@ class ChannelZeroHandlers:
         self._send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
         if heartbeat > 0:
             self._heartbeat_timer = HeartbeatTimer(heartbeat, self._now, self.bytes_queued_total)
+            self.deadline_changes += 1
 
     def _on_connection_open_ok(self, method: Any) -> None:
         self.state = next_connection_state(self.state, _CI.RECV_OPEN_OK)
@@ -174,10 +176,12 @@ class ChannelZeroHandlers:
     def _on_connection_blocked(self, method: Any) -> None:
         if self._blocked_since is None:
             self._blocked_since = self._now
+            self.deadline_changes += 1
         self._events.append(events.ConnectionBlocked(method))
 
     def _on_connection_unblocked(self, method: Any) -> None:
         self._blocked_since = None
+        self.deadline_changes += 1
         self._events.append(events.ConnectionUnblocked(method))
 
     def _on_connection_update_secret_ok(self, method: Any) -> None:

@@ -17,6 +17,7 @@ can escape :meth:`receive_data`.
 from __future__ import annotations
 
 import logging
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -40,6 +41,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
+from pika._frame_fast import decode_deliveries
 from pika.frame import decode_deliver_set, decode_frame
 
 if TYPE_CHECKING:
@@ -66,6 +68,17 @@ _BODY_REF_MIN = 32 * 1024
 _CONTENT_METHODS = frozenset(
     (spec.Basic.Deliver.INDEX, spec.Basic.Return.INDEX, spec.Basic.GetOk.INDEX)
 )
+_DELIVER_ID = spec.Basic.Deliver.INDEX
+_METHOD_HEAD = struct.Struct('>BHII').unpack_from  # frame type, channel, size, method id
+#: The methods receive_data's fast path decodes itself: every method without content (those
+#: need the content frames that follow, and Basic.Deliver has its own batch decoder).
+_FAST_METHODS: dict[int, type] = {
+    index: method_class
+    for index, method_class in spec.methods.items()
+    if index not in _CONTENT_METHODS
+}
+_MessageDelivered = events.MessageDelivered
+_new = object.__new__
 
 
 class ConnectionCore(ChannelZeroHandlers):
@@ -90,6 +103,11 @@ class ConnectionCore(ChannelZeroHandlers):
         #: frames and bytes queued since creation (the backpressure rule uses their ratio)
         self.frames_sent = 0
         self.bytes_queued_total = 0
+        #: Incremented whenever :meth:`next_deadline` may have moved earlier, or a timer was
+        #: started or stopped. In between it only moves later (received bytes push the dead-peer
+        #: deadline back), so a front-end whose timer is armed for the deadline it read at the
+        #: current count need not ask again: a timer that fires early is harmless.
+        self.deadline_changes = 0
         self._output = Output()
         self._buffer = ReceiveBuffer()
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
@@ -157,95 +175,136 @@ class ConnectionCore(ChannelZeroHandlers):
         if self.state is _CS.CLOSED or not data:
             return []
         self._now = now
-        if self._heartbeat_timer is not None:
-            self._heartbeat_timer.received(now)
+        timer = self._heartbeat_timer
+        if timer is not None:
+            timer.last_received = now  # HeartbeatTimer.received(now), inlined: once per read
         result: list[events.Event] = []
         self._events = result
         buffer = self._buffer
-        buffer.feed(data)
-        buf = buffer.data
+        if buffer.data or type(data) is not bytes:
+            buf = buffer.feed(data)
+        else:  # nothing left over: decode the read itself (what feed() would do, inlined)
+            buf = data
         offset = buffer.offset
+        total = len(buf)
         channels = self.channels
-        closed = _CLOSED
         frame_max = self._rx_frame_max
-        ch_open, ch_cancelling = _CH_OPEN, _CH_CANCELLING
-        delivered = events.MessageDelivered
-        new_event = object.__new__
-        append = result.append
+        limit = frame_max - 8 if frame_max else 0xFFFFFFFF
+        fast_methods = _FAST_METHODS
         try:
-            while True:
-                # Hot path: a whole Basic.Deliver set (method, header, body) in one call and no
-                # frame objects. Anything else (or a channel mid-message) goes frame by frame.
-                delivery = decode_deliver_set(buf, offset, frame_max)
-                if delivery is not None:
-                    consumed, number, method, properties, body = delivery
-                    channel = channels.get(number) if number else None
+            while offset < total:
+                # Fast path, inlined because every RPC reply, confirm and delivery takes it: a
+                # whole method frame for a channel that is not assembling a message is decoded
+                # here, without a frame object, and handed to the channel's method handler --
+                # what the general path does, step by step. Anything else, and anything the
+                # fast path has a doubt about (incomplete, oversized, malformed), goes through
+                # _receive_frame, which reports errors as usual.
+                if buf[offset] == 1 and total - offset > 11:
+                    _, number, size, method_id = _METHOD_HEAD(buf, offset)
+                    end = offset + 7 + size  # index of the frame-end octet
+                    channel = channels.get(number)  # never channel 0: that is not in the dict
                     if (
                         channel is not None
+                        and 4 <= size <= limit
+                        and end < total
+                        and buf[end] == 0xCE
                         and not channel._assembler.active
-                        and ((state := channel.state) is ch_open or state is ch_cancelling)
                     ):
-                        # What ChannelCore._on_content_set does for a Deliver, one call less.
-                        event = new_event(delivered)  # MessageDelivered, minus its __init__ call
-                        event.channel_number = number
-                        event.method = method
-                        event.properties = properties
-                        event.body = body
-                        append(event)
-                        offset += consumed
-                        continue
-                    if channel is not None and channel._on_content_set(method, properties, body):
-                        offset += consumed
-                        if self.state is closed:
-                            offset = len(buf)
-                            break
-                        continue
-                try:
-                    consumed, frame = decode_frame(buf, offset, frame_max)
-                except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
-                    offset = len(buf)
-                    self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
+                        if method_id == _DELIVER_ID:
+                            state = channel.state
+                            if state is _CH_OPEN or state is _CH_CANCELLING:
+                                # All the Deliver sets that follow, in one call: no bookkeeping
+                                # but the event (what ChannelCore._on_content_set does).
+                                after = decode_deliveries(
+                                    buf, offset, frame_max, number, result, _MessageDelivered
+                                )
+                                if after != offset:
+                                    offset = after
+                                    continue
+                        else:
+                            method_class = fast_methods.get(method_id)
+                            if method_class is not None:
+                                # Every generated decode() stores all the fields in constructor
+                                # order, so __init__ is not run (tests/unit/core/test_h1_*).
+                                method: Any = _new(method_class)
+                                payload = buf[offset + 11 : end]
+                                if not isinstance(payload, bytes):  # decoders get bytes
+                                    payload = bytes(payload)
+                                try:
+                                    method.decode(payload)
+                                except Exception:  # malformed: _receive_frame reports it
+                                    pass
+                                else:
+                                    offset = end + 1
+                                    channel._on_method(method)  # ChannelCore._on_frame, minus
+                                    if self.state is _CLOSED:  # the frame object and one call
+                                        offset = total  # drop whatever follows
+                                        break
+                                    continue
+                after = self._receive_frame(buf, offset)
+                if after == offset:  # incomplete: wait for more bytes
                     break
-                if frame is None:
-                    break
-                offset += consumed
-                number = frame.channel_number
-                if number:
-                    channel = channels.get(number)
-                    if channel is not None:
-                        method = getattr(frame, 'method', None)
-                        if method is not None and method.INDEX in _CONTENT_METHODS:
-                            taken = self._whole_content(channel, method, offset)
-                            if taken == 0:  # a large body is still arriving: wait for it
-                                offset -= consumed
-                                break
-                            if taken is not None:
-                                offset = taken
-                                if self.state is closed:
-                                    offset = len(buf)
-                                    break
-                                continue
-                        channel._on_frame(frame)
-                    else:
-                        self._on_unknown_channel(frame)
-                else:
-                    self._on_channel_zero(frame)
-                if self.state is closed:
-                    offset = len(buf)  # drop whatever follows
+                offset = after
+                if self.state is _CLOSED:
+                    offset = total  # drop whatever follows
                     break
         finally:
-            buffer.offset = offset
-            buffer.compact()
+            if offset < total or buffer.data:  # else nothing to keep and nothing to drop
+                buffer.data = buf
+                buffer.offset = offset
+                buffer.compact()
         return result
 
-    def _whole_content(self, channel: ChannelCore, method: Any, offset: int) -> Optional[int]:
+    def _receive_frame(self, buf: Union[bytes, bytearray], offset: int) -> int:
+        """The general path of :meth:`receive_data`: decode and handle the frame (or the whole
+        Basic.Deliver set) at ``offset``.
+
+        :returns: the offset after what was handled; ``offset`` itself when more bytes are
+            needed; ``len(buf)`` after a framing error (the connection is then closed)
+        """
+        channels = self.channels
+        frame_max = self._rx_frame_max
+        # A whole Basic.Deliver set (method, header, body) in one call and no frame objects.
+        delivery = decode_deliver_set(buf, offset, frame_max)
+        if delivery is not None:
+            consumed, number, method, properties, body = delivery
+            channel = channels.get(number) if number else None
+            if channel is not None and channel._on_content_set(method, properties, body):
+                return offset + consumed
+        try:
+            consumed, frame = decode_frame(buf, offset, frame_max)
+        except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
+            self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
+            return len(buf)
+        if frame is None:
+            return offset
+        number = frame.channel_number
+        if not number:
+            self._on_channel_zero(frame)
+            return offset + consumed
+        channel = channels.get(number)
+        if channel is None:
+            self._on_unknown_channel(frame)
+            return offset + consumed
+        method = getattr(frame, 'method', None)
+        if method is not None and method.INDEX in _CONTENT_METHODS:
+            taken = self._whole_content(buf, channel, method, offset + consumed)
+            if taken == 0:  # a large body is still arriving: wait for it
+                return offset
+            if taken is not None:
+                return taken
+        channel._on_frame(frame)
+        return offset + consumed
+
+    def _whole_content(
+        self, buf: Union[bytes, bytearray], channel: ChannelCore, method: Any, offset: int
+    ) -> Optional[int]:
         """A content method was decoded and its frames follow at ``offset``: if the body is large,
         hand the whole message to the channel at once (see :func:`content.collect_body`).
 
         :returns: the offset after the message; 0 to wait for more bytes; None to go on frame
             by frame (small body, header not there yet, anything unusual)
         """
-        buf = self._buffer.data
         number = channel.channel_number
         body_size = content.peek_body_size(buf, offset, number)
         if (
@@ -308,6 +367,7 @@ class ConnectionCore(ChannelZeroHandlers):
         self._now = now
         result: list[events.Event] = []
         self._events = result
+        self.deadline_changes += 1  # the heartbeat send check moves on
         timer = self._heartbeat_timer
         if timer is not None:
             if timer.is_timed_out(now):
@@ -477,6 +537,7 @@ class ConnectionCore(ChannelZeroHandlers):
         self.state = next_connection_state(self.state, how)
         self._heartbeat_timer = None
         self._blocked_since = None
+        self.deadline_changes += 1
         self._secret_queue.clear()
         channels = list(self.channels.values())
         self.channels.clear()

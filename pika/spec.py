@@ -83,17 +83,10 @@ def _short_string(value: Any) -> bytes:
 _EMPTY_TABLE = b'\x00\x00\x00\x00'  # a field table of length 0 (an omitted ``arguments``)
 
 
-def _table(value: Any) -> bytes:
-    """A field table as one piece (``pika.data`` does the work and raises for bad values)."""
+def _piece(encode: Any, value: Any) -> bytes:
+    """One piece from a ``pika.data`` encoder (table, longstr), which raises for bad values."""
     pieces: list[bytes] = []
-    data.encode_table(pieces, value)
-    return b''.join(pieces)
-
-
-def _long_string(value: Any) -> bytes:
-    """A longstr as one piece (``pika.data`` does the work and raises for bad values)."""
-    pieces: list[bytes] = []
-    data.encode_long_string(pieces, value)
+    encode(pieces, value)
     return b''.join(pieces)
 
 
@@ -133,9 +126,9 @@ class Connection(amqp_object.Class):
             try:
                 return [
                     _S_BB.pack(self.version_major, self.version_minor),
-                    (_EMPTY_TABLE if self.server_properties is None else _table(self.server_properties)),
-                    _long_string(self.mechanisms),
-                    _long_string(self.locales),
+                    (_EMPTY_TABLE if self.server_properties is None else _piece(data.encode_table, self.server_properties)),
+                    _piece(data.encode_long_string, self.mechanisms),
+                    _piece(data.encode_long_string, self.locales),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -178,9 +171,9 @@ class Connection(amqp_object.Class):
                 if self.response is None:
                     raise TypeError('Connection.StartOk.response is required')
                 return [
-                    (_EMPTY_TABLE if self.client_properties is None else _table(self.client_properties)),
+                    (_EMPTY_TABLE if self.client_properties is None else _piece(data.encode_table, self.client_properties)),
                     _short_string(self.mechanism),
-                    _long_string(self.response),
+                    _piece(data.encode_long_string, self.response),
                     _short_string(self.locale),
                 ]
             except struct.error as exc:
@@ -224,7 +217,7 @@ class Connection(amqp_object.Class):
             try:
                 if self.challenge is None:
                     raise TypeError('Connection.Secure.challenge is required')
-                return [_long_string(self.challenge)]
+                return [_piece(data.encode_long_string, self.challenge)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
 
@@ -258,7 +251,7 @@ class Connection(amqp_object.Class):
             try:
                 if self.response is None:
                     raise TypeError('Connection.SecureOk.response is required')
-                return [_long_string(self.response)]
+                return [_piece(data.encode_long_string, self.response)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
 
@@ -564,7 +557,7 @@ class Connection(amqp_object.Class):
                 if self.reason is None:
                     raise TypeError('Connection.UpdateSecret.reason is required')
                 return [
-                    _long_string(self.new_secret),
+                    _piece(data.encode_long_string, self.new_secret),
                     _short_string(self.reason),
                 ]
             except struct.error as exc:
@@ -660,7 +653,7 @@ class Channel(amqp_object.Class):
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
             try:
-                return [_long_string(self.channel_id)]
+                return [_piece(data.encode_long_string, self.channel_id)]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
 
@@ -937,7 +930,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.exchange),
                     _short_string(self.exchange_type),
                     _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.auto_delete else 0) | (8 if self.internal else 0) | (16 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1084,7 +1077,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.source),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1165,7 +1158,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.source),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1250,7 +1243,7 @@ class Queue(amqp_object.Class):
                     _S_H.pack(self.ticket),
                     _short_string(self.queue),
                     _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.exclusive else 0) | (8 if self.auto_delete else 0) | (16 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1355,7 +1348,7 @@ class Queue(amqp_object.Class):
                     _short_string(self.exchange),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1594,7 +1587,7 @@ class Queue(amqp_object.Class):
                     _short_string(self.queue),
                     _short_string(self.exchange),
                     _short_string(self.routing_key),
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1734,7 +1727,7 @@ class Basic(amqp_object.Class):
                     _short_string(self.queue),
                     _short_string(self.consumer_tag),
                     _OCTETS[(1 if self.no_local else 0) | (2 if self.no_ack else 0) | (4 if self.exclusive else 0) | (8 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _table(self.arguments)),
+                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -2644,7 +2637,7 @@ class BasicProperties(amqp_object.Properties):
                 pieces.append(_short_string(self.content_encoding))
             if self.headers is not None:
                 flags |= 0x2000
-                pieces.append(_table(self.headers))
+                pieces.append(_piece(data.encode_table, self.headers))
             if self.delivery_mode is not None:
                 flags |= 0x1000
                 mode: Any = self.delivery_mode

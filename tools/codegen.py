@@ -159,18 +159,6 @@ def fmt_of(fields: list[Field]) -> str:
     return ''.join(FIXED[f.kind][0] for f in fields)
 
 
-def required_lines(fields: list[Field], owner: str) -> list[str]:
-    """Lines raising TypeError for required arguments left at None."""
-    out: list[str] = []
-    for field in fields:
-        if field.default is None and field.kind not in ('bit', 'table'):
-            out += [
-                f'if self.{field.name} is None:',
-                f"    raise TypeError('{owner}.{field.name} is required')",
-            ]
-    return out
-
-
 def piece_expr(kind: str, run: list[Field], structs: Structs, maybe_none: bool = True) -> str:
     """One expression giving the encoded bytes of a run of fields (see :func:`group_fields`).
 
@@ -187,16 +175,21 @@ def piece_expr(kind: str, run: list[Field], structs: Structs, maybe_none: bool =
     if kind == 'shortstr':
         return f'_short_string(self.{name})'
     if kind == 'longstr':
-        return f'_long_string(self.{name})'
-    if not maybe_none:
-        return f'_table(self.{name})'
-    return f'(_EMPTY_TABLE if self.{name} is None else _table(self.{name}))'
+        return f'_piece(data.encode_long_string, self.{name})'
+    table = f'_piece(data.encode_table, self.{name})'
+    return f'(_EMPTY_TABLE if self.{name} is None else {table})' if maybe_none else table
 
 
 def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]:
     """Body lines (inside ``try:``) returning the encoding of ``fields`` as one list literal:
     a hot path (every RPC), so no list appends and no helper call that can be avoided."""
-    out = required_lines(fields, owner)
+    out: list[str] = []
+    for field in fields:
+        if field.default is None and field.kind not in ('bit', 'table'):
+            out += [
+                f'if self.{field.name} is None:',
+                f"    raise TypeError('{owner}.{field.name} is required')",
+            ]
     exprs = [piece_expr(kind, run, structs) for kind, run in group_fields(fields)]
     if not exprs:
         return []
@@ -479,17 +472,10 @@ def _short_string(value: Any) -> bytes:
 _EMPTY_TABLE = b'\\x00\\x00\\x00\\x00'  # a field table of length 0 (an omitted ``arguments``)
 
 
-def _table(value: Any) -> bytes:
-    """A field table as one piece (``pika.data`` does the work and raises for bad values)."""
+def _piece(encode: Any, value: Any) -> bytes:
+    """One piece from a ``pika.data`` encoder (table, longstr), which raises for bad values."""
     pieces: list[bytes] = []
-    data.encode_table(pieces, value)
-    return b''.join(pieces)
-
-
-def _long_string(value: Any) -> bytes:
-    """A longstr as one piece (``pika.data`` does the work and raises for bad values)."""
-    pieces: list[bytes] = []
-    data.encode_long_string(pieces, value)
+    encode(pieces, value)
     return b''.join(pieces)
 
 

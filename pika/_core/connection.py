@@ -235,9 +235,10 @@ class ConnectionCore(ChannelZeroHandlers):
                                 except Exception:  # malformed: _receive_frame reports it
                                     pass
                                 else:
+                                    # What ChannelCore._on_frame does for a method frame.
                                     offset = end + 1
-                                    channel._on_method(method)  # ChannelCore._on_frame, minus
-                                    if self.state is _CLOSED:  # the frame object and one call
+                                    channel._on_method(method)
+                                    if self.state is _CLOSED:
                                         offset = total  # drop whatever follows
                                         break
                                     continue

@@ -67,6 +67,11 @@ class TransitionError(exceptions.AMQPError):
 class ConnectionState(enum.Enum):
     """Lifecycle of the AMQP connection (channel 0)."""
 
+    # Members are singletons compared by identity, so hash them by identity too: object's C
+    # hash instead of Enum.__hash__ (a Python call), for the lookups keyed by state (or by a
+    # (state, input) pair) that run on every inbound method.
+    __hash__ = object.__hash__
+
     INIT = 'INIT'
     PROTOCOL_HEADER_SENT = 'PROTOCOL_HEADER_SENT'
     START_OK_SENT = 'START_OK_SENT'
@@ -79,6 +84,8 @@ class ConnectionState(enum.Enum):
 
 class ConnectionInput(enum.Enum):
     """Things that move the connection state machine."""
+
+    __hash__ = object.__hash__  # see ConnectionState
 
     START = 'start()'
     RECV_START = 'Connection.Start'
@@ -152,6 +159,8 @@ def next_connection_state(state: ConnectionState, event: ConnectionInput) -> Con
 class ChannelState(enum.Enum):
     """Lifecycle of one channel."""
 
+    __hash__ = object.__hash__  # see ConnectionState
+
     OPENING = 'OPENING'
     OPEN = 'OPEN'
     CANCELLING = 'CANCELLING'
@@ -161,6 +170,8 @@ class ChannelState(enum.Enum):
 
 class ChannelInput(enum.Enum):
     """Things that move a channel state machine."""
+
+    __hash__ = object.__hash__  # see ConnectionState
 
     RECV_OPEN_OK = 'Channel.OpenOk'
     CLOSE = 'close()'

@@ -181,16 +181,18 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.StartOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.client_properties, offset = data.decode_table(encoded, offset)
                 length = encoded[offset]
                 offset += 1
-                self.mechanism = str(encoded[offset:offset + length], 'utf-8')
+                self.mechanism = encoded[offset:offset + length].decode()
                 offset += length
                 self.response, offset = data.decode_long_string(encoded, offset)
                 length = encoded[offset]
                 offset += 1
-                self.locale = str(encoded[offset:offset + length], 'utf-8')
+                self.locale = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -362,14 +364,16 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.virtual_host = str(encoded[offset:offset + length], 'utf-8')
+                self.virtual_host = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.capabilities = str(encoded[offset:offset + length], 'utf-8')
+                self.capabilities = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -403,10 +407,12 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.OpenOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.known_hosts = str(encoded[offset:offset + length], 'utf-8')
+                self.known_hosts = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -450,12 +456,14 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.reply_text = str(encoded[offset:offset + length], 'utf-8')
+                self.reply_text = encoded[offset:offset + length].decode()
                 offset += length
                 self.class_id, self.method_id = _S_HH.unpack_from(encoded, offset)
                 offset += 4
@@ -505,10 +513,12 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.Blocked:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.reason = str(encoded[offset:offset + length], 'utf-8')
+                self.reason = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -565,11 +575,13 @@ class Connection(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Connection.UpdateSecret:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.new_secret, offset = data.decode_long_string(encoded, offset)
                 length = encoded[offset]
                 offset += 1
-                self.reason = str(encoded[offset:offset + length], 'utf-8')
+                self.reason = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -625,10 +637,12 @@ class Channel(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Open:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.out_of_band = str(encoded[offset:offset + length], 'utf-8')
+                self.out_of_band = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -769,12 +783,14 @@ class Channel(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Channel.Close:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.reply_text = str(encoded[offset:offset + length], 'utf-8')
+                self.reply_text = encoded[offset:offset + length].decode()
                 offset += length
                 self.class_id, self.method_id = _S_HH.unpack_from(encoded, offset)
                 offset += 4
@@ -840,10 +856,12 @@ class Access(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Access.Request:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.realm = str(encoded[offset:offset + length], 'utf-8')
+                self.realm = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -937,16 +955,18 @@ class Exchange(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.exchange_type = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange_type = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1011,12 +1031,14 @@ class Exchange(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1084,20 +1106,22 @@ class Exchange(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.destination = str(encoded[offset:offset + length], 'utf-8')
+                self.destination = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.source = str(encoded[offset:offset + length], 'utf-8')
+                self.source = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1165,20 +1189,22 @@ class Exchange(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Exchange.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.destination = str(encoded[offset:offset + length], 'utf-8')
+                self.destination = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.source = str(encoded[offset:offset + length], 'utf-8')
+                self.source = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1250,12 +1276,14 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Declare:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1305,10 +1333,12 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.DeclareOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 self.message_count, self.consumer_count = _S_II.unpack_from(encoded, offset)
                 offset += 8
@@ -1355,20 +1385,22 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Bind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1426,12 +1458,14 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Purge:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1507,12 +1541,14 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Delete:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1594,20 +1630,22 @@ class Queue(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Queue.Unbind:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 self.arguments, offset = data.decode_table(encoded, offset)
             except exceptions.AMQPError:
@@ -1734,16 +1772,18 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Consume:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.consumer_tag = str(encoded[offset:offset + length], 'utf-8')
+                self.consumer_tag = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1783,10 +1823,12 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.ConsumeOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.consumer_tag = str(encoded[offset:offset + length], 'utf-8')
+                self.consumer_tag = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -1823,10 +1865,12 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Cancel:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.consumer_tag = str(encoded[offset:offset + length], 'utf-8')
+                self.consumer_tag = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1862,10 +1906,12 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.CancelOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.consumer_tag = str(encoded[offset:offset + length], 'utf-8')
+                self.consumer_tag = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -1905,16 +1951,18 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Publish:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -1963,20 +2011,22 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Return:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.reply_code, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.reply_text = str(encoded[offset:offset + length], 'utf-8')
+                self.reply_text = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -2025,10 +2075,12 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Deliver:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.consumer_tag = str(encoded[offset:offset + length], 'utf-8')
+                self.consumer_tag = encoded[offset:offset + length].decode()
                 offset += length
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
                 offset += 8
@@ -2037,11 +2089,11 @@ class Basic(amqp_object.Class):
                 self.redelivered = bool(bits & 1)
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -2078,12 +2130,14 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.Get:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.ticket, = _S_H.unpack_from(encoded, offset)
                 offset += 2
                 length = encoded[offset]
                 offset += 1
-                self.queue = str(encoded[offset:offset + length], 'utf-8')
+                self.queue = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -2135,6 +2189,8 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetOk:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 self.delivery_tag, = _S_Q.unpack_from(encoded, offset)
                 offset += 8
@@ -2143,11 +2199,11 @@ class Basic(amqp_object.Class):
                 self.redelivered = bool(bits & 1)
                 length = encoded[offset]
                 offset += 1
-                self.exchange = str(encoded[offset:offset + length], 'utf-8')
+                self.exchange = encoded[offset:offset + length].decode()
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.routing_key = str(encoded[offset:offset + length], 'utf-8')
+                self.routing_key = encoded[offset:offset + length].decode()
                 offset += length
                 self.message_count, = _S_I.unpack_from(encoded, offset)
                 offset += 4
@@ -2180,10 +2236,12 @@ class Basic(amqp_object.Class):
 
         def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> Basic.GetEmpty:
             """Fill the arguments from ``encoded`` at ``offset``; return ``self``."""
+            if type(encoded) is memoryview:  # string fields use bytes.decode()
+                encoded = encoded.tobytes()
             try:
                 length = encoded[offset]
                 offset += 1
-                self.cluster_id = str(encoded[offset:offset + length], 'utf-8')
+                self.cluster_id = encoded[offset:offset + length].decode()
                 offset += length
             except exceptions.AMQPError:
                 raise
@@ -2682,6 +2740,8 @@ class BasicProperties(amqp_object.Properties):
     def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:
         """Fill the properties from ``encoded`` at ``offset``; return the offset
         after them. Properties whose flag is clear are reset to None."""
+        if type(encoded) is memoryview:  # string fields use bytes.decode()
+            encoded = encoded.tobytes()
         try:
             flags, = _S_H.unpack_from(encoded, offset)
             offset += 2
@@ -2692,14 +2752,14 @@ class BasicProperties(amqp_object.Properties):
             if flags & 0x8000:
                 length = encoded[offset]
                 offset += 1
-                self.content_type = str(encoded[offset:offset + length], 'utf-8')
+                self.content_type = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.content_type = None
             if flags & 0x4000:
                 length = encoded[offset]
                 offset += 1
-                self.content_encoding = str(encoded[offset:offset + length], 'utf-8')
+                self.content_encoding = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.content_encoding = None
@@ -2720,28 +2780,28 @@ class BasicProperties(amqp_object.Properties):
             if flags & 0x0400:
                 length = encoded[offset]
                 offset += 1
-                self.correlation_id = str(encoded[offset:offset + length], 'utf-8')
+                self.correlation_id = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.correlation_id = None
             if flags & 0x0200:
                 length = encoded[offset]
                 offset += 1
-                self.reply_to = str(encoded[offset:offset + length], 'utf-8')
+                self.reply_to = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.reply_to = None
             if flags & 0x0100:
                 length = encoded[offset]
                 offset += 1
-                self.expiration = str(encoded[offset:offset + length], 'utf-8')
+                self.expiration = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.expiration = None
             if flags & 0x0080:
                 length = encoded[offset]
                 offset += 1
-                self.message_id = str(encoded[offset:offset + length], 'utf-8')
+                self.message_id = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.message_id = None
@@ -2753,28 +2813,28 @@ class BasicProperties(amqp_object.Properties):
             if flags & 0x0020:
                 length = encoded[offset]
                 offset += 1
-                self.type = str(encoded[offset:offset + length], 'utf-8')
+                self.type = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.type = None
             if flags & 0x0010:
                 length = encoded[offset]
                 offset += 1
-                self.user_id = str(encoded[offset:offset + length], 'utf-8')
+                self.user_id = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.user_id = None
             if flags & 0x0008:
                 length = encoded[offset]
                 offset += 1
-                self.app_id = str(encoded[offset:offset + length], 'utf-8')
+                self.app_id = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.app_id = None
             if flags & 0x0004:
                 length = encoded[offset]
                 offset += 1
-                self.cluster_id = str(encoded[offset:offset + length], 'utf-8')
+                self.cluster_id = encoded[offset:offset + length].decode()
                 offset += length
             else:
                 self.cluster_id = None

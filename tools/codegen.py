@@ -204,12 +204,24 @@ def decode_field_lines(field: Field, target: str) -> list[str]:
         return [
             'length = encoded[offset]',
             'offset += 1',
-            f"{target} = str(encoded[offset:offset + length], 'utf-8')",
+            f'{target} = encoded[offset:offset + length].decode()',
             'offset += length',
         ]
     if field.kind == 'longstr':
         return [f'{target}, offset = data.decode_long_string(encoded, offset)']
     return [f'{target}, offset = data.decode_table(encoded, offset)']
+
+
+#: First lines of a decoder with string fields: they decode with ``bytes.decode`` (cheaper
+#: than ``str(raw, 'utf-8')``), which a memoryview slice lacks.
+MEMORYVIEW_TO_BYTES = [
+    'if type(encoded) is memoryview:  # string fields use bytes.decode()',
+    '    encoded = encoded.tobytes()',
+]
+
+
+def has_strings(fields: list[Field]) -> bool:
+    return any(f.kind == 'shortstr' for f in fields)
 
 
 def decode_lines(fields: list[Field], structs: Structs) -> list[str]:
@@ -293,6 +305,8 @@ def method_lines(
     ]
     body = decode_lines(fields, structs)
     if body:
+        if has_strings(fields):
+            out += indent(MEMORYVIEW_TO_BYTES, 2)
         out += ['        try:', *indent(body, 3)]
         out += [
             '        except exceptions.AMQPError:',
@@ -394,6 +408,7 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
         '    def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:',
         '        """Fill the properties from ``encoded`` at ``offset``; return the offset',
         '        after them. Properties whose flag is clear are reset to None."""',
+        *indent(MEMORYVIEW_TO_BYTES, 2),
         '        try:',
         '            flags, = {}.unpack_from(encoded, offset)'.format(structs.name('H')),
         '            offset += 2',

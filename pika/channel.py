@@ -147,7 +147,7 @@ class Channel(ExchangeQueueMethods):
         self._core.rpc(method)
         if not nowait:
             self._replies.append((on_reply, False))
-        self.connection._after_core_call()
+        self._after_call()
 
     def _simple_rpc(
         self, method: Any, callback: Optional[Callable[..., Any]], nowait: bool = False
@@ -163,7 +163,9 @@ class Channel(ExchangeQueueMethods):
         core.rpc(method)
         if not nowait:
             self._replies.append((callback, True))
-        self.connection._after_core_call()
+        connection = self.connection  # _after_call, inlined: RPC callbacks chain RPCs here
+        if not connection._dispatching:
+            connection._after_core_call()
 
     def _send(self, method: Any) -> None:
         """Send an asynchronous method (no reply)."""

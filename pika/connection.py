@@ -111,6 +111,9 @@ class Connection:
         self._close_requested = False
         self._close_timer: Optional[object] = None
         self._finished = False
+        # True while the transport is inside a read callback and flushes the output when it
+        # returns (BaseConnection sets it): then queuing output need not call _output_ready.
+        self._in_read = False
         self._opened = False
         self._error: Optional[BaseException] = None
         if on_open_callback is not None:
@@ -190,9 +193,10 @@ class Connection:
 
     def _take_output(self) -> Union[bytes, bytearray]:
         """Drain the core's outbound bytes."""
-        if self._core is None:
+        core = self._core
+        if core is None:
             return b''
-        return self._core.data_to_send()
+        return core._output.take()  # core.data_to_send(), minus one call (once per write)
 
     def _check_backpressure(self, unsent: int) -> None:
         """Call the backpressure callbacks when `unsent` bytes exceed multiplier x average frame."""
@@ -224,7 +228,7 @@ class Connection:
         if core is None or self._finished:
             return
         output = core._output
-        if output.buffer or output.parts_size:
+        if (output.buffer or output.parts_size) and not self._in_read:
             self._output_ready()
         if core.deadline_changes != self._deadline_changes_seen:
             self._reschedule_tick()

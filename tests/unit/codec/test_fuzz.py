@@ -571,11 +571,18 @@ def _event_data(events: list[object]) -> list[tuple[str, dict[str, object]]]:
 def _run_core(
     chunks: list[bytes], closing: bool, fast: bool
 ) -> tuple[list[tuple[str, dict[str, object]]], bytes]:
-    """Feed ``chunks`` to an open core with channels 1 and 2 (2 closing if asked)."""
+    """Feed ``chunks`` to an open core with channels 1 and 2 (2 closing if asked), with every
+    receive shortcut of the core on (``fast``) or all of them off: method frames decoded in
+    place (``_FAST_METHODS``), runs of deliveries (``decode_deliveries``) and single delivery
+    sets (``decode_deliver_set``)."""
     from tests.unit.core.helpers import open_channel, open_core
 
     with pytest.MonkeyPatch.context() as patch:
         if not fast:
+            patch.setattr('pika._core.connection._FAST_METHODS', {})
+            patch.setattr(
+                'pika._core.connection.decode_deliveries', lambda _buf, offset, *_args: offset
+            )
             patch.setattr('pika._core.connection.decode_deliver_set', lambda *_args: None)
         core = open_core()
         open_channel(core, 1)
@@ -591,7 +598,8 @@ def _run_core(
 @FUZZ
 @given(deliver_streams(), st.booleans(), st.data())
 def test_core_fast_path_changes_nothing(data: bytes, closing: bool, choose: st.DataObject) -> None:
-    """Events and replies are identical with and without decode_deliver_set, however chunked."""
+    """Events and replies are identical with and without the core's receive shortcuts,
+    however the stream is chunked."""
     cuts = sorted(choose.draw(st.lists(st.integers(0, len(data)), max_size=3)))
     chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
     assert _run_core(chunks, closing, fast=True) == _run_core(chunks, closing, fast=False)

@@ -20,9 +20,6 @@ from pika import _channel_args as args_
 from pika import exceptions, frame, spec
 from pika._channel_declare import ExchangeQueueMethods
 from pika._core import events
-from pika._core.channel import ACK_FRAME as _ACK_FRAME
-from pika._core.channel import ACK_INDEX as _ACK_INDEX
-from pika._core.channel import MAX_DELIVERY_TAG as _MAX_TAG
 from pika._core.states import ChannelState
 
 if TYPE_CHECKING:
@@ -319,18 +316,9 @@ class Channel(ExchangeQueueMethods):
         if multiple is not False and multiple is not True:
             args_.require_bool('multiple', multiple)
         core = self._core
-        if core.state is not _OPEN or self._closed_error is not None or tag > _MAX_TAG:
+        if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
             self._raise_if_not_open()
-            core.ack(tag, multiple)  # raises for a tag over 64 bits
-        else:
-            # ChannelCore.ack inlined (one call less per consumed message): the channel is
-            # open and the tag fits, so only the frame is left to queue.
-            conn = core._conn
-            conn._output.buffer += _ACK_FRAME.pack(
-                1, self.channel_number, 13, _ACK_INDEX, tag, multiple, 0xCE
-            )
-            conn.frames_sent += 1
-            conn.bytes_queued_total += _ACK_FRAME.size
+        core.ack(tag, multiple)  # the core owns the wire; it refuses a tag over 64 bits
         connection = self.connection
         if not connection._dispatching:
             connection._after_core_call()

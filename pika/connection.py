@@ -196,7 +196,7 @@ class Connection:
         core = self._core
         if core is None:
             return b''
-        return core._output.take()  # core.data_to_send(), minus one call (once per write)
+        return core.data_to_send()
 
     def _check_backpressure(self, unsent: int) -> None:
         """Call the backpressure callbacks when `unsent` bytes exceed multiplier x average frame."""

@@ -225,7 +225,7 @@ class ConnectionCore(ChannelZeroHandlers):
                             method_class = fast_methods.get(method_id)
                             if method_class is not None:
                                 # Every generated decode() stores all the fields in constructor
-                                # order, so __init__ is not run (tests/unit/core/test_h1_*).
+                                # order, so __init__ is not run (see test_receive_shortcuts.py).
                                 method: Any = _new(method_class)
                                 payload = buf[offset + 11 : end]
                                 if not isinstance(payload, bytes):  # decoders get bytes

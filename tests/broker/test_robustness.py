@@ -235,8 +235,15 @@ N_MESSAGES = 5000
 KILL_AFTER = 800  # confirms seen before the node is killed
 
 
-def _surviving_ids(broker: PrivateBroker, queue: str) -> set[int]:
-    """Restart the killed node, reconnect, and drain ``queue``: the message ids it holds."""
+def _surviving_ids(broker: PrivateBroker, queue: str, killer: threading.Thread) -> set[int]:
+    """Restart the killed node, reconnect, and drain ``queue``: the message ids it holds.
+
+    The client sees its socket die as soon as the VM is gone, possibly before ``killer`` has
+    reaped the node's launcher; until then the node still counts as running and ``start()``
+    would not restart it. So wait for the kill to finish first.
+    """
+    killer.join(timeout=60)
+    assert not killer.is_alive(), 'killing the private node took over 60 s'
     broker.start()
     connection = BlockingConnection(pika.URLParameters(broker.url), rpc_timeout=30)
     try:
@@ -277,9 +284,10 @@ def test_blocking_confirmed_messages_survive_kill_9(private_broker: PrivateBroke
     channel.confirm_delivery()
     confirmed: list[int] = []
     failure: BaseException | None = None
+    killer = threading.Thread(target=private_broker.kill, daemon=True)
     for number in range(N_MESSAGES):
         if len(confirmed) == KILL_AFTER:
-            threading.Thread(target=private_broker.kill, daemon=True).start()
+            killer.start()
         try:
             channel.basic_publish('', queue, str(number).encode(), PERSISTENT)
         except exceptions.AMQPError as error:
@@ -288,7 +296,7 @@ def test_blocking_confirmed_messages_survive_kill_9(private_broker: PrivateBroke
         confirmed.append(number)  # basic_publish returned: the broker acked it
     assert isinstance(failure, (exceptions.StreamLostError, exceptions.ConnectionClosed)), failure
     assert KILL_AFTER <= len(confirmed) < N_MESSAGES
-    survivors = _surviving_ids(private_broker, queue)
+    survivors = _surviving_ids(private_broker, queue, killer)
     missing = set(confirmed) - survivors
     assert not missing, f'{len(missing)} confirmed messages lost, e.g. {sorted(missing)[:5]}'
 
@@ -308,6 +316,7 @@ def test_select_confirmed_messages_survive_kill_9(private_broker: PrivateBroker)
         'error': None,
         'published': 0,
     }
+    killer = threading.Thread(target=private_broker.kill, daemon=True)
 
     def on_confirm(method_frame: Any) -> None:
         method = method_frame.method
@@ -322,7 +331,7 @@ def test_select_confirmed_messages_survive_kill_9(private_broker: PrivateBroker)
             outcome.add(tags.pop(tag))
         if len(state['confirmed']) >= KILL_AFTER and not state['killed']:
             state['killed'] = True
-            threading.Thread(target=private_broker.kill, daemon=True).start()
+            killer.start()
 
     def publish_some(channel: Any) -> None:
         """Publish in batches so confirms interleave with publishing (as a real app would)."""
@@ -363,7 +372,7 @@ def test_select_confirmed_messages_survive_kill_9(private_broker: PrivateBroker)
     assert state['multiple_acks'] > 0, 'the broker never sent multiple=True: test too weak'
     assert not state['nacked']
     assert len(state['confirmed']) >= KILL_AFTER
-    survivors = _surviving_ids(private_broker, queue)
+    survivors = _surviving_ids(private_broker, queue, killer)
     missing = state['confirmed'] - survivors
     assert not missing, f'{len(missing)} confirmed messages lost, e.g. {sorted(missing)[:5]}'
 

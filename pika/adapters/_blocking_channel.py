@@ -147,6 +147,10 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
     # -- the two primitives: rpc and async send ----------------------------------------
 
     def _deadline(self, timeout: Optional[float]) -> Optional[float]:
+        """Absolute deadline for a wait (see ``BlockingConnection._deadline``); None without a
+        per-call or default timeout, the usual case, answered here in one call."""
+        if timeout is None and self._connection._rpc_timeout is None:
+            return None
         return self._connection._deadline(timeout)
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
@@ -182,7 +186,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Optional[frame.Method]:
         reply = self._rpc(method, timeout)
-        return None if reply is None else _method_frame(self.channel_number, reply)
+        return None if reply is None else frame.Method(self.channel_number, reply.method)
 
     def _send(self, method: Any) -> None:
         """Send an asynchronous method (ack/nack/reject); batched while dispatching."""

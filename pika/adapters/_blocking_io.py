@@ -36,7 +36,6 @@ output queued, a thread-safe callback, a consumer cancelled from another thread)
 from __future__ import annotations
 
 import logging
-import selectors
 import socket
 import ssl
 import threading
@@ -49,6 +48,7 @@ from pika import exceptions
 from pika._core import events as ev
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
+from pika.adapters.select_connection import READ, WRITE, _make_poller, choose_poller_type
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
@@ -69,8 +69,9 @@ COALESCE_LIMIT = 65536
 
 _monotonic = time.monotonic
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
-_READ = selectors.EVENT_READ
-_WRITE = selectors.EVENT_WRITE
+#: Any reported bit but WRITE (READ, or an error / hang-up bit) makes an fd readable, as in
+#: ``selectors``: the recv that follows reports the error or EOF.
+_NOT_WRITE = ~WRITE
 
 
 class Pump:
@@ -95,16 +96,28 @@ class Pump:
         self._out = bytearray()
         self._recv_view: Optional[memoryview] = None
         self._leader = False
+        # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
+        # in threading) is skipped. Changed and read only with the lock held.
+        self._followers = 0
         self._selecting = False
         self._close_deferred = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._wake_sent = False
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(sock, _READ)
-        self._selector.register(self._wake_r, _READ)
+        # The IOLoop's pollers (epoll, poll, kqueue or select): one poll call per wait, without
+        # the key objects and list ``selectors`` builds on every select.
+        self._poller = _make_poller(choose_poller_type(None))
+        self._fd = sock.fileno()
+        self._wake_fd = self._wake_r.fileno()
+        self._poller.register(self._fd, READ)
+        self._poller.register(self._wake_fd, READ)
+        self._tls = isinstance(sock, ssl.SSLSocket)
         self._want_write = False
+        # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
+        # count moves the real deadline can only be later, so a wait may use this one.
+        self._tick_at: Optional[float] = None
+        self._deadline_seen = -1
         self._keeper: Optional[threading.Thread] = None
         self._keeper_stop = threading.Event()
         self._keeper_wake = threading.Event()
@@ -131,11 +144,15 @@ class Pump:
         Called by the thread that queued frames, right after queueing them, so a publish costs
         one ``send`` on the fast path. A remainder stays in ``_out`` for the leader.
         """
+        core = self.core
         self._held = False
-        self._sent_mark = self.core.bytes_queued_total
-        data = self.core.data_to_send()
-        if not data:
+        self._sent_mark = core.bytes_queued_total
+        # Every read ends here, usually with nothing queued: look at the core's output buffer
+        # (as pika.connection does) before asking for it, one call less per round trip.
+        output = core._output
+        if not (output.buffer or output.parts):
             return
+        data = core.data_to_send()
         if self._out:
             self._out += data
             self._write_out()
@@ -230,21 +247,27 @@ class Pump:
             if self._leader:
                 if deadline is not None and now >= deadline:
                     return False
-                self.cond.wait(None if deadline is None else deadline - now)
+                self._followers += 1
+                try:
+                    self.cond.wait(None if deadline is None else deadline - now)
+                finally:
+                    self._followers -= 1
                 continue
             self._leader = True
             try:
                 self._cycle(deadline, now)
             finally:
                 self._leader = False
-                self.cond.notify_all()
+                if self._followers:
+                    self.cond.notify_all()
             if deadline is not None and _monotonic() >= deadline:
                 return done()
         return True
 
     def kick(self) -> None:
         """Make waiters re-check their conditions (lock held): notify followers, wake the leader."""
-        self.cond.notify_all()
+        if self._followers:
+            self.cond.notify_all()
         if self._selecting and not self._wake_sent:
             self._wake_sent = True
             try:
@@ -258,37 +281,40 @@ class Pump:
         if sock is None:
             return
         timeout = None if deadline is None else max(0.0, deadline - now)
-        tick_at = self.core.next_deadline()
+        tick_at = self._next_tick()
         if tick_at is not None:
             until_tick = max(0.0, tick_at - now)
             timeout = until_tick if timeout is None else min(timeout, until_tick)
         want_write = bool(self._out)
         if want_write != self._want_write:
-            self._selector.modify(sock, _READ | _WRITE if want_write else _READ)
+            self._poller.modify(self._fd, READ | WRITE if want_write else READ)
             self._want_write = want_write
-        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        tls = self._tls
+        if tls and sock.pending():  # type: ignore[attr-defined]
             timeout = 0.0
         self._selecting = True
         self.lock.release()
         try:
-            ready = self._selector.select(timeout)
+            ready = self._poller.poll(timeout)
         finally:
             self.lock.acquire()
             self._selecting = False
         readable = False
-        for key, mask in ready:
-            if key.fileobj is self._wake_r:
+        wake_fd = self._wake_fd
+        for fd, mask in ready:
+            if fd == wake_fd:
                 self._drain_wake()
-            elif mask & _READ:
+            elif mask & _NOT_WRITE:
                 readable = True
         if self._close_deferred:
             self._close_socket()
             return
-        if readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-            self._read()
+        now = _monotonic()  # one clock read serves the read and the tick check
+        if readable or (tls and sock.pending()):  # type: ignore[attr-defined]
+            self._read(now)
         if self._out:
             self._write_out()
-        self._tick()
+        self._tick(now)
 
     def _drain_wake(self) -> None:
         self._wake_sent = False
@@ -298,7 +324,7 @@ class Pump:
         except OSError:
             pass
 
-    def _read(self) -> None:
+    def _read(self, now: float) -> None:
         """Read once (plus whatever TLS already decrypted), feed the core, route (lock held)."""
         sock = self.sock
         while sock is not None:
@@ -313,30 +339,41 @@ class Pump:
                 self._lost(None)
                 return
             try:
-                self.route(self.core.receive_data(data, _monotonic()))
+                self.route(self.core.receive_data(data, now))
             finally:
                 self.send_now()
-            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            if not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 return
             sock = self.sock
 
     def _recv(self, sock: socket.socket) -> Union[bytes, memoryview]:
         """One read: into a reusable buffer for a plain socket (no bytes object per read; the
         core copies what it needs), a plain ``recv`` for TLS. Empty means EOF."""
-        if isinstance(sock, ssl.SSLSocket):
+        if self._tls:
             return sock.recv(RECV_SIZE)
         view = self._recv_view
         if view is None:
             view = self._recv_view = memoryview(bytearray(RECV_INTO_SIZE))
         return view[: sock.recv_into(view)]
 
-    def _tick(self) -> None:
-        tick_at = self.core.next_deadline()
+    def _next_tick(self) -> Optional[float]:
+        """When the core's tick is due, or earlier (see ``_tick_at``); None if no timer."""
+        core = self.core
+        if core.deadline_changes != self._deadline_seen:
+            self._deadline_seen = core.deadline_changes
+            self._tick_at = core.next_deadline()
+        return self._tick_at
+
+    def _tick(self, now: float) -> None:
+        """Run the core's timers if due. The cached deadline may be early: re-read it then."""
+        tick_at = self._next_tick()
         if tick_at is not None and self.sock is not None:
-            now = _monotonic()
             if now >= tick_at:
-                self.route(self.core.tick(now))
-                self.send_now()
+                self._deadline_seen = self.core.deadline_changes
+                tick_at = self._tick_at = self.core.next_deadline()
+                if tick_at is not None and now >= tick_at:
+                    self.route(self.core.tick(now))
+                    self.send_now()
 
     def _lost(self, error: Optional[BaseException]) -> None:
         """The socket failed or hit EOF: let the core turn it into events."""
@@ -387,8 +424,9 @@ class Pump:
                     LOGGER.exception('Heartbeat keeper cycle failed')
                 finally:
                     self._leader = False
-                    self.cond.notify_all()
-            tick_at = self.core.next_deadline()
+                    if self._followers:
+                        self.cond.notify_all()
+            tick_at = self._next_tick()
         delay = 1.0 if tick_at is None else tick_at - _monotonic()
         return min(max(delay, 0.01), 5.0)
 
@@ -414,7 +452,8 @@ class Pump:
                     LOGGER.debug('Ignoring core event %r', event)
                 else:
                     handler(self, event)
-        self.cond.notify_all()
+        if self._followers:
+            self.cond.notify_all()
         if self.on_change is not None:
             self.on_change()
 
@@ -508,7 +547,8 @@ class Pump:
         self._keeper_stop.set()
         self._keeper_wake.set()
         self._close_socket()
-        self.cond.notify_all()
+        if self._followers:
+            self.cond.notify_all()
 
     def _close_socket(self) -> None:
         """Close the socket now, or ask the leader to once it leaves ``select``."""
@@ -521,8 +561,8 @@ class Pump:
         if sock is None:
             return
         try:
-            self._selector.unregister(sock)
-        except (KeyError, ValueError):
+            self._poller.unregister(self._fd)
+        except (KeyError, ValueError, OSError):
             pass
         self._out += self.core.data_to_send()
         if self._out:
@@ -531,14 +571,14 @@ class Pump:
             except OSError:
                 pass
             self._out.clear()
-        for closable in (sock, self._selector, self._wake_r, self._wake_w):
+        for closable in (sock, self._poller, self._wake_r, self._wake_w):
             try:
                 closable.close()
             except OSError:  # pragma: no cover
                 pass
 
     def shutdown(self) -> None:
-        """Stop the keeper; the socket, selector and wake-up pair close with the connection."""
+        """Stop the keeper; the socket, poller and wake-up pair close with the connection."""
         self._keeper_stop.set()
         self._keeper_wake.set()
 

@@ -63,7 +63,7 @@ class ChannelMethodsMixin:
         callback = bound.get('callback')
         if callback is not None:
             callback(result)
-        return cast('frame.Method', result)  # None only for 0.9 nowait=True (see above)
+        return result  # type: ignore[return-value]  # None only for 0.9 nowait=True (see above)
 
     # -- exchanges, queues, transactions, flow -------------------------------------------
 

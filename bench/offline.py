@@ -38,45 +38,17 @@ sys.path.insert(0, str(ROOT))
 import pika  # noqa: E402
 from pika import spec  # noqa: E402
 from pika.adapters.select_connection import IOLoop, SelectConnection  # noqa: E402
-from pika.connection import Connection  # noqa: E402
 from tests.helpers import server_frames as sf  # noqa: E402
+from tests.helpers.fake_transport import open_fake_channel  # noqa: E402
 
 BODY = b'x' * 100
 CONSUME_BATCH = 200
 CONFIRM_BATCH = 50
 
 
-class _FakeTransport(Connection):
-    """A callback Connection whose transport does nothing: output is taken by the loop."""
-
-    def _output_ready(self) -> None:
-        pass
-
-    def _close_transport(self) -> None:
-        pass
-
-    def call_later(self, delay: float, callback: Any) -> object:
-        return object()
-
-    def remove_timeout(self, timeout_id: object) -> None:
-        pass
-
-
-def open_channel() -> tuple[_FakeTransport, Any]:
-    """A connection and channel 1, both open (heartbeats off)."""
-    conn = _FakeTransport(pika.ConnectionParameters(heartbeat=0))
-    conn._start_protocol(conn.params)
-    conn._take_output()
-    conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())
-    channel = conn.channel()
-    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
-    conn._take_output()
-    return conn, channel
-
-
 def rpc(n: int) -> float:
     """Seconds for ``n`` Queue.Declare(passive) round trips."""
-    conn, channel = open_channel()
+    conn, channel = open_fake_channel()
     reply = sf.method(1, spec.Queue.DeclareOk('q', 5, 0))
     replies: list[Any] = []
     on_reply = replies.append
@@ -92,7 +64,7 @@ def rpc(n: int) -> float:
 
 def consume(n: int) -> float:
     """Seconds for ``n`` deliveries (read 200 at a time), each acked by the callback."""
-    conn, channel = open_channel()
+    conn, channel = open_fake_channel()
 
     def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
         ch.basic_ack(method.delivery_tag)
@@ -110,7 +82,7 @@ def consume(n: int) -> float:
 
 def confirms(n: int) -> float:
     """Seconds for ``n`` publishes in confirm mode, confirmed 50 at a time."""
-    conn, channel = open_channel()
+    conn, channel = open_fake_channel()
     confirmed: list[Any] = []
     channel.confirm_delivery(ack_nack_callback=confirmed.append, callback=lambda _frame: None)
     conn._on_data_received(sf.method(1, spec.Confirm.SelectOk()))
@@ -128,7 +100,7 @@ def confirms(n: int) -> float:
 
 def publish(n: int) -> float:
     """Seconds for ``n`` 100-byte publishes, the output taken after each."""
-    conn, channel = open_channel()
+    conn, channel = open_fake_channel()
     started = time.perf_counter()
     for _ in range(n):
         channel.basic_publish('', 'q', BODY)

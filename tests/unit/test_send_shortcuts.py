@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-import pika
 from pika import _channel_args as args_
 from pika import data, exceptions, frame, spec
 from pika._core import content
-from pika.connection import Connection
 from tests.helpers import server_frames as sf
+from tests.helpers.fake_transport import open_fake_channel
 from tests.unit.core.helpers import open_channel, open_core
 
 # -- publish ------------------------------------------------------------------------------------
@@ -172,35 +171,10 @@ def test_generated_encoder_long_strings_and_property_tables() -> None:
 # -- front-end ----------------------------------------------------------------------------------
 
 
-class _FakeConnection(Connection):
-    def _output_ready(self) -> None:
-        pass
-
-    def _close_transport(self) -> None:
-        pass
-
-    def call_later(self, delay: float, callback: Any) -> object:
-        return object()
-
-    def remove_timeout(self, timeout_id: object) -> None:
-        pass
-
-
-def _open() -> tuple[_FakeConnection, Any]:
-    conn = _FakeConnection(pika.ConnectionParameters(heartbeat=0))
-    conn._start_protocol(conn.params)
-    conn._take_output()
-    conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())
-    channel = conn.channel()
-    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
-    conn._take_output()
-    return conn, channel
-
-
 @pytest.mark.parametrize('tag', [0, 1, 2**32 + 7, 2**64 - 1])
 @pytest.mark.parametrize('multiple', [False, True, 0, 1])
 def test_front_end_ack_matches_core_ack(tag: int, multiple: Any) -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     frames, total = conn._core.frames_sent, conn._core.bytes_queued_total
     channel.basic_ack(tag, multiple)
     fast = bytes(conn._take_output())
@@ -211,14 +185,14 @@ def test_front_end_ack_matches_core_ack(tag: int, multiple: Any) -> None:
 
 
 def test_front_end_ack_too_large_tag_raises_and_queues_nothing() -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     with pytest.raises(Exception):  # noqa: B017  (whatever the generic encoder raises)
         channel.basic_ack(2**64)
     assert conn._take_output() == b''
 
 
 def test_rpc_replies_reach_frame_and_event_callbacks_in_order() -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     seen: list[Any] = []
     channel.queue_declare('q1', callback=lambda f: seen.append(('declare', f)))
     channel.basic_get('q1', lambda *a: seen.append(('get', a[1])))
@@ -257,14 +231,14 @@ def test_rpc_replies_reach_frame_and_event_callbacks_in_order() -> None:
     ],
 )
 def test_front_end_checks_raise_at_the_call(call: Any, error: type) -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     with pytest.raises(error):
         call(channel)
     assert conn._take_output() == b'' and not channel._replies
 
 
 def test_front_end_accepts_zero_and_one_as_flags() -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     channel.queue_declare('q', passive=1, durable=0)
     channel.basic_publish('', 'q', 'text', mandatory=1)
     sent = sf.methods(bytes(conn._take_output()))
@@ -375,7 +349,7 @@ _ARGS = {'x-k': 'v'}
     ],
 )  # fmt: skip
 def test_front_end_methods_send_what_keywords_would_build(call: Any, expected: Any) -> None:
-    conn, channel = _open()
+    conn, channel = open_fake_channel()
     if expected is None:
         with pytest.raises(ValueError):
             call(channel)

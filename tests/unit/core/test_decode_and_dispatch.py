@@ -8,11 +8,10 @@ from typing import Any, Callable
 
 import pytest
 
-import pika
 from pika import exceptions, spec
 from pika._core import states
-from pika.connection import Connection
 from tests.helpers import server_frames as sf
+from tests.helpers.fake_transport import FakeTransportConnection, open_fake_channel
 from tests.unit.core.test_protocol_errors import ALL_METHODS, sample
 
 # ---------------------------------------------------------------------------- spec decoders
@@ -110,35 +109,9 @@ def test_state_tables_cover_every_state() -> None:
 # ---------------------------------------------------------------------------- output announcing
 
 
-class _Recorder(Connection):
-    """A callback Connection that counts `_output_ready` calls; output is taken by the test."""
-
-    def __init__(self) -> None:
-        super().__init__(pika.ConnectionParameters(heartbeat=0))
-        self.ready_calls = 0
-
-    def _output_ready(self) -> None:
-        self.ready_calls += 1
-
-    def _close_transport(self) -> None:
-        pass
-
-    def call_later(self, delay: float, callback: Any) -> object:
-        return object()
-
-    def remove_timeout(self, timeout_id: object) -> None:
-        pass
-
-
-def _open() -> tuple[_Recorder, Any]:
-    conn = _Recorder()
-    conn._start_protocol(conn.params)
-    conn._take_output()
-    conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())
-    channel = conn.channel()
-    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
-    conn._take_output()
-    conn.ready_calls = 0
+def _open() -> tuple[FakeTransportConnection, Any]:
+    conn, channel = open_fake_channel()
+    conn.output_ready_calls = 0
     return conn, channel
 
 
@@ -154,13 +127,13 @@ def _chained_declares(in_read: bool) -> tuple[int, bytes, list[str]]:
 
     channel.queue_declare(queue='q', passive=True, callback=on_reply)
     first = bytes(conn._take_output())
-    conn.ready_calls = 0
+    conn.output_ready_calls = 0
     reply = sf.method(1, spec.Queue.DeclareOk('q', 0, 0))
     for _ in range(2):
         conn._in_read = in_read
         conn._on_data_received(reply)
         conn._in_read = False
-    return conn.ready_calls, first + bytes(conn._take_output()), replies
+    return conn.output_ready_calls, first + bytes(conn._take_output()), replies
 
 
 def test_rpc_from_a_callback_announces_output_once_per_batch() -> None:
@@ -183,7 +156,7 @@ def test_output_queued_inside_a_read_is_left_to_the_read_end() -> None:
 def test_rpc_outside_dispatch_still_announces_output() -> None:
     conn, channel = _open()
     channel.queue_declare(queue='q', passive=True, callback=lambda _frame: None)
-    assert conn.ready_calls == 1
+    assert conn.output_ready_calls == 1
 
 
 # ---------------------------------------------------------------------------- draining output

@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-import pika
 from pika import exceptions, spec
 from pika._core import content
-from pika.connection import Connection
 from tests.helpers import server_frames as sf
+from tests.helpers.fake_transport import FakeTransportConnection, open_fake_channel
 from tests.unit.core.helpers import names, open_channel, open_core
 
 
@@ -53,27 +52,8 @@ def test_core_delivery_fast_path_event_matches() -> None:
     assert event.properties.message_id == 'm1' and not ch._assembler.active
 
 
-class _FakeConnection(Connection):
-    def _output_ready(self) -> None:
-        self.output_ready_calls = getattr(self, 'output_ready_calls', 0) + 1
-
-    def _close_transport(self) -> None:
-        pass
-
-    def call_later(self, delay: float, callback: Any) -> object:
-        return object()
-
-    def remove_timeout(self, timeout_id: object) -> None:
-        pass
-
-
-def _consuming_channel(on_message: Any) -> tuple[_FakeConnection, Any]:
-    conn = _FakeConnection(pika.ConnectionParameters(heartbeat=0))
-    conn._start_protocol(conn.params)
-    conn._take_output()
-    conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())
-    channel = conn.channel()
-    conn._on_data_received(sf.channel_open_ok(channel.channel_number))
+def _consuming_channel(on_message: Any) -> tuple[FakeTransportConnection, Any]:
+    conn, channel = open_fake_channel()
     channel.basic_consume('q', on_message, consumer_tag='ctag1')
     conn._on_data_received(sf.method(1, spec.Basic.ConsumeOk('ctag1')))
     conn._take_output()

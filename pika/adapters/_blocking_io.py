@@ -48,7 +48,7 @@ from pika import exceptions
 from pika._core import events as ev
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
-from pika.adapters.select_connection import READ, WRITE, _make_poller, choose_poller_type
+from pika.adapters.select_connection import READ, WRITE, choose_poller_type, make_poller
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
@@ -107,7 +107,7 @@ class Pump:
         self._wake_sent = False
         # The IOLoop's pollers (epoll, poll, kqueue or select): one poll call per wait, without
         # the key objects and list ``selectors`` builds on every select.
-        self._poller = _make_poller(choose_poller_type(None))
+        self._poller = make_poller(choose_poller_type(None))
         self._fd = sock.fileno()
         self._wake_fd = self._wake_r.fileno()
         self._poller.register(self._fd, READ)

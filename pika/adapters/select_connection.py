@@ -200,8 +200,8 @@ class _SelectorsPoller:
         self._selector.close()
 
 
-class _Poller(Protocol):
-    """What `IOLoop` needs from a poller (the classes above)."""
+class Poller(Protocol):
+    """What `IOLoop` and the blocking pump need from a poller (the classes above)."""
 
     def register(self, fd: int, events: int) -> None: ...
     def modify(self, fd: int, events: int) -> None: ...
@@ -210,7 +210,8 @@ class _Poller(Protocol):
     def close(self) -> None: ...
 
 
-def _make_poller(poller_type: str) -> _Poller:
+def make_poller(poller_type: str) -> Poller:
+    """A poller of `poller_type` (see `choose_poller_type`); also used by the blocking pump."""
     if poller_type == 'epoll':
         return _EpollPoller()
     if poller_type == 'poll':
@@ -255,7 +256,7 @@ class IOLoop:
 
     def __init__(self) -> None:
         self.poller_type = choose_poller_type(POLLER_TYPE)
-        self._poller = _make_poller(self.poller_type)
+        self._poller = make_poller(self.poller_type)
         self._poll_fds: Callable[[Optional[float]], list[tuple[int, int]]] = self._poller.poll
         self._watches: dict[int, _Watch] = {}
         # fd -> reader for the fds watched for reading only (the sockets of connections not

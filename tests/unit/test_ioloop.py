@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import TYPE_CHECKING
 
 import pytest
 
 from pika.adapters import select_connection
 from pika.adapters.select_connection import IOLoop
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-POLLERS = select_connection.available_poller_types()
-
-
-@pytest.fixture(params=POLLERS)
-def ioloop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[IOLoop]:
-    """An IOLoop for every poller this platform has."""
-    monkeypatch.setattr(select_connection, 'POLLER_TYPE', request.param)
-    loop = IOLoop()
-    assert loop.poller_type == request.param
-    yield loop
-    loop.close()
+POLLERS = select_connection.available_poller_types()  # the `ioloop` fixture: conftest.py
 
 
 def test_available_pollers_include_select_and_default_is_the_best() -> None:

@@ -20,15 +20,7 @@ from pika.adapters.select_connection import READ, WRITE, IOLoop, SelectConnectio
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-POLLERS = select_connection.available_poller_types()
-
-
-@pytest.fixture(params=POLLERS)
-def ioloop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[IOLoop]:
-    monkeypatch.setattr(select_connection, 'POLLER_TYPE', request.param)
-    loop = IOLoop()
-    yield loop
-    loop.close()
+POLLERS = select_connection.available_poller_types()  # the `ioloop` fixture: conftest.py
 
 
 @pytest.fixture

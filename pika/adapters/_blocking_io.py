@@ -48,7 +48,7 @@ from pika import exceptions
 from pika._core import events as ev
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
-from pika.adapters.select_connection import READ, WRITE, choose_poller_type, make_poller
+from pika.adapters._pollers import READ, WRITE, choose_poller_type, make_poller
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore

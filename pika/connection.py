@@ -177,6 +177,14 @@ class Connection:
         self._pending_events.extend(core.receive_data(data, self._now()))  # _process, inlined
         self._dispatch_pending()
 
+    def _on_data_received_in_place(self, nbytes: int) -> None:
+        """``nbytes`` were read into the core's `receive_buffer()`."""
+        core = self._core
+        if core is None or self._finished:
+            return
+        self._pending_events.extend(core.received_into(nbytes, self._now()))
+        self._dispatch_pending()
+
     def _on_stream_lost(self, error: Optional[BaseException]) -> None:
         """The stream ended (EOF when `error` is None) or failed."""
         if self._core is None or self._finished:

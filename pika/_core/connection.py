@@ -26,6 +26,7 @@ from pika._core import content, events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZeroHandlers
+from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.negotiation import (
     CAPABILITIES,
     negotiate_heartbeat,
@@ -69,6 +70,7 @@ _CONTENT_METHODS = frozenset(
     (spec.Basic.Deliver.INDEX, spec.Basic.Return.INDEX, spec.Basic.GetOk.INDEX)
 )
 _DELIVER_ID = spec.Basic.Deliver.INDEX
+_Deliver = spec.Basic.Deliver
 _METHOD_HEAD = struct.Struct('>BHII').unpack_from  # frame type, channel, size, method id
 #: The methods receive_data's fast path decodes itself: every method without content (those
 #: need the content frames that follow, and Basic.Deliver has its own batch decoder).
@@ -110,6 +112,7 @@ class ConnectionCore(ChannelZeroHandlers):
         self.deadline_changes = 0
         self._output = Output()
         self._buffer = ReceiveBuffer()
+        self._large: Optional[LargeMessage] = None  # a large body being read in place
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
         self._max_payload = _HANDSHAKE_FRAME_MAX - 8
         self._events: list[events.Event] = []
@@ -174,6 +177,8 @@ class ConnectionCore(ChannelZeroHandlers):
         """
         if self.state is _CS.CLOSED or not data:
             return []
+        if self._large is not None:
+            return self._large_progress(self._large.append(data), now)
         self._now = now
         timer = self._heartbeat_timer
         if timer is not None:
@@ -256,6 +261,55 @@ class ConnectionCore(ChannelZeroHandlers):
                 buffer.compact()
         return result
 
+    def receive_buffer(self) -> Optional[memoryview]:
+        """Where the next read should go while a large message body arrives, else None (read
+        anywhere and call :meth:`receive_data`). After reading into it, call
+        :meth:`received_into`; nothing else may write to it."""
+        large = self._large
+        return None if large is None else large.room()
+
+    def received_into(self, nbytes: int, now: float) -> list[events.Event]:
+        """``nbytes`` (> 0) were read into :meth:`receive_buffer`; return the resulting events."""
+        large = self._large
+        if large is None or self.state is _CS.CLOSED or nbytes <= 0:
+            return []
+        large.filled += nbytes
+        return self._large_progress(None, now)
+
+    def _large_progress(self, rest: Optional[memoryview], now: float) -> list[events.Event]:
+        """Bytes were added to the large message: deliver it once whole, then decode what
+        followed (and ``rest``, received beyond its buffer) the ordinary way."""
+        self._now = now
+        timer = self._heartbeat_timer
+        if timer is not None:
+            timer.last_received = now
+        large: Any = self._large
+        while True:
+            outcome = large.outcome()
+            if outcome != 0 or rest is None:
+                break
+            rest = large.append(rest)  # the frames were smaller than frame_max: it has grown
+        if outcome == 0:
+            return []
+        self._large = None
+        result: list[events.Event] = []
+        self._events = result
+        channel: ChannelCore = large.channel
+        if (
+            outcome is not None
+            and self.channels.get(channel.channel_number) is channel
+            and not channel._assembler.active
+        ):
+            body, after = outcome
+            channel._on_content_set(large.method, large.properties, body)
+        else:  # not plain body frames, or the channel changed: decode it all frame by frame
+            after = large.everything()
+        if rest is not None:
+            after += rest
+        if after and self.state is not _CS.CLOSED:
+            result.extend(self.receive_data(after, now))
+        return result
+
     def _receive_frame(self, buf: Union[bytes, bytearray], offset: int) -> int:
         """The general path of :meth:`receive_data`: decode and handle the frame (or the whole
         Basic.Deliver set) at ``offset``.
@@ -289,7 +343,7 @@ class ConnectionCore(ChannelZeroHandlers):
             return offset + consumed
         method = getattr(frame, 'method', None)
         if method is not None and method.INDEX in _CONTENT_METHODS:
-            taken = self._whole_content(buf, channel, method, offset + consumed)
+            taken = self._whole_content(buf, channel, method, offset, offset + consumed)
             if taken == 0:  # a large body is still arriving: wait for it
                 return offset
             if taken is not None:
@@ -298,15 +352,31 @@ class ConnectionCore(ChannelZeroHandlers):
         return offset + consumed
 
     def _whole_content(
-        self, buf: Union[bytes, bytearray], channel: ChannelCore, method: Any, offset: int
+        self,
+        buf: Union[bytes, bytearray],
+        channel: ChannelCore,
+        method: Any,
+        start: int,
+        offset: int,
     ) -> Optional[int]:
-        """A content method was decoded and its frames follow at ``offset``: if the body is large,
-        hand the whole message to the channel at once (see :func:`content.collect_body`).
+        """The content method at ``start`` was decoded and its frames follow at ``offset``: if
+        the body is large, hand the whole message to the channel at once (see
+        :func:`content.collect_body`), or read the rest of it in place (:class:`LargeMessage`).
 
-        :returns: the offset after the message; 0 to wait for more bytes; None to go on frame
-            by frame (small body, header not there yet, anything unusual)
+        :returns: the offset after what was taken; 0 to wait for more bytes; None to go on
+            frame by frame (small body, anything unusual)
         """
         number = channel.channel_number
+        # A delivery the channel takes may wait for its header (and be read in place); anything
+        # else goes on frame by frame, which reports a refused method without waiting.
+        state = channel.state
+        in_place = (
+            type(method) is _Deliver
+            and (state is _CH_OPEN or state is _CH_CANCELLING)
+            and not channel._assembler.active
+        )
+        if len(buf) - offset < content.HEADER_PEEK_SIZE:
+            return 0 if in_place else None  # 0: decode the method again with its header
         body_size = content.peek_body_size(buf, offset, number)
         if (
             not content.LARGE_BODY_MIN <= body_size <= content.LARGE_BODY_MAX
@@ -319,11 +389,25 @@ class ConnectionCore(ChannelZeroHandlers):
         except Exception:  # malformed: the frame-by-frame path reports it
             return None
         if header is None:
-            return None
-        found = content.collect_body(buf, offset + consumed, number, body_size, frame_max)
+            return 0 if in_place else None
+        properties = getattr(header, 'properties', None)
+        body_start = offset + consumed
+        found = content.collect_body(buf, body_start, number, body_size, frame_max)
+        if found == 0 and in_place and body_size >= IN_PLACE_MIN:
+            with memoryview(buf) as view:
+                self._large = LargeMessage(
+                    channel,
+                    method,
+                    properties,
+                    body_size,
+                    bytes(view[start:body_start]),
+                    view[body_start:],
+                    frame_max,
+                )
+            return len(buf)
         if not isinstance(found, tuple):
             return found  # 0 (wait) or None
-        channel._on_content_set(method, getattr(header, 'properties', None), found[1])
+        channel._on_content_set(method, properties, found[1])
         return found[0]
 
     def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
@@ -545,6 +629,7 @@ class ConnectionCore(ChannelZeroHandlers):
         self.state = next_connection_state(self.state, how)
         self._heartbeat_timer = None
         self._blocked_since = None
+        self._large = None
         self.deadline_changes += 1
         self._secret_queue.clear()
         channels = list(self.channels.values())

@@ -133,6 +133,10 @@ _BODY_FRAME = struct.Struct('>BHI')  # type, channel, size
 _FRAME_END_OCTET = 0xCE
 
 
+#: Bytes :func:`peek_body_size` needs to see.
+HEADER_PEEK_SIZE = _HEADER_HEAD.size
+
+
 def peek_body_size(buf: BytesLike, offset: int, channel: int) -> int:
     """Body size announced by the content header frame of ``channel`` at ``offset``, or -1 when
     no complete header frame start is there (the full decode and its checks come later)."""

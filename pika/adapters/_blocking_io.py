@@ -42,7 +42,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions
 from pika._core import events as ev
@@ -329,32 +329,40 @@ class Pump:
         sock = self.sock
         while sock is not None:
             try:
-                data = self._recv(sock)
+                found = self._receive(sock, now)
             except _WOULD_BLOCK:
                 return
             except OSError as error:
                 self._lost(error)
                 return
-            if not data:
+            if found is None:
                 self._lost(None)
                 return
             try:
-                self.route(self.core.receive_data(data, now))
+                self.route(found)
             finally:
                 self.send_now()
             if not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 return
             sock = self.sock
 
-    def _recv(self, sock: socket.socket) -> Union[bytes, memoryview]:
-        """One read: into a reusable buffer for a plain socket (no bytes object per read; the
-        core copies what it needs), a plain ``recv`` for TLS. Empty means EOF."""
+    def _receive(self, sock: socket.socket, now: float) -> Optional[list[ev.Event]]:
+        """One read, fed to the core; None at EOF. The read goes into the core's buffer while a
+        large message arrives, else into a reusable buffer (no bytes object per read; the core
+        copies what it keeps); TLS takes a plain ``recv``."""
+        core = self.core
         if self._tls:
-            return sock.recv(RECV_SIZE)
+            data = sock.recv(RECV_SIZE)
+            return core.receive_data(data, now) if data else None
+        target = core.receive_buffer()
+        if target is not None:
+            received = sock.recv_into(target)
+            return core.received_into(received, now) if received else None
         view = self._recv_view
         if view is None:
             view = self._recv_view = memoryview(bytearray(RECV_INTO_SIZE))
-        return view[: sock.recv_into(view)]
+        received = sock.recv_into(view)
+        return core.receive_data(view[:received], now) if received else None
 
     def _next_tick(self) -> Optional[float]:
         """When the core's tick is due, or earlier (see ``_tick_at``); None if no timer."""

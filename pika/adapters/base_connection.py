@@ -281,10 +281,13 @@ class BaseConnection(Connection):
             return
         data: Union[bytes, memoryview, None] = None
         lost: Optional[BaseException] = None
+        in_place = 0  # bytes read into the core's own buffer (a large message arriving)
         if isinstance(sock, ssl.SSLSocket):
             data, lost = self._read_tls(sock)
         else:
-            view = self._recv_view
+            core = self._core
+            target = core.receive_buffer() if core is not None else None
+            view = self._recv_view if target is None else target
             if view is None:
                 view = self._recv_view = memoryview(bytearray(_RECV_BUFFER_SIZE))
             try:
@@ -292,14 +295,18 @@ class BaseConnection(Connection):
             except OSError as exc:
                 lost = _transport.receive_error(exc)  # None: nothing to read now
             else:
-                if received:
+                if not received:
+                    lost = _transport.eof_error()
+                elif target is None:
                     data = view[:received]
                 else:
-                    lost = _transport.eof_error()
+                    in_place = received
         self._in_read = True
         try:
             if data:
                 self._on_data_received(data)
+            elif in_place:
+                self._on_data_received_in_place(in_place)
             if lost is not None and self._sock is not None:
                 LOGGER.warning('Stream lost: %r', lost)
                 self._on_stream_lost(lost)

@@ -28,6 +28,10 @@ class _FakeCore:
 
     def __init__(self) -> None:
         self.queued: list[Any] = []
+        self.target: Optional[memoryview] = None  # what receive_buffer() hands out
+
+    def receive_buffer(self) -> Optional[memoryview]:
+        return self.target
 
     def data_to_send_parts(self) -> list[Any]:
         parts, self.queued = self.queued, []
@@ -74,9 +78,13 @@ class _Pump(BaseConnection):
         self._core = _FakeCore()  # type: ignore[assignment]
         self.data: list[bytes] = []
         self.lost: list[Optional[BaseException]] = []
+        self.in_place: list[int] = []
 
     def _on_data_received(self, data: Any) -> None:
         self.data.append(bytes(data))
+
+    def _on_data_received_in_place(self, nbytes: int) -> None:
+        self.in_place.append(nbytes)
 
     def _on_stream_lost(self, error: Optional[BaseException]) -> None:
         self.lost.append(error)
@@ -173,6 +181,22 @@ def test_read_feeds_the_bytes_once(loop: IOLoop, pair: tuple[socket.socket, sock
     pump._on_readable()  # nothing to read: nothing happens
     assert len(pump.data) == 1 and pump.lost == []
     pump._sock = None  # the pump owns no socket any more: the fixture closes it
+
+
+def test_read_goes_into_the_core_buffer_when_it_offers_one(
+    loop: IOLoop, pair: tuple[socket.socket, socket.socket]
+) -> None:
+    left, right = pair
+    pump = _Pump(loop, left)
+    target = bytearray(8)
+    pump._core.target = memoryview(target)[2:]  # type: ignore[union-attr]
+    right.sendall(b'abcdefghij')
+    pump._on_readable()  # at most the offered 6 bytes, reported as a count
+    assert pump.in_place == [6] and pump.data == [] and target == b'\0\0abcdef'
+    pump._core.target = None  # type: ignore[union-attr]
+    pump._on_readable()  # the rest, through the pump's own buffer
+    assert pump.data == [b'ghij'] and pump.in_place == [6]
+    pump._sock = None
 
 
 def test_read_of_eof_reports_stream_lost(

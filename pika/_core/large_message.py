@@ -1,0 +1,140 @@
+"""A large inbound message read in place: its body frames land in one buffer allocated for them.
+
+Why: a 1 MiB message read the ordinary way is copied three times and a half: from the socket
+into the transport's read buffer, from there into the receive buffer, out of the frames into
+the body, plus moving the leftover of each read to the front. Once the content header of a
+large message has been decoded, its size is known, so the core allocates one ``bytearray`` for
+the body frames and lets the transport read straight into it (:meth:`LargeMessage.room`, the
+sans-I/O counterpart of asyncio's ``BufferedProtocol.get_buffer``). The body is then copied once
+more, out of the frames. Transports that cannot read into a given buffer still benefit: their
+chunks are copied into the same buffer, with no leftover moved around.
+
+The buffer holds a little more than the frames (:data:`LOOKAHEAD`), so the read that completes
+the message usually also brings the next message's method and header frames, and a stream of
+large messages stays on this path. When the bytes are not what was expected (a frame of another
+type or channel between the body frames, a bad size or frame end), the core gives everything
+back to the ordinary frame-by-frame decoder (:meth:`LargeMessage.everything`), which reports
+errors exactly as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from pika._core.content import collect_body
+
+__all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'LargeMessage', 'body_frames_size']
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+#: Bodies at least this large, still arriving when their header is decoded, are read in place.
+IN_PLACE_MIN = 256 * 1024
+#: Bytes of room beyond the body frames, for the start of whatever follows the message.
+LOOKAHEAD = 4096
+_FRAME_OVERHEAD = 8  # type, channel, size, frame end
+
+
+def body_frames_size(body_size: int, frame_max: Optional[int]) -> int:
+    """The fewest bytes that ``body_size`` bytes of body frames can take (every frame full)."""
+    if not frame_max:
+        return body_size + _FRAME_OVERHEAD
+    per_frame = frame_max - _FRAME_OVERHEAD
+    frames = -(-body_size // per_frame)
+    return body_size + frames * _FRAME_OVERHEAD
+
+
+class LargeMessage:
+    """A content method and header already decoded, whose body frames are still arriving.
+
+    ``view[:filled]`` holds the body frames received so far (and perhaps what follows them).
+    The buffer is never resized, only replaced, so the transport may hold a view of it.
+    """
+
+    __slots__ = (
+        'body_size',
+        'channel',
+        'filled',
+        'frame_max',
+        'method',
+        'needed',
+        'prefix',
+        'properties',
+        'view',
+    )
+
+    def __init__(
+        self,
+        channel: Any,
+        method: Any,
+        properties: Any,
+        body_size: int,
+        prefix: bytes,
+        first: BytesLike,
+        frame_max: Optional[int],
+    ) -> None:
+        """
+        :param channel: the ``ChannelCore`` the message is for
+        :param prefix: the method and header frames as received (for :meth:`everything`)
+        :param first: the body frame bytes received with them
+        """
+        self.channel = channel
+        self.method = method
+        self.properties = properties
+        self.body_size = body_size
+        self.prefix = prefix
+        self.frame_max = frame_max
+        self.needed = body_frames_size(body_size, frame_max)
+        self.view = memoryview(bytearray(max(self.needed, len(first)) + LOOKAHEAD))
+        self.filled = len(first)
+        self.view[: self.filled] = first
+
+    def room(self) -> memoryview:
+        """Where the next received bytes go (never empty)."""
+        return self.view[self.filled :]
+
+    def append(self, data: BytesLike) -> Optional[memoryview]:
+        """Copy as much of ``data`` as fits; return the rest (None when all of it fitted)."""
+        filled = self.filled
+        room = len(self.view) - filled
+        size = len(data)
+        if size <= room:
+            self.view[filled : filled + size] = data
+            self.filled = filled + size
+            return None
+        with memoryview(data) as whole:
+            self.view[filled:] = whole[:room]
+            rest = whole[room:]
+        self.filled = filled + room
+        return rest
+
+    def outcome(self) -> Union[tuple[bytes, bytes], int, None]:
+        """``(body, what followed it)`` once the body is complete; 0 while bytes are missing
+        (the buffer then has room for them); None when the bytes are not plain body frames of
+        the channel (hand :meth:`everything` to the frame-by-frame decoder)."""
+        filled = self.filled
+        if filled < self.needed:
+            return 0
+        view = self.view
+        found = collect_body(
+            view[:filled], 0, self.channel.channel_number, self.body_size, self.frame_max
+        )
+        if found is None:
+            return None
+        if not isinstance(found, tuple):  # 0: frames smaller than frame_max, more to come
+            self.needed = filled + 1
+            if filled == len(view):
+                self._grow()
+            return 0
+        end, body = found
+        return body, bytes(view[end:filled])
+
+    def everything(self) -> bytes:
+        """All the bytes received for this message and after it, from the method frame on."""
+        return self.prefix + bytes(self.view[: self.filled])
+
+    def _grow(self) -> None:
+        """Make room when the frames turn out smaller than ``frame_max`` (copies what is held)."""
+        filled = self.filled
+        bigger = memoryview(bytearray(filled + max(self.body_size // 8, 65536) + LOOKAHEAD))
+        bigger[:filled] = self.view[:filled]
+        self.view = bigger

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import pika
 from pika import _frame_fast, spec
 from pika._core import connection as core_connection
-from pika._core import events
+from pika._core import content, events
 from pika._core.buffer import JOIN_LIMIT, ReceiveBuffer
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
@@ -150,14 +150,25 @@ def _event_data(got: list[Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _run(chunks: list[bytes], fast: bool) -> tuple[list[Any], bytes]:
+def _run(chunks: list[bytes], fast: bool, into: bool = False) -> tuple[list[Any], bytes]:
     """Feed ``chunks`` to an open core (channel 1 with a passive declare outstanding, 2 in
-    confirm mode, 3 closing), with or without every receive shortcut."""
+    confirm mode, 3 closing), with or without every receive shortcut.
+
+    With them, every delivery body takes the whole-body path (``content.collect_body``) and,
+    when still incomplete after its header, is read in place (``LargeMessage``); with ``into``
+    the chunks then go into ``receive_buffer()`` (``received_into()``) while it is offered,
+    as a transport that reads in place would do.
+    """
     with pytest.MonkeyPatch.context() as patch:
-        if not fast:
+        if fast:
+            patch.setattr(content, 'LARGE_BODY_MIN', 1)
+            patch.setattr(core_connection, 'IN_PLACE_MIN', 1)
+        else:
             patch.setattr(core_connection, '_FAST_METHODS', {})
             patch.setattr(core_connection, 'decode_deliveries', lambda _b, offset, *_a: offset)
             patch.setattr(core_connection, 'decode_deliver_set', lambda *_args: None)
+            patch.setattr(content, 'LARGE_BODY_MIN', 1 << 62)
+            patch.setattr(core_connection, 'IN_PLACE_MIN', 1 << 62)
         core = open_core()
         first = open_channel(core, 1)
         second = open_channel(core, 2)
@@ -169,7 +180,17 @@ def _run(chunks: list[bytes], fast: bool) -> tuple[list[Any], bytes]:
         core.data_to_send()
         got: list[Any] = []
         for chunk in chunks:
-            got += core.receive_data(chunk, 0.0)
+            while chunk:
+                target = core.receive_buffer() if into else None
+                if target is None:
+                    got += core.receive_data(chunk, 0.0)
+                    break
+                assert len(target) > 0
+                n = min(len(target), len(chunk))
+                target[:n] = chunk[:n]
+                del target
+                chunk = chunk[n:]
+                got += core.received_into(n, 0.0)
         return _event_data(got), bytes(core.data_to_send())
 
 
@@ -189,6 +210,9 @@ replies = st.sampled_from(
         sf.heartbeat(),
         sf.method(1, spec.Basic.Deliver('ctag1', 9, False, 'ex', 'rk')),  # content to follow
         sf.deliver(1, b'body', 10),
+        # bodies a cut often falls into, in one frame and in frames smaller than frame_max
+        sf.deliver(1, bytes(range(256)) * 8, 11),
+        sf.deliver(1, bytes(range(256)) * 2, 12, frame_max=64),
     ]
 )
 
@@ -199,7 +223,8 @@ def test_core_receive_shortcuts_change_nothing(parts: list[bytes], choose: st.Da
     data = b''.join(parts)
     cuts = sorted(choose.draw(st.lists(st.integers(0, len(data)), max_size=3)))
     chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
-    assert _run(chunks, fast=True) == _run(chunks, fast=False)
+    into = choose.draw(st.booleans())
+    assert _run(chunks, fast=True, into=into) == _run(chunks, fast=False)
 
 
 def test_rpc_reply_then_deliveries_in_one_read() -> None:

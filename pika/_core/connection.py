@@ -273,6 +273,8 @@ class ConnectionCore(ChannelZeroHandlers):
         large = self._large
         if large is None or self.state is _CS.CLOSED or nbytes <= 0:
             return []
+        if nbytes > len(large.view) - large.filled:
+            raise ValueError(f'received_into({nbytes}): more than receive_buffer() offered')
         large.filled += nbytes
         return self._large_progress(None, now)
 

@@ -19,9 +19,10 @@ errors exactly as usual.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Optional, Union
 
-from pika._core.content import collect_body
+from pika._core.content import FRAME_BODY
 
 __all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'LargeMessage', 'body_frames_size']
 
@@ -32,6 +33,8 @@ IN_PLACE_MIN = 256 * 1024
 #: Bytes of room beyond the body frames, for the start of whatever follows the message.
 LOOKAHEAD = 4096
 _FRAME_OVERHEAD = 8  # type, channel, size, frame end
+_FRAME_END_OCTET = 0xCE
+_BODY_HEAD = struct.Struct('>BHI').unpack_from  # type, channel, size
 
 
 def body_frames_size(body_size: int, frame_max: Optional[int]) -> int:
@@ -47,7 +50,10 @@ class LargeMessage:
     """A content method and header already decoded, whose body frames are still arriving.
 
     ``view[:filled]`` holds the body frames received so far (and perhaps what follows them).
-    The buffer is never resized, only replaced, so the transport may hold a view of it.
+    Every complete frame header is checked as soon as it arrives (``scanned``), so a frame that
+    is not a body frame of the channel (say, Connection.Close) is handed back at once, as the
+    ordinary decoder would handle it. The buffer is never resized, only replaced, so the
+    transport may hold a view of it.
     """
 
     __slots__ = (
@@ -56,9 +62,11 @@ class LargeMessage:
         'filled',
         'frame_max',
         'method',
-        'needed',
         'prefix',
         'properties',
+        'received',
+        'scanned',
+        'spans',
         'view',
     )
 
@@ -83,10 +91,13 @@ class LargeMessage:
         self.body_size = body_size
         self.prefix = prefix
         self.frame_max = frame_max
-        self.needed = body_frames_size(body_size, frame_max)
-        self.view = memoryview(bytearray(max(self.needed, len(first)) + LOOKAHEAD))
+        needed = body_frames_size(body_size, frame_max)
+        self.view = memoryview(bytearray(max(needed, len(first)) + LOOKAHEAD))
         self.filled = len(first)
         self.view[: self.filled] = first
+        self.scanned = 0  # offset of the first body frame not yet checked
+        self.received = 0  # body bytes in the checked frames
+        self.spans: list[tuple[int, int]] = []  # (start, end) of each checked frame's payload
 
     def room(self) -> memoryview:
         """Where the next received bytes go (never empty)."""
@@ -109,24 +120,37 @@ class LargeMessage:
 
     def outcome(self) -> Union[tuple[bytes, bytes], int, None]:
         """``(body, what followed it)`` once the body is complete; 0 while bytes are missing
-        (the buffer then has room for them); None when the bytes are not plain body frames of
-        the channel (hand :meth:`everything` to the frame-by-frame decoder)."""
-        filled = self.filled
-        if filled < self.needed:
-            return 0
+        (the buffer then has room for them); None as soon as the bytes are not plain body
+        frames of the channel (hand :meth:`everything` to the frame-by-frame decoder)."""
         view = self.view
-        found = collect_body(
-            view[:filled], 0, self.channel.channel_number, self.body_size, self.frame_max
-        )
-        if found is None:
-            return None
-        if not isinstance(found, tuple):  # 0: frames smaller than frame_max, more to come
-            self.needed = filled + 1
-            if filled == len(view):
+        filled = self.filled
+        position = self.scanned
+        received = self.received
+        body_size = self.body_size
+        number = self.channel.channel_number
+        limit = self.frame_max - _FRAME_OVERHEAD if self.frame_max else 0xFFFFFFFF
+        while received < body_size and filled - position >= 7:
+            kind, channel, size = _BODY_HEAD(view, position)
+            if kind != FRAME_BODY or channel != number or not 0 < size <= limit:
+                return None
+            if received + size > body_size:
+                return None
+            end = position + 7 + size  # the frame-end octet
+            if end >= filled:
+                break
+            if view[end] != _FRAME_END_OCTET:
+                return None
+            self.spans.append((position + 7, end))
+            received += size
+            position = end + 1
+        self.scanned = position
+        self.received = received
+        if received < body_size:
+            if filled == len(view):  # frames smaller than frame_max: more bytes to come
                 self._grow()
             return 0
-        end, body = found
-        return body, bytes(view[end:filled])
+        body = b''.join([view[start:end] for start, end in self.spans])
+        return body, bytes(view[position:filled])
 
     def everything(self) -> bytes:
         """All the bytes received for this message and after it, from the method frame on."""

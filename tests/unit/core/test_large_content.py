@@ -685,11 +685,6 @@ def test_bytes_read_in_place_count_as_traffic_for_the_heartbeat_check() -> None:
     assert names(core.tick(now + 21.0))[-1] == 'ConnectionClosed'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='a LargeMessage looks at its bytes only once the whole body could be there: '
-    'frames among the body frames wait (the ordinary path handles them at once)',
-)
 def test_connection_close_among_body_frames_is_handled_before_the_body_completes() -> None:
     message = sf.deliver(1, LARGE, 1)
     cut = _body_frame_starts(message, sf.FRAME_MAX)[-1]
@@ -699,3 +694,18 @@ def test_connection_close_among_body_frames_is_handled_before_the_body_completes
     assert names(want.events) == ['ChannelClosed', 'ConnectionClosed']
     got = _drive(stream, len(stream), first=4096)
     assert got.seen == want.seen
+
+
+def test_received_into_more_than_was_offered_is_refused() -> None:
+    core = _consuming_core(sf.FRAME_MAX)
+    message = sf.deliver(1, LARGE, 1)
+    assert core.receive_data(message[:4096], 0.0) == []
+    room = core.receive_buffer()
+    assert room is not None
+    with pytest.raises(ValueError, match='more than receive_buffer'):
+        core.received_into(len(room) + 1, 0.0)
+    # nothing was counted: the message still completes normally
+    rest = message[4096:]
+    room[: len(rest)] = rest
+    got = core.received_into(len(rest), 0.0)
+    assert names(got) == ['MessageDelivered'] and got[0].body == LARGE

@@ -49,6 +49,7 @@ from pika._core import events as ev
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 from pika.adapters._pollers import READ, WRITE, choose_poller_type, make_poller
+from pika.adapters._send_queue import SendQueue
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
@@ -93,7 +94,7 @@ class Pump:
         self.opened = False
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
-        self._out = bytearray()
+        self._out = SendQueue()  # what the kernel has not taken yet
         self._recv_view: Optional[memoryview] = None
         self._leader = False
         # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
@@ -152,24 +153,27 @@ class Pump:
         output = core._output
         if not (output.buffer or output.parts):
             return
-        data = core.data_to_send()
-        if self._out:
-            self._out += data
-            self._write_out()
-            return
+        parts = core.data_to_send_parts()  # large bodies by reference: no join
+        out = self._out
         sock = self.sock
         if sock is None:
             return
-        try:
-            sent = sock.send(data)
-        except _WOULD_BLOCK:
-            sent = 0
-        except OSError as error:
-            self._lost(error)
-            return
-        if sent < len(data):
-            self._out += memoryview(data)[sent:]
-            self.kick()
+        if out or len(parts) > 1:
+            out.extend(parts)
+            self._write_out()
+        else:
+            data = parts[0]
+            try:
+                sent = sock.send(data)
+            except _WOULD_BLOCK:
+                sent = 0
+            except OSError as error:
+                self._lost(error)
+                return
+            if sent < len(data):
+                out.extend(parts, sent)
+        if out and self.sock is not None:
+            self.kick()  # the leader waits for writability
 
     def send_publish(self) -> None:
         """Like :meth:`send_now` for a plain publish, but may coalesce (lock held).
@@ -203,17 +207,12 @@ class Pump:
     def _write_out(self) -> None:
         """Send as much of ``_out`` as the kernel accepts (lock held)."""
         sock = self.sock
-        while self._out and sock is not None:
-            try:
-                sent = sock.send(self._out)
-            except _WOULD_BLOCK:
-                return
-            except OSError as error:
-                self._lost(error)
-                return
-            if sent <= 0:
-                return
-            del self._out[:sent]
+        if sock is None or not self._out:
+            return
+        try:
+            self._out.send(sock)
+        except exceptions.StreamLostError as error:
+            self._lost(error)
 
     def flush(self, deadline: Optional[float]) -> bool:
         """Wait until everything queued is on the wire or the connection ended (lock held).
@@ -572,13 +571,13 @@ class Pump:
             self._poller.unregister(self._fd)
         except (KeyError, ValueError, OSError):
             pass
-        self._out += self.core.data_to_send()
-        if self._out:
+        self._out.extend(self.core.data_to_send_parts())
+        data = self._out.take()
+        if data:
             try:
-                sock.send(self._out)  # best effort: e.g. our Connection.CloseOk
+                sock.send(data)  # best effort: e.g. our Connection.CloseOk
             except OSError:
                 pass
-            self._out.clear()
         for closable in (sock, self._poller, self._wake_r, self._wake_w):
             try:
                 closable.close()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from pika._core.output import Output
     from pika.adapters._blocking_io import Pump
+    from pika.adapters._send_queue import SendQueue
 
 #: how long the keeper lets a burst of held publishes grow before it sends them (seconds)
 FLUSH_DELAY = 0.001
@@ -62,7 +63,7 @@ def keeper_main(pump_ref: weakref.ref[Pump], stop: threading.Event, wake: thread
         del pump
 
 
-def send_abandoned(sock: socket.socket, out: bytearray, output: Output) -> None:
+def send_abandoned(sock: socket.socket, out: SendQueue, output: Output) -> None:
     """Best effort for a collected connection: send whole frames it still held back.
 
     Only when ``out`` is empty, i.e. the stream is at a frame boundary.

@@ -16,7 +16,6 @@ class plus an `IOServices` implementation. The pump:
 
 from __future__ import annotations
 
-import collections
 import logging
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from pika import exceptions
 from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters import _transport
+from pika.adapters._send_queue import SendQueue
 from pika.connection import Connection
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ LOGGER = logging.getLogger(__name__)
 _RECV_SIZE = 128 * 1024
 _READS_PER_TURN = 8  # fairness: yield to the loop after this many successful reads (TLS)
 _RECV_BUFFER_SIZE = _RECV_SIZE * _READS_PER_TURN  # one reusable recv_into target per connection
-_IOV_BATCH = 64  # buffers per sendmsg (well under IOV_MAX)
 
 
 class BaseConnection(Connection):
@@ -73,9 +72,7 @@ class BaseConnection(Connection):
         self._sock: Optional[socket.socket] = None
         self._fd = -1
         # Output the socket has not taken yet: whole buffers, and how much of the first was sent.
-        self._unsent: collections.deque[Union[bytes, bytearray, memoryview]] = collections.deque()
-        self._unsent_offset = 0
-        self._unsent_size = 0
+        self._unsent = SendQueue()
         self._writer_active = False
         self._recv_view: Optional[memoryview] = None
         self._flush_handle: Optional[object] = None
@@ -348,13 +345,8 @@ class BaseConnection(Connection):
         self._flush()
 
     def _flush(self) -> None:
-        """Send pending output until the socket stops taking it; the rest waits for writability.
-
-        Output is a queue of the core's drained buffers plus an offset into the first one, so a
-        partial send costs nothing but an integer update: no bytes are moved in user space
-        however large the backlog grows (1 MiB messages published faster than the socket
-        drains used to make every send re-copy the whole backlog).
-        """
+        """Send pending output until the socket stops taking it; the rest waits for writability
+        in a :class:`SendQueue` (no bytes are moved by a partial send)."""
         sock = self._sock
         if sock is None:
             return
@@ -375,65 +367,25 @@ class BaseConnection(Connection):
                     if self._writer_active:
                         self._set_writer(False)
                     return
-                unsent.append(data)
-                self._unsent_offset = sent
-                self._unsent_size = len(data) - sent
+                unsent.extend(parts, sent)
                 self._set_writer(True)
-                self._check_backpressure(self._unsent_size)
+                self._check_backpressure(unsent.size)
                 return
-            for part in parts:
-                unsent.append(part)
-                self._unsent_size += len(part)
+            unsent.extend(parts)
         try:
-            self._send_unsent(sock)
+            unsent.send(sock)
         except exceptions.StreamLostError as exc:
             self._on_send_failed(exc)
             return
         self._set_writer(bool(unsent))
         if unsent:
-            self._check_backpressure(self._unsent_size)
+            self._check_backpressure(unsent.size)
 
     def _on_send_failed(self, exc: exceptions.StreamLostError) -> None:
         LOGGER.warning('Stream lost while sending: %r', exc)
-        self._clear_unsent()
+        self._unsent.clear()
         self._set_writer(False)
         self._on_stream_lost(exc)
-
-    def _send_unsent(self, sock: socket.socket) -> None:
-        """Write queued buffers until the socket takes less than offered.
-
-        Up to `_IOV_BATCH` buffers go in one gathered write (TLS: one buffer per write). Fully
-        sent buffers leave the queue; a partly sent one only moves `_unsent_offset`.
-        """
-        unsent = self._unsent
-        limit = 1 if isinstance(sock, ssl.SSLSocket) else _IOV_BATCH
-        while unsent:
-            offset = self._unsent_offset
-            head = unsent[0]
-            first = len(head) - offset
-            batch = [memoryview(head)[offset:] if offset else head]
-            offered = first
-            for index in range(1, min(len(unsent), limit)):
-                part = unsent[index]
-                batch.append(part)
-                offered += len(part)
-            sent = _transport.send_vector(sock, batch)
-            self._unsent_size -= sent
-            if sent < first:
-                self._unsent_offset = offset + sent
-            else:
-                rest = sent - first
-                unsent.popleft()
-                while unsent and rest >= len(unsent[0]):
-                    rest -= len(unsent.popleft())
-                self._unsent_offset = rest
-            if sent < offered:
-                return
-
-    def _clear_unsent(self) -> None:
-        self._unsent.clear()
-        self._unsent_offset = 0
-        self._unsent_size = 0
 
     def _set_writer(self, active: bool) -> None:
         if active == self._writer_active or self._sock is None:
@@ -451,7 +403,7 @@ class BaseConnection(Connection):
         self._cancel('_socket_timer')
         sock = self._sock
         if sock is not None:
-            pending = b''.join(self._unsent)[self._unsent_offset :] + bytes(self._take_output())
+            pending = self._unsent.take() + bytes(self._take_output())
             if pending:
                 try:
                     _transport.send_some(sock, pending)
@@ -461,7 +413,7 @@ class BaseConnection(Connection):
 
     def _drop_socket(self) -> None:
         sock, self._sock = self._sock, None
-        self._clear_unsent()
+        self._unsent.clear()
         self._writer_active = False
         if sock is None:
             return

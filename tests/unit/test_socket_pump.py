@@ -124,7 +124,7 @@ def test_one_buffer_fast_path_and_queue_path_send_the_same_bytes(
     pump._flush()
     _drain(pump)
     assert bytes(sock.received) == b'abcdefghXYZ'
-    assert pump._unsent_size == 0 and pump._unsent_offset == 0 and not pump._writer_active
+    assert pump._unsent.size == 0 and pump._unsent.offset == 0 and not pump._writer_active
     if len(parts) == 1 and limit == 100:
         assert sock.calls == ['send', 'send']  # no queue, no sendmsg
 
@@ -135,7 +135,7 @@ def test_fast_path_is_skipped_while_older_output_waits(loop: IOLoop) -> None:
     core: _FakeCore = pump._core  # type: ignore[assignment]
     core.queued = [b'1234']
     pump._flush()
-    assert list(pump._unsent) == [b'1234'] and pump._unsent_offset == 2
+    assert list(pump._unsent.parts) == [b'1234'] and pump._unsent.offset == 2
     sock.limit = 100
     core.queued = [b'56']
     pump._flush()  # joins the queue behind the rest of b'1234'
@@ -149,7 +149,7 @@ def test_send_failure_on_the_fast_path_reports_stream_lost(loop: IOLoop) -> None
     pump._core.queued = [b'abc']  # type: ignore[union-attr]
     pump._flush()
     assert len(pump.lost) == 1 and isinstance(pump.lost[0], exceptions.StreamLostError)
-    assert not pump._unsent and pump._unsent_size == 0
+    assert not pump._unsent and pump._unsent.size == 0
 
 
 def test_send_would_block_on_the_fast_path_waits_for_writability(loop: IOLoop) -> None:
@@ -157,7 +157,7 @@ def test_send_would_block_on_the_fast_path_waits_for_writability(loop: IOLoop) -
     pump = _Pump(loop, sock)
     pump._core.queued = [b'abc']  # type: ignore[union-attr]
     pump._flush()
-    assert pump._writer_active and list(pump._unsent) == [b'abc'] and pump._unsent_offset == 0
+    assert pump._writer_active and list(pump._unsent.parts) == [b'abc'] and pump._unsent.offset == 0
     sock.fail = None
     pump._on_writable()
     assert bytes(sock.received) == b'abc' and not pump._writer_active

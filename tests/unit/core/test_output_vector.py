@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 from typing import Any
 
 from pika import spec
@@ -100,8 +99,8 @@ class _TrickleSocket:
         return len(taken)
 
 
-def test_base_connection_sends_queued_parts_in_order_across_partial_sends() -> None:
-    from pika.adapters.base_connection import BaseConnection
+def test_send_queue_sends_parts_in_order_across_partial_sends() -> None:
+    from pika.adapters._send_queue import SendQueue
 
     parts: list[Any] = [
         b'abc',
@@ -113,11 +112,21 @@ def test_base_connection_sends_queued_parts_in_order_across_partial_sends() -> N
     expected = b''.join(bytes(p) for p in parts)
     for limit in (1, 2, 4, 7, 100):
         sock = _TrickleSocket(limit)
-        trial = BaseConnection.__new__(BaseConnection)  # only the output queue is exercised
-        trial._unsent = collections.deque(parts)
-        trial._unsent_offset = 0
-        trial._unsent_size = len(expected)
-        while trial._unsent:
-            trial._send_unsent(sock)  # type: ignore[arg-type]
+        queue = SendQueue()
+        queue.extend(parts)
+        assert len(queue) == len(expected) and len(queue.parts) == 4  # the empty part is dropped
+        while queue:
+            done = queue.send(sock)  # type: ignore[arg-type]
+            assert done == (not queue)
         assert bytes(sock.received) == expected, limit
-        assert trial._unsent_size == 0 and trial._unsent_offset == 0
+        assert queue.size == 0 and queue.offset == 0 and not queue.parts
+
+
+def test_send_queue_takes_a_first_part_already_partly_sent() -> None:
+    from pika.adapters._send_queue import SendQueue
+
+    queue = SendQueue()
+    queue.extend([b'abcdef', b'gh'], sent=4)
+    assert len(queue) == 4 and queue.offset == 4
+    assert queue.take() == b'efgh'
+    assert not queue and queue.offset == 0 and not queue.parts

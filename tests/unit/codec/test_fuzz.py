@@ -579,11 +579,11 @@ def _run_core(
 
     with pytest.MonkeyPatch.context() as patch:
         if not fast:
-            patch.setattr('pika._core.connection._FAST_METHODS', {})
+            patch.setattr('pika._core.receiving._FAST_METHODS', {})
             patch.setattr(
-                'pika._core.connection.decode_deliveries', lambda _buf, offset, *_args: offset
+                'pika._core.receiving.decode_deliveries', lambda _buf, offset, *_args: offset
             )
-            patch.setattr('pika._core.connection.decode_deliver_set', lambda *_args: None)
+            patch.setattr('pika._core.receiving.decode_deliver_set', lambda *_args: None)
         core = open_core()
         open_channel(core, 1)
         second = open_channel(core, 2)

@@ -8,8 +8,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 from pika import frame, spec
-from pika._core import connection as core_connection
-from pika._core import content
+from pika._core import content, receiving
 from pika._core.large_message import LOOKAHEAD, LargeMessage, body_frames_size
 from pika.amqp_object import AMQPObject
 from tests.helpers import server_frames as sf
@@ -199,9 +198,9 @@ def _drive(
     """
     with pytest.MonkeyPatch.context() as patch:
         if ordinary:
-            patch.setattr(core_connection, 'IN_PLACE_MIN', NEVER)
+            patch.setattr(receiving, 'IN_PLACE_MIN', NEVER)
         elif in_place_min is not None:
-            patch.setattr(core_connection, 'IN_PLACE_MIN', in_place_min)
+            patch.setattr(receiving, 'IN_PLACE_MIN', in_place_min)
         run = _Run(_consuming_core(frame_max))
         core = run.core
         if setup is not None:

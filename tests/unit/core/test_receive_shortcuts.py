@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 import pika
 from pika import _frame_fast, spec
-from pika._core import connection as core_connection
-from pika._core import content, events
+from pika._core import content, events, receiving
 from pika._core.buffer import JOIN_LIMIT, ReceiveBuffer
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
@@ -27,7 +26,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 
 
 @pytest.mark.parametrize(
-    'method_class', sorted(core_connection._FAST_METHODS.values(), key=lambda c: c.INDEX)
+    'method_class', sorted(receiving._FAST_METHODS.values(), key=lambda c: c.INDEX)
 )
 def test_decode_without_init_builds_what_the_constructor_builds(method_class: type) -> None:
     """The fast path skips __init__: decode() alone must store every field, in order."""
@@ -41,7 +40,7 @@ def test_decode_without_init_builds_what_the_constructor_builds(method_class: ty
 
 def test_content_methods_are_not_on_the_fast_path() -> None:
     for method_class in (spec.Basic.Deliver, spec.Basic.Return, spec.Basic.GetOk):
-        assert method_class.INDEX not in core_connection._FAST_METHODS
+        assert method_class.INDEX not in receiving._FAST_METHODS
 
 
 # ---------------------------------------------------------------------------- batched deliveries
@@ -162,13 +161,13 @@ def _run(chunks: list[bytes], fast: bool, into: bool = False) -> tuple[list[Any]
     with pytest.MonkeyPatch.context() as patch:
         if fast:
             patch.setattr(content, 'LARGE_BODY_MIN', 1)
-            patch.setattr(core_connection, 'IN_PLACE_MIN', 1)
+            patch.setattr(receiving, 'IN_PLACE_MIN', 1)
         else:
-            patch.setattr(core_connection, '_FAST_METHODS', {})
-            patch.setattr(core_connection, 'decode_deliveries', lambda _b, offset, *_a: offset)
-            patch.setattr(core_connection, 'decode_deliver_set', lambda *_args: None)
+            patch.setattr(receiving, '_FAST_METHODS', {})
+            patch.setattr(receiving, 'decode_deliveries', lambda _b, offset, *_a: offset)
+            patch.setattr(receiving, 'decode_deliver_set', lambda *_args: None)
             patch.setattr(content, 'LARGE_BODY_MIN', 1 << 62)
-            patch.setattr(core_connection, 'IN_PLACE_MIN', 1 << 62)
+            patch.setattr(receiving, 'IN_PLACE_MIN', 1 << 62)
         core = open_core()
         first = open_channel(core, 1)
         second = open_channel(core, 2)

@@ -2,8 +2,9 @@
 
 The caller feeds received bytes with the current time (:meth:`ConnectionCore.receive_data`, or
 reads them into :meth:`ConnectionCore.receive_buffer` while a large message arrives; both are
-in :mod:`pika._core.receiving`), reports the end of the stream (:meth:`ConnectionCore.connection_lost`) and calls
-:meth:`ConnectionCore.tick` at :meth:`ConnectionCore.next_deadline`; each returns a list of
+in :mod:`pika._core.receiving`), reports the end of the stream
+(:meth:`ConnectionCore.connection_lost`) and calls :meth:`ConnectionCore.tick` at
+:meth:`ConnectionCore.next_deadline`; each returns a list of
 :mod:`pika._core.events`. Bytes to write accumulate in one ``bytearray`` drained by
 :meth:`ConnectionCore.data_to_send`. Nothing here reads a clock or touches a socket.
 

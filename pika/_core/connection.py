@@ -92,7 +92,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.deadline_changes = 0
         self._output = Output()
         self._buffer = ReceiveBuffer()
-        self._large: Optional[LargeMessage] = None  # a large body being read in place
+        #: The large delivery being read in place (see receive_buffer), else None: a transport
+        #: reads this attribute before each read, which costs less than calling receive_buffer.
+        self.large_message: Optional[LargeMessage] = None
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
         self._max_payload = _HANDSHAKE_FRAME_MAX - 8
         self._events: list[events.Event] = []
@@ -368,7 +370,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.state = next_connection_state(self.state, how)
         self._heartbeat_timer = None
         self._blocked_since = None
-        self._large = None
+        self.large_message = None
         self.deadline_changes += 1
         self._secret_queue.clear()
         channels = list(self.channels.values())

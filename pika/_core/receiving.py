@@ -61,7 +61,7 @@ class FrameReceiver:
         state: ConnectionState
         channels: dict[int, ChannelCore]
         _buffer: ReceiveBuffer
-        _large: Optional[LargeMessage]
+        large_message: Optional[LargeMessage]
         _events: list[events.Event]
         _heartbeat_timer: Optional[HeartbeatTimer]
         _rx_frame_max: Optional[int]
@@ -79,8 +79,8 @@ class FrameReceiver:
         """
         if self.state is _CS.CLOSED or not data:
             return []
-        if self._large is not None:
-            return self._large_progress(self._large.append(data), now)
+        if self.large_message is not None:
+            return self._large_progress(self.large_message.append(data), now)
         self._now = now
         timer = self._heartbeat_timer
         if timer is not None:
@@ -167,12 +167,12 @@ class FrameReceiver:
         """Where the next read should go while a large message body arrives, else None (read
         anywhere and call :meth:`receive_data`). After reading into it, call
         :meth:`received_into`; nothing else may write to it."""
-        large = self._large
+        large = self.large_message
         return None if large is None else large.room()
 
     def received_into(self, nbytes: int, now: float) -> list[events.Event]:
         """``nbytes`` (> 0) were read into :meth:`receive_buffer`; return the resulting events."""
-        large = self._large
+        large = self.large_message
         if large is None or self.state is _CS.CLOSED or nbytes <= 0:
             return []
         if nbytes > len(large.view) - large.filled:
@@ -187,7 +187,7 @@ class FrameReceiver:
         timer = self._heartbeat_timer
         if timer is not None:
             timer.last_received = now
-        large: Any = self._large
+        large: Any = self.large_message
         while True:
             outcome = large.outcome()
             if outcome != 0 or rest is None:
@@ -195,7 +195,7 @@ class FrameReceiver:
             rest = large.append(rest)  # the frames were smaller than frame_max: it has grown
         if outcome == 0:
             return []
-        self._large = None
+        self.large_message = None
         result: list[events.Event] = []
         self._events = result
         channel: ChannelCore = large.channel
@@ -299,7 +299,7 @@ class FrameReceiver:
         found = content.collect_body(buf, body_start, number, body_size, frame_max)
         if found == 0 and in_place and body_size >= IN_PLACE_MIN:
             with memoryview(buf) as view:
-                self._large = LargeMessage(
+                self.large_message = LargeMessage(
                     channel,
                     method,
                     properties,

@@ -158,7 +158,7 @@ class Pump:
         sock = self.sock
         if sock is None:
             return
-        if out or len(parts) > 1:
+        if out.size or len(parts) > 1:  # .size: no Python-level __bool__ call
             out.extend(parts)
             self._write_out()
         else:
@@ -172,7 +172,7 @@ class Pump:
                 return
             if sent < len(data):
                 out.extend(parts, sent)
-        if out and self.sock is not None:
+        if out.size and self.sock is not None:
             self.kick()  # the leader waits for writability
 
     def send_publish(self) -> None:
@@ -184,7 +184,7 @@ class Pump:
         """
         if (
             self._keeper is None
-            or self._out
+            or self._out.size
             or self.error is not None
             or self.core.bytes_queued_total - self._sent_mark >= COALESCE_LIMIT
         ):
@@ -202,12 +202,12 @@ class Pump:
         with self.lock:
             if self._held and self.error is None:
                 self.send_now()
-            return bool(self._out) and self.error is None
+            return self._out.size > 0 and self.error is None
 
     def _write_out(self) -> None:
         """Send as much of ``_out`` as the kernel accepts (lock held)."""
         sock = self.sock
-        if sock is None or not self._out:
+        if sock is None or not self._out.size:
             return
         try:
             self._out.send(sock)
@@ -220,12 +220,12 @@ class Pump:
         :returns: False if ``deadline`` passed first
         """
         self.send_now()
-        if not self._out:
+        if not self._out.size:
             return True
         return self.wait(self._output_drained, deadline)
 
     def _output_drained(self) -> bool:
-        return not self._out
+        return not self._out.size
 
     # -- waiting -------------------------------------------------------------------------
 
@@ -284,7 +284,7 @@ class Pump:
         if tick_at is not None:
             until_tick = max(0.0, tick_at - now)
             timeout = until_tick if timeout is None else min(timeout, until_tick)
-        want_write = bool(self._out)
+        want_write = self._out.size > 0
         if want_write != self._want_write:
             self._poller.modify(self._fd, READ | WRITE if want_write else READ)
             self._want_write = want_write
@@ -311,7 +311,7 @@ class Pump:
         now = _monotonic()  # one clock read serves the read and the tick check
         if readable or (tls and sock.pending()):  # type: ignore[attr-defined]
             self._read(now)
-        if self._out:
+        if self._out.size:
             self._write_out()
         self._tick(now)
 
@@ -353,7 +353,8 @@ class Pump:
         if self._tls:
             data = sock.recv(RECV_SIZE)
             return core.receive_data(data, now) if data else None
-        target = core.receive_buffer()
+        # A large message arrives: read into its buffer (the attribute is cheaper to test).
+        target = core.receive_buffer() if core.large_message is not None else None
         if target is not None:
             received = sock.recv_into(target)
             return core.received_into(received, now) if received else None

@@ -283,7 +283,9 @@ class BaseConnection(Connection):
             data, lost = self._read_tls(sock)
         else:
             core = self._core
-            target = core.receive_buffer() if core is not None else None
+            target = None  # the core's memory while a large message arrives (rarely)
+            if core is not None and core.large_message is not None:
+                target = core.receive_buffer()
             view = self._recv_view if target is None else target
             if view is None:
                 view = self._recv_view = memoryview(bytearray(_RECV_BUFFER_SIZE))
@@ -354,7 +356,7 @@ class BaseConnection(Connection):
         core = self._core
         if core is not None:
             parts = core.data_to_send_parts()
-            if len(parts) == 1 and not unsent:
+            if len(parts) == 1 and not unsent.size:  # .size: no Python-level __bool__ call
                 # Inlined common case (a request, the acks of a read): one buffer and nothing
                 # older waiting is one `send_some`, without going through the queue.
                 data = parts[0]
@@ -377,8 +379,8 @@ class BaseConnection(Connection):
         except exceptions.StreamLostError as exc:
             self._on_send_failed(exc)
             return
-        self._set_writer(bool(unsent))
-        if unsent:
+        self._set_writer(unsent.size > 0)
+        if unsent.size:
             self._check_backpressure(unsent.size)
 
     def _on_send_failed(self, exc: exceptions.StreamLostError) -> None:

@@ -164,7 +164,7 @@ class _Run:
     large_at_action: bool = False  # a body was being read in place when the action ran
 
     def note_large(self) -> None:
-        large = self.core._large
+        large = self.core.large_message
         if large is not None and (not self.large or self.large[-1] is not large):
             self.large.append(large)
 
@@ -212,7 +212,7 @@ def _drive(
         pos = first or 0
         while pos < len(stream) or action is not None:
             if action is not None and pos >= action[0]:
-                run.large_at_action = core._large is not None
+                run.large_at_action = core.large_message is not None
                 run.events += action[1](core) or []
                 action = None
                 continue
@@ -534,7 +534,7 @@ def test_the_read_that_completes_a_large_body_brings_the_next_delivery_start() -
     assert names(got) == ['MessageDelivered'] and got[0].body == LARGE
     # The LOOKAHEAD bytes held the second delivery's method, header and first body bytes:
     # it is read in place at once.
-    second_large = core._large
+    second_large = core.large_message
     assert second_large is not None and second_large.filled == LOOKAHEAD - len(
         second[: second.index(b'\x03\x00\x01')]
     )
@@ -556,10 +556,10 @@ def test_receive_data_beyond_the_buffer_is_decoded_after_the_large_body() -> Non
     stream += sf.deliver(1, b'b', 4)
     core = _consuming_core(sf.FRAME_MAX)
     assert core.receive_data(stream[:4096], 0.0) == []
-    assert core._large is not None
+    assert core.large_message is not None
     got = core.receive_data(stream[4096:], 0.0)  # far more than the buffer's room
     assert [e.body for e in got] == [LARGE, b'a', LARGE, b'b']
-    assert core._large is None and len(core._buffer) == 0
+    assert core.large_message is None and len(core._buffer) == 0
 
 
 # ---------------------------------------------------------------------------- LargeMessage

@@ -81,6 +81,7 @@ def _short_string(value: Any) -> bytes:
 
 
 _EMPTY_TABLE = b'\x00\x00\x00\x00'  # a field table of length 0 (an omitted ``arguments``)
+_NO_TABLE = (None, {})  # values encoded as _EMPTY_TABLE (``in`` compares: {} == an empty dict)
 
 
 def _piece(encode: Any, value: Any) -> bytes:
@@ -126,7 +127,7 @@ class Connection(amqp_object.Class):
             try:
                 return [
                     _S_BB.pack(self.version_major, self.version_minor),
-                    (_EMPTY_TABLE if self.server_properties is None else _piece(data.encode_table, self.server_properties)),
+                    (_EMPTY_TABLE if self.server_properties in _NO_TABLE else _piece(data.encode_table, self.server_properties)),
                     _piece(data.encode_long_string, self.mechanisms),
                     _piece(data.encode_long_string, self.locales),
                 ]
@@ -171,7 +172,7 @@ class Connection(amqp_object.Class):
                 if self.response is None:
                     raise TypeError('Connection.StartOk.response is required')
                 return [
-                    (_EMPTY_TABLE if self.client_properties is None else _piece(data.encode_table, self.client_properties)),
+                    (_EMPTY_TABLE if self.client_properties in _NO_TABLE else _piece(data.encode_table, self.client_properties)),
                     _short_string(self.mechanism),
                     _piece(data.encode_long_string, self.response),
                     _short_string(self.locale),
@@ -948,7 +949,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.exchange),
                     _short_string(self.exchange_type),
                     _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.auto_delete else 0) | (8 if self.internal else 0) | (16 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1099,7 +1100,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.source),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1182,7 +1183,7 @@ class Exchange(amqp_object.Class):
                     _short_string(self.source),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1269,7 +1270,7 @@ class Queue(amqp_object.Class):
                     _S_H.pack(self.ticket),
                     _short_string(self.queue),
                     _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.exclusive else 0) | (8 if self.auto_delete else 0) | (16 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1378,7 +1379,7 @@ class Queue(amqp_object.Class):
                     _short_string(self.exchange),
                     _short_string(self.routing_key),
                     _OCTETS[(1 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1623,7 +1624,7 @@ class Queue(amqp_object.Class):
                     _short_string(self.queue),
                     _short_string(self.exchange),
                     _short_string(self.routing_key),
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc
@@ -1765,7 +1766,7 @@ class Basic(amqp_object.Class):
                     _short_string(self.queue),
                     _short_string(self.consumer_tag),
                     _OCTETS[(1 if self.no_local else 0) | (2 if self.no_ack else 0) | (4 if self.exclusive else 0) | (8 if self.nowait else 0)],
-                    (_EMPTY_TABLE if self.arguments is None else _piece(data.encode_table, self.arguments)),
+                    (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
             except struct.error as exc:
                 raise _encode_error(self, exc) from exc

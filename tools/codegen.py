@@ -162,8 +162,8 @@ def fmt_of(fields: list[Field]) -> str:
 def piece_expr(kind: str, run: list[Field], structs: Structs, maybe_none: bool = True) -> str:
     """One expression giving the encoded bytes of a run of fields (see :func:`group_fields`).
 
-    Bits become one octet from a table (no ``struct`` call); a None table is the constant
-    empty table (no call at all), the usual case for ``arguments``.
+    Bits become one octet from a table (no ``struct`` call); a None or empty table is the
+    constant empty table (no call at all), the usual case for ``arguments``.
     """
     if kind == 'fixed':
         args = ', '.join(f'self.{f.name}' for f in run)
@@ -177,7 +177,7 @@ def piece_expr(kind: str, run: list[Field], structs: Structs, maybe_none: bool =
     if kind == 'longstr':
         return f'_piece(data.encode_long_string, self.{name})'
     table = f'_piece(data.encode_table, self.{name})'
-    return f'(_EMPTY_TABLE if self.{name} is None else {table})' if maybe_none else table
+    return f'(_EMPTY_TABLE if self.{name} in _NO_TABLE else {table})' if maybe_none else table
 
 
 def encode_lines(fields: list[Field], structs: Structs, owner: str) -> list[str]:
@@ -485,6 +485,7 @@ def _short_string(value: Any) -> bytes:
 
 
 _EMPTY_TABLE = b'\\x00\\x00\\x00\\x00'  # a field table of length 0 (an omitted ``arguments``)
+_NO_TABLE = (None, {})  # values encoded as _EMPTY_TABLE (``in`` compares: {} == an empty dict)
 
 
 def _piece(encode: Any, value: Any) -> bytes:

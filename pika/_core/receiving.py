@@ -88,10 +88,11 @@ class FrameReceiver:
         result: list[events.Event] = []
         self._events = result
         buffer = self._buffer
-        if buffer.data or type(data) is not bytes:
+        if buffer.data:
             buf = buffer.feed(data)
-        else:  # nothing left over: decode the read itself (what feed() would do, inlined)
-            buf = data
+        else:  # nothing left over: decode the read itself (what feed() would do, inlined; the
+            # buffer keeps it only if a frame is cut at its end, see the finally clause)
+            buf = data if type(data) is bytes else bytes(data)
         offset = buffer.offset
         total = len(buf)
         channels = self.channels

@@ -485,7 +485,8 @@ def _short_string(value: Any) -> bytes:
 
 
 _EMPTY_TABLE = b'\\x00\\x00\\x00\\x00'  # a field table of length 0 (an omitted ``arguments``)
-_NO_TABLE = (None, {})  # values encoded as _EMPTY_TABLE (``in`` compares: {} == an empty dict)
+#: Values encoded as _EMPTY_TABLE (``in`` compares with ==, so an empty dict matches {}).
+_NO_TABLE: tuple[None, dict[str, Any]] = (None, {})
 
 
 def _piece(encode: Any, value: Any) -> bytes:

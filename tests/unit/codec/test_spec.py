@@ -476,3 +476,17 @@ def test_short_string_boundaries() -> None:
     assert _via_spec('x' * 255) == b'\xff' + b'x' * 255
     publish = spec.Basic.Publish(exchange='ex', routing_key='ключ')
     assert publish.encode() == [b'\x00\x00', b'\x02ex', b'\x08' + 'ключ'.encode(), b'\x00']
+
+
+def test_an_empty_or_omitted_arguments_table_encodes_as_the_empty_table() -> None:
+    omitted = b''.join(spec.Queue.Declare(queue='q').encode())
+    assert b''.join(spec.Queue.Declare(queue='q', arguments={}).encode()) == omitted
+    assert omitted.endswith(b'\x00\x00\x00\x00')
+    with_one = b''.join(spec.Queue.Declare(queue='q', arguments={'x-a': 1}).encode())
+    assert with_one != omitted and b'x-a' in with_one
+
+
+@pytest.mark.parametrize('bad', [0, '', [], 'x'])
+def test_a_non_mapping_arguments_value_is_still_refused(bad: object) -> None:
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException):
+        spec.Queue.Declare(queue='q', arguments=bad).encode()  # type: ignore[arg-type]

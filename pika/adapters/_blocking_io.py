@@ -1,36 +1,16 @@
 """The I/O pump behind :class:`pika.adapters.blocking_connection.BlockingConnection`.
 
-One :class:`Pump` owns the socket and the sans-I/O :class:`~pika._core.connection.ConnectionCore`.
-Every access to either happens under ``Pump.lock``; user callbacks never run under it.
-
-Reading uses a leader/follower scheme. A thread that must wait for something (an RPC reply, a
-publisher confirm, a delivery, output to drain) calls :meth:`Pump.wait` with the lock held. If no
-other thread is reading, it becomes the *leader*: it releases the lock only around ``select``,
-then, with the lock held again, reads what is available, feeds the core and routes the resulting
-events into per-channel :class:`ChannelSlot` objects (replies into waiters, deliveries into
-queues; these records live in :mod:`pika.adapters._blocking_slots`). Other waiting threads are
-*followers* sleeping on ``Pump.cond``; the leader notifies them after every cycle and the first
-one whose condition is still unmet takes over. So exactly one thread reads the socket at a time,
-and nothing is dispatched to user code while routing.
-
-Writing needs no hand-off: the calling thread appends whole frame sets to the core under the lock
-and sends them at once (:meth:`Pump.send_now`); whatever the kernel does not take stays in
-``Pump._out`` and is drained by the leader when the socket becomes writable.
-
-When the negotiated heartbeat is non-zero a small daemon *keeper* thread wakes at the core's
-``next_deadline()`` and, if nobody is leading, runs one non-blocking cycle (read, route, tick,
-flush). That keeps heartbeats flowing while user code blocks in a callback or simply does not
-call into the connection. Deliveries it reads are only queued; the broker's prefetch bounds them.
-
-Publish coalescing: while the keeper runs, :meth:`Pump.send_publish` may leave a plain publish's
-frames queued in the core (fewer than :data:`COALESCE_LIMIT` bytes pending) instead of making one
-``send`` per message. The first publish of a burst nudges the keeper, which flushes within
-:data:`FLUSH_DELAY` if nobody did; every other write (:meth:`Pump.send_now`), every wait, the
-close path, an ``atexit`` hook and the pump's weakref finalizer flush too. Without a keeper
-(heartbeat off) nothing could flush a lone publish, so every publish is sent at once as before.
-
-A wake-up socket pair lets any thread interrupt a leader sitting in ``select`` (a timer added,
-output queued, a thread-safe callback, a consumer cancelled from another thread).
+One :class:`Pump` owns the socket and the sans-I/O :class:`~pika._core.connection.ConnectionCore`;
+every access to either happens under ``Pump.lock``, and user callbacks never run under it.
+A thread that must wait calls :meth:`Pump.wait`: the *leader* (one at a time) selects with the
+lock released, reads, feeds the core and routes the events into per-channel records
+(:mod:`pika.adapters._blocking_slots`); *followers* sleep on ``Pump.cond`` and the first whose
+condition is unmet takes over. Writers send from their own thread (:meth:`Pump.send_now`); what
+the kernel does not take waits in a :class:`~pika.adapters._send_queue.SendQueue` for the leader.
+With a heartbeat, a *keeper* thread (:mod:`pika.adapters._blocking_keeper`) runs cycles while
+nobody leads and flushes coalesced publishes (:meth:`Pump.send_publish`). A wake-up socket pair
+lets any thread interrupt a leader in ``select``. The whole model, with its reasons:
+docs/blocking.md.
 """
 
 from __future__ import annotations

@@ -148,6 +148,48 @@ def peek_body_size(buf: BytesLike, offset: int, channel: int) -> int:
     return int(body_size)
 
 
+def scan_body_frames(
+    buf: BytesLike,
+    position: int,
+    channel: int,
+    body_size: int,
+    frame_max: Optional[int],
+    spans: list[tuple[int, int]],
+    received: int = 0,
+) -> Optional[tuple[int, int]]:
+    """Check the body frames of ``channel`` from ``position`` on, up to the first incomplete
+    one or until ``body_size`` bytes of body are in; append each frame's payload span to
+    ``spans``. Resumable: pass back the returned position and count with the same ``spans``.
+
+    :returns: ``(position after the last complete frame, body bytes received)``; None as soon
+        as anything but a plain body frame of ``channel`` shows up (another frame, a size or
+        frame-end problem), for the caller to decode frame by frame
+    """
+    limit = frame_max - FRAME_OVERHEAD if frame_max else 0xFFFFFFFF
+    total = len(buf)
+    while received < body_size and total - position >= 7:
+        kind, number, size = _BODY_FRAME.unpack_from(buf, position)
+        if kind != FRAME_BODY or number != channel or not 0 < size <= limit:
+            return None
+        if received + size > body_size:
+            return None
+        end = position + 7 + size  # the frame-end octet
+        if end >= total:
+            break
+        if buf[end] != _FRAME_END_OCTET:
+            return None
+        spans.append((position + 7, end))
+        received += size
+        position = end + 1
+    return position, received
+
+
+def join_spans(buf: BytesLike, spans: list[tuple[int, int]]) -> bytes:
+    """The body: the payload spans of ``buf`` joined (its one copy)."""
+    with memoryview(buf) as view:
+        return b''.join([view[start:end] for start, end in spans])
+
+
 def collect_body(
     buf: BytesLike, offset: int, channel: int, body_size: int, frame_max: Optional[int]
 ) -> Union[tuple[int, bytes], int, None]:
@@ -162,30 +204,14 @@ def collect_body(
         when anything else shows up (another frame, a size or frame-end problem): the caller
         then decodes frame by frame, which reports errors exactly as usual.
     """
-    limit = frame_max - FRAME_OVERHEAD if frame_max else 0xFFFFFFFF
-    total = len(buf)
-    spans = []
-    received = 0
-    position = offset
-    while received < body_size:
-        if total - position < 7:
-            return 0
-        kind, number, size = _BODY_FRAME.unpack_from(buf, position)
-        if kind != FRAME_BODY or number != channel or not 0 < size <= limit:
-            return None
-        if received + size > body_size:
-            return None
-        end = position + 7 + size
-        if end >= total:
-            return 0
-        if buf[end] != _FRAME_END_OCTET:
-            return None
-        spans.append((position + 7, end))
-        received += size
-        position = end + 1
-    with memoryview(buf) as view:
-        body = b''.join([view[start:end] for start, end in spans])
-    return position, body
+    spans: list[tuple[int, int]] = []
+    found = scan_body_frames(buf, offset, channel, body_size, frame_max, spans)
+    if found is None:
+        return None
+    position, received = found
+    if received < body_size:
+        return 0
+    return position, join_spans(buf, spans)
 
 
 class ContentAssembler:

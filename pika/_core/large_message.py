@@ -19,10 +19,9 @@ errors exactly as usual.
 
 from __future__ import annotations
 
-import struct
 from typing import Any, Optional, Union
 
-from pika._core.content import FRAME_BODY
+from pika._core.content import FRAME_OVERHEAD, join_spans, scan_body_frames
 
 __all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'LargeMessage', 'body_frames_size']
 
@@ -32,18 +31,15 @@ BytesLike = Union[bytes, bytearray, memoryview]
 IN_PLACE_MIN = 256 * 1024
 #: Bytes of room beyond the body frames, for the start of whatever follows the message.
 LOOKAHEAD = 4096
-_FRAME_OVERHEAD = 8  # type, channel, size, frame end
-_FRAME_END_OCTET = 0xCE
-_BODY_HEAD = struct.Struct('>BHI').unpack_from  # type, channel, size
 
 
 def body_frames_size(body_size: int, frame_max: Optional[int]) -> int:
     """The fewest bytes that ``body_size`` bytes of body frames can take (every frame full)."""
     if not frame_max:
-        return body_size + _FRAME_OVERHEAD
-    per_frame = frame_max - _FRAME_OVERHEAD
+        return body_size + FRAME_OVERHEAD
+    per_frame = frame_max - FRAME_OVERHEAD
     frames = -(-body_size // per_frame)
-    return body_size + frames * _FRAME_OVERHEAD
+    return body_size + frames * FRAME_OVERHEAD
 
 
 class LargeMessage:
@@ -124,33 +120,23 @@ class LargeMessage:
         frames of the channel (hand :meth:`everything` to the frame-by-frame decoder)."""
         view = self.view
         filled = self.filled
-        position = self.scanned
-        received = self.received
-        body_size = self.body_size
-        number = self.channel.channel_number
-        limit = self.frame_max - _FRAME_OVERHEAD if self.frame_max else 0xFFFFFFFF
-        while received < body_size and filled - position >= 7:
-            kind, channel, size = _BODY_HEAD(view, position)
-            if kind != FRAME_BODY or channel != number or not 0 < size <= limit:
-                return None
-            if received + size > body_size:
-                return None
-            end = position + 7 + size  # the frame-end octet
-            if end >= filled:
-                break
-            if view[end] != _FRAME_END_OCTET:
-                return None
-            self.spans.append((position + 7, end))
-            received += size
-            position = end + 1
-        self.scanned = position
-        self.received = received
-        if received < body_size:
+        found = scan_body_frames(
+            view[:filled],
+            self.scanned,
+            self.channel.channel_number,
+            self.body_size,
+            self.frame_max,
+            self.spans,
+            self.received,
+        )
+        if found is None:
+            return None
+        self.scanned, self.received = found
+        if self.received < self.body_size:
             if filled == len(view):  # frames smaller than frame_max: more bytes to come
                 self._grow()
             return 0
-        body = b''.join([view[start:end] for start, end in self.spans])
-        return body, bytes(view[position:filled])
+        return join_spans(view, self.spans), bytes(view[self.scanned : filled])
 
     def everything(self) -> bytes:
         """All the bytes received for this message and after it, from the method frame on."""

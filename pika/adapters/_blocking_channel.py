@@ -155,24 +155,23 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         """Send a synchronous method and wait for its reply (None for nowait methods)."""
-        deadline = self._deadline(timeout)
+        connection = self._connection
+        deadline = None if timeout is None else connection._deadline(timeout)  # checks it too
         pump = self._pump
         slot = self._slot
-        expects_reply = not getattr(method, 'nowait', False)
         with pump.lock:
-            self._check_usable()
-            waiter = Waiter()
-            if expects_reply:
-                slot.rpc_waiters.append(waiter)
-            try:
-                slot.core.rpc(method)
-            except BaseException:
-                if expects_reply:
-                    slot.rpc_waiters.remove(waiter)
-                raise
-            pump.send_now()
-            if not expects_reply:
+            if slot.error is not None or not slot.opened or not slot.core.is_open:
+                self._check_usable()
+            slot.core.rpc(method)  # raises (bad state or arguments) before queueing anything
+            if getattr(method, 'nowait', False):
+                pump.send_now()
                 return None
+            waiter = Waiter()
+            slot.rpc_waiters.append(waiter)  # before the send: a failing send fails it
+            pump.send_now()
+            # The default deadline is read after the send, while the broker works on the reply.
+            if timeout is None and connection._rpc_timeout is not None:
+                deadline = _monotonic() + connection._rpc_timeout
             done = pump.wait(waiter.is_done, deadline)
         if not done:
             if self._slot.error is not None:

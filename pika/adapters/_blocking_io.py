@@ -75,6 +75,7 @@ class Pump:
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
         self._out = SendQueue()  # what the kernel has not taken yet
+        # Plain sockets read into one reusable buffer (see _receive); TLS takes a plain recv.
         self._recv_view: Optional[memoryview] = None
         self._leader = False
         # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
@@ -219,7 +220,9 @@ class Pump:
         """
         if self._held:
             self.send_now()
-        while not done():
+        if done():
+            return True
+        while True:  # done() is checked once per cycle or wake-up, right after it
             if self.error is not None:
                 return done()
             now = _monotonic()
@@ -231,6 +234,8 @@ class Pump:
                     self.cond.wait(None if deadline is None else deadline - now)
                 finally:
                     self._followers -= 1
+                if done():
+                    return True
                 continue
             self._leader = True
             try:
@@ -239,9 +244,10 @@ class Pump:
                 self._leader = False
                 if self._followers:
                     self.cond.notify_all()
+            if done():
+                return True
             if deadline is not None and _monotonic() >= deadline:
-                return done()
-        return True
+                return False
 
     def kick(self) -> None:
         """Make waiters re-check their conditions (lock held): notify followers, wake the leader."""
@@ -259,11 +265,13 @@ class Pump:
         sock = self.sock
         if sock is None:
             return
-        timeout = None if deadline is None else max(0.0, deadline - now)
-        tick_at = self._next_tick()
-        if tick_at is not None:
-            until_tick = max(0.0, tick_at - now)
-            timeout = until_tick if timeout is None else min(timeout, until_tick)
+        # Wake at the deadline or the core's next timer, whichever is first (None: neither).
+        tick_at = self._tick_at
+        if self.core.deadline_changes != self._deadline_seen:
+            tick_at = self._next_tick()
+        if tick_at is not None and (deadline is None or tick_at < deadline):
+            deadline = tick_at
+        timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
         want_write = self._out.size > 0
         if want_write != self._want_write:
             self._poller.modify(self._fd, READ | WRITE if want_write else READ)
@@ -293,7 +301,11 @@ class Pump:
             self._read(now)
         if self._out.size:
             self._write_out()
-        self._tick(now)
+        tick_at = self._tick_at
+        if (tick_at is not None and now >= tick_at) or (
+            self.core.deadline_changes != self._deadline_seen
+        ):
+            self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
 
     def _drain_wake(self) -> None:
         self._wake_sent = False
@@ -306,9 +318,16 @@ class Pump:
     def _read(self, now: float) -> None:
         """Read once (plus whatever TLS already decrypted), feed the core, route (lock held)."""
         sock = self.sock
+        core = self.core
+        output = core._output
+        view = self._recv_view
         while sock is not None:
             try:
-                found = self._receive(sock, now)
+                if view is not None and core.large_message is None:  # _receive's usual read
+                    received = sock.recv_into(view)
+                    found = core.receive_data(view[:received], now) if received else None
+                else:
+                    found = self._receive(sock, now)
             except _WOULD_BLOCK:
                 return
             except OSError as error:
@@ -320,7 +339,8 @@ class Pump:
             try:
                 self.route(found)
             finally:
-                self.send_now()
+                if output.buffer or output.parts:  # what send_now checks first, one call less
+                    self.send_now()
             if not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 return
             sock = self.sock
@@ -434,6 +454,15 @@ class Pump:
                         slot.gen_queue.append(event)  # type: ignore[arg-type]
                     else:
                         slot.pending.append(event)
+            elif kind is ev.RpcReply and event.channel_number:  # type: ignore[attr-defined]
+                # _on_rpc_reply and Waiter.set for a channel's reply, inlined (every RPC).
+                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
+                if slot is not None and slot.rpc_waiters:
+                    waiter = slot.rpc_waiters.popleft()
+                    waiter.value = event
+                    waiter.done = True
+                else:
+                    LOGGER.debug('RPC reply with no waiter: %r', event)
             else:
                 handler = _ROUTES.get(kind)
                 if handler is None:

@@ -17,10 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import _channel_args as args_mod
-from pika import spec
+from pika import frame, spec
 
 if TYPE_CHECKING:
-    from pika import frame
     from pika._core import events as ev
 
 
@@ -35,6 +34,8 @@ class ChannelMethodsMixin:
 
     def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Optional[frame.Method]:
         raise NotImplementedError
+
+    channel_number: int
 
     def basic_recover(
         self, requeue: bool = False, *, timeout: Optional[float] = None
@@ -70,8 +71,13 @@ class ChannelMethodsMixin:
     def _bound_rpc(self, name: str, args: Any, kwargs: dict[str, Any], build: Any) -> frame.Method:
         timeout = kwargs.pop('timeout', None)
         bound = args_mod.bind(name, args, kwargs)
-        method = build(bound)
-        return self._finish_bound(bound, self._rpc_frame(method, timeout))
+        reply = self._rpc(build(bound), timeout)
+        # _rpc_frame and _finish_bound, inlined: every exchange/queue/tx RPC comes here.
+        result = None if reply is None else frame.Method(self.channel_number, reply.method)
+        callback = bound.get('callback')
+        if callback is not None:
+            callback(result)
+        return result  # type: ignore[return-value]  # None only for 0.9 nowait=True
 
     @args_mod.advertise('exchange_declare', callback=False, keyword_only=_TIMEOUT)
     def exchange_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeclareOk]:

@@ -155,8 +155,11 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         """Send a synchronous method and wait for its reply (None for nowait methods)."""
-        connection = self._connection
-        deadline = None if timeout is None else connection._deadline(timeout)  # checks it too
+        if timeout is None:  # the connection default, as _deadline would say, one call less
+            default = self._connection._rpc_timeout
+            deadline = None if default is None else _monotonic() + default
+        else:
+            deadline = self._connection._deadline(timeout)
         pump = self._pump
         slot = self._slot
         with pump.lock:
@@ -168,10 +171,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
                 return None
             waiter = Waiter()
             slot.rpc_waiters.append(waiter)  # before the send: a failing send fails it
-            pump.send_now()
-            # The default deadline is read after the send, while the broker works on the reply.
-            if timeout is None and connection._rpc_timeout is not None:
-                deadline = _monotonic() + connection._rpc_timeout
+            pump.send_now()  # from here to the poll, as little as possible: see _cycle
             done = pump.wait(waiter.is_done, deadline)
         if not done:
             if self._slot.error is not None:

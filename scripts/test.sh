@@ -139,5 +139,8 @@ fi
 if [ -f bench/run.py ]; then
     gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 fi
+if [ -f bench/rpc_phases.py ]; then
+    gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
+fi
 other_python_gates
 finish

@@ -95,6 +95,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         #: The large delivery being read in place (see receive_buffer), else None: a transport
         #: reads this attribute before each read, which costs less than calling receive_buffer.
         self.large_message: Optional[LargeMessage] = None
+        self._spare_buffer: Optional[bytearray] = None  # a finished large message's buffer
         self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
         self._max_payload = _HANDSHAKE_FRAME_MAX - 8
         self._events: list[events.Event] = []
@@ -371,6 +372,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self._heartbeat_timer = None
         self._blocked_since = None
         self.large_message = None
+        self._spare_buffer = None
         self.deadline_changes += 1
         self._secret_queue.clear()
         channels = list(self.channels.values())

@@ -9,6 +9,11 @@ sans-I/O counterpart of asyncio's ``BufferedProtocol.get_buffer``). The body is 
 more, out of the frames. Transports that cannot read into a given buffer still benefit: their
 chunks are copied into the same buffer, with no leftover moved around.
 
+Once a message is complete, its body and whatever followed it have been copied out, so the
+core keeps the buffer and reuses it for the next large message (:meth:`LargeMessage.release`):
+a stream of 1 MiB messages then allocates and zeroes no buffer per message. Buffers above
+:data:`SPARE_MAX` are not kept.
+
 The buffer holds a little more than the frames (:data:`LOOKAHEAD`), so the read that completes
 the message usually also brings the next message's method and header frames, and a stream of
 large messages stays on this path. When the bytes are not what was expected (a frame of another
@@ -23,7 +28,7 @@ from typing import Any, Optional, Union
 
 from pika._core.content import FRAME_OVERHEAD, join_spans, scan_body_frames
 
-__all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'LargeMessage', 'body_frames_size']
+__all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'SPARE_MAX', 'LargeMessage', 'body_frames_size']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -31,6 +36,8 @@ BytesLike = Union[bytes, bytearray, memoryview]
 IN_PLACE_MIN = 256 * 1024
 #: Bytes of room beyond the body frames, for the start of whatever follows the message.
 LOOKAHEAD = 4096
+#: The largest buffer kept for the next large message (one per connection).
+SPARE_MAX = 8 * 1024 * 1024
 
 
 def body_frames_size(body_size: int, frame_max: Optional[int]) -> int:
@@ -75,11 +82,13 @@ class LargeMessage:
         prefix: bytes,
         first: BytesLike,
         frame_max: Optional[int],
+        spare: Optional[bytearray] = None,
     ) -> None:
         """
         :param channel: the ``ChannelCore`` the message is for
         :param prefix: the method and header frames as received (for :meth:`everything`)
         :param first: the body frame bytes received with them
+        :param spare: a previous message's buffer (:meth:`release`), used if large enough
         """
         self.channel = channel
         self.method = method
@@ -87,8 +96,11 @@ class LargeMessage:
         self.body_size = body_size
         self.prefix = prefix
         self.frame_max = frame_max
-        needed = body_frames_size(body_size, frame_max)
-        self.view = memoryview(bytearray(max(needed, len(first)) + LOOKAHEAD))
+        size = max(body_frames_size(body_size, frame_max), len(first)) + LOOKAHEAD
+        if spare is not None and len(spare) >= size:
+            self.view = memoryview(spare)[:size]  # no allocation, no zeroing
+        else:
+            self.view = memoryview(bytearray(size))
         self.filled = len(first)
         self.view[: self.filled] = first
         self.scanned = 0  # offset of the first body frame not yet checked
@@ -137,6 +149,17 @@ class LargeMessage:
                 self._grow()
             return 0
         return join_spans(view, self.spans), bytes(view[self.scanned : filled])
+
+    def release(self) -> Optional[bytearray]:
+        """Give up the buffer for the next large message, once :meth:`outcome` or
+        :meth:`everything` has copied out all it holds; None if it is above :data:`SPARE_MAX`.
+        A transport must not write into a view it was given before (it never does: it reads
+        into the buffer only between :meth:`room` and the call that reports the read)."""
+        buffer = self.view.obj
+        self.view = memoryview(b'')
+        if isinstance(buffer, bytearray) and len(buffer) <= SPARE_MAX:
+            return buffer
+        return None
 
     def everything(self) -> bytes:
         """All the bytes received for this message and after it, from the method frame on."""

@@ -62,6 +62,7 @@ class FrameReceiver:
         channels: dict[int, ChannelCore]
         _buffer: ReceiveBuffer
         large_message: Optional[LargeMessage]
+        _spare_buffer: Optional[bytearray]
         _events: list[events.Event]
         _heartbeat_timer: Optional[HeartbeatTimer]
         _rx_frame_max: Optional[int]
@@ -209,6 +210,7 @@ class FrameReceiver:
             channel._on_content_set(large.method, large.properties, body)
         else:  # not plain body frames, or the channel changed: decode it all frame by frame
             after = large.everything()
+        self._spare_buffer = large.release()  # all it held was copied out: reuse it
         if rest is not None:
             after += rest
         if after and self.state is not _CS.CLOSED:
@@ -308,7 +310,9 @@ class FrameReceiver:
                     bytes(view[start:body_start]),
                     view[body_start:],
                     frame_max,
+                    self._spare_buffer,
                 )
+            self._spare_buffer = None  # the message owns it now
             return len(buf)
         if not isinstance(found, tuple):
             return found  # 0 (wait) or None

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 from pika import frame, spec
-from pika._core import content, receiving
+from pika._core import content, large_message, receiving
 from pika._core.large_message import LOOKAHEAD, LargeMessage, body_frames_size
 from pika.amqp_object import AMQPObject
 from tests.helpers import server_frames as sf
@@ -708,3 +708,79 @@ def test_received_into_more_than_was_offered_is_refused() -> None:
     room[: len(rest)] = rest
     got = core.received_into(len(rest), 0.0)
     assert names(got) == ['MessageDelivered'] and got[0].body == LARGE
+
+
+# -- the buffer is kept for the next large message ---------------------------------------------
+
+
+def _read_in_place(core: Any, stream: bytes, position: int) -> tuple[int, list[Any], list[Any]]:
+    """Read ``stream[position:]`` into the core's buffers while it offers them; return the new
+    position, the events and the buffer (underlying object) of each large message met."""
+    events: list[Any] = []
+    buffers: list[Any] = []
+    seen: list[Any] = []
+    while (target := core.receive_buffer()) is not None:
+        if not seen or seen[-1] is not core.large_message:
+            seen.append(core.large_message)
+            buffers.append(target.obj)
+        n = min(len(target), len(stream) - position)
+        target[:n] = stream[position : position + n]
+        del target
+        position += n
+        events += core.received_into(n, 0.0)
+    return position, events, buffers
+
+
+def test_the_next_large_message_reuses_the_buffer_and_earlier_bodies_stay_intact() -> None:
+    bodies = [LARGE, LARGE[::-1], LARGE[1:] + b'z']
+    stream = b''.join(sf.deliver(1, body, tag) for tag, body in enumerate(bodies, 1))
+    core = _consuming_core(sf.FRAME_MAX)
+    position, events, buffers = 4096, core.receive_data(stream[:4096], 0.0), []
+    while position < len(stream):
+        position, got, offered = _read_in_place(core, stream, position)
+        events += got
+        buffers += offered
+        if position < len(stream):
+            events += core.receive_data(stream[position : position + 4096], 0.0)
+            position += 4096
+    assert [e.body for e in events] == bodies  # each body unharmed by the later reuse
+    assert len(buffers) == 3 and all(b is buffers[0] for b in buffers)  # one buffer for all
+    assert core._spare_buffer is buffers[0]
+
+
+def test_a_spare_buffer_larger_than_needed_offers_only_the_message_room() -> None:
+    core = _consuming_core(sf.FRAME_MAX)
+    core._spare_buffer = bytearray(4 * len(LARGE))
+    first = sf.deliver(1, LARGE, 1)
+    assert core.receive_data(first[:4096], 0.0) == []
+    target = core.receive_buffer()
+    assert target is not None and target.obj is core.large_message.view.obj
+    assert len(target) == len(first) - 4096 + LOOKAHEAD  # as with a fresh buffer
+    assert core._spare_buffer is None  # the message owns it now
+
+
+def test_a_spare_buffer_too_small_is_replaced() -> None:
+    core = _consuming_core(sf.FRAME_MAX)
+    small = core._spare_buffer = bytearray(1000)
+    assert core.receive_data(sf.deliver(1, LARGE, 1)[:4096], 0.0) == []
+    assert core.large_message.view.obj is not small
+
+
+def test_buffers_above_spare_max_are_not_kept(monkeypatch: Any) -> None:
+    monkeypatch.setattr(large_message, 'SPARE_MAX', 1000)
+    stream = sf.deliver(1, LARGE, 1)
+    core = _consuming_core(sf.FRAME_MAX)
+    core.receive_data(stream[:4096], 0.0)
+    _position, events, _buffers = _read_in_place(core, stream, 4096)
+    assert [e.body for e in events] == [LARGE]
+    assert core._spare_buffer is None
+
+
+def test_the_spare_buffer_is_dropped_when_the_connection_ends() -> None:
+    stream = sf.deliver(1, LARGE, 1)
+    core = _consuming_core(sf.FRAME_MAX)
+    core.receive_data(stream[:4096], 0.0)
+    _read_in_place(core, stream, 4096)
+    assert core._spare_buffer is not None
+    core.connection_lost(None)
+    assert core._spare_buffer is None

@@ -78,7 +78,7 @@ class FrameReceiver:
         :param data: received bytes (any length, frames may be split anywhere)
         :param now: current time (seconds, same clock as :meth:`tick`)
         """
-        if self.state is _CS.CLOSED or not data:
+        if self.state is _CLOSED or not data:
             return []
         if self.large_message is not None:
             return self._large_progress(self.large_message.append(data), now)
@@ -99,7 +99,6 @@ class FrameReceiver:
         channels = self.channels
         frame_max = self._rx_frame_max
         limit = frame_max - 8 if frame_max else 0xFFFFFFFF
-        fast_methods = _FAST_METHODS
         try:
             while offset < total:
                 # Fast path, inlined because every RPC reply, confirm and delivery takes it: a
@@ -131,7 +130,7 @@ class FrameReceiver:
                                     offset = after
                                     continue
                         else:
-                            method_class = fast_methods.get(method_id)
+                            method_class = _FAST_METHODS.get(method_id)
                             if method_class is not None:
                                 # Every generated decode() stores all the fields in constructor
                                 # order, so __init__ is not run (see test_receive_shortcuts.py).

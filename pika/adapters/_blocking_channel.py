@@ -23,6 +23,7 @@ from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
 from pika._channel_args import GetEmpty as GetEmpty  # re-exported by blocking_connection
 from pika._core import events as ev
+from pika._core.states import ChannelState
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
 from pika.adapters._blocking_methods import ChannelMethodsMixin
@@ -36,6 +37,7 @@ LOGGER = logging.getLogger(__name__)
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
 _Delivered = ev.MessageDelivered
+_CHANNEL_OPEN = ChannelState.OPEN
 _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
 
 
@@ -163,9 +165,10 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         pump = self._pump
         slot = self._slot
         with pump.lock:
-            if slot.error is not None or not slot.opened or not slot.core.is_open:
-                self._check_usable()
-            slot.core.rpc(method)  # raises (bad state or arguments) before queueing anything
+            core = slot.core
+            if slot.error is not None or not slot.opened or core.state is not _CHANNEL_OPEN:
+                self._check_usable()  # core.state: ChannelCore.is_open without the call
+            core.rpc(method)  # raises (bad state or arguments) before queueing anything
             if getattr(method, 'nowait', False):
                 pump.send_now()
                 return None

@@ -147,12 +147,14 @@ class ChannelMethodsMixin:
         Queue.DeclareOk (``queue``, ``message_count``, ``consumer_count``)."""
 
         def build(b: dict[str, Any]) -> Any:
-            args_mod.require_str('queue', b['queue'])
-            args_mod.require_table('arguments', b['arguments'])
+            queue, arguments = b['queue'], b['arguments']
+            if type(queue) is not str or not (arguments is None or type(arguments) is dict):
+                args_mod.require_str('queue', queue)  # one test for the usual types, above
+                args_mod.require_table('arguments', arguments)
             return spec.Queue.Declare(
-                queue=b['queue'], passive=bool(b['passive']), durable=bool(b['durable']),
+                queue=queue, passive=bool(b['passive']), durable=bool(b['durable']),
                 exclusive=bool(b['exclusive']), auto_delete=bool(b['auto_delete']),
-                nowait=bool(b['nowait']), arguments=b['arguments'] or {},
+                nowait=bool(b['nowait']), arguments=arguments or {},
             )  # fmt: skip
 
         return self._bound_rpc('queue_declare', args, kwargs, build)

@@ -391,6 +391,8 @@ def test_argument_errors_raise_at_the_call(conn: BlockingConnection) -> None:
     with pytest.raises(TypeError):
         channel.queue_declare(123)
     with pytest.raises(TypeError):
+        channel.queue_declare('q', arguments=[('x-max-length', 1)])
+    with pytest.raises(TypeError):
         channel.basic_consume('queue', 'not callable')
     with pytest.raises(ValueError):
         conn.process_data_events(time_limit=-1)

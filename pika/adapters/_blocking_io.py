@@ -3,7 +3,8 @@
 One :class:`Pump` owns the socket and the sans-I/O :class:`~pika._core.connection.ConnectionCore`;
 every access to either happens under ``Pump.lock``, and user callbacks never run under it.
 A thread that must wait calls :meth:`Pump.wait`: the *leader* (one at a time) selects with the
-lock released, reads, feeds the core and routes the events into per-channel records
+lock released, reads, feeds the core and routes the events
+(:mod:`pika.adapters._blocking_routing`) into per-channel records
 (:mod:`pika.adapters._blocking_slots`); *followers* sleep on ``Pump.cond`` and the first whose
 condition is unmet takes over. Writers send from their own thread (:meth:`Pump.send_now`); what
 the kernel does not take waits in a :class:`~pika.adapters._send_queue.SendQueue` for the leader.
@@ -22,11 +23,12 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from pika import exceptions
 from pika._core import events as ev
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
+from pika.adapters._blocking_routing import EventRouter
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 from pika.adapters._pollers import READ, WRITE, choose_poller_type, make_poller
 from pika.adapters._send_queue import SendQueue
@@ -55,7 +57,7 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSL
 _NOT_WRITE = ~WRITE
 
 
-class Pump:
+class Pump(EventRouter):
     """Socket + core + lock; see the module docstring for the threading model.
 
     :param core: a started ``ConnectionCore`` (protocol header queued)
@@ -438,119 +440,6 @@ class Pump:
         delay = 1.0 if tick_at is None else tick_at - _monotonic()
         return min(max(delay, 0.01), 5.0)
 
-    # -- routing events (lock held) ------------------------------------------------------
-
-    def route(self, events: list[ev.Event]) -> None:
-        """Put each core event where its waiter or dispatcher will find it, then notify."""
-        if not events:
-            return
-        slots = self.slots
-        for event in events:
-            kind = type(event)
-            if kind is ev.MessageDelivered:
-                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
-                if slot is not None:
-                    if event.method.consumer_tag == slot.gen_tag:  # type: ignore[attr-defined]
-                        slot.gen_queue.append(event)  # type: ignore[arg-type]
-                    else:
-                        slot.pending.append(event)
-            elif kind is ev.RpcReply and event.channel_number:  # type: ignore[attr-defined]
-                # _on_rpc_reply and Waiter.set for a channel's reply, inlined (every RPC).
-                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
-                if slot is not None and slot.rpc_waiters:
-                    waiter = slot.rpc_waiters.popleft()
-                    waiter.value = event
-                    waiter.done = True
-                else:
-                    LOGGER.debug('RPC reply with no waiter: %r', event)
-            else:
-                handler = _ROUTES.get(kind)
-                if handler is None:
-                    LOGGER.debug('Ignoring core event %r', event)
-                else:
-                    handler(self, event)
-        if self._followers:
-            self.cond.notify_all()
-        if self.on_change is not None:
-            self.on_change()
-
-    def _on_rpc_reply(self, event: ev.RpcReply) -> None:
-        if event.channel_number == 0:  # Connection.UpdateSecretOk
-            if self.conn_rpc_waiters:
-                self.conn_rpc_waiters.popleft().set(event)
-            return
-        slot = self.slots.get(event.channel_number)
-        if slot is not None and slot.rpc_waiters:
-            slot.rpc_waiters.popleft().set(event)
-        else:
-            LOGGER.debug('RPC reply with no waiter: %r', event)
-
-    def _on_returned(self, event: ev.MessageReturned) -> None:
-        slot = self.slots.get(event.channel_number)
-        if slot is None:
-            return
-        method = event.method
-        for pending in slot.unconfirmed.values():
-            if (
-                pending.mandatory
-                and pending.returned is None
-                and pending.exchange == method.exchange
-                and pending.routing_key == method.routing_key
-            ):
-                pending.returned = event
-                return
-        slot.pending.append(event)
-
-    def _on_confirmed(self, event: ev.DeliveryConfirmed) -> None:
-        slot = self.slots.get(event.channel_number)
-        if slot is None:
-            return
-        method = event.method
-        tag = method.delivery_tag
-        unconfirmed = slot.unconfirmed
-        if method.multiple:
-            for number in [n for n in unconfirmed if tag == 0 or n <= tag]:
-                unconfirmed.pop(number).outcome = method
-        else:
-            pending = unconfirmed.pop(tag, None)
-            if pending is not None:
-                pending.outcome = method
-
-    def _on_consumer_cancelled(self, event: ev.ConsumerCancelled) -> None:
-        slot = self.slots.get(event.channel_number)
-        if slot is None:
-            return
-        if event.method.consumer_tag == slot.gen_tag:
-            slot.gen_cancelled = True
-        slot.pending.append(event)
-
-    def _on_channel_opened(self, event: ev.ChannelOpened) -> None:
-        slot = self.slots.get(event.channel_number)
-        if slot is not None:
-            slot.opened = True
-            slot.open_waiter.set(True)
-
-    def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
-        slot = self.slots.pop(event.channel_number, None)
-        if slot is not None:
-            slot.finish(event.error)
-
-    def _on_connection_opened(self, event: ev.ConnectionOpened) -> None:
-        self.opened = True
-
-    def _on_connection_failed(self, event: ev.ConnectionOpenFailed) -> None:
-        self._finish(event.error)
-
-    def _on_connection_closed(self, event: ev.ConnectionClosed) -> None:
-        self._finish(event.error)
-        self.conn_pending.append(event)
-
-    def _on_connection_event(self, event: ev.Event) -> None:
-        self.conn_pending.append(event)
-
-    def _on_flow(self, event: ev.FlowChanged) -> None:
-        LOGGER.info('Channel %d flow active=%s', event.channel_number, event.active)
-
     def _finish(self, error: BaseException) -> None:
         """The connection is over: fail every channel, stop the keeper, close the socket."""
         if self.error is not None:
@@ -603,19 +492,3 @@ class Pump:
         """Give up on the connection without the closing handshake (lock held)."""
         self._finish(error)
         self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]
-
-
-_ROUTES: dict[type, Callable[[Pump, Any], None]] = {
-    ev.RpcReply: Pump._on_rpc_reply,
-    ev.MessageReturned: Pump._on_returned,
-    ev.DeliveryConfirmed: Pump._on_confirmed,
-    ev.ConsumerCancelled: Pump._on_consumer_cancelled,
-    ev.ChannelOpened: Pump._on_channel_opened,
-    ev.ChannelClosed: Pump._on_channel_closed,
-    ev.ConnectionOpened: Pump._on_connection_opened,
-    ev.ConnectionOpenFailed: Pump._on_connection_failed,
-    ev.ConnectionClosed: Pump._on_connection_closed,
-    ev.ConnectionBlocked: Pump._on_connection_event,
-    ev.ConnectionUnblocked: Pump._on_connection_event,
-    ev.FlowChanged: Pump._on_flow,
-}

@@ -137,7 +137,7 @@ def test_route_drops_a_reply_nobody_waits_for(pump_pair: Any, caplog: Any) -> No
 
     pump, _peer = pump_pair
     _slot_with_waiters(pump, 1, 0)
-    caplog.set_level('DEBUG', logger='pika.adapters._blocking_io')
+    caplog.set_level('DEBUG', logger='pika.adapters._blocking_routing')
     with pump.lock:
         pump.route([ev.RpcReply(1, spec.Queue.DeclareOk('q', 0, 0))])  # a slot, no waiter
         pump.route([ev.RpcReply(7, spec.Queue.DeclareOk('q', 0, 0))])  # no such channel

@@ -1,0 +1,169 @@
+"""Where the blocking pump puts each core event: the routing half of
+:class:`pika.adapters._blocking_io.Pump`.
+
+Split out of the I/O module to keep it small. The pump's reader calls :meth:`EventRouter.route`
+with the lock held, for the events one read or tick produced: RPC replies go to the waiting
+call's :class:`~pika.adapters._blocking_slots.Waiter`, confirms and returns to the publish
+waiting for them, deliveries and cancellations to the channel's queue for its dispatcher, and
+connection events to the connection's queue. Blocked threads are then notified. The state lives
+on ``Pump``; the annotations below only tell type checkers which of its attributes this uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from pika._core import events as ev
+
+if TYPE_CHECKING:
+    import threading
+    from collections import deque
+
+    from pika.adapters._blocking_slots import ChannelSlot, Waiter
+
+__all__ = ['EventRouter']
+
+LOGGER = logging.getLogger(__name__)
+
+
+class EventRouter:
+    """Routing of core events into the pump's records; mixed into ``Pump`` (lock held)."""
+
+    if TYPE_CHECKING:
+        slots: dict[int, ChannelSlot]
+        conn_pending: deque[ev.Event]
+        conn_rpc_waiters: deque[Waiter]
+        cond: threading.Condition
+        opened: bool
+        on_change: Optional[Callable[[], None]]
+        _followers: int
+
+        def _finish(self, error: BaseException) -> None: ...
+
+    def route(self, events: list[ev.Event]) -> None:
+        """Put each core event where its waiter or dispatcher will find it, then notify."""
+        if not events:
+            return
+        slots = self.slots
+        for event in events:
+            kind = type(event)
+            if kind is ev.MessageDelivered:
+                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
+                if slot is not None:
+                    if event.method.consumer_tag == slot.gen_tag:  # type: ignore[attr-defined]
+                        slot.gen_queue.append(event)  # type: ignore[arg-type]
+                    else:
+                        slot.pending.append(event)
+            elif kind is ev.RpcReply and event.channel_number:  # type: ignore[attr-defined]
+                # _on_rpc_reply and Waiter.set for a channel's reply, inlined (every RPC).
+                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
+                if slot is not None and slot.rpc_waiters:
+                    waiter = slot.rpc_waiters.popleft()
+                    waiter.value = event
+                    waiter.done = True
+                else:
+                    LOGGER.debug('RPC reply with no waiter: %r', event)
+            else:
+                handler = _ROUTES.get(kind)
+                if handler is None:
+                    LOGGER.debug('Ignoring core event %r', event)
+                else:
+                    handler(self, event)
+        if self._followers:
+            self.cond.notify_all()
+        if self.on_change is not None:
+            self.on_change()
+
+    def _on_rpc_reply(self, event: ev.RpcReply) -> None:
+        if event.channel_number == 0:  # Connection.UpdateSecretOk
+            if self.conn_rpc_waiters:
+                self.conn_rpc_waiters.popleft().set(event)
+            return
+        slot = self.slots.get(event.channel_number)
+        if slot is not None and slot.rpc_waiters:
+            slot.rpc_waiters.popleft().set(event)
+        else:
+            LOGGER.debug('RPC reply with no waiter: %r', event)
+
+    def _on_returned(self, event: ev.MessageReturned) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        method = event.method
+        for pending in slot.unconfirmed.values():
+            if (
+                pending.mandatory
+                and pending.returned is None
+                and pending.exchange == method.exchange
+                and pending.routing_key == method.routing_key
+            ):
+                pending.returned = event
+                return
+        slot.pending.append(event)
+
+    def _on_confirmed(self, event: ev.DeliveryConfirmed) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        method = event.method
+        tag = method.delivery_tag
+        unconfirmed = slot.unconfirmed
+        if method.multiple:
+            for number in [n for n in unconfirmed if tag == 0 or n <= tag]:
+                unconfirmed.pop(number).outcome = method
+        else:
+            pending = unconfirmed.pop(tag, None)
+            if pending is not None:
+                pending.outcome = method
+
+    def _on_consumer_cancelled(self, event: ev.ConsumerCancelled) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is None:
+            return
+        if event.method.consumer_tag == slot.gen_tag:
+            slot.gen_cancelled = True
+        slot.pending.append(event)
+
+    def _on_channel_opened(self, event: ev.ChannelOpened) -> None:
+        slot = self.slots.get(event.channel_number)
+        if slot is not None:
+            slot.opened = True
+            slot.open_waiter.set(True)
+
+    def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
+        slot = self.slots.pop(event.channel_number, None)
+        if slot is not None:
+            slot.finish(event.error)
+
+    def _on_connection_opened(self, event: ev.ConnectionOpened) -> None:
+        self.opened = True
+
+    def _on_connection_failed(self, event: ev.ConnectionOpenFailed) -> None:
+        self._finish(event.error)
+
+    def _on_connection_closed(self, event: ev.ConnectionClosed) -> None:
+        self._finish(event.error)
+        self.conn_pending.append(event)
+
+    def _on_connection_event(self, event: ev.Event) -> None:
+        self.conn_pending.append(event)
+
+    def _on_flow(self, event: ev.FlowChanged) -> None:
+        LOGGER.info('Channel %d flow active=%s', event.channel_number, event.active)
+
+
+_ROUTES: dict[type, Callable[[EventRouter, Any], None]] = {
+    ev.RpcReply: EventRouter._on_rpc_reply,
+    ev.MessageReturned: EventRouter._on_returned,
+    ev.DeliveryConfirmed: EventRouter._on_confirmed,
+    ev.ConsumerCancelled: EventRouter._on_consumer_cancelled,
+    ev.ChannelOpened: EventRouter._on_channel_opened,
+    ev.ChannelClosed: EventRouter._on_channel_closed,
+    ev.ConnectionOpened: EventRouter._on_connection_opened,
+    ev.ConnectionOpenFailed: EventRouter._on_connection_failed,
+    ev.ConnectionClosed: EventRouter._on_connection_closed,
+    ev.ConnectionBlocked: EventRouter._on_connection_event,
+    ev.ConnectionUnblocked: EventRouter._on_connection_event,
+    ev.FlowChanged: EventRouter._on_flow,
+}

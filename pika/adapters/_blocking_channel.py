@@ -174,7 +174,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
                 return None
             waiter = Waiter()
             slot.rpc_waiters.append(waiter)  # before the send: a failing send fails it
-            pump.send_now()  # from here to the poll, as little as possible: see _cycle
+            pump.send_now()
             done = pump.wait(waiter.is_done, deadline)
         if not done:
             if self._slot.error is not None:

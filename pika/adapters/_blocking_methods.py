@@ -29,13 +29,13 @@ _TIMEOUT = (('timeout', None),)
 class ChannelMethodsMixin:
     """Synchronous AMQP methods of :class:`BlockingChannel` that need no local state."""
 
+    channel_number: int  # BlockingChannel's
+
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         raise NotImplementedError
 
     def _rpc_frame(self, method: Any, timeout: Optional[float]) -> Optional[frame.Method]:
         raise NotImplementedError
-
-    channel_number: int
 
     def basic_recover(
         self, requeue: bool = False, *, timeout: Optional[float] = None

@@ -32,7 +32,6 @@ __all__ = ['FrameReceiver']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
-_CS = ConnectionState
 _CLOSED: ConnectionState = ConnectionState.CLOSED  # typed alias: mypy must not narrow on it
 _CH_OPEN = ChannelState.OPEN
 _CH_CANCELLING = ChannelState.CANCELLING
@@ -174,7 +173,7 @@ class FrameReceiver:
     def received_into(self, nbytes: int, now: float) -> list[events.Event]:
         """``nbytes`` (> 0) were read into :meth:`receive_buffer`; return the resulting events."""
         large = self.large_message
-        if large is None or self.state is _CS.CLOSED or nbytes <= 0:
+        if large is None or self.state is _CLOSED or nbytes <= 0:
             return []
         if nbytes > len(large.view) - large.filled:
             raise ValueError(f'received_into({nbytes}): more than receive_buffer() offered')
@@ -212,7 +211,7 @@ class FrameReceiver:
         self._spare_buffer = large.release()  # all it held was copied out: reuse it
         if rest is not None:
             after += rest
-        if after and self.state is not _CS.CLOSED:
+        if after and self.state is not _CLOSED:
             result.extend(self.receive_data(after, now))
         return result
 

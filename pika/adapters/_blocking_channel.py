@@ -149,19 +149,16 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
     # -- the two primitives: rpc and async send ----------------------------------------
 
     def _deadline(self, timeout: Optional[float]) -> Optional[float]:
-        """Absolute deadline for a wait (see ``BlockingConnection._deadline``); None without a
-        per-call or default timeout, the usual case, answered here in one call."""
-        if timeout is None and self._connection._rpc_timeout is None:
-            return None
-        return self._connection._deadline(timeout)
+        """Absolute deadline for a wait (see ``BlockingConnection._deadline``); the usual case,
+        no per-call timeout, is answered here in one call (every RPC and confirm asks)."""
+        if timeout is None:
+            default = self._connection._rpc_timeout
+            return None if default is None else _monotonic() + default
+        return self._connection._deadline(timeout)  # checks the value too
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         """Send a synchronous method and wait for its reply (None for nowait methods)."""
-        if timeout is None:  # the connection default, as _deadline would say, one call less
-            default = self._connection._rpc_timeout
-            deadline = None if default is None else _monotonic() + default
-        else:
-            deadline = self._connection._deadline(timeout)
+        deadline = self._deadline(timeout)
         pump = self._pump
         slot = self._slot
         with pump.lock:

@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
@@ -77,8 +77,6 @@ class Pump(EventRouter):
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
         self._out = SendQueue()  # what the kernel has not taken yet
-        # Plain sockets read into one reusable buffer (see _receive); TLS takes a plain recv.
-        self._recv_view: Optional[memoryview] = None
         self._leader = False
         # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
         # in threading) is skipped. Changed and read only with the lock held.
@@ -97,6 +95,9 @@ class Pump(EventRouter):
         self._poller.register(self._fd, READ)
         self._poller.register(self._wake_fd, READ)
         self._tls = isinstance(sock, ssl.SSLSocket)
+        # Plain sockets read into one reusable buffer (no bytes object per read; the core copies
+        # what it keeps); TLS takes a plain recv (see _read).
+        self._recv_view = None if self._tls else memoryview(bytearray(RECV_INTO_SIZE))
         self._want_write = False
         # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
         # count moves the real deadline can only be later, so a wait may use this one.
@@ -325,11 +326,15 @@ class Pump(EventRouter):
         view = self._recv_view
         while sock is not None:
             try:
-                if view is not None and core.large_message is None:  # _receive's usual read
+                if view is None:  # TLS: a plain recv of what was decrypted
+                    data = sock.recv(RECV_SIZE)
+                    found = core.receive_data(data, now) if data else None
+                elif core.large_message is None:  # the usual read, into the reusable buffer
                     received = sock.recv_into(view)
                     found = core.receive_data(view[:received], now) if received else None
-                else:
-                    found = self._receive(sock, now)
+                else:  # a large message arrives: straight into its buffer
+                    received = sock.recv_into(cast('memoryview', core.receive_buffer()))
+                    found = core.received_into(received, now) if received else None
             except _WOULD_BLOCK:
                 return
             except OSError as error:
@@ -346,25 +351,6 @@ class Pump(EventRouter):
             if not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 return
             sock = self.sock
-
-    def _receive(self, sock: socket.socket, now: float) -> Optional[list[ev.Event]]:
-        """One read, fed to the core; None at EOF. The read goes into the core's buffer while a
-        large message arrives, else into a reusable buffer (no bytes object per read; the core
-        copies what it keeps); TLS takes a plain ``recv``."""
-        core = self.core
-        if self._tls:
-            data = sock.recv(RECV_SIZE)
-            return core.receive_data(data, now) if data else None
-        # A large message arrives: read into its buffer (the attribute is cheaper to test).
-        target = core.receive_buffer() if core.large_message is not None else None
-        if target is not None:
-            received = sock.recv_into(target)
-            return core.received_into(received, now) if received else None
-        view = self._recv_view
-        if view is None:
-            view = self._recv_view = memoryview(bytearray(RECV_INTO_SIZE))
-        received = sock.recv_into(view)
-        return core.receive_data(view[:received], now) if received else None
 
     def _next_tick(self) -> Optional[float]:
         """When the core's tick is due, or earlier (see ``_tick_at``); None if no timer."""

@@ -57,10 +57,11 @@ class ChannelMethodsMixin:
             prefetch_count=bound['prefetch_count'],
             global_qos=bool(bound['global_qos']),
         )
-        return self._finish_bound(bound, self._rpc_frame(method, timeout))
+        return self._finish_bound(bound, self._rpc(method, timeout))
 
-    @staticmethod
-    def _finish_bound(bound: dict[str, Any], result: Optional[frame.Method]) -> frame.Method:
+    def _finish_bound(self, bound: dict[str, Any], reply: Optional[ev.RpcReply]) -> frame.Method:
+        """The reply as the frame the caller gets, once a pika 0.9 ``callback`` has seen it."""
+        result = None if reply is None else frame.Method(self.channel_number, reply.method)
         callback = bound.get('callback')
         if callback is not None:
             callback(result)
@@ -71,13 +72,7 @@ class ChannelMethodsMixin:
     def _bound_rpc(self, name: str, args: Any, kwargs: dict[str, Any], build: Any) -> frame.Method:
         timeout = kwargs.pop('timeout', None)
         bound = args_mod.bind(name, args, kwargs)
-        reply = self._rpc(build(bound), timeout)
-        # _rpc_frame and _finish_bound, inlined: every exchange/queue/tx RPC comes here.
-        result = None if reply is None else frame.Method(self.channel_number, reply.method)
-        callback = bound.get('callback')
-        if callback is not None:
-            callback(result)
-        return result  # type: ignore[return-value]  # None only for 0.9 nowait=True
+        return self._finish_bound(bound, self._rpc(build(bound), timeout))
 
     @args_mod.advertise('exchange_declare', callback=False, keyword_only=_TIMEOUT)
     def exchange_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeclareOk]:

@@ -55,13 +55,15 @@ class EventRouter:
                         slot.gen_queue.append(event)  # type: ignore[arg-type]
                     else:
                         slot.pending.append(event)
-            elif kind is ev.RpcReply and event.channel_number:  # type: ignore[attr-defined]
-                # _on_rpc_reply and Waiter.set for a channel's reply, inlined (every RPC).
-                slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
-                if slot is not None and slot.rpc_waiters:
-                    waiter = slot.rpc_waiters.popleft()
-                    waiter.value = event
-                    waiter.done = True
+            elif kind is ev.RpcReply:  # every RPC: here rather than through _ROUTES
+                number = event.channel_number  # type: ignore[attr-defined]
+                if number:
+                    slot = slots.get(number)
+                    waiters = None if slot is None else slot.rpc_waiters
+                else:  # Connection.UpdateSecretOk
+                    waiters = self.conn_rpc_waiters
+                if waiters:
+                    waiters.popleft().set(event)
                 else:
                     LOGGER.debug('RPC reply with no waiter: %r', event)
             else:
@@ -74,17 +76,6 @@ class EventRouter:
             self.cond.notify_all()
         if self.on_change is not None:
             self.on_change()
-
-    def _on_rpc_reply(self, event: ev.RpcReply) -> None:
-        if event.channel_number == 0:  # Connection.UpdateSecretOk
-            if self.conn_rpc_waiters:
-                self.conn_rpc_waiters.popleft().set(event)
-            return
-        slot = self.slots.get(event.channel_number)
-        if slot is not None and slot.rpc_waiters:
-            slot.rpc_waiters.popleft().set(event)
-        else:
-            LOGGER.debug('RPC reply with no waiter: %r', event)
 
     def _on_returned(self, event: ev.MessageReturned) -> None:
         slot = self.slots.get(event.channel_number)
@@ -154,7 +145,6 @@ class EventRouter:
 
 
 _ROUTES: dict[type, Callable[[EventRouter, Any], None]] = {
-    ev.RpcReply: EventRouter._on_rpc_reply,
     ev.MessageReturned: EventRouter._on_returned,
     ev.DeliveryConfirmed: EventRouter._on_confirmed,
     ev.ConsumerCancelled: EventRouter._on_consumer_cancelled,

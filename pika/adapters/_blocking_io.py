@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
@@ -99,6 +99,7 @@ class Pump(EventRouter):
         # what it keeps); TLS takes a plain recv (see _read).
         self._recv_view = None if self._tls else memoryview(bytearray(RECV_INTO_SIZE))
         self._want_write = False
+        self._just_readable = [(self._fd, READ)]  # what epoll reports when only a read is due
         # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
         # count moves the real deadline can only be later, so a wait may use this one.
         self._tick_at: Optional[float] = None
@@ -132,30 +133,37 @@ class Pump(EventRouter):
         core = self.core
         self._held = False
         self._sent_mark = core.bytes_queued_total
-        # Every read ends here, usually with nothing queued: look at the core's output buffer
-        # (as pika.connection does) before asking for it, one call less per round trip.
         output = core._output
-        if not (output.buffer or output.parts):
+        data = output.buffer
+        if output.parts or self._out.size:  # bodies by reference, or a backlog: keep the order
+            self._send_parts(core.data_to_send_parts())
             return
-        parts = core.data_to_send_parts()  # large bodies by reference: no join
-        out = self._out
+        # Only the core's buffer, nothing waiting (every RPC and confirmed publish): one send
+        # of it, taken as data_to_send_parts would take it.
+        if not data:
+            return
+        output.buffer = bytearray()
         sock = self.sock
         if sock is None:
             return
-        if out.size or len(parts) > 1:  # .size: no Python-level __bool__ call
-            out.extend(parts)
-            self._write_out()
-        else:
-            data = parts[0]
-            try:
-                sent = sock.send(data)
-            except _WOULD_BLOCK:
-                sent = 0
-            except OSError as error:
-                self._lost(error)
-                return
-            if sent < len(data):
-                out.extend(parts, sent)
+        try:
+            sent = sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        except OSError as error:
+            self._lost(error)
+            return
+        if sent < len(data):
+            self._out.extend((data,), sent)
+            self.kick()  # the leader waits for writability
+
+    def _send_parts(self, parts: list[Any]) -> None:
+        """Queue ``parts`` behind what waits in ``_out`` and send what the kernel takes."""
+        if self.sock is None:
+            return
+        out = self._out
+        out.extend(parts)
+        self._write_out()
         if out.size and self.sock is not None:
             self.kick()  # the leader waits for writability
 
@@ -275,12 +283,10 @@ class Pump(EventRouter):
         if tick_at is not None and (deadline is None or tick_at < deadline):
             deadline = tick_at
         timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
-        want_write = self._out.size > 0
-        if want_write != self._want_write:
-            self._poller.modify(self._fd, READ | WRITE if want_write else READ)
-            self._want_write = want_write
-        tls = self._tls
-        if tls and sock.pending():  # type: ignore[attr-defined]
+        if (self._out.size > 0) is not self._want_write:  # start or stop waiting to write
+            self._poller.modify(self._fd, READ if self._want_write else READ | WRITE)
+            self._want_write = not self._want_write
+        if self._tls and sock.pending():  # type: ignore[attr-defined]
             timeout = 0.0
         self._selecting = True
         self.lock.release()
@@ -289,18 +295,15 @@ class Pump(EventRouter):
         finally:
             self.lock.acquire()
             self._selecting = False
-        readable = False
-        wake_fd = self._wake_fd
-        for fd, mask in ready:
-            if fd == wake_fd:
-                self._drain_wake()
-            elif mask & _NOT_WRITE:
-                readable = True
+        if ready == self._just_readable:  # the usual wake-up: the socket alone, readable
+            readable = True
+        else:
+            readable = self._scan(ready)
         if self._close_deferred:
             self._close_socket()
             return
         now = _monotonic()  # one clock read serves the read and the tick check
-        if readable or (tls and sock.pending()):  # type: ignore[attr-defined]
+        if readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
             self._read(now)
         if self._out.size:
             self._write_out()
@@ -309,6 +312,17 @@ class Pump(EventRouter):
             self.core.deadline_changes != self._deadline_seen
         ):
             self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
+
+    def _scan(self, ready: list[tuple[int, int]]) -> bool:
+        """Whether the socket is readable (or failed) in ``ready``; drains the wake-up socket."""
+        readable = False
+        wake_fd = self._wake_fd
+        for fd, mask in ready:
+            if fd == wake_fd:
+                self._drain_wake()
+            elif mask & _NOT_WRITE:
+                readable = True
+        return readable
 
     def _drain_wake(self) -> None:
         self._wake_sent = False

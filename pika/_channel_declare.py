@@ -13,12 +13,18 @@ the constructor about twice as expensive on these hot paths.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import _channel_args as args_
 from pika import spec
 
 __all__ = ['ExchangeQueueMethods']
+
+_BOOL_ONLY = frozenset((bool,))
+#: Per tuple of flag names, a getter of their values as one tuple (the first name is asked
+#: twice, so even a single flag comes back as a tuple).
+_FLAG_GETTERS: dict[tuple[str, ...], Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {}
 
 
 class ExchangeQueueMethods:
@@ -42,10 +48,12 @@ class ExchangeQueueMethods:
         One call per RPC: the helpers that raise are only called for values that fail the
         quick test, since every declare, bind and qos comes through here.
         """
-        for flag in flags:  # args_.require_bools, inlined
-            value = bound[flag]
-            if value is not True and value is not False:
-                args_.require_bool(flag, value)
+        if flags:  # every flag a bool is the usual case, tested in C for all of them at once
+            getter = _FLAG_GETTERS.get(flags)
+            if getter is None:
+                getter = _FLAG_GETTERS[flags] = itemgetter(*flags, flags[0])  # always a tuple
+            if not _BOOL_ONLY.issuperset(map(type, getter(bound))):
+                args_.require_bools(bound, flags)  # raises unless each is a bool, 0 or 1
         callback = bound.get('callback')
         if callback is not None and not callable(callback):
             args_.require_callable('callback', callback)  # raises

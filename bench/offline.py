@@ -25,15 +25,20 @@ import argparse
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'bench'))
+
+import raw_ceiling  # noqa: E402
 
 import pika  # noqa: E402
 from pika import spec  # noqa: E402
@@ -180,6 +185,82 @@ def select_rpc(n: int) -> float:
     return float(state['elapsed'])
 
 
+class _RpcPeer:
+    """A scripted broker on a loopback TCP port, in a thread: the handshake, then one
+    Queue.DeclareOk for each Queue.Declare, CloseOk for the closes. Both RPC clients below
+    talk to it, so its cost is the same in both and their difference is the client's own."""
+
+    _ANSWERS = {
+        (10, 11): sf.tune(heartbeat=0),  # StartOk
+        (10, 40): sf.open_ok(),  # Connection.Open
+        (20, 10): sf.channel_open_ok(1),
+        (50, 10): sf.method(1, spec.Queue.DeclareOk('q', 5, 0)),
+        (20, 40): sf.channel_close_ok(1),
+        (10, 50): sf.connection_close_ok(),
+    }
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with conn:
+            pending = b''
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                pending += data
+                if pending.startswith(b'AMQP'):
+                    conn.sendall(sf.start())
+                    pending = pending[8:]
+                replies = []
+                while len(pending) >= 8:
+                    size = struct.unpack_from('>I', pending, 3)[0]
+                    if len(pending) < size + 8:
+                        break
+                    if pending[0] == 1:
+                        key = struct.unpack_from('>HH', pending, 7)
+                        replies.append(self._ANSWERS.get(key, b''))
+                    pending = pending[size + 8 :]
+                if replies:
+                    conn.sendall(b''.join(replies))
+
+
+def blocking_rpc(n: int) -> float:
+    """Seconds for ``n`` BlockingChannel Queue.Declare(passive) round trips against
+    :class:`_RpcPeer` (compare with ``raw_rpc``: the same peer, the raw client's loop)."""
+    peer = _RpcPeer()
+    conn = pika.BlockingConnection(pika.ConnectionParameters(port=peer.port, heartbeat=0))
+    channel = conn.channel()
+    started = time.perf_counter()
+    for _ in range(n):
+        channel.queue_declare(queue='q', passive=True)
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def raw_rpc(n: int) -> float:
+    """Seconds for ``n`` round trips of ``bench/raw_ceiling.py``'s RPC loop (``sendall`` of a
+    pre-encoded Queue.Declare, blocking reads until the DeclareOk) against :class:`_RpcPeer`."""
+    peer = _RpcPeer()
+    raw = raw_ceiling.RawConnection(port=peer.port)
+    request = raw_ceiling.declare_frame('q', passive=True)
+    sock = raw.sock
+    started = time.perf_counter()
+    for _ in range(n):
+        sock.sendall(request)
+        raw.expect(50, 11)
+    elapsed = time.perf_counter() - started
+    sock.close()
+    return elapsed
+
+
 SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'rpc': (rpc, 20_000),
     'consume': (consume, 100_000),
@@ -187,6 +268,8 @@ SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'publish': (publish, 100_000),
     'loop': (loop, 50_000),
     'select_rpc': (select_rpc, 20_000),
+    'blocking_rpc': (blocking_rpc, 20_000),
+    'raw_rpc': (raw_rpc, 20_000),
 }
 
 

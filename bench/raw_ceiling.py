@@ -32,6 +32,10 @@ FRAME_MAX = 131072
 PREFETCH = 1000
 LARGE_PREFETCH = 100
 WINDOW = 1000
+#: Bytes asked of the kernel per read, into one buffer allocated per connection. A fresh
+#: ``recv(1 MiB)`` per read cost the client an allocation the size of the request (mmap, mremap
+#: and munmap in glibc), about 35 us of CPU per RPC round trip on the bench machine.
+RECV_SIZE = 1 << 20
 
 _HEAD = struct.Struct('>BHI')
 _DELIVER = struct.pack('>HH', 60, 60)
@@ -145,16 +149,18 @@ class RawConnection:
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
+        self._view = memoryview(bytearray(RECV_SIZE))
         self.frame_max = FRAME_MAX
         self._handshake()
 
     # -- frame reading
 
     def _fill(self) -> None:
-        data = self.sock.recv(1 << 20)
-        if not data:
+        """Append what one read returns to ``buf``."""
+        received = self.sock.recv_into(self._view)
+        if not received:
             raise ConnectionError('broker closed the socket')
-        self.buf += data
+        self.buf += self._view[:received]
 
     def read_frame(self) -> tuple[int, int, bytes]:
         """Block until one whole frame is buffered; return (type, channel, payload)."""
@@ -297,10 +303,7 @@ def _consume_loop(conn: RawConnection, count: int, on_progress: Callable[[int], 
         if len(buf) - pos < 7 or len(buf) - pos < 8 + _HEAD.unpack_from(buf, pos)[2]:
             del buf[:pos]
             pos = 0
-            data = sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError('broker closed the socket')
-            buf += data
+            conn._fill()
         acks = []
         end_buf = len(buf)
         while end_buf - pos >= 7:
@@ -329,10 +332,7 @@ def _confirm_loop(conn: RawConnection, queue: str, count: int, body: bytes, wind
         if room > 0:
             sock.sendall(one * room)
             published += room
-        data = sock.recv(1 << 16)
-        if not data:
-            raise ConnectionError('broker closed the socket')
-        buf += data
+        conn._fill()
         pos = 0
         while len(buf) - pos >= 7:
             ftype, _channel, size = _HEAD.unpack_from(buf, pos)

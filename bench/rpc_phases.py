@@ -21,6 +21,10 @@ the send system call and the way to the poll, ``poll->woke`` the wait for the br
 ``woke->recvd`` the way back and the read, ``recvd->decoded`` the core's decoding and channel
 bookkeeping, ``decoded->user`` routing to the waiter and the return to the caller.
 
+Each variant also reports its process's user and system CPU per round trip (``getrusage`` around
+the timed loop): the system part (the socket calls, the loopback TCP work) is about the same for
+every client, so the user part is where a client's own cost shows.
+
 Usage: ``.venv/bin/python bench/rpc_phases.py [--runs 3] [--count 10000]``
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import select
 import statistics
 import subprocess
@@ -62,16 +67,29 @@ def _phases(marks: Marks, min_share: float = 0.5) -> dict[str, float]:
     }
 
 
-def _raw(queue: str, count: int, use_epoll: bool) -> tuple[float, Marks]:
+def _cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _cpu_since(before: tuple[float, float]) -> tuple[float, float]:
+    """User and system CPU seconds of this process since ``before``."""
+    user, system = _cpu()
+    return user - before[0], system - before[1]
+
+
+def _raw(queue: str, count: int, use_epoll: bool) -> tuple[float, tuple[float, float], Marks]:
     conn = raw_ceiling.RawConnection()
     request = raw_ceiling.declare_frame(queue, passive=True)
-    sock, marks = conn.sock, []
+    sock = conn.sock
+    marks: Marks = []
     epoll = None
     if use_epoll:
         sock.setblocking(False)
         epoll = select.epoll()
         epoll.register(sock.fileno(), select.EPOLLIN)
     add = marks.append
+    cpu_before = _cpu()
     started = _now()
     for _ in range(count):
         add(('send', _now()))
@@ -81,12 +99,13 @@ def _raw(queue: str, count: int, use_epoll: bool) -> tuple[float, Marks]:
         conn.expect(50, 11)  # Queue.DeclareOk, read and found as run.py's raw client does
         add(('reply', _now()))
     elapsed = _now() - started
+    cpu = _cpu_since(cpu_before)
     sock.setblocking(True)
     conn.close()
-    return elapsed, marks
+    return elapsed, cpu, marks
 
 
-def _ours(queue: str, count: int) -> tuple[float, Marks]:
+def _ours(queue: str, count: int) -> tuple[float, tuple[float, float], Marks]:
     import pika
 
     conn = pika.BlockingConnection(pika.ConnectionParameters('127.0.0.1'))
@@ -138,23 +157,31 @@ def _ours(queue: str, count: int) -> tuple[float, Marks]:
     channel_core.rpc = marked('core.rpc', channel_core.rpc)  # type: ignore[method-assign]
     channel.queue_declare(queue=queue, passive=True)
     marks.clear()
+    cpu_before = _cpu()
     started = _now()
     for _ in range(count):
         add(('user', _now()))
         channel.queue_declare(queue=queue, passive=True)
     elapsed = _now() - started
+    cpu = _cpu_since(cpu_before)
     pump.sock = sock
     conn.close()
-    return elapsed, marks
+    return elapsed, cpu, marks
 
 
 def run_variant(variant: str, queue: str, count: int) -> dict[str, Any]:
     """One process's measurement: round-trip microseconds and the phase medians."""
     if variant == 'ours':
-        elapsed, marks = _ours(queue, count)
+        elapsed, (user, system), marks = _ours(queue, count)
     else:
-        elapsed, marks = _raw(queue, count, use_epoll=variant == 'raw-epoll')
-    return {'variant': variant, 'round_trip_us': elapsed / count * 1e6, 'phases': _phases(marks)}
+        elapsed, (user, system), marks = _raw(queue, count, use_epoll=variant == 'raw-epoll')
+    return {
+        'variant': variant,
+        'round_trip_us': elapsed / count * 1e6,
+        'user_us': user / count * 1e6,
+        'system_us': system / count * 1e6,
+        'phases': _phases(marks),
+    }
 
 
 VARIANTS = ('raw-recv', 'raw-epoll', 'ours')
@@ -186,8 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         raw_ceiling.delete(queue)
     for variant, runs in results.items():
-        trip = statistics.median(run['round_trip_us'] for run in runs)
-        print(f'{variant:9} round trip {trip:6.1f} us (median of {len(runs)} processes)')
+        trip, user, system = (
+            statistics.median(run[key] for run in runs)
+            for key in ('round_trip_us', 'user_us', 'system_us')
+        )
+        print(
+            f'{variant:9} round trip {trip:6.1f} us, CPU user {user:5.1f} + system {system:5.1f}'
+            f' us (medians of {len(runs)} processes)'
+        )
         for phase in runs[0]['phases']:
             values = [run['phases'][phase] for run in runs if phase in run['phases']]
             print(f'    {phase:22} {statistics.median(values):6.1f} us')

@@ -217,3 +217,21 @@ def test_wait_checks_done_once_per_cycle(pump_pair: Any, monkeypatch: Any) -> No
     with pump.lock:
         assert not pump.wait(lambda: bool(checks.append(1)), time.monotonic())
     assert len(checks) == 2  # a passed deadline still runs one cycle, checked after it
+
+
+def test_send_now_keeps_a_backlog_ahead_of_new_output(pump_pair: Any) -> None:
+    """With bytes waiting in _out, new core output goes behind them, not straight out."""
+    pump, peer = pump_pair
+    with pump.lock:
+        pump.send_now()  # the protocol header
+        pump._out.extend([b'first-'])
+        pump.core._output.buffer += b'second'
+        pump.send_now()
+        assert pump.output_pending == 0
+        assert not pump.core._output.buffer
+    expected = b'AMQP\x00\x00\x09\x01first-second'
+    received = b''
+    peer.settimeout(5)
+    while len(received) < len(expected):
+        received += peer.recv(100)
+    assert received == expected

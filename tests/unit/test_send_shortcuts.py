@@ -359,3 +359,24 @@ def test_front_end_methods_send_what_keywords_would_build(call: Any, expected: A
     sent = sf.methods(bytes(conn._take_output()))
     assert len(sent) == 1
     assert bytes(content.encode_method(1, sent[0])) == content.encode_method(1, expected)
+
+
+@pytest.mark.parametrize('flag', ['passive', 'durable', 'exclusive', 'auto_delete'])
+def test_flag_check_names_whichever_queue_declare_flag_is_bad(flag: str) -> None:
+    """_check_common tests all flags in one step; the error still names the bad one."""
+    conn, channel = open_fake_channel()
+    with pytest.raises(TypeError, match=rf'^{flag} must be a bool'):
+        channel.queue_declare('q', **{flag: 'yes'})
+    assert conn._take_output() == b''
+
+
+def test_flag_check_of_single_flag_methods() -> None:
+    """A method with one flag gets a tuple from the cached getter as well."""
+    conn, channel = open_fake_channel()
+    channel.queue_delete('q', if_unused=True)
+    channel.basic_qos(prefetch_count=5, global_qos=1)
+    with pytest.raises(TypeError, match=r'^global_qos must be a bool'):
+        channel.basic_qos(prefetch_count=5, global_qos='no')
+    sent = sf.methods(bytes(conn._take_output()))
+    assert sent[0].if_unused is True
+    assert len(sent) == 1  # basic_qos waits behind the outstanding Queue.Delete

@@ -133,16 +133,16 @@ class Pump(EventRouter):
         core = self.core
         self._held = False
         self._sent_mark = core.bytes_queued_total
+        # Every read ends here, usually with nothing queued: look at the core's output before
+        # asking for it, one call less per round trip.
         output = core._output
-        data = output.buffer
-        if output.parts or self._out.size:  # bodies by reference, or a backlog: keep the order
-            self._send_parts(core.data_to_send_parts())
+        if not (output.buffer or output.parts):
             return
-        # Only the core's buffer, nothing waiting (every RPC and confirmed publish): one send
-        # of it, taken as data_to_send_parts would take it.
-        if not data:
+        parts = core.data_to_send_parts()  # large bodies by reference: no join
+        if len(parts) > 1 or self._out.size:  # several buffers, or a backlog: keep the order
+            self._send_parts(parts)
             return
-        output.buffer = bytearray()
+        data = parts[0]  # the usual case (every RPC and confirmed publish): one send
         sock = self.sock
         if sock is None:
             return

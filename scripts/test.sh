@@ -142,5 +142,8 @@ fi
 if [ -f bench/rpc_phases.py ]; then
     gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
 fi
+if [ -f bench/rpc_lines.py ]; then
+    gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5
+fi
 other_python_gates
 finish

@@ -14,8 +14,9 @@ runs in each window:
   channel's bookkeeping, routing). For the select adapter the next request's ``before send``
   follows in the same loop turn, from the user's callback.
 
-The peer is ``offline.py``'s scripted broker on a loopback port, so the counts are exact and
-repeatable; lines of this file are not counted.
+The raw ceiling's loop is counted the same way, for comparison (its blocking ``recv_into``
+is both its wait and its read). The peer is ``offline.py``'s scripted broker on a loopback
+port, so the counts are exact and repeatable; lines of this file are not counted.
 
 Usage: ``.venv/bin/python bench/rpc_lines.py [--by-function] [--round-trips N]``
 """
@@ -33,6 +34,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 sys.path.insert(0, str(BENCH_DIR))
 
 import offline  # noqa: E402
+import raw_ceiling  # noqa: E402
 
 import pika  # noqa: E402
 from pika.adapters import _transport  # noqa: E402
@@ -83,6 +85,16 @@ class _MarkedSocket:
         return getattr(self._sock, name)
 
 
+class _MarkedRawSocket(_MarkedSocket):
+    """The raw client's blocking socket: ``sendall`` is its send, and its blocking
+    ``recv_into`` is both its poll and its read (the wait ends inside it)."""
+
+    def __init__(self, sock: Any, counter: LineCounter) -> None:
+        super().__init__(sock, counter)
+        self.sendall = counter.marking(sock.sendall, WINDOWS[1])
+        self.recv_into = counter.marking(sock.recv_into, WINDOWS[1], WINDOWS[2])
+
+
 class _MarkedPoller:
     """A poller whose ``poll`` switches the counter to "after wake-up" when it returns."""
 
@@ -115,6 +127,28 @@ def count_blocking(round_trips: int) -> Counts:
     counter.active = False
     pump.sock, pump._poller = real_sock, real_poller
     conn.close()
+    return counter.counts
+
+
+def count_raw(round_trips: int) -> Counts:
+    """Lines per window of ``round_trips`` round trips of the raw ceiling's RPC loop
+    (``raw_ceiling.py``: ``sendall`` of the pre-encoded request, ``expect`` the reply)."""
+    peer = offline._RpcPeer()
+    raw = raw_ceiling.RawConnection(port=peer.port)
+    request = raw_ceiling.declare_frame('q', passive=True)
+    counter = LineCounter()
+    real_sock = raw.sock
+    sock: Any = _MarkedRawSocket(real_sock, counter)
+    raw.sock = sock
+    counter.active = True
+    for _ in range(round_trips):
+        counter.window = WINDOWS[0]
+        sys.settrace(counter.trace)
+        sock.sendall(request)
+        raw.expect(50, 11)
+        sys.settrace(None)
+    counter.active = False
+    real_sock.close()
     return counter.counts
 
 
@@ -178,11 +212,12 @@ def report(name: str, counts: Counts, round_trips: int, by_function: bool) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the per-window line counts of both adapters."""
+    """Print the per-window line counts of the raw client and of both adapters."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--round-trips', type=int, default=20)
     parser.add_argument('--by-function', action='store_true', help='list the functions too')
     args = parser.parse_args(argv)
+    report('raw client', count_raw(args.round_trips), args.round_trips, args.by_function)
     report('BlockingChannel', count_blocking(args.round_trips), args.round_trips, args.by_function)
     report('SelectConnection', count_select(args.round_trips), args.round_trips, args.by_function)
     return 0

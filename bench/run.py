@@ -186,6 +186,8 @@ def summarize(rows: list[dict[str, Any]], scenarios: list[str], clients: list[st
         if row.get('ok'):
             row['msgs_per_s'] = row['count'] / row['elapsed'] if row['elapsed'] > 0 else None
             row['cpu_us_per_msg'] = row['cpu'] / row['count'] * 1e6
+            if 'page_faults' in row:
+                row['faults_per_msg'] = row['page_faults'] / row['count']
             if 'rss_checkpoint' in row and 'rss_end' in row:
                 row['rss_growth_mb'] = (row['rss_end'] - row['rss_checkpoint']) / MIB
     table: dict[tuple[str, str], dict[str, Any]] = {}
@@ -203,6 +205,7 @@ def summarize(rows: list[dict[str, Any]], scenarios: list[str], clients: list[st
                 'msgs_per_s': _median(ok, 'msgs_per_s'),
                 'cpu_us_per_msg': _median(ok, 'cpu_us_per_msg'),
                 'rss_growth_mb': _median(ok, 'rss_growth_mb'),
+                'faults_per_msg': _median(ok, 'faults_per_msg'),
                 'spread': _spread(ok),
                 'na': bool(mine[-1].get('na')),
                 'error': None if ok else mine[-1].get('error', 'failed'),
@@ -302,13 +305,13 @@ def results_table(summary: list[dict[str, Any]]) -> str:
     """The main Markdown table: one line per (scenario, client)."""
     lines = [
         '| scenario | client | msgs/s | CPU us/msg | msgs/s vs pika | CPU vs pika '
-        '| of ceiling | RSS growth MB | runs ok | spread |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| of ceiling | RSS growth MB | page faults/msg | runs ok | spread |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for e in summary:
         if e['runs_ok'] == 0:
             note = e['error'] or 'failed'
-            cells = [e['scenario'], e['client'], note, '', '', '', '', '', f'0/{e["runs"]}', '']
+            cells = [e['scenario'], e['client'], note, '', '', '', '', '', '', f'0/{e["runs"]}', '']
         else:
             cells = [
                 e['scenario'],
@@ -319,6 +322,7 @@ def results_table(summary: list[dict[str, Any]]) -> str:
                 _fmt(e.get('cpu_vs_pika'), '.2f'),
                 _percent(e.get('vs_ceiling')),
                 _fmt(e.get('rss_growth_mb'), '.1f'),
+                _fmt(e.get('faults_per_msg'), '.2f'),
                 f'{e["runs_ok"]}/{e["runs"]}',
                 _percent(e.get('spread')),
             ]

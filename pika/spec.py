@@ -164,7 +164,7 @@ class Connection(amqp_object.Class):
         def __init__(self, client_properties: Optional[dict[str, Any]] = None, mechanism: str = 'PLAIN', response: Optional[Union[str, bytes]] = None, locale: str = 'en_US') -> None:
             self.client_properties = client_properties
             self.mechanism = mechanism
-            self.response = response
+            self.response: Union[str, bytes] = response  # type: ignore[assignment]
             self.locale = locale
 
         def encode(self) -> list[bytes]:
@@ -214,7 +214,7 @@ class Connection(amqp_object.Class):
         _has_content = False
 
         def __init__(self, challenge: Optional[Union[str, bytes]] = None) -> None:
-            self.challenge = challenge
+            self.challenge: Union[str, bytes] = challenge  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -248,7 +248,7 @@ class Connection(amqp_object.Class):
         _SECRET_FIELDS = frozenset({'response'})
 
         def __init__(self, response: Optional[Union[str, bytes]] = None) -> None:
-            self.response = response
+            self.response: Union[str, bytes] = response  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -434,10 +434,10 @@ class Connection(amqp_object.Class):
         _has_content = False
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
-            self.reply_code = reply_code
+            self.reply_code: int = reply_code  # type: ignore[assignment]
             self.reply_text = reply_text
-            self.class_id = class_id
-            self.method_id = method_id
+            self.class_id: int = class_id  # type: ignore[assignment]
+            self.method_id: int = method_id  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -558,8 +558,8 @@ class Connection(amqp_object.Class):
         _SECRET_FIELDS = frozenset({'new_secret'})
 
         def __init__(self, new_secret: Optional[Union[str, bytes]] = None, reason: Optional[str] = None) -> None:
-            self.new_secret = new_secret
-            self.reason = reason
+            self.new_secret: Union[str, bytes] = new_secret  # type: ignore[assignment]
+            self.reason: str = reason  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -695,7 +695,7 @@ class Channel(amqp_object.Class):
         _has_content = False
 
         def __init__(self, active: Optional[bool] = None) -> None:
-            self.active = active
+            self.active: bool = active  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -728,7 +728,7 @@ class Channel(amqp_object.Class):
         _has_content = False
 
         def __init__(self, active: Optional[bool] = None) -> None:
-            self.active = active
+            self.active: bool = active  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -761,10 +761,10 @@ class Channel(amqp_object.Class):
         _has_content = False
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
-            self.reply_code = reply_code
+            self.reply_code: int = reply_code  # type: ignore[assignment]
             self.reply_text = reply_text
-            self.class_id = class_id
-            self.method_id = method_id
+            self.class_id: int = class_id  # type: ignore[assignment]
+            self.method_id: int = method_id  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -931,7 +931,7 @@ class Exchange(amqp_object.Class):
 
         def __init__(self, ticket: int = 0, exchange: Optional[str] = None, exchange_type: str = 'direct', passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
-            self.exchange = exchange
+            self.exchange: str = exchange  # type: ignore[assignment]
             self.exchange_type = exchange_type
             self.passive = passive
             self.durable = durable
@@ -1014,7 +1014,7 @@ class Exchange(amqp_object.Class):
 
         def __init__(self, ticket: int = 0, exchange: Optional[str] = None, if_unused: bool = False, nowait: bool = False) -> None:
             self.ticket = ticket
-            self.exchange = exchange
+            self.exchange: str = exchange  # type: ignore[assignment]
             self.if_unused = if_unused
             self.nowait = nowait
 
@@ -1082,8 +1082,8 @@ class Exchange(amqp_object.Class):
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
-            self.destination = destination
-            self.source = source
+            self.destination: str = destination  # type: ignore[assignment]
+            self.source: str = source  # type: ignore[assignment]
             self.routing_key = routing_key
             self.nowait = nowait
             self.arguments = arguments
@@ -1165,8 +1165,8 @@ class Exchange(amqp_object.Class):
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
-            self.destination = destination
-            self.source = source
+            self.destination: str = destination  # type: ignore[assignment]
+            self.source: str = source  # type: ignore[assignment]
             self.routing_key = routing_key
             self.nowait = nowait
             self.arguments = arguments
@@ -1313,9 +1313,9 @@ class Queue(amqp_object.Class):
         _has_content = False
 
         def __init__(self, queue: Optional[str] = None, message_count: Optional[int] = None, consumer_count: Optional[int] = None) -> None:
-            self.queue = queue
-            self.message_count = message_count
-            self.consumer_count = consumer_count
+            self.queue: str = queue  # type: ignore[assignment]
+            self.message_count: int = message_count  # type: ignore[assignment]
+            self.consumer_count: int = consumer_count  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1364,7 +1364,7 @@ class Queue(amqp_object.Class):
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
-            self.exchange = exchange
+            self.exchange: str = exchange  # type: ignore[assignment]
             self.routing_key = routing_key
             self.nowait = nowait
             self.arguments = arguments
@@ -1490,7 +1490,7 @@ class Queue(amqp_object.Class):
         _has_content = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
-            self.message_count = message_count
+            self.message_count: int = message_count  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1575,7 +1575,7 @@ class Queue(amqp_object.Class):
         _has_content = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
-            self.message_count = message_count
+            self.message_count: int = message_count  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1611,7 +1611,7 @@ class Queue(amqp_object.Class):
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.queue = queue
-            self.exchange = exchange
+            self.exchange: str = exchange  # type: ignore[assignment]
             self.routing_key = routing_key
             self.arguments = arguments
 
@@ -1812,7 +1812,7 @@ class Basic(amqp_object.Class):
         _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
-            self.consumer_tag = consumer_tag
+            self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1850,7 +1850,7 @@ class Basic(amqp_object.Class):
         _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None, nowait: bool = False) -> None:
-            self.consumer_tag = consumer_tag
+            self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
             self.nowait = nowait
 
         def encode(self) -> list[bytes]:
@@ -1895,7 +1895,7 @@ class Basic(amqp_object.Class):
         _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
-            self.consumer_tag = consumer_tag
+            self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1988,10 +1988,10 @@ class Basic(amqp_object.Class):
         _has_content = True
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
-            self.reply_code = reply_code
+            self.reply_code: int = reply_code  # type: ignore[assignment]
             self.reply_text = reply_text
-            self.exchange = exchange
-            self.routing_key = routing_key
+            self.exchange: str = exchange  # type: ignore[assignment]
+            self.routing_key: str = routing_key  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2048,11 +2048,11 @@ class Basic(amqp_object.Class):
         _has_content = True
 
         def __init__(self, consumer_tag: Optional[str] = None, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
-            self.consumer_tag = consumer_tag
-            self.delivery_tag = delivery_tag
+            self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
+            self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
             self.redelivered = redelivered
-            self.exchange = exchange
-            self.routing_key = routing_key
+            self.exchange: str = exchange  # type: ignore[assignment]
+            self.routing_key: str = routing_key  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2162,11 +2162,11 @@ class Basic(amqp_object.Class):
         _has_content = True
 
         def __init__(self, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None, message_count: Optional[int] = None) -> None:
-            self.delivery_tag = delivery_tag
+            self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
             self.redelivered = redelivered
-            self.exchange = exchange
-            self.routing_key = routing_key
-            self.message_count = message_count
+            self.exchange: str = exchange  # type: ignore[assignment]
+            self.routing_key: str = routing_key  # type: ignore[assignment]
+            self.message_count: int = message_count  # type: ignore[assignment]
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2302,7 +2302,7 @@ class Basic(amqp_object.Class):
         _has_content = False
 
         def __init__(self, delivery_tag: Optional[int] = None, requeue: bool = True) -> None:
-            self.delivery_tag = delivery_tag
+            self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
             self.requeue = requeue
 
         def encode(self) -> list[bytes]:

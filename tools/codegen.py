@@ -256,8 +256,21 @@ def init_lines(fields: list[Field]) -> list[str]:
         return []
     params = ', '.join(f'{f.name}: {f.annotation} = {f.default!r}' for f in fields)
     out = [f'def __init__(self, {params}) -> None:']
-    out += [f'    self.{f.name} = {f.name}' for f in fields]
+    out += [attribute_line(f) for f in fields]
     return [*out, '']
+
+
+def attribute_line(field: Field) -> str:
+    """The ``__init__`` line storing one argument.
+
+    A required argument (no default in the spec, not a table) is typed as its wire type, not
+    as Optional: a received method always carries it, and ``encode`` refuses None. Only an
+    object built without it holds None until it is set, so the assignment is exempted.
+    """
+    if field.default is None and field.kind != 'table':
+        wire_type = PY_TYPES[field.kind]
+        return f'    self.{field.name}: {wire_type} = {field.name}  # type: ignore[assignment]'
+    return f'    self.{field.name} = {field.name}'
 
 
 def method_lines(

@@ -25,8 +25,7 @@ def setup(channel: BlockingChannel, exchange: str) -> str:
     channel.exchange_declare(exchange=exchange, exchange_type='topic', durable=True)
     channel.exchange_declare(exchange=exchange + '.alt', exchange_type=pika.ExchangeType.fanout)
     declared = channel.queue_declare(queue='', exclusive=True)
-    queue = declared.method.queue
-    assert queue is not None
+    queue = declared.method.queue  # a str: reply fields are typed as the broker sends them
     channel.queue_bind(queue=queue, exchange=exchange, routing_key='orders.*')
     channel.confirm_delivery()
     return queue

@@ -55,8 +55,7 @@ def passive_declare(channel: pika.adapters.blocking_connection.BlockingChannel, 
         raise
     except OperationTimeout:
         return -1
-    count = ok.method.message_count
-    return count if count is not None else 0
+    return ok.method.message_count
 
 
 def classify(error: Exception) -> str:

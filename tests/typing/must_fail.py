@@ -37,7 +37,7 @@ def wrong_results(channel: BlockingChannel) -> None:
         print(method.no_such_field)  # type: ignore[attr-defined]
     get_ok, _, _ = channel.basic_get('q')
     if get_ok:
-        get_ok.message_count.upper()  # type: ignore[union-attr]
+        get_ok.message_count.upper()  # type: ignore[attr-defined]
     print(name)
 
 

@@ -43,6 +43,8 @@ from tests.helpers import amqp_answers
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from tests.helpers.tls_certs import TlsFiles
+
 LOGGER = logging.getLogger(__name__)
 
 RABBITMQ_BIN = Path(os.environ.get('RABBITMQ_BIN_DIR', '/usr/lib/rabbitmq/bin'))
@@ -124,20 +126,28 @@ def reap_stale_nodes(tmp_dir: str | None = None) -> list[str]:
     return removed
 
 
-def _config_text(port: int) -> str:
-    """The private node's rabbitmq.conf (new-style sysctl format)."""
-    return '\n'.join(
-        [
-            f'listeners.tcp.1 = {HOST}:{port}',
-            'loopback_users = none',
-            # Small disks on CI machines must not raise a disk alarm behind our back.
-            'disk_free_limit.absolute = 1MB',
-            'vm_memory_high_watermark.relative = 0.4',
-            'log.console = false',
-            'log.file.level = info',
-            '',
+def _config_text(port: int, tls: TlsFiles | None = None, tls_port: int = 0) -> str:
+    """The private node's rabbitmq.conf (new-style sysctl format); with ``tls``, also a TLS
+    listener on ``tls_port`` that presents the server certificate and asks for no client one."""
+    lines = [
+        f'listeners.tcp.1 = {HOST}:{port}',
+        'loopback_users = none',
+        # Small disks on CI machines must not raise a disk alarm behind our back.
+        'disk_free_limit.absolute = 1MB',
+        'vm_memory_high_watermark.relative = 0.4',
+        'log.console = false',
+        'log.file.level = info',
+    ]
+    if tls is not None:
+        lines += [
+            f'listeners.ssl.1 = {HOST}:{tls_port}',
+            f'ssl_options.cacertfile = {tls.ca_cert}',
+            f'ssl_options.certfile = {tls.server_cert}',
+            f'ssl_options.keyfile = {tls.server_key}',
+            'ssl_options.verify = verify_none',
+            'ssl_options.fail_if_no_peer_cert = false',
         ]
-    )
+    return '\n'.join([*lines, ''])
 
 
 class PrivateBroker:
@@ -148,14 +158,19 @@ class PrivateBroker:
 
     :param start_timeout: seconds :meth:`start` waits for the node to answer AMQP
     :param base_dir: where to keep the node's files (default: a fresh temporary directory)
+    :param tls: certificate files for an extra TLS listener on :attr:`tls_port`
     """
 
-    def __init__(self, start_timeout: float = 90.0, base_dir: str | None = None) -> None:
+    def __init__(
+        self, start_timeout: float = 90.0, base_dir: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
         self.start_timeout = start_timeout
         self.host = HOST
         self.node_name = f'pikatest-{os.getpid()}-{next(_COUNTER)}@localhost'
         self.port = free_port()
         self.dist_port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls is not None else 0
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix='pikatest-broker-'))
         self._process: subprocess.Popen[bytes] | None = None
@@ -185,7 +200,8 @@ class PrivateBroker:
         """Create the private directories, config, env and plugins files."""
         for sub in ('home', 'mnesia', 'log', 'plugins-expand'):
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.base_dir / 'rabbitmq.conf').write_text(_config_text(self.port), encoding='utf-8')
+        config = _config_text(self.port, self.tls, self.tls_port)
+        (self.base_dir / 'rabbitmq.conf').write_text(config, encoding='utf-8')
         (self.base_dir / 'enabled_plugins').write_text('[].\n', encoding='utf-8')
         (self.base_dir / 'rabbitmq-env.conf').write_text('# private node: empty\n', 'utf-8')
         # For reap_stale_nodes(): who owns the node, and its name.

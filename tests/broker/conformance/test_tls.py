@@ -1,0 +1,163 @@
+"""TLS against a real TLS listener: a private node with a certificate from a throw-away CA.
+
+Every adapter built on `IOServices` (select with each poller, asyncore, asyncio, tornado,
+gevent) and the BlockingConnection open a verified TLS connection (the CA given, the host name
+checked), move a small and a 1 MiB message through the broker and back, and close. A server
+name the certificate does not carry, an untrusted certificate and a TLS client on the plain
+port fail the connection with an error from our tree, within the socket timeout.
+Twisted is not here: its TLS is the caller's (`connectSSL` or an endpoint).
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.parse
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import pika
+from pika import exceptions
+from tests.broker.conformance.test_conformance import Session, declare_queue
+from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
+from tests.helpers.tls_certs import SERVER_NAME, TlsFiles, make_tls_files, openssl_available
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pika.channel import Channel
+    from tests.broker.conformance.drivers import Driver
+
+pytestmark = pytest.mark.broker
+
+LARGE = bytes(range(256)) * 4096  # 1 MiB: several body frames and many TLS records
+
+
+@pytest.fixture(scope='module')
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    # A missing tool is a failure, not a skip: CI must never pass without this suite.
+    assert openssl_available(), 'the openssl command is needed to make test certificates'
+    return make_tls_files(tmp_path_factory.mktemp('tls'))
+
+
+@pytest.fixture(scope='module')
+def tls_broker(tls_files: TlsFiles) -> Iterator[PrivateBroker]:
+    """A private node with a TLS listener (its own, so the shared node stays untouched)."""
+    assert rabbitmq_available(), 'rabbitmq-server is needed for the TLS suite'
+    with PrivateBroker(tls=tls_files) as broker:
+        broker.start()
+        yield broker
+
+
+def tls_params(
+    broker: PrivateBroker,
+    context: ssl.SSLContext,
+    server_hostname: str | None = SERVER_NAME,
+    port: int | None = None,
+) -> pika.ConnectionParameters:
+    return pika.ConnectionParameters(
+        host=broker.host,
+        port=broker.tls_port if port is None else port,
+        ssl_options=pika.SSLOptions(context, server_hostname),
+        socket_timeout=5.0,
+        stack_timeout=15.0,
+        connection_attempts=1,
+    )
+
+
+def trusting(files: TlsFiles) -> ssl.SSLContext:
+    """A client context that trusts only the test CA and checks host names."""
+    return ssl.create_default_context(cafile=str(files.ca_cert))
+
+
+def test_tls_publish_and_consume_on_every_adapter(
+    fd_driver: Driver, tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    session = Session(fd_driver, tls_params(tls_broker, trusting(tls_files))).wait_open()
+    try:
+        channel: Channel = session.channel()
+        queue = declare_queue(session, channel)
+        received: list[bytes] = []
+
+        def on_message(ch: Channel, method: Any, _properties: Any, body: bytes) -> None:
+            received.append(body)
+            ch.basic_ack(method.delivery_tag)
+
+        consume_ok: list[Any] = []
+        channel.basic_consume(queue, on_message, callback=consume_ok.append)
+        fd_driver.run_until(lambda: bool(consume_ok))
+        channel.basic_publish('', queue, b'small')
+        channel.basic_publish('', queue, LARGE)
+        fd_driver.run_until(lambda: len(received) == 2, timeout=20.0)
+        assert received[0] == b'small'
+        assert received[1] == LARGE
+    finally:
+        session.close()
+    assert session.open_error is None
+
+
+def test_blocking_connection_over_tls(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:
+    connection = pika.BlockingConnection(tls_params(tls_broker, trusting(tls_files)))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        queue = channel.queue_declare('', exclusive=True).method.queue
+        bodies = [b'one', LARGE, b'three']
+        for body in bodies:
+            channel.basic_publish('', queue, body)  # confirmed: returns once the broker has it
+        got = []
+        for _ in bodies:
+            method, _properties, body = channel.basic_get(queue, auto_ack=True)
+            assert method and body is not None
+            got.append(body)
+        assert got == bodies
+        assert channel.queue_declare(queue, passive=True).method.message_count == 0
+    finally:
+        connection.close()
+    assert connection.is_closed
+
+
+def test_amqps_url_with_the_ca(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:
+    options = {'ca_certs': str(tls_files.ca_cert), 'server_hostname': SERVER_NAME}
+    query = urllib.parse.urlencode({'ssl_options': repr(options), 'socket_timeout': '5'})
+    url = f'amqps://guest:guest@{tls_broker.host}:{tls_broker.tls_port}/%2F?{query}'
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        name = f'pikatest.tls.{uuid.uuid4().hex}'
+        channel = connection.channel()
+        assert channel.queue_declare(name, exclusive=True).method.queue == name
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ('case', 'reason'),
+    [
+        ('wrong server name', 'Hostname mismatch'),
+        ('untrusted certificate', 'certificate verify failed'),
+        ('TLS client on the plain port', 'TLS handshake'),
+    ],
+)
+def test_a_tls_failure_fails_the_connection_cleanly(
+    case: str, reason: str, tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    if case == 'wrong server name':
+        params = tls_params(tls_broker, trusting(tls_files), server_hostname='not-the-broker')
+    elif case == 'untrusted certificate':
+        params = tls_params(tls_broker, ssl.create_default_context())
+    else:
+        params = tls_params(tls_broker, trusting(tls_files), port=tls_broker.port)
+    with pytest.raises(exceptions.AMQPConnectionError, match=reason):
+        pika.BlockingConnection(params)
+
+
+def test_a_tls_failure_reaches_the_open_error_callback(
+    fd_driver: Driver, tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    params = tls_params(tls_broker, trusting(tls_files), server_hostname='not-the-broker')
+    session = Session(fd_driver, params)
+    fd_driver.run_until(lambda: session.finished or session.opened, timeout=20.0)
+    assert not session.opened
+    assert isinstance(session.open_error, exceptions.AMQPConnectionError)
+    assert 'Hostname mismatch' in str(session.open_error)

@@ -123,6 +123,16 @@ if ! sh scripts/ensure_broker.sh; then
     FAILED=1
 fi
 
+log 'set-up: openssl (the TLS tests make their certificates with it)'
+if ! command -v openssl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl \
+            || { apt-get update && env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl; }
+    else
+        sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+    fi || { SUMMARY+=('FAIL  set-up: openssl'); FAILED=1; }
+fi
+
 gate 'ruff format --check' 300 "$PY" -m ruff format --check .
 gate 'ruff check' 300 "$PY" -m ruff check .
 gate 'mypy' 600 "$PY" -m mypy

@@ -3,7 +3,8 @@
 The shared broker on 127.0.0.1:5672 must never be stopped or reconfigured, so tests that need to
 hurt a broker start their own node with :class:`PrivateBroker`. Everything about that node is
 private: node name (``pikatest-<pid>-<n>@localhost``), AMQP port, Erlang distribution port, data,
-log and pid files, config file, enabled-plugins file (empty: no management plugin) and ``HOME``.
+log and pid files, config file, enabled-plugins file (no management plugin; only
+``rabbitmq_auth_mechanism_ssl`` on a node with a TLS listener) and ``HOME``.
 
 Environment variables honoured by Debian's rabbitmq-server 3.10.8 (``rabbitmq-env`` and the
 Erlang side ``rabbit_env``) that we set: ``RABBITMQ_NODENAME``, ``RABBITMQ_NODE_IP_ADDRESS``,
@@ -128,7 +129,9 @@ def reap_stale_nodes(tmp_dir: str | None = None) -> list[str]:
 
 def _config_text(port: int, tls: TlsFiles | None = None, tls_port: int = 0) -> str:
     """The private node's rabbitmq.conf (new-style sysctl format); with ``tls``, also a TLS
-    listener on ``tls_port`` that presents the server certificate and asks for no client one."""
+    listener on ``tls_port`` that presents the server certificate and verifies a client
+    certificate when one is offered, and SASL EXTERNAL beside PLAIN (the user is the client
+    certificate's common name)."""
     lines = [
         f'listeners.tcp.1 = {HOST}:{port}',
         'loopback_users = none',
@@ -144,8 +147,12 @@ def _config_text(port: int, tls: TlsFiles | None = None, tls_port: int = 0) -> s
             f'ssl_options.cacertfile = {tls.ca_cert}',
             f'ssl_options.certfile = {tls.server_cert}',
             f'ssl_options.keyfile = {tls.server_key}',
-            'ssl_options.verify = verify_none',
+            'ssl_options.verify = verify_peer',
             'ssl_options.fail_if_no_peer_cert = false',
+            'auth_mechanisms.1 = PLAIN',
+            'auth_mechanisms.2 = AMQPLAIN',
+            'auth_mechanisms.3 = EXTERNAL',
+            'ssl_cert_login_from = common_name',
         ]
     return '\n'.join([*lines, ''])
 
@@ -202,7 +209,9 @@ class PrivateBroker:
             (self.base_dir / sub).mkdir(parents=True, exist_ok=True)
         config = _config_text(self.port, self.tls, self.tls_port)
         (self.base_dir / 'rabbitmq.conf').write_text(config, encoding='utf-8')
-        (self.base_dir / 'enabled_plugins').write_text('[].\n', encoding='utf-8')
+        # EXTERNAL comes from a plugin; without TLS there is nothing to enable.
+        plugins = '[rabbitmq_auth_mechanism_ssl].\n' if self.tls is not None else '[].\n'
+        (self.base_dir / 'enabled_plugins').write_text(plugins, encoding='utf-8')
         (self.base_dir / 'rabbitmq-env.conf').write_text('# private node: empty\n', 'utf-8')
         # For reap_stale_nodes(): who owns the node, and its name.
         (self.base_dir / 'owner').write_text(str(os.getpid()), encoding='ascii')

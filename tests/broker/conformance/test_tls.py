@@ -4,7 +4,9 @@ Every adapter built on `IOServices` (select with each poller, asyncore, asyncio,
 gevent) and the BlockingConnection open a verified TLS connection (the CA given, the host name
 checked), move a small and a 1 MiB message through the broker and back, and close. A server
 name the certificate does not carry, an untrusted certificate and a TLS client on the plain
-port fail the connection with an error from our tree, within the socket timeout.
+port fail the connection with an error from our tree, within the socket timeout. SASL
+EXTERNAL logs in as the client certificate's common name, and without a certificate it is
+refused as an authentication error.
 Twisted is not here: its TLS is the caller's (`connectSSL` or an endpoint).
 """
 
@@ -21,7 +23,13 @@ import pika
 from pika import exceptions
 from tests.broker.conformance.test_conformance import Session, declare_queue
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
-from tests.helpers.tls_certs import SERVER_NAME, TlsFiles, make_tls_files, openssl_available
+from tests.helpers.tls_certs import (
+    CLIENT_USER,
+    SERVER_NAME,
+    TlsFiles,
+    make_tls_files,
+    openssl_available,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,8 +63,9 @@ def tls_params(
     context: ssl.SSLContext,
     server_hostname: str | None = SERVER_NAME,
     port: int | None = None,
+    credentials: Any = None,
 ) -> pika.ConnectionParameters:
-    return pika.ConnectionParameters(
+    params = pika.ConnectionParameters(
         host=broker.host,
         port=broker.tls_port if port is None else port,
         ssl_options=pika.SSLOptions(context, server_hostname),
@@ -64,11 +73,21 @@ def tls_params(
         stack_timeout=15.0,
         connection_attempts=1,
     )
+    if credentials is not None:
+        params.credentials = credentials
+    return params
 
 
 def trusting(files: TlsFiles) -> ssl.SSLContext:
     """A client context that trusts only the test CA and checks host names."""
     return ssl.create_default_context(cafile=str(files.ca_cert))
+
+
+def with_client_certificate(files: TlsFiles) -> ssl.SSLContext:
+    """:func:`trusting`, also presenting the client certificate (common name ``guest``)."""
+    context = trusting(files)
+    context.load_cert_chain(str(files.client_cert), str(files.client_key))
+    return context
 
 
 def test_tls_publish_and_consume_on_every_adapter(
@@ -161,3 +180,49 @@ def test_a_tls_failure_reaches_the_open_error_callback(
     assert not session.opened
     assert isinstance(session.open_error, exceptions.AMQPConnectionError)
     assert 'Hostname mismatch' in str(session.open_error)
+
+
+def test_external_login_takes_the_user_from_the_client_certificate(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    params = tls_params(
+        tls_broker,
+        with_client_certificate(tls_files),
+        credentials=pika.credentials.ExternalCredentials(),
+    )
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        # The broker names the user it logged in: the certificate's common name.
+        queue = channel.queue_declare('', exclusive=True).method.queue
+        users = tls_broker.rabbitmqctl('list_connections', 'user', 'auth_mechanism', 'ssl')
+        assert f'{CLIENT_USER}\tEXTERNAL\ttrue' in users
+        assert channel.queue_declare(queue, passive=True).method.message_count == 0
+    finally:
+        connection.close()
+
+
+def test_external_login_on_every_adapter(
+    fd_driver: Driver, tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    params = tls_params(
+        tls_broker,
+        with_client_certificate(tls_files),
+        credentials=pika.credentials.ExternalCredentials(),
+    )
+    session = Session(fd_driver, params).wait_open()
+    try:
+        channel = session.channel()
+        declare_queue(session, channel)
+    finally:
+        session.close()
+
+
+def test_external_login_without_a_client_certificate_is_refused(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    params = tls_params(
+        tls_broker, trusting(tls_files), credentials=pika.credentials.ExternalCredentials()
+    )
+    with pytest.raises(exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(params)

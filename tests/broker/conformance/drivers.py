@@ -197,15 +197,18 @@ class GeventDriver(Driver):
 
 
 class TwistedDriver(Driver):
-    """`TwistedProtocolConnection`'s callback core, connected by `reactor.connectTCP` and run
-    with `reactor.iterate` (the global reactor cannot be restarted once stopped)."""
+    """`TwistedProtocolConnection`'s callback core, connected by `reactor.connectTCP` (or
+    `reactor.connectSSL` with ``tls_options``: Twisted's TLS is the caller's, the adapter does
+    not read ``ssl_options``) and run with `reactor.iterate` (the global reactor cannot be
+    restarted once stopped)."""
 
     name = 'twisted'
 
-    def __init__(self) -> None:
+    def __init__(self, tls_options: Any = None) -> None:
         from twisted.internet import reactor
 
         self.reactor: Any = reactor
+        self.tls_options = tls_options
         self._connectors: list[Any] = []
 
     def make_connection(
@@ -234,11 +237,14 @@ class TwistedDriver(Driver):
             def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
                 impl._on_connect_failed(exceptions.AMQPConnectionError(repr(reason.value)))
 
-        self._connectors.append(
-            self.reactor.connectTCP(
-                params.host, params.port, Factory(), timeout=params.socket_timeout or 30
+        timeout = params.socket_timeout or 30
+        if self.tls_options is None:
+            connector = self.reactor.connectTCP(params.host, params.port, Factory(), timeout)
+        else:
+            connector = self.reactor.connectSSL(
+                params.host, params.port, Factory(), self.tls_options, timeout
             )
-        )
+        self._connectors.append(connector)
         return impl
 
     def run_for(self, seconds: float) -> None:

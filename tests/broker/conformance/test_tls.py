@@ -7,7 +7,8 @@ name the certificate does not carry, an untrusted certificate and a TLS client o
 port fail the connection with an error from our tree, within the socket timeout. SASL
 EXTERNAL logs in as the client certificate's common name, and without a certificate it is
 refused as an authentication error.
-Twisted is not here: its TLS is the caller's (`connectSSL` or an endpoint).
+Twisted's TLS is the caller's (the adapter does not read `ssl_options`): its tests connect
+with `reactor.connectSSL` and Twisted's own client options.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 import pika
 from pika import exceptions
+from tests.broker.conformance.drivers import TwistedDriver
 from tests.broker.conformance.test_conformance import Session, declare_queue
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tls_certs import (
@@ -90,30 +92,79 @@ def with_client_certificate(files: TlsFiles) -> ssl.SSLContext:
     return context
 
 
+def publish_and_consume(session: Session) -> None:
+    """Publish a small and a 1 MiB message on the open session and consume both back."""
+    driver = session.driver
+    channel: Channel = session.channel()
+    queue = declare_queue(session, channel)
+    received: list[bytes] = []
+
+    def on_message(ch: Channel, method: Any, _properties: Any, body: bytes) -> None:
+        received.append(body)
+        ch.basic_ack(method.delivery_tag)
+
+    consume_ok: list[Any] = []
+    channel.basic_consume(queue, on_message, callback=consume_ok.append)
+    driver.run_until(lambda: bool(consume_ok))
+    channel.basic_publish('', queue, b'small')
+    channel.basic_publish('', queue, LARGE)
+    driver.run_until(lambda: len(received) == 2, timeout=20.0)
+    assert received[0] == b'small'
+    assert received[1] == LARGE
+
+
 def test_tls_publish_and_consume_on_every_adapter(
     fd_driver: Driver, tls_broker: PrivateBroker, tls_files: TlsFiles
 ) -> None:
     session = Session(fd_driver, tls_params(tls_broker, trusting(tls_files))).wait_open()
     try:
-        channel: Channel = session.channel()
-        queue = declare_queue(session, channel)
-        received: list[bytes] = []
-
-        def on_message(ch: Channel, method: Any, _properties: Any, body: bytes) -> None:
-            received.append(body)
-            ch.basic_ack(method.delivery_tag)
-
-        consume_ok: list[Any] = []
-        channel.basic_consume(queue, on_message, callback=consume_ok.append)
-        fd_driver.run_until(lambda: bool(consume_ok))
-        channel.basic_publish('', queue, b'small')
-        channel.basic_publish('', queue, LARGE)
-        fd_driver.run_until(lambda: len(received) == 2, timeout=20.0)
-        assert received[0] == b'small'
-        assert received[1] == LARGE
+        publish_and_consume(session)
     finally:
         session.close()
     assert session.open_error is None
+
+
+def twisted_driver(files: TlsFiles, server_name: str = SERVER_NAME) -> TwistedDriver:
+    """A Twisted driver connecting with TLS that trusts the test CA and checks the name."""
+    from twisted.internet import ssl as twisted_ssl
+
+    authority = twisted_ssl.Certificate.loadPEM(files.ca_cert.read_bytes())
+    return TwistedDriver(twisted_ssl.optionsForClientTLS(server_name, trustRoot=authority))
+
+
+def plain_params(broker: PrivateBroker) -> pika.ConnectionParameters:
+    """Where Twisted connects: the TLS port, without ``ssl_options`` (it does not read them)."""
+    return pika.ConnectionParameters(host=broker.host, port=broker.tls_port, socket_timeout=5.0)
+
+
+def test_twisted_publish_and_consume_over_tls(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    driver = twisted_driver(tls_files)
+    try:
+        session = Session(driver, plain_params(tls_broker)).wait_open()
+        try:
+            publish_and_consume(session)
+        finally:
+            session.close()
+    finally:
+        driver.stop()
+    assert session.open_error is None
+
+
+def test_twisted_tls_failure_reaches_the_open_error_callback(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    driver = twisted_driver(tls_files, server_name='not-the-broker')
+    try:
+        session = Session(driver, plain_params(tls_broker))
+        driver.run_until(lambda: session.finished or session.opened, timeout=20.0)
+    finally:
+        driver.stop()
+    assert not session.opened
+    assert isinstance(session.open_error, exceptions.AMQPConnectionError)
+    # Twisted reports the refused name as the reason the transport was lost.
+    assert 'DNSMismatch' in str(session.open_error)
 
 
 def test_blocking_connection_over_tls(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:

@@ -22,9 +22,11 @@ from pika.adapters._pollers import (  # READ/WRITE/ERROR and the helpers keep th
     ERROR,
     READ,
     WRITE,
-    available_poller_types,  # noqa: F401  (public here, as in pika 1.x)
     choose_poller_type,
     make_poller,
+)
+from pika.adapters._pollers import (
+    available_poller_types as available_poller_types,  # public here, as in pika 1.x
 )
 from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.adapters.base_connection import BaseConnection

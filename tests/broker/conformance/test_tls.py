@@ -178,9 +178,9 @@ def test_blocking_connection_over_tls(tls_broker: PrivateBroker, tls_files: TlsF
             channel.basic_publish('', queue, body)  # confirmed: returns once the broker has it
         got = []
         for _ in bodies:
-            method, _properties, body = channel.basic_get(queue, auto_ack=True)
-            assert method and body is not None
-            got.append(body)
+            method, _properties, got_body = channel.basic_get(queue, auto_ack=True)
+            assert method and got_body is not None
+            got.append(got_body)
         assert got == bodies
         assert channel.queue_declare(queue, passive=True).method.message_count == 0
     finally:

@@ -399,10 +399,10 @@ class ChannelCore:
     def _on_content_set(self, method: Any, properties: Any, body: bytes) -> bool:
         """Handle a content method with its header and whole body, decoded in one go.
 
-        Called by the connection's fast path (``frame.decode_deliver_set``); the effect is that
-        of the three frames through :meth:`_on_frame`. Returns False, doing nothing, while
-        another message is being assembled: the caller then feeds the frames one by one, so the
-        protocol error is reported exactly as usual.
+        Called by the connection's whole-body and read-in-place paths for large bodies; the
+        effect is that of the three frames through :meth:`_on_frame`. Returns False, doing
+        nothing, while another message is being assembled: the caller then feeds the frames one
+        by one, so the protocol error is reported exactly as usual.
         """
         assembler = self._assembler
         if assembler.active:

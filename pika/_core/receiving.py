@@ -21,7 +21,7 @@ from pika._core import content, events
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
 from pika._frame_fast import decode_deliveries
-from pika.frame import decode_deliver_set, decode_frame
+from pika.frame import decode_frame
 
 if TYPE_CHECKING:
     from pika._core.buffer import ReceiveBuffer
@@ -98,7 +98,6 @@ class FrameReceiver:
         channels = self.channels
         frame_max = self._rx_frame_max
         limit = frame_max - 8 if frame_max else 0xFFFFFFFF
-        whole_set = True
         try:
             while offset < total:
                 # Fast path, inlined because every RPC reply, confirm and delivery takes it: a
@@ -129,9 +128,6 @@ class FrameReceiver:
                                 if after != offset:
                                     offset = after
                                     continue
-                                # Declined (say, the head of a large message): so would
-                                # decode_deliver_set be, _receive_frame need not ask it.
-                                whole_set = False
                         else:
                             method_class = _FAST_METHODS.get(method_id)
                             if method_class is not None:
@@ -153,8 +149,7 @@ class FrameReceiver:
                                         offset = total  # drop whatever follows
                                         break
                                     continue
-                after = self._receive_frame(buf, offset, whole_set)
-                whole_set = True
+                after = self._receive_frame(buf, offset)
                 if after == offset:  # incomplete: wait for more bytes
                     break
                 offset = after
@@ -220,26 +215,19 @@ class FrameReceiver:
             result.extend(self.receive_data(after, now))
         return result
 
-    def _receive_frame(
-        self, buf: Union[bytes, bytearray], offset: int, whole_set: bool = True
-    ) -> int:
-        """The general path of :meth:`receive_data`: decode and handle the frame (or, unless
-        ``whole_set`` is False, the whole Basic.Deliver set) at ``offset``.
+    def _receive_frame(self, buf: Union[bytes, bytearray], offset: int) -> int:
+        """The general path of :meth:`receive_data`: decode and handle the frame at ``offset``.
 
-        :param whole_set: try :func:`decode_deliver_set` first (False when
-            :func:`decode_deliveries` has just declined these bytes: so would it)
+        Whole Basic.Deliver sets are not tried here: :meth:`receive_data` has offered every
+        delivery to an open channel to :func:`decode_deliveries` already, and what it declines
+        :func:`decode_deliver_set` declines too. Deliveries to a channel in any other state are
+        rare and go frame by frame, with the same effect.
+
         :returns: the offset after what was handled; ``offset`` itself when more bytes are
             needed; ``len(buf)`` after a framing error (the connection is then closed)
         """
         channels = self.channels
         frame_max = self._rx_frame_max
-        # A whole Basic.Deliver set (method, header, body) in one call and no frame objects.
-        delivery = decode_deliver_set(buf, offset, frame_max) if whole_set else None
-        if delivery is not None:
-            consumed, number, method, properties, body = delivery
-            channel = channels.get(number) if number else None
-            if channel is not None and channel._on_content_set(method, properties, body):
-                return offset + consumed
         try:
             consumed, frame = decode_frame(buf, offset, frame_max)
         except Exception as exc:  # the decoder raises AMQPError; be defensive anyway

@@ -573,8 +573,7 @@ def _run_core(
 ) -> tuple[list[tuple[str, dict[str, object]]], bytes]:
     """Feed ``chunks`` to an open core with channels 1 and 2 (2 closing if asked), with every
     receive shortcut of the core on (``fast``) or all of them off: method frames decoded in
-    place (``_FAST_METHODS``), runs of deliveries (``decode_deliveries``) and single delivery
-    sets (``decode_deliver_set``)."""
+    place (``_FAST_METHODS``) and runs of deliveries (``decode_deliveries``)."""
     from tests.unit.core.helpers import open_channel, open_core
 
     with pytest.MonkeyPatch.context() as patch:
@@ -583,7 +582,6 @@ def _run_core(
             patch.setattr(
                 'pika._core.receiving.decode_deliveries', lambda _buf, offset, *_args: offset
             )
-            patch.setattr('pika._core.receiving.decode_deliver_set', lambda *_args: None)
         core = open_core()
         open_channel(core, 1)
         second = open_channel(core, 2)

@@ -793,13 +793,14 @@ def test_a_set_decode_deliveries_declined_is_not_offered_to_decode_deliver_set(
     # (which declines exactly the same bytes) is not asked again; the message still arrives.
     core = _consuming_core()
     asked: list[int] = []
-    real = receiving.decode_deliver_set
+    real = frame.decode_deliver_set
 
-    def counting(buf: Any, offset: int, frame_max: Any) -> Any:
+    def counting(buf: Any, offset: int, frame_max: Any = None) -> Any:
         asked.append(offset)
         return real(buf, offset, frame_max)
 
-    monkeypatch.setattr(receiving, 'decode_deliver_set', counting)
+    monkeypatch.setattr(frame, 'decode_deliver_set', counting)
+    monkeypatch.setattr('pika._frame_fast.decode_deliver_set', counting)
     data = sf.deliver(1, BODY, 1, frame_max=FRAME_MAX) + sf.deliver(1, b'small', 2)
     events = core.receive_data(data, 0.0)
     assert [e.method.delivery_tag for e in events] == [1, 2]

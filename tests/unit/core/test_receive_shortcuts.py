@@ -165,7 +165,6 @@ def _run(chunks: list[bytes], fast: bool, into: bool = False) -> tuple[list[Any]
         else:
             patch.setattr(receiving, '_FAST_METHODS', {})
             patch.setattr(receiving, 'decode_deliveries', lambda _b, offset, *_a: offset)
-            patch.setattr(receiving, 'decode_deliver_set', lambda *_args: None)
             patch.setattr(content, 'LARGE_BODY_MIN', 1 << 62)
             patch.setattr(receiving, 'IN_PLACE_MIN', 1 << 62)
         core = open_core()

@@ -83,7 +83,7 @@ class ExchangeQueueMethods:
         flags = ('passive', 'durable', 'auto_delete', 'internal')
         callback = self._check_common('exchange_declare', b, flags)
         method = spec.Exchange.Declare(
-            0,  # ticket, exchange, exchange_type, passive, durable, auto_delete, internal, ...
+            0,  # ticket, exchange, type, passive, durable, auto_delete, internal, ...
             b['exchange'],
             b['exchange_type'],
             b['passive'],

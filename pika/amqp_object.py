@@ -56,15 +56,12 @@ class Class(AMQPObject):
 class Method(AMQPObject):
     """An AMQP method: its arguments as attributes, plus metadata used by the channel logic.
 
-    ``synchronous`` is True when the peer must answer with one of ``valid_responses``.
-    ``carries_content`` (alias ``_has_content``) is True for methods followed by a content
-    header and body (``Basic.Publish``, ``Basic.Deliver``, ``Basic.Return``, ``Basic.GetOk``).
+    ``synchronous`` is True when the peer must answer with one of ``valid_responses`` (which
+    methods carry content is :func:`pika.spec.has_content`).
     """
 
     NAME: ClassVar[str] = 'Unextended Method'
     synchronous: ClassVar[bool] = False
-    carries_content: ClassVar[bool] = False
-    _has_content: ClassVar[bool] = False
     valid_responses: ClassVar[tuple[type[Method], ...]] = ()
 
     _properties: Any = None

@@ -447,8 +447,8 @@ def _decode_method(payload: bytes) -> AMQPMethod:
         raise exceptions.MethodNotImplemented(
             f'unknown method {method_id >> 16}.{method_id & 0xFFFF} (id {method_id:#x})'
         )
-    try:
-        method: AMQPMethod = method_class()
+    try:  # decode() sets every argument: no __init__, which may require some (UpdateSecret)
+        method: AMQPMethod = method_class.__new__(method_class)
         method.decode(payload, 4)
     except exceptions.AMQPError:
         raise

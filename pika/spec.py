@@ -2,8 +2,9 @@
 """AMQP 0-9-1 constants, classes, methods and content properties (RabbitMQ dialect).
 
 Every method class knows its wire ``INDEX`` (``class_id << 16 | method_id``), whether it is
-``synchronous`` and which ``valid_responses`` answer it, whether it ``carries_content``, and how
-to ``encode()`` its arguments to byte pieces and ``decode()`` them back.
+``synchronous`` and which ``valid_responses`` answer it, and how to ``encode()`` its arguments to
+byte pieces and ``decode()`` them back; ``has_content()`` tells which methods carry content.
+Names, argument order and defaults are pika 1.x's (``tests/unit/codec/test_spec_parity.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode
+from pika.exchange_type import ExchangeType
 
 PROTOCOL_VERSION = (0, 9, 1)
 PORT = 5672
@@ -56,6 +58,16 @@ _S_I = struct.Struct('>I')
 _S_IH = struct.Struct('>IH')
 _S_II = struct.Struct('>II')
 _S_Q = struct.Struct('>Q')
+
+#: The types a string argument may have (pika 1.x exports this name here).
+str_or_bytes = (str, bytes)
+
+
+def as_bytes(value: Union[str, bytes]) -> bytes:
+    """Return ``value`` as bytes, UTF-8 encoding a str (pika 1.x exports this name here)."""
+    if isinstance(value, bytes):
+        return value
+    return value.encode('utf-8')
 
 
 def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
@@ -113,8 +125,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A000A
         NAME = 'Connection.Start'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, version_major: int = 0, version_minor: int = 9, server_properties: Optional[dict[str, Any]] = None, mechanisms: Union[str, bytes] = 'PLAIN', locales: Union[str, bytes] = 'en_US') -> None:
             self.version_major = version_major
@@ -157,8 +167,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A000B
         NAME = 'Connection.StartOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
         _SECRET_FIELDS = frozenset({'response'})
 
         def __init__(self, client_properties: Optional[dict[str, Any]] = None, mechanism: str = 'PLAIN', response: Optional[Union[str, bytes]] = None, locale: str = 'en_US') -> None:
@@ -210,8 +218,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0014
         NAME = 'Connection.Secure'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, challenge: Optional[Union[str, bytes]] = None) -> None:
             self.challenge: Union[str, bytes] = challenge  # type: ignore[assignment]
@@ -243,8 +249,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0015
         NAME = 'Connection.SecureOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
         _SECRET_FIELDS = frozenset({'response'})
 
         def __init__(self, response: Optional[Union[str, bytes]] = None) -> None:
@@ -277,8 +281,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A001E
         NAME = 'Connection.Tune'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, channel_max: int = 0, frame_max: int = 0, heartbeat: int = 0) -> None:
             self.channel_max = channel_max
@@ -311,8 +313,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A001F
         NAME = 'Connection.TuneOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, channel_max: int = 0, frame_max: int = 0, heartbeat: int = 0) -> None:
             self.channel_max = channel_max
@@ -345,8 +345,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0028
         NAME = 'Connection.Open'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, virtual_host: str = '/', capabilities: str = '', insist: bool = False) -> None:
             self.virtual_host = virtual_host
@@ -394,8 +392,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0029
         NAME = 'Connection.OpenOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, known_hosts: str = '') -> None:
             self.known_hosts = known_hosts
@@ -430,8 +426,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0032
         NAME = 'Connection.Close'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
@@ -483,8 +477,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0033
         NAME = 'Connection.CloseOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -500,8 +492,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A003C
         NAME = 'Connection.Blocked'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, reason: str = '') -> None:
             self.reason = reason
@@ -536,8 +526,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A003D
         NAME = 'Connection.Unblocked'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -553,13 +541,11 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0046
         NAME = 'Connection.UpdateSecret'
         synchronous = True
-        carries_content = False
-        _has_content = False
         _SECRET_FIELDS = frozenset({'new_secret'})
 
-        def __init__(self, new_secret: Optional[Union[str, bytes]] = None, reason: Optional[str] = None) -> None:
-            self.new_secret: Union[str, bytes] = new_secret  # type: ignore[assignment]
-            self.reason: str = reason  # type: ignore[assignment]
+        def __init__(self, new_secret: Union[str, bytes], reason: str) -> None:
+            self.new_secret = new_secret
+            self.reason = reason
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -599,8 +585,6 @@ class Connection(amqp_object.Class):
         INDEX = 0x000A0047
         NAME = 'Connection.UpdateSecretOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -624,8 +608,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x0014000A
         NAME = 'Channel.Open'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, out_of_band: str = '') -> None:
             self.out_of_band = out_of_band
@@ -660,8 +642,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x0014000B
         NAME = 'Channel.OpenOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, channel_id: Union[str, bytes] = '') -> None:
             self.channel_id = channel_id
@@ -691,8 +671,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x00140014
         NAME = 'Channel.Flow'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, active: Optional[bool] = None) -> None:
             self.active: bool = active  # type: ignore[assignment]
@@ -724,8 +702,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x00140015
         NAME = 'Channel.FlowOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, active: Optional[bool] = None) -> None:
             self.active: bool = active  # type: ignore[assignment]
@@ -757,8 +733,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x00140028
         NAME = 'Channel.Close'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
@@ -810,8 +784,6 @@ class Channel(amqp_object.Class):
         INDEX = 0x00140029
         NAME = 'Channel.CloseOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -835,8 +807,6 @@ class Access(amqp_object.Class):
         INDEX = 0x001E000A
         NAME = 'Access.Request'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, realm: str = '/data', exclusive: bool = False, passive: bool = True, active: bool = True, write: bool = True, read: bool = True) -> None:
             self.realm = realm
@@ -886,8 +856,6 @@ class Access(amqp_object.Class):
         INDEX = 0x001E000B
         NAME = 'Access.RequestOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 1) -> None:
             self.ticket = ticket
@@ -926,13 +894,11 @@ class Exchange(amqp_object.Class):
         INDEX = 0x0028000A
         NAME = 'Exchange.Declare'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
-        def __init__(self, ticket: int = 0, exchange: Optional[str] = None, exchange_type: str = 'direct', passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
+        def __init__(self, ticket: int = 0, exchange: Optional[str] = None, type: str = ExchangeType.direct, passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
             self.exchange: str = exchange  # type: ignore[assignment]
-            self.exchange_type = exchange_type
+            self.type = type
             self.passive = passive
             self.durable = durable
             self.auto_delete = auto_delete
@@ -948,7 +914,7 @@ class Exchange(amqp_object.Class):
                 return [
                     _S_H.pack(self.ticket),
                     _short_string(self.exchange),
-                    _short_string(self.exchange_type),
+                    _short_string(self.type),
                     _OCTETS[(1 if self.passive else 0) | (2 if self.durable else 0) | (4 if self.auto_delete else 0) | (8 if self.internal else 0) | (16 if self.nowait else 0)],
                     (_EMPTY_TABLE if self.arguments in _NO_TABLE else _piece(data.encode_table, self.arguments)),
                 ]
@@ -968,7 +934,7 @@ class Exchange(amqp_object.Class):
                 offset += length
                 length = encoded[offset]
                 offset += 1
-                self.exchange_type = encoded[offset:offset + length].decode()
+                self.type = encoded[offset:offset + length].decode()
                 offset += length
                 bits = encoded[offset]
                 offset += 1
@@ -992,8 +958,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x0028000B
         NAME = 'Exchange.DeclareOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1009,8 +973,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x00280014
         NAME = 'Exchange.Delete'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, exchange: Optional[str] = None, if_unused: bool = False, nowait: bool = False) -> None:
             self.ticket = ticket
@@ -1060,8 +1022,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x00280015
         NAME = 'Exchange.DeleteOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1077,8 +1037,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x0028001E
         NAME = 'Exchange.Bind'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1143,8 +1101,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x0028001F
         NAME = 'Exchange.BindOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1160,8 +1116,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x00280028
         NAME = 'Exchange.Unbind'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1226,8 +1180,6 @@ class Exchange(amqp_object.Class):
         INDEX = 0x00280033
         NAME = 'Exchange.UnbindOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1251,8 +1203,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x0032000A
         NAME = 'Queue.Declare'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', passive: bool = False, durable: bool = False, exclusive: bool = False, auto_delete: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1309,8 +1259,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x0032000B
         NAME = 'Queue.DeclareOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, queue: Optional[str] = None, message_count: Optional[int] = None, consumer_count: Optional[int] = None) -> None:
             self.queue: str = queue  # type: ignore[assignment]
@@ -1358,8 +1306,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320014
         NAME = 'Queue.Bind'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1422,8 +1368,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320015
         NAME = 'Queue.BindOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1439,8 +1383,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x0032001E
         NAME = 'Queue.Purge'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', nowait: bool = False) -> None:
             self.ticket = ticket
@@ -1486,8 +1428,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x0032001F
         NAME = 'Queue.PurgeOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count: int = message_count  # type: ignore[assignment]
@@ -1520,8 +1460,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320028
         NAME = 'Queue.Delete'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', if_unused: bool = False, if_empty: bool = False, nowait: bool = False) -> None:
             self.ticket = ticket
@@ -1571,8 +1509,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320029
         NAME = 'Queue.DeleteOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count: int = message_count  # type: ignore[assignment]
@@ -1605,8 +1541,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320032
         NAME = 'Queue.Unbind'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1664,8 +1598,6 @@ class Queue(amqp_object.Class):
         INDEX = 0x00320033
         NAME = 'Queue.UnbindOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1689,8 +1621,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C000A
         NAME = 'Basic.Qos'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, prefetch_size: int = 0, prefetch_count: int = 0, global_qos: bool = False) -> None:
             self.prefetch_size = prefetch_size
@@ -1729,8 +1659,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C000B
         NAME = 'Basic.QosOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1746,8 +1674,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0014
         NAME = 'Basic.Consume'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', consumer_tag: str = '', no_local: bool = False, no_ack: bool = False, exclusive: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
             self.ticket = ticket
@@ -1808,8 +1734,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0015
         NAME = 'Basic.ConsumeOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -1846,8 +1770,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C001E
         NAME = 'Basic.Cancel'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None, nowait: bool = False) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -1891,8 +1813,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C001F
         NAME = 'Basic.CancelOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -1929,8 +1849,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0028
         NAME = 'Basic.Publish'
         synchronous = False
-        carries_content = True
-        _has_content = True
 
         def __init__(self, ticket: int = 0, exchange: str = '', routing_key: str = '', mandatory: bool = False, immediate: bool = False) -> None:
             self.ticket = ticket
@@ -1984,8 +1902,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0032
         NAME = 'Basic.Return'
         synchronous = False
-        carries_content = True
-        _has_content = True
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
@@ -2044,8 +1960,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C003C
         NAME = 'Basic.Deliver'
         synchronous = False
-        carries_content = True
-        _has_content = True
 
         def __init__(self, consumer_tag: Optional[str] = None, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -2111,8 +2025,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0046
         NAME = 'Basic.Get'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, ticket: int = 0, queue: str = '', no_ack: bool = False) -> None:
             self.ticket = ticket
@@ -2158,8 +2070,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0047
         NAME = 'Basic.GetOk'
         synchronous = False
-        carries_content = True
-        _has_content = True
 
         def __init__(self, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None, message_count: Optional[int] = None) -> None:
             self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
@@ -2223,8 +2133,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0048
         NAME = 'Basic.GetEmpty'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, cluster_id: str = '') -> None:
             self.cluster_id = cluster_id
@@ -2259,8 +2167,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0050
         NAME = 'Basic.Ack'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, delivery_tag: int = 0, multiple: bool = False) -> None:
             self.delivery_tag = delivery_tag
@@ -2298,8 +2204,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C005A
         NAME = 'Basic.Reject'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, delivery_tag: Optional[int] = None, requeue: bool = True) -> None:
             self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
@@ -2339,8 +2243,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0064
         NAME = 'Basic.RecoverAsync'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, requeue: bool = False) -> None:
             self.requeue = requeue
@@ -2372,8 +2274,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C006E
         NAME = 'Basic.Recover'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, requeue: bool = False) -> None:
             self.requeue = requeue
@@ -2405,8 +2305,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C006F
         NAME = 'Basic.RecoverOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2422,8 +2320,6 @@ class Basic(amqp_object.Class):
         INDEX = 0x003C0078
         NAME = 'Basic.Nack'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def __init__(self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True) -> None:
             self.delivery_tag = delivery_tag
@@ -2471,8 +2367,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A000A
         NAME = 'Tx.Select'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2488,8 +2382,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A000B
         NAME = 'Tx.SelectOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2505,8 +2397,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A0014
         NAME = 'Tx.Commit'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2522,8 +2412,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A0015
         NAME = 'Tx.CommitOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2539,8 +2427,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A001E
         NAME = 'Tx.Rollback'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2556,8 +2442,6 @@ class Tx(amqp_object.Class):
         INDEX = 0x005A001F
         NAME = 'Tx.RollbackOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2581,8 +2465,6 @@ class Confirm(amqp_object.Class):
         INDEX = 0x0055000A
         NAME = 'Confirm.Select'
         synchronous = True
-        carries_content = False
-        _has_content = False
 
         def __init__(self, nowait: bool = False) -> None:
             self.nowait = nowait
@@ -2614,8 +2496,6 @@ class Confirm(amqp_object.Class):
         INDEX = 0x0055000B
         NAME = 'Confirm.SelectOk'
         synchronous = False
-        carries_content = False
-        _has_content = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2961,6 +2841,6 @@ _CONTENT_METHODS = frozenset({
 })
 
 
-def has_content(method_index: int) -> bool:
+def has_content(methodNumber: int) -> bool:  # pika 1.x names the argument so
     """Return True if the method with this INDEX is followed by content frames."""
-    return method_index in _CONTENT_METHODS
+    return methodNumber in _CONTENT_METHODS

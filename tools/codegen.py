@@ -25,7 +25,7 @@ import difflib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_JSON = ROOT / 'codegen' / 'amqp-rabbitmq-0.9.1.json'
@@ -52,11 +52,16 @@ PY_TYPES = {
     'longstr': 'Union[str, bytes]',
     'table': 'dict[str, Any]',
 }
-#: pika 1.x renames a few arguments (keywords or clashes with its channel API).
+#: Arguments pika 1.x names differently from the spec (``global`` is a Python keyword).
 RENAMES = {
-    ('exchange', 'declare', 'type'): 'exchange_type',
     ('basic', 'qos', 'global'): 'global_qos',
 }
+#: Defaults pika 1.x gives as an expression rather than the spec's literal value.
+DEFAULT_EXPRESSIONS = {
+    ('exchange', 'declare', 'type'): 'ExchangeType.direct',
+}
+#: Methods whose arguments pika 1.x makes required (no default at all).
+REQUIRED_ARGUMENTS = {('connection', 'update-secret')}
 #: Replies beyond the single ``<name>-ok`` one.
 EXTRA_RESPONSES = {('basic', 'get'): ('get-ok', 'get-empty')}
 #: Arguments carrying credentials; ``repr`` masks them.
@@ -112,11 +117,26 @@ class Field:
         self.has_default = 'default-value' in spec
         default = spec.get('default-value')
         self.default = None if kind == 'table' else default
+        #: Source text of the constructor default; None when the argument is required.
+        self.default_source: Optional[str] = DEFAULT_EXPRESSIONS.get(
+            (cls, method, self.amqp_name), repr(self.default)
+        )
+        if (cls, method) in REQUIRED_ARGUMENTS:
+            self.default_source = None
 
     @property
     def annotation(self) -> str:
         base = PY_TYPES[self.kind]
-        return base if self.default is not None else f'Optional[{base}]'
+        if self.default is not None or self.default_source is None:
+            return base
+        return f'Optional[{base}]'
+
+    @property
+    def parameter(self) -> str:
+        """The constructor parameter: ``name: annotation`` and its default, if any."""
+        if self.default_source is None:
+            return f'{self.name}: {self.annotation}'
+        return f'{self.name}: {self.annotation} = {self.default_source}'
 
 
 # --------------------------------------------------------------------------- code builders
@@ -254,7 +274,7 @@ def init_lines(fields: list[Field]) -> list[str]:
     """``__init__`` signature and body for a method class."""
     if not fields:
         return []
-    params = ', '.join(f'{f.name}: {f.annotation} = {f.default!r}' for f in fields)
+    params = ', '.join(f.parameter for f in fields)
     out = [f'def __init__(self, {params}) -> None:']
     out += [attribute_line(f) for f in fields]
     return [*out, '']
@@ -267,7 +287,7 @@ def attribute_line(field: Field) -> str:
     as Optional: a received method always carries it, and ``encode`` refuses None. Only an
     object built without it holds None until it is set, so the assignment is exempted.
     """
-    if field.default is None and field.kind != 'table':
+    if field.default is None and field.kind != 'table' and field.default_source is not None:
         wire_type = PY_TYPES[field.kind]
         return f'    self.{field.name}: {wire_type} = {field.name}  # type: ignore[assignment]'
     return f'    self.{field.name} = {field.name}'
@@ -280,7 +300,6 @@ def method_lines(
     cname, mname = cls['name'], method['name']
     qual = f'{camel(cname)}.{camel(mname)}'
     fields = [Field(arg, domains, cname, mname) for arg in method['arguments']]
-    content = bool(method.get('content'))
     out = [
         f'class {camel(mname)}(amqp_object.Method):',
         '    """AMQP method {}.{} ({})."""'.format(
@@ -290,8 +309,6 @@ def method_lines(
         '    INDEX = 0x{:04X}{:04X}'.format(cls['id'], method['id']),
         f"    NAME = '{qual}'",
         '    synchronous = {}'.format(bool(method.get('synchronous'))),
-        f'    carries_content = {content}',
-        f'    _has_content = {content}',
     ]
     secret = SECRETS.get((cname, mname))
     if secret:
@@ -460,8 +477,9 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
 PRELUDE = '''"""AMQP 0-9-1 constants, classes, methods and content properties (RabbitMQ dialect).
 
 Every method class knows its wire ``INDEX`` (``class_id << 16 | method_id``), whether it is
-``synchronous`` and which ``valid_responses`` answer it, whether it ``carries_content``, and how
-to ``encode()`` its arguments to byte pieces and ``decode()`` them back.
+``synchronous`` and which ``valid_responses`` answer it, and how to ``encode()`` its arguments to
+byte pieces and ``decode()`` them back; ``has_content()`` tells which methods carry content.
+Names, argument order and defaults are pika 1.x's (``tests/unit/codec/test_spec_parity.py``).
 """
 
 from __future__ import annotations
@@ -471,9 +489,20 @@ from typing import Any, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode
+from pika.exchange_type import ExchangeType
 '''
 
 HELPERS = '''
+#: The types a string argument may have (pika 1.x exports this name here).
+str_or_bytes = (str, bytes)
+
+
+def as_bytes(value: Union[str, bytes]) -> bytes:
+    """Return ``value`` as bytes, UTF-8 encoding a str (pika 1.x exports this name here)."""
+    if isinstance(value, bytes):
+        return value
+    return value.encode('utf-8')
+
 
 def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
     """Translate a struct packing failure into TypeError (not an int) or ValueError (range)."""
@@ -577,9 +606,9 @@ def generate(spec: dict[str, Any]) -> str:
         '})',
         '',
         '',
-        'def has_content(method_index: int) -> bool:',
+        'def has_content(methodNumber: int) -> bool:  # pika 1.x names the argument so',
         '    """Return True if the method with this INDEX is followed by content frames."""',
-        '    return method_index in _CONTENT_METHODS',
+        '    return methodNumber in _CONTENT_METHODS',
     ]
 
     lines = [HEADER, *PRELUDE.splitlines()]

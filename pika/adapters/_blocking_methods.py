@@ -86,7 +86,7 @@ class ChannelMethodsMixin:
             args_mod.require_str('exchange_type', exchange_type)
             args_mod.require_table('arguments', b['arguments'])
             return spec.Exchange.Declare(
-                exchange=b['exchange'], exchange_type=exchange_type, passive=bool(b['passive']),
+                exchange=b['exchange'], type=exchange_type, passive=bool(b['passive']),
                 durable=bool(b['durable']), auto_delete=bool(b['auto_delete']),
                 internal=bool(b['internal']), nowait=bool(b['nowait']),
                 arguments=b['arguments'] or {},

@@ -84,7 +84,7 @@ def test_publish_bad_body_raises_before_queueing() -> None:
     [
         spec.Queue.Declare(queue='q', passive=True),
         spec.Queue.Declare(queue='q', durable=True, arguments={'x-max-length': 5}),
-        spec.Exchange.Declare(exchange='e', exchange_type='topic', internal=True),
+        spec.Exchange.Declare(exchange='e', type='topic', internal=True),
         spec.Basic.Qos(prefetch_count=10),
         spec.Queue.Bind(queue='q', exchange='e', routing_key='k', arguments={}),
     ],
@@ -261,14 +261,14 @@ _ARGS = {'x-k': 'v'}
         (
             lambda ch: ch.exchange_declare('e', 'topic', True, False, True, False, _ARGS),
             spec.Exchange.Declare(
-                exchange='e', exchange_type='topic', passive=True, durable=False,
+                exchange='e', type='topic', passive=True, durable=False,
                 auto_delete=True, internal=False, arguments=_ARGS,
             ),
         ),
         (
             lambda ch: ch.exchange_declare('e', 'fanout', True, True, False, False),
             spec.Exchange.Declare(
-                exchange='e', exchange_type='fanout', passive=True, durable=True,
+                exchange='e', type='fanout', passive=True, durable=True,
                 auto_delete=False, internal=False,
             ),
         ),

@@ -40,6 +40,12 @@ def payload(method: amqp_object.Method) -> bytes:
     return b''.join(method.encode())
 
 
+def blank(cls: type[amqp_object.Method]) -> amqp_object.Method:
+    """An instance to decode into, built as the decoders do: without ``__init__`` (whose
+    arguments pika 1.x makes required for Connection.UpdateSecret)."""
+    return cls.__new__(cls)
+
+
 def frame_payload(method: amqp_object.Method) -> bytes:
     """Method frame payload: 16-bit class id, 16-bit method id, then the arguments."""
     assert method.INDEX is not None
@@ -168,8 +174,8 @@ def test_method_decode_truncated_everywhere_raises(
 ) -> None:
     for cut in range(len(raw)):
         with pytest.raises(exceptions.InvalidFrameError):
-            cls().decode(raw[:cut])
-    assert cls().decode(raw + b'trailing') == cls().decode(raw)
+            blank(cls).decode(raw[:cut])
+    assert blank(cls).decode(raw + b'trailing') == blank(cls).decode(raw)
 
 
 def test_properties_decode_truncated_everywhere_raises() -> None:
@@ -222,10 +228,8 @@ def test_every_json_method_is_generated(cls: dict[str, Any], method: dict[str, A
     assert generated.INDEX == index
     assert generated.NAME == f'{CODEGEN.camel(cls["name"])}.{CODEGEN.camel(method["name"])}'
     assert issubclass(generated, amqp_object.Method)
-    assert generated().synchronous is bool(method.get('synchronous'))
-    content = bool(method.get('content'))
-    assert spec.has_content(index) is content
-    assert generated.carries_content is content and generated._has_content is content
+    assert generated.synchronous is bool(method.get('synchronous'))
+    assert spec.has_content(index) is bool(method.get('content'))
     if method.get('synchronous'):
         assert generated.valid_responses
         assert all(reply.INDEX >> 16 == cls['id'] for reply in generated.valid_responses)
@@ -265,7 +269,7 @@ def test_pika_1x_argument_names_and_defaults() -> None:
     assert vars(declare) == {
         'ticket': 0,
         'exchange': None,
-        'exchange_type': 'direct',
+        'type': ExchangeType.direct,
         'passive': False,
         'durable': False,
         'auto_delete': False,
@@ -284,15 +288,19 @@ def test_pika_1x_argument_names_and_defaults() -> None:
         'nowait': False,
         'arguments': None,
     }
+    assert type(declare.type) is ExchangeType
     assert spec.Basic.Qos(global_qos=True).global_qos is True
     assert spec.Basic.Reject().requeue is True
     assert spec.Connection.Open().virtual_host == '/'
 
 
 def test_exchange_type_enum_encodes_as_its_name() -> None:
-    method = spec.Exchange.Declare(exchange='e', exchange_type=ExchangeType.topic)
+    method = spec.Exchange.Declare(exchange='e', type=ExchangeType.topic)
     decoded = spec.Exchange.Declare().decode(payload(method))
-    assert decoded.exchange_type == 'topic'
+    assert decoded.type == 'topic'
+    assert payload(spec.Exchange.Declare(exchange='e')) == payload(
+        spec.Exchange.Declare(exchange='e', type='direct')
+    )
 
 
 def test_delivery_mode_enum_is_accepted() -> None:
@@ -393,7 +401,7 @@ def test_every_method_round_trips(cls: dict[str, Any], method: dict[str, Any], d
     kwargs = {f.name: draw.draw(FIELD_STRATEGIES[f.kind], label=f.name) for f in fields}
     generated = spec.methods[cls['id'] << 16 | method['id']]
     raw = payload(generated(**kwargs))
-    decoded = generated().decode(b'\x00\x00\x00\x00' + raw + b'\xce', 4)
+    decoded = blank(generated).decode(b'\x00\x00\x00\x00' + raw + b'\xce', 4)
     for field in fields:
         expected = expected_after_round_trip(field.kind, kwargs[field.name])
         assert getattr(decoded, field.name) == expected
@@ -426,7 +434,7 @@ def test_basic_properties_round_trip(draw: Any) -> None:
 @given(st.sampled_from(sorted(spec.methods)), st.binary(max_size=48))
 def test_random_payloads_only_raise_amqp_errors(index: int, raw: bytes) -> None:
     try:
-        spec.methods[index]().decode(raw)
+        blank(spec.methods[index]).decode(raw)
     except exceptions.AMQPError:
         pass
     try:

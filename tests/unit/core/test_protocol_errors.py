@@ -21,8 +21,8 @@ from .helpers import make_core, open_channel, open_core
 def sample(cls: type) -> Any:
     """An instance of a spec method with every required argument filled in."""
     kwargs: dict[str, Any] = {}
-    for name, param in inspect.signature(cls.__init__).parameters.items():
-        if name == 'self' or param.default is not None:
+    for name, param in inspect.signature(cls).parameters.items():
+        if param.default not in (None, param.empty):  # None: required by the spec
             continue
         annotation = str(param.annotation)
         if 'dict' in annotation:

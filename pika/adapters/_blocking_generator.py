@@ -127,8 +127,11 @@ class ConsumeGeneratorMixin:
     ) -> Iterator[Union[_Message, _NoMessage]]:
         """Yield ``(method, properties, body)`` for each message of ``queue``.
 
-        One such consumer exists per channel; calling ``consume`` again with the same
-        arguments resumes it, other arguments raise ``ValueError``. With
+        Lazy, as in pika 1.x: nothing is checked or sent until the generator is first
+        advanced; then ``Basic.Consume`` goes out, so its failure (e.g. the broker's 404 for
+        a missing queue, :class:`~pika.exceptions.ChannelClosedByBroker`) is raised by that
+        ``next()``. One such consumer exists per channel; a generator advanced while it runs
+        with the same arguments resumes it, other arguments raise ``ValueError``. With
         ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
         nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
         or by the broker) or the channel closes.
@@ -143,7 +146,7 @@ class ConsumeGeneratorMixin:
             gen = self._start_generator(params)
         elif gen.params != params:
             raise ValueError(f'consume() already running with other arguments: {gen.params!r}')
-        return self._generate(gen, inactivity_timeout)
+        yield from self._generate(gen, inactivity_timeout)
 
     def _start_generator(self, params: tuple[Any, ...]) -> _Generator:
         queue, auto_ack, exclusive, arguments = params

@@ -209,8 +209,9 @@ def test_consume_generator_cancel_requeues_pending(conn: BlockingConnection, que
     while channel.get_waiting_message_count() < 3 and time.monotonic() < deadline:
         conn.process_data_events(0.05)
     assert channel.get_waiting_message_count() == 3
+    other = channel.consume(queue, auto_ack=True)  # a different consumer on the same channel
     with pytest.raises(ValueError):
-        channel.consume(queue, auto_ack=True)  # a different consumer on the same channel
+        next(other)
     assert channel.cancel() == 3
     assert _ready_count(conn, queue) == 5
     assert list(generator) == []

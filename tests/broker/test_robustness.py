@@ -112,6 +112,7 @@ def test_waits_that_end_quietly_are_bounded_too(proxy: TcpProxy) -> None:
     channel = connection.channel()
     queue = channel.queue_declare('', exclusive=True).method.queue
     generator = channel.consume(queue, inactivity_timeout=0.5)
+    assert next(generator) == (None, None, None)  # the consumer starts at the first next()
     proxy.pause()
     try:
         start = time.monotonic()

@@ -20,11 +20,16 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PIKA_VERSION = '1.4.4'
 BENCH_DIR = Path(__file__).resolve().parent
 VENV_DIR = BENCH_DIR / '.venv-pika'
+#: file in the venv naming every requirement installed there (see ensure_reference_python)
+REQUIREMENTS_STAMP = 'installed-requirements.txt'
 
 
 def _venv_python(venv_dir: Path) -> Path:
@@ -55,27 +60,44 @@ def _installed_version(python: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def ensure_reference_python(venv_dir: Path = VENV_DIR, version: str = PIKA_VERSION) -> Path:
+def _requirements_match(venv_dir: Path, requirements: list[str]) -> bool:
+    """True when ``venv_dir`` records that exactly ``requirements`` were installed in it."""
+    try:
+        recorded = (venv_dir / REQUIREMENTS_STAMP).read_text().split()
+    except OSError:
+        return False
+    return recorded == requirements
+
+
+def ensure_reference_python(
+    venv_dir: Path = VENV_DIR, version: str = PIKA_VERSION, extras: Sequence[str] = ()
+) -> Path:
     """Create the reference venv if needed and return its interpreter path.
 
-    Idempotent: an existing venv that already has the right pika version is reused as is.
+    Idempotent: an existing venv that already has the right pika version (and, when ``extras``
+    are asked for, a record of exactly these requirements) is reused as is.
 
     :param venv_dir: where the reference virtualenv lives
     :param version: exact pika version to install there
+    :param extras: more requirements to install beside pika (e.g. the event loops its optional
+        adapters import), recorded in ``venv_dir``/``installed-requirements.txt``
     :raises RuntimeError: when the venv cannot be created or pika cannot be installed
     """
     python = _venv_python(venv_dir)
+    requirements = [f'pika=={version}', *extras]
     if python.exists() and _installed_version(python) == version:
-        return python
+        if not extras or _requirements_match(venv_dir, requirements):
+            return python
     if not python.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(str(venv_dir))
     cmd = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
-    cmd.append(f'pika=={version}')
+    cmd.extend(requirements)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f'could not install pika=={version} in {venv_dir}:\n{proc.stderr}')
+        raise RuntimeError(f'could not install {requirements} in {venv_dir}:\n{proc.stderr}')
     if _installed_version(python) != version:
         raise RuntimeError(f'pika=={version} is not importable from {python}')
+    (venv_dir / REQUIREMENTS_STAMP).write_text('\n'.join(requirements) + '\n')
     return python
 
 

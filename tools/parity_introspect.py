@@ -11,6 +11,8 @@ What it records (names, signatures, reprs and values only; never source or docst
   out: Python 2/3 shims we do not need), or the error that importing it raised;
 * per module, every public name bound to a pika class, a pika function or a plain value
   (foreign objects such as ``typing`` forms and stdlib classes are not pika's API);
+* signatures as parameter names, kinds and default reprs (no annotations; a private pika
+  marker object used as "not given" shows as ``<private sentinel>``, whichever it is);
 * per class: its MRO restricted to publicly bound pika classes (plus builtin bases), its call
   signature, and its public members (methods, class/static methods, properties, nested
   classes, constants) defined by pika classes (not by ``object``, ``Exception``, ``str``...);
@@ -57,6 +59,8 @@ DUNDERS = (
 IGNORED_NAMES = ('TYPE_CHECKING',)
 #: modules whose objects are never API when re-bound in a pika module
 FOREIGN_PLUMBING = ('typing', 'typing_extensions', '__future__', 'abc', 'collections.abc')
+#: how a private "argument not given" marker is shown as a default (see is_private_sentinel)
+PRIVATE_SENTINEL = '<private sentinel>'
 ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
 SIMPLE = (bool, int, float, complex, str, bytes, type(None))
 
@@ -157,6 +161,17 @@ def safe_repr(value: Any) -> str:
         return f'<repr raised {type(exc).__name__}>'
 
 
+def is_private_sentinel(value: Any) -> bool:
+    """A default that is a private pika class or an instance of one: "not given" markers.
+
+    Its identity is no API (a caller cannot pass it), only that the parameter has a default.
+    """
+    kind = value if isinstance(value, type) else type(value)
+    if not is_pika_module(kind.__module__):
+        return False
+    return any(part.startswith('_') for part in kind.__qualname__.split('.'))
+
+
 def signature(obj: Any) -> Optional[list[list[Any]]]:
     """Parameters of ``obj`` as ``[name, kind, default repr or None]``, or None if unknown.
 
@@ -169,7 +184,9 @@ def signature(obj: Any) -> Optional[list[list[Any]]]:
     params = []
     for param in sig.parameters.values():
         default = None
-        if param.default is not inspect.Parameter.empty:
+        if is_private_sentinel(param.default):
+            default = PRIVATE_SENTINEL
+        elif param.default is not inspect.Parameter.empty:
             default = normalize(safe_repr(param.default))
         params.append([param.name, param.kind.name, default])
     return params

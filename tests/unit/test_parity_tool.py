@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import inspect
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import pika
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -417,3 +420,13 @@ def test_our_package_compared_with_itself_shows_nothing() -> None:
     assert "(404, 'x')" in closed['instances']
     assert '()' in names(data, 'pika.spec')['BasicProperties']['instances']
     assert lines(data, copy.deepcopy(data)) == ([], [])
+
+
+def test_private_sentinel_defaults_compare_equal() -> None:
+    """A private "not given" marker is shown as such, whichever object it is."""
+    default = inspect.signature(pika.ConnectionParameters).parameters['host'].default
+    assert introspect.is_private_sentinel(default)
+    assert introspect.signature(pika.ConnectionParameters)[0] == ['host', P, '<private sentinel>']
+    assert not introspect.is_private_sentinel(None)
+    assert not introspect.is_private_sentinel(pika.spec.BasicProperties)
+    assert not introspect.is_private_sentinel(object())

@@ -26,23 +26,24 @@ class AMQPObject:
     #: Attribute names whose values are secrets (passwords); ``repr`` masks them.
     _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
-    def _public_items(self) -> list[tuple[str, Any]]:
-        """Return the (name, value) pairs of the public instance attributes."""
-        return [(key, value) for key, value in vars(self).items() if not key.startswith('_')]
-
     def __repr__(self) -> str:
+        """``<NAME([...])>`` as pika 1.x prints it: the sorted ``name=value`` of every attribute
+        that is not None (content attached by ``_set_content`` included), secrets masked."""
         items = sorted(
             f'{key}={_MASK if key in self._SECRET_FIELDS else value}'
-            for key, value in self._public_items()
+            for key, value in vars(self).items()
+            if value is not None
         )
         if not items:
             return f'<{self.NAME}>'
         return f'<{self.NAME}({items})>'
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AMQPObject) or type(other) is not type(self):
+        """Equal when of the same class with the same attributes (pika 1.x only compares the
+        attributes, so there ``Tx.Select() == Tx.Commit()``; here it is False)."""
+        if type(other) is not type(self):
             return NotImplemented
-        return self._public_items() == other._public_items()
+        return vars(self) == vars(other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable value objects are not hashable
 

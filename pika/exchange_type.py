@@ -1,4 +1,8 @@
-"""Exchange types built into RabbitMQ; a ``str`` enum so it passes wherever a name string does."""
+"""Exchange types built into RabbitMQ; a ``str`` enum so it passes wherever a name string does.
+
+``str()`` is the Enum's (``'ExchangeType.topic'``), as in pika 1.x, whose ``repr`` of
+``spec.Exchange.Declare()`` shows ``type=ExchangeType.direct``; the wire gets ``.value``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,3 @@ class ExchangeType(str, enum.Enum):
     fanout = 'fanout'
     headers = 'headers'
     topic = 'topic'
-
-    def __str__(self) -> str:
-        """Render as the bare type name (``'topic'``), as the broker and logs expect."""
-        return str(self.value)

@@ -335,7 +335,12 @@ def test_equality_and_content_attachment() -> None:
     method._set_content(props, b'body')
     assert method.get_properties() is props
     assert method.get_body() == b'body'
-    assert method == spec.Basic.GetOk(delivery_tag=1)  # content is not an argument
+    # as in pika 1.x, attached content counts in equality and shows in repr
+    assert method != spec.Basic.GetOk(delivery_tag=1)
+    assert "_body=b'body'" in repr(method)
+    assert spec.Tx.Select() != spec.Tx.Commit()  # pika 1.x: equal (it compares vars only)
+    assert spec.Basic.Ack() != None  # noqa: E711
+    assert spec.Basic.Ack() != 'x'  # pika 1.x: AttributeError
 
 
 # --------------------------------------------------------------------------- encode errors

@@ -40,6 +40,10 @@ _Delivered = ev.MessageDelivered
 _CHANNEL_OPEN = ChannelState.OPEN
 _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
 
+#: Nacks queued per hold of the pump lock when a cancel requeues pending messages (about
+#: 1.3 ms of encoding each): small enough that heartbeats and other threads are not held up.
+REQUEUE_CHUNK = 1000
+
 
 class ReturnedMessage(NamedTuple):
     """A message the broker returned or refused: ``(method, properties, body)``."""
@@ -362,8 +366,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         auto_ack = consumer.auto_ack if consumer is not None else gen.auto_ack  # type: ignore[union-attr]
         if self.is_open:
             self._rpc(spec.Basic.Cancel(consumer_tag=consumer_tag), timeout)
+        self._cancelled_auto_ack[consumer_tag] = auto_ack  # first: a dispatcher reads it
         self._consumers.pop(consumer_tag, None)
-        self._cancelled_auto_ack[consumer_tag] = auto_ack
         if gen is not None and gen.tag == consumer_tag:
             self._generator = None
         leftovers = self._purge(consumer_tag)
@@ -377,13 +381,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         pump = self._pump
         slot = self._slot
         with pump.lock:
-            mine: list[Any] = [
-                e for e in slot.pending if type(e) is _Delivered and e.method.consumer_tag == tag
-            ]
-            if mine:
-                keep = [e for e in slot.pending if e not in mine]
-                slot.pending.clear()
-                slot.pending.extend(keep)
+            mine = slot.take_deliveries(tag)
             if slot.gen_tag == tag:
                 mine.extend(slot.gen_queue)
                 slot.gen_queue.clear()
@@ -392,10 +390,26 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
         return mine
 
     def _requeue(self, deliveries: list[Any]) -> None:
-        if not self.is_open:
-            return  # the broker requeues unacked messages of a closed channel itself
-        for delivery in deliveries:
-            self.basic_nack(delivery.method.delivery_tag, multiple=False, requeue=True)
+        """Nack (requeue) deliveries of a cancelled ``auto_ack=False`` consumer.
+
+        At most :data:`REQUEUE_CHUNK` Nacks per hold of the pump lock, each full chunk written
+        at once, so a cancel with 100,000 pending messages never keeps the keeper (heartbeats)
+        or another thread waiting for more than a few milliseconds. A short tail is batched
+        like any ack while callbacks run.
+        """
+        pump = self._pump
+        slot = self._slot
+        for start in range(0, len(deliveries), REQUEUE_CHUNK):
+            chunk = deliveries[start : start + REQUEUE_CHUNK]
+            with pump.lock:
+                if not self.is_open:
+                    return  # the broker requeues unacked messages of a closed channel itself
+                send = slot.core.send
+                for delivery in chunk:
+                    tag = delivery.method.delivery_tag
+                    send(spec.Basic.Nack(delivery_tag=tag, multiple=False, requeue=True))
+                if len(chunk) == REQUEUE_CHUNK or not self._connection._dispatching():
+                    pump.send_now()
 
     def start_consuming(self) -> None:
         """Dispatch deliveries to ``basic_consume`` callbacks until every consumer is cancelled.

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any, Optional
 
+from pika._core import events as ev
+
 if TYPE_CHECKING:
-    from pika._core import events as ev
     from pika._core.channel import ChannelCore
 
 __all__ = ['ChannelSlot', 'PendingConfirm', 'Waiter']
+
+_Delivered = ev.MessageDelivered
 
 
 class Waiter:
@@ -95,6 +98,32 @@ class ChannelSlot:
         self.owner: Optional[int] = None
         self.error: Optional[BaseException] = None
         self.error_reported = False
+
+    def take_deliveries(self, consumer_tag: str) -> list[ev.MessageDelivered]:
+        """Remove and return the undispatched deliveries of ``consumer_tag`` from ``pending``.
+
+        Used when a consumer is cancelled. One pass, each event popped once and looked at by
+        its type and tag only (events are never compared with each other: that made a
+        cancel with 20,000 pending deliveries quadratic). Whatever else is pending goes back
+        to the front in its order. A dispatcher may ``popleft`` concurrently (it reads without
+        the lock): every event still ends up in exactly one place. Lock held by the caller.
+        """
+        pending = self.pending
+        taken: list[ev.MessageDelivered] = []
+        kept: list[ev.Event] = []
+        delivered = _Delivered
+        for _ in range(len(pending)):
+            try:
+                event: Any = pending.popleft()
+            except IndexError:  # a dispatcher took the rest meanwhile
+                break
+            if type(event) is delivered and event.method.consumer_tag == consumer_tag:
+                taken.append(event)
+            else:
+                kept.append(event)
+        if kept:
+            pending.extendleft(reversed(kept))
+        return taken
 
     @property
     def closed(self) -> bool:

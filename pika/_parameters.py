@@ -3,7 +3,11 @@
 These objects only hold and validate settings; they never open sockets. Every
 property validates at assignment time: a value of the wrong type raises
 ``TypeError`` and a value out of range raises ``ValueError``, so mistakes surface
-where they are made rather than deep inside a connection attempt.
+where they are made rather than deep inside a connection attempt. The checks are
+pika 1.4.4's (the same values accepted, stored as given, and the same exception
+type for each rejected one), except where a value pika accepts would later crash
+a socket call or a timer; those are listed under "Deliberate differences" in
+docs/api-generations.md.
 
 ``pika.connection`` re-exports these names, and ``pika`` exports
 ``ConnectionParameters``, ``URLParameters`` and ``SSLOptions``.
@@ -15,18 +19,20 @@ Heartbeat semantics (applied by the core when it answers ``Connection.Tune``):
 * ``heartbeat=<int > 0>`` -- use this interval in seconds;
 * ``heartbeat=<callable>`` -- called as ``heartbeat(connection, server_heartbeat)``
   and must return the interval (an ``int >= 0``) to use;
-* ``heartbeat=True`` / ``False`` -- the pika 0.9 on/off switch, stored as ``None``
-  (accept the broker's interval) and ``0`` (disabled).
+* ``heartbeat=True`` / ``False`` -- the pika 0.9 on/off switch, stored as given
+  (as pika 1.x does) and read as "accept the broker's interval" and "disabled".
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 from pika import credentials as pika_credentials
+from pika import spec
 
 if TYPE_CHECKING:
     from pika._url_parameters import URLParameters
@@ -38,6 +44,9 @@ __all__ = ['ConnectionParameters', 'Parameters', 'SSLOptions', 'URLParameters']
 #: Type of the ``heartbeat`` setting.
 HeartbeatSetting = Union[int, None, Callable[[Any, int], int]]
 Credentials = Union[pika_credentials.PlainCredentials, pika_credentials.ExternalCredentials]
+
+#: Largest TCP port number.
+_MAX_PORT = 65535
 
 
 class SSLOptions:
@@ -57,61 +66,70 @@ class SSLOptions:
         self.context = context
         self.server_hostname = server_hostname
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SSLOptions):
-            return self.context is other.context and self.server_hostname == other.server_hostname
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
+    # Equality is identity and instances hash, as in pika 1.x.
 
     def __repr__(self) -> str:
         return f'<SSLOptions server_hostname={self.server_hostname!r}>'
 
 
 # -- small pure validators ----------------------------------------------------
-
-
-def _is_int(value: object) -> bool:
-    """True for integers, excluding ``bool`` (``True`` is not a port number)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    """True for int/float-like numbers, excluding ``bool``."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+#
+# pika 1.x counts ``bool`` as an integer and as a number (``channel_max=True`` is
+# 1) and stores the value it was given; so do these.
 
 
 def _check_int(name: str, value: object, low: int, high: Optional[int] = None) -> int:
-    """Return ``value`` as ``int`` if it is an integer in ``[low, high]``."""
-    if not _is_int(value):
+    """Return ``value`` unchanged if it is an integer (``bool`` included) in ``[low, high]``."""
+    if not isinstance(value, numbers.Integral):
         raise TypeError(f'{name} must be an int, not {type(value).__name__}')
-    number = int(cast('int', value))
+    number = cast('int', value)
     if number < low or (high is not None and number > high):
         bound = f'>= {low}' if high is None else f'between {low} and {high}'
-        raise ValueError(f'{name} must be {bound}, got {number}')
+        raise ValueError(f'{name} must be {bound}, got {number!r}')
     return number
 
 
-def _check_number(name: str, value: object, *, positive: bool) -> float:
-    """Return ``value`` as ``float`` if it is a number ``> 0`` (``positive``) or ``>= 0``."""
-    if not _is_real(value):
+def _check_real(name: str, value: object) -> float:
+    """Return ``value`` unchanged if it is a finite real number (``bool`` included).
+
+    NaN and infinity are refused although pika 1.x takes them: they reach
+    ``time.sleep``, ``socket.settimeout`` and timer deadlines, which raise on them
+    or never fire.
+    """
+    if not isinstance(value, numbers.Real):
         raise TypeError(f'{name} must be a number, not {type(value).__name__}')
-    number = float(cast('float', value))
-    if number != number:  # NaN compares unequal to itself
-        raise ValueError(f'{name} must not be NaN')
-    if (positive and number <= 0) or number < 0:
-        raise ValueError(f'{name} must be {"> 0" if positive else ">= 0"}, got {value!r}')
+    number = cast('float', value)
+    if not math.isfinite(number):
+        raise ValueError(f'{name} must be a finite number, got {number!r}')
     return number
 
 
-def _check_optional_positive(name: str, value: object) -> Optional[float]:
-    """Return ``None`` or ``value`` as a ``float > 0``."""
+def _check_timeout(name: str, value: object) -> Optional[float]:
+    """``None`` or a number ``> 0``, stored as ``float`` (socket and stack timeouts)."""
     if value is None:
         return None
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f'{name} must be a number or None, not {type(value).__name__}')
+    number = float(_check_real(name, value))
+    if number <= 0:
+        raise ValueError(f'{name} must be > 0, got {value!r}')
+    return number
+
+
+def _check_port(value: object) -> int:
+    """Convert ``value`` with ``int()`` as pika does (``'5672'`` and ``5672.0`` pass).
+
+    A value ``int()`` cannot convert raises ``TypeError`` (``OverflowError`` for an
+    infinite float); unlike pika, a number outside 0..65535 raises ``ValueError``
+    here instead of failing later inside the socket calls.
+    """
     try:
-        return _check_number(name, value, positive=True)
-    except TypeError:
-        raise TypeError(f'{name} must be a number or None, not {type(value).__name__}') from None
+        port = int(cast('Any', value))
+    except (TypeError, ValueError):
+        raise TypeError(f'port must be an int, not {type(value).__name__}') from None
+    if not 0 <= port <= _MAX_PORT:
+        raise ValueError(f'port must be between 0 and {_MAX_PORT}, got {port}')
+    return port
 
 
 def _check_str(name: str, value: object) -> str:
@@ -154,11 +172,11 @@ class Parameters:
     DEFAULT_VIRTUAL_HOST = '/'
     DEFAULT_TCP_OPTIONS: Optional[dict[str, Any]] = None
 
-    #: Bounds enforced by the setters.
+    #: Bounds enforced by the setters (pika 1.x's).
     MIN_CHANNEL_MAX = 1
     MAX_CHANNEL_MAX = 65535
-    MIN_FRAME_MAX = 4096
-    MAX_FRAME_MAX = 2**31 - 1
+    MIN_FRAME_MAX = spec.FRAME_MIN_SIZE
+    MAX_FRAME_MAX = spec.FRAME_MAX_SIZE
 
     def __init__(self) -> None:
         self._host = self.DEFAULT_HOST
@@ -184,12 +202,19 @@ class Parameters:
 
     # -- comparison and display -------------------------------------------------
 
-    def _fields(self) -> dict[str, Any]:
-        return {name: value for name, value in vars(self).items() if name.startswith('_')}
-
     def __eq__(self, other: object) -> bool:
+        """Same broker endpoint: equal ``host`` and ``port``, as pika 1.x compares them.
+
+        Credentials, virtual host and the other settings do not take part; neither
+        does ``ssl_options`` (a TLS and a plain object on the same port are equal).
+        """
         if isinstance(other, Parameters):
-            return self._fields() == other._fields()
+            return (self.host, self.port) == (other.host, other.port)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Parameters):
+            return not self == other
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -219,7 +244,7 @@ class Parameters:
 
     @port.setter
     def port(self, value: int) -> None:
-        self._port = _check_int('port', value, 1, 65535)
+        self._port = _check_port(value)
 
     @property
     def virtual_host(self) -> str:
@@ -255,7 +280,7 @@ class Parameters:
 
     @property
     def frame_max(self) -> int:
-        """Largest frame size in bytes we ask for (4096..2**31-1; negotiated down)."""
+        """Largest frame size in bytes we ask for (4096..131072; negotiated down)."""
         return self._frame_max
 
     @frame_max.setter
@@ -272,9 +297,7 @@ class Parameters:
 
     @heartbeat.setter
     def heartbeat(self, value: HeartbeatSetting) -> None:
-        if isinstance(value, bool):  # pika 0.9 on/off form
-            self._heartbeat = None if value else 0
-        elif value is None or callable(value):
+        if value is None or callable(value):
             self._heartbeat = value
         else:
             self._heartbeat = _check_int('heartbeat', value, 0)
@@ -301,12 +324,12 @@ class Parameters:
 
     @property
     def retry_delay(self) -> float:
-        """Seconds to wait between connection attempts (>= 0)."""
+        """Seconds to wait between connection attempts (a negative number waits 0)."""
         return self._retry_delay
 
     @retry_delay.setter
     def retry_delay(self, value: float) -> None:
-        self._retry_delay = _check_number('retry_delay', value, positive=False)
+        self._retry_delay = _check_real('retry_delay', value)
 
     @property
     def socket_timeout(self) -> Optional[float]:
@@ -315,7 +338,7 @@ class Parameters:
 
     @socket_timeout.setter
     def socket_timeout(self, value: Optional[float]) -> None:
-        self._socket_timeout = _check_optional_positive('socket_timeout', value)
+        self._socket_timeout = _check_timeout('socket_timeout', value)
 
     @property
     def stack_timeout(self) -> Optional[float]:
@@ -324,7 +347,7 @@ class Parameters:
 
     @stack_timeout.setter
     def stack_timeout(self, value: Optional[float]) -> None:
-        self._stack_timeout = _check_optional_positive('stack_timeout', value)
+        self._stack_timeout = _check_timeout('stack_timeout', value)
 
     @property
     def locale(self) -> str:
@@ -339,15 +362,21 @@ class Parameters:
     def blocked_connection_timeout(self) -> Optional[float]:
         """Seconds a broker-blocked connection may stay blocked before we drop it.
 
-        ``None`` (default) waits forever; otherwise a number > 0.
+        ``None`` (default) or ``0`` waits forever; otherwise a number of seconds.
         """
         return self._blocked_connection_timeout
 
     @blocked_connection_timeout.setter
     def blocked_connection_timeout(self, value: Optional[float]) -> None:
-        self._blocked_connection_timeout = _check_optional_positive(
-            'blocked_connection_timeout', value
-        )
+        if value is not None:
+            if not isinstance(value, numbers.Real):
+                raise TypeError(
+                    'blocked_connection_timeout must be a number or None, '
+                    f'not {type(value).__name__}'
+                )
+            if _check_real('blocked_connection_timeout', value) < 0:
+                raise ValueError(f'blocked_connection_timeout must be >= 0, got {value!r}')
+        self._blocked_connection_timeout = value
 
     @property
     def client_properties(self) -> Optional[dict[str, Any]]:
@@ -391,21 +420,22 @@ class ConnectionParameters(Parameters):
     """Connection settings given as keywords; omitted ones keep the defaults.
 
     :param host: broker hostname or IP (default ``'localhost'``)
-    :param port: TCP port (default 5672, or 5671 when ``ssl_options`` is given)
+    :param port: TCP port, converted with ``int()`` (default 5672, or 5671 when
+        ``ssl_options`` is given)
     :param virtual_host: vhost (default ``'/'``)
     :param credentials: ``PlainCredentials``/``ExternalCredentials`` (default guest/guest)
     :param channel_max: maximum channel number to request (1..65535)
-    :param frame_max: maximum frame size to request (4096..2**31-1)
+    :param frame_max: maximum frame size to request (4096..131072)
     :param heartbeat: ``None`` (accept the broker's value), ``0`` (disable), an
         ``int`` interval, or a callable ``(connection, server_heartbeat) -> int``
     :param ssl_options: ``SSLOptions`` or ``None``
     :param connection_attempts: attempts per host (>= 1)
-    :param retry_delay: seconds between attempts (>= 0)
+    :param retry_delay: seconds between attempts (a negative delay waits 0)
     :param socket_timeout: TCP connect timeout (> 0 or ``None``)
     :param stack_timeout: whole-handshake timeout (> 0 or ``None``)
     :param locale: locale string (default ``'en_US'``)
     :param blocked_connection_timeout: seconds before a broker-blocked connection is
-        torn down (> 0 or ``None``)
+        torn down (>= 0; ``None`` or 0 never)
     :param client_properties: dict merged into the client properties, or ``None``
     :param tcp_options: dict of TCP keepalive/user-timeout options, or ``None``
     :param kwargs: only the pika 0.9-era alias ``heartbeat_interval`` (same meaning

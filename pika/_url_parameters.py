@@ -2,19 +2,20 @@
 
 The URL may carry a password, so nothing here ever quotes the URL (or the password) in an error
 message or a log line, and the URL string itself is not stored: only the parsed settings are.
+Parsing follows pika 1.4.4 case by case (see ``URLParameters``); the few deliberate differences
+are listed in docs/api-generations.md.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import logging
 import ssl
 import urllib.parse
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from pika import credentials as pika_credentials
-from pika._parameters import Parameters, SSLOptions, _is_int
+from pika._parameters import Parameters, SSLOptions
 
 LOGGER = logging.getLogger(__name__)
 
@@ -22,21 +23,28 @@ __all__ = ['URLParameters', 'ssl_options_from_dict']
 
 
 class URLParameters(Parameters):
-    """Connection settings parsed from an AMQP URI.
+    """Connection settings parsed from an AMQP URI, as pika 1.x parses it.
 
-    ``amqp://user:password@host:port/vhost?option=value&...``; ``amqps://`` selects
-    TLS with port 5671 and ``ssl.create_default_context()`` unless ``ssl_options``
-    says otherwise. User, password and vhost are percent-decoded (``%2f`` is ``/``);
-    an empty path means vhost ``'/'``.
+    ``amqp://user:password@host:port/vhost?option=value&...``. The scheme is ``amqp``
+    (or ``http``) for plain TCP and ``amqps`` (or ``https``) for TLS on port 5671 with
+    ``ssl.create_default_context()``; a URL without a scheme is plain AMQP. Host, port
+    and credentials left out keep the defaults; a user name needs a password
+    (``amqp://user@host`` raises ``TypeError``). User and password are percent-decoded.
+    The virtual host is the first path segment, percent-decoded: ``/%2f`` and ``/%2F``
+    are ``'/'``, ``/vh/`` is ``'vh'``, and an empty or ``/`` path keeps ``'/'``.
 
-    Query options: ``heartbeat`` (alias ``heartbeat_interval``), ``channel_max``,
-    ``frame_max``, ``connection_attempts``, ``retry_delay``, ``socket_timeout``,
-    ``stack_timeout``, ``blocked_connection_timeout``, ``locale``, and the
-    dict-valued ``ssl_options`` (keys ``ca_certs``, ``ca_path``, ``ca_data``,
-    ``certfile``, ``keyfile``, ``password``, ``ciphers``, ``server_hostname``,
-    ``verify_mode``), ``tcp_options`` and ``client_properties`` written as Python/JSON
-    dict literals, e.g. ``ssl_options=%7B%27ca_certs%27%3A%27%2Fca.pem%27%7D``.
-    An unknown option or a bad value raises ``ValueError`` naming the option.
+    Query options, each at most once (a blank value is ignored): ``heartbeat``,
+    ``channel_max``, ``frame_max``, ``connection_attempts`` (integers);
+    ``retry_delay``, ``socket_timeout``, ``stack_timeout``,
+    ``blocked_connection_timeout`` (numbers); ``locale``; ``tcp_options`` and
+    ``client_properties`` (Python literals: a dict or ``None``); ``ssl_options``
+    (``None``, only on a plain URL, or a dict of ``ca_certs``/``cafile``,
+    ``ca_path``/``capath``, ``ca_data``/``cadata`` -- one of them is required --
+    ``certfile``, ``keyfile``, ``password``, ``ciphers``, ``server_hostname``; other
+    keys are ignored, as pika does), e.g.
+    ``ssl_options=%7B%27ca_certs%27%3A%27%2Fca.pem%27%7D``. pika 0.9's
+    ``heartbeat_interval`` is read as ``heartbeat``. An unknown or repeated option
+    raises ``ValueError``; a bad value raises what the matching setter raises.
 
     :param url: the AMQP URI
     """
@@ -44,11 +52,34 @@ class URLParameters(Parameters):
     def __init__(self, url: str) -> None:
         super().__init__()
         if not isinstance(url, str):
-            raise TypeError(f'url must be a str, not {type(url).__name__}')
+            raise _URLTypeError(f'url must be a str, not {type(url).__name__}')
         _parse_url_into(self, url)
 
 
+class _URLTypeError(TypeError, ValueError):
+    """A URL that is not a ``str`` (pika raises ``TypeError`` or, for bytes, ``ValueError``)."""
+
+
+class _URLPathError(ValueError, IndexError):
+    """A scheme-less URL whose path has no ``/`` (pika raises ``IndexError`` for it)."""
+
+
+class _NotADictError(TypeError, AttributeError):
+    """``ssl_options`` that is neither a dict nor ``None`` (pika: ``TypeError`` or
+    ``AttributeError`` depending on the literal)."""
+
+
+class _LiteralSyntaxError(ValueError, SyntaxError):
+    """A query option that is not a Python literal (pika lets ``SyntaxError`` through)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
 # -- URL parsing ---------------------------------------------------------------
+
+_PLAIN_SCHEMES = frozenset({'', 'amqp', 'http'})
+_TLS_SCHEMES = frozenset({'amqps', 'https'})
 
 
 def _parse_url_into(params: Parameters, url: str) -> None:
@@ -58,112 +89,107 @@ def _parse_url_into(params: Parameters, url: str) -> None:
     """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme not in ('amqp', 'amqps'):
-        raise ValueError(f'URL scheme must be amqp or amqps, got {parts.scheme!r}')
+    if scheme not in _PLAIN_SCHEMES | _TLS_SCHEMES:
+        raise ValueError(
+            f'Unexpected URL scheme {parts.scheme!r}; supported scheme values: amqp, amqps'
+        )
+    tls = scheme in _TLS_SCHEMES
     if parts.hostname:
-        params.host = urllib.parse.unquote(parts.hostname)
+        params.host = parts.hostname
     try:
         port = parts.port
     except ValueError:
         raise ValueError('URL port must be an integer between 0 and 65535') from None
     if port is not None:
         params.port = port
-    elif scheme == 'amqps':
+    elif tls:
         params.port = params.DEFAULT_SSL_PORT
-    if scheme == 'amqps':
+    if tls:
         params.ssl_options = SSLOptions(ssl.create_default_context())
     if parts.username is not None:
-        password = params.DEFAULT_PASSWORD if parts.password is None else parts.password
+        if parts.password is None:
+            raise TypeError('URL has a user name but no password')
         params.credentials = pika_credentials.PlainCredentials(
-            urllib.parse.unquote(parts.username), urllib.parse.unquote(password)
+            urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password)
         )
-    params.virtual_host = _vhost_from_path(parts.path)
-    for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-        _apply_url_option(params, name, value)
+    vhost = _vhost_from_path(parts.path)
+    if vhost is not None:
+        params.virtual_host = vhost
+    for name, values in urllib.parse.parse_qs(parts.query).items():
+        if len(values) > 1:
+            raise ValueError(f'URL parameter {name!r} given {len(values)} times')
+        _apply_url_option(params, name, values[0], tls=tls)
 
 
-def _vhost_from_path(path: str) -> str:
-    """``''`` or ``'/'`` -> ``'/'``; otherwise the percent-decoded path minus its first slash."""
-    if path in ('', '/'):
-        return Parameters.DEFAULT_VIRTUAL_HOST
-    return urllib.parse.unquote(path[1:])
+def _vhost_from_path(path: str) -> Optional[str]:
+    """The percent-decoded first path segment, or ``None`` (keep the default) for ``''``/``'/'``.
+
+    As in pika 1.x: ``/vh/x`` is ``'vh'``, ``//`` is ``''``, and a one-character path of a
+    scheme-less URL (``'h'``) keeps the default.
+    """
+    if len(path) <= 1:
+        return None
+    segments = path.split('/')
+    if len(segments) < 2:
+        raise _URLPathError('URL without a scheme must be written //host/vhost or /vhost')
+    return urllib.parse.unquote(segments[1])
 
 
-def _literal_dict(value: str) -> dict[str, Any]:
-    """Parse a JSON object or Python dict literal (pika accepts both forms)."""
+def _literal(value: str) -> Any:
+    """Evaluate a Python literal (``{'a': 1}``, ``None``...) as pika reads dict options."""
     try:
-        result = json.loads(value)
-    except ValueError:
-        try:
-            result = ast.literal_eval(value)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise ValueError('expected a dict literal') from None
-    if not isinstance(result, dict):
-        raise ValueError(f'expected a dict literal, got {type(result).__name__}')
-    return result
+        return ast.literal_eval(value)
+    except SyntaxError:
+        raise _LiteralSyntaxError('expected a Python literal such as {...} or None') from None
+    except (ValueError, TypeError, MemoryError, RecursionError):
+        raise ValueError('expected a Python literal such as {...} or None') from None
 
 
-_VERIFY_MODES = {
-    'CERT_NONE': ssl.CERT_NONE,
-    'CERT_OPTIONAL': ssl.CERT_OPTIONAL,
-    'CERT_REQUIRED': ssl.CERT_REQUIRED,
-}
-_SSL_KEYS = frozenset(
-    'ca_certs ca_path ca_data certfile keyfile password ciphers server_hostname verify_mode'
-    ' cert_reqs'.split()
-)
+_CA_KEYS = (('ca_certs', 'cafile'), ('ca_path', 'capath'), ('ca_data', 'cadata'))
 
 
-def _verify_mode(value: Any) -> ssl.VerifyMode:
-    """Map ``'CERT_REQUIRED'``-style names (or their ints) to ``ssl.VerifyMode``."""
-    if isinstance(value, str) and value.upper() in _VERIFY_MODES:
-        return _VERIFY_MODES[value.upper()]
-    if _is_int(value) and value in _VERIFY_MODES.values():
-        return ssl.VerifyMode(value)
-    raise ValueError(f'verify_mode must be one of {sorted(_VERIFY_MODES)}')
+def _first(options: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((options[name] for name in names if options.get(name) is not None), None)
 
 
 def ssl_options_from_dict(options: dict[str, Any]) -> SSLOptions:
     """Build ``SSLOptions`` from the dict form used in URLs (see ``URLParameters``).
 
-    :raises ValueError: unknown key, unreadable certificate files or bad values
+    As pika 1.x: a CA location is required (``TypeError`` without one), unknown keys are
+    ignored (``verify_mode``/``cert_reqs`` too: verification stays on), and unreadable
+    files raise the ``OSError``/``ssl.SSLError`` of the ``ssl`` module.
     """
-    unknown = set(options) - _SSL_KEYS
-    if unknown:
-        raise ValueError(f'unknown ssl_options keys: {", ".join(sorted(unknown))}')
-    try:
-        context = ssl.create_default_context(
-            cafile=options.get('ca_certs'),
-            capath=options.get('ca_path'),
-            cadata=options.get('ca_data'),
+    cafile, capath, cadata = (_first(options, names) for names in _CA_KEYS)
+    if cafile is None and capath is None and cadata is None:
+        raise TypeError('ssl_options needs one of ca_certs, ca_path or ca_data')
+    context = ssl.create_default_context(cafile=cafile, capath=capath, cadata=cadata)
+    if options.get('certfile'):
+        context.load_cert_chain(
+            options['certfile'], options.get('keyfile'), options.get('password')
         )
-        if options.get('certfile'):
-            context.load_cert_chain(
-                options['certfile'], options.get('keyfile'), options.get('password')
-            )
-        if options.get('ciphers'):
-            context.set_ciphers(options['ciphers'])
-    except (OSError, TypeError) as exc:  # ssl.SSLError is an OSError
-        raise ValueError(f'cannot build TLS context: {exc}') from None
-    mode = options.get('verify_mode', options.get('cert_reqs'))
-    if mode is not None:
-        verify = _verify_mode(mode)
-        if verify != ssl.CERT_REQUIRED:
-            context.check_hostname = False
-        context.verify_mode = verify
+    if options.get('ciphers'):
+        context.set_ciphers(options['ciphers'])
     return SSLOptions(context, options.get('server_hostname'))
 
 
-def _set_ssl_options(params: Parameters, value: str) -> None:
-    params.ssl_options = ssl_options_from_dict(_literal_dict(value))
+def _set_ssl_options(params: Parameters, value: str, tls: bool) -> None:
+    options = _literal(value)
+    if options is None:
+        if tls:
+            raise ValueError('ssl_options=None contradicts the amqps URL scheme')
+        params.ssl_options = None
+    elif isinstance(options, dict):
+        params.ssl_options = ssl_options_from_dict(options)
+    else:
+        raise _NotADictError(f'ssl_options must be a dict or None, not {type(options).__name__}')
 
 
-def _set_tcp_options(params: Parameters, value: str) -> None:
-    params.tcp_options = _literal_dict(value)
+def _set_tcp_options(params: Parameters, value: str, tls: bool) -> None:
+    params.tcp_options = _literal(value)
 
 
-def _set_client_properties(params: Parameters, value: str) -> None:
-    params.client_properties = _literal_dict(value)
+def _set_client_properties(params: Parameters, value: str, tls: bool) -> None:
+    params.client_properties = _literal(value)
 
 
 _INT_OPTIONS = {
@@ -174,15 +200,19 @@ _INT_OPTIONS = {
     'connection_attempts': 'connection_attempts',
 }
 _FLOAT_OPTIONS = ('retry_delay', 'socket_timeout', 'stack_timeout', 'blocked_connection_timeout')
-_DICT_OPTIONS: dict[str, Callable[[Parameters, str], None]] = {
+_LITERAL_OPTIONS: dict[str, Callable[[Parameters, str, bool], None]] = {
     'ssl_options': _set_ssl_options,
     'tcp_options': _set_tcp_options,
     'client_properties': _set_client_properties,
 }
 
 
-def _apply_url_option(params: Parameters, name: str, value: str) -> None:
-    """Set one query option on ``params``; ``ValueError`` names the option on failure."""
+def _apply_url_option(params: Parameters, name: str, value: str, *, tls: bool) -> None:
+    """Set one query option on ``params``.
+
+    A ``TypeError``/``ValueError`` keeps its type (pika's) and gains the option's name;
+    ``OSError``/``ssl.SSLError`` from loading TLS files pass through.
+    """
     try:
         if name in _INT_OPTIONS:
             setattr(params, _INT_OPTIONS[name], int(value))
@@ -190,11 +220,11 @@ def _apply_url_option(params: Parameters, name: str, value: str) -> None:
             setattr(params, name, float(value))
         elif name == 'locale':
             params.locale = value
-        elif name in _DICT_OPTIONS:
-            _DICT_OPTIONS[name](params, value)
+        elif name in _LITERAL_OPTIONS:
+            _LITERAL_OPTIONS[name](params, value, tls)
         else:
             raise LookupError(name)
     except LookupError:
         raise ValueError(f'Unknown URL parameter: {name!r}') from None
     except (TypeError, ValueError) as exc:
-        raise ValueError(f'Invalid value for URL parameter {name!r}: {exc}') from None
+        raise type(exc)(f'Invalid value for URL parameter {name!r}: {exc}') from None

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'CAPABILITIES',
+    'MAX_HEARTBEAT',
     'client_properties',
     'negotiate_heartbeat',
     'negotiate_limit',
@@ -38,16 +39,23 @@ def negotiate_limit(client: int, server: int) -> int:
     return min(client, server)
 
 
+#: Largest heartbeat interval Connection.TuneOk can carry (a 16-bit field).
+MAX_HEARTBEAT = 0xFFFF
+
+
 def negotiate_heartbeat(
     setting: Union[int, Callable[[Any, int], int], None], server: int, owner: Any = None
 ) -> int:
     """Heartbeat rule (pika 1.x): a client value wins when set (0 = off); None takes the server's.
 
-    A callable is asked ``setting(owner, server)`` and must return an int >= 0.
+    ``True``/``False`` are pika 0.9's switch: the server's interval, or off. A callable is
+    asked ``setting(owner, server)`` and must return an int >= 0. The result is capped at
+    :data:`MAX_HEARTBEAT`, the most Connection.TuneOk can carry (pika 1.x accepts larger
+    settings).
 
     :raises TypeError/ValueError: the callable returned something unusable
     """
-    if setting is None:
+    if setting is None or setting is True:
         return server
     if callable(setting):
         value = setting(owner, server)
@@ -55,8 +63,8 @@ def negotiate_heartbeat(
             raise TypeError(f'heartbeat callable must return int, got {value!r}')
         if value < 0:
             raise ValueError(f'heartbeat callable returned a negative value {value!r}')
-        return value
-    return int(setting)
+        return min(value, MAX_HEARTBEAT)
+    return min(int(setting), MAX_HEARTBEAT)
 
 
 def short_text(text: str) -> str:

@@ -370,7 +370,7 @@ def connect_with_retries(
         if not isinstance(config, Parameters):
             raise TypeError(f'expected Parameters, got {type(config).__name__}')
     cycles = configs[-1].connection_attempts
-    pause = configs[-1].retry_delay
+    pause = max(0.0, configs[-1].retry_delay)  # pika 1.x accepts a negative delay
     for cycle in range(cycles):
         for index, config in enumerate(configs):
             yield config, (pause if cycle > 0 and index == 0 else 0.0)

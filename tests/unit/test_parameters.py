@@ -73,23 +73,23 @@ def test_default_credentials_are_not_shared() -> None:
 # name -> (good values, values raising TypeError, values raising ValueError)
 CASES: dict[str, tuple[list[Any], list[Any], list[Any]]] = {
     'host': (['rabbit.example', '::1', '10.0.0.1'], [None, 1, b'host'], []),
-    'port': ([1, 5672, 65535], ['5672', 5672.0, None, True], [0, -1, 65536]),
+    'port': ([0, 1, 5672, 65535], ['', 'abc', None, [1]], [-1, 65536]),
     'virtual_host': (['/', 'vh', 'a/b'], [None, 1, b'/'], []),
     'credentials': (
         [credentials.PlainCredentials('u', 'p'), credentials.ExternalCredentials()],
         [None, ('u', 'p'), 'guest'],
         [],
     ),
-    'channel_max': ([1, 2047, 65535], ['1', 1.0, None], [0, -5, 65536]),
-    'frame_max': ([4096, 131072, 2**31 - 1], ['4096', 4096.0, None], [4095, 0, 2**31]),
-    'heartbeat': ([None, 0, 1, 600, _heartbeat_cb], ['60', 1.5, b'1'], [-1]),
+    'channel_max': ([1, 2047, 65535, True], ['1', 1.0, None], [0, -5, 65536, False]),
+    'frame_max': ([4096, 131072], ['4096', 4096.0, None], [4095, 0, 131073, 2**31 - 1, True]),
+    'heartbeat': ([None, 0, 1, 600, 65536, True, False, _heartbeat_cb], ['60', 1.5, b'1'], [-1]),
     'ssl_options': ([None, SSLOptions(CTX), SSLOptions(CTX, 'name')], [{}, CTX, 'ssl'], []),
-    'connection_attempts': ([1, 3, 100], [1.0, '3', None], [0, -1]),
-    'retry_delay': ([0, 0.5, 3], [None, '1', True], [-0.1, -1, math.nan]),
-    'socket_timeout': ([None, 0.01, 10], ['1', True], [0, -1, math.nan]),
-    'stack_timeout': ([None, 0.01, 30], ['1', [1]], [0, -2]),
-    'locale': (['en_US', 'fr_FR'], [None, 1], []),
-    'blocked_connection_timeout': ([None, 0.5, 60], ['1', True], [0, -1]),
+    'connection_attempts': ([1, 3, 100, True], [1.0, '3', None], [0, -1, False]),
+    'retry_delay': ([0, 0.5, 3, -1, True], [None, '1'], [math.nan, math.inf]),
+    'socket_timeout': ([None, 0.01, 10.0], ['1'], [0, -1, False, math.nan, math.inf]),
+    'stack_timeout': ([None, 0.01, 30.0], ['1', [1]], [0, -2, math.inf]),
+    'locale': (['en_US', 'fr_FR', ''], [None, 1], []),
+    'blocked_connection_timeout': ([None, 0, 0.5, 60, False], ['1'], [-1, math.nan]),
     'client_properties': ([None, {}, {'connection_name': 'x'}], [[], 'x', 1], []),
     'tcp_options': ([None, {'TCP_KEEPIDLE': 60}], [[], 'x'], []),
 }
@@ -138,11 +138,13 @@ def test_every_keyword_is_covered() -> None:
     assert set(CASES) == set(_parameters._KEYWORDS) | {'port'}
 
 
-def test_numbers_are_normalised() -> None:
+def test_numbers_are_stored_as_pika_stores_them() -> None:
     params = ConnectionParameters(retry_delay=3, socket_timeout=5, blocked_connection_timeout=7)
-    assert isinstance(params.retry_delay, float)
-    assert isinstance(params.socket_timeout, float)
-    assert isinstance(params.blocked_connection_timeout, float)
+    assert type(params.retry_delay) is int  # pika keeps retry_delay as given
+    assert type(params.socket_timeout) is float  # and converts the timeouts
+    assert type(params.blocked_connection_timeout) is int
+    assert ConnectionParameters(port='5673').port == 5673  # int() conversion, as pika
+    assert ConnectionParameters(port=5672.9).port == 5672
 
 
 def test_positional_arguments_follow_pika_order() -> None:
@@ -169,12 +171,12 @@ def test_heartbeat_interval_alias() -> None:
         ConnectionParameters(heartbeat=1, heartbeat_interval=2)
 
 
-def test_heartbeat_pika09_boolean_form() -> None:
-    assert ConnectionParameters(heartbeat=False).heartbeat == 0
-    assert ConnectionParameters(heartbeat=True).heartbeat is None
+def test_heartbeat_pika09_boolean_form_is_stored_as_given() -> None:
+    assert ConnectionParameters(heartbeat=False).heartbeat is False
+    assert ConnectionParameters(heartbeat=True).heartbeat is True
     params = ConnectionParameters(heartbeat=30)
     params.heartbeat = False
-    assert params.heartbeat == 0
+    assert params.heartbeat is False
 
 
 def test_ssl_options_switch_default_port() -> None:
@@ -187,8 +189,8 @@ def test_ssl_options_validation() -> None:
     opts = SSLOptions(CTX, server_hostname='broker.example')
     assert opts.context is CTX
     assert opts.server_hostname == 'broker.example'
-    assert SSLOptions(CTX) == SSLOptions(CTX)
-    assert SSLOptions(CTX, 'a') != SSLOptions(CTX, 'b')
+    assert SSLOptions(CTX) != SSLOptions(CTX)  # identity, as in pika
+    assert opts == opts and hash(opts) == hash(opts)
     assert 'broker.example' in repr(opts)
     with pytest.raises(TypeError):
         SSLOptions({'ca_certs': '/x'})  # type: ignore[arg-type]
@@ -196,16 +198,18 @@ def test_ssl_options_validation() -> None:
         SSLOptions(CTX, server_hostname=1)  # type: ignore[arg-type]
 
 
-def test_equality() -> None:
+def test_equality_compares_host_and_port_as_pika() -> None:
     creds = credentials.PlainCredentials('u', 'p')
     assert ConnectionParameters() == ConnectionParameters()
-    assert ConnectionParameters(host='a', credentials=creds) == ConnectionParameters(
-        host='a', credentials=credentials.PlainCredentials('u', 'p')
-    )
+    assert ConnectionParameters(host='a', credentials=creds) == ConnectionParameters(host='a')
     assert ConnectionParameters(host='a') != ConnectionParameters(host='b')
-    assert ConnectionParameters(heartbeat=0) != ConnectionParameters(heartbeat=None)
+    assert ConnectionParameters(port=1) != ConnectionParameters(port=2)
+    assert ConnectionParameters(heartbeat=0) == ConnectionParameters(heartbeat=None)
+    assert ConnectionParameters(virtual_host='x') == ConnectionParameters()
     assert ConnectionParameters() != 'localhost'
-    assert URLParameters('amqp://guest:guest@localhost:5672/%2F') == ConnectionParameters()
+    assert URLParameters('amqp://u:p@localhost:5672/vh') == ConnectionParameters()
+    with pytest.raises(TypeError):
+        hash(ConnectionParameters())
 
 
 def test_repr_never_shows_password() -> None:
@@ -272,7 +276,7 @@ def test_url_vhost(url: str, vhost: str) -> None:
         ('amqp://%C3%BC:%C3%A9@h', 'ü', 'é'),
         ('amqp://:p@h', '', 'p'),
         ('amqp://u:@h', 'u', ''),
-        ('amqp://u@h', 'u', 'guest'),
+        ('amqp://u+v:p+q@h', 'u+v', 'p+q'),
     ],
 )
 def test_url_credentials(url: str, username: str, password: str) -> None:
@@ -301,6 +305,11 @@ def test_url_hosts(url: str, host: str, port: int) -> None:
         ('heartbeat=30', 'heartbeat', 30),
         ('heartbeat=0', 'heartbeat', 0),
         ('heartbeat_interval=12', 'heartbeat', 12),
+        ('heartbeat=', 'heartbeat', None),
+        ('retry_delay=-1', 'retry_delay', -1.0),
+        ('blocked_connection_timeout=0', 'blocked_connection_timeout', 0.0),
+        ('tcp_options=None', 'tcp_options', None),
+        ('locale=', 'locale', 'en_US'),
         ('channel_max=100', 'channel_max', 100),
         ('frame_max=8192', 'frame_max', 8192),
         ('connection_attempts=3', 'connection_attempts', 3),
@@ -312,6 +321,7 @@ def test_url_hosts(url: str, host: str, port: int) -> None:
         ('locale=de_DE', 'locale', 'de_DE'),
         ('tcp_options=%7B%27TCP_KEEPIDLE%27%3A60%7D', 'tcp_options', {'TCP_KEEPIDLE': 60}),
         ('tcp_options={"TCP_KEEPCNT":+5}', 'tcp_options', {'TCP_KEEPCNT': 5}),
+        ('tcp_options={}', 'tcp_options', {}),
         (
             'client_properties=%7B%27connection_name%27%3A%27x%27%7D',
             'client_properties',
@@ -325,25 +335,28 @@ def test_url_query_options(query: str, attribute: str, expected: Any) -> None:
 
 
 def test_url_several_options() -> None:
-    params = URLParameters('amqp://h/?heartbeat=10&channel_max=7&locale=fr_FR&heartbeat=20')
-    assert (params.heartbeat, params.channel_max, params.locale) == (20, 7, 'fr_FR')
+    params = URLParameters('amqp://h/?heartbeat=10&channel_max=7&locale=fr_FR')
+    assert (params.heartbeat, params.channel_max, params.locale) == (10, 7, 'fr_FR')
+    with pytest.raises(ValueError, match='heartbeat'):
+        URLParameters('amqp://h/?heartbeat=10&heartbeat=20')
 
 
-def test_url_ssl_options() -> None:
-    options = {'server_hostname': 'broker.example', 'verify_mode': 'CERT_NONE'}
+def test_url_ssl_options(tmp_path: Any) -> None:
+    options = {'ca_path': str(tmp_path), 'server_hostname': 'broker.example', 'verify_mode': 0}
     query = urllib.parse.quote(repr(options))
     params = URLParameters('amqps://10.0.0.1/?ssl_options=' + query)
     assert params.port == 5671
     assert params.ssl_options is not None
     assert params.ssl_options.server_hostname == 'broker.example'
-    assert params.ssl_options.context.verify_mode == ssl.CERT_NONE
-    assert params.ssl_options.context.check_hostname is False
-
-
-def test_url_ssl_options_json_form_and_required_mode() -> None:
-    params = URLParameters('amqps://h/?ssl_options={"cert_reqs":+"CERT_REQUIRED"}')
-    assert params.ssl_options is not None
+    # verify_mode is ignored, as pika ignores it: verification stays on
     assert params.ssl_options.context.verify_mode == ssl.CERT_REQUIRED
+    assert params.ssl_options.context.check_hostname is True
+
+
+def test_url_ssl_options_none() -> None:
+    assert URLParameters('amqp://h/?ssl_options=None').ssl_options is None
+    with pytest.raises(ValueError, match='amqps'):
+        URLParameters('amqps://h/?ssl_options=None')
 
 
 @pytest.mark.parametrize(
@@ -357,18 +370,12 @@ def test_url_ssl_options_json_form_and_required_mode() -> None:
         ('channel_max=70000', 'channel_max'),
         ('frame_max=100', 'frame_max'),
         ('connection_attempts=0', 'connection_attempts'),
-        ('connection_attempts=', 'connection_attempts'),
         ('retry_delay=soon', 'retry_delay'),
-        ('retry_delay=-1', 'retry_delay'),
+        ('retry_delay=nan', 'retry_delay'),
         ('socket_timeout=0', 'socket_timeout'),
         ('stack_timeout=-1', 'stack_timeout'),
         ('blocked_connection_timeout=nope', 'blocked_connection_timeout'),
-        ('tcp_options=%5B1%5D', 'tcp_options'),
         ('tcp_options=notadict', 'tcp_options'),
-        ('client_properties=1', 'client_properties'),
-        ('ssl_options=%7B%27bogus%27%3A1%7D', 'ssl_options'),
-        ('ssl_options=%7B%27ca_certs%27%3A%27%2Fno%2Fsuch%2Ffile.pem%27%7D', 'ssl_options'),
-        ('ssl_options=%7B%27verify_mode%27%3A%27SOMETIMES%27%7D', 'ssl_options'),
         ('ssl_options=garbage', 'ssl_options'),
         ('backpressure_detection=t', 'backpressure_detection'),
         ('foo=1', 'foo'),
@@ -384,13 +391,30 @@ def test_url_bad_option(query: str, option: str) -> None:
 
 
 @pytest.mark.parametrize(
+    'query, option, error',
+    [
+        ('tcp_options=%5B1%5D', 'tcp_options', TypeError),
+        ('client_properties=1', 'client_properties', TypeError),
+        ('ssl_options=%7B%27bogus%27%3A1%7D', 'ssl_options', TypeError),
+        ('ssl_options=%7B%7D', 'ssl_options', TypeError),
+        ('ssl_options=%7B%27ca_certs%27%3A%27%2Fno%2Fsuch%2Ffile.pem%27%7D', None, OSError),
+        ('ssl_options=%5B1%5D', 'ssl_options', TypeError),
+    ],
+)
+def test_url_bad_option_type(query: str, option: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match=option) as info:
+        URLParameters('amqp://u:SuperSecretPw@h/?' + query)
+    assert 'SuperSecretPw' not in str(info.value)
+
+
+@pytest.mark.parametrize(
     'url',
     [
-        'http://h/',
+        'ftp://h/',
         'amqpx://h',
         'h:5672',
+        'localhost',
         'amqp://h:abc/',
-        'amqp://h:0/',
         'amqp://h:99999/',
         'amqp://u:SuperSecretPw@h:-5/',
     ],
@@ -401,8 +425,15 @@ def test_url_invalid(url: str) -> None:
     assert 'SuperSecretPw' not in str(info.value)
 
 
+def test_url_user_without_password() -> None:
+    with pytest.raises(TypeError):
+        URLParameters('amqp://u@h')
+
+
 def test_url_wrong_type() -> None:
     with pytest.raises(TypeError):
+        URLParameters(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # pika's type for bytes
         URLParameters(b'amqp://h')  # type: ignore[arg-type]
 
 

@@ -122,6 +122,11 @@ def test_negotiate_limit(client: int, server: int, expected: int) -> None:
         (30, 0, 30),
         (lambda conn, server: server * 2, 60, 120),
         (lambda conn, server: 0, 60, 0),
+        (True, 60, 60),
+        (False, 60, 0),
+        (65536, 60, 65535),
+        (2**40, 60, 65535),
+        (lambda conn, server: 70000, 60, 65535),
     ],
 )
 def test_negotiate_heartbeat(setting: object, server: int, expected: int) -> None:

@@ -21,6 +21,10 @@ class AMQPObject:
     the wire (class id, or ``class_id << 16 | method_id`` for methods).
     """
 
+    # No instance dict of its own: the frame classes of `pika.frame` derive from it and keep
+    # their `__slots__`; the spec classes (no `__slots__`) still get one.
+    __slots__ = ()
+
     NAME: ClassVar[str] = 'AMQPObject'
     INDEX: ClassVar[Optional[int]] = None
     #: Attribute names whose values are secrets (passwords); ``repr`` masks them.
@@ -31,7 +35,7 @@ class AMQPObject:
         that is not None (content attached by ``_set_content`` included), secrets masked."""
         items = sorted(
             f'{key}={_MASK if key in self._SECRET_FIELDS else value}'
-            for key, value in vars(self).items()
+            for key, value in getattr(self, '__dict__', {}).items()
             if value is not None
         )
         if not items:
@@ -43,7 +47,7 @@ class AMQPObject:
         attributes, so there ``Tx.Select() == Tx.Commit()``; here it is False)."""
         if type(other) is not type(self):
             return NotImplemented
-        return vars(self) == vars(other)
+        return getattr(self, '__dict__', {}) == getattr(other, '__dict__', {})
 
     __hash__ = None  # type: ignore[assignment]  # mutable value objects are not hashable
 

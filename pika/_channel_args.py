@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Literal, Optional, TypeVar
 
 from pika import spec
+from pika.exchange_type import ExchangeType
 
 _F = TypeVar('_F', bound=Callable[..., Any])
 
@@ -43,7 +44,7 @@ type-checks; None itself is still rejected at the call with TypeError."""
 MODERN: dict[str, Signature] = {
     'exchange_declare': (
         ('exchange', REQUIRED),
-        ('exchange_type', 'direct'),
+        ('exchange_type', ExchangeType.direct),  # pika 1.x's default (0.9's is the str)
         ('passive', False),
         ('durable', False),
         ('auto_delete', False),

@@ -353,12 +353,14 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
 
     def basic_cancel(
         self, consumer_tag: str = '', *, timeout: Optional[float] = None
-    ) -> list[tuple[Any, ...]]:
-        """Cancel a consumer.
+    ) -> list[tuple[spec.Basic.Deliver, spec.BasicProperties, bytes]]:
+        """Cancel a consumer; returns the messages it will not be given, as pika 1.x does.
 
         Messages that arrived for it but were not dispatched yet are Nacked (requeued) for an
-        ``auto_ack=False`` consumer and returned as ``(channel, method, properties, body)``
-        tuples for an ``auto_ack=True`` one (as pika 1.x does).
+        ``auto_ack=False`` consumer, and the result is ``[]``. For an ``auto_ack=True`` one
+        the broker already counts them as acknowledged, so they are returned as
+        ``(method, properties, body)`` triples, in arrival order, for the caller to handle
+        (not passed to the callback: cancelling from inside a callback must not re-enter it).
         """
         if callable(consumer_tag):  # 0.9 form: basic_cancel(callback, consumer_tag)
             raise TypeError('basic_cancel() takes a consumer tag; callbacks are not used here')
@@ -376,7 +378,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
             self._generator = None
         leftovers = self._purge(consumer_tag)
         if auto_ack:
-            return [(self, e.method, e.properties, e.body) for e in leftovers]
+            return [(e.method, e.properties, e.body) for e in leftovers]
         self._requeue(leftovers)
         return []
 

@@ -180,6 +180,66 @@ def test_stop_consuming_requeues_undispatched_messages(
     assert _ready_count(conn, queue) == 17
 
 
+def _cancel_from_first_callback(
+    conn: BlockingConnection, queue: str, count: int, auto_ack: bool
+) -> tuple[list[bytes], Any]:
+    """Publish ``count`` messages, consume them; the first callback waits until the broker
+    has delivered them all, then cancels. Returns (bodies dispatched, basic_cancel's result)."""
+    channel = conn.channel()
+    for number in range(count):
+        channel.basic_publish('', queue, str(number))
+    seen: list[bytes] = []
+    result: list[Any] = []
+
+    def on_message(ch: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
+        seen.append(body)
+        if not auto_ack:
+            ch.basic_ack(method.delivery_tag)
+        deadline = time.monotonic() + 10
+        while ch.queue_declare(queue, passive=True).method.message_count and (
+            time.monotonic() < deadline
+        ):
+            pass  # each round trip also reads the deliveries that arrived meanwhile
+        result.append(ch.basic_cancel(method.consumer_tag))
+
+    channel.basic_consume(queue, on_message, auto_ack=auto_ack)
+    channel.start_consuming()
+    return seen, result[0]
+
+
+def test_basic_cancel_returns_pending_auto_ack_messages_as_triples(
+    conn: BlockingConnection, queue: str
+) -> None:
+    """As pika 1.4.4 (checked against the broker): an auto_ack consumer's undispatched
+    messages come back as (method, properties, body), not through the callback."""
+    seen, returned = _cancel_from_first_callback(conn, queue, 10, auto_ack=True)
+    assert seen == [b'0']
+    assert isinstance(returned, list) and len(returned) == 9
+    for number, item in enumerate(returned, start=1):
+        assert type(item) is tuple and len(item) == 3
+        method, properties, body = item
+        assert isinstance(method, spec.Basic.Deliver) and method.routing_key == queue
+        assert isinstance(properties, pika.BasicProperties)
+        assert body == str(number).encode()
+    assert _ready_count(conn, queue) == 0
+
+
+def test_basic_cancel_requeues_pending_messages_without_auto_ack(
+    conn: BlockingConnection, queue: str
+) -> None:
+    seen, returned = _cancel_from_first_callback(conn, queue, 10, auto_ack=False)
+    assert seen == [b'0']
+    assert returned == []  # pika 1.4.4 returns [] too, and requeues them
+    deadline = time.monotonic() + 10
+    while _ready_count(conn, queue) != 9 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ready_count(conn, queue) == 9
+
+
+def test_basic_cancel_of_an_unknown_tag_returns_an_empty_list(conn: BlockingConnection) -> None:
+    assert conn.channel().basic_cancel('no-such-consumer') == []
+
+
 def test_consume_generator_with_inactivity_timeout(conn: BlockingConnection, queue: str) -> None:
     channel = conn.channel()
     for number in range(3):

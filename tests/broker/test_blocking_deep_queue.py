@@ -45,6 +45,13 @@ def _fill(connection: BlockingConnection, queue: str, count: int, body: bytes) -
     channel.close()
 
 
+def _delete_and_close(connection: BlockingConnection, queue: str) -> None:
+    """Even after a failure: a deep queue must not stay on the shared broker."""
+    if connection.is_open:
+        connection.channel().queue_delete(queue)
+        connection.close()
+
+
 class _LockProbe:
     """Measures the longest wait for the pump lock while it runs (≈ the longest hold)."""
 
@@ -98,10 +105,8 @@ def test_slow_callback_then_stop_consuming_on_a_deep_queue(
         assert len(calls) == 1  # the others were requeued, not dispatched
         channel.close()  # the broker requeues the one unacked message
         assert _wait_for_ready(connection, unique_name, 20_000) == 20_000
-        connection.channel().queue_delete(unique_name)
     finally:
-        if connection.is_open:
-            connection.close()
+        _delete_and_close(connection, unique_name)
 
 
 def test_cancel_with_100000_pending_deliveries(broker_params: Any, unique_name: str) -> None:
@@ -135,11 +140,12 @@ def test_cancel_with_100000_pending_deliveries(broker_params: Any, unique_name: 
         channel.basic_consume(unique_name, on_message, auto_ack=True)
         channel.start_consuming()
         assert outcome['pending'] == total - 1
-        assert len(outcome['returned']) == total - 1
+        returned = outcome['returned']
+        assert len(returned) == total - 1
+        assert [len(item) for item in (returned[0], returned[-1])] == [3, 3]  # method, props, body
+        assert returned[-1][0].delivery_tag == total
         assert outcome['elapsed'] < 1.0, outcome['elapsed']  # 0.1-0.3 s measured
         assert outcome['longest_lock_wait'] < 0.25, outcome['longest_lock_wait']
         assert _ready_count(connection, unique_name) == 0
-        channel.queue_delete(unique_name)
     finally:
-        if connection.is_open:
-            connection.close()
+        _delete_and_close(connection, unique_name)

@@ -10,10 +10,11 @@ consumer's deliveries. Nothing here touches a socket or the reactor.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
 
 from twisted.internet import defer
 
+from pika import _channel_args as args_
 from pika import exceptions, spec
 from pika._channel_args import require_callable
 
@@ -22,57 +23,100 @@ if TYPE_CHECKING:
     from pika.channel import Channel
     from pika.connection import Connection
 
-__all__ = ['ClosableDeferredQueue', 'DeferredConnectionAPI', 'TwistedChannel']
+__all__ = ['ClosableDeferredQueue', 'DeferredConnectionAPI', 'ReceivedMessage', 'TwistedChannel']
 
 LOGGER = logging.getLogger(__name__)
 
 
+#: where these classes are documented and imported from (their repr and pickling say so)
+_PUBLIC_MODULE = 'pika.adapters.twisted_connection'
+
+
+class ReceivedMessage(NamedTuple):
+    """A message as the Twisted API hands it over: from `basic_get`, a consumer's queue object,
+    a return callback and `UnroutableError.messages`. A tuple, so it unpacks as
+    `channel, method, properties, body`."""
+
+    channel: Any
+    method: Any
+    properties: Any
+    body: bytes
+
+
+ReceivedMessage.__module__ = _PUBLIC_MODULE
+
+
+def _insert_after_first(
+    args: tuple[Any, ...], kwargs: dict[str, Any], name: str, value: Any
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call `(args, kwargs)` with `value` as the second argument: positional right after
+    the first positional one (the queue), else as keyword `name`.
+
+    Twisted's `basic_get(queue, auto_ack)` / `basic_consume(queue, auto_ack, ...)` are the
+    callback channel's methods without the callback that comes second there, so positional
+    arguments stay positional.
+    """
+    if args:
+        return (args[0], value, *args[1:]), kwargs
+    return args, {**kwargs, name: value}
+
+
 class ClosableDeferredQueue(defer.DeferredQueue):  # type: ignore[type-arg]
-    """A `DeferredQueue` that can be closed: pending and later `get()`s fail with the reason."""
+    """A `DeferredQueue` that can be closed: waiting and later `get()`s fail with the reason,
+    and `put()` returns a failed Deferred.
+
+    Unlike pika 1.4.4, items queued before the close can still be read (docs/api-generations.md).
+    """
+
+    __module__ = _PUBLIC_MODULE
 
     def __init__(self, size: Optional[int] = None, backlog: Optional[int] = None) -> None:
         super().__init__(size, backlog)
         self.closed: Optional[BaseException] = None
+        self._close_reason: Optional[BaseException] = None  # not None once closed
 
-    def put(self, obj: Any) -> None:
-        """Add an item; dropped (with a debug log) once the queue is closed."""
-        if self.closed is None:
-            super().put(obj)
-        else:
-            LOGGER.debug('Dropping item for closed queue: %r', self.closed)
+    def put(self, obj: Any) -> Optional[defer.Deferred[Any]]:  # type: ignore[override]
+        """Add an item; on a closed queue, return a Deferred failed with the close reason.
+
+        :raises QueueOverflow: if the queue is open and full (Twisted's `size`).
+        """
+        if self._close_reason is not None:
+            return defer.fail(self._close_reason)
+        super().put(obj)
+        return None
 
     def get(self) -> defer.Deferred[Any]:
         """A Deferred of the next item; fails with the close reason once closed and empty."""
-        if self.closed is not None and not self.pending:
-            return defer.fail(self.closed)
+        if self._close_reason is not None and not self.pending:
+            return defer.fail(self._close_reason)
         return super().get()
 
-    def close(self, reason: BaseException) -> None:
-        """Close the queue: every waiting `get()` errbacks with `reason`."""
-        if self.closed is not None:
-            return
+    def close(self, reason: Optional[BaseException]) -> None:
+        """Close the queue: every waiting `get()` errbacks with `reason` (None: a generic
+        `AMQPError`). Closing again replaces the reason."""
         self.closed = reason
+        if reason is None:
+            reason = exceptions.AMQPError('ClosableDeferredQueue closed without a reason')
+        self._close_reason = reason
         waiting, self.waiting = self.waiting, []
         for d in waiting:
             d.errback(reason)
 
 
 class TwistedChannel:
-    """pika 1.x's Twisted channel: RPC methods return Deferreds firing with the reply frame.
+    """pika 1.x's Twisted channel: each AMQP method returns a Deferred.
 
-    `basic_consume` fires with `(queue, consumer_tag)` where `queue.get()` fires with
-    `(channel, method, properties, body)`; `basic_publish` fires once the broker confirmed the
-    message in confirm mode (errback `NackError`/`UnroutableError`), at once otherwise. Other
-    attributes are those of the callback `Channel` (`channel_number`, `basic_ack`, ...).
+    Arguments reach the callback `Channel` as given (positional stays positional), and each
+    Deferred fires with what pika 1.x's does: the reply frame for the exchange, queue, qos,
+    recover, cancel, confirm and tx methods, the broker's `active` flag for `flow`,
+    `(queue_object, consumer_tag)` for `basic_consume` (`queue_object.get()` fires with each
+    `ReceivedMessage`), a `ReceivedMessage` or None (empty queue) for `basic_get`, and for
+    `basic_publish` None, or in confirm mode the broker's `Basic.Ack` method (errback
+    `NackError`/`UnroutableError`). Once the channel has closed every method fails with the
+    close reason, and `on_closed` fires with it.
     """
 
-    _RPC_METHODS = frozenset(
-        (
-            'exchange_declare', 'exchange_delete', 'exchange_bind', 'exchange_unbind',
-            'queue_declare', 'queue_bind', 'queue_unbind', 'queue_purge', 'queue_delete',
-            'basic_qos', 'basic_recover', 'tx_select', 'tx_commit', 'tx_rollback', 'flow',
-        )
-    )  # fmt: skip
+    __module__ = _PUBLIC_MODULE
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
@@ -80,16 +124,51 @@ class TwistedChannel:
         self._queues: dict[str, ClosableDeferredQueue] = {}
         self._confirms: Optional[dict[int, defer.Deferred[Any]]] = None
         self._next_tag = 1
-        self._returned: list[tuple[Any, Any, bytes]] = []
+        self._returned: list[ReceivedMessage] = []
+        self._return_callbacks: list[Callable[[ReceivedMessage], Any]] = []
+        self._get_pending = False
         self._close_error: Optional[BaseException] = None
+        self.on_closed: defer.Deferred[Any] = defer.Deferred()
         channel.add_on_close_callback(self._on_closed)
         channel.add_on_cancel_callback(self._on_broker_cancel)
         channel.add_on_return_callback(self._on_return)
 
-    def __getattr__(self, name: str) -> Any:
-        if name in self._RPC_METHODS:
-            return lambda *args, **kwargs: self._rpc(name, args, kwargs)
-        return getattr(self._channel, name)
+    def __repr__(self) -> str:
+        return f'<TwistedChannel channel={self._channel!r}>'
+
+    # -- state, as the callback channel's ---------------------------------------------------
+
+    @property
+    def channel_number(self) -> int:
+        """The channel's number."""
+        return self._channel.channel_number
+
+    @property
+    def connection(self) -> Connection:
+        """The callback `Connection` the channel belongs to."""
+        return self._channel.connection
+
+    @property
+    def is_open(self) -> bool:
+        """True while the channel is open."""
+        return self._channel.is_open
+
+    @property
+    def is_closing(self) -> bool:
+        """True while the channel is closing."""
+        return self._channel.is_closing
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the channel has closed."""
+        return self._channel.is_closed
+
+    @property
+    def consumer_tags(self) -> list[str]:
+        """Tags of this channel's active consumers."""
+        return self._channel.consumer_tags
+
+    # -- plumbing ----------------------------------------------------------------------------
 
     def _call(self, start: Callable[[Callable[..., None]], Any]) -> defer.Deferred[Any]:
         """Start an operation with a completion callback; return its Deferred."""
@@ -105,68 +184,176 @@ class TwistedChannel:
 
         try:
             start(done)
-        except Exception as exc:  # argument/state errors: fail the Deferred, not the caller
+        except Exception as exc:  # argument/state errors: fail the Deferred, as pika's
             self._calls.discard(d)
             return defer.fail(exc)
         return d
 
     def _rpc(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> defer.Deferred[Any]:
-        return self._call(lambda done: getattr(self._channel, name)(*args, callback=done, **kwargs))
+        """Call channel method `name` as given plus `callback=`: a Deferred of what that
+        callback receives."""
+        method = getattr(self._channel, name)
+        return self._call(lambda done: method(*args, callback=done, **kwargs))
 
-    def basic_consume(
-        self,
-        queue: str,
-        auto_ack: bool = False,
-        exclusive: bool = False,
-        consumer_tag: Optional[str] = None,
-        arguments: Optional[dict[str, Any]] = None,
-    ) -> defer.Deferred[tuple[ClosableDeferredQueue, str]]:
-        """Start a consumer; fires with `(queue_object, consumer_tag)`."""
+    # -- exchanges, queues, qos, recover, flow, transactions ---------------------------------
+
+    @args_.advertise('exchange_declare', callback=False)
+    def exchange_declare(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Exchange.Declare; fires with the DeclareOk frame."""
+        return self._rpc('exchange_declare', args, kwargs)
+
+    @args_.advertise('exchange_delete', callback=False)
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Exchange.Delete; fires with the DeleteOk frame."""
+        return self._rpc('exchange_delete', args, kwargs)
+
+    @args_.advertise('exchange_bind', callback=False)
+    def exchange_bind(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Exchange.Bind; fires with the BindOk frame."""
+        return self._rpc('exchange_bind', args, kwargs)
+
+    @args_.advertise('exchange_unbind', callback=False)
+    def exchange_unbind(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Exchange.Unbind; fires with the UnbindOk frame."""
+        return self._rpc('exchange_unbind', args, kwargs)
+
+    @args_.advertise('queue_declare', callback=False)
+    def queue_declare(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Queue.Declare; fires with the DeclareOk frame."""
+        return self._rpc('queue_declare', args, kwargs)
+
+    @args_.advertise('queue_bind', callback=False)
+    def queue_bind(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Queue.Bind; fires with the BindOk frame."""
+        return self._rpc('queue_bind', args, kwargs)
+
+    @args_.advertise('queue_unbind', callback=False)
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Queue.Unbind; fires with the UnbindOk frame."""
+        return self._rpc('queue_unbind', args, kwargs)
+
+    @args_.advertise('queue_purge', callback=False)
+    def queue_purge(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Queue.Purge; fires with the PurgeOk frame."""
+        return self._rpc('queue_purge', args, kwargs)
+
+    @args_.advertise('queue_delete', callback=False)
+    def queue_delete(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Queue.Delete; fires with the DeleteOk frame."""
+        return self._rpc('queue_delete', args, kwargs)
+
+    @args_.advertise('basic_qos', callback=False)
+    def basic_qos(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Basic.Qos; fires with the QosOk frame."""
+        return self._rpc('basic_qos', args, kwargs)
+
+    @args_.advertise('basic_recover', callback=False)
+    def basic_recover(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Basic.Recover; fires with the RecoverOk frame."""
+        return self._rpc('basic_recover', args, kwargs)
+
+    @args_.advertise('flow', callback=False)
+    def flow(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Channel.Flow; fires with the broker's `active` flag."""
+        return self._rpc('flow', args, kwargs)
+
+    def tx_select(self) -> defer.Deferred[Any]:
+        """Tx.Select; fires with the SelectOk frame."""
+        return self._rpc('tx_select', (), {})
+
+    def tx_commit(self) -> defer.Deferred[Any]:
+        """Tx.Commit; fires with the CommitOk frame."""
+        return self._rpc('tx_commit', (), {})
+
+    def tx_rollback(self) -> defer.Deferred[Any]:
+        """Tx.Rollback; fires with the RollbackOk frame."""
+        return self._rpc('tx_rollback', (), {})
+
+    # -- acknowledgements (no reply) ---------------------------------------------------------
+
+    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+        """Acknowledge one message (or all up to `delivery_tag` with `multiple`)."""
+        self._channel.basic_ack(delivery_tag, multiple)
+
+    def basic_nack(
+        self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
+    ) -> None:
+        """Reject one or more messages (RabbitMQ extension)."""
+        self._channel.basic_nack(delivery_tag, multiple, requeue)
+
+    def basic_reject(self, delivery_tag: int, requeue: bool = True) -> None:
+        """Reject one message."""
+        self._channel.basic_reject(delivery_tag, requeue)
+
+    # -- consumers and gets ------------------------------------------------------------------
+
+    @args_.advertise('basic_consume', callback=False)
+    def basic_consume(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Start a consumer: `(queue, auto_ack=False, exclusive=False, consumer_tag=None,
+        arguments=None)`. Fires with `(queue_object, consumer_tag)`; `queue_object.get()`
+        fires with each `ReceivedMessage`."""
         queue_object = ClosableDeferredQueue()
+
+        def deliver(_channel: Any, method: Any, properties: Any, body: bytes) -> None:
+            queue_object.put(ReceivedMessage(self, method, properties, body))
+
+        call_args, call_kwargs = _insert_after_first(args, kwargs, 'on_message_callback', deliver)
 
         def start(done: Callable[..., None]) -> None:
             tag: list[str] = []
             tag.append(
                 self._channel.basic_consume(
-                    queue,
-                    lambda _ch, method, props, body: queue_object.put((self, method, props, body)),
-                    auto_ack=auto_ack,
-                    exclusive=exclusive,
-                    consumer_tag=consumer_tag,
-                    arguments=arguments,
-                    callback=lambda _frame: done((queue_object, tag[0])),
+                    *call_args, callback=lambda _frame: done((queue_object, tag[0])), **call_kwargs
                 )
             )
             self._queues[tag[0]] = queue_object
 
         return self._call(start)
 
-    def basic_cancel(self, consumer_tag: str = '') -> defer.Deferred[Any]:
-        """Cancel a consumer; its queue object is closed with `ConsumerCancelled`."""
+    @args_.advertise('basic_cancel', callback=False)
+    def basic_cancel(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Cancel a consumer; fires with the CancelOk frame, and the consumer's queue object
+        is closed with `ConsumerCancelled`."""
 
         def start(done: Callable[..., None]) -> None:
             def cancelled(method_frame: frame.Method) -> None:
-                self._close_queue(consumer_tag, exceptions.ConsumerCancelled(consumer_tag))
+                tag = getattr(method_frame.method, 'consumer_tag', None) or ''
+                self._close_queue(tag, exceptions.ConsumerCancelled(tag))
                 done(method_frame)
 
-            self._channel.basic_cancel(consumer_tag, callback=cancelled)
+            self._channel.basic_cancel(*args, callback=cancelled, **kwargs)
 
         return self._call(start)
 
-    def basic_get(self, queue: str, auto_ack: bool = False) -> defer.Deferred[Any]:
-        """Basic.Get: fires with `(channel, method, properties, body)`, or None if empty."""
+    @args_.advertise('basic_get', callback=False)
+    def basic_get(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Basic.Get: `(queue, auto_ack=False)`; fires with a `ReceivedMessage`, or None when
+        the queue is empty.
+
+        :raises DuplicateGetOkCallback: while the previous `basic_get` awaits its answer.
+        """
+        if self._get_pending:
+            raise exceptions.DuplicateGetOkCallback(
+                'basic_get can only be called again after the previous one was answered'
+            )
 
         def start(done: Callable[..., None]) -> None:
-            def got(_ch: Any, method: Any, props: Any, body: Any) -> None:
+            def got(_channel: Any, method: Any, properties: Any, body: Any) -> None:
+                self._get_pending = False
                 empty = isinstance(method, spec.Basic.GetEmpty)
-                done(None if empty else (self, method, props, body))
+                done(None if empty else ReceivedMessage(self, method, properties, body))
 
-            self._channel.basic_get(queue, got, auto_ack=auto_ack)
+            call_args, call_kwargs = _insert_after_first(args, kwargs, 'callback', got)
+            self._channel.basic_get(*call_args, **call_kwargs)
+            self._get_pending = True
 
         return self._call(start)
 
+    # -- publishing and confirms -------------------------------------------------------------
+
     def confirm_delivery(self) -> defer.Deferred[Any]:
-        """Turn on publisher confirms; `basic_publish` then waits for each confirm."""
+        """Turn on publisher confirms (fires with the SelectOk frame); from then on
+        `basic_publish` fires once the broker has confirmed the message."""
 
         def start(done: Callable[..., None]) -> None:
             self._channel.confirm_delivery(self._on_confirm, callback=done)
@@ -182,17 +369,26 @@ class TwistedChannel:
         properties: Optional[spec.BasicProperties] = None,
         mandatory: bool = False,
     ) -> defer.Deferred[Any]:
-        """Publish; in confirm mode the Deferred fires on the broker's ack."""
-        try:
-            self._channel.basic_publish(exchange, routing_key, body, properties, mandatory)
-        except Exception as exc:
-            return defer.fail(exc)
+        """Publish. Fires with None, or in confirm mode with the broker's `Basic.Ack` method
+        (errback `NackError` on a nack, `UnroutableError` for a returned mandatory message).
+
+        :raises TypeError, ValueError, ChannelWrongStateError: as the callback channel's
+            `basic_publish` (a closed channel gives a failed Deferred instead).
+        """
+        if self._close_error is not None:
+            return defer.fail(self._close_error)
+        self._channel.basic_publish(exchange, routing_key, body, properties, mandatory)
         if self._confirms is None:
             return defer.succeed(None)
         d: defer.Deferred[Any] = defer.Deferred()
         self._confirms[self._next_tag] = d
         self._next_tag += 1
         return d
+
+    def add_on_return_callback(self, callback: Callable[[ReceivedMessage], Any]) -> None:
+        """Call `callback(received_message)` for each message the broker returns."""
+        require_callable('callback', callback)
+        self._return_callbacks.append(callback)
 
     def _on_confirm(self, method_frame: frame.Method) -> None:
         assert self._confirms is not None
@@ -210,11 +406,16 @@ class TwistedChannel:
                 d.errback(exceptions.UnroutableError(returned))
                 returned = []
             else:
-                d.callback(None)
+                d.callback(method)
 
     def _on_return(self, _channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        message = ReceivedMessage(self, method, properties, body)
         if self._confirms is not None:
-            self._returned.append((method, properties, body))
+            self._returned.append(message)
+        for callback in list(self._return_callbacks):
+            callback(message)
+
+    # -- closing -----------------------------------------------------------------------------
 
     def _close_queue(self, tag: str, reason: BaseException) -> None:
         queue_object = self._queues.pop(tag, None)
@@ -222,11 +423,12 @@ class TwistedChannel:
             queue_object.close(reason)
 
     def _on_broker_cancel(self, method_frame: frame.Method) -> None:
-        tag = getattr(method_frame.method, 'consumer_tag', '')
+        tag = getattr(method_frame.method, 'consumer_tag', None) or ''
         self._close_queue(tag, exceptions.ConsumerCancelled(tag))
 
     def _on_closed(self, _channel: Any, error: BaseException) -> None:
         self._close_error = error
+        self._get_pending = False
         for tag in list(self._queues):
             self._close_queue(tag, error)
         pending = list(self._calls) + list((self._confirms or {}).values())
@@ -236,22 +438,23 @@ class TwistedChannel:
         for d in pending:
             if not d.called:
                 d.errback(error)
+        self.on_closed.callback(error)
 
-    def close(
-        self, reply_code: int = 0, reply_text: str = 'Normal shutdown'
-    ) -> defer.Deferred[Any]:
-        """Close the channel; fires with the close reason once closed."""
-        d: defer.Deferred[Any] = defer.Deferred()
-        self._channel.add_on_close_callback(lambda _ch, error: d.callback(error))
+    def close(self, reply_code: int = 0, reply_text: str = 'Normal shutdown') -> None:
+        """Close the channel; `on_closed` fires with the close reason once it has closed.
+
+        :raises ChannelWrongStateError: if it is already closing or closed.
+        """
         self._channel.close(reply_code, reply_text)
-        return d
 
 
 class DeferredConnectionAPI:
     """The Deferred face of a callback `Connection` (pika 1.x's `TwistedProtocolConnection` API).
 
     `ready` fires with `connectionReady()`'s result (the protocol) once the connection is open,
-    or errbacks if it cannot open; `closed` fires with the close reason (an exception).
+    or errbacks if it cannot open; it is None afterwards. `closed` is None until the connection
+    is open, then a Deferred that fires with the close reason (an exception); it is None again
+    once that has fired (as in pika 1.x).
 
     :param impl: the callback connection whose events drive the Deferreds
     """
@@ -260,7 +463,7 @@ class DeferredConnectionAPI:
         self._impl = impl
         self.ready: Optional[defer.Deferred[Any]] = defer.Deferred()
         self.ready.addCallback(lambda _: self.connectionReady())
-        self.closed: defer.Deferred[Any] = defer.Deferred()
+        self.closed: Optional[defer.Deferred[Any]] = None
         impl.add_on_open_callback(self._on_connection_ready)
         impl.add_on_open_error_callback(self._on_connection_failed)
         impl.add_on_close_callback(self._on_connection_closed)
@@ -270,17 +473,17 @@ class DeferredConnectionAPI:
         return self
 
     def channel(self, channel_number: Optional[int] = None) -> defer.Deferred[TwistedChannel]:
-        """Open a channel; the Deferred fires with a `TwistedChannel`."""
+        """Open a channel; the Deferred fires with a `TwistedChannel`.
+
+        :raises ConnectionWrongStateError: if the connection is not open.
+        """
         d: defer.Deferred[TwistedChannel] = defer.Deferred()
 
         def on_open(channel: Channel) -> None:
             twisted_channel = TwistedChannel(channel)
             d.callback(twisted_channel)
 
-        try:
-            impl = self._impl.channel(channel_number, on_open_callback=on_open)
-        except exceptions.AMQPError as exc:
-            return defer.fail(exc)
+        impl = self._impl.channel(channel_number, on_open_callback=on_open)
 
         def on_close(_channel: Channel, error: BaseException) -> None:
             if not d.called:
@@ -291,8 +494,10 @@ class DeferredConnectionAPI:
 
     def close(
         self, reply_code: int = 200, reply_text: str = 'Normal shutdown'
-    ) -> defer.Deferred[Any]:
-        """Close the connection; returns `closed`. Closing a closed connection is a no-op."""
+    ) -> Optional[defer.Deferred[Any]]:
+        """Close the connection and return `closed`: a Deferred of the close reason, or None
+        when the connection was not open (closing one still opening aborts it: `ready`
+        errbacks) or has already closed."""
         if not self._impl.is_closed and not self._impl.is_closing:
             self._impl.close(reply_code, reply_text)
         return self.closed
@@ -334,6 +539,7 @@ class DeferredConnectionAPI:
     # -- callbacks from the callback core ---------------------------------------------------
 
     def _on_connection_ready(self, _connection: Connection) -> None:
+        self.closed = defer.Deferred()
         d, self.ready = self.ready, None
         if d is not None:
             d.callback(None)
@@ -342,7 +548,8 @@ class DeferredConnectionAPI:
         d, self.ready = self.ready, None
         if d is not None:
             d.errback(error)
-        self.closed.callback(error)
 
     def _on_connection_closed(self, _connection: Connection, error: BaseException) -> None:
-        self.closed.callback(error)
+        d, self.closed = self.closed, None
+        if d is not None:
+            d.callback(error)

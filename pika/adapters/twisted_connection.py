@@ -30,6 +30,7 @@ from pika.adapters import _transport
 from pika.adapters._twisted_channel import (
     ClosableDeferredQueue,
     DeferredConnectionAPI,
+    ReceivedMessage,
     TwistedChannel,
 )
 from pika.connection import Connection
@@ -37,7 +38,12 @@ from pika.connection import Connection
 if TYPE_CHECKING:
     from pika._parameters import Parameters
 
-__all__ = ['ClosableDeferredQueue', 'TwistedChannel', 'TwistedProtocolConnection']
+__all__ = [
+    'ClosableDeferredQueue',
+    'ReceivedMessage',
+    'TwistedChannel',
+    'TwistedProtocolConnection',
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -148,7 +154,7 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
     """An AMQP connection as a Twisted `Protocol`, with pika 1.x's Deferred API.
 
     `ready` fires with this protocol once the connection is open (errback if it cannot open);
-    `closed` fires with the close reason (an exception) once it has closed.
+    from then on `closed` is a Deferred that fires with the close reason (an exception).
 
     :param parameters: connection parameters (host and port are the caller's business: connect
         this protocol with `connectTCP`/`connectSSL` or an endpoint)

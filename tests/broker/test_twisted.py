@@ -19,6 +19,7 @@ import pika
 from pika import exceptions, spec
 from pika.adapters.twisted_connection import (
     ClosableDeferredQueue,
+    ReceivedMessage,
     TwistedChannel,
     TwistedProtocolConnection,
 )
@@ -133,10 +134,16 @@ def test_confirms_and_unroutable(conn: TwistedProtocolConnection, queue_name: st
     select_ok = wait(channel.confirm_delivery())
     assert isinstance(select_ok.method, spec.Confirm.SelectOk)
     confirmed = [channel.basic_publish('', queue_name, b'%d' % i) for i in range(5)]
-    assert wait(defer.gatherResults(confirmed)) == [None] * 5
+    acks = wait(defer.gatherResults(confirmed))  # pika 1.x: each fires with the Basic.Ack
+    assert all(isinstance(ack, spec.Basic.Ack) for ack in acks)
     with pytest.raises(exceptions.UnroutableError) as info:
         wait(channel.basic_publish('', f'nobody.{uuid.uuid4().hex}', b'lost', mandatory=True))
     assert len(info.value.messages) == 1
+    returned = info.value.messages[0]
+    assert isinstance(returned, ReceivedMessage)
+    assert returned.channel is channel
+    assert isinstance(returned.method, spec.Basic.Return)
+    assert returned.body == b'lost'
     get_ok = wait(channel.basic_get(queue=queue_name, auto_ack=True))
     assert get_ok[3] == b'0'
 
@@ -185,8 +192,8 @@ def test_ready_errbacks_on_bad_credentials(broker_address: BrokerAddress) -> Non
     assert proto.ready is not None
     with pytest.raises(exceptions.AMQPConnectionError):
         wait(proto.ready)
-    reason = wait(proto.closed)
-    assert isinstance(reason, exceptions.AMQPConnectionError)
+    assert proto.ready is None
+    assert proto.closed is None  # as pika 1.x: `closed` only exists while the connection is open
     assert proto.is_closed
 
 
@@ -229,7 +236,8 @@ def test_backpressure_callback_while_the_transport_buffer_is_full(
     # One reactor turn: Twisted only buffers writes, so ~4 MiB wait unsent in the transport.
     confirms = [channel.basic_publish('', queue_name, body) for _ in range(4)]
     assert pressured and all(p is conn for p in pressured)
-    assert wait(defer.gatherResults(confirms)) == [None] * 4  # every message still arrived
+    acks = wait(defer.gatherResults(confirms))  # every message still arrived
+    assert all(isinstance(ack, spec.Basic.Ack) for ack in acks)
     # The buffer has drained (the broker confirmed everything): small traffic no longer
     # reports backpressure.
     count = len(pressured)
@@ -246,5 +254,193 @@ def test_backpressure_silent_for_small_output(
     wait(channel.queue_declare(queue=queue_name, exclusive=True))
     wait(channel.confirm_delivery())
     confirms = [channel.basic_publish('', queue_name, b'%d' % i) for i in range(200)]
-    assert wait(defer.gatherResults(confirms)) == [None] * 200
+    assert len(wait(defer.gatherResults(confirms))) == 200
     assert pressured == []
+
+
+# -- pika 1.x parity: what each Deferred fires with (checked against pika 1.4.4) -------------
+
+
+def test_positional_arguments_reach_the_channel_unchanged(
+    conn: TwistedProtocolConnection, queue_name: str
+) -> None:
+    channel = wait(conn.channel())
+    exchange = f'{queue_name}.x'
+    # exchange, exchange_type, passive, durable, auto_delete
+    declare_ok = wait(channel.exchange_declare(exchange, 'fanout', False, False, False))
+    assert isinstance(declare_ok.method, spec.Exchange.DeclareOk)
+    # queue, passive, durable, exclusive, auto_delete, arguments
+    declare_ok = wait(channel.queue_declare(queue_name, False, False, True, False, EXPIRES))
+    assert declare_ok.method.queue == queue_name
+    assert isinstance(
+        wait(channel.queue_bind(queue_name, exchange, 'rk')).method, spec.Queue.BindOk
+    )
+    unbind_ok = wait(channel.queue_unbind(queue_name, exchange, 'rk'))
+    assert isinstance(unbind_ok.method, spec.Queue.UnbindOk)
+    assert isinstance(wait(channel.basic_qos(0, 5)).method, spec.Basic.QosOk)
+    wait(channel.basic_publish('', queue_name, b'positional'))
+    message = wait(channel.basic_get(queue_name, True))  # queue, auto_ack
+    assert isinstance(message, ReceivedMessage)
+    assert message.body == b'positional'
+    _queue_object, tag = wait(channel.basic_consume(queue_name, False, False, 'my-tag'))
+    assert tag == 'my-tag'
+    assert channel.consumer_tags == ['my-tag']
+    cancel_ok = wait(channel.basic_cancel('my-tag'))
+    assert cancel_ok.method.consumer_tag == 'my-tag'
+    purge_ok = wait(channel.queue_purge(queue_name))
+    assert isinstance(purge_ok.method, spec.Queue.PurgeOk)
+    assert isinstance(wait(channel.exchange_delete(exchange)).method, spec.Exchange.DeleteOk)
+
+
+def test_results_of_flow_tx_get_and_consume(
+    conn: TwistedProtocolConnection, queue_name: str
+) -> None:
+    channel = wait(conn.channel())
+    wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
+    assert wait(channel.flow(True)) is True  # the broker's `active` flag, as pika's
+    assert isinstance(wait(channel.basic_recover(requeue=True)).method, spec.Basic.RecoverOk)
+    assert isinstance(wait(channel.tx_select()).method, spec.Tx.SelectOk)
+    assert wait(channel.basic_publish('', queue_name, b'tx')) is None
+    assert isinstance(wait(channel.tx_commit()).method, spec.Tx.CommitOk)
+    assert isinstance(wait(channel.tx_rollback()).method, spec.Tx.RollbackOk)
+    message = wait(channel.basic_get(queue=queue_name, auto_ack=True))
+    assert isinstance(message, ReceivedMessage)
+    channel_, method, properties, body = message  # still a 4-tuple
+    assert channel_ is channel and body == b'tx'
+    assert isinstance(method, spec.Basic.GetOk)
+    assert isinstance(properties, spec.BasicProperties)
+    queue_object, _tag = wait(channel.basic_consume(queue=queue_name, auto_ack=True))
+    wait(channel.basic_publish('', queue_name, b'consumed'))
+    wait(channel.tx_commit())  # the channel is still transactional
+    delivered = wait(queue_object.get())
+    assert isinstance(delivered, ReceivedMessage)
+    assert delivered.body == b'consumed' and delivered.channel is channel
+
+
+def test_basic_get_while_one_is_pending_raises(
+    conn: TwistedProtocolConnection, queue_name: str
+) -> None:
+    channel = wait(conn.channel())
+    wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
+    first = channel.basic_get(queue=queue_name)
+    with pytest.raises(exceptions.DuplicateGetOkCallback):
+        channel.basic_get(queue=queue_name)
+    assert wait(first) is None
+    assert wait(channel.basic_get(queue_name)) is None  # answered: a new get is fine
+
+
+def test_return_callback_gets_a_received_message(
+    conn: TwistedProtocolConnection, queue_name: str
+) -> None:
+    channel = wait(conn.channel())
+    returned: list[Any] = []
+    with pytest.raises(TypeError):
+        channel.add_on_return_callback('not callable')
+    channel.add_on_return_callback(returned.append)
+    wait(channel.basic_publish('amq.direct', queue_name, b'nowhere', mandatory=True))
+    wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))  # a turn
+    assert len(returned) == 1
+    assert isinstance(returned[0], ReceivedMessage)
+    assert returned[0].channel is channel and returned[0].body == b'nowhere'
+    assert returned[0].method.reply_code == 312
+
+
+def test_channel_close_returns_none_and_on_closed_fires(conn: TwistedProtocolConnection) -> None:
+    channel = wait(conn.channel())
+    assert repr(channel).startswith(
+        f'<TwistedChannel channel=<Channel number={channel.channel_number}'
+    )
+    assert channel.close() is None
+    assert 'CLOSING' in repr(channel)
+    reason = wait(channel.on_closed)
+    assert isinstance(reason, exceptions.ChannelClosedByClient)
+    assert 'CLOSED' in repr(channel)
+    with pytest.raises(exceptions.ChannelWrongStateError):
+        channel.close()
+    with pytest.raises(exceptions.ChannelClosedByClient):
+        wait(channel.basic_publish('', 'q', b'x'))  # a closed channel: a failed Deferred
+
+
+def test_on_closed_fires_with_the_broker_reason(conn: TwistedProtocolConnection) -> None:
+    channel = wait(conn.channel())
+    failed = channel.queue_declare(queue=f'missing.{uuid.uuid4().hex}', passive=True)
+    reason = wait(channel.on_closed)
+    assert isinstance(reason, exceptions.ChannelClosedByBroker) and reason.reply_code == 404
+    with pytest.raises(exceptions.ChannelClosedByBroker):
+        wait(failed)
+
+
+def test_publish_argument_errors_raise_at_the_call(conn: TwistedProtocolConnection) -> None:
+    channel = wait(conn.channel())
+    with pytest.raises(TypeError):
+        channel.basic_publish('', 'q', 123)
+    with pytest.raises(TypeError):  # other methods report them through the Deferred, as pika's
+        wait(channel.queue_declare(123))
+
+
+def test_connection_closed_deferred_lifecycle(params: pika.ConnectionParameters) -> None:
+    proto = TwistedProtocolConnection(params)
+    assert repr(proto).startswith('<pika.adapters.twisted_connection.TwistedProtocolConnection')
+    assert proto.closed is None  # pika 1.x: no `closed` before the connection is open
+    creator: Any = protocol.ClientCreator
+    wait(creator(_reactor, lambda: proto).connectTCP(params.host, params.port))
+    assert proto.ready is not None
+    wait(proto.ready)
+    assert proto.ready is None
+    closed = proto.closed
+    assert isinstance(closed, defer.Deferred) and not closed.called
+    assert proto.close() is closed
+    reason = wait(closed)
+    assert isinstance(reason, exceptions.ConnectionClosedByClient)
+    assert proto.closed is None
+    assert proto.close() is None  # already closed: nothing to wait for
+    with pytest.raises(exceptions.ConnectionWrongStateError):
+        proto.channel()
+
+
+def test_close_while_opening_fails_ready(params: pika.ConnectionParameters) -> None:
+    proto = TwistedProtocolConnection(params)
+    creator: Any = protocol.ClientCreator
+    wait(creator(_reactor, lambda: proto).connectTCP(params.host, params.port))
+    ready = proto.ready
+    assert ready is not None
+    assert proto.close() is None
+    with pytest.raises(exceptions.AMQPConnectionError):
+        wait(ready)
+    assert proto.is_closed and proto.closed is None
+
+
+def test_closable_deferred_queue_put_get_close_and_repr() -> None:
+    queue_object = ClosableDeferredQueue()
+    assert repr(queue_object).startswith(
+        '<pika.adapters.twisted_connection.ClosableDeferredQueue object at 0x'
+    )
+    assert queue_object.put('a') is None
+    waiting = ClosableDeferredQueue()
+    pending_get = waiting.get()
+    waiting.close(ValueError('first'))
+    with pytest.raises(ValueError, match='first'):
+        wait(pending_get)
+    queue_object.close(exceptions.ConsumerCancelled('tag'))
+    assert isinstance(queue_object.closed, exceptions.ConsumerCancelled)
+    assert wait(queue_object.get()) == 'a'  # what was queued before the close is still read
+    with pytest.raises(exceptions.ConsumerCancelled):
+        wait(queue_object.get())
+    refused = queue_object.put('b')
+    assert isinstance(refused, defer.Deferred)
+    with pytest.raises(exceptions.ConsumerCancelled):
+        wait(refused)
+    queue_object.close(KeyError('second'))  # closing again replaces the reason, as pika's
+    with pytest.raises(KeyError):
+        wait(queue_object.get())
+    anonymous = ClosableDeferredQueue()
+    anonymous.close(None)
+    assert anonymous.closed is None
+    with pytest.raises(exceptions.AMQPError):
+        wait(anonymous.get())
+
+
+def test_public_names_live_in_twisted_connection() -> None:
+    for cls in (ClosableDeferredQueue, TwistedChannel, ReceivedMessage):
+        assert cls.__module__ == 'pika.adapters.twisted_connection'
+    assert ReceivedMessage._fields == ('channel', 'method', 'properties', 'body')

@@ -10,7 +10,7 @@ consumer's deliveries. Nothing here touches a socket or the reactor.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, TypeVar, Union
 
 from twisted.internet import defer
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ['ClosableDeferredQueue', 'DeferredConnectionAPI', 'ReceivedMessage', 'TwistedChannel']
 
 LOGGER = logging.getLogger(__name__)
+
+_F = TypeVar('_F', bound=Callable[..., Any])
 
 
 #: where these classes are documented and imported from (their repr and pickling say so)
@@ -59,6 +61,26 @@ def _insert_after_first(
     if args:
         return (args[0], value, *args[1:]), kwargs
     return args, {**kwargs, name: value}
+
+
+def _advertise(
+    method: str, *, omit: str = '', defaults: Optional[dict[str, Any]] = None
+) -> Callable[[_F], _F]:
+    """Decorator: the callback channel's 1.x signature of `method` without its completion
+    callback (and without parameter `omit`, with `defaults` changed): pika's Twisted one."""
+
+    def decorate(func: _F) -> _F:
+        signature = args_.modern_signature(method, callback=False)
+        changed = defaults or {}
+        params = [
+            param.replace(default=changed[param.name]) if param.name in changed else param
+            for param in signature.parameters.values()
+            if param.name != omit
+        ]
+        func.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return func
+
+    return decorate
 
 
 class ClosableDeferredQueue(defer.DeferredQueue):  # type: ignore[type-arg]
@@ -252,9 +274,12 @@ class TwistedChannel:
         """Basic.Recover; fires with the RecoverOk frame."""
         return self._rpc('basic_recover', args, kwargs)
 
-    @args_.advertise('flow', callback=False)
+    @_advertise('flow', defaults={'active': True})
     def flow(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
-        """Channel.Flow; fires with the broker's `active` flag."""
+        """Channel.Flow (`active` defaults to True, as pika's); fires with the broker's
+        `active` flag."""
+        if not args and 'active' not in kwargs:
+            kwargs['active'] = True
         return self._rpc('flow', args, kwargs)
 
     def tx_select(self) -> defer.Deferred[Any]:
@@ -287,7 +312,7 @@ class TwistedChannel:
 
     # -- consumers and gets ------------------------------------------------------------------
 
-    @args_.advertise('basic_consume', callback=False)
+    @_advertise('basic_consume', omit='on_message_callback')
     def basic_consume(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         """Start a consumer: `(queue, auto_ack=False, exclusive=False, consumer_tag=None,
         arguments=None)`. Fires with `(queue_object, consumer_tag)`; `queue_object.get()`

@@ -36,6 +36,8 @@ from pika.adapters._twisted_channel import (
 from pika.connection import Connection
 
 if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
     from pika._parameters import Parameters
 
 __all__ = [
@@ -175,7 +177,7 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
         """Twisted: bytes arrived."""
         self._impl._on_data_received(data)
 
-    def connectionLost(self, reason: Any = None) -> None:
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """Twisted: the stream is gone; unless we closed it, that is a `StreamLostError`."""
         self._impl.transport = None
         error = reason.value if reason is not None else ConnectionDone()

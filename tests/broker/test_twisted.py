@@ -6,6 +6,7 @@ Deferred under test has fired (`wait`), instead of `reactor.run()`.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 import uuid
@@ -298,6 +299,7 @@ def test_results_of_flow_tx_get_and_consume(
     channel = wait(conn.channel())
     wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
     assert wait(channel.flow(True)) is True  # the broker's `active` flag, as pika's
+    assert wait(channel.flow()) is True  # `active` defaults to True
     assert isinstance(wait(channel.basic_recover(requeue=True)).method, spec.Basic.RecoverOk)
     assert isinstance(wait(channel.tx_select()).method, spec.Tx.SelectOk)
     assert wait(channel.basic_publish('', queue_name, b'tx')) is None
@@ -438,6 +440,25 @@ def test_closable_deferred_queue_put_get_close_and_repr() -> None:
     assert anonymous.closed is None
     with pytest.raises(exceptions.AMQPError):
         wait(anonymous.get())
+
+
+def test_twisted_channel_signatures_are_pika_1x() -> None:
+    def params(name: str) -> list[tuple[str, Any]]:
+        signature = inspect.signature(getattr(TwistedChannel, name))
+        return [(p.name, p.default) for p in signature.parameters.values()][1:]
+
+    empty = inspect.Parameter.empty
+    assert params('basic_consume') == [
+        ('queue', empty),
+        ('auto_ack', False),
+        ('exclusive', False),
+        ('consumer_tag', None),
+        ('arguments', None),
+    ]
+    assert params('basic_get') == [('queue', empty), ('auto_ack', False)]
+    assert params('flow') == [('active', True)]
+    assert params('basic_cancel') == [('consumer_tag', '')]
+    assert params('close') == [('reply_code', 0), ('reply_text', 'Normal shutdown')]
 
 
 def test_public_names_live_in_twisted_connection() -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 from pika import exceptions, frame
 from pika._channel_args import require_callable, require_int, require_str
 from pika._core import ConnectionCore, events
+from pika._core.negotiation import PRODUCT as PRODUCT  # public here, as in pika 1.x
 from pika._parameters import ConnectionParameters, Parameters, SSLOptions
 from pika._url_parameters import URLParameters
 from pika.channel import Channel
@@ -70,7 +71,15 @@ class Connection:
     :param on_open_callback: `callback(connection)` once the connection is open
     :param on_open_error_callback: `callback(connection, exception)` if it could not open
     :param on_close_callback: `callback(connection, exception)` once an open connection closed
+    :param internal_connection_workflow: accepted as in pika 1.x; this transport-agnostic class
+        never connects by itself, the socket adapters (`BaseConnection`) act on it
     """
+
+    # pika 1.x's names of its internal connection callbacks (they were keys of its callback
+    # registry); kept as constants for code that refers to them.
+    ON_CONNECTION_CLOSED = '_on_connection_closed'
+    ON_CONNECTION_ERROR = '_on_connection_error'
+    ON_CONNECTION_OPEN_OK = '_on_connection_open_ok'
 
     def __init__(
         self,
@@ -78,6 +87,7 @@ class Connection:
         on_open_callback: Optional[Callable[[Connection], Any]] = None,
         on_open_error_callback: Optional[Callable[[Connection, Exception], object]] = None,
         on_close_callback: Optional[Callable[[Connection, Exception], object]] = None,
+        internal_connection_workflow: bool = True,
     ) -> None:
         if parameters is None:
             parameters = ConnectionParameters()

@@ -79,14 +79,14 @@ class PlainCredentials:
         self.password: Optional[Union[str, bytes]] = password
         self.erase_on_connect = bool(erase_on_connect)
 
-    def response_for(self, start_method: Any) -> tuple[Optional[str], Optional[bytes]]:
+    def response_for(self, start: Any) -> tuple[Optional[str], Optional[bytes]]:
         """Validate that ``PLAIN`` is offered and build the SASL response.
 
-        :param start_method: the broker's ``spec.Connection.Start`` method
+        :param start: the broker's ``spec.Connection.Start`` method
         :returns: ``('PLAIN', b'\\0user\\0password')``, or ``(None, None)`` when the
             broker does not offer ``PLAIN`` or the credentials were already erased
         """
-        if self.TYPE not in _offered_mechanisms(start_method):
+        if self.TYPE not in _offered_mechanisms(start):
             return None, None
         if self.username is None or self.password is None:
             LOGGER.warning('PlainCredentials were erased; cannot answer Connection.Start')
@@ -136,12 +136,12 @@ class ExternalCredentials:
     def __init__(self) -> None:
         self.erase_on_connect = False
 
-    def response_for(self, start_method: Any) -> tuple[Optional[str], Optional[bytes]]:
+    def response_for(self, start: Any) -> tuple[Optional[str], Optional[bytes]]:
         """Return ``('EXTERNAL', b'')`` if the broker offers it, else ``(None, None)``.
 
-        :param start_method: the broker's ``spec.Connection.Start`` method
+        :param start: the broker's ``spec.Connection.Start`` method
         """
-        if self.TYPE not in _offered_mechanisms(start_method):
+        if self.TYPE not in _offered_mechanisms(start):
             return None, None
         return self.TYPE, b''
 

@@ -75,12 +75,16 @@ def short_text(text: str) -> str:
     return raw[:255].decode('utf-8', 'ignore')
 
 
+PRODUCT = 'Pika Python Client Library'
+"""The ``product`` client property, pika 1.x's value (as the broker's management UI shows it)."""
+
+
 def client_properties(params: Parameters) -> dict[str, Any]:
     """Client properties for Connection.StartOk: ours, updated with ``params.client_properties``."""
     import pika  # lazy: pika/__init__ imports the adapters, which import us
 
     props: dict[str, Any] = {
-        'product': 'pika',
+        'product': PRODUCT,
         'platform': f'Python {platform.python_version()}',
         'version': getattr(pika, '__version__', '0'),
         'information': 'See https://pika.readthedocs.io',

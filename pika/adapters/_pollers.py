@@ -18,9 +18,15 @@ from typing import Optional, Protocol
 
 __all__ = [
     'ERROR',
+    'HANGUP',
     'READ',
     'WRITE',
+    'EPollPoller',
+    'KQueuePoller',
+    'PollEvents',
+    'PollPoller',
     'Poller',
+    'SelectPoller',
     'available_poller_types',
     'choose_poller_type',
     'make_poller',
@@ -34,6 +40,17 @@ __all__ = [
 READ = 0x0001
 WRITE = 0x0004
 ERROR = 0x0008
+HANGUP = 0x0010  # pika 1.x's value; our pollers report a hang-up as READ (the recv sees EOF)
+
+
+class PollEvents:
+    """The event bits of `IOLoop.add_handler`, grouped as in pika 1.x's `select_connection`."""
+
+    READ = READ
+    WRITE = WRITE
+    ERROR = ERROR
+    HANGUP = HANGUP
+
 
 _PREFERENCE = ('epoll', 'kqueue', 'poll', 'select')
 
@@ -82,7 +99,7 @@ def choose_poller_type(requested: Optional[str]) -> str:
 # check for double registration.
 
 
-class _EpollPoller:
+class EPollPoller:
     """Linux epoll; `poll` is `select.epoll.poll` itself (seconds, None waits for ever)."""
 
     def __init__(self) -> None:
@@ -108,7 +125,7 @@ class _EpollPoller:
         self._epoll.close()
 
 
-class _PollPoller:
+class PollPoller:
     """poll(2); the timeout goes in as float milliseconds, which CPython rounds up."""
 
     def __init__(self) -> None:
@@ -126,7 +143,7 @@ class _PollPoller:
         pass
 
 
-class _SelectPoller:
+class SelectPoller:
     """select(2) over two fd sets (on Windows, a failed connect is reported as exceptional)."""
 
     def __init__(self) -> None:
@@ -192,6 +209,13 @@ class _SelectorsPoller:
         self._selector.close()
 
 
+class KQueuePoller(_SelectorsPoller):
+    """BSD/macOS kqueue through `selectors.KqueueSelector` (constructing it elsewhere fails)."""
+
+    def __init__(self) -> None:
+        super().__init__(selectors.KqueueSelector())  # type: ignore[attr-defined,unused-ignore]
+
+
 class Poller(Protocol):
     """What `IOLoop` and the blocking pump need from a poller (the classes above)."""
 
@@ -205,9 +229,9 @@ class Poller(Protocol):
 def make_poller(poller_type: str) -> Poller:
     """A poller of `poller_type` (see `choose_poller_type`); also used by the blocking pump."""
     if poller_type == 'epoll':
-        return _EpollPoller()
+        return EPollPoller()
     if poller_type == 'poll':
-        return _PollPoller()
+        return PollPoller()
     if poller_type == 'select':
-        return _SelectPoller()
-    return _SelectorsPoller(selectors.KqueueSelector())  # type: ignore[attr-defined,unused-ignore]
+        return SelectPoller()
+    return KQueuePoller()

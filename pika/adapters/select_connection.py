@@ -1,8 +1,9 @@
 """`SelectConnection` and its own event loop, `IOLoop`, over select/poll/epoll/kqueue.
 
 The poller is chosen automatically (epoll, kqueue, poll, then select: the first the platform
-has). Set the module global `POLLER_TYPE` to 'select', 'poll', 'epoll' or 'kqueue' before
-constructing an `IOLoop` (or a `SelectConnection` without `custom_ioloop`) to force one.
+has). Set the module global `POLLER_TYPE` (or pika 1.x's `SELECT_TYPE`) to 'select', 'poll',
+'epoll' or 'kqueue' before constructing an `IOLoop` (or a `SelectConnection` without
+`custom_ioloop`) to force one.
 
 The pollers themselves are in `pika.adapters._pollers` (epoll, poll and select called through
 the `select` module directly); the loop keeps its own fd -> watch dict in step with them.
@@ -25,6 +26,13 @@ from pika.adapters._pollers import (  # READ/WRITE/ERROR and the helpers keep th
     choose_poller_type,
     make_poller,
 )
+from pika.adapters._pollers import (  # public here, as in pika 1.x (IOLoop builds its own)
+    EPollPoller as EPollPoller,
+)
+from pika.adapters._pollers import KQueuePoller as KQueuePoller
+from pika.adapters._pollers import PollEvents as PollEvents
+from pika.adapters._pollers import PollPoller as PollPoller
+from pika.adapters._pollers import SelectPoller as SelectPoller
 from pika.adapters._pollers import (
     available_poller_types as available_poller_types,  # public here, as in pika 1.x
 )
@@ -38,6 +46,9 @@ LOGGER = logging.getLogger(__name__)
 
 POLLER_TYPE: Optional[str] = None
 """Force a poller ('select', 'poll', 'epoll', 'kqueue'); None picks the best available."""
+
+SELECT_TYPE: Optional[str] = None
+"""pika 1.x's name for `POLLER_TYPE`, read when `POLLER_TYPE` is None."""
 
 
 class _Watch:
@@ -74,7 +85,9 @@ class IOLoop:
     ERROR = ERROR
 
     def __init__(self) -> None:
-        self.poller_type = choose_poller_type(POLLER_TYPE)
+        self.poller_type = choose_poller_type(
+            POLLER_TYPE if POLLER_TYPE is not None else SELECT_TYPE
+        )
         self._poller = make_poller(self.poller_type)
         self._poll_fds: Callable[[Optional[float]], list[tuple[int, int]]] = self._poller.poll
         self._watches: dict[int, _Watch] = {}
@@ -116,12 +129,12 @@ class IOLoop:
         """The seed's name for `call_later`: `deadline` is a delay in seconds from now."""
         return self.call_later(deadline, callback)
 
-    def remove_timeout(self, handle: object) -> None:
+    def remove_timeout(self, timeout_handle: object) -> None:
         """Cancel a timer; fired or already-cancelled handles are ignored.
 
-        :raises TypeError: if `handle` did not come from `call_later`.
+        :raises TypeError: if `timeout_handle` did not come from `call_later`.
         """
-        self._timers.cancel(handle)  # type: ignore[arg-type]
+        self._timers.cancel(timeout_handle)  # type: ignore[arg-type]
 
     def process_timeouts(self) -> None:
         """Run every timer that was due when this call started, in deadline order."""

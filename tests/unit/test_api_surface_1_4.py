@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+from typing import TYPE_CHECKING
 
 from pika import amqp_object, frame, spec
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def _param_names(func: object) -> list[str]:
@@ -58,3 +62,84 @@ def test_amqp_object_still_works_alone() -> None:
     assert repr(amqp_object.AMQPObject()) == '<AMQPObject>'
     assert amqp_object.AMQPObject() == amqp_object.AMQPObject()
     assert spec.Basic.Ack(1) == spec.Basic.Ack(1) and spec.Basic.Ack(1).__dict__
+
+
+# -- pika.connection and pika.credentials -------------------------------------------------
+
+
+def test_connection_module_constants() -> None:
+    from pika import connection
+    from pika._core.negotiation import client_properties
+
+    assert connection.PRODUCT == 'Pika Python Client Library'
+    assert client_properties(connection.ConnectionParameters())['product'] == connection.PRODUCT
+    assert connection.Connection.ON_CONNECTION_CLOSED == '_on_connection_closed'
+    assert connection.Connection.ON_CONNECTION_ERROR == '_on_connection_error'
+    assert connection.Connection.ON_CONNECTION_OPEN_OK == '_on_connection_open_ok'
+
+
+def test_connection_accepts_internal_connection_workflow() -> None:
+    from pika import connection
+
+    params = inspect.signature(connection.Connection).parameters
+    assert list(params)[-1] == 'internal_connection_workflow'
+    assert params['internal_connection_workflow'].default is True
+    conn = connection.Connection(None, None, None, None, False)
+    assert conn.is_closed or not conn.is_open
+
+
+def test_credentials_response_for_takes_start() -> None:
+    from pika import credentials
+
+    start = spec.Connection.Start(mechanisms=b'PLAIN EXTERNAL')
+    for creds in (credentials.PlainCredentials('u', 'p'), credentials.ExternalCredentials()):
+        assert _param_names(creds.response_for) == ['start']
+        mechanism, _response = creds.response_for(start=start)
+        assert mechanism == creds.TYPE
+
+
+# -- pika.adapters.select_connection ------------------------------------------------------
+
+
+def test_select_connection_poller_names() -> None:
+    import select
+
+    from pika.adapters import _pollers, select_connection
+
+    events = select_connection.PollEvents
+    assert (events.READ, events.WRITE, events.ERROR, events.HANGUP) == (1, 4, 8, 16)
+    assert select_connection.SELECT_TYPE is None
+    assert isinstance(select_connection.SelectPoller(), _pollers.SelectPoller)
+    if hasattr(select, 'poll'):
+        select_connection.PollPoller().close()
+    if hasattr(select, 'epoll'):
+        select_connection.EPollPoller().close()
+    assert isinstance(select_connection.KQueuePoller, type)
+
+
+def test_select_type_forces_the_poller(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pika.adapters import select_connection
+
+    monkeypatch.setattr(select_connection, 'SELECT_TYPE', 'select')
+    loop = select_connection.IOLoop()
+    try:
+        assert loop.poller_type == 'select'
+    finally:
+        loop.close()
+    monkeypatch.setattr(select_connection, 'POLLER_TYPE', 'poll')  # POLLER_TYPE wins
+    loop = select_connection.IOLoop()
+    try:
+        assert loop.poller_type == 'poll'
+    finally:
+        loop.close()
+
+
+def test_ioloop_remove_timeout_parameter_name() -> None:
+    from pika.adapters import select_connection
+
+    loop = select_connection.IOLoop()
+    try:
+        assert _param_names(loop.remove_timeout) == ['timeout_handle']
+        loop.remove_timeout(timeout_handle=loop.call_later(5, lambda: None))
+    finally:
+        loop.close()

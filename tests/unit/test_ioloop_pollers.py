@@ -173,7 +173,7 @@ def test_poll_without_timers_waits_for_io_and_with_a_timer_wakes_for_it(
 def test_epoll_modify_of_a_reused_fd_registers_it_again() -> None:
     if 'epoll' not in POLLERS:
         pytest.skip('no epoll here')
-    poller = _pollers._EpollPoller()
+    poller = _pollers.EPollPoller()
     left, right = socket.socketpair()
     try:
         fd = left.fileno()
@@ -193,12 +193,12 @@ def test_epoll_modify_of_a_reused_fd_registers_it_again() -> None:
         right.close()
 
 
-@pytest.mark.parametrize('make', [_pollers._SelectPoller, 'selectors'])
+@pytest.mark.parametrize('make', [_pollers.SelectPoller, 'selectors'])
 def test_select_and_selectors_pollers_report_read_and_write_bits(make: object) -> None:
     poller = (
         _pollers._SelectorsPoller(selectors.DefaultSelector())
         if make == 'selectors'
-        else _pollers._SelectPoller()
+        else _pollers.SelectPoller()
     )
     left, right = socket.socketpair()
     try:
@@ -222,7 +222,7 @@ def test_select_and_selectors_pollers_report_read_and_write_bits(make: object) -
 def test_poll_poller_timeout_is_in_seconds() -> None:
     if 'poll' not in POLLERS:
         pytest.skip('no poll here')
-    poller = _pollers._PollPoller()
+    poller = _pollers.PollPoller()
     left, right = socket.socketpair()
     try:
         poller.register(left.fileno(), READ)

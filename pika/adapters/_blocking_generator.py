@@ -105,6 +105,7 @@ class ConsumeGeneratorMixin:
         exclusive: bool = ...,
         arguments: Optional[dict[str, Any]] = ...,
         inactivity_timeout: None = ...,
+        consumer_tag: Optional[str] = ...,
     ) -> Iterator[_Message]: ...
 
     @overload
@@ -116,6 +117,7 @@ class ConsumeGeneratorMixin:
         arguments: Optional[dict[str, Any]] = ...,
         *,
         inactivity_timeout: float,
+        consumer_tag: Optional[str] = ...,
     ) -> Iterator[Union[_Message, _NoMessage]]: ...
 
     @overload
@@ -126,6 +128,7 @@ class ConsumeGeneratorMixin:
         exclusive: bool,
         arguments: Optional[dict[str, Any]],
         inactivity_timeout: float,
+        consumer_tag: Optional[str] = ...,
     ) -> Iterator[Union[_Message, _NoMessage]]: ...
 
     def consume(
@@ -135,14 +138,17 @@ class ConsumeGeneratorMixin:
         exclusive: bool = False,
         arguments: Optional[dict[str, Any]] = None,
         inactivity_timeout: Optional[float] = None,
+        consumer_tag: Optional[str] = None,
     ) -> Iterator[Union[_Message, _NoMessage]]:
         """Yield ``(method, properties, body)`` for each message of ``queue``.
 
         Lazy, as in pika 1.x: nothing is checked or sent until the generator is first
         advanced; then ``Basic.Consume`` goes out, so its failure (e.g. the broker's 404 for
         a missing queue, :class:`~pika.exceptions.ChannelClosedByBroker`) is raised by that
-        ``next()``. One such consumer exists per channel; a generator advanced while it runs
-        with the same arguments resumes it, other arguments raise ``ValueError``. With
+        ``next()``. One such consumer exists per channel (its tag is ``consumer_tag``, or a
+        generated one); a generator advanced while it runs with the same ``queue``,
+        ``auto_ack`` and ``exclusive`` resumes it (as in pika, ``arguments`` and
+        ``consumer_tag`` then do not matter), others raise ``ValueError``. With
         ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
         nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
         or by the broker) or the channel closes.
@@ -151,17 +157,25 @@ class ConsumeGeneratorMixin:
         args_mod.require_table('arguments', arguments)
         if inactivity_timeout is not None and inactivity_timeout < 0:
             raise ValueError('inactivity_timeout must be >= 0')
-        params = (queue, bool(auto_ack), bool(exclusive), arguments)
+        params = (queue, bool(auto_ack), bool(exclusive))
         gen = self._generator
         if gen is None:
-            gen = self._start_generator(params)
+            gen = self._start_generator(params, arguments, consumer_tag)
         elif gen.params != params:
-            raise ValueError(f'consume() already running with other arguments: {gen.params!r}')
+            raise ValueError(
+                f'consume() already running with (queue, auto_ack, exclusive) {gen.params!r};'
+                f' got {params!r}'
+            )
         yield from self._generate(gen, inactivity_timeout)
 
-    def _start_generator(self, params: tuple[Any, ...]) -> _Generator:
-        queue, auto_ack, exclusive, arguments = params
-        tag = self._new_tag(None)
+    def _start_generator(
+        self,
+        params: tuple[Any, ...],
+        arguments: Optional[dict[str, Any]],
+        consumer_tag: Optional[str],
+    ) -> _Generator:
+        queue, auto_ack, exclusive = params
+        tag = self._new_tag(consumer_tag)
         gen = _Generator(params, tag, auto_ack, self._slot.gen_queue)
         with self._pump.lock:
             self._check_usable()

@@ -149,3 +149,26 @@ def test_argument_errors_and_a_closed_channel_raise_from_next(
     generator = closed.consume(queue)
     with pytest.raises(exceptions.ChannelWrongStateError):
         next(generator)
+
+
+def test_consumer_tag_and_which_arguments_must_match(conn: BlockingConnection, queue: str) -> None:
+    channel = conn.channel()
+    generator = channel.consume(queue, inactivity_timeout=0.1, consumer_tag='my-tag')
+    assert next(generator) == (None, None, None)
+    assert channel.consumer_tags == ['my-tag']
+    # As in pika 1.x, only (queue, auto_ack, exclusive) must match to resume the consumer.
+    other_tag = channel.consume(queue, inactivity_timeout=0.1, consumer_tag='other')
+    assert next(other_tag) == (None, None, None)
+    other_arguments = channel.consume(queue, arguments={'x-priority': 3}, inactivity_timeout=0.1)
+    assert next(other_arguments) == (None, None, None)
+    assert channel.consumer_tags == ['my-tag'] and _consumers(conn, queue) == 1
+    with pytest.raises(exceptions.DuplicateConsumerTag):
+        channel.basic_consume(queue, lambda *message: None, consumer_tag='my-tag')
+    channel.cancel()
+
+    channel.basic_consume(queue, lambda *message: None, consumer_tag='taken')
+    with pytest.raises(exceptions.DuplicateConsumerTag):
+        next(channel.consume(queue, consumer_tag='taken'))
+    with pytest.raises(TypeError):
+        next(channel.consume(queue, consumer_tag=5))  # type: ignore[call-overload]
+    assert channel.consumer_tags == ['taken'] and channel.is_open

@@ -87,9 +87,7 @@ def encode_short_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
     raw = _as_bytes(value, 'short string')
     length = len(raw)
     if length > 255:
-        raise exceptions.ShortStringTooLong(
-            f'short string is {length} bytes long, the limit is 255'
-        )
+        raise exceptions.ShortStringTooLong(f'got {length} bytes')
     pieces.append(_OCTET.pack(length))
     pieces.append(raw)
     return 1 + length
@@ -424,9 +422,7 @@ def _decode_value_at(encoded: Buffer, offset: int) -> tuple[Any, int]:
     kind = encoded[offset]
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise exceptions.InvalidFieldTypeException(
-            f'unknown field type {chr(kind)!r} at offset {offset}'
-        )
+        raise exceptions.InvalidFieldTypeException(f'{chr(kind)!r} at offset {offset}')
     return decoder(encoded, offset + 1)
 
 

@@ -68,23 +68,35 @@ __all__ = [
 
 
 class AMQPError(Exception):
-    """Root of every error pika raises for protocol, connection or channel problems."""
+    """Root of every error pika raises for protocol, connection or channel problems.
+
+    ``str()`` is Python's (the argument, or the tuple of arguments) and ``repr()`` is
+    ``ClassName: <detail>``, both as pika 1.x prints them. A subclass supplies its detail in
+    :meth:`_detail`; a detail that cannot be formatted from the arguments given (pika's own
+    ``repr`` raises then) falls back to the arguments tuple, so ``repr`` never raises.
+    """
 
     def __repr__(self) -> str:
-        return _describe(self)
+        try:
+            detail = self._detail()
+        except (IndexError, TypeError, ValueError):
+            detail = repr(self.args)
+        return f'{type(self).__name__}: {detail}'
 
-    def __str__(self) -> str:
-        return _describe(self)
+    def _detail(self) -> str:
+        return f'An unspecified AMQP error has occurred; {self.args!r}'
 
 
-def _describe(exc: BaseException) -> str:
-    """Render ``ClassName: details`` without leaking the exception's repr of ``args``."""
-    name = type(exc).__name__
-    if not exc.args:
-        return name
-    if len(exc.args) == 1:
-        return f'{name}: {exc.args[0]}'
-    return f'{name}: {", ".join(str(arg) for arg in exc.args)}'
+def _whole(number: Any) -> int:
+    """``number`` as a whole number, as ``%i`` reads it (``TypeError`` for a non-number)."""
+    if not isinstance(number, (int, float)):
+        raise TypeError(f'expected a number, got {type(number).__name__}')
+    return int(number)
+
+
+def _first(exc: BaseException) -> Any:
+    """The first constructor argument (``IndexError`` without one, caught by ``__repr__``)."""
+    return exc.args[0]
 
 
 # --------------------------------------------------------------------------- connection level
@@ -92,6 +104,11 @@ def _describe(exc: BaseException) -> str:
 
 class AMQPConnectionError(AMQPError):
     """The connection could not be opened or has failed."""
+
+    def _detail(self) -> str:
+        if len(self.args) == 2:
+            return f'({self.args[0]}) {self.args[1]}'
+        return repr(self.args)
 
 
 class ConnectionOpenAborted(AMQPConnectionError):
@@ -105,25 +122,57 @@ class StreamLostError(AMQPConnectionError):
 class IncompatibleProtocolError(AMQPConnectionError):
     """The peer does not speak AMQP 0-9-1 (it answered with another protocol header)."""
 
+    def _detail(self) -> str:
+        return f'The protocol returned by the server is not supported: {self.args!r}'
+
 
 class AuthenticationError(AMQPConnectionError):
-    """The broker offered no SASL mechanism our credentials can use."""
+    """The broker offered no SASL mechanism our credentials can use.
+
+    :param mechanism: the mechanism the credentials need (e.g. ``'PLAIN'``)
+    """
+
+    def _detail(self) -> str:
+        return (
+            f'Server and client could not negotiate use of the {_first(self)} '
+            'authentication mechanism'
+        )
 
 
 class ProbableAuthenticationError(AMQPConnectionError):
     """The broker dropped the connection right after our credentials: bad user or password."""
 
+    def _detail(self) -> str:
+        return (
+            'Client was disconnected at a connection stage indicating a probable '
+            f'authentication error: {self.args!r}'
+        )
+
 
 class ProbableAccessDeniedError(AMQPConnectionError):
     """The broker dropped the connection at Connection.Open: no access to the virtual host."""
+
+    def _detail(self) -> str:
+        return (
+            'Client was disconnected at a connection stage indicating a probable denial of '
+            f'access to the specified virtual host: {self.args!r}'
+        )
 
 
 class NoFreeChannels(AMQPConnectionError):
     """Every channel number up to the negotiated channel_max is in use."""
 
+    def _detail(self) -> str:
+        return 'The connection has run out of free channels'
+
 
 class ConnectionWrongStateError(AMQPConnectionError):
     """The requested operation is not allowed in the connection's current state."""
+
+    def _detail(self) -> str:
+        if self.args:
+            return super()._detail()
+        return 'The connection is in wrong state for the requested operation.'
 
 
 class _ReplyCarrier(Exception):
@@ -146,11 +195,8 @@ class _ReplyCarrier(Exception):
         """The reason given by whoever closed the connection or channel."""
         return str(self.args[1])
 
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}: ({self.reply_code}) "{self.reply_text}"'
-
-    def __str__(self) -> str:
-        return self.__repr__()
+    def _detail(self) -> str:
+        return f'({self.reply_code}) {self.reply_text!r}'
 
 
 class ConnectionClosed(_ReplyCarrier, AMQPConnectionError):
@@ -179,6 +225,9 @@ class AMQPHeartbeatTimeout(AMQPConnectionError):
 class AMQPChannelError(AMQPError):
     """A channel failed or was used wrongly."""
 
+    def _detail(self) -> str:
+        return repr(self.args)
+
 
 class ChannelWrongStateError(AMQPChannelError):
     """The requested operation is not allowed in the channel's current state."""
@@ -197,27 +246,41 @@ class ChannelClosedByClient(ChannelClosed):
 
 
 class DuplicateConsumerTag(AMQPChannelError):
-    """``basic_consume`` was given a consumer tag already in use on this channel."""
+    """``basic_consume`` was given a consumer tag already in use on this channel.
+
+    :param consumer_tag: the tag
+    """
+
+    def _detail(self) -> str:
+        return f'The consumer tag specified already exists for this channel: {_first(self)}'
 
 
 class ConsumerCancelled(AMQPChannelError):
     """The broker cancelled the consumer (Basic.Cancel), e.g. because its queue was deleted."""
 
+    def _detail(self) -> str:
+        return 'Server cancelled consumer'
+
 
 class _ReturnedMessagesError(AMQPChannelError):
-    """Base for errors that carry the messages the broker returned or refused."""
+    """Base for errors that carry the messages the broker returned or refused.
+
+    ``args`` holds the one-line summary (as in pika 1.x), ``messages`` the messages.
+    """
 
     def __init__(self, messages: Sequence[Any]) -> None:
-        super().__init__(messages)
+        super().__init__(self._summary.format(len(messages)))
         self.messages = messages
 
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}: {len(self.messages)} {self._what}'
+    _summary = '{} messages'
 
-    def __str__(self) -> str:
-        return self.__repr__()
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from the messages: the summary in args is derived from them
+        return (type(self), (self.messages,), self.__dict__)
 
-    _what = 'messages'
+    def _detail(self) -> str:
+        # pika 1.x words the repr of both classes alike.
+        return f'{len(self.messages)} unroutable messages returned by broker'
 
 
 class UnroutableError(_ReturnedMessagesError):
@@ -226,7 +289,7 @@ class UnroutableError(_ReturnedMessagesError):
     :param messages: the returned messages, in the order the broker sent them
     """
 
-    _what = 'unroutable message(s) returned by the broker'
+    _summary = '{} unroutable message(s) returned'
 
 
 class NackError(_ReturnedMessagesError):
@@ -235,7 +298,7 @@ class NackError(_ReturnedMessagesError):
     :param messages: the refused messages
     """
 
-    _what = 'message(s) negatively acknowledged by the broker'
+    _summary = '{} message(s) NACKed'
 
 
 # --------------------------------------------------------------------------- protocol level
@@ -244,25 +307,51 @@ class NackError(_ReturnedMessagesError):
 class InvalidChannelNumber(AMQPError):
     """A channel number outside 1..channel_max was requested."""
 
+    def _detail(self) -> str:
+        return f'An invalid channel number has been specified: {_first(self)}'
+
 
 class ProtocolSyntaxError(AMQPError):
     """The bytes on the wire do not follow the AMQP 0-9-1 grammar."""
+
+    def _detail(self) -> str:
+        return 'An unspecified protocol syntax error occurred'
 
 
 class UnexpectedFrameError(ProtocolSyntaxError):
     """A well-formed frame arrived where the protocol does not allow it."""
 
+    def _detail(self) -> str:
+        return f'Received a frame out of sequence: {_first(self)!r}'
+
 
 class ProtocolVersionMismatch(ProtocolSyntaxError):
     """The peer announced a protocol version other than 0-9-1."""
 
+    def _detail(self) -> str:
+        return f'Protocol versions did not match: {self.args[0]!r} vs {self.args[1]!r}'
+
 
 class BodyTooLongError(ProtocolSyntaxError):
-    """Content body frames carried more bytes than the content header announced."""
+    """Content body frames carried more bytes than the content header announced.
+
+    :param received: body bytes received
+    :param expected: body size the content header announced
+    """
+
+    def _detail(self) -> str:
+        received, expected = _whole(self.args[0]), _whole(self.args[1])
+        return (
+            'Received too many bytes for a message delivery: '
+            f'Received {received}, expected {expected}'
+        )
 
 
 class InvalidFrameError(ProtocolSyntaxError):
     """A frame is malformed: bad frame-end octet, unknown type, truncated payload..."""
+
+    def _detail(self) -> str:
+        return f'Invalid frame received: {_first(self)!r}'
 
 
 class FrameTooLargeError(InvalidFrameError):
@@ -272,9 +361,19 @@ class FrameTooLargeError(InvalidFrameError):
 class InvalidFieldTypeException(ProtocolSyntaxError):
     """A field table holds a value type marker we do not know."""
 
+    def _detail(self) -> str:
+        return f'Unsupported field kind {_first(self)}'
+
 
 class UnsupportedAMQPFieldException(ProtocolSyntaxError):
-    """A Python value cannot be encoded as an AMQP field value."""
+    """A Python value cannot be encoded as an AMQP field value.
+
+    pika 1.x builds it as ``(pieces, value)`` and its repr names ``type(value)``; ours is
+    built from a message (the repr then shows the arguments).
+    """
+
+    def _detail(self) -> str:
+        return f'Unsupported field kind {type(self.args[1])}'
 
 
 class MethodNotImplemented(AMQPError):
@@ -284,28 +383,51 @@ class MethodNotImplemented(AMQPError):
 class ChannelError(AMQPError):
     """Generic misuse of a channel (kept for pika compatibility)."""
 
+    def _detail(self) -> str:
+        return 'An unspecified error occurred with the Channel'
+
 
 class ReentrancyError(AMQPError):
     """A blocking call was made from inside a callback that does not allow it."""
+
+    __repr__ = Exception.__repr__  # pika 1.x's ReentrancyError prints as ReentrancyError('...')
 
 
 class ShortStringTooLong(AMQPError, ValueError):
     """A short string (exchange, queue, routing key...) exceeds 255 bytes once UTF-8 encoded."""
 
+    def _detail(self) -> str:
+        return f'AMQP Short String can contain up to 255 bytes: {_first(self)}'
+
 
 class DuplicateGetOkCallback(ChannelError):
     """``basic_get`` was called while another ``basic_get`` is still waiting for its reply."""
 
+    def _detail(self) -> str:
+        return (
+            'basic_get can only be called again after the callback for the previous basic_get '
+            'is executed'
+        )
 
-class InvalidMinimumFrameSize(ProtocolSyntaxError):
+
+class _MessageDetail:
+    """Mixin of our own classes (not in pika 1.x): the repr shows the message itself."""
+
+    args: tuple[Any, ...]
+
+    def _detail(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else repr(self.args)
+
+
+class InvalidMinimumFrameSize(_MessageDetail, ProtocolSyntaxError):
     """frame_max below the AMQP minimum of 4096 bytes."""
 
 
-class InvalidMaximumFrameSize(ProtocolSyntaxError):
+class InvalidMaximumFrameSize(_MessageDetail, ProtocolSyntaxError):
     """frame_max above what AMQP allows (2**31 - 1 bytes)."""
 
 
-class OperationTimeout(AMQPError, TimeoutError):
+class OperationTimeout(_MessageDetail, AMQPError, TimeoutError):
     """A bounded wait (e.g. a blocking call with a timeout) expired before the reply arrived."""
 
 

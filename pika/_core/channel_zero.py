@@ -9,6 +9,7 @@ below only tell type checkers which of its attributes and methods these handlers
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions, spec
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from collections import deque
 
     from pika._parameters import Parameters
+
+LOGGER = logging.getLogger(__name__)
 
 __all__ = ['ChannelZeroHandlers']
 
@@ -116,11 +119,8 @@ class ChannelZeroHandlers:
         mechanism, response = credentials.response_for(method)
         if mechanism is None:
             needed = getattr(credentials, 'TYPE', type(credentials).__name__)
-            self._terminate(
-                exceptions.AuthenticationError(
-                    f'broker offers {method.mechanisms!r}, credentials need {needed}'
-                )
-            )
+            LOGGER.warning('Broker offers SASL %r, credentials need %s', method.mechanisms, needed)
+            self._terminate(exceptions.AuthenticationError(needed))
             return
         self.state = next_connection_state(self.state, _CI.RECV_START)
         self._send_method(

@@ -259,9 +259,7 @@ class ContentAssembler:
             raise exceptions.UnexpectedFrameError('content body frame before the content header')
         received = self._received + len(fragment)
         if received > self.body_size:
-            raise exceptions.BodyTooLongError(
-                f'received {received} body bytes, header announced {self.body_size}'
-            )
+            raise exceptions.BodyTooLongError(received, self.body_size)
         if received == self.body_size:
             self.active = False
             if not self._chunks:

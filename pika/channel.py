@@ -21,6 +21,7 @@ from pika import exceptions, frame, spec
 from pika._channel_declare import ExchangeQueueMethods
 from pika._core import events
 from pika._core.states import ChannelState
+from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 
 if TYPE_CHECKING:
     from pika._core import ChannelCore

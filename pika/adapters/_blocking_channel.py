@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
@@ -46,12 +46,37 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 REQUEUE_CHUNK = 1000
 
 
-class ReturnedMessage(NamedTuple):
-    """A message the broker returned or refused: ``(method, properties, body)``."""
+class ReturnedMessage:
+    """A message the broker returned or refused, as ``UnroutableError``/``NackError`` carry it.
 
-    method: Any
-    properties: Any
-    body: bytes
+    Three attributes, as in pika 1.x (not a tuple there, so not one here): ``method`` (the
+    ``Basic.Return``, or the ``Basic.Nack``), ``properties`` and ``body``.
+    """
+
+    __slots__ = ('body', 'method', 'properties')
+
+    def __init__(self, method: Any, properties: Any, body: bytes) -> None:
+        self.method = method
+        self.properties = properties
+        self.body = body
+
+    def __repr__(self) -> str:
+        return (
+            f'ReturnedMessage(method={self.method!r}, properties={self.properties!r}, '
+            f'body={self.body!r})'
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, ReturnedMessage)
+        return (self.method, self.properties, self.body) == (
+            other.method,
+            other.properties,
+            other.body,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable value object
 
 
 class _Consumer:
@@ -86,7 +111,6 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         self._connection = connection
         self._pump = connection._pump
         self._slot = slot
-        self.channel_number: int = slot.number
         self._consumers: dict[Any, _Consumer] = {}
         self._cancelled_auto_ack: dict[Any, bool] = {}
         self._generator: Optional[_Generator] = None
@@ -103,11 +127,16 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
     def __enter__(self) -> BlockingChannel:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, value: Any, traceback: Any) -> None:
         if self.is_open:
             self.close()
 
     # -- state -------------------------------------------------------------------------
+
+    @property
+    def channel_number(self) -> int:
+        """This channel's number (read-only)."""
+        return self._slot.number
 
     @property
     def connection(self) -> BlockingConnection:

@@ -29,7 +29,9 @@ _TIMEOUT = (('timeout', None),)
 class ChannelMethodsMixin:
     """Synchronous AMQP methods of :class:`BlockingChannel` that need no local state."""
 
-    channel_number: int  # BlockingChannel's
+    @property
+    def channel_number(self) -> int:  # BlockingChannel's
+        raise NotImplementedError
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         raise NotImplementedError

@@ -38,6 +38,7 @@ from pika.adapters._otel_compat import _ConsumerDeliveryEvt as _ConsumerDelivery
 from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo as _QueueConsumerGeneratorInfo
 from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.connection import erase_credentials_of
+from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -142,7 +143,7 @@ class BlockingConnection:
     def __enter__(self) -> BlockingConnection:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, value: Any, traceback: Any) -> None:
         if self.is_open:
             self.close()
 

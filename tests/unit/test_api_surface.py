@@ -356,7 +356,7 @@ def test_blocking_module_names() -> None:
     from pika.adapters import blocking_connection
 
     assert blocking_connection.BlockingChannel.__name__ == 'BlockingChannel'
-    assert blocking_connection.ReturnedMessage._fields == ('method', 'properties', 'body')
+    assert blocking_connection.ReturnedMessage.__slots__ == ('body', 'method', 'properties')
 
 
 def test_channel_module() -> None:

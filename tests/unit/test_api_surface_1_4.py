@@ -143,3 +143,37 @@ def test_ioloop_remove_timeout_parameter_name() -> None:
         loop.remove_timeout(timeout_handle=loop.call_later(5, lambda: None))
     finally:
         loop.close()
+
+
+# -- BlockingChannel and friends ------------------------------------------------------------
+
+
+def test_exchange_type_importable_where_pika_has_it() -> None:
+    from pika import channel, exchange_type
+    from pika.adapters import blocking_connection
+
+    assert channel.ExchangeType is exchange_type.ExchangeType
+    assert blocking_connection.ExchangeType is exchange_type.ExchangeType
+
+
+def test_returned_message_is_not_a_tuple() -> None:
+    from pika.adapters.blocking_connection import ReturnedMessage
+
+    method = spec.Basic.Return(312, 'NO_ROUTE', '', 'rk')
+    message = ReturnedMessage(method, spec.BasicProperties(), b'x')
+    assert not isinstance(message, tuple)
+    assert (message.method, message.body) == (method, b'x')
+    assert message == ReturnedMessage(method, spec.BasicProperties(), b'x')
+    assert 'NO_ROUTE' in repr(message) and "body=b'x'" in repr(message)
+    assert not hasattr(message, '__dict__')
+    assert _param_names(ReturnedMessage) == ['method', 'properties', 'body']
+
+
+def test_blocking_signatures_as_pika() -> None:
+    from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+
+    assert isinstance(BlockingChannel.__dict__['channel_number'], property)
+    for cls in (BlockingChannel, BlockingConnection):
+        assert _param_names(cls.__exit__) == ['exc_type', 'value', 'traceback']
+    consume = inspect.signature(BlockingChannel.consume).parameters
+    assert list(consume)[-1] == 'consumer_tag' and consume['consumer_tag'].default is None

@@ -137,6 +137,13 @@ class ChannelZeroHandlers:
         except Exception as exc:  # a user callable: report, never let it escape
             self._terminate(exceptions.AMQPConnectionError(f'heartbeat negotiation: {exc}'))
             return
+        if 0 < method.frame_max < spec.FRAME_MIN_SIZE:  # every frame would be refused
+            self._protocol_error(
+                spec.NOT_ALLOWED,
+                f'NOT_ALLOWED - frame_max {method.frame_max} is below the AMQP minimum '
+                f'{spec.FRAME_MIN_SIZE}',
+            )
+            return
         self.state = next_connection_state(self.state, _CI.RECV_TUNE)
         self.channel_max = negotiate_limit(self.params.channel_max, method.channel_max)
         self.frame_max = negotiate_limit(self.params.frame_max, method.frame_max)

@@ -41,6 +41,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
+from pika._limits import HANDSHAKE_FRAME_MAX
 
 if TYPE_CHECKING:
     from pika._core.heartbeat import HeartbeatTimer
@@ -56,7 +57,6 @@ BytesLike = Union[bytes, bytearray, memoryview]
 _CS = ConnectionState
 _CI = ConnectionInput
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
-_HANDSHAKE_FRAME_MAX = 131072  # generous limit before Tune (AMQP guarantees at least 4096)
 _MAX_CHANNELS = 65535
 # Bodies of at least this many bytes are queued by reference (see _queue_body_refs): copying them
 # would cost more than one more buffer in the transport's write vector.
@@ -96,8 +96,8 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         #: reads this attribute before each read, which costs less than calling receive_buffer.
         self.large_message: Optional[LargeMessage] = None
         self._spare_buffer: Optional[bytearray] = None  # a finished large message's buffer
-        self._rx_frame_max: Optional[int] = _HANDSHAKE_FRAME_MAX
-        self._max_payload = _HANDSHAKE_FRAME_MAX - 8
+        self._rx_frame_max: Optional[int] = HANDSHAKE_FRAME_MAX
+        self._max_payload = HANDSHAKE_FRAME_MAX - 8
         self._events: list[events.Event] = []
         self._heartbeat_timer: Optional[HeartbeatTimer] = None
         self._blocked_since: Optional[float] = None

@@ -1,0 +1,17 @@
+"""The limits that protect the client from a broken or hostile peer, in one place.
+
+Each number the receive path enforces before it allocates or waits for anything is named here
+once and imported where it is checked; docs/limits.md lists them with the error each one
+raises. The AMQP constants (``FRAME_MIN_SIZE``, reply codes) stay in the generated
+:mod:`pika.spec`, the home of the wire format.
+"""
+
+from __future__ import annotations
+
+__all__ = ['HANDSHAKE_FRAME_MAX']
+
+#: Largest frame accepted before Connection.Tune has set frame_max (8 bytes of framing
+#: included). AMQP only guarantees frame-min-size (4096) until then; RabbitMQ's handshake
+#: frames are well under 1 KiB, so this is generous, yet it bounds what a peer can make us
+#: buffer before we know its limits.
+HANDSHAKE_FRAME_MAX = 131072

@@ -1,0 +1,185 @@
+"""The receive-path limits of docs/limits.md: each is refused before anything is allocated or
+awaited for it, with a clean Connection.Close (reply code as AMQP says) and a
+``ConnectionClosed`` event -- never a MemoryError, RecursionError or IndexError."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+from typing import Any, Callable
+
+import pytest
+
+from pika import exceptions, frame, spec
+from pika._core import ConnectionCore, events
+from pika._limits import HANDSHAKE_FRAME_MAX
+from tests.helpers import server_frames as sf
+
+from .helpers import make_core, names, open_channel, open_core
+
+FRAME_MAX = 16384
+#: An allocation above this during a refusal means the core allocated for the bogus size.
+SMALL = 1024 * 1024
+_FRAME_HEAD = struct.Struct('>BHI')
+
+
+def closed_with(core: ConnectionCore, evs: list[Any], code: int) -> exceptions.ConnectionClosed:
+    """The core is closed, the last event carries ``code`` and Connection.Close was queued."""
+    assert core.is_closed
+    final = evs[-1]
+    assert isinstance(final, (events.ConnectionClosed, events.ConnectionOpenFailed)), evs
+    error = final.error
+    assert isinstance(error, exceptions.ConnectionClosed), error
+    assert error.reply_code == code, error
+    closes = [
+        m for m in sf.methods(bytes(core.data_to_send())) if isinstance(m, spec.Connection.Close)
+    ]
+    assert [c.reply_code for c in closes] == [code]
+    return error
+
+
+def peak_while(action: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``action``; return its result and the peak of memory traced meanwhile."""
+    tracemalloc.start()
+    try:
+        result = action()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def consuming_core(frame_max: int = FRAME_MAX, **params: Any) -> ConnectionCore:
+    """An open core with channel 1 consuming ``ctag1``; output drained."""
+    core = open_core(frame_max=frame_max, tune_kwargs={'frame_max': frame_max}, **params)
+    channel = open_channel(core)
+    channel.rpc(spec.Basic.Consume(queue='q', consumer_tag='ctag1'))
+    core.receive_data(sf.method(1, spec.Basic.ConsumeOk('ctag1')), 0.0)
+    core.data_to_send()
+    return core
+
+
+def deliver_method(channel: int = 1, tag: int = 1) -> bytes:
+    return sf.method(channel, spec.Basic.Deliver('ctag1', tag, False, 'amq.direct', 'rk'))
+
+
+def header_frame(body_size: int, channel: int = 1) -> bytes:
+    return frame.Header(channel, body_size, spec.BasicProperties()).marshal()
+
+
+# --------------------------------------------------------------------------- frame size
+
+
+def oversized_head(channel: int, size: int, frame_type: int = 1) -> bytes:
+    """The 7-byte head of a frame declaring ``size`` payload bytes (the payload never comes)."""
+    return _FRAME_HEAD.pack(frame_type, channel, size)
+
+
+@pytest.mark.parametrize('size', [FRAME_MAX - 7, 2**31, 2**32 - 1])
+@pytest.mark.parametrize('channel', [0, 1, 9])
+def test_a_frame_above_frame_max_is_refused_at_its_head(channel: int, size: int) -> None:
+    core = consuming_core()
+    evs, peak = peak_while(lambda: core.receive_data(oversized_head(channel, size), 0.0))
+    error = closed_with(core, evs, spec.FRAME_ERROR)
+    assert f'exceeds frame_max {FRAME_MAX}' in str(error)
+    assert peak < SMALL
+
+
+def test_a_frame_of_exactly_frame_max_is_accepted() -> None:
+    core = consuming_core()
+    payload = b'x' * (FRAME_MAX - 8)
+    evs = core.receive_data(deliver_method() + header_frame(len(payload)), 0.0)
+    evs += core.receive_data(frame.Body(1, payload).marshal(), 0.0)
+    assert names(evs) == ['MessageDelivered'] and evs[0].body == payload
+
+
+def test_the_in_place_method_path_refuses_an_oversized_method_frame() -> None:
+    """A whole method frame on an open channel, one byte over frame_max (the path that decodes
+    method frames without frame objects must not take it)."""
+    core = consuming_core()
+    method = sf.method(1, spec.Basic.QosOk())
+    payload = method[7:-1] + b'\x00' * (FRAME_MAX - 8 - len(method[7:-1]) + 1)
+    evs = core.receive_data(_FRAME_HEAD.pack(1, 1, len(payload)) + payload + b'\xce', 0.0)
+    closed_with(core, evs, spec.FRAME_ERROR)
+
+
+@pytest.mark.parametrize('oversized', ['method', 'header', 'body'])
+def test_the_delivery_batch_refuses_any_oversized_frame(oversized: str) -> None:
+    """decode_deliveries takes runs of deliveries; a set with one frame over the limit is
+    refused after the good sets before it are delivered."""
+    core = consuming_core()
+    good = sf.deliver(1, b'ok', 1)
+    bad_size = 2**32 - 1
+    if oversized == 'method':
+        bad = oversized_head(1, bad_size) + b'\x00\x3c\x00\x3c' + b'\x00' * 20
+    elif oversized == 'header':
+        bad = deliver_method(tag=2) + oversized_head(1, bad_size, 2) + b'\x00\x3c' + b'\x00' * 20
+    else:
+        bad = deliver_method(tag=2) + header_frame(bad_size) + oversized_head(1, bad_size, 3)
+        bad += b'\x00' * 20
+    evs, peak = peak_while(lambda: core.receive_data(good * 3 + bad, 0.0))
+    assert names(evs)[:3] == ['MessageDelivered'] * 3
+    closed_with(core, evs, spec.FRAME_ERROR)
+    assert peak < SMALL
+
+
+@pytest.mark.parametrize('into', [False, True])
+def test_a_large_message_read_in_place_refuses_an_oversized_body_frame(into: bool) -> None:
+    """While a large body is read into its own buffer, a body frame head over frame_max ends
+    the connection as soon as its 7 bytes are in."""
+    core = consuming_core()
+    body = b'b' * (400 * 1024)
+    data = sf.deliver(1, body, 1, frame_max=FRAME_MAX)
+    first = data[: len(data) // 2]
+    cut = first.rindex(b'\xce\x03\x00\x01') + 1  # the start of a body frame
+    evs = core.receive_data(data[:cut], 0.0)
+    assert evs == [] and core.large_message is not None
+    bad = oversized_head(1, 2**31)
+    if into:
+        room = core.receive_buffer()
+        assert room is not None
+        room[: len(bad)] = bad
+        evs = core.received_into(len(bad), 0.0)
+    else:
+        evs = core.receive_data(bad, 0.0)
+    closed_with(core, evs, spec.FRAME_ERROR)
+    assert core.large_message is None
+
+
+def test_before_tune_frames_are_capped_at_the_handshake_limit() -> None:
+    core = make_core()
+    head = oversized_head(0, HANDSHAKE_FRAME_MAX - 7)
+    evs, peak = peak_while(lambda: core.receive_data(head, 0.0))
+    assert names(evs) == ['ConnectionOpenFailed']
+    assert isinstance(evs[0].error, exceptions.ConnectionClosed)
+    assert evs[0].error.reply_code == spec.FRAME_ERROR
+    assert peak < SMALL
+
+
+def test_a_start_of_exactly_the_handshake_limit_is_accepted() -> None:
+    core = make_core()
+    start = sf.start(server_properties={'pad': 'x' * 100})
+    pad = HANDSHAKE_FRAME_MAX - len(start)
+    start = sf.start(server_properties={'pad': 'x' * (100 + pad)})
+    assert len(start) == HANDSHAKE_FRAME_MAX
+    assert core.receive_data(start, 0.0) == []
+    assert core.state.name == 'START_OK_SENT'
+
+
+@pytest.mark.parametrize('frame_max', [1, 8, 4095])
+def test_tune_with_frame_max_below_the_amqp_minimum_is_refused(frame_max: int) -> None:
+    core = make_core(heartbeat=0)
+    core.receive_data(sf.start(), 0.0)
+    core.data_to_send()
+    evs = core.receive_data(sf.tune(frame_max=frame_max), 0.0)
+    assert names(evs) == ['ConnectionOpenFailed']
+    error = closed_with(core, evs, spec.NOT_ALLOWED)
+    assert f'frame_max {frame_max} is below the AMQP minimum 4096' in str(error)
+
+
+@pytest.mark.parametrize(('server', 'negotiated'), [(0, 131072), (4096, 4096), (2**32 - 1, 131072)])
+def test_tune_frame_max_zero_or_huge_keeps_ours(server: int, negotiated: int) -> None:
+    core = open_core(tune_kwargs={'frame_max': server})
+    assert core.frame_max == negotiated
+    evs = core.receive_data(oversized_head(0, negotiated - 7), 0.0)
+    closed_with(core, evs, spec.FRAME_ERROR)

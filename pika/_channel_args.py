@@ -236,6 +236,51 @@ def is_legacy_call(args: tuple[Any, ...]) -> bool:
     return bool(args) and callable(args[0])
 
 
+def is_modern_get(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    """True when a ``basic_get`` call is clearly in the pika 1.x form.
+
+    pika 1.x answers an empty queue with ``(None, None, None)`` (blocking) and never calls a
+    ``basic_get`` callback then; pika 0.9 gives a Basic.GetEmpty frame (docs/api-generations.md
+    has the rule). In order:
+
+    1. the 0.9 keyword ``no_ack``, or a callable first positional (0.9's callback-first
+       order): 0.9 form;
+    2. the queue given positionally (a non-callable first positional), or the 1.x keyword
+       ``auto_ack``: 1.x form;
+    3. anything else (keywords only, as the seed's ``basic_get(callback=cb, queue='test')``,
+       or no arguments) cannot be told apart and is read as 0.9, whose falsy ``GetEmpty``
+       also satisfies 1.x code that tests ``if method:``.
+    """
+    if 'no_ack' in kwargs:
+        return False
+    if args:
+        return not callable(args[0])
+    return 'auto_ack' in kwargs
+
+
+_BLOCKING_GET = ('queue', 'auto_ack')
+
+
+def bind_blocking_get(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, Any]:
+    """``(queue, auto_ack)`` of a ``BlockingChannel.basic_get`` call.
+
+    Both generations take ``(queue, auto_ack)`` positionally; ``no_ack`` is 0.9's keyword for
+    ``auto_ack``. A missing queue is ``''`` (read leniently, as every keyword-only call).
+
+    :raises TypeError: for too many positionals, an unknown or duplicated argument.
+    """
+    if len(args) > 2:
+        raise TypeError(f'basic_get() takes at most 2 positional arguments ({len(args)} given)')
+    bound = dict(zip(_BLOCKING_GET, args))
+    for name, value in canonical_kwargs('basic_get', kwargs).items():
+        if name not in _BLOCKING_GET:
+            raise TypeError(f'basic_get() got an unexpected keyword argument {name!r}')
+        if name in bound:
+            raise TypeError(f'basic_get() got multiple values for argument {name!r}')
+        bound[name] = value
+    return bound.get('queue', ''), bound.get('auto_ack', False)
+
+
 def canonical_kwargs(method: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Rename older keywords (`no_ack`, `consumer_callback`, `type`, `all_channels`).
 

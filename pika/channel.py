@@ -294,17 +294,26 @@ class Channel(ExchangeQueueMethods):
         """Basic.Get; `callback(channel, method, properties, body)` gets the message.
 
         1.x: `(queue, callback, auto_ack=False)`; 0.9: `(callback, queue='', no_ack=False)`.
-        On an empty queue the callback gets `(channel, GetEmpty, None, None)`, where `GetEmpty`
-        is a falsy `spec.Basic.GetEmpty` (so `if not method: return` works).
+        On an empty queue a call in the 1.x form (queue positional, or `auto_ack=`) does not
+        call the callback, as pika 1.x; other calls (0.9 form, keywords only) get
+        `(channel, GetEmpty, None, None)`, where `GetEmpty` is a falsy `spec.Basic.GetEmpty`
+        (see `pika._channel_args.is_modern_get`).
         """
         b = args_.bind('basic_get', args, kwargs)
         args_.require_str('queue', b['queue'])
         args_.require_callable('callback', b['callback'])
         args_.require_bool('auto_ack', b['auto_ack'])
         user_callback = b['callback']
+        report_empty = not args_.is_modern_get(args, kwargs)
 
         def on_get_reply(event: events.RpcReply) -> None:
-            user_callback(self, args_.as_get_empty(event.method), event.properties, event.body)
+            method = event.method
+            if isinstance(method, spec.Basic.GetEmpty):
+                if not report_empty:
+                    LOGGER.debug('Basic.GetEmpty on channel %d', self.channel_number)
+                    return
+                method = args_.as_get_empty(method)
+            user_callback(self, method, event.properties, event.body)
 
         method = spec.Basic.Get(0, b['queue'], b['auto_ack'])  # ticket, queue, no_ack
         self._rpc(method, on_get_reply)

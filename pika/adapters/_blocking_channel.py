@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, overload
 
 from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
@@ -44,6 +44,15 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 #: Nacks queued per hold of the pump lock when a cancel requeues pending messages (about
 #: 1.3 ms of encoding each): small enough that heartbeats and other threads are not held up.
 REQUEUE_CHUNK = 1000
+
+
+_GetResult = tuple[Optional[spec.Basic.GetOk], Optional[spec.BasicProperties], Optional[bytes]]
+"""What ``basic_get`` returns in the pika 1.x form: ``(None, None, None)`` when empty."""
+
+_LegacyGetResult = tuple[
+    Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]
+]
+"""What ``basic_get`` returns in the 0.9 form (and keyword-only calls): a falsy ``GetEmpty``."""
 
 
 class ReturnedMessage:
@@ -536,34 +545,56 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
 
     # -- basic_get -----------------------------------------------------------------------
 
+    @overload
     def basic_get(
         self,
-        queue: args_mod.ReceivedStr = '',
-        auto_ack: bool = False,
+        queue: args_mod.ReceivedStr,
+        /,
+        auto_ack: bool = ...,
         *,
-        timeout: Optional[float] = None,
-        **kwargs: Any,
-    ) -> tuple[Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]]:
+        timeout: Optional[float] = ...,
+    ) -> _GetResult: ...
+
+    @overload
+    def basic_get(
+        self, *, queue: args_mod.ReceivedStr = ..., auto_ack: bool, timeout: Optional[float] = ...
+    ) -> _GetResult: ...
+
+    @overload
+    def basic_get(
+        self,
+        *,
+        queue: args_mod.ReceivedStr = ...,
+        no_ack: bool = ...,
+        timeout: Optional[float] = ...,
+    ) -> _LegacyGetResult: ...
+
+    @overload
+    def basic_get(
+        self, queue: args_mod.ReceivedStr, /, *, no_ack: bool, timeout: Optional[float] = ...
+    ) -> _LegacyGetResult: ...
+
+    @args_mod.advertise('basic_get', callback=False, keyword_only=(('timeout', None),))
+    def basic_get(
+        self, *args: Any, timeout: Optional[float] = None, **kwargs: Any
+    ) -> Union[_GetResult, _LegacyGetResult]:
         """Fetch one message: ``(Basic.GetOk, properties, body)``.
 
-        When the queue is empty the result is ``(GetEmpty, None, None)`` where ``GetEmpty`` is
-        a *falsy* ``spec.Basic.GetEmpty`` instance, so both ``if method:`` (pika 1.x) and
-        ``isinstance(method, spec.Basic.GetEmpty)`` (pika 0.9) work. ``no_ack`` is accepted
-        as the 0.9 name of ``auto_ack``.
+        An empty queue gives what the call's generation expects (``args_mod.is_modern_get``):
+        ``(None, None, None)`` for the pika 1.x form (queue positional, or ``auto_ack=``), and
+        ``(GetEmpty, None, None)`` for the 0.9 form (``no_ack=``) and keyword-only calls, where
+        ``GetEmpty`` is a *falsy* ``spec.Basic.GetEmpty``: ``isinstance(method,
+        spec.Basic.GetEmpty)`` (0.9) and ``if method:`` (1.x) both work.
         """
-        if kwargs:
-            extra = args_mod.canonical_kwargs('basic_get', kwargs)
-            if set(extra) - {'auto_ack'}:
-                raise TypeError(f'basic_get() got unexpected keywords {sorted(extra)}')
-            if auto_ack:
-                raise TypeError("basic_get() got both 'no_ack' and 'auto_ack'")
-            auto_ack = extra['auto_ack']
+        queue, auto_ack = args_mod.bind_blocking_get(args, kwargs)
         args_mod.require_str('queue', queue)
-        get = spec.Basic.Get(queue=queue, no_ack=bool(auto_ack))  # type: ignore[arg-type]  # None: raised above
+        get = spec.Basic.Get(queue=queue, no_ack=bool(auto_ack))
         reply = self._rpc(get, timeout)
         assert reply is not None
         method = reply.method
         if isinstance(method, spec.Basic.GetEmpty):
+            if args_mod.is_modern_get(args, kwargs):
+                return None, None, None
             return GetEmpty(cluster_id=method.cluster_id), None, None
         return method, reply.properties, reply.body
 

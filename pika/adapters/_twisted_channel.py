@@ -369,7 +369,11 @@ class TwistedChannel:
                 done(None if empty else ReceivedMessage(self, method, properties, body))
 
             call_args, call_kwargs = _insert_after_first(args, kwargs, 'callback', got)
-            self._channel.basic_get(*call_args, **call_kwargs)
+            bound = args_.bind('basic_get', call_args, call_kwargs)  # the channel's own errors
+            # Called in the 0.9 (callback-first) form: only that form reports an empty queue
+            # to the callback; the 1.x form stays silent then, as in pika 1.x (rule 7 of
+            # docs/api-generations.md), and this Deferred would never fire.
+            self._channel.basic_get(got, bound['queue'], bound['auto_ack'])
             self._get_pending = True
 
         return self._call(start)

@@ -92,10 +92,20 @@ def test_queue_declare_returns_method_frame(conn: BlockingConnection, unique_nam
 
 def test_basic_get_empty_and_non_empty(conn: BlockingConnection, queue: str) -> None:
     channel = conn.channel()
-    method, properties, body = channel.basic_get(queue)
-    assert isinstance(method, spec.Basic.GetEmpty) and isinstance(method, GetEmpty)
-    assert not method
-    assert properties is None and body is None
+    # pika 1.x form (queue positional, or auto_ack=): (None, None, None), as pika 1.4.4
+    assert channel.basic_get(queue) == (None, None, None)
+    assert channel.basic_get(queue, True) == (None, None, None)
+    assert channel.basic_get(queue=queue, auto_ack=False) == (None, None, None)
+    # pika 0.9 form (no_ack=) and keyword-only calls: a falsy Basic.GetEmpty frame
+    for kwargs in ({'queue': queue, 'no_ack': True}, {'queue': queue}):
+        method, properties, body = channel.basic_get(**kwargs)
+        assert isinstance(method, spec.Basic.GetEmpty) and isinstance(method, GetEmpty)
+        assert not method
+        assert properties is None and body is None
+    method, _, _ = channel.basic_get(queue, no_ack=True)
+    assert isinstance(method, GetEmpty)
+    with pytest.raises(TypeError):
+        channel.basic_get(queue, no_ack=True, auto_ack=True)
 
     props = pika.BasicProperties(content_type='text/plain', headers={'k': 'v'})
     channel.basic_publish('', queue, 'héllo', props)

@@ -139,11 +139,12 @@ def test_queue_methods_modern_form(
         def unbound(f: frame.Method) -> None:
             log.append(f.method)
             ch.basic_publish('amq.direct', q, b'lost: no binding')
+            # pika 1.x: an empty queue never reaches the callback; the next RPC's reply does
             ch.basic_get(q, got_empty, auto_ack=True)
+            ch.queue_delete(q, callback=deleted)
 
         def got_empty(channel: Channel, method: Any, props: Any, body: Any) -> None:
-            log.append((method, props, body))
-            ch.queue_delete(q, callback=deleted)
+            log.append(('callback called', method, props, body))
 
         def deleted(f: frame.Method) -> None:
             log.append(f.method)
@@ -152,14 +153,13 @@ def test_queue_methods_modern_form(
         ch.queue_declare(q, auto_delete=True, callback=declared)
 
     run_scenario(broker_params, scenario)
-    declare_ok, bind_ok, (get_ok, body), purge_ok, unbind_ok, empty, delete_ok = log
+    declare_ok, bind_ok, (get_ok, body), purge_ok, unbind_ok, delete_ok = log
     assert isinstance(declare_ok, spec.Queue.DeclareOk) and declare_ok.queue == q
     assert isinstance(bind_ok, spec.Queue.BindOk)
     assert isinstance(get_ok, spec.Basic.GetOk) and body == b'one'
     assert get_ok.message_count == 1
     assert isinstance(purge_ok, spec.Queue.PurgeOk) and purge_ok.message_count == 1
     assert isinstance(unbind_ok, spec.Queue.UnbindOk)
-    assert isinstance(empty[0], spec.Basic.GetEmpty) and empty[1:] == (None, None)
     assert isinstance(delete_ok, spec.Queue.DeleteOk)
 
 
@@ -267,7 +267,9 @@ def test_exchange_bind_unbind(broker_params: pika.ConnectionParameters, unique_n
 
         def publish_then_get(body: bytes) -> None:
             ch.basic_publish(src, '', body)
-            ch.basic_get(q, lambda c, m, p, b: step(None, m if b is None else b), auto_ack=True)
+            # the seed's keyword form: told about an empty queue too (a falsy GetEmpty)
+            ch.basic_get(callback=lambda c, m, p, b: step(None, m if b is None else b), queue=q,
+                         no_ack=True)  # fmt: skip
 
         next(steps)()
 

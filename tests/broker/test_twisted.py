@@ -181,6 +181,8 @@ def test_basic_get_empty_is_none(conn: TwistedProtocolConnection, queue_name: st
     channel = wait(conn.channel())
     wait(channel.queue_declare(queue=queue_name, auto_delete=True, arguments=EXPIRES))
     assert wait(channel.basic_get(queue=queue_name)) is None
+    assert wait(channel.basic_get(queue_name)) is None  # positional too (1.x form)
+    assert wait(channel.basic_get(queue_name, auto_ack=True)) is None
 
 
 def test_ready_errbacks_on_bad_credentials(broker_address: BrokerAddress) -> None:

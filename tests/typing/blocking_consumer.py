@@ -73,6 +73,15 @@ def drain(channel: BlockingChannel, queue: str) -> list[bytes]:
     return bodies
 
 
+def get_one(channel: BlockingChannel, queue: str) -> bytes | None:
+    """pika 1.x's empty-queue test: the method is None (1.x form: queue positional)."""
+    method, _properties, body = channel.basic_get(queue, auto_ack=True)
+    if method is None:
+        return None
+    print(method.delivery_tag, method.message_count)
+    return body
+
+
 def main() -> None:
     connection = pika.BlockingConnection(pika.ConnectionParameters('localhost'))
     channel = connection.channel()
@@ -83,6 +92,7 @@ def main() -> None:
     channel.consume(server_named, auto_ack=True)
     consume_with_generator(channel, 'work')
     drain(channel, 'work')
+    get_one(channel, 'work')
     consume_with_callback(channel, 'work')
     channel.queue_purge('work')
     channel.queue_delete(queue='work', if_unused=False)

@@ -372,3 +372,50 @@ def test_connection_channel_forms_and_state_errors() -> None:
         conn.channel('1')  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         conn.channel(0)
+
+
+def _cb(*args: Any) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ('args', 'kwargs', 'modern'),
+    [
+        # the pika 1.x forms: queue positional, or auto_ack given
+        (('q',), {}, True),
+        (('q', True), {}, True),
+        (('q',), {'auto_ack': True}, True),
+        ((), {'queue': 'q', 'auto_ack': False}, True),
+        (('q', _cb), {}, True),  # callback Channel: (queue, callback, auto_ack=False)
+        (('q', _cb), {'auto_ack': True}, True),
+        ((), {'queue': 'q', 'callback': _cb, 'auto_ack': True}, True),
+        # the 0.9 forms: no_ack, or the callback first
+        ((), {'queue': 'test', 'no_ack': True}, False),
+        ((_cb,), {'queue': 'test', 'no_ack': True}, False),
+        ((_cb, 'test'), {}, False),
+        ((_cb,), {'queue': 'q', 'auto_ack': True}, False),  # callback first wins
+        (('q',), {'no_ack': True}, False),  # no_ack wins: 1.x has no such keyword
+        # keywords only, neither ack flag: cannot be told apart, read as 0.9
+        ((), {'callback': _cb, 'queue': 'test'}, False),
+        ((), {'queue': 'test'}, False),
+        ((), {}, False),
+    ],
+)
+def test_basic_get_generation(args: tuple[Any, ...], kwargs: dict[str, Any], modern: bool) -> None:
+    assert ca.is_modern_get(args, kwargs) is modern
+
+
+def test_bind_blocking_get() -> None:
+    assert ca.bind_blocking_get(('q', True), {}) == ('q', True)
+    assert ca.bind_blocking_get((), {'queue': 'q', 'no_ack': True}) == ('q', True)
+    assert ca.bind_blocking_get(('q',), {'auto_ack': True}) == ('q', True)
+    assert ca.bind_blocking_get((), {}) == ('', False)
+    for args, kwargs in [
+        (('q', True, 1), {}),
+        (('q',), {'queue': 'q'}),
+        (('q', True), {'no_ack': True}),
+        ((), {'no_ack': True, 'auto_ack': True}),
+        ((), {'callback': _cb}),
+    ]:
+        with pytest.raises(TypeError):
+            ca.bind_blocking_get(args, kwargs)

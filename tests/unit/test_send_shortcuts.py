@@ -195,7 +195,7 @@ def test_rpc_replies_reach_frame_and_event_callbacks_in_order() -> None:
     conn, channel = open_fake_channel()
     seen: list[Any] = []
     channel.queue_declare('q1', callback=lambda f: seen.append(('declare', f)))
-    channel.basic_get('q1', lambda *a: seen.append(('get', a[1])))
+    channel.basic_get(lambda *a: seen.append(('get', a[1])), 'q1')  # 0.9: told when empty
     channel.queue_declare('q2')  # no callback
     channel.flow(True, callback=lambda active: seen.append(('flow', active)))
     conn._on_data_received(sf.method(1, spec.Queue.DeclareOk('q1', 0, 0)))
@@ -207,6 +207,21 @@ def test_rpc_replies_reach_frame_and_event_callbacks_in_order() -> None:
     assert isinstance(declare_frame, frame.Method) and declare_frame.channel_number == 1
     assert declare_frame.method.queue == 'q1'
     assert not seen[1][1] and seen[2][1] is True
+    assert not channel._replies
+
+
+def test_empty_get_in_the_1x_form_calls_nothing_and_keeps_replies_in_order() -> None:
+    """pika 1.x never calls a basic_get callback for Basic.GetEmpty; the next reply still
+    reaches its own callback."""
+    conn, channel = open_fake_channel()
+    seen: list[Any] = []
+    channel.basic_get('q1', lambda *a: seen.append(('get', a)))
+    channel.basic_get(queue='q1', callback=lambda *a: seen.append(('get', a)), auto_ack=True)
+    channel.flow(True, callback=lambda active: seen.append(('flow', active)))
+    conn._on_data_received(sf.method(1, spec.Basic.GetEmpty()))
+    conn._on_data_received(sf.method(1, spec.Basic.GetEmpty()))
+    conn._on_data_received(sf.method(1, spec.Channel.FlowOk(True)))
+    assert seen == [('flow', True)]
     assert not channel._replies
 
 

@@ -165,13 +165,12 @@ class ChannelZeroHandlers:
         state = self.state
         code, text = method.reply_code, method.reply_text
         self._send_method(0, spec.Connection.CloseOk())
-        exc: exceptions.AMQPError
+        exc: exceptions.AMQPError = exceptions.ConnectionClosedByBroker(code, text)
+        # As pika 1.x, a refused login or vhost carries the broker's close, printed, as its text.
         if state is _CS.START_OK_SENT and code == 403:
-            exc = exceptions.ProbableAuthenticationError(f'({code}) {text}')
+            exc = exceptions.ProbableAuthenticationError(repr(exc))
         elif state is _CS.OPEN_SENT and code in (403, 530):
-            exc = exceptions.ProbableAccessDeniedError(f'({code}) {text}')
-        else:
-            exc = exceptions.ConnectionClosedByBroker(code, text)
+            exc = exceptions.ProbableAccessDeniedError(repr(exc))
         self._terminate(exc, _CI.RECV_CLOSE)
 
     def _on_connection_close_ok(self, method: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from pika import credentials, exceptions, spec
 from pika._parameters import ConnectionParameters, SSLOptions
 from pika.adapters import _transport
+from pika.adapters.blocking_connection import BlockingConnection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -270,6 +271,21 @@ def test_retry_plan_list_cycles_with_last_entry_settings() -> None:
     plan = _plan([first, last])
     assert len(plan) == 2 * last.connection_attempts
     assert sum(delay for _, delay in plan) == (last.connection_attempts - 1) * last.retry_delay
+
+
+def test_retry_plan_negative_delay_waits_nothing() -> None:
+    # pika 1.x accepts a negative retry_delay; sleeping or arming a timer with it would raise
+    params = ConnectionParameters(host='a', connection_attempts=2, retry_delay=-5)
+    assert params.retry_delay == -5
+    assert _plan(params) == [('a', 0.0), ('a', 0.0)]
+
+
+def test_blocking_connection_with_negative_retry_delay_fails_cleanly(free_port: int) -> None:
+    params = ConnectionParameters(
+        host='127.0.0.1', port=free_port, connection_attempts=2, retry_delay=-1
+    )
+    with pytest.raises(exceptions.AMQPConnectionError):
+        BlockingConnection(params)
 
 
 def test_retry_plan_is_lazy_and_validates() -> None:

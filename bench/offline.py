@@ -174,7 +174,7 @@ def select_rpc(n: int) -> float:
 
     conn.add_on_open_callback(lambda c: c.channel(on_open_callback=on_channel))
     ioloop.set_reader(peer.fileno(), on_peer_readable)
-    conn._adopt_socket(ours, conn.params)
+    conn.attach_socket(ours, conn.params)
     try:
         ioloop.start()
     finally:

@@ -35,6 +35,7 @@ _LAZY_ADAPTERS = {
 }
 
 __all__ = [
+    'AMQPConnectionWorkflow',
     'AsyncoreConnection',
     'BaseConnection',
     'BasicProperties',
@@ -61,6 +62,7 @@ __all__ = [
 # Loaded last: these import the names above through `pika`.
 from pika import adapters, channel, connection  # noqa: E402
 from pika.adapters import BaseConnection, BlockingConnection, SelectConnection  # noqa: E402
+from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflow  # noqa: E402
 
 if TYPE_CHECKING:  # type checkers see the lazy names with their real types
     from pika.adapters.asyncio_connection import AsyncioConnection as AsyncioConnection

@@ -39,6 +39,18 @@ def _default_loop() -> asyncio.AbstractEventLoop:
             return loop
 
 
+def _checked_loop(custom_ioloop: Any) -> asyncio.AbstractEventLoop:
+    """``custom_ioloop`` if it is an asyncio loop, else the default loop when it is None.
+
+    :raises TypeError: for anything else
+    """
+    if custom_ioloop is None:
+        return _default_loop()
+    if not isinstance(custom_ioloop, asyncio.AbstractEventLoop):
+        raise TypeError(f'custom_ioloop must be an asyncio event loop, not {custom_ioloop!r}')
+    return custom_ioloop
+
+
 class AsyncioServices:
     """`IOServices` over an `asyncio.AbstractEventLoop`.
 
@@ -96,7 +108,7 @@ class AsyncioConnection(BaseConnection):
     :param on_open_error_callback: `callback(connection, exception)` if it could not open
     :param on_close_callback: `callback(connection, exception)` once closed
     :param custom_ioloop: the asyncio loop to use (default: the running/current loop)
-    :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
+    :param internal_connection_workflow: False to attach a socket yourself (`attach_socket`)
     """
 
     ioloop: asyncio.AbstractEventLoop  # narrows Connection.ioloop for type checkers
@@ -110,9 +122,7 @@ class AsyncioConnection(BaseConnection):
         custom_ioloop: Optional[asyncio.AbstractEventLoop] = None,
         internal_connection_workflow: bool = True,
     ) -> None:
-        if custom_ioloop is not None and not isinstance(custom_ioloop, asyncio.AbstractEventLoop):
-            raise TypeError(f'custom_ioloop must be an asyncio event loop, not {custom_ioloop!r}')
-        loop = custom_ioloop if custom_ioloop is not None else _default_loop()
+        loop = _checked_loop(custom_ioloop)
         super().__init__(
             parameters,
             on_open_callback,
@@ -122,3 +132,11 @@ class AsyncioConnection(BaseConnection):
             internal_connection_workflow,
         )
         self.ioloop = loop  # pika 1.x: `connection.ioloop` is the native loop
+
+    @classmethod
+    def _workflow_services(
+        cls, custom_ioloop: Optional[Any]
+    ) -> tuple[asyncio.AbstractEventLoop, AsyncioServices]:
+        """`create_connection`'s loop: ``custom_ioloop`` or the running/current loop."""
+        loop = _checked_loop(custom_ioloop)
+        return loop, AsyncioServices(loop)

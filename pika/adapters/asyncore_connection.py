@@ -163,3 +163,11 @@ class AsyncoreConnection(SelectConnection):
             custom_ioloop if custom_ioloop is not None else AsyncoreIOLoop(),
             internal_connection_workflow,
         )
+
+    @classmethod
+    def _workflow_services(cls, custom_ioloop: Optional[Any]) -> tuple[Any, AsyncoreIOLoop]:
+        """`create_connection`'s loop: ``custom_ioloop`` or a new `AsyncoreIOLoop`."""
+        if custom_ioloop is not None and not isinstance(custom_ioloop, AsyncoreIOLoop):
+            raise TypeError(f'custom_ioloop must be an AsyncoreIOLoop, not {custom_ioloop!r}')
+        loop = custom_ioloop if custom_ioloop is not None else AsyncoreIOLoop()
+        return loop, loop

@@ -3,10 +3,12 @@
 Every file-descriptor event loop adapter (select, tornado, asyncio, gevent, asyncore) is this
 class plus an `IOServices` implementation. The pump:
 
-* connect: the parameters (one object or a list) are tried per the pure retry plan of
-  `_transport.connect_with_retries`; each address gets a non-blocking connect bounded by
-  `socket_timeout`, then the TLS handshake when `ssl_options` is set, and the whole stack
-  (through Connection.OpenOk) is bounded by `stack_timeout`;
+* connect: pika 1.x's connection workflow (`pika.adapters.utils.connection_workflow`) walks
+  the parameters (one object or a list) through the pure retry plan of
+  `_transport.connect_with_retries`; its connector makes a non-blocking TCP connect bounded by
+  `socket_timeout`, then the TLS handshake when `ssl_options` is set, and hands the socket
+  over (`attach_socket`); `stack_timeout` bounds the whole stack through Connection.OpenOk.
+  `create_connection` runs the same workflow with a new connection per AMQP attempt;
 * readable: one `recv_into` of up to 1 MiB (TLS: `recv` until EAGAIN or a read budget), then
   one `core.receive_data()` and dispatch;
 * output: written once per loop turn (at the end of a read, else on a zero-delay timer);
@@ -21,14 +23,16 @@ import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
+from pika._channel_args import require_callable
 from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters import _transport
 from pika.adapters._send_queue import SendQueue
+from pika.adapters.utils import connection_workflow
 from pika.connection import Connection
 
 if TYPE_CHECKING:
     import socket
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from pika.adapters._io_services import IOServices
 
@@ -45,7 +49,7 @@ class BaseConnection(Connection):
     :param parameters: a `Parameters` object, or a list of them to try in turn
     :param nbio: the event loop services (also exposed as `connection.ioloop`)
     :param internal_connection_workflow: when False, no connect is started; call
-        `_adopt_socket(sock, params)` with a connected socket instead
+        `attach_socket(sock, params)` with a connected socket instead
     """
 
     def __init__(
@@ -77,15 +81,9 @@ class BaseConnection(Connection):
         self._recv_view: Optional[memoryview] = None
         self._flush_handle: Optional[object] = None
         self._in_read = False
-        self._plan: Optional[Iterator[tuple[Parameters, float]]] = None
-        self._attempt_timer: Optional[object] = None
-        self._socket_timer: Optional[object] = None
-        self._stack_timer: Optional[object] = None
-        self._last_connect_error: Optional[BaseException] = None
-        self._pending_infos: list[Any] = []
+        self._workflow: Optional[connection_workflow.AMQPConnectionWorkflow] = None
         if internal_connection_workflow:
-            self._plan = _transport.connect_with_retries(param_list)
-            self._attempt_timer = nbio.call_later(0, self._next_attempt)
+            self._start_workflow(param_list)
 
     # -- loop services -----------------------------------------------------------------------
 
@@ -112,154 +110,116 @@ class BaseConnection(Connection):
             setattr(self, attribute, None)
             self._nbio.remove_timeout(handle)
 
-    # -- connecting --------------------------------------------------------------------------
+    # -- connecting ----------------------------------------------------------------------------
 
-    def _next_attempt(self) -> None:
-        """Start the next attempt of the retry plan, or fail if the plan is exhausted."""
-        self._attempt_timer = None
-        assert self._plan is not None
-        try:
-            params, delay = next(self._plan)
-        except StopIteration:
-            error = self._last_connect_error or exceptions.AMQPConnectionError('no attempts')
-            LOGGER.error('Connection workflow failed: %r', error)
-            self._on_connect_failed(error)
-            return
-        if delay:
-            LOGGER.info('Retrying connection in %s s', delay)
-        self._attempt_timer = self._nbio.call_later(delay, lambda: self._attempt(params))
+    @classmethod
+    def create_connection(
+        cls,
+        connection_configs: Sequence[Parameters],
+        on_done: Callable[[Union[Connection, connection_workflow.AMQPConnectorException]], None],
+        custom_ioloop: Optional[Any] = None,
+        workflow: Optional[connection_workflow.AbstractAMQPConnectionWorkflow] = None,
+    ) -> connection_workflow.AbstractAMQPConnectionWorkflow:
+        """Connect to the first broker of ``connection_configs`` that accepts (pika 1.x).
 
-    def _attempt(self, params: Parameters) -> None:
-        self._attempt_timer = None
-        self.params = params
-        LOGGER.info('Connecting to %s:%s', params.host, params.port)
-        try:
-            self._pending_infos = _transport.resolve(params)
-        except exceptions.AMQPConnectionError as exc:
-            self._attempt_failed(exc)
-            return
-        if params.stack_timeout:
-            self._stack_timer = self._nbio.call_later(params.stack_timeout, self._on_stack_timeout)
-        self._connect_next_address()
+        Each config is tried in order, every resolved address of its host, in cycles: the last
+        config's `connection_attempts` sets the number of cycles and its `retry_delay` the pause
+        between them. ``on_done`` is called once, from the loop, with the open connection (an
+        instance of the class this is called on) or with an `AMQPConnectorException`:
+        `AMQPConnectionWorkflowFailed` (its ``.exceptions`` holds one error per attempt) or
+        `AMQPConnectionWorkflowAborted` after `abort()`. Both are `AMQPConnectionError`s.
 
-    def _connect_next_address(self) -> None:
-        if not self._pending_infos:
-            self._attempt_failed(self._last_connect_error)
-            return
-        info = self._pending_infos.pop(0)
-        try:
-            sock = _transport.start_nonblocking_connect(info, self.params.tcp_options)
-        except exceptions.AMQPConnectionError as exc:
-            self._last_connect_error = exc
-            self._connect_next_address()
-            return
-        self._sock = sock
-        self._fd = sock.fileno()
-        self._nbio.set_writer(self._fd, self._on_tcp_connected)
-        if self.params.socket_timeout:
-            self._socket_timer = self._nbio.call_later(
-                self.params.socket_timeout, self._on_socket_timeout
+        :param connection_configs: a sequence of `ConnectionParameters`/`URLParameters`
+        :param on_done: ``on_done(connection_or_exception)``
+        :param custom_ioloop: the adapter's native loop (default: as the constructor's)
+        :param workflow: a not yet started workflow (default: a new `AMQPConnectionWorkflow`)
+        :returns: the workflow; its `abort()` stops it cleanly
+        """
+        require_callable('on_done', on_done)
+        native_loop, nbio = cls._workflow_services(custom_ioloop)
+
+        def connection_factory(params: Parameters) -> BaseConnection:
+            return cls(  # type: ignore[call-arg]
+                parameters=params, custom_ioloop=native_loop, internal_connection_workflow=False
             )
 
-    def _on_socket_timeout(self) -> None:
-        self._socket_timer = None
-        self._last_connect_error = _transport.SocketConnectTimeout(
-            f'TCP/TLS connection to {self.params.host}:{self.params.port} timed out'
+        if workflow is None:
+            workflow = connection_workflow.AMQPConnectionWorkflow()
+        if isinstance(workflow, connection_workflow.AMQPConnectionWorkflow):
+            workflow.set_io_services(nbio)
+        workflow.start(
+            connection_configs=connection_configs,
+            connector_factory=lambda: connection_workflow.AMQPConnector(connection_factory, nbio),
+            native_loop=native_loop,
+            on_done=on_done,
         )
-        self._drop_socket()
-        self._connect_next_address()
+        return workflow
 
-    def _on_stack_timeout(self) -> None:
-        self._stack_timer = None
-        error = _transport.SocketConnectTimeout(
-            f'connection to {self.params.host}:{self.params.port} not open after '
-            f'{self.params.stack_timeout} s'
+    @classmethod
+    def _workflow_services(cls, custom_ioloop: Optional[Any]) -> tuple[Any, IOServices]:
+        """The native loop the connections of `create_connection` share (``custom_ioloop`` or
+        the constructor's default) and an `IOServices` over it for the workflow's timers.
+        Each adapter provides it."""
+        raise NotImplementedError(f'{cls.__name__} does not support create_connection')
+
+    def _start_workflow(self, param_list: list[Parameters]) -> None:
+        """The constructor's connect: pika 1.x's workflow, stopping at the first AMQP handshake.
+
+        Every attempt that reaches the AMQP handshake runs it on this connection; a failure
+        before that is reported here once the whole retry plan has failed.
+        """
+        nbio = self._nbio
+        workflow = connection_workflow.AMQPConnectionWorkflow(_until_first_amqp_attempt=True)
+        workflow.set_io_services(nbio)
+        self._workflow = workflow
+        workflow.start(
+            connection_configs=param_list,
+            connector_factory=lambda: connection_workflow.AMQPConnector(lambda _p: self, nbio),
+            native_loop=nbio,
+            on_done=self._on_workflow_done,
         )
-        LOGGER.warning('%s', error)
-        if self._core is not None:  # in the AMQP handshake: the core reports the failure
-            self._pending_infos = []
-            self._drop_socket()
-            self._on_stream_lost(error)
-        else:
-            self._pending_infos = []
-            self._cancel('_socket_timer')
-            self._drop_socket()
-            self._attempt_failed(error)
 
-    def _on_tcp_connected(self) -> None:
-        self._nbio.remove_writer(self._fd)
-        assert self._sock is not None
-        try:
-            _transport.finish_nonblocking_connect(self._sock)
-        except exceptions.AMQPConnectionError as exc:
-            self._cancel('_socket_timer')
-            self._last_connect_error = exc
-            self._drop_socket()
-            self._connect_next_address()
-            return
-        if self.params.ssl_options is not None:
-            self._sock = _transport.wrap_tls(self._sock, self.params)
-            self._tls_step()
-        else:
-            self._on_stream_ready()
+    def _on_workflow_done(self, result: Union[Connection, BaseException]) -> None:
+        self._workflow = None
+        if self._finished or result is self:
+            return  # opened, or the handshake's failure was already reported by this connection
+        self._on_connect_failed(_open_error_of(result))
 
-    def _tls_step(self) -> None:
-        assert isinstance(self._sock, ssl.SSLSocket)
-        self._nbio.remove_reader(self._fd)
-        self._nbio.remove_writer(self._fd)
-        try:
-            wanted = _transport.tls_handshake_step(self._sock)
-        except exceptions.AMQPConnectionError as exc:
-            self._cancel('_socket_timer')
-            self._last_connect_error = exc
-            self._drop_socket()
-            self._connect_next_address()
-            return
-        if wanted == 'read':
-            self._nbio.set_reader(self._fd, self._tls_step)
-        elif wanted == 'write':
-            self._nbio.set_writer(self._fd, self._tls_step)
-        else:
-            self._on_stream_ready()
+    def attach_socket(self, sock: socket.socket, params: Parameters) -> None:
+        """Run the AMQP handshake over ``sock``, already connected (and TLS-wrapped when
+        ``params.ssl_options`` is set). The connection workflow's hand-over; also for a socket
+        the application connected itself (``internal_connection_workflow=False``).
 
-    def _on_stream_ready(self) -> None:
-        self._cancel('_socket_timer')
-        LOGGER.info('Socket connected to %s:%s', self.params.host, self.params.port)
-        self._nbio.set_reader(self._fd, self._on_readable)
-        self._start_protocol(self.params)
-
-    def _adopt_socket(self, sock: socket.socket, params: Parameters) -> None:
-        """Use an already connected (non-blocking) socket: the external connection workflow."""
+        :raises ConnectionWrongStateError: if the connection already has a stream or finished
+        """
+        if self._sock is not None or self._core is not None or self._finished:
+            raise exceptions.ConnectionWrongStateError(f'cannot attach a socket to {self!r}')
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
         self.params = params
+        LOGGER.info('Socket connected to %s:%s', params.host, params.port)
         self._nbio.set_reader(self._fd, self._on_readable)
         self._start_protocol(params)
 
-    def _attempt_failed(self, error: Optional[BaseException]) -> None:
-        self._cancel('_stack_timer')
-        if error is not None:
-            self._last_connect_error = error
-            LOGGER.warning('Connection attempt failed: %r', error)
-        if self._plan is None:
-            self._on_connect_failed(error or exceptions.AMQPConnectionError('connect failed'))
-        else:
-            self._next_attempt()
+    def fail_opening(self, error: BaseException) -> None:
+        """End a connection that is still opening: drop its stream (no close handshake) and
+        give ``error`` to its open-error callbacks. The connection workflow uses it for
+        `stack_timeout` and `abort()` during the AMQP handshake.
 
-    def _on_connection_open_ok(self, event: Any) -> None:
-        self._cancel('_stack_timer')
-        super()._on_connection_open_ok(event)
+        :raises ConnectionWrongStateError: if the connection is open or finished
+        """
+        if self._opened or self._finished:
+            raise exceptions.ConnectionWrongStateError(f'{self!r} is not opening')
+        self._on_connect_failed(error)
 
     def _abort_opening(self) -> None:
         """close() while connecting: stop the workflow, then report `ConnectionOpenAborted`."""
-        self._cancel('_attempt_timer')
-        self._cancel('_socket_timer')
-        self._cancel('_stack_timer')
-        self._pending_infos = []
-        if self._core is None:
-            self._drop_socket()
-        super()._abort_opening()
+        workflow, self._workflow = self._workflow, None
+        if workflow is not None:
+            workflow.abort()  # in the AMQP handshake, this connection is failed with it
+        if not self._finished:
+            super()._abort_opening()
 
     # -- the pump ----------------------------------------------------------------------------
 
@@ -401,8 +361,6 @@ class BaseConnection(Connection):
     def _close_transport(self) -> None:
         """Send what can go out without blocking (e.g. Connection.CloseOk), then close."""
         self._cancel('_flush_handle')
-        self._cancel('_stack_timer')
-        self._cancel('_socket_timer')
         sock = self._sock
         if sock is not None:
             pending = self._unsent.take() + bytes(self._take_output())
@@ -426,3 +384,18 @@ class BaseConnection(Connection):
             sock.close()
         except OSError as exc:
             LOGGER.debug('Ignoring error closing socket: %r', exc)
+
+
+def _open_error_of(result: Union[Connection, BaseException]) -> BaseException:
+    """What the constructor's open-error callbacks get when its workflow failed: the last
+    attempt's own error (`SocketConnectError`, `AddressResolutionError`, a timeout...), as
+    before the workflow existed; any of them is an `AMQPConnectionError`."""
+    if isinstance(result, connection_workflow.AMQPConnectionWorkflowAborted):
+        return exceptions.ConnectionOpenAborted('close() while connecting')
+    if isinstance(result, connection_workflow.AMQPConnectionWorkflowFailed) and result.exceptions:
+        result = result.exceptions[-1]
+    if isinstance(result, connection_workflow.AMQPConnectorPhaseErrorBase):
+        return result.exception
+    if isinstance(result, BaseException):
+        return result
+    return exceptions.AMQPConnectionError(f'unexpected connection workflow result {result!r}')

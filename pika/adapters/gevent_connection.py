@@ -210,7 +210,7 @@ class GeventConnection(BaseConnection):
     :param on_close_callback: `callback(connection, exception)` once closed
     :param custom_ioloop: another connection's `ioloop` (a `GeventServices`, shared), a gevent
         `Hub` or its `loop` (default: the current thread's hub)
-    :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
+    :param internal_connection_workflow: False to attach a socket yourself (`attach_socket`)
     """
 
     def __init__(
@@ -230,6 +230,13 @@ class GeventConnection(BaseConnection):
             _services_for(custom_ioloop),
             internal_connection_workflow,
         )
+
+    @classmethod
+    def _workflow_services(cls, custom_ioloop: Optional[Any]) -> tuple[Any, GeventServices]:
+        """`create_connection`'s loop: one `GeventServices` (over ``custom_ioloop`` or this
+        thread's hub) shared by the workflow and every connection it makes."""
+        services = _services_for(custom_ioloop)
+        return services, services
 
 
 def _services_for(custom_ioloop: Any) -> GeventServices:

@@ -430,6 +430,12 @@ class SelectConnection(BaseConnection):
         if clock is not None:
             self._now = clock  # type: ignore[method-assign]
 
+    @classmethod
+    def _workflow_services(cls, custom_ioloop: Optional[Any]) -> tuple[Any, IOLoop]:
+        """`create_connection`'s loop: ``custom_ioloop`` or a new `IOLoop` (its own services)."""
+        loop = custom_ioloop if custom_ioloop is not None else IOLoop()
+        return loop, loop
+
     def _on_fully_closed(self) -> None:
         """Stop the loop once a connection the user asked to close has finished closing."""
         super()._on_fully_closed()

@@ -112,7 +112,7 @@ class TornadoConnection(BaseConnection):
     :param on_open_error_callback: `callback(connection, exception)` if it could not open
     :param on_close_callback: `callback(connection, exception)` once closed
     :param custom_ioloop: the Tornado IOLoop to use (default: `IOLoop.current()`)
-    :param internal_connection_workflow: False to adopt a socket yourself (`_adopt_socket`)
+    :param internal_connection_workflow: False to attach a socket yourself (`attach_socket`)
     :raises TypeError: if both `on_open_callback` and `on_connected_callback` are given
     """
 
@@ -145,3 +145,13 @@ class TornadoConnection(BaseConnection):
             internal_connection_workflow,
         )
         self.ioloop = loop
+
+    @classmethod
+    def _workflow_services(
+        cls, custom_ioloop: Optional[Any]
+    ) -> tuple[tornado_ioloop.IOLoop, TornadoServices]:
+        """`create_connection`'s loop: ``custom_ioloop`` or `IOLoop.current()`."""
+        if custom_ioloop is not None and not isinstance(custom_ioloop, tornado_ioloop.IOLoop):
+            raise TypeError(f'custom_ioloop must be a Tornado IOLoop, not {custom_ioloop!r}')
+        loop = custom_ioloop if custom_ioloop is not None else tornado_ioloop.IOLoop.current()
+        return loop, TornadoServices(loop)

@@ -56,6 +56,8 @@ class SSLOptions:
         ``ssl.create_default_context(cafile=...)``)
     :param server_hostname: the name sent in SNI and matched against the broker's
         certificate; when ``None`` the transport uses the connection's ``host``
+
+    As in pika 1.x, two instances are equal only if they are the same object.
     """
 
     def __init__(self, context: ssl.SSLContext, server_hostname: Optional[str] = None) -> None:
@@ -65,8 +67,6 @@ class SSLOptions:
             raise TypeError('server_hostname must be a str or None')
         self.context = context
         self.server_hostname = server_hostname
-
-    # Equality is identity and instances hash, as in pika 1.x.
 
     def __repr__(self) -> str:
         return f'<SSLOptions server_hostname={self.server_hostname!r}>'
@@ -114,6 +114,17 @@ def _check_timeout(name: str, value: object) -> Optional[float]:
     if number <= 0:
         raise ValueError(f'{name} must be > 0, got {value!r}')
     return number
+
+
+def _check_optional_delay(name: str, value: object) -> Optional[float]:
+    """``None`` or a number ``>= 0``, stored as given (``blocked_connection_timeout``)."""
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f'{name} must be a number or None, not {type(value).__name__}')
+    if _check_real(name, value) < 0:
+        raise ValueError(f'{name} must be >= 0, got {value!r}')
+    return cast('float', value)
 
 
 def _check_port(value: object) -> int:
@@ -368,15 +379,9 @@ class Parameters:
 
     @blocked_connection_timeout.setter
     def blocked_connection_timeout(self, value: Optional[float]) -> None:
-        if value is not None:
-            if not isinstance(value, numbers.Real):
-                raise TypeError(
-                    'blocked_connection_timeout must be a number or None, '
-                    f'not {type(value).__name__}'
-                )
-            if _check_real('blocked_connection_timeout', value) < 0:
-                raise ValueError(f'blocked_connection_timeout must be >= 0, got {value!r}')
-        self._blocked_connection_timeout = value
+        self._blocked_connection_timeout = _check_optional_delay(
+            'blocked_connection_timeout', value
+        )
 
     @property
     def client_properties(self) -> Optional[dict[str, Any]]:

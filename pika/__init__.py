@@ -53,14 +53,24 @@ __all__ = [
     'adapters',
     'channel',
     'connection',
+    'diagnostic_utils',
     'exceptions',
     'frame',
     'spec',
+    'tcp_socket_opts',
+    'validators',
 ]
 
 
 # Loaded last: these import the names above through `pika`.
-from pika import adapters, channel, connection  # noqa: E402
+from pika import (  # noqa: E402
+    adapters,
+    channel,
+    connection,
+    diagnostic_utils,
+    tcp_socket_opts,
+    validators,
+)
 from pika.adapters import BaseConnection, BlockingConnection, SelectConnection  # noqa: E402
 from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflow  # noqa: E402
 
@@ -72,6 +82,11 @@ if TYPE_CHECKING:  # type checkers see the lazy names with their real types
     from pika.adapters.twisted_connection import (
         TwistedProtocolConnection as TwistedProtocolConnection,
     )
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily imported adapter classes included."""
+    return sorted({*globals(), *_LAZY_ADAPTERS})
 
 
 def __getattr__(name: str) -> Any:

@@ -17,13 +17,15 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import _channel_args as args_
-from pika import exceptions, frame, spec
+from pika import amqp_object, exceptions, frame, spec
 from pika._channel_declare import ExchangeQueueMethods
 from pika._core import events
 from pika._core.states import ChannelState
 from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pika._core import ChannelCore
     from pika.connection import Connection
 
@@ -44,6 +46,13 @@ class Channel(ExchangeQueueMethods):
     The exchange and queue methods come from :class:`pika._channel_declare.ExchangeQueueMethods`.
     """
 
+    # pika 1.x's channel states (its `Channel` keeps one of them; here `is_opening`, `is_open`,
+    # `is_closing` and `is_closed` tell them apart).
+    CLOSED = 0
+    OPENING = 1
+    OPEN = 2
+    CLOSING = 3
+
     def __init__(
         self,
         connection: Connection,
@@ -62,6 +71,11 @@ class Channel(ExchangeQueueMethods):
         self._on_cancel_callbacks: list[Callable[..., Any]] = []
         self._on_flow_callbacks: list[Callable[..., Any]] = []
         self._closed_error: Optional[BaseException] = None
+        # add_callback's listeners: reply method class -> [(callback, attribute values to
+        # match, one_shot)]; empty (a falsy check per reply) unless someone registered.
+        self._listeners: dict[type, list[tuple[_Listener, dict[str, Any]]]] = {}
+        self.flow_active = True
+        """False while the broker has paused this channel's publishing (Channel.Flow)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             events.ChannelOpened: self._on_open_ok,
             events.ChannelClosed: self._on_closed,
@@ -90,6 +104,11 @@ class Channel(ExchangeQueueMethods):
         return 'OPEN' if self.is_open else 'OPENING'
 
     # -- state -------------------------------------------------------------------------------
+
+    @property
+    def is_opening(self) -> bool:
+        """True from the channel's creation until Channel.OpenOk."""
+        return self._closed_error is None and self._core.state is ChannelState.OPENING
 
     @property
     def is_open(self) -> bool:
@@ -132,6 +151,57 @@ class Channel(ExchangeQueueMethods):
         """Call `callback(active)` when the broker sends Channel.Flow."""
         args_.require_callable('callback', callback)
         self._on_flow_callbacks.append(callback)
+
+    def add_callback(
+        self,
+        callback: Callable[[frame.Method], Any],
+        replies: Sequence[Any],
+        one_shot: bool = True,
+    ) -> None:
+        """Call `callback(method_frame)` when a reply of one of the classes in `replies`
+        arrives on this channel (an RPC reply such as `spec.Queue.DeclareOk` or
+        `spec.Basic.GetEmpty`, or the broker's `spec.Basic.Cancel`).
+
+        An entry of `replies` may also be `(method_class, {attribute: value})`: only replies
+        whose attributes have those values match. With `one_shot` the callback is forgotten
+        after its first call (for every entry of `replies`).
+
+        :raises TypeError: if `callback` is not callable or an entry is not a method class.
+        """
+        args_.require_callable('callback', callback)
+        entries = []
+        for reply in replies:
+            method_class, expected = reply if isinstance(reply, tuple) else (reply, None)
+            if not (
+                isinstance(method_class, type) and issubclass(method_class, amqp_object.Method)
+            ):
+                raise TypeError(f'replies must hold AMQP method classes, not {reply!r}')
+            entries.append((method_class, dict(expected or {})))
+        listener = _Listener(callback, one_shot)
+        for method_class, expected in entries:
+            self._listeners.setdefault(method_class, []).append((listener, expected))
+
+    def _notify_listeners(self, method: Any) -> None:
+        """Call the `add_callback` listeners for the received `method`."""
+        entries = self._listeners.get(type(method))
+        if not entries:
+            return
+        method_frame = frame.Method(self.channel_number, method)
+        for listener, expected in list(entries):
+            if listener.spent or not _matches(method, expected):
+                continue
+            if listener.one_shot:
+                listener.spent = True
+                self._forget_spent_listeners()
+            listener.callback(method_frame)
+
+    def _forget_spent_listeners(self) -> None:
+        for method_class, entries in list(self._listeners.items()):
+            kept = [entry for entry in entries if not entry[0].spent]
+            if kept:
+                self._listeners[method_class] = kept
+            else:
+                del self._listeners[method_class]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -356,6 +426,17 @@ class Channel(ExchangeQueueMethods):
         callback = self._check_common('basic_recover', b, ('requeue',))
         self._simple_rpc(spec.Basic.Recover(b['requeue']), callback)
 
+    def open(self) -> None:
+        """Open the channel. `connection.channel()` has already started opening it, so this
+        is a no-op while it is opening.
+
+        :raises ChannelWrongStateError: if the channel is open, closing or closed (pika 1.4.4
+            would send a second Channel.Open, which the broker answers by closing the
+            connection).
+        """
+        if not self.is_opening:
+            raise exceptions.ChannelWrongStateError(f'Channel is not opening: {self!r}')
+
     # -- confirms, transactions, flow --------------------------------------------------------
 
     @args_.advertise('confirm_delivery')
@@ -398,6 +479,7 @@ class Channel(ExchangeQueueMethods):
         user_callback = b['callback']
 
         def on_flow_ok(event: events.RpcReply) -> None:
+            self.flow_active = bool(event.method.active)
             if user_callback is not None:
                 user_callback(event.method.active)
 
@@ -444,6 +526,8 @@ class Channel(ExchangeQueueMethods):
             LOGGER.warning('Unexpected reply on channel %d: %r', self.channel_number, event)
             return
         callback, as_frame = replies.popleft()
+        if self._listeners:  # registered before this reply's call (as a rule): called first
+            self._notify_listeners(event.method)
         if callback is None:
             return
         if as_frame:
@@ -473,7 +557,26 @@ class Channel(ExchangeQueueMethods):
         method_frame = frame.Method(self.channel_number, event.method)
         for callback in list(self._on_cancel_callbacks):
             callback(method_frame)
+        if self._listeners:
+            self._notify_listeners(event.method)
 
     def _on_flow(self, event: events.FlowChanged) -> None:
+        self.flow_active = bool(event.active)
         for callback in list(self._on_flow_callbacks):
             callback(event.active)
+
+
+class _Listener:
+    """One `Channel.add_callback` registration (shared by every reply class it listens to)."""
+
+    __slots__ = ('callback', 'one_shot', 'spent')
+
+    def __init__(self, callback: Callable[[frame.Method], Any], one_shot: bool) -> None:
+        self.callback = callback
+        self.one_shot = one_shot
+        self.spent = False  # a one-shot listener that has been called
+
+
+def _matches(method: Any, expected: dict[str, Any]) -> bool:
+    """True when `method` has every attribute value in `expected`."""
+    return all(getattr(method, name, None) == value for name, value in expected.items())

@@ -22,6 +22,7 @@ from pika import exceptions, frame
 from pika._channel_args import require_callable, require_int, require_str
 from pika._core import ConnectionCore, events
 from pika._core.negotiation import PRODUCT as PRODUCT  # public here, as in pika 1.x
+from pika._core.states import ConnectionState
 from pika._parameters import ConnectionParameters, Parameters, SSLOptions
 from pika._url_parameters import URLParameters
 from pika.channel import Channel
@@ -74,6 +75,27 @@ class Connection:
     :param internal_connection_workflow: accepted as in pika 1.x; this transport-agnostic class
         never connects by itself, the socket adapters (`BaseConnection`) act on it
     """
+
+    # pika 1.x's connection states, the values of `connection_state`.
+    CONNECTION_CLOSED = 0
+    CONNECTION_INIT = 1
+    CONNECTION_PROTOCOL = 2
+    CONNECTION_START = 3
+    CONNECTION_TUNE = 4
+    CONNECTION_OPEN = 5
+    CONNECTION_CLOSING = 6
+
+    #: the core's connection states as those values
+    _CORE_STATES = {
+        ConnectionState.INIT: CONNECTION_INIT,
+        ConnectionState.PROTOCOL_HEADER_SENT: CONNECTION_PROTOCOL,
+        ConnectionState.START_OK_SENT: CONNECTION_START,
+        ConnectionState.OPEN_SENT: CONNECTION_TUNE,
+        ConnectionState.OPEN: CONNECTION_OPEN,
+        ConnectionState.CLOSING: CONNECTION_CLOSING,
+        ConnectionState.CLOSE_SENT: CONNECTION_CLOSING,
+        ConnectionState.CLOSED: CONNECTION_CLOSED,
+    }
 
     # pika 1.x's names of its internal connection callbacks (they were keys of its callback
     # registry); kept as constants for code that refers to them.
@@ -545,6 +567,17 @@ class Connection:
     def is_closed(self) -> bool:
         """True once the connection has finished (closed, failed to open, or aborted)."""
         return self._finished or (self._core is not None and self._core.is_closed)
+
+    @property
+    def connection_state(self) -> int:
+        """Where the connection is, as one of pika 1.x's `CONNECTION_*` values: `INIT` until
+        the stream is up, then `PROTOCOL` (header sent), `START` (Connection.StartOk sent),
+        `TUNE` (Connection.TuneOk and Open sent), `OPEN`, `CLOSING` and `CLOSED`."""
+        if self._finished:
+            return self.CONNECTION_CLOSED
+        if self._core is None:
+            return self.CONNECTION_INIT
+        return self._CORE_STATES[self._core.state]
 
     @property
     def server_properties(self) -> dict[str, Any]:

@@ -46,6 +46,11 @@ if TYPE_CHECKING:  # type checkers see the lazy names with their real types
     )
 
 
+def __dir__() -> list[str]:
+    """The module's names, the lazily imported adapters included."""
+    return sorted({*globals(), *_LAZY})
+
+
 def __getattr__(name: str) -> Any:
     """Import an optional adapter on first access."""
     module_name = _LAZY.get(name)

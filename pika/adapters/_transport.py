@@ -140,7 +140,7 @@ def apply_socket_options(sock: socket.socket, tcp_options: Optional[dict[str, An
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for key, value in (tcp_options or {}).items():
-        option = _tcp_option_constant(key)
+        option = tcp_option_constant(key)
         if option is None:
             LOGGER.warning('Ignoring tcp_options key %r: not supported on this platform', key)
         elif not isinstance(value, int) or isinstance(value, bool):
@@ -149,7 +149,9 @@ def apply_socket_options(sock: socket.socket, tcp_options: Optional[dict[str, An
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
-def _tcp_option_constant(key: str) -> Optional[int]:
+def tcp_option_constant(key: str) -> Optional[int]:
+    """The socket option number of `tcp_options` key `key` here, or None (unknown key, or an
+    option this platform lacks)."""
     for name in _TCP_OPTION_NAMES.get(key, ()):
         constant = getattr(socket, name, None)
         if constant is not None:

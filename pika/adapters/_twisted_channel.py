@@ -19,6 +19,8 @@ from pika import exceptions, spec
 from pika._channel_args import require_callable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pika import frame
     from pika.channel import Channel
     from pika.connection import Connection
@@ -189,6 +191,23 @@ class TwistedChannel:
     def consumer_tags(self) -> list[str]:
         """Tags of this channel's active consumers."""
         return self._channel.consumer_tags
+
+    @property
+    def flow_active(self) -> bool:
+        """False while the broker has paused this channel's publishing (Channel.Flow)."""
+        return self._channel.flow_active
+
+    def open(self) -> None:
+        """The callback channel's `open()` (channels open on creation: a no-op while opening).
+
+        :raises ChannelWrongStateError: if the channel is open, closing or closed.
+        """
+        self._channel.open()
+
+    def callback_deferred(self, deferred: defer.Deferred[Any], replies: Sequence[Any]) -> None:
+        """Fire `deferred` with the first reply frame of a class in `replies` that arrives on
+        this channel (see `Channel.add_callback`)."""
+        self._channel.add_callback(deferred.callback, replies, one_shot=True)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -574,6 +593,11 @@ class DeferredConnectionAPI:
             d.callback(None)
 
     def _on_connection_failed(self, _connection: Connection, error: BaseException) -> None:
+        # On the next reactor turn: `close()` while opening fails the open before it returns,
+        # and its caller must still find `ready` to wait on (as with pika 1.x).
+        self._impl.call_later(0, lambda: self._fail_ready(error))
+
+    def _fail_ready(self, error: BaseException) -> None:
         d, self.ready = self.ready, None
         if d is not None:
             d.errback(error)

@@ -90,6 +90,7 @@ class IOLoop:
         )
         self._poller = make_poller(self.poller_type)
         self._poll_fds: Callable[[Optional[float]], list[tuple[int, int]]] = self._poller.poll
+        self._poller_active = True  # False between deactivate_poller() and activate_poller()
         self._watches: dict[int, _Watch] = {}
         # fd -> reader for the fds watched for reading only (the sockets of connections not
         # waiting to write): a readiness event on them needs no mask check, see _wait_for_events.
@@ -268,7 +269,7 @@ class IOLoop:
             if current:
                 self._poller.unregister(fd)
             return
-        if wanted != current:
+        if wanted != current and self._poller_active:  # else: registered on activate_poller
             if current:
                 self._poller.modify(fd, wanted)
             else:
@@ -300,8 +301,42 @@ class IOLoop:
 
     # -- running ----------------------------------------------------------------------------
 
+    def activate_poller(self) -> None:
+        """Give the loop an OS poller again after `deactivate_poller()` (every watched fd is
+        registered with it); a no-op while it has one. `start()` and `poll()` call it.
+
+        :raises RuntimeError: if the loop is closed.
+        """
+        if self._closed:
+            raise RuntimeError('IOLoop is closed')
+        if self._poller_active:
+            return
+        self._poller = make_poller(self.poller_type)
+        self._poll_fds = self._poller.poll
+        self._poller_active = True
+        for fd in list(self._watches):
+            self._sync(fd)
+
+    def deactivate_poller(self) -> None:
+        """Release the OS poller (an epoll/kqueue descriptor), keeping what is watched, timers
+        and callbacks: e.g. before `fork()`, so the child can `activate_poller()` its own.
+        Idempotent.
+
+        :raises RuntimeError: if the loop is running.
+        """
+        if not self._poller_active or self._closed:
+            return
+        if self._running:
+            raise RuntimeError('cannot deactivate the poller of a running IOLoop')
+        self._poller_active = False
+        self._poller.close()
+        for watch in self._watches.values():
+            watch.registered = 0
+
     def poll(self) -> None:
         """Wait for fd readiness (at most until the next timer) and dispatch it once."""
+        if not self._poller_active:
+            self.activate_poller()
         if self._stopping or self._threadsafe:
             timeout: Optional[float] = 0.0
         elif self._timer_heap:  # no clock read when there is no timer at all
@@ -358,6 +393,8 @@ class IOLoop:
             raise RuntimeError('IOLoop is not reentrant and is already running')
         if self._closed:
             raise RuntimeError('IOLoop is closed')
+        if not self._poller_active:
+            self.activate_poller()
         self._running = True
         LOGGER.debug('IOLoop starting')
         try:
@@ -388,7 +425,8 @@ class IOLoop:
         if self._running:
             raise RuntimeError('cannot close a running IOLoop')
         self._closed = True
-        self._poller.close()
+        if self._poller_active:
+            self._poller.close()
         self._watches.clear()
         self._plain_readers.clear()
         self._timers.clear()

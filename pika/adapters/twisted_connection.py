@@ -34,6 +34,7 @@ from pika.adapters._twisted_channel import (
     TwistedChannel,
 )
 from pika.connection import Connection
+from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure

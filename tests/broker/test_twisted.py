@@ -406,11 +406,10 @@ def test_close_while_opening_fails_ready(params: pika.ConnectionParameters) -> N
     proto = TwistedProtocolConnection(params)
     creator: Any = protocol.ClientCreator
     wait(creator(_reactor, lambda: proto).connectTCP(params.host, params.port))
-    ready = proto.ready
-    assert ready is not None
     assert proto.close() is None
+    assert proto.ready is not None  # as pika's: still there to wait on
     with pytest.raises(exceptions.AMQPConnectionError):
-        wait(ready)
+        wait(proto.ready)
     assert proto.is_closed and proto.closed is None
 
 

@@ -45,6 +45,9 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 #: 1.3 ms of encoding each): small enough that heartbeats and other threads are not held up.
 REQUEUE_CHUNK = 1000
 
+#: Cancelled consumers whose ack mode is remembered (see ``BlockingChannel._remember_cancelled``).
+CANCELLED_REMEMBERED = 256
+
 
 _GetResult = tuple[Optional[spec.Basic.GetOk], Optional[spec.BasicProperties], Optional[bytes]]
 """What ``basic_get`` returns in the pika 1.x form: ``(None, None, None)`` when empty."""
@@ -410,7 +413,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         auto_ack = consumer.auto_ack if consumer is not None else gen.auto_ack  # type: ignore[union-attr]
         if self.is_open:
             self._rpc(spec.Basic.Cancel(consumer_tag=consumer_tag), timeout)
-        self._cancelled_auto_ack[consumer_tag] = auto_ack  # first: a dispatcher reads it
+        self._remember_cancelled(consumer_tag, auto_ack)  # first: a dispatcher reads it
         self._consumers.pop(consumer_tag, None)
         if gen is not None and gen.tag == consumer_tag:
             self._generator = None
@@ -419,6 +422,19 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
             return [(e.method, e.properties, e.body) for e in leftovers]
         self._requeue(leftovers)
         return []
+
+    def _remember_cancelled(self, tag: str, auto_ack: bool) -> None:
+        """Record a cancelled consumer's ack mode for deliveries a dispatcher still holds.
+
+        Needed only briefly (the cancel sets its deliveries aside right after), so only the
+        last :data:`CANCELLED_REMEMBERED` are kept: a program that starts and cancels
+        consumers in a loop must not grow this forever.
+        """
+        remembered = self._cancelled_auto_ack
+        remembered.pop(tag, None)
+        remembered[tag] = auto_ack
+        if len(remembered) > CANCELLED_REMEMBERED:
+            del remembered[next(iter(remembered))]  # the oldest
 
     def _purge(self, tag: str) -> list[ev.MessageDelivered]:
         """Remove the undispatched deliveries of consumer ``tag``; wake the dispatchers."""
@@ -539,7 +555,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         tag = event.method.consumer_tag
         consumer = self._consumers.pop(tag, None)
         if consumer is not None:
-            self._cancelled_auto_ack[tag] = consumer.auto_ack
+            self._remember_cancelled(tag, consumer.auto_ack)
         for callback in list(self._cancel_callbacks):
             callback(frame.Method(self.channel_number, event.method))
 

@@ -10,6 +10,7 @@ import pytest
 
 import pika
 from pika import exceptions, frame, spec
+from pika.adapters._blocking_channel import CANCELLED_REMEMBERED
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection, GetEmpty
 
 if TYPE_CHECKING:
@@ -488,3 +489,13 @@ def test_update_secret_and_flow(conn: BlockingConnection) -> None:
     channel = conn.channel()
     assert channel.flow(True) is True
     assert conn.is_open and channel.is_open
+
+
+def test_consumers_started_and_cancelled_in_a_loop_leave_bounded_state(
+    conn: BlockingConnection, queue: str
+) -> None:
+    channel = conn.channel()
+    for _ in range(400):
+        channel.basic_cancel(channel.basic_consume(queue, lambda *args: None, auto_ack=True))
+    assert channel.consumer_tags == []
+    assert len(channel._cancelled_auto_ack) <= CANCELLED_REMEMBERED  # not one per consumer ever

@@ -305,6 +305,7 @@ def decode_deliveries(
     channel: int,
     out: list[Any],
     record: type,
+    max_body: Optional[int] = None,
 ) -> int:
     """Decode every complete Basic.Deliver set for ``channel`` from ``offset`` on, in one loop.
 
@@ -329,6 +330,8 @@ def decode_deliveries(
     :param channel: only sets on this channel are decoded
     :param out: the list the records are appended to
     :param record: the class of the records (``MessageDelivered``)
+    :param max_body: largest body taken (``max_message_size``; None: frame_max only); a larger
+        one stops the loop, for the caller's general path to refuse
     :returns: the offset after the last decoded set (``offset`` itself when there was none)
     """
     if type(buf) is bytes:
@@ -338,6 +341,7 @@ def decode_deliveries(
     else:
         return offset
     limit = frame_max - 8 if frame_max else 0xFFFFFFFF
+    body_limit = limit if max_body is None or max_body > limit else max_body
     total = len(buf)
     append = out.append
     new = _new
@@ -419,7 +423,7 @@ def decode_deliveries(
                         or body_kind != 3
                         or body_number != channel
                         or body_frame_size != body_size
-                        or body_size > limit
+                        or body_size > body_limit
                     ):
                         break
                     if no_properties:

@@ -8,10 +8,18 @@ raises. The AMQP constants (``FRAME_MIN_SIZE``, reply codes) stay in the generat
 
 from __future__ import annotations
 
-__all__ = ['HANDSHAKE_FRAME_MAX']
+__all__ = [
+    'DEFAULT_MAX_MESSAGE_SIZE',
+    'HANDSHAKE_FRAME_MAX',
+]
 
 #: Largest frame accepted before Connection.Tune has set frame_max (8 bytes of framing
 #: included). AMQP only guarantees frame-min-size (4096) until then; RabbitMQ's handshake
 #: frames are well under 1 KiB, so this is generous, yet it bounds what a peer can make us
 #: buffer before we know its limits.
 HANDSHAKE_FRAME_MAX = 131072
+
+#: Default of ``ConnectionParameters.max_message_size``: the body size above which a content
+#: header is refused. RabbitMQ's own default ``max_message_size`` (128 MiB), so a broker with
+#: default settings never sends a message we refuse.
+DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024

@@ -31,8 +31,8 @@ import numbers
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
+from pika import _limits, spec
 from pika import credentials as pika_credentials
-from pika import spec
 
 if TYPE_CHECKING:
     from pika._url_parameters import URLParameters
@@ -173,6 +173,7 @@ class Parameters:
     DEFAULT_HEARTBEAT_TIMEOUT: Optional[int] = None
     DEFAULT_HOST = 'localhost'
     DEFAULT_LOCALE = 'en_US'
+    DEFAULT_MAX_MESSAGE_SIZE = _limits.DEFAULT_MAX_MESSAGE_SIZE
     DEFAULT_PORT = 5672
     DEFAULT_RETRY_DELAY = 2.0
     DEFAULT_SOCKET_TIMEOUT: Optional[float] = 10.0
@@ -210,6 +211,7 @@ class Parameters:
         self._blocked_connection_timeout = self.DEFAULT_BLOCKED_CONNECTION_TIMEOUT
         self._client_properties = self.DEFAULT_CLIENT_PROPERTIES
         self._tcp_options = self.DEFAULT_TCP_OPTIONS
+        self._max_message_size = self.DEFAULT_MAX_MESSAGE_SIZE
 
     # -- comparison and display -------------------------------------------------
 
@@ -403,6 +405,18 @@ class Parameters:
     def tcp_options(self, value: Optional[dict[str, Any]]) -> None:
         self._tcp_options = _check_dict('tcp_options', value)
 
+    @property
+    def max_message_size(self) -> int:
+        """Largest message body accepted from the broker, in bytes (>= 1; default 128 MiB,
+        RabbitMQ's own default). A content header announcing more closes the connection
+        (506 RESOURCE_ERROR) before anything is allocated for the body; see docs/limits.md.
+        Not in pika 1.x."""
+        return self._max_message_size
+
+    @max_message_size.setter
+    def max_message_size(self, value: int) -> None:
+        self._max_message_size = _check_int('max_message_size', value, 1)
+
 
 class _Default:
     """Sentinel type: "argument not given", distinct from an explicit ``None``."""
@@ -417,7 +431,7 @@ _DEFAULT: Any = _Default()
 _KEYWORDS = tuple(
     'host virtual_host credentials channel_max frame_max heartbeat ssl_options'
     ' connection_attempts retry_delay socket_timeout stack_timeout locale'
-    ' blocked_connection_timeout client_properties tcp_options'.split()
+    ' blocked_connection_timeout client_properties tcp_options max_message_size'.split()
 )
 
 
@@ -443,6 +457,9 @@ class ConnectionParameters(Parameters):
         torn down (>= 0; ``None`` or 0 never)
     :param client_properties: dict merged into the client properties, or ``None``
     :param tcp_options: dict of TCP keepalive/user-timeout options, or ``None``
+    :param max_message_size: keyword only, not in pika 1.x: the largest message body
+        accepted from the broker in bytes (default 134217728, RabbitMQ's default); a
+        larger one closes the connection (docs/limits.md)
     :param kwargs: only the pika 0.9-era alias ``heartbeat_interval`` (same meaning
         as ``heartbeat``; giving both raises ``TypeError``). Anything else raises
         ``TypeError``.
@@ -466,6 +483,8 @@ class ConnectionParameters(Parameters):
         blocked_connection_timeout: Optional[float] = _DEFAULT,
         client_properties: Optional[dict[str, Any]] = _DEFAULT,
         tcp_options: Optional[dict[str, Any]] = _DEFAULT,
+        *,
+        max_message_size: int = _DEFAULT,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -491,6 +510,7 @@ class ConnectionParameters(Parameters):
             'blocked_connection_timeout': blocked_connection_timeout,
             'client_properties': client_properties,
             'tcp_options': tcp_options,
+            'max_message_size': max_message_size,
         }
         for name in _KEYWORDS:
             if given[name] is not _DEFAULT:

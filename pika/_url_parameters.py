@@ -34,7 +34,8 @@ class URLParameters(Parameters):
     are ``'/'``, ``/vh/`` is ``'vh'``, and an empty or ``/`` path keeps ``'/'``.
 
     Query options, each at most once (a blank value is ignored): ``heartbeat``,
-    ``channel_max``, ``frame_max``, ``connection_attempts`` (integers);
+    ``channel_max``, ``frame_max``, ``connection_attempts``, ``max_message_size`` (ours,
+    not pika's; integers);
     ``retry_delay``, ``socket_timeout``, ``stack_timeout``,
     ``blocked_connection_timeout`` (numbers); ``locale``; ``tcp_options`` and
     ``client_properties`` (Python literals: a dict or ``None``); ``ssl_options``
@@ -198,6 +199,7 @@ _INT_OPTIONS = {
     'channel_max': 'channel_max',
     'frame_max': 'frame_max',
     'connection_attempts': 'connection_attempts',
+    'max_message_size': 'max_message_size',
 }
 _FLOAT_OPTIONS = ('retry_delay', 'socket_timeout', 'stack_timeout', 'blocked_connection_timeout')
 _LITERAL_OPTIONS: dict[str, Callable[[Parameters, str, bool], None]] = {

@@ -381,6 +381,8 @@ class ChannelCore:
             if frame_type == 3:
                 body = assembler.on_body(frame.fragment)
             elif frame_type == 2:
+                if self._conn._body_too_large(self.channel_number, frame.body_size):
+                    return  # the connection is closed
                 body = assembler.on_header(frame.body_size, frame.properties)
             else:
                 raise exceptions.UnexpectedFrameError(

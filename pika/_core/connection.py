@@ -82,6 +82,8 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.channel_max: int = params.channel_max
         self.frame_max: int = params.frame_max
         self.heartbeat: Optional[int] = None
+        #: Largest message body accepted (``params.max_message_size``, see docs/limits.md).
+        self.max_message_size: int = params.max_message_size
         #: frames and bytes queued since creation (the backpressure rule uses their ratio)
         self.frames_sent = 0
         self.bytes_queued_total = 0

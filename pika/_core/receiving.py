@@ -59,6 +59,7 @@ class FrameReceiver:
     if TYPE_CHECKING:
         state: ConnectionState
         channels: dict[int, ChannelCore]
+        max_message_size: int
         _buffer: ReceiveBuffer
         large_message: Optional[LargeMessage]
         _spare_buffer: Optional[bytearray]
@@ -123,7 +124,13 @@ class FrameReceiver:
                                 # All the Deliver sets that follow, in one call: no bookkeeping
                                 # but the event (what ChannelCore._on_content_set does).
                                 after = decode_deliveries(
-                                    buf, offset, frame_max, number, result, _MessageDelivered
+                                    buf,
+                                    offset,
+                                    frame_max,
+                                    number,
+                                    result,
+                                    _MessageDelivered,
+                                    self.max_message_size,
                                 )
                                 if after != offset:
                                     offset = after
@@ -280,6 +287,8 @@ class FrameReceiver:
         if len(buf) - offset < content.HEADER_PEEK_SIZE:
             return 0 if in_place else None  # 0: decode the method again with its header
         body_size = content.peek_body_size(buf, offset, number)
+        if self._body_too_large(number, body_size):
+            return len(buf)
         if (
             not content.LARGE_BODY_MIN <= body_size <= content.LARGE_BODY_MAX
             or channel._assembler.active
@@ -313,3 +322,17 @@ class FrameReceiver:
             return found  # 0 (wait) or None
         channel._on_content_set(method, properties, found[1])
         return found[0]
+
+    def _body_too_large(self, channel_number: int, body_size: int) -> bool:
+        """Whether a content header announcing ``body_size`` bytes is refused: above
+        ``max_message_size`` the connection is closed (506 RESOURCE_ERROR) before anything is
+        allocated for the body (docs/limits.md says why the connection, not the channel)."""
+        limit = self.max_message_size
+        if body_size <= limit:
+            return False
+        self._protocol_error(
+            spec.RESOURCE_ERROR,
+            f'RESOURCE_ERROR - message body of {body_size} bytes on channel {channel_number} '
+            f'exceeds max_message_size {limit}',
+        )
+        return True

@@ -92,6 +92,7 @@ CASES: dict[str, tuple[list[Any], list[Any], list[Any]]] = {
     'blocked_connection_timeout': ([None, 0, 0.5, 60, False], ['1'], [-1, math.nan]),
     'client_properties': ([None, {}, {'connection_name': 'x'}], [[], 'x', 1], []),
     'tcp_options': ([None, {'TCP_KEEPIDLE': 60}], [[], 'x'], []),
+    'max_message_size': ([1, 4096, 2**63], ['1', 1.0, None], [0, -1, False]),
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from pika import exceptions, frame, spec
 from pika._core import ConnectionCore, events
-from pika._limits import HANDSHAKE_FRAME_MAX
+from pika._limits import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_FRAME_MAX
 from tests.helpers import server_frames as sf
 
 from .helpers import make_core, names, open_channel, open_core
@@ -115,7 +115,7 @@ def test_the_delivery_batch_refuses_any_oversized_frame(oversized: str) -> None:
     elif oversized == 'header':
         bad = deliver_method(tag=2) + oversized_head(1, bad_size, 2) + b'\x00\x3c' + b'\x00' * 20
     else:
-        bad = deliver_method(tag=2) + header_frame(bad_size) + oversized_head(1, bad_size, 3)
+        bad = deliver_method(tag=2) + header_frame(100) + oversized_head(1, bad_size, 3)
         bad += b'\x00' * 20
     evs, peak = peak_while(lambda: core.receive_data(good * 3 + bad, 0.0))
     assert names(evs)[:3] == ['MessageDelivered'] * 3
@@ -183,3 +183,102 @@ def test_tune_frame_max_zero_or_huge_keeps_ours(server: int, negotiated: int) ->
     assert core.frame_max == negotiated
     evs = core.receive_data(oversized_head(0, negotiated - 7), 0.0)
     closed_with(core, evs, spec.FRAME_ERROR)
+
+
+# --------------------------------------------------------------------------- max_message_size
+
+
+def assert_too_large(core: ConnectionCore, evs: list[Any], body_size: int, limit: int) -> None:
+    error = closed_with(core, evs, spec.RESOURCE_ERROR)
+    assert f'message body of {body_size} bytes on channel 1 exceeds max_message_size {limit}' in (
+        str(error)
+    )
+
+
+@pytest.mark.parametrize('split', [False, True])
+def test_a_header_announcing_2_63_bytes_allocates_nothing_for_them(split: bool) -> None:
+    """The default limit (128 MiB) refuses it; together with its method or a read later."""
+    core = consuming_core()
+    assert core.max_message_size == DEFAULT_MAX_MESSAGE_SIZE == 134217728
+    huge = 2**63
+    data = sf.deliver(1, b'ok', 1) + deliver_method(tag=2) + header_frame(huge)
+    data += frame.Body(1, b'x' * 100).marshal()
+
+    def feed() -> list[Any]:
+        if not split:
+            return core.receive_data(data, 0.0)
+        cut = len(data) - 120  # inside the header frame
+        return core.receive_data(data[:cut], 0.0) + core.receive_data(data[cut:], 0.0)
+
+    evs, peak = peak_while(feed)
+    assert names(evs) == ['MessageDelivered', 'ChannelClosed', 'ConnectionClosed']
+    assert_too_large(core, evs, huge, DEFAULT_MAX_MESSAGE_SIZE)
+    assert peak < SMALL
+
+
+def test_a_body_within_the_limit_is_delivered_and_one_byte_more_is_refused() -> None:
+    core = consuming_core(max_message_size=1000)
+    evs = core.receive_data(sf.deliver(1, b'a' * 1000, 1), 0.0)
+    assert names(evs) == ['MessageDelivered'] and len(evs[0].body) == 1000
+    evs = core.receive_data(sf.deliver(1, b'b' * 1001, 2), 0.0)
+    assert_too_large(core, evs, 1001, 1000)
+
+
+def test_the_delivery_batch_stops_before_a_body_above_the_limit() -> None:
+    """decode_deliveries takes single-frame bodies below frame_max; max_message_size, when
+    smaller, is its bound too."""
+    core = consuming_core(max_message_size=50)
+    evs = core.receive_data(sf.deliver(1, b'a' * 50, 1) * 3 + sf.deliver(1, b'b' * 51, 4), 0.0)
+    assert names(evs) == ['MessageDelivered'] * 3 + ['ChannelClosed', 'ConnectionClosed']
+    assert_too_large(core, evs, 51, 50)
+
+
+def test_a_large_body_is_refused_before_its_in_place_buffer_is_allocated() -> None:
+    """60 MiB is below the read-in-place cap: without the limit a 60 MiB buffer would be
+    allocated as soon as the header is in."""
+    core = consuming_core(max_message_size=1024 * 1024)
+    size = 60 * 1024 * 1024
+    data = deliver_method() + header_frame(size) + oversized_head(1, FRAME_MAX - 8, 3)
+    evs, peak = peak_while(lambda: core.receive_data(data + b'x' * 1000, 0.0))
+    assert_too_large(core, evs, size, 1024 * 1024)
+    assert core.large_message is None
+    assert peak < SMALL
+
+
+@pytest.mark.parametrize('kind', ['return', 'get_ok'])
+def test_returned_and_fetched_messages_are_bounded_too(kind: str) -> None:
+    core = consuming_core(max_message_size=10)
+    if kind == 'return':
+        method = sf.method(1, spec.Basic.Return(312, 'NO_ROUTE', 'x', 'rk'))
+    else:
+        core.channels[1].rpc(spec.Basic.Get(queue='q'))
+        method = sf.method(1, spec.Basic.GetOk(1, False, '', 'q', 0))
+    evs = core.receive_data(method + header_frame(2**40), 0.0)
+    assert_too_large(core, evs, 2**40, 10)
+
+
+def test_a_message_swallowed_while_the_channel_closes_is_bounded_too() -> None:
+    """Deliveries still arriving on a closing channel are dropped, not assembled past the
+    limit."""
+    core = consuming_core()
+    core.channels[1].close()
+    core.data_to_send()
+    evs = core.receive_data(deliver_method() + header_frame(2**63), 0.0)
+    assert_too_large(core, evs, 2**63, DEFAULT_MAX_MESSAGE_SIZE)
+
+
+def test_max_message_size_is_a_validated_parameter_and_url_option() -> None:
+    from pika import ConnectionParameters, URLParameters
+
+    assert ConnectionParameters().max_message_size == DEFAULT_MAX_MESSAGE_SIZE
+    assert ConnectionParameters(max_message_size=4096).max_message_size == 4096
+    assert URLParameters('amqp://h/?max_message_size=2048').max_message_size == 2048
+    assert URLParameters('amqp://h/').max_message_size == DEFAULT_MAX_MESSAGE_SIZE
+    for bad, error in ((0, ValueError), (-1, ValueError), ('1', TypeError), (1.5, TypeError)):
+        with pytest.raises(error, match='max_message_size'):
+            ConnectionParameters(max_message_size=bad)
+    with pytest.raises(ValueError, match='max_message_size'):
+        URLParameters('amqp://h/?max_message_size=lots')
+    with pytest.raises(TypeError):  # keyword only: pika 1.x's positional order is unchanged
+        positional = ('h', 5672, '/', None, 1, 4096, 0, None, 1, 1.0, 1.0, 1.0, 'en_US')
+        ConnectionParameters(*positional, None, None, None, 1024)

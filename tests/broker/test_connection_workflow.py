@@ -423,3 +423,40 @@ def test_until_first_amqp_attempt_stops_at_a_refused_login(run: Run) -> None:
         cw.AMQPConnectorSocketConnectError,
         cw.AMQPConnectorAMQPHandshakeError,
     ]
+
+
+@pytest.mark.parametrize('outcome', ['open', 'open_error'])
+def test_a_raising_user_callback_does_not_break_the_constructors_workflow(outcome: str) -> None:
+    """The user's callbacks run before the workflow's own: if one raises, the workflow learns
+    the outcome at `stack_timeout` and must not act on the finished connection then."""
+    from pika.adapters.select_connection import IOLoop, SelectConnection
+
+    class UserError(Exception):
+        pass
+
+    def raiser(*_args: Any) -> None:
+        raise UserError
+
+    credentials = pika.PlainCredentials('guest', 'guest' if outcome == 'open' else 'wrong')
+    loop = IOLoop()
+    try:
+        connection = SelectConnection(
+            params(credentials=credentials, stack_timeout=0.5),
+            on_open_callback=raiser if outcome == 'open' else None,
+            on_open_error_callback=raiser if outcome == 'open_error' else None,
+            custom_ioloop=loop,
+        )
+        guard = loop.call_later(5, loop.stop)
+        with pytest.raises(UserError):
+            loop.start()
+        loop.remove_timeout(guard)
+        loop.call_later(1.0, loop.stop)  # past stack_timeout: nothing else may raise
+        loop.start()
+        assert connection.is_open is (outcome == 'open')
+        if outcome == 'open':
+            connection.close()
+            loop.call_later(5, loop.stop)
+            loop.start()
+            assert connection.is_closed
+    finally:
+        loop.close()

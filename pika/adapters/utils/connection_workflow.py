@@ -338,6 +338,12 @@ class AMQPConnector:
             self._fail(self._phase_error(error))
         elif self._conn.is_open:  # opened, but a raising on-open callback hid it from us
             self._report(self._conn)
+        elif self._conn.is_closed:  # failed, but a raising open-error callback hid it from us
+            self._report(
+                AMQPConnectorAMQPHandshakeError(
+                    exceptions.AMQPConnectionError('the connection failed while opening')
+                )
+            )
         else:  # the connection's open-error callback reports it through _on_amqp_failed
             self._conn.fail_opening(
                 AMQPConnectorStackTimeout(

@@ -51,6 +51,7 @@ __all__ = [
     'URLParameters',
     '__version__',
     'adapters',
+    'callback',
     'channel',
     'connection',
     'diagnostic_utils',
@@ -65,6 +66,7 @@ __all__ = [
 # Loaded last: these import the names above through `pika`.
 from pika import (  # noqa: E402
     adapters,
+    callback,
     channel,
     connection,
     diagnostic_utils,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from typing import Any
 
 import pytest
 
@@ -257,7 +258,7 @@ def test_log_exception_decorator(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_bare_import_reaches_the_small_public_modules() -> None:
-    for name in ('validators', 'tcp_socket_opts', 'diagnostic_utils'):
+    for name in ('validators', 'tcp_socket_opts', 'diagnostic_utils', 'callback'):
         assert name in dir(pika)
         assert getattr(pika, name).__name__ == f'pika.{name}'
 
@@ -278,3 +279,79 @@ def test_twisted_channel_names() -> None:
 
     for name in ('callback_deferred', 'open', 'flow_active', 'connection', 'channel_number'):
         assert hasattr(TwistedChannel, name), name
+
+
+# -- pika.callback (outcomes recorded from pika 1.4.4's CallbackManager) ------------------------
+
+
+def test_callback_manager_names_and_one_shot() -> None:
+    from pika.callback import CallbackManager, name_or_value
+
+    assert name_or_value(spec.Basic.Ack) == name_or_value(spec.Basic.Ack()) == 'Basic.Ack'
+    assert name_or_value(frame.Method(1, spec.Basic.Ack())) == 'Basic.Ack'
+    assert (name_or_value('x'), name_or_value(5)) == ('x', '5')
+    manager = CallbackManager()
+    calls: list[tuple[Any, ...]] = []
+    assert manager.add(1, spec.Basic.Ack, calls.append) == ('1', 'Basic.Ack')
+    assert manager.add(1, spec.Basic.Ack, calls.append) == ('1', 'Basic.Ack')  # one more call
+    assert manager.pending(1, spec.Basic.Ack) == manager.pending('1', 'Basic.Ack') == 1
+    assert manager.pending(1, 'nothing') is None
+    assert manager.process(1, spec.Basic.Ack, 'caller', 'first') is True
+    assert manager.process(1, spec.Basic.Ack, 'caller', 'second') is True
+    assert manager.process(1, spec.Basic.Ack, 'caller', 'third') is False  # used up
+    assert calls == ['first', 'second']
+
+
+def test_callback_manager_filters_and_removal() -> None:
+    from pika.callback import CallbackManager
+
+    manager = CallbackManager()
+    calls: list[Any] = []
+    manager.add(1, 'k', calls.append, one_shot=False)
+    assert manager.process(1, 'k', 'c', 1) and manager.process(1, 'k', 'c', 2)
+    assert manager.remove(1, 'k', calls.append) is True
+    assert manager.remove(1, 'k', calls.append) is False
+    manager.add(1, 'o', calls.append, only_caller='me')
+    assert manager.process(1, 'o', 'other', 'x') is True  # filed there, not called
+    manager.process(1, 'o', 'me', 'for me')
+    manager.add(1, spec.Basic.CancelOk, calls.append, arguments={'consumer_tag': 't1'})
+    manager.process(1, spec.Basic.CancelOk, 'c', frame.Method(1, spec.Basic.CancelOk('t2')))
+    right = frame.Method(1, spec.Basic.CancelOk('t1'))
+    manager.process(1, spec.Basic.CancelOk, 'c', right)
+    manager.add(1, 'd', calls.append, arguments={'x': 1})
+    manager.process(1, 'd', 'c', {'x': 2})
+    manager.process(1, 'd', 'c', {'x': 1})
+    assert calls == [1, 2, 'for me', right, {'x': 1}]
+    manager.add(6, 'z', calls.append, arguments={'q': 1})
+    manager.add(6, 'z', calls.append, arguments={'q': 2})
+    assert manager.remove(6, 'z', calls.append, {'q': 1}) and manager.pending(6, 'z') == 1
+    assert manager.remove(6, 'z', calls.append) and manager.pending(6, 'z') == 1  # exact args
+    manager.add(2, 'z', print)
+    assert manager.cleanup(2) is True and manager.cleanup(2) is False
+    manager.add(3, 'z', print)
+    assert manager.remove_all(3, 'z') is None and manager.pending(3, 'z') is None
+    manager.clear()
+    assert manager.pending(6, 'z') is None
+
+
+def test_callback_manager_exceptions_propagate(caplog: pytest.LogCaptureFixture) -> None:
+    from pika.callback import CallbackManager
+
+    manager = CallbackManager()
+    called: list[Any] = []
+
+    def fails(*_args: Any) -> None:
+        raise KeyError('k')
+
+    manager.add(1, 'x', fails)
+    manager.add(1, 'x', called.append)
+    with caplog.at_level(logging.ERROR, logger='pika.callback'):
+        with pytest.raises(KeyError):
+            manager.process(1, 'x', 'c', 'arg')
+    assert called == []  # after the failing one: not called
+    assert manager.pending(1, 'x') is None  # one-shots are spent before any runs
+    assert any(record.levelno == logging.ERROR for record in caplog.records)
+    manager.add(2, 'x', fails, one_shot=False)
+    with pytest.raises(KeyError):
+        manager.process(2, 'x', 'c')
+    assert manager.pending(2, 'x') == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     'DEFAULT_MAX_MESSAGE_SIZE',
     'HANDSHAKE_FRAME_MAX',
+    'MAX_CHANNEL_NUMBER',
 ]
 
 #: Largest frame accepted before Connection.Tune has set frame_max (8 bytes of framing
@@ -18,6 +19,10 @@ __all__ = [
 #: frames are well under 1 KiB, so this is generous, yet it bounds what a peer can make us
 #: buffer before we know its limits.
 HANDSHAKE_FRAME_MAX = 131072
+
+#: The highest channel number AMQP can carry (a 16-bit field): the channel_max used when
+#: neither side sets a lower one.
+MAX_CHANNEL_NUMBER = 65535
 
 #: Default of ``ConnectionParameters.max_message_size``: the body size above which a content
 #: header is refused. RabbitMQ's own default ``max_message_size`` (128 MiB), so a broker with

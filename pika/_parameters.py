@@ -186,7 +186,7 @@ class Parameters:
 
     #: Bounds enforced by the setters (pika 1.x's).
     MIN_CHANNEL_MAX = 1
-    MAX_CHANNEL_MAX = 65535
+    MAX_CHANNEL_MAX = _limits.MAX_CHANNEL_NUMBER
     MIN_FRAME_MAX = spec.FRAME_MIN_SIZE
     MAX_FRAME_MAX = spec.FRAME_MAX_SIZE
 

@@ -99,12 +99,15 @@ class ChannelZeroHandlers:
         elif self.state is not _CS.CLOSE_SENT:
             self._protocol_error(UNEXPECTED_FRAME, 'UNEXPECTED_FRAME - content frame on channel 0')
 
-    def _on_unknown_channel(self, frame: Any) -> None:
+    def _on_unknown_channel(self, number: int) -> None:
+        """A frame arrived for channel ``number``, which is not open (504 CHANNEL_ERROR)."""
         if self.state is _CS.CLOSE_SENT:
             return
-        self._protocol_error(
-            CHANNEL_ERROR, f'CHANNEL_ERROR - frame for unknown channel {frame.channel_number}'
-        )
+        if number > self.channel_max:
+            what = f'channel {number} above the negotiated channel_max {self.channel_max}'
+        else:
+            what = f'unknown channel {number}'
+        self._protocol_error(CHANNEL_ERROR, f'CHANNEL_ERROR - frame for {what}')
 
     def _on_connection_start(self, method: Any) -> None:
         if (method.version_major, method.version_minor) != (0, 9):

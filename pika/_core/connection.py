@@ -41,7 +41,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
-from pika._limits import HANDSHAKE_FRAME_MAX
+from pika._limits import HANDSHAKE_FRAME_MAX, MAX_CHANNEL_NUMBER
 
 if TYPE_CHECKING:
     from pika._core.heartbeat import HeartbeatTimer
@@ -57,7 +57,6 @@ BytesLike = Union[bytes, bytearray, memoryview]
 _CS = ConnectionState
 _CI = ConnectionInput
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
-_MAX_CHANNELS = 65535
 # Bodies of at least this many bytes are queued by reference (see _queue_body_refs): copying them
 # would cost more than one more buffer in the transport's write vector.
 _BODY_REF_MIN = 32 * 1024
@@ -293,7 +292,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         """
         if self.state is not _CS.OPEN:
             raise exceptions.ConnectionWrongStateError(f'Connection is {self.state.value.lower()}')
-        limit = self.channel_max or _MAX_CHANNELS
+        limit = self.channel_max or MAX_CHANNEL_NUMBER
         if channel_number is None:
             channel_number = self._free_channel_number(limit)
         elif not isinstance(channel_number, int) or isinstance(channel_number, bool):

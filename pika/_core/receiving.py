@@ -49,6 +49,10 @@ _FAST_METHODS: dict[int, type] = {
     if index not in _CONTENT_METHODS
 }
 _MessageDelivered = events.MessageDelivered
+_FRAME_HEAD_SIZE = 7
+_FRAME_KIND_CHANNEL = struct.Struct('>BH').unpack_from  # frame type, channel
+_PROTOCOL_HEADER_FIRST = ord('A')  # b'AMQP...' instead of a frame
+_CS_CLOSE_SENT = ConnectionState.CLOSE_SENT
 _new = object.__new__
 
 
@@ -69,7 +73,7 @@ class FrameReceiver:
         _now: float
 
         def _on_channel_zero(self, frame: Any) -> None: ...
-        def _on_unknown_channel(self, frame: Any) -> None: ...
+        def _on_unknown_channel(self, number: int) -> None: ...
         def _protocol_error(self, reply_code: int, reply_text: str) -> None: ...
 
     def receive_data(self, data: BytesLike, now: float) -> list[events.Event]:
@@ -240,15 +244,15 @@ class FrameReceiver:
         except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
             self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
             return len(buf)
-        if frame is None:
-            return offset
+        if frame is None:  # incomplete: wait, unless its head already says it is refused
+            return len(buf) if self._refused_at_head(buf, offset) else offset
         number = frame.channel_number
         if not number:
             self._on_channel_zero(frame)
             return offset + consumed
         channel = channels.get(number)
         if channel is None:
-            self._on_unknown_channel(frame)
+            self._on_unknown_channel(number)
             return offset + consumed
         method = getattr(frame, 'method', None)
         if method is not None and method.INDEX in _CONTENT_METHODS:
@@ -259,6 +263,19 @@ class FrameReceiver:
                 return taken
         channel._on_frame(frame)
         return offset + consumed
+
+    def _refused_at_head(self, buf: Union[bytes, bytearray], offset: int) -> bool:
+        """Whether the incomplete frame at ``offset`` is for a channel that is not open (or
+        beyond channel_max): refused once its 7-byte head is in, instead of waiting for up to
+        frame_max bytes of a frame that will be refused anyway (the connection is then closed).
+        """
+        if len(buf) - offset < _FRAME_HEAD_SIZE or self.state is _CS_CLOSE_SENT:
+            return False
+        kind, number = _FRAME_KIND_CHANNEL(buf, offset)
+        if kind == _PROTOCOL_HEADER_FIRST or not number or number in self.channels:
+            return False
+        self._on_unknown_channel(number)
+        return True
 
     def _whole_content(
         self,

@@ -282,3 +282,56 @@ def test_max_message_size_is_a_validated_parameter_and_url_option() -> None:
     with pytest.raises(TypeError):  # keyword only: pika 1.x's positional order is unchanged
         positional = ('h', 5672, '/', None, 1, 4096, 0, None, 1, 1.0, 1.0, 1.0, 'en_US')
         ConnectionParameters(*positional, None, None, None, 1024)
+
+
+# --------------------------------------------------------------------------- channel ids
+
+
+@pytest.mark.parametrize(
+    ('number', 'what'),
+    [(2, 'unknown channel 2'), (11, 'channel 11 above the negotiated channel_max 10')],
+)
+@pytest.mark.parametrize('whole', [True, False])
+def test_a_frame_for_a_channel_not_open_is_refused_at_its_head(
+    number: int, what: str, whole: bool
+) -> None:
+    """Whole, or only its head in (then without waiting for the rest)."""
+    core = open_core(channel_max=10, tune_kwargs={'channel_max': 2047})
+    assert core.channel_max == 10
+    open_channel(core)
+    data = sf.method(number, spec.Basic.QosOk()) if whole else oversized_head(number, 9000)
+    evs, peak = peak_while(lambda: core.receive_data(data, 0.0))
+    error = closed_with(core, evs, spec.CHANNEL_ERROR)
+    assert f'CHANNEL_ERROR - frame for {what}' in str(error)
+    assert peak < SMALL
+
+
+def test_a_broker_channel_max_of_0_leaves_ours() -> None:
+    core = open_core(tune_kwargs={'channel_max': 0})
+    assert core.channel_max == 65535
+    evs = core.receive_data(oversized_head(65535, 100), 0.0)
+    assert 'frame for unknown channel 65535' in str(closed_with(core, evs, spec.CHANNEL_ERROR))
+
+
+def test_the_broker_channel_max_bounds_open_channel() -> None:
+    core = open_core(tune_kwargs={'channel_max': 2})
+    assert core.channel_max == 2
+    assert [core.open_channel().channel_number for _ in range(2)] == [1, 2]
+    with pytest.raises(exceptions.NoFreeChannels):
+        core.open_channel()
+    with pytest.raises(exceptions.InvalidChannelNumber):
+        core.open_channel(3)
+
+
+def test_frames_for_unknown_channels_are_still_skipped_after_our_close() -> None:
+    """In CLOSE_SENT the broker may still send what it sent before seeing our Close: frames
+    for channels already gone are dropped, whole, as before."""
+    core = open_core()
+    assert core.close() == []
+    core.data_to_send()
+    late = sf.method(5, spec.Basic.QosOk())
+    assert core.receive_data(late[:9], 0.0) == []
+    assert core.receive_data(late[9:], 0.0) == []
+    evs = core.receive_data(sf.connection_close_ok(), 0.0)
+    assert names(evs) == ['ConnectionClosed']
+    assert isinstance(evs[0].error, exceptions.ConnectionClosedByClient)

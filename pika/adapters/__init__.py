@@ -23,6 +23,10 @@ _LAZY = {
     'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
 }
 
+#: submodules pika 1.x imports with the package (stdlib only): reachable as attributes of
+#: `pika.adapters` after a bare `import pika`, imported on first access here
+_LAZY_MODULES = ('asyncio_connection',)
+
 __all__ = [
     'AsyncioConnection',
     'AsyncoreConnection',
@@ -48,11 +52,13 @@ if TYPE_CHECKING:  # type checkers see the lazy names with their real types
 
 def __dir__() -> list[str]:
     """The module's names, the lazily imported adapters included."""
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_LAZY_MODULES})
 
 
 def __getattr__(name: str) -> Any:
-    """Import an optional adapter on first access."""
+    """Import an optional adapter (or a `_LAZY_MODULES` submodule) on first access."""
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f'{__name__}.{name}')  # binds it here as a side effect
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -271,6 +271,8 @@ def test_adapters_list_pika_1x_exports() -> None:
         assert name in adapters.__all__
     assert adapters.AsyncioConnection.__name__ == 'AsyncioConnection'
     assert 'SelectConnection' in dir(adapters)
+    assert 'asyncio_connection' in dir(adapters)  # pika 1.x imports it with the package
+    assert adapters.asyncio_connection.AsyncioConnection is adapters.AsyncioConnection
 
 
 def test_twisted_channel_names() -> None:

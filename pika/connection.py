@@ -586,9 +586,14 @@ class Connection:
             return {}
         return self._core.server_properties or {}
 
+    @property
+    def server_capabilities(self) -> dict[str, Any]:
+        """The `capabilities` table of the broker's server properties (empty before the
+        handshake)."""
+        return self.server_properties.get('capabilities') or {}
+
     def _capability(self, name: str) -> bool:
-        capabilities = self.server_properties.get('capabilities') or {}
-        return bool(capabilities.get(name, False))
+        return bool(self.server_capabilities.get(name, False))
 
     @property
     def basic_nack(self) -> bool:

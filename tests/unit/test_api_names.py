@@ -40,6 +40,7 @@ def test_connection_state_constants_are_pika_1x() -> None:
 def test_connection_state_follows_the_handshake_and_close() -> None:
     conn = LoopbackConnection()
     assert conn.connection_state == Connection.CONNECTION_INIT  # no stream yet
+    assert conn.server_capabilities == {}
     conn._start_protocol(conn.params)
     assert conn.connection_state == Connection.CONNECTION_PROTOCOL
     conn._on_data_received(sf.start())
@@ -48,6 +49,8 @@ def test_connection_state_follows_the_handshake_and_close() -> None:
     assert conn.connection_state == Connection.CONNECTION_TUNE
     conn._on_data_received(sf.open_ok())
     assert conn.connection_state == Connection.CONNECTION_OPEN
+    assert conn.server_capabilities == conn.server_properties['capabilities']
+    assert conn.server_capabilities['publisher_confirms'] is True
     conn.close()
     assert conn.connection_state == Connection.CONNECTION_CLOSING
     conn._on_data_received(sf.connection_close_ok())

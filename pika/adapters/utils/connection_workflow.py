@@ -224,11 +224,11 @@ class AMQPConnector:
             raise AMQPConnectorWrongState('Cannot abort after completion was reported')
         if self._state == _ABORTING:
             return
-        in_amqp = self._state == _AMQP
+        conn = self._conn if self._state == _AMQP else None
         self._state = _ABORTING
         self._cleanup()
-        if in_amqp and not self._conn.is_closed:
-            self._conn.fail_opening(exceptions.ConnectionOpenAborted('connection workflow aborted'))
+        if conn is not None:
+            _abandon(conn)
         self._arm('report', 0, lambda: self._report(AMQPConnectorAborted()))
 
     # -- phases --------------------------------------------------------------------------
@@ -336,8 +336,8 @@ class AMQPConnector:
                 f'after {timeout} s (stack_timeout)'
             )
             self._fail(self._phase_error(error))
-        elif self._conn.is_open:  # opened, but a raising on-open callback hid it from us
-            self._report(self._conn)
+        elif self._conn.is_open or self._conn.is_closing:  # opened, but a raising on-open
+            self._report(self._conn)  # callback hid it from us
         elif self._conn.is_closed:  # failed, but a raising open-error callback hid it from us
             self._report(
                 AMQPConnectorAMQPHandshakeError(
@@ -386,6 +386,17 @@ class AMQPConnector:
                 sock.close()
             except OSError as exc:
                 LOGGER.debug('Ignoring error closing socket: %r', exc)
+
+
+def _abandon(conn: Any) -> None:
+    """Stop the connection of an aborted attempt: fail its handshake, or close it if it opened
+    (a raising on-open callback of the constructor's own can hide that from the connector)."""
+    if conn.is_closed or conn.is_closing:
+        return
+    if conn.is_open:
+        conn.close()
+    else:
+        conn.fail_opening(exceptions.ConnectionOpenAborted('connection workflow aborted'))
 
 
 # -- the workflow --------------------------------------------------------------------------

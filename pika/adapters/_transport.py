@@ -94,6 +94,10 @@ _WOULD_BLOCK = (
     socket.timeout,
 )
 
+#: the same two, for the other socket code of the package (`pika.adapters.utils`)
+CONNECT_IN_PROGRESS = _CONNECT_IN_PROGRESS
+WOULD_BLOCK = _WOULD_BLOCK
+
 # tcp_options key -> socket option constant name(s), first one available wins.
 _TCP_OPTION_NAMES = {
     'TCP_KEEPIDLE': ('TCP_KEEPIDLE', 'TCP_KEEPALIVE'),  # macOS calls it TCP_KEEPALIVE

@@ -28,6 +28,7 @@ from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters import _transport
 from pika.adapters._send_queue import SendQueue
 from pika.adapters.utils import connection_workflow
+from pika.adapters.utils.nbio_interface import AbstractIOServices
 from pika.connection import Connection
 
 if TYPE_CHECKING:
@@ -47,7 +48,9 @@ class BaseConnection(Connection):
     """A `Connection` over a socket driven by an `IOServices` event loop.
 
     :param parameters: a `Parameters` object, or a list of them to try in turn
-    :param nbio: the event loop services (also exposed as `connection.ioloop`)
+    :param nbio: the event loop services (`pika.adapters._io_services.IOServices`; also
+        exposed as `connection.ioloop`, or its native loop for a pika 1.x `AbstractIOServices`
+        such as `SelectorIOServicesAdapter`)
     :param internal_connection_workflow: when False, no connect is started; call
         `attach_socket(sock, params)` with a connected socket instead
     """
@@ -72,7 +75,8 @@ class BaseConnection(Connection):
         super().__init__(param_list[0], on_open_callback, on_open_error_callback, on_close_callback)
         self._all_params = param_list
         self._nbio = nbio
-        self.ioloop = nbio
+        # pika 1.x: for I/O services of its nbio interface, `connection.ioloop` is their loop.
+        self.ioloop = nbio.get_native_ioloop() if isinstance(nbio, AbstractIOServices) else nbio
         self._sock: Optional[socket.socket] = None
         self._fd = -1
         # Output the socket has not taken yet: whole buffers, and how much of the first was sent.

@@ -38,6 +38,10 @@ from pika.adapters._pollers import (
 )
 from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.adapters.base_connection import BaseConnection
+from pika.adapters.utils.selector_ioloop_adapter import AbstractSelectorIOLoop
+from pika.adapters.utils.selector_ioloop_adapter import (  # public here, as in pika 1.x
+    SelectorIOServicesAdapter as SelectorIOServicesAdapter,
+)
 
 if TYPE_CHECKING:
     from pika._parameters import Parameters
@@ -72,10 +76,11 @@ class _Watch:
         return events
 
 
-class IOLoop:
+class IOLoop(AbstractSelectorIOLoop):
     """A single-threaded event loop: timers, fd readiness and thread-safe callbacks.
 
-    It implements `pika.adapters._io_services.IOServices` plus pika's public loop API. Exceptions
+    It implements `pika.adapters._io_services.IOServices` plus pika's public loop API
+    (`AbstractSelectorIOLoop`, so `SelectorIOServicesAdapter` can wrap it too). Exceptions
     raised by callbacks propagate out of `start()`; the loop stays usable and `start()` may be
     called again (the seed's KeyboardInterrupt pattern relies on that).
     """

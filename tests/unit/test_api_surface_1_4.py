@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import TYPE_CHECKING
+
+import pytest
 
 from pika import amqp_object, frame, spec
-
-if TYPE_CHECKING:
-    import pytest
 
 
 def _param_names(func: object) -> list[str]:
@@ -177,3 +175,115 @@ def test_blocking_signatures_as_pika() -> None:
         assert _param_names(cls.__exit__) == ['exc_type', 'value', 'traceback']
     consume = inspect.signature(BlockingChannel.consume).parameters
     assert list(consume)[-1] == 'consumer_tag' and consume['consumer_tag'].default is None
+
+
+# -- pika.adapters.utils: the adapter-author modules -------------------------------------
+
+# pika 1.4.4: class -> its abstract methods (all of them public), from introspection.
+NBIO_ABSTRACT: dict[str, set[str]] = {
+    'AbstractIOServices': {
+        'add_callback_threadsafe',
+        'call_later',
+        'close',
+        'connect_socket',
+        'create_streaming_connection',
+        'get_native_ioloop',
+        'getaddrinfo',
+        'run',
+        'stop',
+    },
+    'AbstractFileDescriptorServices': {
+        'remove_reader',
+        'remove_writer',
+        'set_reader',
+        'set_writer',
+    },
+    'AbstractTimerReference': {'cancel'},
+    'AbstractIOReference': {'cancel'},
+    'AbstractStreamProtocol': {
+        'connection_lost',
+        'connection_made',
+        'data_received',
+        'eof_received',
+    },
+    'AbstractStreamTransport': {'abort', 'get_protocol', 'get_write_buffer_size', 'write'},
+}
+
+NBIO_PARAMS: dict[str, list[str]] = {
+    'AbstractIOServices.call_later': ['delay', 'callback'],
+    'AbstractIOServices.getaddrinfo': [
+        'host',
+        'port',
+        'on_done',
+        'family',
+        'socktype',
+        'proto',
+        'flags',
+    ],
+    'AbstractIOServices.connect_socket': ['sock', 'resolved_addr', 'on_done'],
+    'AbstractIOServices.create_streaming_connection': [
+        'protocol_factory',
+        'sock',
+        'on_done',
+        'ssl_context',
+        'server_hostname',
+    ],
+    'AbstractFileDescriptorServices.set_reader': ['fd', 'on_readable'],
+    'AbstractFileDescriptorServices.set_writer': ['fd', 'on_writable'],
+    'AbstractStreamProtocol.connection_made': ['transport'],
+    'AbstractStreamProtocol.connection_lost': ['error'],
+    'AbstractStreamProtocol.data_received': ['data'],
+    'AbstractStreamTransport.write': ['data'],
+}
+
+
+def test_nbio_interface_classes() -> None:
+    from pika.adapters.utils import nbio_interface
+
+    for name, abstract in NBIO_ABSTRACT.items():
+        cls = getattr(nbio_interface, name)
+        assert cls.__abstractmethods__ == abstract, name
+        with pytest.raises(TypeError):
+            cls()
+    for qualname, expected in NBIO_PARAMS.items():
+        cls_name, method = qualname.split('.')
+        assert _param_names(getattr(getattr(nbio_interface, cls_name), method)) == expected
+
+
+def test_io_services_utils_checks() -> None:
+    from pika.adapters.utils import io_services_utils
+
+    io_services_utils.check_callback_arg(print, 'cb')
+    with pytest.raises(TypeError, match='cb'):
+        io_services_utils.check_callback_arg(None, 'cb')
+    io_services_utils.check_fd_arg(3)
+    io_services_utils.check_fd_arg(-1)  # pika accepts any int
+    for bad in (None, 'x', 1.0):
+        with pytest.raises(TypeError):
+            io_services_utils.check_fd_arg(bad)
+    assert _param_names(io_services_utils.SocketConnectionMixin.connect_socket) == [
+        'sock',
+        'resolved_addr',
+        'on_done',
+    ]
+
+
+def test_selector_ioloop_interface() -> None:
+    from pika.adapters import select_connection
+    from pika.adapters.utils import selector_ioloop_adapter as adapter
+
+    assert issubclass(select_connection.IOLoop, adapter.AbstractSelectorIOLoop)
+    assert select_connection.AbstractSelectorIOLoop is adapter.AbstractSelectorIOLoop
+    assert select_connection.SelectorIOServicesAdapter is adapter.SelectorIOServicesAdapter
+    assert _param_names(adapter.AbstractSelectorIOLoop.remove_timeout) == ['timeout_handle']
+    assert _param_names(adapter.AbstractSelectorIOLoop.add_handler) == ['fd', 'handler', 'events']
+    assert _param_names(adapter.SelectorIOServicesAdapter) == ['native_loop']
+
+    class Partial(adapter.AbstractSelectorIOLoop):
+        pass
+
+    loop = Partial()  # nothing enforced at construction, as in pika 1.x
+    with pytest.raises(NotImplementedError):
+        loop.start()
+    with pytest.raises(NotImplementedError):
+        _ = loop.READ

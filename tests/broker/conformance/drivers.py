@@ -90,6 +90,28 @@ class SelectDriver(Driver):
         self.loop.close()
 
 
+class SelectorAdapterDriver(SelectDriver):
+    """A `BaseConnection` subclass on an `IOLoop` wrapped by pika 1.x's
+    `SelectorIOServicesAdapter`: the path of an adapter written for a loop of one's own."""
+
+    def __init__(self) -> None:
+        from pika.adapters.utils.selector_ioloop_adapter import SelectorIOServicesAdapter
+
+        super().__init__(select_connection.available_poller_types()[0])
+        self.name = 'selector-adapter'
+        self.services = SelectorIOServicesAdapter(self.loop)
+
+    def make_connection(
+        self, params: Parameters, on_open: Callback, on_open_error: Callback, on_close: Callback
+    ) -> Any:
+        from pika.adapters.base_connection import BaseConnection
+
+        return BaseConnection(params, on_open, on_open_error, on_close, self.services)
+
+    def io_services(self) -> Any:
+        return self.services
+
+
 class AsyncoreDriver(SelectDriver):
     """`AsyncoreConnection` on an `AsyncoreIOLoop` with a private socket map."""
 
@@ -266,6 +288,7 @@ def driver_factories() -> dict[str, Callable[[], Driver]]:
     factories: dict[str, Callable[[], Driver]] = {}
     for poller in select_connection.available_poller_types():
         factories[f'select-{poller}'] = lambda poller=poller: SelectDriver(poller)  # type: ignore[misc]
+    factories['selector-adapter'] = SelectorAdapterDriver
     factories['tornado'] = TornadoDriver
     factories['asyncore'] = AsyncoreDriver
     factories['asyncio'] = AsyncioDriver

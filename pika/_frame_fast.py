@@ -102,7 +102,8 @@ def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, A
     """Decode a field table at ``offset``: same result as :func:`pika.data.decode_table`.
 
     Message headers are mostly long strings, 32-bit integers and booleans; those are decoded
-    inline here, every other value type through :func:`pika.data.decode_value`. Errors raise
+    inline here, every other value type through :func:`pika.data.decode_nested_value` (at
+    depth 1, this table's). Errors raise
     ``InvalidFrameError`` or (for :mod:`pika.frame` to wrap) ``struct.error``/``IndexError``/
     ``UnicodeDecodeError``.
     """
@@ -135,7 +136,7 @@ def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, A
             table[key] = bool(buf[offset + 1])
             offset += 2
         else:
-            table[key], offset = data.decode_value(buf, offset)
+            table[key], offset = data.decode_nested_value(buf, offset, 1)
     if offset != end:
         raise exceptions.InvalidFrameError('field table overruns its declared length')
     return table, offset

@@ -12,6 +12,7 @@ __all__ = [
     'DEFAULT_MAX_MESSAGE_SIZE',
     'HANDSHAKE_FRAME_MAX',
     'MAX_CHANNEL_NUMBER',
+    'MAX_TABLE_DEPTH',
 ]
 
 #: Largest frame accepted before Connection.Tune has set frame_max (8 bytes of framing
@@ -28,3 +29,9 @@ MAX_CHANNEL_NUMBER = 65535
 #: header is refused. RabbitMQ's own default ``max_message_size`` (128 MiB), so a broker with
 #: default settings never sends a message we refuse.
 DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024
+
+#: How many field tables and arrays may enclose one another (the outermost table counts 1).
+#: Real headers nest a handful of levels (``x-death``: 3); the decoders and encoders of
+#: :mod:`pika.data` refuse more, so hostile input cannot exhaust the stack and a cyclic dict
+#: is refused when sent instead of raising RecursionError.
+MAX_TABLE_DEPTH = 64

@@ -13,6 +13,9 @@ signed/unsigned 32 bit, ``l`` signed 64 bit (``L`` unsigned 64 bit is decoded to
 Malformed input raises :class:`pika.exceptions.InvalidFrameError` (or
 :class:`~pika.exceptions.InvalidFieldTypeException` for an unknown type marker); values that
 cannot be encoded raise :class:`~pika.exceptions.UnsupportedAMQPFieldException` naming the key.
+Tables and arrays may enclose one another at most :data:`pika._limits.MAX_TABLE_DEPTH` levels
+deep (the outermost counts 1), both ways: deeper input is an ``InvalidFrameError``, a deeper
+(or cyclic) value an ``UnsupportedAMQPFieldException``, never a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Union
 
 from pika import exceptions
+from pika._limits import MAX_TABLE_DEPTH
 
 __all__ = [
     'decode_long_string',
@@ -41,8 +45,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 _Decoder = Callable[[Buffer, int], 'tuple[Any, int]']
 
 #: Errors a truncated or corrupt buffer provokes inside the decoders; turned into InvalidFrameError.
-#: RecursionError covers hostile input nesting tables thousands of levels deep.
-DECODE_ERRORS = (struct.error, IndexError, ValueError, OverflowError, RecursionError)
+DECODE_ERRORS = (struct.error, IndexError, ValueError, OverflowError)
 
 _OCTET = struct.Struct('>B')
 _LONG = struct.Struct('>I')
@@ -180,8 +183,19 @@ def _join(path: str, key: str) -> str:
     return f'{path}.{key}' if path else key
 
 
-def _encode_table_at(pieces: list[bytes], table: Optional[Mapping[Any, Any]], path: str) -> int:
-    """Encode a field table; ``path`` names the enclosing keys for error messages."""
+def _too_deep(path: str) -> exceptions.UnsupportedAMQPFieldException:
+    return _unsupported(
+        path, f'field tables and arrays nested deeper than {MAX_TABLE_DEPTH} levels (a cycle?)'
+    )
+
+
+def _encode_table_at(
+    pieces: list[bytes], table: Optional[Mapping[Any, Any]], path: str, depth: int
+) -> int:
+    """Encode a field table; ``path`` names the enclosing keys for error messages, ``depth``
+    counts the tables and arrays enclosing it, itself included."""
+    if depth > MAX_TABLE_DEPTH:
+        raise _too_deep(path)
     if table is None:
         table = {}
     if not isinstance(table, Mapping):
@@ -199,20 +213,22 @@ def _encode_table_at(pieces: list[bytes], table: Optional[Mapping[Any, Any]], pa
             size += encode_short_string(pieces, key)
         except exceptions.ShortStringTooLong as exc:
             raise _unsupported(_join(path, name[:40]), f'table key too long: {exc}') from exc
-        size += _encode_value_at(pieces, value, _join(path, name))
+        size += _encode_value_at(pieces, value, _join(path, name), depth)
     if size > _LONG_MAX:
         raise _unsupported(path, 'field table larger than 4 GiB')
     pieces[index] = _LONG.pack(size)
     return 4 + size
 
 
-def _encode_array_at(pieces: list[bytes], values: Sequence[Any], path: str) -> int:
+def _encode_array_at(pieces: list[bytes], values: Sequence[Any], path: str, depth: int) -> int:
     """Encode a field array (32-bit byte length, then tagged values)."""
+    if depth > MAX_TABLE_DEPTH:
+        raise _too_deep(path)
     index = len(pieces)
     pieces.append(b'')
     size = 0
     for position, value in enumerate(values):
-        size += _encode_value_at(pieces, value, f'{path}[{position}]')
+        size += _encode_value_at(pieces, value, f'{path}[{position}]', depth)
     if size > _LONG_MAX:
         raise _unsupported(path, 'field array larger than 4 GiB')
     pieces[index] = _LONG.pack(size)
@@ -254,8 +270,9 @@ def _encode_bytes_tagged(pieces: list[bytes], tag: bytes, raw: bytes, path: str)
     return 5 + len(raw)
 
 
-def _encode_value_at(pieces: list[bytes], value: Any, path: str) -> int:
-    """Append one tagged field value; return the bytes written."""
+def _encode_value_at(pieces: list[bytes], value: Any, path: str, depth: int) -> int:
+    """Append one tagged field value; return the bytes written. ``depth``: the tables and
+    arrays enclosing it."""
     if isinstance(value, str):
         return _encode_bytes_tagged(pieces, b'S', value.encode('utf-8'), path)
     if isinstance(value, bool):  # before int: bool is an int subclass
@@ -284,10 +301,10 @@ def _encode_value_at(pieces: list[bytes], value: Any, path: str) -> int:
         return _encode_timestamp(pieces, value, path)
     if isinstance(value, Mapping):
         pieces.append(b'F')
-        return 1 + _encode_table_at(pieces, value, path)
+        return 1 + _encode_table_at(pieces, value, path, depth + 1)
     if isinstance(value, (list, tuple)):
         pieces.append(b'A')
-        return 1 + _encode_array_at(pieces, value, path)
+        return 1 + _encode_array_at(pieces, value, path, depth + 1)
     if value is None:
         pieces.append(b'V')
         return 1
@@ -302,7 +319,7 @@ def encode_table(pieces: list[bytes], table: Optional[Mapping[str, Any]]) -> int
     :raises pika.exceptions.UnsupportedAMQPFieldException: a value (named by its key path)
         has no AMQP encoding
     """
-    return _encode_table_at(pieces, table, '')
+    return _encode_table_at(pieces, table, '', 1)
 
 
 def encode_value(pieces: list[bytes], value: Any, key: Optional[str] = None) -> int:
@@ -313,7 +330,7 @@ def encode_value(pieces: list[bytes], value: Any, key: Optional[str] = None) -> 
     :param key: optional name used in error messages
     :raises pika.exceptions.UnsupportedAMQPFieldException: the value has no AMQP encoding
     """
-    return _encode_value_at(pieces, value, key or '')
+    return _encode_value_at(pieces, value, key or '', 0)
 
 
 # --------------------------------------------------------------------------- decoding values
@@ -371,25 +388,38 @@ def _bounded_end(encoded: Buffer, offset: int, what: str) -> int:
     return end
 
 
-def _decode_array(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _nested_too_deep(offset: int) -> exceptions.InvalidFrameError:
+    return exceptions.InvalidFrameError(
+        f'field tables and arrays nested deeper than {MAX_TABLE_DEPTH} levels at offset {offset}'
+    )
+
+
+def _decode_array(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
+    """Decode a field array; ``depth`` counts the tables and arrays enclosing it, itself
+    included."""
+    if depth > MAX_TABLE_DEPTH:
+        raise _nested_too_deep(offset)
     end = _bounded_end(encoded, offset, 'field array')
     offset += 4
     values = []
     while offset < end:
-        value, offset = _decode_value_at(encoded, offset)
+        value, offset = _decode_value_at(encoded, offset, depth)
         values.append(value)
     if offset != end:
         raise exceptions.InvalidFrameError('field array overruns its declared length')
     return values, offset
 
 
-def _decode_table_at(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _decode_table_at(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
+    """Decode a field table; ``depth`` as for :func:`_decode_array`."""
+    if depth > MAX_TABLE_DEPTH:
+        raise _nested_too_deep(offset)
     end = _bounded_end(encoded, offset, 'field table')
     offset += 4
     table: dict[str, Any] = {}
     while offset < end:
         key, offset = decode_short_string(encoded, offset)
-        table[key], offset = _decode_value_at(encoded, offset)
+        table[key], offset = _decode_value_at(encoded, offset, depth)
     if offset != end:
         raise exceptions.InvalidFrameError('field table overruns its declared length')
     return table, offset
@@ -411,15 +441,22 @@ _DECODERS: dict[int, _Decoder] = {
     ord('S'): _decode_long_text,
     ord('x'): _decode_byte_array,
     ord('T'): _decode_timestamp,
-    ord('F'): _decode_table_at,
-    ord('A'): _decode_array,
     ord('V'): _decode_void,
 }
 
 
-def _decode_value_at(encoded: Buffer, offset: int) -> tuple[Any, int]:
-    """Decode one tagged value without the outer error translation."""
+_TABLE = ord('F')
+_ARRAY = ord('A')
+
+
+def _decode_value_at(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
+    """Decode one tagged value without the outer error translation; ``depth``: the tables
+    and arrays enclosing it."""
     kind = encoded[offset]
+    if kind == _TABLE:
+        return _decode_table_at(encoded, offset + 1, depth + 1)
+    if kind == _ARRAY:
+        return _decode_array(encoded, offset + 1, depth + 1)
     decoder = _DECODERS.get(kind)
     if decoder is None:
         raise exceptions.InvalidFieldTypeException(f'{chr(kind)!r} at offset {offset}')
@@ -430,10 +467,17 @@ def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:
     """Decode one tagged field value at ``offset``; return ``(value, offset_after)``.
 
     :raises pika.exceptions.InvalidFieldTypeException: unknown type marker
-    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data
+    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data, or nested too deep
     """
+    return decode_nested_value(encoded, offset, 0)
+
+
+def decode_nested_value(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
+    """:func:`decode_value` for a value inside ``depth`` tables and arrays (for decoders of
+    the enclosing table, such as :func:`pika._frame_fast.decode_table`, so the nesting limit
+    counts their level too)."""
     try:
-        return _decode_value_at(encoded, offset)
+        return _decode_value_at(encoded, offset, depth)
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:
@@ -449,10 +493,10 @@ def decode_table(encoded: Buffer, offset: int) -> tuple[dict[str, Any], int]:
     timestamps become naive UTC datetimes and decimals :class:`decimal.Decimal`.
 
     :raises pika.exceptions.InvalidFieldTypeException: unknown type marker
-    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data
+    :raises pika.exceptions.InvalidFrameError: truncated or corrupt data, or nested too deep
     """
     try:
-        table, end = _decode_table_at(encoded, offset)
+        table, end = _decode_table_at(encoded, offset, 1)
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pika import _frame_fast as _fast
 from pika import data, exceptions
+from pika._limits import MAX_TABLE_DEPTH
 
 UTC = datetime.timezone.utc
 
@@ -198,13 +200,78 @@ def test_table_length_overrun_by_inner_value_raises() -> None:
         data.decode_table(raw, 0)
 
 
-def test_deeply_nested_tables_raise_protocol_error_not_recursion_error() -> None:
-    depth = 5000
-    inner = b'\x00\x00\x00\x00'
-    for _ in range(depth):
-        inner = struct.pack('>I', len(inner) + 3) + b'\x01kF' + inner
-    with pytest.raises(exceptions.AMQPError):
-        data.decode_table(inner, 0)
+def nested_table(levels: int, kind: bytes = b'F') -> bytes:
+    """A table ``levels`` containers deep: tables holding a table under key ``k`` (``kind``
+    b'F'), or the outer table holding arrays that each hold the next (b'A')."""
+    inner = b'\x00\x00\x00\x00'  # the innermost container, empty
+    for level in range(levels - 1, 0, -1):  # wrap it in level ``level``
+        key = b'\x01k' if kind == b'F' or level == 1 else b''
+        entry = key + kind + inner
+        inner = struct.pack('>I', len(entry)) + entry
+    return inner
+
+
+def nested_value(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {'k': value}
+    return value
+
+
+@pytest.mark.parametrize('depth', [5000, 100_000])
+def test_deeply_nested_tables_raise_protocol_error_not_recursion_error(depth: int) -> None:
+    raw = nested_table(depth)
+    with pytest.raises(exceptions.InvalidFrameError, match='nested deeper than 64 levels'):
+        data.decode_table(raw, 0)
+
+
+def test_nesting_is_limited_to_max_table_depth_both_ways() -> None:
+    assert MAX_TABLE_DEPTH == 64
+    deepest = nested_value(MAX_TABLE_DEPTH)
+    assert encoded(deepest) == nested_table(MAX_TABLE_DEPTH)
+    assert data.decode_table(nested_table(MAX_TABLE_DEPTH), 0)[0] == deepest
+    with pytest.raises(exceptions.InvalidFrameError, match='nested deeper than 64 levels'):
+        data.decode_table(nested_table(MAX_TABLE_DEPTH + 1), 0)
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException, match='nested deeper than 64'):
+        encoded({'k': deepest})
+    # encode_value/decode_value count from the value: a table value is level 1.
+    pieces: list[bytes] = []
+    data.encode_value(pieces, deepest)
+    assert data.decode_value(b''.join(pieces), 0)[0] == deepest
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException):
+        data.encode_value([], {'k': deepest})
+    with pytest.raises(exceptions.InvalidFrameError):
+        data.decode_value(b'F' + nested_table(MAX_TABLE_DEPTH + 1), 0)
+
+
+def test_arrays_count_as_levels() -> None:
+    value: Any = []
+    for _ in range(MAX_TABLE_DEPTH - 2):
+        value = [value]
+    assert data.decode_table(encoded({'k': value}), 0)[0] == {'k': value}
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException):
+        encoded({'k': [value]})
+    raw = nested_table(MAX_TABLE_DEPTH + 1, b'A')
+    with pytest.raises(exceptions.InvalidFrameError, match='nested deeper'):
+        data.decode_table(raw, 0)
+
+
+def test_a_cyclic_value_is_refused_when_encoded() -> None:
+    table: dict[str, Any] = {}
+    table['self'] = table
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException, match=r'self\.self.*cycle'):
+        encoded(table)
+    array: list[Any] = []
+    array.append(array)
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException, match='cycle'):
+        encoded({'a': array})
+
+
+def test_message_headers_are_held_to_the_same_depth() -> None:
+    """The hot-path header decoder (pika._frame_fast) counts its own level too."""
+    assert _fast.decode_table(nested_table(MAX_TABLE_DEPTH), 0)[0] == nested_value(MAX_TABLE_DEPTH)
+    with pytest.raises(exceptions.InvalidFrameError, match='nested deeper'):
+        _fast.decode_table(nested_table(MAX_TABLE_DEPTH + 1), 0)
 
 
 def test_timestamp_out_of_range_raises() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from pika import exceptions, frame, spec
 from pika._core import ConnectionCore, events
-from pika._limits import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_FRAME_MAX
+from pika._limits import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_FRAME_MAX, MAX_TABLE_DEPTH
 from tests.helpers import server_frames as sf
 
 from .helpers import make_core, names, open_channel, open_core
@@ -335,3 +335,44 @@ def test_frames_for_unknown_channels_are_still_skipped_after_our_close() -> None
     evs = core.receive_data(sf.connection_close_ok(), 0.0)
     assert names(evs) == ['ConnectionClosed']
     assert isinstance(evs[0].error, exceptions.ConnectionClosedByClient)
+
+
+# --------------------------------------------------------------------------- table nesting
+
+
+def nested_headers_frame(levels: int, body_size: int) -> bytes:
+    """A content header frame whose ``headers`` table is ``levels`` tables deep."""
+    table = b'\x00\x00\x00\x00'
+    for _ in range(levels - 1):
+        entry = b'\x01kF' + table
+        table = struct.pack('>I', len(entry)) + entry
+    payload = struct.pack('>HHQH', 60, 0, body_size, 0x2000) + table
+    return _FRAME_HEAD.pack(2, 1, len(payload)) + payload + b'\xce'
+
+
+@pytest.mark.parametrize('levels', [MAX_TABLE_DEPTH + 1, 1000])
+def test_headers_nested_too_deep_close_with_a_frame_error(levels: int) -> None:
+    core = consuming_core()
+    ok = (
+        deliver_method() + nested_headers_frame(MAX_TABLE_DEPTH, 2) + frame.Body(1, b'ok').marshal()
+    )
+    evs = core.receive_data(ok, 0.0)
+    assert names(evs) == ['MessageDelivered']
+    headers = evs[0].properties.headers
+    for _ in range(MAX_TABLE_DEPTH - 1):
+        headers = headers['k']
+    assert headers == {}
+    bad = deliver_method(tag=2) + nested_headers_frame(levels, 2) + frame.Body(1, b'no').marshal()
+    evs = core.receive_data(bad, 0.0)
+    error = closed_with(core, evs, spec.FRAME_ERROR)
+    assert 'nested deeper than 64 levels' in str(error)
+
+
+def test_arguments_nested_too_deep_are_refused_when_sent() -> None:
+    core = open_core()
+    channel = open_channel(core)
+    arguments: dict[str, Any] = {}
+    arguments['self'] = arguments
+    with pytest.raises(exceptions.UnsupportedAMQPFieldException, match='nested deeper'):
+        channel.rpc(spec.Queue.Declare(queue='q', arguments=arguments))
+    assert core.data_to_send() == b''

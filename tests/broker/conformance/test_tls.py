@@ -277,3 +277,77 @@ def test_external_login_without_a_client_certificate_is_refused(
     )
     with pytest.raises(exceptions.ProbableAuthenticationError):
         pika.BlockingConnection(params)
+
+
+def _stream_start_over_tls(broker: PrivateBroker, context: ssl.SSLContext, name: str) -> Any:
+    """`SelectorIOServicesAdapter`'s own connect + TLS stream to the TLS port: send the protocol
+    header, read Connection.Start. Returns the stream's `on_done` result (or an error)."""
+    import socket
+
+    from pika import frame, spec
+    from pika.adapters.select_connection import IOLoop
+    from pika.adapters.utils import nbio_interface
+    from pika.adapters.utils.selector_ioloop_adapter import SelectorIOServicesAdapter
+
+    loop = IOLoop()
+    nbio = SelectorIOServicesAdapter(loop)
+    outcome: dict[str, Any] = {}
+
+    class Protocol(nbio_interface.AbstractStreamProtocol):
+        received = b''
+
+        def connection_made(self, transport: nbio_interface.AbstractStreamTransport) -> None:
+            self.transport = transport
+            transport.write(frame.ProtocolHeader().marshal())
+
+        def data_received(self, data: bytes) -> None:
+            self.received += data
+            consumed, decoded = frame.decode_frame(self.received)
+            if consumed:
+                assert isinstance(decoded, frame.Method)
+                outcome['start'] = isinstance(decoded.method, spec.Connection.Start)
+                self.transport.abort()
+
+        def eof_received(self) -> None:
+            return None
+
+        def connection_lost(self, error: BaseException | None) -> None:
+            outcome['lost'] = error
+            loop.stop()
+
+    sock = socket.socket()
+    sock.setblocking(False)
+
+    def on_connected(error: BaseException | None) -> None:
+        assert error is None, error
+        nbio.create_streaming_connection(Protocol, sock, on_stream, context, name)
+
+    def on_stream(result: Any) -> None:
+        outcome['stream'] = result
+        if isinstance(result, BaseException):
+            loop.stop()
+
+    nbio.connect_socket(sock, (broker.host, broker.tls_port), on_connected)
+    guard = loop.call_later(15, loop.stop)
+    try:
+        loop.start()
+    finally:
+        loop.remove_timeout(guard)
+        sock.close()
+        loop.close()
+    return outcome
+
+
+def test_selector_adapter_streams_over_tls(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:
+    outcome = _stream_start_over_tls(tls_broker, trusting(tls_files), SERVER_NAME)
+    transport, _protocol = outcome['stream']
+    assert outcome['start'] is True and outcome['lost'] is None
+    assert transport.get_write_buffer_size() == 0
+
+
+def test_selector_adapter_tls_stream_checks_the_name(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    outcome = _stream_start_over_tls(tls_broker, trusting(tls_files), 'not-the-broker.invalid')
+    assert isinstance(outcome['stream'], exceptions.AMQPConnectionError)
+    assert 'start' not in outcome

@@ -63,7 +63,7 @@ _READ_FIELD = {  # statements reading one property at offset ``o`` of buffer ``p
     'shortstr': '    e = o + 1 + p[o]\n    props.{0} = p[o + 1:e].decode()\n    o = e\n',
     'octet': '    props.{0} = p[o]\n    o += 1\n',
     'u64': '    props.{0}, = unpack_u64(p, o)\n    o += 8\n',
-    'table': '    props.{0}, o = decode_table(p, o)\n',
+    'table': '    props.{0}, o = decode_table(p, o, end)\n',
 }
 _UNSET_FIELD = '    props.{0} = None\n'
 #: ``decoder(buffer, offset_of_first_value, end_of_header_payload) -> BasicProperties``
@@ -98,8 +98,14 @@ def _compile_properties_decoder(flags: int) -> PropertiesDecoder:
     return decoder
 
 
-def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, Any], int]:
+def decode_table(
+    buf: Union[bytes, bytearray], offset: int, limit: Optional[int] = None
+) -> tuple[dict[str, Any], int]:
     """Decode a field table at ``offset``: same result as :func:`pika.data.decode_table`.
+
+    ``limit`` is where the frame holding the table ends (default: the end of ``buf``, which
+    may hold more frames): the table, and every string in it, must end there, which is checked
+    before anything is sliced.
 
     Message headers are mostly long strings, 32-bit integers and booleans; those are decoded
     inline here, every other value type through :func:`pika.data.decode_nested_value` (at
@@ -110,8 +116,10 @@ def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, A
     (length,) = _U32_STRUCT.unpack_from(buf, offset)
     offset += 4
     end = offset + length
-    if end > len(buf):
-        raise exceptions.InvalidFrameError(f'truncated field table at offset {offset - 4}')
+    if end > len(buf) or (limit is not None and end > limit):
+        raise exceptions.InvalidFrameError(
+            f'field table of {length} bytes at offset {offset - 4} overruns its frame'
+        )
     table: dict[str, Any] = {}
     while offset < end:
         start = offset + 1
@@ -122,9 +130,11 @@ def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, A
             (size,) = _U32_STRUCT.unpack_from(buf, offset + 1)
             start = offset + 5
             offset = start + size
+            if offset > end:
+                raise exceptions.InvalidFrameError(
+                    f'long string of {size} bytes at offset {start - 4} overruns its table'
+                )
             raw = buf[start:offset]
-            if len(raw) != size:
-                raise exceptions.InvalidFrameError(f'truncated long string at offset {start - 4}')
             try:
                 table[key] = raw.decode()
             except UnicodeDecodeError:
@@ -136,7 +146,7 @@ def decode_table(buf: Union[bytes, bytearray], offset: int) -> tuple[dict[str, A
             table[key] = bool(buf[offset + 1])
             offset += 2
         else:
-            table[key], offset = data.decode_nested_value(buf, offset, 1)
+            table[key], offset = data.decode_nested_value(buf, offset, end, 1)
     if offset != end:
         raise exceptions.InvalidFrameError('field table overruns its declared length')
     return table, offset

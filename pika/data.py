@@ -15,7 +15,9 @@ Malformed input raises :class:`pika.exceptions.InvalidFrameError` (or
 cannot be encoded raise :class:`~pika.exceptions.UnsupportedAMQPFieldException` naming the key.
 Tables and arrays may enclose one another at most :data:`pika._limits.MAX_TABLE_DEPTH` levels
 deep (the outermost counts 1), both ways: deeper input is an ``InvalidFrameError``, a deeper
-(or cyclic) value an ``UnsupportedAMQPFieldException``, never a ``RecursionError``.
+(or cyclic) value an ``UnsupportedAMQPFieldException``, never a ``RecursionError``. Every
+length read from the input (strings, byte arrays, tables, arrays) is checked against the end of
+what encloses it (the buffer, or the enclosing table or array) before anything is sliced.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ __all__ = [
 ]
 
 Buffer = Union[bytes, bytearray, memoryview]
-_Decoder = Callable[[Buffer, int], 'tuple[Any, int]']
+#: ``decoder(buffer, offset, limit, depth) -> (value, offset_after)``: ``limit`` is where the
+#: enclosing table, array or frame ends (nothing at or past it is read as part of the value);
+#: ``depth`` counts the tables and arrays enclosing the value.
+_Decoder = Callable[[Buffer, int, int, int], 'tuple[Any, int]']
 
 #: Errors a truncated or corrupt buffer provokes inside the decoders; turned into InvalidFrameError.
 DECODE_ERRORS = (struct.error, IndexError, ValueError, OverflowError)
@@ -102,13 +107,11 @@ def decode_short_string(encoded: Buffer, offset: int) -> tuple[str, int]:
     :raises pika.exceptions.InvalidFrameError: truncated buffer or invalid UTF-8
     """
     try:
-        length = encoded[offset]
         start = offset + 1
-        end = start + length
-        raw = encoded[start:end]
-        if len(raw) != length:
+        end = start + encoded[offset]
+        if end > len(encoded):
             raise exceptions.InvalidFrameError(f'truncated short string at offset {offset}')
-        return str(raw, 'utf-8'), end
+        return str(encoded[start:end], 'utf-8'), end
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:
@@ -142,15 +145,18 @@ def _text_or_bytes(raw: Buffer) -> Union[str, bytes]:
         return bytes(raw)
 
 
-def _decode_raw_long(encoded: Buffer, offset: int) -> tuple[Buffer, int]:
-    """Return the raw bytes of the longstr at ``offset`` and the offset after it."""
+def _decode_raw_long(encoded: Buffer, offset: int, limit: int) -> tuple[Buffer, int]:
+    """Return the raw bytes of the longstr at ``offset`` and the offset after it; its length
+    is checked against ``limit`` (where the enclosing frame or table ends) before anything is
+    sliced, so a length of 4 GiB in a 100-byte frame costs nothing."""
     (length,) = _LONG.unpack_from(encoded, offset)
     start = offset + 4
     end = start + length
-    raw = encoded[start:end]
-    if len(raw) != length:
-        raise exceptions.InvalidFrameError(f'truncated long string at offset {offset}')
-    return raw, end
+    if end > limit:
+        raise exceptions.InvalidFrameError(
+            f'long string of {length} bytes at offset {offset} overruns its frame or table'
+        )
+    return encoded[start:end], end
 
 
 def decode_long_string(encoded: Buffer, offset: int) -> tuple[Union[str, bytes], int]:
@@ -159,7 +165,7 @@ def decode_long_string(encoded: Buffer, offset: int) -> tuple[Union[str, bytes],
     :raises pika.exceptions.InvalidFrameError: truncated buffer
     """
     try:
-        raw, end = _decode_raw_long(encoded, offset)
+        raw, end = _decode_raw_long(encoded, offset, len(encoded))
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:
@@ -341,22 +347,22 @@ def _fixed(packer: struct.Struct) -> _Decoder:
     size = packer.size
     unpack_from = packer.unpack_from
 
-    def decode(encoded: Buffer, offset: int) -> tuple[Any, int]:
+    def decode(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
         return unpack_from(encoded, offset)[0], offset + size
 
     return decode
 
 
-def _decode_bool(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _decode_bool(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
     return bool(encoded[offset]), offset + 1
 
 
-def _decode_decimal(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _decode_decimal(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
     places, raw = _DECIMAL.unpack_from(encoded, offset)
     return decimal.Decimal(raw).scaleb(-places), offset + _DECIMAL.size
 
 
-def _decode_timestamp(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _decode_timestamp(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
     (seconds,) = _UINT64.unpack_from(encoded, offset)
     try:
         moment = datetime.fromtimestamp(seconds, timezone.utc)
@@ -365,26 +371,29 @@ def _decode_timestamp(encoded: Buffer, offset: int) -> tuple[Any, int]:
     return moment.replace(tzinfo=None), offset + 8
 
 
-def _decode_long_text(encoded: Buffer, offset: int) -> tuple[Any, int]:
-    raw, end = _decode_raw_long(encoded, offset)
+def _decode_long_text(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    raw, end = _decode_raw_long(encoded, offset, limit)
     return _text_or_bytes(raw), end
 
 
-def _decode_byte_array(encoded: Buffer, offset: int) -> tuple[Any, int]:
-    raw, end = _decode_raw_long(encoded, offset)
+def _decode_byte_array(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    raw, end = _decode_raw_long(encoded, offset, limit)
     return bytes(raw), end
 
 
-def _decode_void(encoded: Buffer, offset: int) -> tuple[Any, int]:
+def _decode_void(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
     return None, offset
 
 
-def _bounded_end(encoded: Buffer, offset: int, what: str) -> int:
-    """Read a 32-bit byte length at ``offset`` and return where that many bytes end."""
+def _bounded_end(encoded: Buffer, offset: int, limit: int, what: str) -> int:
+    """Read a 32-bit byte length at ``offset`` and return where that many bytes end, which
+    must not be past ``limit`` (the end of the enclosing frame or table)."""
     length: int = _LONG.unpack_from(encoded, offset)[0]
     end = offset + 4 + length
-    if end > len(encoded):
-        raise exceptions.InvalidFrameError(f'truncated {what} at offset {offset}')
+    if end > limit:
+        raise exceptions.InvalidFrameError(
+            f'{what} of {length} bytes at offset {offset} overruns its frame or table'
+        )
     return end
 
 
@@ -394,32 +403,33 @@ def _nested_too_deep(offset: int) -> exceptions.InvalidFrameError:
     )
 
 
-def _decode_array(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
-    """Decode a field array; ``depth`` counts the tables and arrays enclosing it, itself
-    included."""
+def _decode_array(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    """Decode a field array inside ``depth`` tables and arrays, ending before ``limit``."""
+    depth += 1
     if depth > MAX_TABLE_DEPTH:
         raise _nested_too_deep(offset)
-    end = _bounded_end(encoded, offset, 'field array')
+    end = _bounded_end(encoded, offset, limit, 'field array')
     offset += 4
     values = []
     while offset < end:
-        value, offset = _decode_value_at(encoded, offset, depth)
+        value, offset = _decode_value_at(encoded, offset, end, depth)
         values.append(value)
     if offset != end:
         raise exceptions.InvalidFrameError('field array overruns its declared length')
     return values, offset
 
 
-def _decode_table_at(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
-    """Decode a field table; ``depth`` as for :func:`_decode_array`."""
+def _decode_table_at(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    """Decode a field table inside ``depth`` tables and arrays, ending before ``limit``."""
+    depth += 1
     if depth > MAX_TABLE_DEPTH:
         raise _nested_too_deep(offset)
-    end = _bounded_end(encoded, offset, 'field table')
+    end = _bounded_end(encoded, offset, limit, 'field table')
     offset += 4
     table: dict[str, Any] = {}
     while offset < end:
         key, offset = decode_short_string(encoded, offset)
-        table[key], offset = _decode_value_at(encoded, offset, depth)
+        table[key], offset = _decode_value_at(encoded, offset, end, depth)
     if offset != end:
         raise exceptions.InvalidFrameError('field table overruns its declared length')
     return table, offset
@@ -441,26 +451,20 @@ _DECODERS: dict[int, _Decoder] = {
     ord('S'): _decode_long_text,
     ord('x'): _decode_byte_array,
     ord('T'): _decode_timestamp,
+    ord('F'): _decode_table_at,
+    ord('A'): _decode_array,
     ord('V'): _decode_void,
 }
 
 
-_TABLE = ord('F')
-_ARRAY = ord('A')
-
-
-def _decode_value_at(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
-    """Decode one tagged value without the outer error translation; ``depth``: the tables
-    and arrays enclosing it."""
+def _decode_value_at(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    """Decode one tagged value without the outer error translation (arguments as for
+    :data:`_Decoder`)."""
     kind = encoded[offset]
-    if kind == _TABLE:
-        return _decode_table_at(encoded, offset + 1, depth + 1)
-    if kind == _ARRAY:
-        return _decode_array(encoded, offset + 1, depth + 1)
     decoder = _DECODERS.get(kind)
     if decoder is None:
         raise exceptions.InvalidFieldTypeException(f'{chr(kind)!r} at offset {offset}')
-    return decoder(encoded, offset + 1)
+    return decoder(encoded, offset + 1, limit, depth)
 
 
 def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:
@@ -469,15 +473,16 @@ def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:
     :raises pika.exceptions.InvalidFieldTypeException: unknown type marker
     :raises pika.exceptions.InvalidFrameError: truncated or corrupt data, or nested too deep
     """
-    return decode_nested_value(encoded, offset, 0)
+    return decode_nested_value(encoded, offset, len(encoded), 0)
 
 
-def decode_nested_value(encoded: Buffer, offset: int, depth: int) -> tuple[Any, int]:
-    """:func:`decode_value` for a value inside ``depth`` tables and arrays (for decoders of
-    the enclosing table, such as :func:`pika._frame_fast.decode_table`, so the nesting limit
-    counts their level too)."""
+def decode_nested_value(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
+    """:func:`decode_value` for a value inside ``depth`` tables and arrays whose innermost
+    ends at ``limit`` (<= ``len(encoded)``): for decoders of the enclosing table, such as
+    :func:`pika._frame_fast.decode_table`, so the nesting and length limits hold across
+    them."""
     try:
-        return _decode_value_at(encoded, offset, depth)
+        return _decode_value_at(encoded, offset, limit, depth)
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:
@@ -496,7 +501,7 @@ def decode_table(encoded: Buffer, offset: int) -> tuple[dict[str, Any], int]:
     :raises pika.exceptions.InvalidFrameError: truncated or corrupt data, or nested too deep
     """
     try:
-        table, end = _decode_table_at(encoded, offset, 1)
+        table, end = _decode_table_at(encoded, offset, len(encoded), 0)
     except exceptions.AMQPError:
         raise
     except DECODE_ERRORS as exc:

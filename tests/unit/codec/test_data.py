@@ -6,6 +6,7 @@ import datetime
 import decimal
 import math
 import struct
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -393,3 +394,51 @@ def test_tuple_encodes_as_array() -> None:
 def test_aware_round_trip_yields_naive_utc() -> None:
     moment = datetime.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert data.decode_table(encoded({'m': moment}), 0)[0] == {'m': moment.replace(tzinfo=None)}
+
+
+# --------------------------------------------------------------------------- lengths vs the end
+
+
+def traced_peak(action: Any) -> int:
+    tracemalloc.start()
+    try:
+        with pytest.raises(exceptions.InvalidFrameError, match='overruns'):
+            action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+HUGE = struct.pack('>I', 2**32 - 1)
+TAIL = b'\x00' * (4 * 1024 * 1024)  # what follows in the buffer (more frames, say)
+
+
+def test_a_long_string_claiming_4_gib_is_refused_before_slicing() -> None:
+    assert traced_peak(lambda: data.decode_long_string(HUGE + b'x' * 96, 0)) < 64 * 1024
+    # Inside a 20-byte table followed by 4 MiB of other bytes: the table's end is the limit.
+    for kind in (b'S', b'x'):
+        entry = b'\x01k' + kind + HUGE + b'x' * 13
+        raw = struct.pack('>I', len(entry)) + entry + TAIL
+        assert traced_peak(lambda raw=raw: data.decode_table(raw, 0)) < 64 * 1024
+
+
+def test_a_nested_table_or_array_must_end_within_its_parent() -> None:
+    for kind in (b'F', b'A'):
+        inner = struct.pack('>I', 100) + b'\x00' * 4  # claims 100 bytes, its parent has 8
+        entry = b'\x01k' + kind + inner
+        raw = struct.pack('>I', len(entry)) + entry + b'\x00' * 200
+        traced_peak(lambda raw=raw: data.decode_table(raw, 0))
+
+
+def test_message_headers_are_bounded_by_their_frame() -> None:
+    """The hot-path header decoder gets the whole receive buffer and the frame's end."""
+    entry = b'\x01kS' + HUGE + b'x' * 13
+    table = struct.pack('>I', len(entry)) + entry
+    raw = table + TAIL
+    assert traced_peak(lambda: _fast.decode_table(raw, 0, len(table))) < 64 * 1024
+    with pytest.raises(exceptions.InvalidFrameError, match='overruns its frame'):
+        _fast.decode_table(table + b'more', 0, len(table) - 1)
+    assert _fast.decode_table(encoded({'a': 'b'}) + b'more', 0, len(encoded({'a': 'b'}))) == (
+        {'a': 'b'},
+        len(encoded({'a': 'b'})),
+    )

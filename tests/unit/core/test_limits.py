@@ -376,3 +376,37 @@ def test_arguments_nested_too_deep_are_refused_when_sent() -> None:
     with pytest.raises(exceptions.UnsupportedAMQPFieldException, match='nested deeper'):
         channel.rpc(spec.Queue.Declare(queue='q', arguments=arguments))
     assert core.data_to_send() == b''
+
+
+# --------------------------------------------------------------------------- string lengths
+
+
+def test_a_header_string_claiming_4_gib_in_a_small_frame_is_refused_without_slicing() -> None:
+    """The delivery batch decodes headers from the whole receive buffer: the frame's end, not
+    the buffer's, bounds them (here 2 MiB of body frames follow the header)."""
+    core = consuming_core()
+    entry = b'\x01kS' + struct.pack('>I', 2**32 - 1) + b'x' * 60
+    table = struct.pack('>I', len(entry)) + entry
+    size = 16000 * 130
+    payload = struct.pack('>HHQH', 60, 0, size, 0x2000) + table
+    header = _FRAME_HEAD.pack(2, 1, len(payload)) + payload + b'\xce'
+    bodies = frame.Body(1, b'b' * 16000).marshal() * 130
+    data = deliver_method() + header + bodies
+    evs, peak = peak_while(lambda: core.receive_data(data, 0.0))
+    error = closed_with(core, evs, spec.FRAME_ERROR)
+    assert 'long string of 4294967295 bytes' in str(error)
+    assert peak < SMALL
+
+
+def test_a_method_long_string_claiming_4_gib_is_refused() -> None:
+    """Connection.Start's mechanisms (a long string) claiming 4 GiB in a 300-byte frame."""
+    core = make_core()
+    start = sf.start()
+    mechanisms = struct.pack('>I', len('PLAIN AMQPLAIN')) + b'PLAIN AMQPLAIN'
+    at = start.index(mechanisms)
+    bad = start[:at] + struct.pack('>I', 2**32 - 1) + start[at + 4 :]
+    evs, peak = peak_while(lambda: core.receive_data(bad, 0.0))
+    assert names(evs) == ['ConnectionOpenFailed']
+    assert evs[0].error.reply_code == spec.FRAME_ERROR
+    assert 'overruns' in str(evs[0].error)
+    assert peak < SMALL

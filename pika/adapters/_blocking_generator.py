@@ -231,19 +231,19 @@ class ConsumeGeneratorMixin:
         return len(self._slot.gen_queue)
 
     def cancel(self) -> int:
-        """Cancel the ``consume()`` consumer; returns how many pending messages were dropped.
+        """Cancel the ``consume()`` consumer and drop the messages it has not yielded yet.
 
         With ``auto_ack=False`` those messages are Nacked with requeue (the broker redelivers
-        them); with ``auto_ack=True`` they are discarded.
+        them); with ``auto_ack=True`` they are discarded. Returns 0, as pika has since 0.10
+        (the generator's first release): code written for pika may test the result, and
+        ``get_waiting_message_count()`` tells how many are pending before the call.
         """
         gen = self._generator
         if gen is None:
             return 0
-        with self._pump.lock:
-            waiting = len(self._slot.gen_queue)
         if self.is_open:
             self.basic_cancel(gen.tag)
         else:
             self._generator = None
             self._purge(gen.tag)
-        return waiting
+        return 0

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Compare our public API with pika 1.4.4's and print every difference, one per line.
 
-pika 1.4.4 (with the event loops its optional adapters import) is installed on first use into a
-throw-away venv, ``.venvs/pika-ref-1.4.4`` (gitignored; never a dependency of ours), by
-``bench/_pika_ref.py``. ``tools/parity_introspect.py`` then dumps each package's API as JSON in
-its own isolated interpreter (the venv's Python for pika, ours with our repository first on the
-path), so the two packages never share a process. This file only compares the two dumps.
+pika 1.4.4 (with the event loops its optional adapters import, at the versions ours has) is
+installed on first use into a throw-away venv, ``.venvs/pika-ref-1.4.4`` (gitignored; never a
+dependency of ours), by ``bench/_pika_ref.py``. ``tools/parity_introspect.py`` then dumps each
+package's API as JSON in its own isolated interpreter (the venv's Python for pika, ours with our
+repository first on the path), so the two packages never share a process. This file only
+compares the two dumps.
 
 Every line of the report starts with its kind, then the dotted path, so it can be grepped:
 
@@ -47,6 +48,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -449,6 +451,21 @@ def report(comparison: Comparison, verdict: Verdict, header: str) -> list[str]:
 # -- running the two introspections ---------------------------------------------------------
 
 
+def reference_extras() -> list[str]:
+    """``REFERENCE_EXTRAS`` pinned to the versions our own interpreter has, where it has them.
+
+    Both packages then see the same Tornado/Twisted/gevent, so a default such as Twisted's
+    ``connectionDone`` reads the same on both sides; when ours upgrades, the venv follows.
+    """
+    pinned = []
+    for name in REFERENCE_EXTRAS:
+        try:
+            pinned.append(f'{name}=={importlib.metadata.version(name)}')
+        except importlib.metadata.PackageNotFoundError:
+            pinned.append(name)
+    return pinned
+
+
 def reference_python(venv_dir: Path) -> Path:
     """The reference interpreter, created on first use by ``bench/_pika_ref.py``."""
     spec = importlib.util.spec_from_file_location('_pika_ref', ROOT / 'bench' / '_pika_ref.py')
@@ -456,7 +473,7 @@ def reference_python(venv_dir: Path) -> Path:
         raise RuntimeError('cannot load bench/_pika_ref.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    python: Path = module.ensure_reference_python(venv_dir, PIKA_VERSION, REFERENCE_EXTRAS)
+    python: Path = module.ensure_reference_python(venv_dir, PIKA_VERSION, reference_extras())
     return python
 
 

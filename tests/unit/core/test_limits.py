@@ -410,3 +410,24 @@ def test_a_method_long_string_claiming_4_gib_is_refused() -> None:
     assert evs[0].error.reply_code == spec.FRAME_ERROR
     assert 'overruns' in str(evs[0].error)
     assert peak < SMALL
+
+
+def test_a_body_in_one_byte_frames_costs_about_its_size() -> None:
+    """The assembler keeps one buffer: a list of one-byte fragments would cost ~40 bytes per
+    body byte (2.4 MB here), so max_message_size would not bound memory."""
+    core = consuming_core()
+    size = 60000  # below the whole-body paths' minimum: assembled frame by frame
+    body = bytes(range(256)) * (size // 256) + b'e' * (size % 256)
+    frames = b''.join(frame.Body(1, body[i : i + 1]).marshal() for i in range(size))
+    chunks = [frames[i : i + 65536] for i in range(0, len(frames), 65536)]
+    assert core.receive_data(deliver_method() + header_frame(size), 0.0) == []
+
+    def feed() -> list[Any]:
+        evs: list[Any] = []
+        for chunk in chunks:
+            evs += core.receive_data(chunk, 0.0)
+        return evs
+
+    evs, peak = peak_while(feed)
+    assert names(evs) == ['MessageDelivered'] and evs[0].body == body
+    assert peak < 4 * size

@@ -39,7 +39,13 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 
-__all__ = ['ConnectionParameters', 'Parameters', 'SSLOptions', 'URLParameters']
+__all__ = [
+    'ConnectionParameters',
+    'Parameters',
+    'SSLOptions',
+    'URLParameters',
+    'default_ssl_context',
+]
 
 #: Type of the ``heartbeat`` setting.
 HeartbeatSetting = Union[int, None, Callable[[Any, int], int]]
@@ -70,6 +76,27 @@ class SSLOptions:
 
     def __repr__(self) -> str:
         return f'<SSLOptions server_hostname={self.server_hostname!r}>'
+
+
+#: The oldest TLS version a context built by pika itself accepts.
+MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_2
+
+
+def default_ssl_context(
+    cafile: Optional[str] = None, capath: Optional[str] = None, cadata: Optional[str] = None
+) -> ssl.SSLContext:
+    """The client context pika builds when the caller gives none (``amqps://`` URLs).
+
+    It verifies the broker's certificate against the given CA (the system's by default) and
+    its host name, and refuses anything older than TLS 1.2. Python 3.10+ already sets that
+    minimum; on 3.9 it depends on the OpenSSL configuration, so it is set here explicitly
+    (a stricter system minimum, such as TLS 1.3, is kept). A context the caller passes in
+    ``SSLOptions`` is used as given.
+    """
+    context = ssl.create_default_context(cafile=cafile, capath=capath, cadata=cadata)
+    if context.minimum_version < MINIMUM_TLS_VERSION:  # also MINIMUM_SUPPORTED (-2)
+        context.minimum_version = MINIMUM_TLS_VERSION
+    return context
 
 
 # -- small pure validators ----------------------------------------------------

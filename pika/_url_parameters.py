@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ast
 import logging
-import ssl
 import urllib.parse
 from typing import Any, Callable, Optional
 
 from pika import credentials as pika_credentials
-from pika._parameters import Parameters, SSLOptions
+from pika._parameters import Parameters, SSLOptions, default_ssl_context
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,9 +26,10 @@ class URLParameters(Parameters):
 
     ``amqp://user:password@host:port/vhost?option=value&...``. The scheme is ``amqp``
     (or ``http``) for plain TCP and ``amqps`` (or ``https``) for TLS on port 5671 with
-    ``ssl.create_default_context()``; a URL without a scheme is plain AMQP. Host, port
-    and credentials left out keep the defaults; a user name needs a password
-    (``amqp://user@host`` raises ``TypeError``). User and password are percent-decoded.
+    ``default_ssl_context()`` (the system CAs, host name checked, TLS 1.2 or newer); a
+    URL without a scheme is plain AMQP. Host, port and credentials left out keep the
+    defaults; a user name needs a password (``amqp://user@host`` raises ``TypeError``).
+    User and password are percent-decoded.
     The virtual host is the first path segment, percent-decoded: ``/%2f`` and ``/%2F``
     are ``'/'``, ``/vh/`` is ``'vh'``, and an empty or ``/`` path keeps ``'/'``.
 
@@ -106,7 +106,7 @@ def _parse_url_into(params: Parameters, url: str) -> None:
     elif tls:
         params.port = params.DEFAULT_SSL_PORT
     if tls:
-        params.ssl_options = SSLOptions(ssl.create_default_context())
+        params.ssl_options = SSLOptions(default_ssl_context())
     if parts.username is not None:
         if parts.password is None:
             raise TypeError('URL has a user name but no password')
@@ -163,7 +163,7 @@ def ssl_options_from_dict(options: dict[str, Any]) -> SSLOptions:
     cafile, capath, cadata = (_first(options, names) for names in _CA_KEYS)
     if cafile is None and capath is None and cadata is None:
         raise TypeError('ssl_options needs one of ca_certs, ca_path or ca_data')
-    context = ssl.create_default_context(cafile=cafile, capath=capath, cadata=cadata)
+    context = default_ssl_context(cafile, capath, cadata)
     if options.get('certfile'):
         context.load_cert_chain(
             options['certfile'], options.get('keyfile'), options.get('password')

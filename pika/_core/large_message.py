@@ -7,7 +7,9 @@ large message has been decoded, its size is known, so the core allocates one ``b
 the body frames and lets the transport read straight into it (:meth:`LargeMessage.room`, the
 sans-I/O counterpart of asyncio's ``BufferedProtocol.get_buffer``). The body is then copied once
 more, out of the frames. Transports that cannot read into a given buffer still benefit: their
-chunks are copied into the same buffer, with no leftover moved around.
+chunks are copied into the same buffer, with no leftover moved around. The size announced in
+the header is only a claim: the buffer starts at :data:`FIRST_BUFFER_MAX` at most and doubles
+as the frames fill it, so memory follows the bytes received, never the claim alone.
 
 Once a message is complete, its body and whatever followed it have been copied out, so the
 core keeps the buffer and reuses it for the next large message (:meth:`LargeMessage.release`):
@@ -28,7 +30,14 @@ from typing import Any, Optional, Union
 
 from pika._core.content import FRAME_OVERHEAD, join_spans, scan_body_frames
 
-__all__ = ['IN_PLACE_MIN', 'LOOKAHEAD', 'SPARE_MAX', 'LargeMessage', 'body_frames_size']
+__all__ = [
+    'FIRST_BUFFER_MAX',
+    'IN_PLACE_MIN',
+    'LOOKAHEAD',
+    'SPARE_MAX',
+    'LargeMessage',
+    'body_frames_size',
+]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -38,6 +47,11 @@ IN_PLACE_MIN = 256 * 1024
 LOOKAHEAD = 4096
 #: The largest buffer kept for the next large message (one per connection).
 SPARE_MAX = 8 * 1024 * 1024
+#: The most allocated for a message before its body frames arrive. A larger body's buffer
+#: starts at this size and doubles as it fills, up to the size of all its frames: a content
+#: header announcing 64 MiB costs the memory its sender actually sends, not 64 MiB at once
+#: (amortised, the body is copied once more, which the read-in-place saving still outweighs).
+FIRST_BUFFER_MAX = 1024 * 1024
 
 
 def body_frames_size(body_size: int, frame_max: Optional[int]) -> int:
@@ -65,6 +79,7 @@ class LargeMessage:
         'filled',
         'frame_max',
         'method',
+        'planned',
         'prefix',
         'properties',
         'received',
@@ -96,9 +111,12 @@ class LargeMessage:
         self.body_size = body_size
         self.prefix = prefix
         self.frame_max = frame_max
-        size = max(body_frames_size(body_size, frame_max), len(first)) + LOOKAHEAD
+        #: the room all the body frames take when each is full, and the start of what follows
+        self.planned = max(body_frames_size(body_size, frame_max), len(first)) + LOOKAHEAD
+        size = min(self.planned, max(FIRST_BUFFER_MAX, len(first) + LOOKAHEAD))
         if spare is not None and len(spare) >= size:
-            self.view = memoryview(spare)[:size]  # no allocation, no zeroing
+            # no allocation, no zeroing; all of it, up to what the frames take
+            self.view = memoryview(spare)[: min(len(spare), self.planned)]
         else:
             self.view = memoryview(bytearray(size))
         self.filled = len(first)
@@ -166,8 +184,27 @@ class LargeMessage:
         return self.prefix + bytes(self.view[: self.filled])
 
     def _grow(self) -> None:
-        """Make room when the frames turn out smaller than ``frame_max`` (copies what is held)."""
+        """Make room once the buffer is full: double it up to :attr:`planned`, or beyond that
+        (the frames turned out smaller than ``frame_max``) add an eighth of the body. Either
+        way the new size is proportional to what was received. The buffer is extended in place
+        when no view of it is held elsewhere (``realloc``: usually no copy), else replaced by a
+        copy."""
         filled = self.filled
-        bigger = memoryview(bytearray(filled + max(self.body_size // 8, 65536) + LOOKAHEAD))
+        if filled < self.planned:
+            size = min(self.planned, 2 * filled)
+        else:
+            size = filled + max(self.body_size // 8, 65536) + LOOKAHEAD
+        buffer = self.view.obj
+        if isinstance(buffer, bytearray) and len(self.view) == len(buffer):
+            self.view.release()
+            try:
+                buffer += bytes(size - len(buffer))
+            except BufferError:  # a transport still holds a view of it: copy instead
+                pass
+            else:
+                self.view = memoryview(buffer)
+                return
+            self.view = memoryview(buffer)
+        bigger = memoryview(bytearray(size))
         bigger[:filled] = self.view[:filled]
         self.view = bigger

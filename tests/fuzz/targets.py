@@ -32,7 +32,7 @@ from pika import _frame_fast, exceptions, frame, spec
 from pika import data as amqp_data
 from pika._core import events
 from pika._core.connection import ConnectionCore
-from pika._core.large_message import LOOKAHEAD, body_frames_size
+from pika._core.large_message import FIRST_BUFFER_MAX, LOOKAHEAD, body_frames_size
 from pika._parameters import ConnectionParameters
 from tests.fuzz import mutators
 
@@ -245,6 +245,7 @@ class _Session:
     now: float = 0.0
     opened: bool = False
     finished: bool = False
+    fed: int = 0  # bytes received so far
 
     def check(self, got: list[events.Event]) -> None:
         """The documented lifecycle: one terminal event, last, and then nothing at all."""
@@ -275,14 +276,18 @@ class _Session:
             offset += consumed
 
     def check_memory(self) -> None:
-        """A message being read in place never takes more than max_message_size allows."""
+        """A message being read in place never takes more than max_message_size allows, nor
+        more than twice the bytes received (a claimed body size alone allocates nothing)."""
         large = self.core.large_message
         if large is not None:
             allowed = body_frames_size(self.max_message_size, self.core.frame_max) + LOOKAHEAD
             assert len(large.view) <= allowed, (len(large.view), allowed)
+            received = max(FIRST_BUFFER_MAX, 2 * self.fed) + 65536 + 2 * LOOKAHEAD
+            assert len(large.view) <= received, (len(large.view), self.fed)
 
     def feed(self, piece: bytes) -> None:
         core = self.core
+        self.fed += len(piece)
         large = core.large_message
         if large is not None and self.rng.random() < 0.5:  # read in place, as the adapters do
             room = core.receive_buffer()

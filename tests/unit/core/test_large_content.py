@@ -806,3 +806,37 @@ def test_a_set_decode_deliveries_declined_is_not_offered_to_decode_deliver_set(
     assert [e.method.delivery_tag for e in events] == [1, 2]
     assert events[0].body == BODY and events[1].body == b'small'
     assert asked == []
+
+
+# Found by the fuzz campaign (tools/fuzz.py, core target): a Basic.Deliver and a content header
+# announcing 64 MiB (under the default max_message_size) made the core allocate and zero a
+# 64 MiB buffer for the body at once, from 60-odd bytes of input.
+@pytest.mark.parametrize('into', [False, True])
+def test_a_claimed_large_body_allocates_only_as_its_bytes_arrive(into: bool) -> None:
+    import tracemalloc
+
+    body = bytes(range(256)) * (12 * 1024)  # 3 MiB: the buffer doubles twice on the way
+    stream = sf.deliver(1, body, 1, frame_max=sf.FRAME_MAX)
+    head = stream[:200]
+    core = _consuming_core(sf.FRAME_MAX)
+    claim = sf.method(1, spec.Basic.Deliver('ctag1', 9, False, 'amq.direct', 'rk'))
+    claim += frame.Header(1, 64 << 20, spec.BasicProperties()).marshal()
+    tracemalloc.start()
+    try:
+        # the head of a first body frame (of 131064 bytes) and 100 of its bytes
+        first_body = frame.Body(1, b'b' * (sf.FRAME_MAX - 8)).marshal()[:107]
+        assert core.receive_data(claim + first_body, 0.0) == []
+        assert core.large_message is not None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < large_message.FIRST_BUFFER_MAX + (256 << 10), peak
+    assert len(core.large_message.view) <= large_message.FIRST_BUFFER_MAX
+
+    # A real message of 3 MiB read the same way grows its buffer and arrives whole.
+    core = _consuming_core(sf.FRAME_MAX)
+    got = _drive(stream, 65536, into=into)
+    want = _drive(stream, len(stream), ordinary=True)
+    assert [e.body for e in got.events] == [body] and got.seen == want.seen
+    assert core.receive_data(head, 0.0) == []
+    assert len(core.large_message.view) <= large_message.FIRST_BUFFER_MAX

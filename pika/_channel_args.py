@@ -20,6 +20,14 @@ _F = TypeVar('_F', bound=Callable[..., Any])
 REQUIRED: Any = object()
 """Marks a parameter without a default."""
 
+#: Why a channel refuses a call, by the state it is in: pika 1.x's words (plain facts that
+#: code written for pika may match on), shared by ``Channel`` and ``BlockingChannel``.
+NOT_USABLE: dict[str, str] = {
+    'OPENING': 'Channel is opening, but is not usable yet.',
+    'CLOSING': 'Channel is closing.',
+    'CLOSED': 'Channel is closed.',
+}
+
 # Older keyword -> canonical keyword. Giving both of a pair is a TypeError.
 ALIASES: dict[str, str] = {
     'no_ack': 'auto_ack',

@@ -207,7 +207,7 @@ class Channel(ExchangeQueueMethods):
 
     def _raise_if_not_open(self) -> None:
         if not self.is_open:
-            raise exceptions.ChannelWrongStateError(f'Channel is not open: {self!r}')
+            raise exceptions.ChannelWrongStateError(args_.NOT_USABLE[self._state_name()])
 
     def _rpc(self, method: Any, on_reply: Optional[ReplyHandler], nowait: bool = False) -> None:
         """Send a synchronous method; `on_reply(event)` handles its reply (FIFO per channel)."""
@@ -494,7 +494,7 @@ class Channel(ExchangeQueueMethods):
         args_.require_int('reply_code', reply_code, maximum=65535)
         args_.require_str('reply_text', reply_text)
         if self.is_closing or self.is_closed:
-            raise exceptions.ChannelWrongStateError('Channel is already closing or closed')
+            raise exceptions.ChannelWrongStateError(args_.NOT_USABLE[self._state_name()])
         LOGGER.debug('Closing channel %d (%s): %r', self.channel_number, reply_code, reply_text)
         self._core.close(reply_code, reply_text)
         self.connection._after_core_call()

@@ -179,7 +179,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         slot = self._slot
         if slot.error is None:
             if not slot.opened or not slot.core.is_open:
-                raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closing')
+                raise exceptions.ChannelWrongStateError(args_mod.NOT_USABLE['CLOSING'])
             return
         self._raise_closed()
 
@@ -187,7 +187,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         slot = self._slot
         if not slot.error_reported and not isinstance(slot.error, _CLOSED_BY_US):
             self._raise_error(slot.error)  # type: ignore[arg-type]
-        raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
+        raise exceptions.ChannelWrongStateError(args_mod.NOT_USABLE['CLOSED'])
 
     def _raise_error(self, error: BaseException) -> None:
         self._slot.error_reported = True
@@ -633,7 +633,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         slot = self._slot
         with pump.lock:
             if slot.error is not None:
-                raise exceptions.ChannelWrongStateError(f'Channel {self.channel_number} is closed')
+                raise exceptions.ChannelWrongStateError(args_mod.NOT_USABLE['CLOSED'])
             if not slot.core.is_closing:
                 slot.core.close(reply_code, reply_text)
                 pump.send_now()

@@ -308,7 +308,10 @@ class BlockingConnection:
         deadline = self._deadline(timeout)
         with pump.lock:
             if pump.error is not None:
-                raise exceptions.ConnectionWrongStateError('Connection is already closed')
+                raise exceptions.ConnectionWrongStateError(
+                    f'BlockingConnection.close({reply_code}, {reply_text!r}) called on closed '
+                    'connection.'
+                )
             pump.route(pump.core.close(reply_code, reply_text))
             pump.send_now()
             done = pump.wait(lambda: pump.error is not None, deadline)

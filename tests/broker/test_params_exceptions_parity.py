@@ -176,14 +176,62 @@ def test_refused_vhost_prints_as_pika(broker_address: BrokerAddress) -> None:
 
 
 def test_closed_channel_error_prints_as_pika(broker_params: Any) -> None:
+    """The wording pika 1.4.4 gives (run on the broker), which code may match on."""
     connection = pika.BlockingConnection(broker_params)
-    try:
-        channel = connection.channel()
-        channel.close()
+    channel = connection.channel()
+    channel.close()
+    for call in (lambda: channel.queue_declare('', exclusive=True), channel.close):
         with pytest.raises(exceptions.ChannelWrongStateError) as info:
-            channel.queue_declare('', exclusive=True)
-        error = info.value
-        assert repr(error) == f'ChannelWrongStateError: {error.args!r}'
-        assert str(error) == (str(error.args[0]) if len(error.args) == 1 else str(error.args))
-    finally:
+            call()
+        assert info.value.args == ('Channel is closed.',)
+        assert repr(info.value) == "ChannelWrongStateError: ('Channel is closed.',)"
+        assert str(info.value) == 'Channel is closed.'
+    connection.close()
+    with pytest.raises(exceptions.ConnectionWrongStateError) as closed_twice:
         connection.close()
+    assert str(closed_twice.value) == (
+        "BlockingConnection.close(200, 'Normal shutdown') called on closed connection."
+    )
+
+
+def test_callback_channel_state_errors_read_as_pika(broker_params: Any) -> None:
+    """``Channel`` refuses calls while opening, closing and closed in pika 1.4.4's words."""
+    seen: list[tuple[str, str]] = []
+
+    def attempt(label: str, channel: pika.channel.Channel) -> None:
+        try:
+            channel.queue_declare('', exclusive=True)
+        except exceptions.ChannelWrongStateError as error:
+            seen.append((label, str(error)))
+
+    def on_channel_closed(channel: pika.channel.Channel, _reason: Exception) -> None:
+        attempt('closed', channel)
+        try:
+            channel.close()
+        except exceptions.ChannelWrongStateError as error:
+            seen.append(('close-closed', str(error)))
+        channel.connection.close()
+
+    def on_channel_open(channel: pika.channel.Channel) -> None:
+        channel.add_on_close_callback(on_channel_closed)
+        channel.close()
+        attempt('closing', channel)
+
+    def on_open(connection: pika.SelectConnection) -> None:
+        channel = connection.channel(on_open_callback=on_channel_open)
+        attempt('opening', channel)
+
+    connection = pika.SelectConnection(
+        broker_params,
+        on_open_callback=on_open,
+        on_open_error_callback=lambda conn, _error: conn.ioloop.stop(),
+        on_close_callback=lambda conn, _reason: conn.ioloop.stop(),
+    )
+    connection.ioloop.call_later(10, connection.ioloop.stop)  # bound: never hang the suite
+    connection.ioloop.start()
+    assert seen == [
+        ('opening', 'Channel is opening, but is not usable yet.'),
+        ('closing', 'Channel is closing.'),
+        ('closed', 'Channel is closed.'),
+        ('close-closed', 'Channel is closed.'),
+    ]

@@ -136,6 +136,7 @@ class ChannelCore:
         :param method: a ``pika.spec`` method instance
         :raises ChannelWrongStateError: the channel is not open
         :raises ConnectionWrongStateError: the connection is closed
+        :raises FrameTooLargeError: the encoded method does not fit the negotiated frame_max
         """
         if self.state is not _OPEN or self._conn.state is _CONNECTION_CLOSED:
             self._require_state(_OPEN)
@@ -151,6 +152,8 @@ class ChannelCore:
         data = (
             _METHOD_HEAD.pack(1, self.channel_number, len(payload) + 4, index) + payload + b'\xce'
         )
+        if len(payload) + 4 > self._conn._max_payload:  # the broker would close the connection
+            raise content.frame_too_large(method.NAME, len(data), self._conn.frame_max)
         if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
         elif index == _CANCEL_INDEX:
@@ -218,6 +221,7 @@ class ChannelCore:
 
         :returns: the delivery tag (1, 2, ...) in confirm mode, else None
         :raises ChannelWrongStateError: the channel is not open
+        :raises FrameTooLargeError: the properties do not fit one frame (frame_max)
         """
         if self.state is not _OPEN:
             self._require_state(_OPEN)

@@ -318,6 +318,8 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         data = content.encode_method(
             0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason)
         )
+        if len(data) - 8 > self._max_payload:
+            raise content.frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
         self._secret_queue.append(data)
         if len(self._secret_queue) == 1:
             self._write(data, 1)
@@ -343,6 +345,10 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         body: BytesLike,
     ) -> None:
         encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
+        if len(encoded_properties) + 12 > self._max_payload:  # one header frame holds them all
+            raise content.frame_too_large(
+                'content header', len(encoded_properties) + 20, self.frame_max
+            )
         output = self._output
         out = output.buffer
         out += method_frame

@@ -30,6 +30,7 @@ __all__ = [
     'body_frame_head',
     'encode_method',
     'encode_publish_method',
+    'frame_too_large',
 ]
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -46,6 +47,14 @@ _HEADER_HEAD = struct.Struct('>BHIHHQ')  # type, channel, size, class id, weight
 _BODY_HEAD = struct.Struct('>BHI')  # type, channel, size
 _BASIC_CLASS = 60
 _EMPTY_PROPERTIES = b'\x00\x00'  # property flags: none set
+
+
+def frame_too_large(what: str, frame_size: int, frame_max: int) -> exceptions.FrameTooLargeError:
+    """The error for a frame we were asked to send that the broker would refuse (a method
+    with large arguments, a content header with large headers): raised at the call."""
+    return exceptions.FrameTooLargeError(
+        f'{what} frame of {frame_size} bytes exceeds the negotiated frame_max {frame_max}'
+    )
 
 
 def encode_method(channel: int, method: Any) -> bytes:

@@ -431,3 +431,43 @@ def test_a_body_in_one_byte_frames_costs_about_its_size() -> None:
     evs, peak = peak_while(feed)
     assert names(evs) == ['MessageDelivered'] and evs[0].body == body
     assert peak < 4 * size
+
+
+# --------------------------------------------------------------------------- frames we send
+
+
+def small_frames_core() -> ConnectionCore:
+    core = open_core(frame_max=4096, tune_kwargs={'frame_max': 4096})
+    open_channel(core)
+    return core
+
+
+def test_a_method_larger_than_frame_max_raises_at_the_call_and_sends_nothing() -> None:
+    core = small_frames_core()
+    channel = core.channels[1]
+    declare = spec.Queue.Declare(queue='q', arguments={'x-big': 'a' * 5000})
+    with pytest.raises(exceptions.FrameTooLargeError, match=r'Queue\.Declare frame of 5\d+ bytes'):
+        channel.rpc(declare)
+    assert core.data_to_send() == b''
+    channel.rpc(spec.Queue.Declare(queue='q', arguments={'x-ok': 'a' * 4000}))  # fits
+    assert [type(m) for m in sf.methods(bytes(core.data_to_send()))] == [spec.Queue.Declare]
+
+
+def test_headers_larger_than_frame_max_raise_at_publish_and_send_nothing() -> None:
+    core = small_frames_core()
+    channel = core.channels[1]
+    properties = spec.BasicProperties(headers={'big': 'a' * 5000})
+    with pytest.raises(exceptions.FrameTooLargeError, match='content header frame of'):
+        channel.publish('', 'q', b'body', properties)
+    assert core.data_to_send() == b''
+    channel.publish('', 'q', b'x' * 10000, spec.BasicProperties(headers={'ok': 'a' * 4000}))
+    sent = sf.parse_frames(bytes(core.data_to_send()))
+    assert [type(f).__name__ for f in sent] == ['Method', 'Header', 'Body', 'Body', 'Body']
+
+
+def test_an_update_secret_larger_than_frame_max_raises() -> None:
+    core = small_frames_core()
+    with pytest.raises(exceptions.FrameTooLargeError) as caught:
+        core.update_secret('s3cret' * 1000, 'rotate')
+    assert 's3cret' not in str(caught.value)
+    assert core.data_to_send() == b''

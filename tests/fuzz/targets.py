@@ -298,7 +298,9 @@ class _Session:
             piece = piece[len(taken) :]
             if not piece:
                 return
-        self.check(core.receive_data(piece, self.now))
+        kind = self.rng.randrange(4)  # transports hand over bytes, bytearray or memoryview
+        data: Buffer = piece if kind < 2 else bytearray(piece) if kind == 2 else memoryview(piece)
+        self.check(core.receive_data(data, self.now))
 
     def user_operation(self) -> None:
         """Something an application may do between reads; wrong-state errors are fine."""

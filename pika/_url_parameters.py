@@ -97,10 +97,7 @@ def _parse_url_into(params: Parameters, url: str) -> None:
     tls = scheme in _TLS_SCHEMES
     if parts.hostname:
         params.host = parts.hostname
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError('URL port must be an integer between 0 and 65535') from None
+    port = _port_of(parts)
     if port is not None:
         params.port = port
     elif tls:
@@ -122,6 +119,21 @@ def _parse_url_into(params: Parameters, url: str) -> None:
         _apply_url_option(params, name, values[0], tls=tls)
 
 
+def _port_of(parts: urllib.parse.SplitResult) -> Optional[int]:
+    """The URL's port, or ``None`` when it has none.
+
+    ``urllib`` quotes the text it took for the port in its error, and with a password
+    holding an unencoded ``/``, ``?`` or ``#`` that text is the start of the password. So
+    the error raised here is a new one, outside the ``except`` block: it has no
+    ``__context__`` (``from None`` would only hide the original, not drop it).
+    """
+    try:
+        return parts.port
+    except ValueError:
+        pass
+    raise ValueError('URL port must be an integer between 0 and 65535')
+
+
 def _vhost_from_path(path: str) -> Optional[str]:
     """The percent-decoded first path segment, or ``None`` (keep the default) for ``''``/``'/'``.
 
@@ -137,13 +149,20 @@ def _vhost_from_path(path: str) -> Optional[str]:
 
 
 def _literal(value: str) -> Any:
-    """Evaluate a Python literal (``{'a': 1}``, ``None``...) as pika reads dict options."""
+    """Evaluate a Python literal (``{'a': 1}``, ``None``...) as pika reads dict options.
+
+    A ``SyntaxError`` carries the source text, which may hold a key password from
+    ``ssl_options``: the error raised instead is made outside the ``except`` block, so that
+    it does not keep the original as its ``__context__``.
+    """
+    failure: Exception
     try:
         return ast.literal_eval(value)
     except SyntaxError:
-        raise _LiteralSyntaxError('expected a Python literal such as {...} or None') from None
+        failure = _LiteralSyntaxError('expected a Python literal such as {...} or None')
     except (ValueError, TypeError, MemoryError, RecursionError):
-        raise ValueError('expected a Python literal such as {...} or None') from None
+        failure = ValueError('expected a Python literal such as {...} or None')
+    raise failure
 
 
 _CA_KEYS = (('ca_certs', 'cafile'), ('ca_path', 'capath'), ('ca_data', 'cadata'))
@@ -212,9 +231,11 @@ _LITERAL_OPTIONS: dict[str, Callable[[Parameters, str, bool], None]] = {
 def _apply_url_option(params: Parameters, name: str, value: str, *, tls: bool) -> None:
     """Set one query option on ``params``.
 
-    A ``TypeError``/``ValueError`` keeps its type (pika's) and gains the option's name;
+    A ``TypeError``/``ValueError`` keeps its type (pika's) and gains the option's name; it
+    is raised anew without the original as ``__context__`` (see ``_port_of``).
     ``OSError``/``ssl.SSLError`` from loading TLS files pass through.
     """
+    failure: Exception
     try:
         if name in _INT_OPTIONS:
             setattr(params, _INT_OPTIONS[name], int(value))
@@ -227,6 +248,9 @@ def _apply_url_option(params: Parameters, name: str, value: str, *, tls: bool) -
         else:
             raise LookupError(name)
     except LookupError:
-        raise ValueError(f'Unknown URL parameter: {name!r}') from None
+        failure = ValueError(f'Unknown URL parameter: {name!r}')
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f'Invalid value for URL parameter {name!r}: {exc}') from None
+        failure = type(exc)(f'Invalid value for URL parameter {name!r}: {exc}')
+    else:
+        return
+    raise failure

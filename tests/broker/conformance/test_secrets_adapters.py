@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import traceback
 import types
 import urllib.parse
@@ -44,20 +45,28 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.broker
 
 USER = f'pikasecret-{uuid.uuid4().hex[:8]}'
-# Characters that must be percent-encoded in a URL, and a random core that no other text has.
-PASSWORD = f'S3cr3t/@:%?#-{uuid.uuid4().hex}'
-WRONG_PASSWORD = f'Wr0ng/@:-{uuid.uuid4().hex}'
-TOKEN = f'T0ken-{uuid.uuid4().hex}'
+
+
+def _random() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+# Characters that must be percent-encoded in a URL between random parts no other text has.
+PASSWORD = f'S3{_random()}/@:%?#-{_random()}'
+WRONG_PASSWORD = f'Wr{_random()}/@:-{_random()}'
+TOKEN = f'T0ken-{_random()}'
 SECRETS = (PASSWORD, WRONG_PASSWORD, TOKEN)
 WRONG_NAME = 'not-the-broker'
 
 
 def needles() -> list[str]:
-    """What must never show: each secret, its percent-encoded form, and its random core (a
-    partial leak, e.g. half a password split off by a URL parser, still gives the core away)."""
+    """What must never show: each secret, its percent-encoded form, and each of its random
+    parts (a partial leak, e.g. the piece of a password a URL parser took for the port, still
+    gives the password away)."""
     found = []
     for secret in SECRETS:
-        found += [secret, urllib.parse.quote(secret, safe=''), secret.rsplit('-', 1)[1]]
+        found += [secret, urllib.parse.quote(secret, safe='')]
+        found += [part for part in re.findall('[0-9A-Za-z]+', secret) if len(part) >= 8]
     return found
 
 
@@ -266,6 +275,7 @@ def bad_urls(host: str, port: int) -> list[str]:
     parse."""
     encoded = quoted(PASSWORD)
     key_password = quoted(repr({'password': PASSWORD}))  # a key password, but no CA: refused
+    unclosed = quoted(f"{{'ca_certs': '/ca.pem', 'password': '{PASSWORD}'")  # a SyntaxError
     return [
         f'amqp://{USER}:{encoded}@{host}:notaport/%2F',
         f'amqp://{USER}:{encoded}@{host}:{port}/%2F?heartbeat=nope',
@@ -274,8 +284,9 @@ def bad_urls(host: str, port: int) -> list[str]:
         f'amqps://{USER}:{encoded}@{host}:{port}/%2F?ssl_options=None',
         f'ftp://{USER}:{encoded}@{host}:{port}/%2F',
         f'amqp://{USER}:{PASSWORD}@{host}:{port}/%2F',
-        f'amqp://{USER}:{PASSWORD.rsplit("-", 1)[1]}@{host}:{port}x/%2F',
+        f'amqp://{USER}:{PASSWORD[:18]}@{host}:{port}x/%2F',
         f'amqp://{USER}:{encoded}@{host}:{port}/%2F?ssl_options={key_password}',
+        f'amqp://{USER}:{encoded}@{host}:{port}/%2F?ssl_options={unclosed}',
     ]
 
 
@@ -433,7 +444,7 @@ def test_scan_sees_a_leak() -> None:
     with Leaks() as capture:
         logging.getLogger('pika.test').debug('password is %s', PASSWORD)
         warnings.warn(f'token {quoted(TOKEN)}', stacklevel=1)
-        capture.errors.append(ValueError(WRONG_PASSWORD.rsplit('-', 1)[1]))
+        capture.errors.append(ValueError(WRONG_PASSWORD[:18]))
     with pytest.raises(AssertionError) as info:
         capture.assert_clean()
     assert info.value.args[0].count('\n') >= 3

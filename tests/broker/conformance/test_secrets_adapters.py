@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import ssl
 import traceback
 import types
 import urllib.parse
@@ -152,6 +153,8 @@ class Leaks:
             yield where, str(record.msg)
             yield where, record.getMessage()
             yield where, repr(record.args)
+            if record.stack_info:
+                yield where, record.stack_info
             if record.exc_info and record.exc_info[1] is not None:
                 for text in exception_texts(record.exc_info[1]):
                     yield where, text
@@ -191,15 +194,14 @@ def leaks(capfd: pytest.CaptureFixture[str]) -> Iterator[Leaks]:
         assert needle not in out + err, f'secret printed: {(out + err)[:2000]}'
 
 
-def reachable_secrets(root: Any, limit: int = 2_000_000) -> list[str]:
-    """Every str/bytes reachable from ``root`` that holds the password, with the path to it.
+def reachable_secrets(root: Any, needle: str = PASSWORD, limit: int = 2_000_000) -> list[str]:
+    """Every str/bytes reachable from ``root`` that holds ``needle``, with the path to it.
 
     Follows ``gc.get_referents`` from ``root``, but not into modules, classes or code, nor into a
     function's globals (only its closure and defaults), nor past a frame's locals: those lead to
     module globals such as this test's own ``PASSWORD``, which the connection does not hold.
     """
-    needle = PASSWORD
-    needle_b = PASSWORD.encode()
+    needle_b = needle.encode()
     found: list[str] = []
     seen: set[int] = set()
     stack: list[tuple[Any, str]] = [(root, type(root).__name__)]
@@ -308,6 +310,8 @@ def login_update_and_lose(driver: Driver, node: PrivateBroker, leaks: Leaks) -> 
         assert params.credentials.password == PASSWORD  # percent-decoded
         session = Session(driver, params).wait_open()
         channel = session.channel()
+        channel_closed: list[BaseException] = []
+        channel.add_on_close_callback(lambda _channel, reason: channel_closed.append(reason))
         queue = declare_queue(session, channel)
         channel.basic_publish('', queue, b'payload')
         updated: list[Any] = []
@@ -317,7 +321,8 @@ def login_update_and_lose(driver: Driver, node: PrivateBroker, leaks: Leaks) -> 
         proxy.close_all()
         driver.run_until(lambda: session.close_error is not None)
     assert isinstance(session.close_error, exceptions.StreamLostError)
-    leaks.errors.append(session.close_error)
+    assert channel_closed, 'the channel was not told it closed'
+    leaks.errors += [session.close_error, *channel_closed]
     leaks.objects += [session.connection, channel]
 
 
@@ -377,8 +382,44 @@ def test_erase_on_connect_leaves_no_copy_on_every_adapter(
         assert credentials.username is None and credentials.password is None
         assert reachable_secrets(session.connection) == []
         assert reachable_secrets(params) == []
+        # A rotated token is not kept once the broker took it.
+        updated: list[Any] = []
+        session.connection.update_secret(TOKEN, 'token rotated', callback=updated.append)
+        driver.run_until(lambda: bool(updated))
+        assert reachable_secrets(session.connection, TOKEN) == []
     finally:
         session.close()
+
+
+def test_erase_on_connect_after_a_failed_attempt_on_every_adapter(
+    driver: Driver, node: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    """A refused login and a TLS failure erase the credentials too, and the failed
+    connection keeps no copy."""
+    wrong = pika.PlainCredentials(USER, PASSWORD + 'x', erase_on_connect=True)
+    refused = pika.ConnectionParameters(node.host, node.port, credentials=wrong, heartbeat=0)
+    session = Session(driver, refused)
+    driver.run_until(lambda: session.finished, timeout=20.0)
+    assert isinstance(session.open_error, exceptions.ProbableAuthenticationError)
+    assert wrong.password is None
+    assert reachable_secrets(session.connection) == []
+
+    if isinstance(driver, TwistedDriver):
+        return  # Twisted's TLS is the caller's: no pika TLS failure to erase after
+    tls = pika.PlainCredentials(USER, PASSWORD, erase_on_connect=True)
+    context = ssl.create_default_context(cafile=str(tls_files.ca_cert))
+    params = pika.ConnectionParameters(
+        node.host,
+        node.tls_port,
+        credentials=tls,
+        ssl_options=pika.SSLOptions(context, WRONG_NAME),
+        socket_timeout=5,
+    )
+    session = Session(driver, params)
+    driver.run_until(lambda: session.finished, timeout=20.0)
+    assert isinstance(session.open_error, exceptions.AMQPConnectionError)
+    assert tls.password is None
+    assert reachable_secrets(session.connection) == []
 
 
 # -- BlockingConnection ------------------------------------------------------------------------

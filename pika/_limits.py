@@ -9,6 +9,8 @@ raises. The AMQP constants (``FRAME_MIN_SIZE``, reply codes) stay in the generat
 from __future__ import annotations
 
 __all__ = [
+    'DEFAULT_DELIVERY_BACKLOG_HIGH',
+    'DEFAULT_DELIVERY_BACKLOG_LOW',
     'DEFAULT_MAX_MESSAGE_SIZE',
     'HANDSHAKE_FRAME_MAX',
     'MAX_CHANNEL_NUMBER',
@@ -35,3 +37,11 @@ DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024
 #: :mod:`pika.data` refuse more, so hostile input cannot exhaust the stack and a cyclic dict
 #: is refused when sent instead of raising RecursionError.
 MAX_TABLE_DEPTH = 64
+
+#: Defaults of ``ConnectionParameters.delivery_backlog_high``/``_low``: above the high mark of
+#: bytes received for consumers and not yet handed to the application, a ``BlockingConnection``
+#: stops reading its socket (TCP flow control then holds the broker back) until the backlog
+#: is down to the low mark. 64 MiB keeps thousands of typical messages ready for a fast
+#: consumer while a slow one without ``basic_qos`` cannot fill the process with a whole queue.
+DEFAULT_DELIVERY_BACKLOG_HIGH = 64 * 1024 * 1024
+DEFAULT_DELIVERY_BACKLOG_LOW = 32 * 1024 * 1024

@@ -239,6 +239,8 @@ class Parameters:
         self._client_properties = self.DEFAULT_CLIENT_PROPERTIES
         self._tcp_options = self.DEFAULT_TCP_OPTIONS
         self._max_message_size = self.DEFAULT_MAX_MESSAGE_SIZE
+        self._delivery_backlog_high = _limits.DEFAULT_DELIVERY_BACKLOG_HIGH
+        self._delivery_backlog_low = _limits.DEFAULT_DELIVERY_BACKLOG_LOW
 
     # -- comparison and display -------------------------------------------------
 
@@ -444,6 +446,27 @@ class Parameters:
     def max_message_size(self, value: int) -> None:
         self._max_message_size = _check_int('max_message_size', value, 1)
 
+    @property
+    def delivery_backlog_high(self) -> int:
+        """Bytes of received deliveries not yet handed to the application above which a
+        ``BlockingConnection`` stops reading its socket (>= 0; 0 never stops; default
+        64 MiB). Not in pika 1.x; see docs/blocking.md, "Bounded memory while consuming"."""
+        return self._delivery_backlog_high
+
+    @delivery_backlog_high.setter
+    def delivery_backlog_high(self, value: int) -> None:
+        self._delivery_backlog_high = _check_int('delivery_backlog_high', value, 0)
+
+    @property
+    def delivery_backlog_low(self) -> int:
+        """Backlog (bytes) at which reading resumes once paused (>= 0; default 32 MiB; a
+        value above ``delivery_backlog_high`` acts as that mark). Not in pika 1.x."""
+        return self._delivery_backlog_low
+
+    @delivery_backlog_low.setter
+    def delivery_backlog_low(self, value: int) -> None:
+        self._delivery_backlog_low = _check_int('delivery_backlog_low', value, 0)
+
 
 class _Default:
     """Sentinel type: "argument not given", distinct from an explicit ``None``."""
@@ -458,7 +481,8 @@ _DEFAULT: Any = _Default()
 _KEYWORDS = tuple(
     'host virtual_host credentials channel_max frame_max heartbeat ssl_options'
     ' connection_attempts retry_delay socket_timeout stack_timeout locale'
-    ' blocked_connection_timeout client_properties tcp_options max_message_size'.split()
+    ' blocked_connection_timeout client_properties tcp_options max_message_size'
+    ' delivery_backlog_high delivery_backlog_low'.split()
 )
 
 
@@ -487,6 +511,11 @@ class ConnectionParameters(Parameters):
     :param max_message_size: keyword only, not in pika 1.x: the largest message body
         accepted from the broker in bytes (default 134217728, RabbitMQ's default); a
         larger one closes the connection (docs/limits.md)
+    :param delivery_backlog_high: keyword only, not in pika 1.x: bytes of received,
+        undispatched deliveries above which a ``BlockingConnection`` pauses reading
+        (default 67108864; 0 never pauses; docs/blocking.md)
+    :param delivery_backlog_low: keyword only, not in pika 1.x: the backlog at which
+        reading resumes (default 33554432)
     :param kwargs: only the pika 0.9-era alias ``heartbeat_interval`` (same meaning
         as ``heartbeat``; giving both raises ``TypeError``). Anything else raises
         ``TypeError``.
@@ -512,6 +541,8 @@ class ConnectionParameters(Parameters):
         tcp_options: Optional[dict[str, Any]] = _DEFAULT,
         *,
         max_message_size: int = _DEFAULT,
+        delivery_backlog_high: int = _DEFAULT,
+        delivery_backlog_low: int = _DEFAULT,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -538,6 +569,8 @@ class ConnectionParameters(Parameters):
             'client_properties': client_properties,
             'tcp_options': tcp_options,
             'max_message_size': max_message_size,
+            'delivery_backlog_high': delivery_backlog_high,
+            'delivery_backlog_low': delivery_backlog_low,
         }
         for name in _KEYWORDS:
             if given[name] is not _DEFAULT:

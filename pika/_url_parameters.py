@@ -34,8 +34,9 @@ class URLParameters(Parameters):
     are ``'/'``, ``/vh/`` is ``'vh'``, and an empty or ``/`` path keeps ``'/'``.
 
     Query options, each at most once (a blank value is ignored): ``heartbeat``,
-    ``channel_max``, ``frame_max``, ``connection_attempts``, ``max_message_size`` (ours,
-    not pika's; integers);
+    ``channel_max``, ``frame_max``, ``connection_attempts``, ``max_message_size``,
+    ``delivery_backlog_high``, ``delivery_backlog_low`` (these three are ours, not pika's;
+    integers);
     ``retry_delay``, ``socket_timeout``, ``stack_timeout``,
     ``blocked_connection_timeout`` (numbers); ``locale``; ``tcp_options`` and
     ``client_properties`` (Python literals: a dict or ``None``); ``ssl_options``
@@ -219,6 +220,8 @@ _INT_OPTIONS = {
     'frame_max': 'frame_max',
     'connection_attempts': 'connection_attempts',
     'max_message_size': 'max_message_size',
+    'delivery_backlog_high': 'delivery_backlog_high',
+    'delivery_backlog_low': 'delivery_backlog_low',
 }
 _FLOAT_OPTIONS = ('retry_delay', 'socket_timeout', 'stack_timeout', 'blocked_connection_timeout')
 _LITERAL_OPTIONS: dict[str, Callable[[Parameters, str, bool], None]] = {

@@ -24,6 +24,7 @@ from pika import exceptions, frame, spec
 from pika._channel_args import GetEmpty as GetEmpty  # re-exported by blocking_connection
 from pika._core import events as ev
 from pika._core.states import ChannelState
+from pika.adapters._backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
 from pika.adapters._blocking_methods import ChannelMethodsMixin
@@ -446,6 +447,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
                 mine.extend(slot.gen_queue)
                 slot.gen_queue.clear()
                 slot.gen_tag = None
+            if slot.error is None:
+                pump.forget_backlog(slot, sum([delivery_cost(e.body) for e in mine]))
             pump.kick()
         return mine
 
@@ -527,28 +530,40 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         """Run callbacks for queued events of this channel (no lock held); returns how many."""
         slot = self._slot
         pending = slot.pending
+        pump = self._pump
+        chunk = pump.backlog.chunk
+        taken = 0  # backlog cost of the deliveries taken and not reported yet
         count = 0
-        while pending:
-            owner = slot.owner
-            if owner is not None and owner != me:
-                break
-            try:
-                event: Any = pending.popleft()
-            except IndexError:
-                break
-            count += 1
-            if type(event) is _Delivered:
-                method = event.method
-                consumer = self._consumers.get(method.consumer_tag)
-                if consumer is not None:
-                    consumer.on_message_callback(self, method, event.properties, event.body)
-                elif not self._cancelled_auto_ack.get(method.consumer_tag, False):
-                    self._requeue([event])
-            elif type(event) is ev.MessageReturned:
-                for callback in list(self._return_callbacks):
-                    callback(self, event.method, event.properties, event.body)
-            elif type(event) is ev.ConsumerCancelled:
-                self._on_broker_cancel(event)
+        try:
+            while pending:
+                owner = slot.owner
+                if owner is not None and owner != me:
+                    break
+                try:
+                    event: Any = pending.popleft()
+                except IndexError:
+                    break
+                count += 1
+                if type(event) is _Delivered:
+                    method = event.method
+                    body = event.body
+                    taken += len(body) + DELIVERY_OVERHEAD
+                    if taken >= chunk:
+                        pump.release(slot, taken)
+                        taken = 0
+                    consumer = self._consumers.get(method.consumer_tag)
+                    if consumer is not None:
+                        consumer.on_message_callback(self, method, event.properties, body)
+                    elif not self._cancelled_auto_ack.get(method.consumer_tag, False):
+                        self._requeue([event])
+                elif type(event) is ev.MessageReturned:
+                    for callback in list(self._return_callbacks):
+                        callback(self, event.method, event.properties, event.body)
+                elif type(event) is ev.ConsumerCancelled:
+                    self._on_broker_cancel(event)
+        finally:
+            if taken:
+                pump.release(slot, taken)
         return count
 
     def _on_broker_cancel(self, event: ev.ConsumerCancelled) -> None:
@@ -638,8 +653,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
                 slot.core.close(reply_code, reply_text)
                 pump.send_now()
             done = pump.wait(lambda: slot.error is not None, self._deadline(timeout))
-            slot.pending.clear()
-            slot.gen_queue.clear()
+            if slot.error is None:  # timed out (a closed channel's queues are already empty)
+                pump.drop_deliveries(slot)
         self._consumers.clear()
         self._generator = None
         self._connection._forget_channel(self.channel_number)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from pika import _channel_args as args_mod
 from pika import exceptions, spec
+from pika.adapters._backlog import delivery_cost
 from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo
 
 if TYPE_CHECKING:
@@ -203,28 +204,46 @@ class ConsumeGeneratorMixin:
         def ready() -> bool:
             return bool(queue) or slot.gen_cancelled or slot.error is not None
 
-        while True:
-            deadline = None if inactivity_timeout is None else _monotonic() + inactivity_timeout
-            while not queue:
-                if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
-                    if slot.error is not None and self._generator is gen:
-                        self._generator = None
-                        if not isinstance(slot.error, _CLOSED_BY_US):
-                            self._raise_closed()
-                    return
-                if deadline is not None and _monotonic() >= deadline:
-                    break
-                me = _get_ident()
-                slot.owner = me
-                try:
-                    connection._run_once(deadline, ready)
-                finally:
-                    slot.owner = None
-            if queue:
-                event = next_delivery()
-                yield event.method, event.properties, event.body
-            else:
-                yield None, None, None
+        pump = self._pump
+        chunk = pump.backlog.chunk
+        taken = 0  # backlog cost of the deliveries yielded and not reported to the pump yet
+        try:
+            while True:
+                deadline = None if inactivity_timeout is None else _monotonic() + inactivity_timeout
+                if taken and not queue:  # about to wait: report first, reading may resume
+                    pump.release(slot, taken)
+                    taken = 0
+                while not queue:
+                    if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
+                        if slot.error is not None and self._generator is gen:
+                            self._generator = None
+                            if not isinstance(slot.error, _CLOSED_BY_US):
+                                self._raise_closed()
+                        return
+                    if deadline is not None and _monotonic() >= deadline:
+                        break
+                    slot.owner = _get_ident()
+                    try:
+                        connection._run_once(deadline, ready)
+                    finally:
+                        slot.owner = None
+                if queue:
+                    event = next_delivery()
+                    taken += delivery_cost(event.body)
+                    if taken >= chunk:
+                        pump.release(slot, taken)
+                        taken = 0
+                    yield event.method, event.properties, event.body
+                else:
+                    yield None, None, None
+        except GeneratorExit:  # closed, maybe by the garbage collector in any thread
+            if taken:
+                pump.release(slot, taken, wait=False)
+                taken = 0
+            raise
+        finally:
+            if taken:
+                pump.release(slot, taken)
 
     def get_waiting_message_count(self) -> int:
         """Messages received for the ``consume()`` generator and not yielded yet."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
+from pika.adapters._backlog import Backlog
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_routing import EventRouter
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
@@ -44,6 +45,11 @@ LOGGER = logging.getLogger(__name__)
 #: Bytes asked of the kernel per read: large enough to decode many small deliveries per syscall.
 RECV_SIZE = 131072
 RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusable buffer
+
+#: Bytes read while reading is paused (backlog above its high mark), once each time the core's
+#: heartbeat timer is due: any byte proves the peer alive, so pausing never looks like a
+#: missed heartbeat, and the backlog grows by at most this per half heartbeat interval.
+LIVENESS_READ = 1024
 
 #: Plain publishes may stay queued in the core (keeper running) while fewer bytes than this are
 #: pending; reaching it sends them at once.
@@ -94,11 +100,11 @@ class Pump(EventRouter):
         self._wake_fd = self._wake_r.fileno()
         self._poller.register(self._fd, READ)
         self._poller.register(self._wake_fd, READ)
+        self._interest = READ  # what the socket is registered for (0: not registered)
         self._tls = isinstance(sock, ssl.SSLSocket)
         # Plain sockets read into one reusable buffer (no bytes object per read; the core copies
         # what it keeps); TLS takes a plain recv (see _read).
         self._recv_view = None if self._tls else memoryview(bytearray(RECV_INTO_SIZE))
-        self._want_write = False
         self._just_readable = [(self._fd, READ)]  # what epoll reports when only a read is due
         # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
         # count moves the real deadline can only be later, so a wait may use this one.
@@ -109,6 +115,11 @@ class Pump(EventRouter):
         self._keeper_wake = threading.Event()
         self._held = False  # the core holds publish frames we chose not to send yet
         self._sent_mark = 0  # core.bytes_queued_total at the last drain
+        params = core.params
+        #: deliveries waiting for the application; above its high mark only the threads
+        #: waiting for something else than a delivery (``_urgent``) read (docs/blocking.md)
+        self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
+        self._urgent = 0
 
     # -- state ---------------------------------------------------------------------------
 
@@ -221,18 +232,35 @@ class Pump(EventRouter):
 
     # -- waiting -------------------------------------------------------------------------
 
-    def wait(self, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+    def wait(
+        self, done: Callable[[], bool], deadline: Optional[float], deliveries: bool = False
+    ) -> bool:
         """Pump I/O until ``done()`` holds, the connection ends, or ``deadline`` passes.
 
         Must be called with the lock held; returns with it held. At least one read cycle runs
         even if ``deadline`` has already passed, so ``deadline=now`` means "poll once".
 
+        :param deliveries: the caller waits for deliveries to dispatch (or timers), so reading
+            may pause while the backlog is above its high mark. Any other wait (an RPC reply,
+            a confirm, a close) reads regardless: its frame may be queued behind deliveries.
         :returns: ``done()`` at exit (False on timeout or connection end)
         """
         if self._held:
             self.send_now()
         if done():
             return True
+        if deliveries:
+            return self._wait(done, deadline)
+        self._urgent += 1
+        if self.backlog.paused:
+            self.kick()  # a paused leader must start reading for us
+        try:
+            return self._wait(done, deadline)
+        finally:
+            self._urgent -= 1
+
+    def _wait(self, done: Callable[[], bool], deadline: Optional[float]) -> bool:
+        """The loop of :meth:`wait`: lead a cycle or follow, until done or timed out."""
         while True:  # done() is checked once per cycle or wake-up, right after it
             if self.error is not None:
                 return done()
@@ -283,10 +311,11 @@ class Pump(EventRouter):
         if tick_at is not None and (deadline is None or tick_at < deadline):
             deadline = tick_at
         timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
-        if (self._out.size > 0) is not self._want_write:  # start or stop waiting to write
-            self._poller.modify(self._fd, READ if self._want_write else READ | WRITE)
-            self._want_write = not self._want_write
-        if self._tls and sock.pending():  # type: ignore[attr-defined]
+        reading = self._urgent > 0 or not self.backlog.paused
+        interest = (READ if reading else 0) | (WRITE if self._out.size else 0)
+        if interest != self._interest:  # start or stop waiting to read or to write
+            self._set_interest(interest)
+        if reading and self._tls and sock.pending():  # type: ignore[attr-defined]
             timeout = 0.0
         self._selecting = True
         self.lock.release()
@@ -303,7 +332,10 @@ class Pump(EventRouter):
             self._close_socket()
             return
         now = _monotonic()  # one clock read serves the read and the tick check
-        if readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
+        if not reading:
+            if readable:  # an error or hang-up bit (READ is off): let recv report it
+                self._read(now, LIVENESS_READ)
+        elif readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
             self._read(now)
         if self._out.size:
             self._write_out()
@@ -312,6 +344,17 @@ class Pump(EventRouter):
             self.core.deadline_changes != self._deadline_seen
         ):
             self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
+
+    def _set_interest(self, interest: int) -> None:
+        """Register the socket for ``interest`` (READ/WRITE bits; 0 unregisters it)."""
+        poller, fd = self._poller, self._fd
+        if not self._interest:
+            poller.register(fd, interest)
+        elif not interest:
+            poller.unregister(fd)
+        else:
+            poller.modify(fd, interest)
+        self._interest = interest
 
     def _scan(self, ready: list[tuple[int, int]]) -> bool:
         """Whether the socket is readable (or failed) in ``ready``; drains the wake-up socket."""
@@ -332,22 +375,28 @@ class Pump(EventRouter):
         except OSError:
             pass
 
-    def _read(self, now: float) -> None:
-        """Read once (plus whatever TLS already decrypted), feed the core, route (lock held)."""
+    def _read(self, now: float, limit: int = 0) -> None:
+        """Read once (plus whatever TLS already decrypted), feed the core, route (lock held).
+
+        :param limit: read at most this many bytes, once (0: a full read)
+        """
         sock = self.sock
         core = self.core
         output = core._output
         view = self._recv_view
+        if limit and view is not None:
+            view = view[:limit]
         while sock is not None:
             try:
                 if view is None:  # TLS: a plain recv of what was decrypted
-                    data = sock.recv(RECV_SIZE)
+                    data = sock.recv(limit or RECV_SIZE)
                     found = core.receive_data(data, now) if data else None
                 elif core.large_message is None:  # the usual read, into the reusable buffer
                     received = sock.recv_into(view)
                     found = core.receive_data(view[:received], now) if received else None
                 else:  # a large message arrives: straight into its buffer
-                    received = sock.recv_into(cast('memoryview', core.receive_buffer()))
+                    target = cast('memoryview', core.receive_buffer())
+                    received = sock.recv_into(target[:limit] if limit else target)
                     found = core.received_into(received, now) if received else None
             except _WOULD_BLOCK:
                 return
@@ -362,7 +411,7 @@ class Pump(EventRouter):
             finally:
                 if output.buffer or output.parts:  # what send_now checks first, one call less
                     self.send_now()
-            if not (self._tls and sock.pending()):  # type: ignore[attr-defined]
+            if limit or not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 return
             sock = self.sock
 
@@ -382,6 +431,10 @@ class Pump(EventRouter):
                 self._deadline_seen = self.core.deadline_changes
                 tick_at = self._tick_at = self.core.next_deadline()
                 if tick_at is not None and now >= tick_at:
+                    if not self._interest & READ:  # paused: show the core the peer is alive
+                        self._read(now, LIVENESS_READ)
+                        if self.sock is None:
+                            return
                     self.route(self.core.tick(now))
                     self.send_now()
 
@@ -446,6 +499,7 @@ class Pump(EventRouter):
             return
         self.error = error
         for slot in list(self.slots.values()):
+            self.drop_deliveries(slot)
             slot.finish(error)
         self.slots.clear()
         while self.conn_rpc_waiters:

@@ -15,11 +15,13 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika._core import events as ev
+from pika.adapters._backlog import DELIVERY_OVERHEAD
 
 if TYPE_CHECKING:
     import threading
     from collections import deque
 
+    from pika.adapters._backlog import Backlog
     from pika.adapters._blocking_slots import ChannelSlot, Waiter
 
 __all__ = ['EventRouter']
@@ -37,20 +39,27 @@ class EventRouter:
         cond: threading.Condition
         opened: bool
         on_change: Optional[Callable[[], None]]
+        backlog: Backlog
+        lock: threading.Lock
         _followers: int
 
         def _finish(self, error: BaseException) -> None: ...
+        def kick(self) -> None: ...
 
     def route(self, events: list[ev.Event]) -> None:
         """Put each core event where its waiter or dispatcher will find it, then notify."""
         if not events:
             return
         slots = self.slots
+        added = 0  # backlog bytes of this batch
         for event in events:
             kind = type(event)
             if kind is ev.MessageDelivered:
                 slot = slots.get(event.channel_number)  # type: ignore[attr-defined]
                 if slot is not None:
+                    cost = len(event.body) + DELIVERY_OVERHEAD  # type: ignore[attr-defined]
+                    slot.backlog += cost
+                    added += cost
                     if event.method.consumer_tag == slot.gen_tag:  # type: ignore[attr-defined]
                         slot.gen_queue.append(event)  # type: ignore[arg-type]
                     else:
@@ -72,10 +81,46 @@ class EventRouter:
                     LOGGER.debug('Ignoring core event %r', event)
                 else:
                     handler(self, event)
+        if added:
+            self.backlog.add(added)
         if self._followers:
             self.cond.notify_all()
         if self.on_change is not None:
             self.on_change()
+
+    def release(self, slot: ChannelSlot, nbytes: int, wait: bool = True) -> None:
+        """The application took deliveries costing ``nbytes`` from ``slot`` (takes the lock).
+
+        Dispatchers pop deliveries without the lock and report them here in chunks
+        (``backlog.chunk``). Reading resumes, and the leader is woken, once the backlog is down
+        to the low mark. A closed channel's backlog was already dropped: nothing to do.
+
+        :param wait: False from a generator's finalizer, which may run (garbage collection)
+            in a thread that holds the lock: wait briefly, then give up rather than deadlock
+            (the report is lost: at most one ``chunk`` stays counted)
+        """
+        if not self.lock.acquire(True, -1 if wait else 0.05):
+            return
+        try:
+            if slot.error is None:
+                slot.backlog -= nbytes
+                if self.backlog.remove(nbytes):
+                    self.kick()
+        finally:
+            self.lock.release()
+
+    def drop_deliveries(self, slot: ChannelSlot) -> None:
+        """Forget everything queued in ``slot`` (channel closed; lock held)."""
+        slot.pending.clear()
+        slot.gen_queue.clear()
+        self.forget_backlog(slot, slot.backlog)
+
+    def forget_backlog(self, slot: ChannelSlot, nbytes: int) -> None:
+        """``nbytes`` of ``slot``'s deliveries were removed by us, not taken (lock held)."""
+        if nbytes:
+            slot.backlog -= nbytes
+            if self.backlog.remove(nbytes):
+                self.kick()
 
     def _on_returned(self, event: ev.MessageReturned) -> None:
         slot = self.slots.get(event.channel_number)
@@ -125,6 +170,7 @@ class EventRouter:
     def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
         slot = self.slots.pop(event.channel_number, None)
         if slot is not None:
+            self.drop_deliveries(slot)
             slot.finish(event.error)
 
     def _on_connection_opened(self, event: ev.ConnectionOpened) -> None:

@@ -78,10 +78,12 @@ class ChannelSlot:
     cancellations) in arrival order; ``gen_queue`` holds deliveries for the ``consume()``
     generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
     or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
+    ``backlog`` is this channel's share of the pump's :class:`~pika.adapters._backlog.Backlog`:
+    the cost of the deliveries queued here and not yet reported taken.
     """
 
-    __slots__ = ('core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue', 'gen_tag',
-                 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
+    __slots__ = ('backlog', 'core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue',
+                 'gen_tag', 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
                  'unconfirmed')  # fmt: skip
 
     def __init__(self, core: ChannelCore) -> None:
@@ -98,6 +100,7 @@ class ChannelSlot:
         self.owner: Optional[int] = None
         self.error: Optional[BaseException] = None
         self.error_reported = False
+        self.backlog = 0
 
     def take_deliveries(self, consumer_tag: str) -> list[ev.MessageDelivered]:
         """Remove and return the undispatched deliveries of ``consumer_tag`` from ``pending``.

@@ -359,7 +359,7 @@ class BlockingConnection:
             )
 
         with pump.lock:
-            pump.wait(ready, wait_until)
+            pump.wait(ready, wait_until, deliveries=True)
         return self._dispatch(me)
 
     def _dispatch(self, me: int) -> int:

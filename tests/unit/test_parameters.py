@@ -93,6 +93,8 @@ CASES: dict[str, tuple[list[Any], list[Any], list[Any]]] = {
     'client_properties': ([None, {}, {'connection_name': 'x'}], [[], 'x', 1], []),
     'tcp_options': ([None, {'TCP_KEEPIDLE': 60}], [[], 'x'], []),
     'max_message_size': ([1, 4096, 2**63], ['1', 1.0, None], [0, -1, False]),
+    'delivery_backlog_high': ([0, 1, 2**40], ['1', 1.0, None], [-1]),
+    'delivery_backlog_low': ([0, 1, 2**40], ['1', 1.0, None], [-1]),
 }
 
 

@@ -351,7 +351,8 @@ def test_default_class_attributes(cls: type[c.Parameters]) -> None:
 
 def test_property_names() -> None:
     properties = {n for n in dir(c.Parameters) if isinstance(getattr(c.Parameters, n), property)}
-    assert properties == set(_ATTRIBUTES) | {'max_message_size'}  # ours only: docs/limits.md
+    ours = {'max_message_size', 'delivery_backlog_high', 'delivery_backlog_low'}
+    assert properties == set(_ATTRIBUTES) | ours  # ours only: docs/limits.md, docs/blocking.md
 
 
 # -- expressions: constructors, equality, hashing, repr, class attributes -----------------
@@ -812,6 +813,11 @@ URLS_DIFFERENCES: list[tuple[str, Any]] = [
     ),  # pika 1.4.4: {'host': ['str', "'h'"], 'retry_delay': ['float', 'inf']}
     ('amqp://h/?max_message_size=2048', {'host': ['str', "'h'"]}),  # pika 1.4.4: 'ValueError'
     ('amqp://h/?max_message_size=0', 'ValueError'),  # pika 1.4.4: 'ValueError' (unknown)
+    (
+        'amqp://h/?delivery_backlog_high=0&delivery_backlog_low=0',
+        {'host': ['str', "'h'"]},
+    ),  # pika 1.4.4: 'ValueError' (unknown)
+    ('amqp://h/?delivery_backlog_high=-1', 'ValueError'),  # pika 1.4.4: 'ValueError'
 ]
 
 

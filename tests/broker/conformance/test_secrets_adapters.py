@@ -469,6 +469,27 @@ def test_erase_on_connect_leaves_no_copy_blocking(node: PrivateBroker) -> None:
         connection.close()
 
 
+def test_erase_on_connect_after_a_tls_failure_blocking(
+    node: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    """The failed BlockingConnection is gone; neither the parameters nor the exception (with
+    the frames of its traceback) keep the password."""
+    credentials = pika.PlainCredentials(USER, PASSWORD, erase_on_connect=True)
+    context = ssl.create_default_context(cafile=str(tls_files.ca_cert))
+    params = pika.ConnectionParameters(
+        node.host,
+        node.tls_port,
+        credentials=credentials,
+        ssl_options=pika.SSLOptions(context, WRONG_NAME),
+        socket_timeout=5,
+    )
+    with pytest.raises(exceptions.AMQPConnectionError) as info:
+        pika.BlockingConnection(params)
+    assert credentials.username is None and credentials.password is None
+    assert reachable_secrets(params) == []
+    assert reachable_secrets(info.value) == []
+
+
 def test_walk_finds_a_password_the_connection_holds(node: PrivateBroker) -> None:
     """The graph walk is not blind: without ``erase_on_connect`` it finds the password."""
     credentials = pika.PlainCredentials(USER, PASSWORD)

@@ -98,6 +98,11 @@ _WOULD_BLOCK = (
 CONNECT_IN_PROGRESS = _CONNECT_IN_PROGRESS
 WOULD_BLOCK = _WOULD_BLOCK
 
+#: Bytes one recv() asks for, in every reader of the package (adapters and `pika.adapters.utils`).
+RECV_SIZE = 128 * 1024
+#: Fairness: successful reads one readiness callback makes before it gives the loop back.
+READS_PER_TURN = 8
+
 # tcp_options key -> socket option constant name(s), first one available wins.
 _TCP_OPTION_NAMES = {
     'TCP_KEEPIDLE': ('TCP_KEEPIDLE', 'TCP_KEEPALIVE'),  # macOS calls it TCP_KEEPALIVE

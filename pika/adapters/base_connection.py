@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 
-_RECV_SIZE = 128 * 1024
-_READS_PER_TURN = 8  # fairness: yield to the loop after this many successful reads (TLS)
+_RECV_SIZE = _transport.RECV_SIZE
+_READS_PER_TURN = _transport.READS_PER_TURN  # then yield to the loop (TLS buffers more)
 _RECV_BUFFER_SIZE = _RECV_SIZE * _READS_PER_TURN  # one reusable recv_into target per connection
 
 

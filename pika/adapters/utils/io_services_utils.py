@@ -36,9 +36,6 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
-_RECV_SIZE = 128 * 1024
-_READS_PER_TURN = 8  # fairness: give the loop back after this many reads
-
 
 def check_callback_arg(callback: Any, name: str) -> None:
     """Refuse a `callback` argument (called `name`) that is not callable.
@@ -56,6 +53,12 @@ def check_fd_arg(fd: Any) -> None:
     """
     if not isinstance(fd, int):
         raise TypeError(f'fd must be an int file descriptor, not {fd!r}')
+
+
+def _check_non_blocking(sock: socket.socket) -> None:
+    """Refuse a socket in blocking mode: the operations below must never stall the loop."""
+    if sock.gettimeout() != 0:
+        raise ValueError(f'sock must be non-blocking: {sock!r}')
 
 
 class _FdServices:
@@ -80,7 +83,40 @@ class _OperationReference(AbstractIOReference):
         return self._cancel()
 
 
-class _SocketConnector:
+class _OneShot:
+    """An operation that reports once to `on_done`, unless `cancel()`ed first; subclasses
+    release what they hold in `_release()`."""
+
+    def __init__(
+        self, nbio: _FdServices, sock: socket.socket, on_done: Callable[..., None]
+    ) -> None:
+        self._nbio = nbio
+        self._sock = sock
+        self._on_done = on_done
+        self._active = True
+        self._timer: Optional[nbio_interface.AbstractTimerReference] = None
+
+    def _report(self, result: Any) -> None:
+        self._timer = None
+        if self._active:
+            self._active = False
+            self._on_done(result)
+
+    def cancel(self) -> bool:
+        """Stop the operation without reporting; False if it had already reported."""
+        if not self._active:
+            return False
+        self._active = False
+        if self._timer is not None:
+            self._timer.cancel()
+        self._release()
+        return True
+
+    def _release(self) -> None:
+        """Give back the loop registrations (and sockets) the operation made."""
+
+
+class _SocketConnector(_OneShot):
     """One non-blocking connect: wait for writability, then read the socket's error."""
 
     def __init__(
@@ -90,13 +126,9 @@ class _SocketConnector:
         address: Any,
         on_done: Callable[[Optional[BaseException]], None],
     ) -> None:
-        self._nbio = nbio
-        self._sock = sock
+        super().__init__(nbio, sock, on_done)
         self._address = address
-        self._on_done = on_done
-        self._active = True
         self._watching = False
-        self._timer: Optional[nbio_interface.AbstractTimerReference] = None
 
     def start(self) -> nbio_interface.AbstractIOReference:
         try:
@@ -125,20 +157,7 @@ class _SocketConnector:
             self._watching = False
             self._nbio.remove_writer(self._sock.fileno())
 
-    def _report(self, result: Optional[BaseException]) -> None:
-        self._timer = None
-        if self._active:
-            self._active = False
-            self._on_done(result)
-
-    def cancel(self) -> bool:
-        if not self._active:
-            return False
-        self._active = False
-        self._stop_watching()
-        if self._timer is not None:
-            self._timer.cancel()
-        return True
+    _release = _stop_watching
 
 
 class SocketConnectionMixin:
@@ -156,8 +175,7 @@ class SocketConnectionMixin:
         :raises ValueError: if `sock` is in blocking mode
         """
         check_callback_arg(on_done, 'on_done')
-        if sock.gettimeout() != 0:
-            raise ValueError(f'sock must be non-blocking: {sock!r}')
+        _check_non_blocking(sock)
         return _SocketConnector(self, sock, resolved_addr, on_done).start()  # type: ignore[arg-type]
 
 
@@ -224,11 +242,11 @@ class _StreamTransport(AbstractStreamTransport):
             self._protocol.connection_lost(error)
 
     def _on_readable(self) -> None:
-        for _ in range(_READS_PER_TURN):
+        for _ in range(_transport.READS_PER_TURN):
             if not self._active:
                 return
             try:
-                data = self._sock.recv(_RECV_SIZE)
+                data = self._sock.recv(_transport.RECV_SIZE)
             except _transport.WOULD_BLOCK:
                 return
             except OSError as exc:
@@ -264,7 +282,7 @@ class _StreamTransport(AbstractStreamTransport):
             self._nbio.remove_writer(self._fd)
 
 
-class _StreamConnector:
+class _StreamConnector(_OneShot):
     """Set up a stream over a connected socket: the TLS handshake if asked, then link a new
     protocol to a `_StreamTransport` and report `(transport, protocol)`."""
 
@@ -275,13 +293,9 @@ class _StreamConnector:
         sock: socket.socket,
         on_done: Callable[[_StreamResult], None],
     ) -> None:
-        self._nbio = nbio
+        super().__init__(nbio, sock, on_done)
         self._protocol_factory = protocol_factory
-        self._sock = sock
-        self._on_done = on_done
-        self._active = True
         self._tls = False
-        self._timer: Optional[nbio_interface.AbstractTimerReference] = None
 
     def start(
         self, ssl_context: Optional[ssl.SSLContext], server_hostname: Optional[str]
@@ -334,24 +348,12 @@ class _StreamConnector:
         transport.start_reading()
         self._report((transport, protocol))
 
-    def _report(self, result: _StreamResult) -> None:
-        self._timer = None
-        if self._active:
-            self._active = False
-            self._on_done(result)
-
-    def cancel(self) -> bool:
-        if not self._active:
-            return False
-        self._active = False
-        if self._timer is not None:
-            self._timer.cancel()
+    def _release(self) -> None:
         if self._tls:  # the TLS socket is ours (wrapping detached the caller's)
             fd = self._sock.fileno()
             self._nbio.remove_reader(fd)
             self._nbio.remove_writer(fd)
             self._sock.close()
-        return True
 
 
 class StreamingConnectionMixin:
@@ -375,7 +377,6 @@ class StreamingConnectionMixin:
         """
         check_callback_arg(protocol_factory, 'protocol_factory')
         check_callback_arg(on_done, 'on_done')
-        if sock.gettimeout() != 0:
-            raise ValueError(f'sock must be non-blocking: {sock!r}')
+        _check_non_blocking(sock)
         connector = _StreamConnector(self, protocol_factory, sock, on_done)  # type: ignore[arg-type]
         return connector.start(ssl_context, server_hostname)

@@ -131,27 +131,31 @@ def _check_real(name: str, value: object) -> float:
     return number
 
 
-def _check_timeout(name: str, value: object) -> Optional[float]:
-    """``None`` or a number ``> 0``, stored as ``float`` (socket and stack timeouts)."""
+def _check_optional_real(name: str, value: object) -> Optional[float]:
+    """``None``, or a finite real number returned as given (the two optional settings below)."""
     if value is None:
         return None
     if not isinstance(value, numbers.Real):
         raise TypeError(f'{name} must be a number or None, not {type(value).__name__}')
-    number = float(_check_real(name, value))
+    return _check_real(name, value)
+
+
+def _check_timeout(name: str, value: object) -> Optional[float]:
+    """``None`` or a number ``> 0``, stored as ``float`` (socket and stack timeouts)."""
+    number = _check_optional_real(name, value)
+    if number is None:
+        return None
     if number <= 0:
         raise ValueError(f'{name} must be > 0, got {value!r}')
-    return number
+    return float(number)
 
 
 def _check_optional_delay(name: str, value: object) -> Optional[float]:
     """``None`` or a number ``>= 0``, stored as given (``blocked_connection_timeout``)."""
-    if value is None:
-        return None
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f'{name} must be a number or None, not {type(value).__name__}')
-    if _check_real(name, value) < 0:
+    number = _check_optional_real(name, value)
+    if number is not None and number < 0:
         raise ValueError(f'{name} must be >= 0, got {value!r}')
-    return cast('float', value)
+    return number
 
 
 def _check_port(value: object) -> int:

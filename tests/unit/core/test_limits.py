@@ -234,8 +234,8 @@ def test_the_delivery_batch_stops_before_a_body_above_the_limit() -> None:
 
 
 def test_a_large_body_is_refused_before_its_in_place_buffer_is_allocated() -> None:
-    """60 MiB is below the read-in-place cap: without the limit a 60 MiB buffer would be
-    allocated as soon as the header is in."""
+    """60 MiB is below the read-in-place cap: the refusal comes before a LargeMessage (and
+    its first buffer) is made for it."""
     core = consuming_core(max_message_size=1024 * 1024)
     size = 60 * 1024 * 1024
     data = deliver_method() + header_frame(size) + oversized_head(1, FRAME_MAX - 8, 3)

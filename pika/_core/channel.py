@@ -514,7 +514,24 @@ class ChannelCore:
         self._emit(events.FlowChanged(self.channel_number, bool(method.active)))
 
     def _on_basic_ack(self, method: Any) -> None:
-        self._emit(events.DeliveryConfirmed(self.channel_number, method))
+        """Basic.Ack/Nack from the broker: a publisher confirm. One for a channel not in confirm
+        mode, or for a tag above the last we published, confirms nothing we sent: a broken peer,
+        whose other confirms cannot be trusted either, so the connection is closed."""
+        tag = method.delivery_tag
+        if not self._confirm:
+            self._conn._protocol_error(
+                COMMAND_INVALID,
+                f'COMMAND_INVALID - {method.NAME} on channel {self.channel_number}, '
+                'which is not in confirm mode',
+            )
+        elif tag > self._delivery_tag:
+            self._conn._protocol_error(
+                spec.PRECONDITION_FAILED,
+                f'PRECONDITION_FAILED - {method.NAME} for delivery tag {tag} on channel '
+                f'{self.channel_number}, never published (last: {self._delivery_tag})',
+            )
+        else:
+            self._emit(events.DeliveryConfirmed(self.channel_number, method))
 
     def _on_basic_cancel(self, method: Any) -> None:
         tag = method.consumer_tag

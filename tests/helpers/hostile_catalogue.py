@@ -197,7 +197,6 @@ _C = exceptions.ConnectionClosed
 _BY_BROKER = exceptions.ConnectionClosedByBroker
 _HUGE = 1 << 62
 _STACK_TIMEOUT = pika.adapters.utils.connection_workflow.AMQPConnectorStackTimeout
-_UNCHECKED_TAGS = 'the core accepts Basic.Ack/Nack for tags it never published'
 
 CASES: list[Case] = [
     # -- the handshake ----------------------------------------------------------------------
@@ -612,7 +611,6 @@ CASES: list[Case] = [
         _C,
         program='confirm',
         reply_code=406,
-        xfail=_UNCHECKED_TAGS,
     ),
     Case(
         'nack-never-published-tag',
@@ -626,7 +624,6 @@ CASES: list[Case] = [
         _C,
         program='confirm',
         reply_code=406,
-        xfail=_UNCHECKED_TAGS,
     ),
     Case(
         'ack-without-confirm-mode',
@@ -635,7 +632,6 @@ CASES: list[Case] = [
         _C,
         program='channel',
         reply_code=503,
-        xfail=_UNCHECKED_TAGS,
     ),
     # -- the stream -------------------------------------------------------------------------
     Case(

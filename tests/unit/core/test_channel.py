@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pika import exceptions, frame, spec
@@ -228,6 +230,40 @@ def test_confirm_delivery_tags_count_from_one() -> None:
     assert names(evs) == ['DeliveryConfirmed', 'DeliveryConfirmed']
     assert isinstance(evs[0].method, spec.Basic.Ack) and evs[0].method.multiple
     assert isinstance(evs[1].method, spec.Basic.Nack)
+
+
+@pytest.mark.parametrize(
+    'confirm',
+    [spec.Basic.Ack(delivery_tag=3), spec.Basic.Nack(delivery_tag=3, multiple=True)],
+    ids=['ack', 'nack-multiple'],
+)
+def test_confirm_of_a_tag_never_published_closes_406(confirm: Any) -> None:
+    """Two messages published: a confirm for tag 3 is from a broken peer (it would make a
+    multiple Nack cover messages we never sent), so the connection closes at once."""
+    core = open_core()
+    ch = open_channel(core)
+    ch.rpc(spec.Confirm.Select())
+    core.receive_data(sf.method(1, spec.Confirm.SelectOk()), 0.0)
+    ch.publish('', 'q', b'a')
+    ch.publish('', 'q', b'b')
+    core.data_to_send()
+    evs = core.receive_data(
+        sf.method(1, spec.Basic.Ack(2, multiple=True)) + sf.method(1, confirm), 0.0
+    )
+    assert names(evs) == ['DeliveryConfirmed', 'ChannelClosed', 'ConnectionClosed']
+    assert evs[-1].error.reply_code == spec.PRECONDITION_FAILED
+    assert 'delivery tag 3' in evs[-1].error.reply_text
+    sent_close = sf.methods(bytes(core.data_to_send()))[-1]
+    assert isinstance(sent_close, spec.Connection.Close) and sent_close.reply_code == 406
+
+
+def test_confirm_on_a_channel_not_in_confirm_mode_closes_503() -> None:
+    core = open_core()
+    open_channel(core)
+    evs = core.receive_data(sf.method(1, spec.Basic.Ack(delivery_tag=1)), 0.0)
+    assert names(evs) == ['ChannelClosed', 'ConnectionClosed']
+    assert evs[-1].error.reply_code == 503
+    assert 'not in confirm mode' in evs[-1].error.reply_text
 
 
 def test_send_async_method() -> None:

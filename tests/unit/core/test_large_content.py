@@ -85,7 +85,7 @@ def test_bad_frame_end_inside_large_body_is_still_a_frame_error() -> None:
 
 def test_other_channel_frame_between_body_frames_falls_back() -> None:
     core = _consuming_core()
-    open_channel(core, 2)
+    _confirming_channel_2(core, published=5)
     message = sf.deliver(1, BODY, 1, frame_max=FRAME_MAX)
     cut = len(message) - (FRAME_MAX // 2)
     cut = message.rfind(b'\x03\x00\x01', 0, cut)  # start of a body frame
@@ -338,9 +338,14 @@ def test_body_frames_smaller_than_frame_max_grow_the_buffer(
     assert len(got.large) == 1 and got.seen == want.seen
 
 
-def _confirming_channel_2(core: Any) -> None:
-    open_channel(core, 2).rpc(spec.Confirm.Select())
+def _confirming_channel_2(core: Any, published: int = 1) -> None:
+    """Channel 2 in confirm mode with ``published`` messages awaiting their confirms."""
+    channel = open_channel(core, 2)
+    channel.rpc(spec.Confirm.Select())
     core.receive_data(sf.method(2, spec.Confirm.SelectOk()), 0.0)
+    for _ in range(published):
+        channel.publish('', 'q', b'confirm me', None)
+    core.data_to_send()
 
 
 def _body_frame_starts(message: bytes, frame_max: int) -> list[int]:

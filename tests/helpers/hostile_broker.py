@@ -56,8 +56,8 @@ class Send:
 
 @dataclass(frozen=True)
 class Expect:
-    """Read client frames until a method of ``method`` arrives; fail the script if it does not
-    within ``timeout`` (``check`` may inspect it and return False to fail)."""
+    """Read client frames until a method of ``method`` (for which ``check``, when given, returns
+    True) arrives; fail the script if it does not within ``timeout``."""
 
     method: type
     check: Optional[Callable[[Any], bool]] = None
@@ -236,12 +236,9 @@ class HostileBroker:
     def _expect(self, conn: socket.socket, step: Expect) -> bool:
         deadline = time.monotonic() + step.timeout
         while not self._stop.is_set():
-            got = self._take(step.method)
+            got = self._take(step.method, step.check)
             if got is not None:
                 self.seen[step.method] = got
-                if step.check is not None and not step.check(got):
-                    self.failures.append(f'{step.method.__name__} failed its check: {got!r}')
-                    return False
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
@@ -258,10 +255,10 @@ class HostileBroker:
         self.failures.append(f'no {step.method.__name__} from the client')
         return False
 
-    def _take(self, wanted: type) -> Any:
-        """The first client method (or frame) of type ``wanted`` received so far, removed from
-        the backlog; the others stay, so the client may send in any order (channels opened at
-        once by a callback adapter, for instance)."""
+    def _take(self, wanted: type, check: Optional[Callable[[Any], bool]]) -> Any:
+        """The first client method (or frame) of type ``wanted`` (passing ``check``) received
+        so far, removed from the backlog; the others stay, so the client may send in any order
+        (channels opened at once by a callback adapter, for instance)."""
         while True:
             consumed, decoded = frame.decode_frame(self._inbox, 0)
             if decoded is None:
@@ -269,7 +266,7 @@ class HostileBroker:
             del self._inbox[:consumed]
             self._backlog.append(getattr(decoded, 'method', decoded))
         for index, got in enumerate(self._backlog):
-            if isinstance(got, wanted):
+            if isinstance(got, wanted) and (check is None or check(got)):
                 del self._backlog[index]
                 return got
         return None

@@ -144,7 +144,7 @@ class Case:
     script: Callable[[], list[Step]]
     outcome: type[BaseException]
     bound: float = PROMPT
-    program: str = 'connect'  # connect, channel, consume, two, confirm
+    program: str = 'connect'  # connect, channel, consume (auto_ack), consume-ack, two, confirm
     reply_code: Optional[int] = None
     params: dict[str, Any] = field(default_factory=dict)
     memory: Optional[int] = None  # tracemalloc peak bound, bytes
@@ -444,6 +444,14 @@ CASES: list[Case] = [
         reply_code=501,
     ),
     Case(
+        'endless-garbage',
+        'an endless stream of 0xCE bytes once open (never stops sending)',
+        _on_channel(Flood(b'\xce' * 65536)),
+        _C,
+        program='channel',
+        reply_code=501,
+    ),
+    Case(
         'unsolicited-close-ok',
         'Connection.CloseOk the client never asked for',
         _on_channel(Send(sf.connection_close_ok())),
@@ -585,15 +593,15 @@ CASES: list[Case] = [
     ),
     Case(
         'delivery-flood-ignoring-prefetch',
-        '20,000 deliveries of 1 KiB in one burst to a consumer with prefetch_count 1',
+        '20,000 deliveries of 1 KiB in one burst to a consumer with prefetch_count 1 (all acked)',
         _consuming(
-            Flood(b''.join(deliver_set(1, b'x' * 1024, tag) for tag in range(1, 1001)), 20),
-            Sleep(1.0),
+            Send(b''.join(deliver_set(1, b'x' * 1024, tag) for tag in range(1, 20001))),
+            Expect(spec.Basic.Ack, lambda m: m.delivery_tag == 20000),
             Send(FORCED),
         ),
         _BY_BROKER,
         bound=10.0,
-        program='consume',
+        program='consume-ack',
         reply_code=320,
         deliveries=20000,
         memory=64 * 1024 * 1024,
@@ -718,6 +726,17 @@ def _channels(program: str) -> tuple[int, ...]:
     return (1, 2) if program == 'two' else (1,)
 
 
+def _on_message(got: list[tuple[int, bytes]], ack: bool) -> Callable[..., None]:
+    """A consumer callback that records each delivery, and acks it when ``ack``."""
+
+    def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        got.append((channel.channel_number, body))
+        if ack:
+            channel.basic_ack(method.delivery_tag)
+
+    return on_message
+
+
 def _run_blocking(
     params: pika.ConnectionParameters, case: Case, got: list[tuple[int, bytes]], limit: float
 ) -> Optional[BaseException]:
@@ -726,13 +745,13 @@ def _run_blocking(
         conn = BlockingConnection(params, rpc_timeout=STACK_TIMEOUT)
         for number in _channels(case.program):
             channel = conn.channel(number)
-            if case.program in ('consume', 'two'):
-                if case.program == 'consume':
+            if case.program in ('consume', 'consume-ack', 'two'):
+                if case.program != 'two':
                     channel.basic_qos(prefetch_count=1)
                 channel.basic_consume(
                     'q',
-                    lambda ch, m, p, body: got.append((ch.channel_number, body)),
-                    auto_ack=True,
+                    _on_message(got, case.program == 'consume-ack'),
+                    auto_ack=case.program != 'consume-ack',
                     consumer_tag=CONSUMER_TAG,
                 )
             elif case.program == 'confirm':
@@ -767,7 +786,7 @@ class _CallbackProgram:
 
     def on_channel(self, channel: Any) -> None:
         program = self.case.program
-        if program == 'consume':
+        if program in ('consume', 'consume-ack'):
             channel.basic_qos(prefetch_count=1, callback=lambda frame: self._consume(channel))
         elif program == 'two':
             self._consume(channel)
@@ -777,11 +796,9 @@ class _CallbackProgram:
             )
 
     def _consume(self, channel: Any) -> None:
+        acking = self.case.program == 'consume-ack'
         channel.basic_consume(
-            'q',
-            lambda ch, m, p, body: self.got.append((ch.channel_number, body)),
-            auto_ack=True,
-            consumer_tag=CONSUMER_TAG,
+            'q', _on_message(self.got, acking), auto_ack=not acking, consumer_tag=CONSUMER_TAG
         )
 
     def _publish(self, channel: Any) -> None:

@@ -23,7 +23,7 @@ from tests.fuzz.seeds import seed_inputs
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / 'tests' / 'fuzz' / 'corpus'
 NAMES = ('frame', 'table', 'core')
-SHORT_CAMPAIGN_SECONDS = 3
+SHORT_CAMPAIGN_SECONDS = 2
 
 
 def _tool() -> Any:

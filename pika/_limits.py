@@ -13,6 +13,7 @@ __all__ = [
     'DEFAULT_DELIVERY_BACKLOG_LOW',
     'DEFAULT_MAX_MESSAGE_SIZE',
     'HANDSHAKE_FRAME_MAX',
+    'LIVENESS_BYTES',
     'MAX_CHANNEL_NUMBER',
     'MAX_TABLE_DEPTH',
 ]
@@ -45,3 +46,10 @@ MAX_TABLE_DEPTH = 64
 #: consumer while a slow one without ``basic_qos`` cannot fill the process with a whole queue.
 DEFAULT_DELIVERY_BACKLOG_HIGH = 64 * 1024 * 1024
 DEFAULT_DELIVERY_BACKLOG_LOW = 32 * 1024 * 1024
+
+#: Heartbeat liveness without a whole frame: received bytes that complete no frame prove the
+#: peer alive only once this many have arrived since the last proof (any whole frame proves it
+#: at once). A peer trickling an endless frame a byte at a time (slowloris) is then declared
+#: dead after 2 heartbeat intervals, while a slow link carrying a large frame (4 KiB per 2
+#: intervals, 34 bytes/s at the default 60 s) keeps the connection.
+LIVENESS_BYTES = 4096

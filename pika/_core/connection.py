@@ -202,7 +202,8 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 self._terminate(
                     exceptions.AMQPHeartbeatTimeout(
                         f'No data received from the broker for {now - timer.last_received:.1f} s '
-                        f'(heartbeat {timer.interval} s)'
+                        f'(heartbeat {timer.interval} s; {timer.unproven} bytes of an unfinished '
+                        'frame since)'
                     )
                 )
                 return result

@@ -7,13 +7,18 @@ With a negotiated interval ``H`` (seconds, > 0):
   nothing was, it queues a heartbeat frame. The longest silence we allow is therefore just under
   ``H`` (activity right after one check is seen at the next; the check after that sends), which
   is what RabbitMQ expects: traffic at least every ``H`` seconds.
-* **Receiving.** Any received byte counts as liveness. If nothing arrives for ``2*H`` the
-  connection is declared dead (:class:`pika.exceptions.AMQPHeartbeatTimeout`); the deadline is
-  exactly ``last_received + 2*H`` so a caller that honours :meth:`next_deadline` detects it no
-  later than ``2*H`` after the last byte.
+* **Receiving.** A read that completes a frame proves the peer alive; bytes that complete none
+  prove it only once ``LIVENESS_BYTES`` (4096) of them have arrived since the last proof, so a
+  peer that trickles an endless frame (slowloris) cannot keep the connection forever. Without a
+  proof for ``2*H`` the connection is declared dead
+  (:class:`pika.exceptions.AMQPHeartbeatTimeout`); the deadline is exactly
+  ``last_received + 2*H`` (``last_received``: the last proof) so a caller that honours
+  :meth:`next_deadline` detects it no later than ``2*H`` after it.
 """
 
 from __future__ import annotations
+
+from pika._limits import LIVENESS_BYTES
 
 __all__ = ['HeartbeatTimer']
 
@@ -26,19 +31,25 @@ class HeartbeatTimer:
     :param bytes_queued_total: the connection's outbound byte counter at this moment
     """
 
-    __slots__ = ('_next_send_check', 'bytes_seen', 'interval', 'last_received')
+    __slots__ = ('_next_send_check', 'bytes_seen', 'interval', 'last_received', 'unproven')
 
     def __init__(self, interval: float, now: float, bytes_queued_total: int = 0) -> None:
         if interval <= 0:
             raise ValueError(f'heartbeat interval must be > 0, got {interval!r}')
         self.interval = interval
         self.last_received = now
+        self.unproven = 0  # bytes received since last_received that completed no frame
         self.bytes_seen = bytes_queued_total
         self._next_send_check = now + interval / 2.0
 
-    def received(self, now: float) -> None:
-        """Record that bytes arrived from the peer at ``now``."""
-        self.last_received = now
+    def received(self, now: float, nbytes: int, whole_frame: bool) -> None:
+        """Record that ``nbytes`` arrived at ``now``, completing a frame or not (the receive
+        path inlines this rule; it is the reference its tests compare against)."""
+        unproven = 0 if whole_frame else self.unproven + nbytes
+        if whole_frame or unproven >= LIVENESS_BYTES:
+            self.last_received = now
+            unproven = 0
+        self.unproven = unproven
 
     def receive_deadline(self) -> float:
         """Time at which the peer is declared dead if nothing arrives before."""

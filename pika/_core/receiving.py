@@ -21,6 +21,7 @@ from pika._core import content, events
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
 from pika._frame_fast import decode_deliveries
+from pika._limits import LIVENESS_BYTES as _LIVENESS_BYTES
 from pika.frame import decode_frame
 
 if TYPE_CHECKING:
@@ -85,11 +86,16 @@ class FrameReceiver:
         if self.state is _CLOSED or not data:
             return []
         if self.large_message is not None:
-            return self._large_progress(self.large_message.append(data), now)
+            return self._large_progress(self.large_message.append(data), now, len(data))
         self._now = now
         timer = self._heartbeat_timer
-        if timer is not None:
-            timer.last_received = now  # HeartbeatTimer.received(now), inlined: once per read
+        if timer is not None:  # HeartbeatTimer.received, inlined (once per read); a whole
+            # frame proves liveness at once, in the finally clause below
+            unproven = timer.unproven + len(data)
+            if unproven >= _LIVENESS_BYTES:
+                timer.last_received = now
+                unproven = 0
+            timer.unproven = unproven
         result: list[events.Event] = []
         self._events = result
         buffer = self._buffer
@@ -98,7 +104,7 @@ class FrameReceiver:
         else:  # nothing left over: decode the read itself (what feed() would do, inlined; the
             # buffer keeps it only if a frame is cut at its end, see the finally clause)
             buf = data if type(data) is bytes else bytes(data)
-        offset = buffer.offset
+        start = offset = buffer.offset
         total = len(buf)
         channels = self.channels
         frame_max = self._rx_frame_max
@@ -168,6 +174,9 @@ class FrameReceiver:
                     offset = total  # drop whatever follows
                     break
         finally:
+            if offset != start and timer is not None:  # a whole frame: the peer is alive
+                timer.last_received = now
+                timer.unproven = 0
             if offset < total or buffer.data:  # else nothing to keep and nothing to drop
                 buffer.data = buf
                 buffer.offset = offset
@@ -189,15 +198,17 @@ class FrameReceiver:
         if nbytes > len(large.view) - large.filled:
             raise ValueError(f'received_into({nbytes}): more than receive_buffer() offered')
         large.filled += nbytes
-        return self._large_progress(None, now)
+        return self._large_progress(None, now, nbytes)
 
-    def _large_progress(self, rest: Optional[memoryview], now: float) -> list[events.Event]:
+    def _large_progress(
+        self, rest: Optional[memoryview], now: float, nbytes: int
+    ) -> list[events.Event]:
         """Bytes were added to the large message: deliver it once whole, then decode what
         followed (and ``rest``, received beyond its buffer) the ordinary way."""
         self._now = now
         timer = self._heartbeat_timer
-        if timer is not None:
-            timer.last_received = now
+        if timer is not None:  # bytes of the body count; its last frame is whole below
+            timer.received(now, nbytes, False)
         large: Any = self.large_message
         while True:
             outcome = large.outcome()
@@ -207,6 +218,8 @@ class FrameReceiver:
         if outcome == 0:
             return []
         self.large_message = None
+        if timer is not None:
+            timer.received(now, 0, True)
         result: list[events.Event] = []
         self._events = result
         channel: ChannelCore = large.channel

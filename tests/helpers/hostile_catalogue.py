@@ -559,7 +559,6 @@ CASES: list[Case] = [
         bound=2 + 1 + PROMPT,
         program='consume',
         params={'heartbeat': 1},
-        xfail='a trickle of bytes counts as liveness: nothing bounds an incomplete frame',
     ),
     Case(
         'deeply-nested-headers',

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pika import exceptions
 from pika._core.heartbeat import HeartbeatTimer
+from pika._limits import LIVENESS_BYTES
 from tests.helpers import server_frames as sf
 
 from .helpers import names, open_channel, open_core
@@ -70,12 +73,56 @@ def test_missed_heartbeats_close_at_2h() -> None:
     assert core.tick(30.0) == [] and core.data_to_send() == b''
 
 
-def test_any_received_bytes_count_as_liveness() -> None:
+def test_a_whole_frame_counts_as_liveness_a_few_bytes_of_one_do_not() -> None:
     core = hb_core(10)
     open_channel(core)
-    core.receive_data(sf.deliver(1, b'x')[:5], 19.0)  # even a partial frame
-    assert core.tick(20.0) == []
-    assert core.next_deadline() == pytest.approx(min(25.0, 39.0))
+    message = sf.deliver(1, b'x')
+    core.receive_data(message[:5], 19.0)  # part of a frame: proves nothing yet
+    assert core.tick(19.0) == []
+    assert core.next_deadline() == pytest.approx(20.0)  # the receive deadline, 0 + 2*H
+    core.receive_data(message[5:], 19.5)  # the rest: whole frames, alive at 19.5
+    assert core.tick(20.0) == []  # dead at 20 without the rest
+
+
+def test_a_slowloris_frame_times_out_at_2h() -> None:
+    """A peer sending one byte per second of a frame that never ends is dead after 2*H, though
+    bytes keep coming (before, any byte counted and it kept the connection for ever)."""
+    core = hb_core(10)
+    open_channel(core)
+    head = b'\x01\x00\x01\x00\x01\x00\x00'  # a method frame of 65536 bytes on channel 1
+    now = 1.0
+    evs: list[Any] = []
+    for byte in head + b'x' * 100:
+        evs = core.receive_data(bytes([byte]), now) + core.tick(now)
+        if evs:
+            break
+        now += 1.0
+    assert names(evs) == ['ChannelClosed', 'ConnectionClosed']
+    assert isinstance(evs[-1].error, exceptions.AMQPHeartbeatTimeout)
+    assert now == 20.0  # 2*H after the last whole frame (the handshake, at 0)
+
+
+def test_bytes_of_a_large_frame_count_once_they_reach_liveness_bytes() -> None:
+    """A slow link carrying a large frame stays alive: every LIVENESS_BYTES received count."""
+    core = hb_core(10)
+    open_channel(core)
+    message = sf.deliver(1, b'x' * 100_000)
+    cut = 60 + LIVENESS_BYTES
+    core.receive_data(message[:cut], 15.0)  # no body frame complete, but 4 KiB arrived
+    assert core.tick(25.0) == []  # alive at 15 (else dead at 20, 2*H after the handshake)
+    evs = core.receive_data(message[cut:], 30.0)
+    assert names(evs) == ['MessageDelivered']
+
+
+def test_timer_received_rule() -> None:
+    timer = HeartbeatTimer(10, 0.0)
+    timer.received(1.0, LIVENESS_BYTES - 1, False)
+    assert timer.last_received == 0.0 and timer.unproven == LIVENESS_BYTES - 1
+    timer.received(2.0, 1, False)
+    assert timer.last_received == 2.0 and timer.unproven == 0
+    timer.received(3.0, 5, False)
+    timer.received(4.0, 1, True)
+    assert timer.last_received == 4.0 and timer.unproven == 0
 
 
 @given(
@@ -92,7 +139,7 @@ def test_timer_never_lets_silence_exceed_interval(interval: int, gaps: list[floa
         # the peer keeps talking so we never time out; sometimes we queue data ourselves
         deadline = timer.next_deadline()
         now = deadline
-        timer.received(now)
+        timer.received(now, 8, True)
         if timer.send_due(now, total):
             total += 8
             timer.bytes_seen = total

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -13,29 +13,7 @@ from pika import exceptions, frame, spec
 from pika.adapters._blocking_channel import CANCELLED_REMEMBERED
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection, GetEmpty
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def conn(broker_params: Any) -> Iterator[BlockingConnection]:
-    connection = BlockingConnection(broker_params)
-    yield connection
-    if connection.is_open:
-        connection.close()
-
-
-@pytest.fixture
-def queue(conn: BlockingConnection, unique_name: str) -> Iterator[str]:
-    channel = conn.channel()
-    channel.queue_declare(unique_name)
-    yield unique_name
-    if conn.is_open:
-        cleanup = conn.channel()
-        cleanup.queue_delete(unique_name)
-        cleanup.close()
 
 
 def _ready_count(conn: BlockingConnection, queue: str) -> int:

@@ -6,34 +6,16 @@ Each behaviour below was compared with pika 1.4.4 running the same steps against
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pika import exceptions
-from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def conn(broker_params: Any) -> Iterator[BlockingConnection]:
-    connection = BlockingConnection(broker_params)
-    yield connection
-    if connection.is_open:
-        connection.close()
-
-
-@pytest.fixture
-def queue(conn: BlockingConnection, unique_name: str) -> Iterator[str]:
-    channel = conn.channel()
-    channel.queue_declare(unique_name)
-    yield unique_name
-    if conn.is_open:
-        conn.channel().queue_delete(unique_name)
 
 
 def _consumers(conn: BlockingConnection, queue: str) -> int:

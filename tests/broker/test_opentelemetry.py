@@ -68,22 +68,6 @@ def instrumented(provider: TracerProvider) -> Iterator[PikaInstrumentor]:
         instrumentor.uninstrument()
 
 
-@pytest.fixture
-def conn(broker_params: Any) -> Iterator[BlockingConnection]:
-    connection = BlockingConnection(broker_params)
-    yield connection
-    if connection.is_open:
-        connection.close()
-
-
-@pytest.fixture
-def queue(broker_params: Any, unique_name: str) -> Iterator[str]:
-    with BlockingConnection(broker_params) as connection:
-        connection.channel().queue_declare(unique_name)
-        yield unique_name
-        connection.channel().queue_delete(unique_name)
-
-
 def _spans(exporter: InMemorySpanExporter, kind: SpanKind) -> list[ReadableSpan]:
     return [span for span in exporter.get_finished_spans() if span.kind is kind]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union, overload
 from pika import _channel_args as args_mod
 from pika import exceptions, spec
 from pika.adapters._backlog import delivery_cost
-from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo
+from pika.adapters._otel_compat import ConsumerGeneratorInfo
 
 if TYPE_CHECKING:
     from collections import deque
@@ -52,7 +52,7 @@ class _Generator:
         self.params = params
         self.tag = tag
         self.auto_ack = auto_ack
-        self.info = _QueueConsumerGeneratorInfo(params, tag, deliveries)
+        self.info = ConsumerGeneratorInfo(params, tag, deliveries)
 
 
 class ConsumeGeneratorMixin:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pika import frame, spec
 
 __all__ = [
+    'ConsumerGeneratorInfo',
     'ConsumerInfosCompat',
     '_ConsumerCancellationEvt',
     '_ConsumerDeliveryEvt',
@@ -72,6 +73,11 @@ class _ConsumerDeliveryEvt(abc.ABC):  # noqa: B024 - an ABC only for ``register`
 
 
 _ConsumerDeliveryEvt.register(ev.MessageDelivered)
+
+#: The name our own code uses for ``_QueueConsumerGeneratorInfo`` (the same class, so the
+#: instrumentation's patch of its ``__init__`` still applies): the underscore names here are
+#: for the instrumentation only.
+ConsumerGeneratorInfo = _QueueConsumerGeneratorInfo
 
 
 class _ConsumerCancellationEvt:

@@ -24,6 +24,7 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
@@ -45,6 +46,9 @@ __all__ = [
 
 #: How long a step waits for the client before the script gives up (and closes).
 STEP_TIMEOUT = 10.0
+#: How many client methods no Expect has matched yet are remembered (the oldest go first), so
+#: a client acking a flood does not make the broker's own memory grow with it.
+BACKLOG = 1000
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ class HostileBroker:
         self.host, self.port = self._listener.getsockname()
         self._conn: Optional[socket.socket] = None
         self._inbox = bytearray()
-        self._backlog: list[Any] = []
+        self._backlog: deque[Any] = deque(maxlen=BACKLOG)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='hostile-broker', daemon=True)
         self._thread.start()

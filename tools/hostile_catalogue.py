@@ -5,8 +5,9 @@
 For each behaviour of ``tests/helpers/hostile_catalogue.py``: what the application sees, the
 time from connecting to that outcome on each adapter, the stated time bound, and the
 tracemalloc peak (the largest over the adapters; the client and the fake broker's thread
-together) against the case's memory bound. Frames cut at every offset are summarised in one row per frame. The output is
-the "Hostile broker catalogue" section of docs/limits.md. No RabbitMQ is needed.
+together) against the case's memory bound. Frames cut at every offset are summarised in one
+row per frame. The output is the "Hostile broker catalogue" section of docs/limits.md. No
+RabbitMQ is needed.
 """
 
 from __future__ import annotations

@@ -11,13 +11,24 @@ reading on and off for every message. Pure arithmetic: the caller holds its lock
 
 from __future__ import annotations
 
-__all__ = ['DELIVERY_OVERHEAD', 'Backlog', 'delivery_cost']
+__all__ = ['DELIVERY_OVERHEAD', 'PAUSED_READ_INTERVAL', 'PAUSED_READ_SIZE', 'Backlog',
+           'delivery_cost']  # fmt: skip
 
 #: Bytes counted per delivery on top of its body: the event, its Basic.Deliver method and
 #: properties objects. Measured with tracemalloc on queued deliveries of 100-byte bodies: about
 #: 450 bytes without properties, 740 with four properties and a one-entry header table; rounded
 #: up, so a queue of tiny messages is bounded too.
 DELIVERY_OVERHEAD = 1024
+
+
+#: While reading is paused, read at most :data:`PAUSED_READ_SIZE` bytes every
+#: :data:`PAUSED_READ_INTERVAL` seconds anyway. Any byte shows the core that the broker is alive
+#: (a pause must not look like a missed heartbeat), and the broker must see its writes progress:
+#: RabbitMQ closes a connection whose socket stays unwritable for its send timeout (ranch's
+#: default: 30 s; measured: a 30 s pause without these reads ended in a reset). The backlog
+#: therefore grows by at most 64 KiB a second (3.75 MiB a minute) while the application stalls.
+PAUSED_READ_SIZE = 65536
+PAUSED_READ_INTERVAL = 1.0
 
 
 def delivery_cost(body: bytes) -> int:

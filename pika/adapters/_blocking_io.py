@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
-from pika.adapters._backlog import Backlog
+from pika.adapters._backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_routing import EventRouter
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
@@ -45,11 +45,6 @@ LOGGER = logging.getLogger(__name__)
 #: Bytes asked of the kernel per read: large enough to decode many small deliveries per syscall.
 RECV_SIZE = 131072
 RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusable buffer
-
-#: Bytes read while reading is paused (backlog above its high mark), once each time the core's
-#: heartbeat timer is due: any byte proves the peer alive, so pausing never looks like a
-#: missed heartbeat, and the backlog grows by at most this per half heartbeat interval.
-LIVENESS_READ = 1024
 
 #: Plain publishes may stay queued in the core (keeper running) while fewer bytes than this are
 #: pending; reaching it sends them at once.
@@ -120,6 +115,7 @@ class Pump(EventRouter):
         #: waiting for something else than a delivery (``_urgent``) read (docs/blocking.md)
         self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
         self._urgent = 0
+        self._paused_read_at = 0.0  # while paused: when to read PAUSED_READ_SIZE anyway
 
     # -- state ---------------------------------------------------------------------------
 
@@ -310,8 +306,10 @@ class Pump(EventRouter):
             tick_at = self._next_tick()
         if tick_at is not None and (deadline is None or tick_at < deadline):
             deadline = tick_at
-        timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
         reading = self._urgent > 0 or not self.backlog.paused
+        if not reading and (deadline is None or self._paused_read_at < deadline):
+            deadline = self._paused_read_at
+        timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
         interest = (READ if reading else 0) | (WRITE if self._out.size else 0)
         if interest != self._interest:  # start or stop waiting to read or to write
             self._set_interest(interest)
@@ -333,8 +331,11 @@ class Pump(EventRouter):
             return
         now = _monotonic()  # one clock read serves the read and the tick check
         if not reading:
-            if readable:  # an error or hang-up bit (READ is off): let recv report it
-                self._read(now, LIVENESS_READ)
+            # Paused: read a little now and then (see PAUSED_READ_SIZE), or when an error or
+            # hang-up bit is reported (READ is off), so recv can report it.
+            if readable or now >= self._paused_read_at:
+                self._paused_read_at = now + PAUSED_READ_INTERVAL
+                self._read(now, PAUSED_READ_SIZE)
         elif readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
             self._read(now)
         if self._out.size:
@@ -431,10 +432,6 @@ class Pump(EventRouter):
                 self._deadline_seen = self.core.deadline_changes
                 tick_at = self._tick_at = self.core.next_deadline()
                 if tick_at is not None and now >= tick_at:
-                    if not self._interest & READ:  # paused: show the core the peer is alive
-                        self._read(now, LIVENESS_READ)
-                        if self.sock is None:
-                            return
                     self.route(self.core.tick(now))
                     self.send_now()
 
@@ -490,6 +487,8 @@ class Pump(EventRouter):
                     if self._followers:
                         self.cond.notify_all()
             tick_at = self._next_tick()
+            if self.backlog.paused and (tick_at is None or self._paused_read_at < tick_at):
+                tick_at = self._paused_read_at
         delay = 1.0 if tick_at is None else tick_at - _monotonic()
         return min(max(delay, 0.01), 5.0)
 

@@ -16,8 +16,9 @@ import pytest
 from pika import ConnectionParameters, spec
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
+from pika.adapters import _blocking_io
 from pika.adapters._backlog import DELIVERY_OVERHEAD, Backlog, delivery_cost
-from pika.adapters._blocking_io import LIVENESS_READ, ChannelSlot, Pump
+from pika.adapters._blocking_io import ChannelSlot, Pump
 
 # -- Backlog ----------------------------------------------------------------------------------
 
@@ -179,6 +180,7 @@ def test_paused_dispatch_wait_leaves_the_socket_unread(pump_pair: Any) -> None:
     with pump.lock:
         pump.route(_deliveries(10))
     peer.sendall(_partial_frame(800))
+    pump._paused_read_at = time.monotonic() + 60  # no small read due during this test
     with pump.lock:
         done = pump.wait(lambda: False, time.monotonic() + 0.1, deliveries=True)
     assert not done and not pump.finished
@@ -190,28 +192,25 @@ def test_other_waits_read_while_paused(pump_pair: Any) -> None:
     with pump.lock:
         pump.route(_deliveries(10))
     peer.sendall(_partial_frame(800))
+    pump._paused_read_at = time.monotonic() + 60
     with pump.lock:  # an RPC-like wait: its reply may be behind the deliveries
         pump.wait(lambda: False, time.monotonic() + 0.1)
     assert _unread(pump.sock) == 0 and not pump.finished
 
 
-def test_paused_tick_reads_a_bounded_amount_for_liveness(pump_pair: Any, monkeypatch: Any) -> None:
+def test_paused_pump_reads_a_little_now_and_then(pump_pair: Any, monkeypatch: Any) -> None:
+    """Liveness for the heartbeat check, and progress for the broker's writes."""
     pump, _slot, peer = pump_pair
-    ticks: list[float] = []
-    timer = {'at': 0.0}  # the heartbeat timer: due now, then every 20 ms
-
-    def tick(now: float) -> list[ev.Event]:
-        ticks.append(now)
-        timer['at'] = now + 0.02
-        return []
-
-    monkeypatch.setattr(pump.core, 'tick', tick)
-    monkeypatch.setattr(pump.core, 'next_deadline', lambda: timer['at'])
-    pump._deadline_seen = -2  # make the pump re-read the (patched) deadline
+    monkeypatch.setattr(_blocking_io, 'PAUSED_READ_SIZE', 1000)
+    monkeypatch.setattr(_blocking_io, 'PAUSED_READ_INTERVAL', 0.05)
     with pump.lock:
         pump.route(_deliveries(10))
     peer.sendall(_partial_frame(8000))
+    start = time.monotonic()
     with pump.lock:
-        pump.wait(lambda: False, time.monotonic() + 0.07, deliveries=True)
-    assert ticks and not pump.finished  # the core's timer ran ...
-    assert 8000 - _unread(pump.sock) == LIVENESS_READ * len(ticks)  # ... after a small read each
+        pump.wait(lambda: False, start + 0.12, deliveries=True)
+    elapsed = time.monotonic() - start
+    taken = 8000 - _unread(pump.sock)
+    assert not pump.finished
+    assert taken % 1000 == 0  # whole small reads only ...
+    assert 2000 <= taken <= 1000 * (int(elapsed / 0.05) + 1)  # ... one per interval

@@ -17,6 +17,7 @@ from twisted.internet import defer
 from pika import _channel_args as args_
 from pika import exceptions, spec
 from pika._channel_args import require_callable
+from pika.adapters._backlog import delivery_cost
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -125,6 +126,46 @@ class ClosableDeferredQueue(defer.DeferredQueue):  # type: ignore[type-arg]
         waiting, self.waiting = self.waiting, []
         for d in waiting:
             d.errback(reason)
+
+
+class _ConsumerQueue(ClosableDeferredQueue):
+    """The queue object of one `basic_consume`: a `ClosableDeferredQueue` that reports what it
+    holds to the connection's delivery backlog (`flow.delivery_queued(nbytes)` /
+    `flow.delivery_taken(nbytes)`), so the connection stops reading while an application that
+    takes messages more slowly than they arrive has too many waiting
+    (`ConnectionParameters.delivery_backlog_high`/`_low`; docs/architecture.md).
+
+    A message handed straight to a waiting `get()` never counts. A closed queue stops counting
+    at once (what it still holds stays readable, but must not keep the connection paused).
+    """
+
+    def __init__(self, flow: Any) -> None:
+        super().__init__()
+        self._flow = flow
+        self._held = 0  # backlog bytes of the messages in `pending`, as reported to `flow`
+
+    def put(self, obj: Any) -> Optional[defer.Deferred[Any]]:  # type: ignore[override]
+        """Queue a `ReceivedMessage` (or hand it to a waiting `get()`)."""
+        if self._flow is not None and not self.waiting and self._close_reason is None:
+            cost = delivery_cost(obj.body)
+            self._held += cost
+            self._flow.delivery_queued(cost)
+        return super().put(obj)
+
+    def get(self) -> defer.Deferred[Any]:
+        """The next message; reading resumes once enough was taken."""
+        if self.pending and self._held:
+            cost = min(self._held, delivery_cost(self.pending[0].body))
+            self._held -= cost
+            self._flow.delivery_taken(cost)
+        return super().get()
+
+    def close(self, reason: Optional[BaseException]) -> None:
+        """Close the queue (see `ClosableDeferredQueue.close`) and drop its backlog."""
+        held, self._held = self._held, 0
+        if held:
+            self._flow.delivery_taken(held)
+        super().close(reason)
 
 
 class TwistedChannel:
@@ -336,7 +377,7 @@ class TwistedChannel:
         """Start a consumer: `(queue, auto_ack=False, exclusive=False, consumer_tag=None,
         arguments=None)`. Fires with `(queue_object, consumer_tag)`; `queue_object.get()`
         fires with each `ReceivedMessage`."""
-        queue_object = ClosableDeferredQueue()
+        queue_object = _ConsumerQueue(getattr(self._channel.connection, 'delivery_flow', None))
 
         def deliver(_channel: Any, method: Any, properties: Any, body: bytes) -> None:
             queue_object.put(ReceivedMessage(self, method, properties, body))

@@ -27,6 +27,7 @@ from zope.interface import implementer  # type: ignore[import-untyped]
 
 from pika import exceptions
 from pika.adapters import _transport
+from pika.adapters._backlog import PAUSED_READ_INTERVAL, Backlog
 from pika.adapters._twisted_channel import (
     ClosableDeferredQueue,
     DeferredConnectionAPI,
@@ -57,6 +58,59 @@ def _default_reactor() -> Any:
     return reactor
 
 
+class _DeliveryFlow:
+    """Stops the transport reading while the consumers' queue objects hold too much.
+
+    `basic_consume` hands each message to a queue object the application drains at its own
+    pace (`queue_object.get()`); those queues report here what they hold. At the backlog's high
+    mark the transport stops reading (`pauseProducing`: TCP then makes the broker wait), at the
+    low mark it reads again. While paused, one read is let through every
+    `PAUSED_READ_INTERVAL` (Twisted reads at most 64 KiB at a time), so the broker still counts
+    as alive and its writes progress (`pika.adapters._backlog.PAUSED_READ_SIZE`); the next
+    queued delivery pauses again.
+    """
+
+    def __init__(self, connection: _TwistedConnection, high: int, low: int) -> None:
+        self._connection = connection
+        self.backlog = Backlog(high, low)
+        self.reading_paused = False
+        self._timer: Optional[object] = None  # the next read let through while paused
+
+    def delivery_queued(self, nbytes: int) -> None:
+        """A queue object now holds ``nbytes`` more."""
+        backlog = self.backlog
+        backlog.add(nbytes)
+        if backlog.paused and not self.reading_paused:
+            transport = self._connection.transport
+            if transport is not None:
+                self.reading_paused = True
+                transport.pauseProducing()
+                if self._timer is None:
+                    self._timer = self._connection.call_later(
+                        PAUSED_READ_INTERVAL, self._let_one_read
+                    )
+
+    def delivery_taken(self, nbytes: int) -> None:
+        """The application took (or a closed queue dropped) ``nbytes``."""
+        if self.backlog.remove(nbytes):
+            self.resume()
+
+    def _let_one_read(self) -> None:
+        self._timer = None
+        self.resume()
+
+    def resume(self) -> None:
+        """Let the transport read again (if it was paused here)."""
+        if self._timer is not None:
+            self._connection.remove_timeout(self._timer)
+            self._timer = None
+        if self.reading_paused:
+            self.reading_paused = False
+            transport = self._connection.transport
+            if transport is not None:
+                transport.resumeProducing()
+
+
 @implementer(interfaces.IPushProducer)
 class _TwistedConnection(Connection):
     """The callback `Connection` whose stream is a Twisted transport and whose timers are the
@@ -75,6 +129,11 @@ class _TwistedConnection(Connection):
         self.transport: Any = None
         self._stack_timer: Any = None
         self._unsent_since_pause: Optional[int] = None  # None: the transport is not full
+        params = self.params
+        #: what the consumers' queue objects hold, and whether reading is paused for it
+        self.delivery_flow = _DeliveryFlow(
+            self, params.delivery_backlog_high, params.delivery_backlog_low
+        )
 
     def _now(self) -> float:
         return time.monotonic()

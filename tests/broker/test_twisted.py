@@ -466,3 +466,58 @@ def test_public_names_live_in_twisted_connection() -> None:
     for cls in (ClosableDeferredQueue, TwistedChannel, ReceivedMessage):
         assert cls.__module__ == 'pika.adapters.twisted_connection'
     assert ReceivedMessage._fields == ('channel', 'method', 'properties', 'body')
+
+
+# -- a consumer that drains its queue object more slowly than the broker sends ---------------
+
+
+def _fill_private(private_broker: Any, queue: str, count: int, body: bytes) -> None:
+    blocking = pika.BlockingConnection(pika.URLParameters(private_broker.url))
+    channel = blocking.channel()
+    channel.queue_declare(queue)
+    for _ in range(count):
+        channel.basic_publish('', queue, body)
+    while channel.queue_declare(queue, passive=True).method.message_count < count:
+        pass
+    blocking.close()
+
+
+@pytest.mark.private_broker
+@pytest.mark.parametrize('bounded', [True, False])
+def test_slow_queue_reader_pauses_reading(private_broker: Any, bounded: bool) -> None:
+    """A queue object drained one message per reactor turn: with the backlog marks (32/16
+    messages) it never holds more than the high mark plus one read; with them off (0) it
+    takes in most of the queue, as before the backlog existed (and as pika 1.4.4 does)."""
+    from pika.adapters._backlog import delivery_cost
+
+    count, body = 1000, b'x' * 10240
+    cost = delivery_cost(body)
+    queue = f'pikatest.twisted.backlog.{uuid.uuid4().hex}'
+    _fill_private(private_broker, queue, count, body)
+    high = 32 * cost if bounded else 0
+    params = pika.ConnectionParameters(
+        host=private_broker.host,
+        port=private_broker.port,
+        delivery_backlog_high=high,
+        delivery_backlog_low=16 * cost,
+    )
+    proto = connect(params)
+    wait(proto.ready)
+    try:
+        channel = wait(proto.channel())
+        queue_object, _tag = wait(channel.basic_consume(queue=queue))
+        most = got = 0
+        while got < count:
+            most = max(most, len(queue_object.pending))
+            _ch, method, _props, _body = wait(queue_object.get())
+            channel.basic_ack(method.delivery_tag)
+            got += 1
+            _reactor.iterate(0.001)  # the application's other work: the reactor reads meanwhile
+        if bounded:
+            assert most <= 32 + 16, most  # high mark + one 64 KiB read (6 messages) + slack
+        else:
+            assert most > 200, most
+        wait(channel.queue_delete(queue))
+    finally:
+        if not proto.is_closed:
+            wait(proto.close())

@@ -36,6 +36,17 @@ _get_ident = threading.get_ident
 _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
 
 
+def _check_inactivity_timeout(value: object) -> None:
+    """Refuse an ``inactivity_timeout`` that is not ``None`` or a number ``>= 0`` with a clear
+    error at the first ``next()``, before it reaches a deadline computation."""
+    if value is None:
+        return
+    if not isinstance(value, (int, float)):  # bool is an int, as pika takes it
+        raise TypeError(f'inactivity_timeout must be a number or None, not {type(value).__name__}')
+    if not value >= 0:  # also refuses NaN
+        raise ValueError(f'inactivity_timeout must be >= 0, got {value!r}')
+
+
 class _Generator:
     """State of the ``consume()`` generator's consumer.
 
@@ -156,8 +167,7 @@ class ConsumeGeneratorMixin:
         """
         args_mod.require_str('queue', queue)
         args_mod.require_table('arguments', arguments)
-        if inactivity_timeout is not None and inactivity_timeout < 0:
-            raise ValueError('inactivity_timeout must be >= 0')
+        _check_inactivity_timeout(inactivity_timeout)
         params = (queue, bool(auto_ack), bool(exclusive))
         gen = self._generator
         if gen is None:

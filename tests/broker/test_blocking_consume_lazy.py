@@ -121,8 +121,11 @@ def test_argument_errors_and_a_closed_channel_raise_from_next(
     with pytest.raises(TypeError):
         next(bad_queue)
     bad_timeout = channel.consume(queue, inactivity_timeout=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='inactivity_timeout must be >= 0'):
         next(bad_timeout)
+    for value in ('5', float('nan')):
+        with pytest.raises((TypeError, ValueError), match='inactivity_timeout must be'):
+            next(channel.consume(queue, inactivity_timeout=value))  # type: ignore[call-overload]
     assert channel.is_open and channel.consumer_tags == []
     assert _consumers(conn, queue) == 0
 

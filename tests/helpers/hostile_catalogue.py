@@ -94,6 +94,20 @@ def nested_table(depth: int) -> bytes:
     return table
 
 
+def nested_array(depth: int) -> bytes:
+    """A field value: an array ('A') holding an array holding ... ``depth`` levels."""
+    value = b'A' + struct.pack('>I', 0)
+    for _ in range(depth - 1):
+        value = b'A' + struct.pack('>I', len(value)) + value
+    return value
+
+
+def table_of(key: bytes, value: bytes) -> bytes:
+    """A field table with one entry (``value``: a type octet and its encoding)."""
+    entry = shortstr(key) + value
+    return struct.pack('>I', len(entry)) + entry
+
+
 def header_with_headers(channel: int, headers: bytes, body_size: int = 0) -> bytes:
     """A content header frame whose properties are only ``headers`` (raw table bytes)."""
     payload = struct.pack('>HHQH', 60, 0, body_size, 0x2000) + headers
@@ -607,6 +621,152 @@ CASES: list[Case] = [
         reply_code=320,
         deliveries=20000,
         memory=16 * 1024 * 1024,
+    ),
+    Case(
+        'body-longer-than-announced',
+        'body frames carrying more bytes than the content header announced',
+        _consuming(Send(deliver_method(1) + header_only(1, 4) + body_frame(1, b'too long'))),
+        _C,
+        program='consume',
+        reply_code=505,
+    ),
+    Case(
+        'body-after-empty-content',
+        'a body frame after a content header announcing 0 bytes',
+        _consuming(Send(deliver_method(1) + header_only(1, 0) + body_frame(1, b'extra'))),
+        _C,
+        program='consume',
+        reply_code=505,
+    ),
+    Case(
+        'header-on-channel-0',
+        'a content header frame on channel 0',
+        _on_channel(Send(header_only(0, 5))),
+        _C,
+        program='channel',
+        reply_code=505,
+    ),
+    Case(
+        'long-string-past-frame',
+        'a header property (long string in headers) claiming 2^32-1 bytes',
+        _consuming(
+            Send(
+                deliver_method(1)
+                + header_with_headers(
+                    1, struct.pack('>I', 7) + shortstr(b'k') + b'S' + struct.pack('>I', 2**32 - 1)
+                )
+            )
+        ),
+        _C,
+        program='consume',
+        reply_code=501,
+        memory=SMALL_PEAK,
+    ),
+    Case(
+        'nested-arrays',
+        'a delivery whose headers hold arrays nested 1,000 deep',
+        _consuming(
+            Send(deliver_method(1) + header_with_headers(1, table_of(b'k', nested_array(1000))))
+        ),
+        _C,
+        program='consume',
+        reply_code=501,
+    ),
+    Case(
+        'get-ok-unasked',
+        'Basic.GetOk (with content) when no Basic.Get was sent',
+        _consuming(Send(sf.get_ok(1, b'unasked'))),
+        _C,
+        program='consume',
+        reply_code=503,
+    ),
+    Case(
+        'update-secret-ok-unasked',
+        'Connection.UpdateSecretOk when no secret update was asked',
+        _on_channel(Send(sf.method(0, spec.Connection.UpdateSecretOk()))),
+        _C,
+        program='channel',
+        reply_code=503,
+    ),
+    Case(
+        'cancel-unknown-consumer',
+        'Basic.Cancel from the broker for a consumer tag never registered',
+        _consuming(Send(sf.method(1, spec.Basic.Cancel('nobody'))), Sleep(0.3), Send(FORCED)),
+        _BY_BROKER,
+        program='consume',
+        reply_code=320,
+    ),
+    Case(
+        'flow-stop',
+        'Channel.Flow(active=False) from the broker, then nothing',
+        _on_channel(
+            Send(sf.method(1, spec.Channel.Flow(False))),
+            Expect(spec.Channel.FlowOk),
+            Send(FORCED),
+        ),
+        _BY_BROKER,
+        program='channel',
+        reply_code=320,
+    ),
+    Case(
+        'blocked-for-ever',
+        'Connection.Blocked, then nothing (blocked_connection_timeout 1 s)',
+        _on_channel(Send(sf.blocked()), Sleep(30)),
+        exceptions.ConnectionBlockedTimeout,
+        bound=1 + PROMPT,
+        program='channel',
+        params={'blocked_connection_timeout': 1.0},
+    ),
+    Case(
+        'close-invalid-utf8-text',
+        'Connection.Close whose reply_text is not UTF-8',
+        _on_channel(
+            Send(
+                raw_frame(
+                    1,
+                    0,
+                    struct.pack('>HHH', 10, 50, 320)
+                    + shortstr(b'\xff\xfe')
+                    + struct.pack('>HH', 0, 0),
+                )
+            )
+        ),
+        _C,
+        program='channel',
+        reply_code=501,
+    ),
+    Case(
+        'heartbeat-with-payload',
+        'a heartbeat frame carrying 4 payload bytes',
+        _on_channel(Send(raw_frame(8, 0, b'beat'))),
+        _C,
+        program='channel',
+        reply_code=501,
+    ),
+    Case(
+        'close-instead-of-channel-open-ok',
+        'Connection.Close 320 in answer to Channel.Open',
+        lambda: [*handshake(), Expect(spec.Channel.Open), Send(FORCED)],
+        _BY_BROKER,
+        program='channel',
+        reply_code=320,
+    ),
+    Case(
+        'consume-ok-other-tag',
+        'Basic.ConsumeOk naming another consumer tag, then a delivery for ours',
+        lambda: [
+            *handshake(channels=(1,)),
+            Expect(spec.Basic.Qos),
+            Send(sf.method(1, spec.Basic.QosOk())),
+            Expect(spec.Basic.Consume),
+            Send(sf.method(1, spec.Basic.ConsumeOk('someone-else'))),
+            Send(deliver_set(1)),
+            Sleep(0.3),
+            Send(FORCED),
+        ],
+        _BY_BROKER,
+        program='consume',
+        reply_code=320,
     ),
     # -- publisher confirms -----------------------------------------------------------------
     Case(

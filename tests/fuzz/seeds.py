@@ -68,6 +68,17 @@ def _core_seeds() -> list[tuple[str, bytes]]:
     for index, (label, wire) in enumerate(sequences.items()):
         for control in controls[index % 2 :: 2]:
             seeds.append((label, control + wire))
+    # Setup bit 64: large-message thresholds scaled down, so these complete in place.
+    mid = frame.Header(1, 3000, spec.BasicProperties()).marshal()
+    small_frames = b''.join(frame.Body(1, b'm' * 500).marshal() for _ in range(6))
+    seeds.append(('small-large', b'\x00\x21\x03\x41' + deliver + mid + small_frames + deliver))
+    mid_big = frame.Header(1, 6000, spec.BasicProperties()).marshal()
+    seeds.append(
+        (
+            'small-large-grow',
+            b'\x00\x05\x09\x41' + deliver + mid_big + frame.Body(1, b'g' * 6000).marshal(),
+        )
+    )
     seeds.append(('handshake', b'\x00\x00\x00\x20' + handshake + deliver))
     seeds.append(('handshake-tiny-tune', b'\x01\x05\x00\x20' + handshake))
     return seeds

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Union
 
 from pika import _frame_fast, exceptions, frame, spec
 from pika import data as amqp_data
-from pika._core import events
+from pika._core import content, events, large_message, receiving
 from pika._core.connection import ConnectionCore
 from pika._core.large_message import FIRST_BUFFER_MAX, LOOKAHEAD, body_frames_size
 from pika._parameters import ConnectionParameters
@@ -371,9 +371,34 @@ def _handshake(session: _Session, control: bytes) -> None:
     session.check([])
 
 
+#: Setup bit 64: the large-message thresholds scaled down (module, name, small value), so
+#: inputs of a few KiB take the whole-body and read-in-place paths, grow their buffer, and
+#: complete (the real thresholds start at 64 KiB, beyond the campaign's input size).
+_SMALL_THRESHOLDS = (
+    (content, 'LARGE_BODY_MIN', 256),
+    (receiving, 'IN_PLACE_MIN', 512),
+    (large_message, 'FIRST_BUFFER_MAX', 1024),
+    (large_message, 'LOOKAHEAD', 64),
+)
+
+
 def core_target(data: bytes) -> None:
     """Control bytes: settings (tune, heartbeat, max_message_size), a seed for the piece sizes,
     time steps and user operations (2 bytes), setup bits; then the server's bytes."""
+    if len(data) > 3 and data[3] & 64:
+        saved = [getattr(module, name) for module, name, _ in _SMALL_THRESHOLDS]
+        for module, name, value in _SMALL_THRESHOLDS:
+            setattr(module, name, value)
+        try:
+            _core_run(data)
+        finally:
+            for (module, name, _), value in zip(_SMALL_THRESHOLDS, saved):
+                setattr(module, name, value)
+    else:
+        _core_run(data)
+
+
+def _core_run(data: bytes) -> None:
     control = data[:4].ljust(4, b'\x00')
     wire = data[4:]
     core, max_message = _make_core(control)

@@ -7,15 +7,17 @@ publishes, consumes and closes; the adapter's own `getaddrinfo`, `connect_socket
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pytest
 
-from pika import frame, spec
 from pika.adapters.base_connection import BaseConnection
 from pika.adapters.select_connection import IOLoop
-from pika.adapters.utils import nbio_interface
 from pika.adapters.utils.selector_ioloop_adapter import SelectorIOServicesAdapter
+from tests.helpers.nbio_probe import ConnectionStartProbe
+
+if TYPE_CHECKING:
+    from pika import frame, spec
 
 pytestmark = pytest.mark.broker
 
@@ -91,38 +93,10 @@ def test_base_connection_on_the_adapter_round_trip(broker_params: Any, unique_na
         loop.close()
 
 
-class _RecordingProtocol(nbio_interface.AbstractStreamProtocol):
-    def __init__(self, loop: IOLoop) -> None:
-        self.loop = loop
-        self.transport: Optional[nbio_interface.AbstractStreamTransport] = None
-        self.received = b''
-        self.lost: list[Optional[BaseException]] = []
-
-    def connection_made(self, transport: nbio_interface.AbstractStreamTransport) -> None:
-        self.transport = transport
-        transport.write(frame.ProtocolHeader().marshal())
-
-    def data_received(self, data: bytes) -> None:
-        self.received += data
-        consumed, decoded = frame.decode_frame(self.received)
-        if consumed:
-            assert isinstance(decoded, frame.Method)
-            assert isinstance(decoded.method, spec.Connection.Start)
-            assert self.transport is not None
-            self.transport.abort()
-
-    def eof_received(self) -> Optional[bool]:
-        return None
-
-    def connection_lost(self, error: Optional[BaseException]) -> None:
-        self.lost.append(error)
-        self.loop.stop()
-
-
 def test_resolve_connect_and_stream_reach_the_broker(broker_params: Any) -> None:
     loop = IOLoop()
     nbio = SelectorIOServicesAdapter(loop)
-    protocol = _RecordingProtocol(loop)
+    protocol = ConnectionStartProbe(loop.stop)
     results: dict[str, Any] = {}
 
     def on_resolved(infos: Any) -> None:
@@ -148,6 +122,7 @@ def test_resolve_connect_and_stream_reach_the_broker(broker_params: Any) -> None
         _run(loop)
         transport, made = results['stream']
         assert made is protocol and transport.get_protocol() is protocol
+        assert protocol.start is True
         assert protocol.lost == [None]  # aborted by us after Connection.Start
         assert transport.get_write_buffer_size() == 0
     finally:

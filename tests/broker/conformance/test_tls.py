@@ -284,43 +284,21 @@ def _stream_start_over_tls(broker: PrivateBroker, context: ssl.SSLContext, name:
     header, read Connection.Start. Returns the stream's `on_done` result (or an error)."""
     import socket
 
-    from pika import frame, spec
     from pika.adapters.select_connection import IOLoop
-    from pika.adapters.utils import nbio_interface
     from pika.adapters.utils.selector_ioloop_adapter import SelectorIOServicesAdapter
+    from tests.helpers.nbio_probe import ConnectionStartProbe
 
     loop = IOLoop()
     nbio = SelectorIOServicesAdapter(loop)
     outcome: dict[str, Any] = {}
-
-    class Protocol(nbio_interface.AbstractStreamProtocol):
-        received = b''
-
-        def connection_made(self, transport: nbio_interface.AbstractStreamTransport) -> None:
-            self.transport = transport
-            transport.write(frame.ProtocolHeader().marshal())
-
-        def data_received(self, data: bytes) -> None:
-            self.received += data
-            consumed, decoded = frame.decode_frame(self.received)
-            if consumed:
-                assert isinstance(decoded, frame.Method)
-                outcome['start'] = isinstance(decoded.method, spec.Connection.Start)
-                self.transport.abort()
-
-        def eof_received(self) -> None:
-            return None
-
-        def connection_lost(self, error: BaseException | None) -> None:
-            outcome['lost'] = error
-            loop.stop()
+    probe = ConnectionStartProbe(loop.stop)
 
     sock = socket.socket()
     sock.setblocking(False)
 
     def on_connected(error: BaseException | None) -> None:
         assert error is None, error
-        nbio.create_streaming_connection(Protocol, sock, on_stream, context, name)
+        nbio.create_streaming_connection(lambda: probe, sock, on_stream, context, name)
 
     def on_stream(result: Any) -> None:
         outcome['stream'] = result
@@ -335,6 +313,10 @@ def _stream_start_over_tls(broker: PrivateBroker, context: ssl.SSLContext, name:
         loop.remove_timeout(guard)
         sock.close()
         loop.close()
+    if probe.start is not None:  # the broker's first frame came back
+        outcome['start'] = probe.start
+    if probe.lost:
+        outcome['lost'] = probe.lost[0]
     return outcome
 
 

@@ -17,11 +17,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import pika
+from pika.adapters._backlog import delivery_cost
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -78,3 +79,90 @@ def test_slow_consumer_without_qos_stays_below_the_high_water_mark(
         assert leftover.channel().queue_delete(queue).method.message_count == 0
     finally:
         leftover.close()
+
+
+# -- the accounting balances: after consuming, nothing is left counted -------------------------
+# Small marks (about 8 and 4 messages of 1 KiB), so reading pauses and resumes many times.
+
+SMALL = 500
+SMALL_BODY = b'y' * 1024
+
+
+def _small_connection(broker_address: Any, queue: str) -> pika.BlockingConnection:
+    cost = delivery_cost(SMALL_BODY)
+    params = pika.ConnectionParameters(
+        host=broker_address.host,
+        port=broker_address.port,
+        delivery_backlog_high=8 * cost,
+        delivery_backlog_low=4 * cost,
+    )
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.queue_declare(queue, arguments={'x-expires': 30000})  # gone once unused
+    for _ in range(SMALL):
+        channel.basic_publish('', queue, SMALL_BODY)
+    while channel.queue_declare(queue, passive=True).method.message_count < SMALL:
+        pass
+    channel.close()
+    return connection
+
+
+def _balanced(connection: pika.BlockingConnection) -> bool:
+    backlog = connection._pump.backlog
+    return backlog.size == 0 and not backlog.paused
+
+
+def test_callbacks_leave_no_backlog(broker_address: Any, unique_name: str) -> None:
+    connection = _small_connection(broker_address, unique_name)
+    try:
+        channel = connection.channel()
+        got: list[bytes] = []
+
+        def on_message(ch: Any, method: Any, _props: Any, body: bytes) -> None:
+            got.append(body)
+            ch.basic_ack(method.delivery_tag)
+            if len(got) == SMALL:
+                ch.stop_consuming()
+
+        channel.basic_consume(unique_name, on_message)
+        channel.start_consuming()
+        assert len(got) == SMALL and _balanced(connection)
+    finally:
+        connection.close()
+
+
+def test_generator_leaves_no_backlog(broker_address: Any, unique_name: str) -> None:
+    connection = _small_connection(broker_address, unique_name)
+    try:
+        channel = connection.channel()
+        count = 0
+        for method, _props, _body in channel.consume(unique_name, inactivity_timeout=5):
+            assert method is not None
+            channel.basic_ack(method.delivery_tag)
+            count += 1
+            if count == SMALL:
+                break
+        channel.cancel()
+        assert count == SMALL and _balanced(connection)
+    finally:
+        connection.close()
+
+
+def test_cancel_and_close_drop_what_is_left(broker_address: Any, unique_name: str) -> None:
+    connection = _small_connection(broker_address, unique_name)
+    try:
+        channel = connection.channel()
+        gen = channel.consume(unique_name, inactivity_timeout=5)
+        next(gen)
+        connection.process_data_events(0.2)  # let more arrive (paused at the high mark)
+        assert channel.get_waiting_message_count() > 0
+        channel.cancel()  # requeues the rest: nothing stays counted
+        assert _balanced(connection)
+        other = connection.channel()
+        next(other.consume(unique_name, inactivity_timeout=5))
+        connection.process_data_events(0.2)
+        assert other.get_waiting_message_count() > 0 and connection._pump.backlog.size > 0
+        other.close()  # what was queued for it is dropped with the channel
+        assert _balanced(connection)
+    finally:
+        connection.close()

@@ -245,8 +245,9 @@ class BlockingConnection:
             timeout = _check_timeout('timeout', timeout)
         return None if timeout is None else _monotonic() + timeout
 
-    def _check_open(self) -> None:
-        """Raise the loss reason once, then ConnectionWrongStateError, if not usable."""
+    def _check_open(self, refusal: str = 'Connection is closed') -> None:
+        """Raise the loss reason once, then ConnectionWrongStateError(`refusal`), if not
+        usable."""
         pump = self._pump
         if pump.error is None:
             return
@@ -254,7 +255,7 @@ class BlockingConnection:
         if not self._error_reported and not isinstance(error, exceptions.ConnectionClosedByClient):
             self._error_reported = True
             raise error
-        raise exceptions.ConnectionWrongStateError('Connection is closed')
+        raise exceptions.ConnectionWrongStateError(refusal)
 
     # -- channels ------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class BlockingConnection:
         deadline = self._deadline(timeout)
         pump = self._pump
         with pump.lock:
-            self._check_open()
+            self._check_open(f'Channel allocation requires an open connection: {self!r}')
             for number, old in list(self._channels.items()):
                 if old.is_closed:  # closed by the broker and never close()d: forget it
                     self._channels.pop(number, None)

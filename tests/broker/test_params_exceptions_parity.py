@@ -192,6 +192,9 @@ def test_closed_channel_error_prints_as_pika(broker_params: Any) -> None:
     assert str(closed_twice.value) == (
         "BlockingConnection.close(200, 'Normal shutdown') called on closed connection."
     )
+    with pytest.raises(exceptions.ConnectionWrongStateError) as no_channel:
+        connection.channel()
+    assert str(no_channel.value).startswith('Channel allocation requires an open connection: <')
 
 
 def test_callback_channel_state_errors_read_as_pika(broker_params: Any) -> None:

@@ -39,7 +39,9 @@ __all__ = [
     'SocketConnectTimeout',
     'TLSHandshakeError',
     'apply_socket_options',
+    'blocking_tls_handshake',
     'connect_blocking',
+    'connect_first',
     'connect_with_retries',
     'finish_nonblocking_connect',
     'recv_into_some',
@@ -212,28 +214,37 @@ def connect_blocking(params: Parameters, timeout: Optional[float] = None) -> soc
     if timeout is None:
         timeout = params.socket_timeout
     deadline = None if timeout is None else time.monotonic() + timeout
-    infos = resolve(params)
-    sock = None
-    last_error: Optional[OSError] = None
-    for info in infos:
-        try:
-            sock = _connect_one(info, deadline)
-            break
-        except OSError as exc:
-            LOGGER.debug('Connect to %s (%s) failed: %r', _endpoint(params), info[4], exc)
-            last_error = exc
-    if sock is None:
-        raise _connect_failure(params, last_error)
+    sock, _ = connect_first(params, resolve(params), deadline)
     try:
         apply_socket_options(sock, params.tcp_options)
         if params.ssl_options is not None:
-            sock = _blocking_tls_handshake(sock, params, deadline)
+            sock = blocking_tls_handshake(sock, params, deadline)
         sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
     LOGGER.info('Socket connected to %s', _endpoint(params))
     return sock
+
+
+def connect_first(
+    params: Parameters, infos: Sequence[AddrInfo], deadline: Optional[float]
+) -> tuple[socket.socket, AddrInfo]:
+    """Blocking TCP connect to the first address of ``infos`` (from :func:`resolve`) that
+    accepts, bounded by ``deadline`` (a ``time.monotonic()`` instant, ``None``: no bound).
+
+    :returns: the connected (blocking, no options applied) socket and the address it reached
+    :raises SocketConnectTimeout: the deadline passed
+    :raises SocketConnectError: every address refused or failed
+    """
+    last_error: Optional[OSError] = None
+    for info in infos:
+        try:
+            return _connect_one(info, deadline), info
+        except OSError as exc:
+            LOGGER.debug('Connect to %s (%s) failed: %r', _endpoint(params), info[4], exc)
+            last_error = exc
+    raise _connect_failure(params, last_error) from last_error
 
 
 def _connect_failure(params: Parameters, error: Optional[OSError]) -> SocketConnectError:
@@ -252,10 +263,16 @@ def _server_hostname(params: Parameters) -> str:
     return configured or params.host
 
 
-def _blocking_tls_handshake(
+def blocking_tls_handshake(
     sock: socket.socket, params: Parameters, deadline: Optional[float]
 ) -> ssl.SSLSocket:
-    """Wrap ``sock`` in TLS and finish the handshake before ``deadline``."""
+    """Wrap ``sock`` in TLS (``params.ssl_options``) and finish the handshake before
+    ``deadline`` (a ``time.monotonic()`` instant, ``None``: no bound).
+
+    :raises SocketConnectTimeout: the deadline passed
+    :raises TLSHandshakeError: TLS negotiation failed (certificate, name, protocol)
+    :raises SocketConnectError: the socket failed during the handshake
+    """
     tls = wrap_tls(sock, params)
     try:
         tls.settimeout(_remaining(deadline))

@@ -207,6 +207,13 @@ class BlockingConnection:
         """The broker's Connection.Start server properties."""
         return self._pump.core.server_properties
 
+    @property
+    def negotiated_limits(self) -> tuple[int, int, int]:
+        """``(channel_max, frame_max, heartbeat)`` agreed with the broker in Connection.Tune
+        (0 means no limit, or heartbeats off). Not in pika 1.x; used by ``pika check``."""
+        core = self._pump.core
+        return core.channel_max, core.frame_max, core.heartbeat or 0
+
     def _capability(self, name: str) -> bool:
         capabilities = self._pump.core.server_properties.get('capabilities') or {}
         return bool(capabilities.get(name, False))

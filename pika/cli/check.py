@@ -199,7 +199,8 @@ def tls_hint(error: BaseException, port: int) -> str:
             )
         return (
             f'TLS: certificate verify failed ({reason}): pin the CA that signed the broker '
-            "certificate with ssl_options, e.g. ?ssl_options={'ca_certs': '/path/ca.pem'}"
+            "certificate with ssl_options, e.g. ?ssl_options={'ca_certs': '/path/ca.pem'} "
+            '(percent-encoded; see docs/tls.md)'
         )
     if isinstance(error, socket.timeout):
         return f'TLS handshake timed out: is port {port} a TLS listener?'

@@ -8,13 +8,23 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pika.cli.check import EXIT_CODES
 
+# The private TLS node and its certificates, shared with the TLS conformance suite (started
+# only when a TLS test below runs).
+from tests.broker.conformance.test_tls import tls_broker, tls_files
+from tests.helpers.tls_certs import SERVER_NAME
+
 if TYPE_CHECKING:
     from tests.conftest import BrokerAddress
+    from tests.helpers.private_broker import PrivateBroker
+    from tests.helpers.tls_certs import TlsFiles
+
+__all__ = ['tls_broker', 'tls_files']  # fixtures: imported for pytest to find them
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = 'N0t-the-Passw0rd-4711'
@@ -124,3 +134,34 @@ def test_tls_client_on_the_plain_port_fails_at_tls(broker_address: BrokerAddress
     assert result.returncode == EXIT_CODES['TLS handshake'], result.stdout
     assert 'a TLS listener' in failed_line(result.stdout)
     assert SECRET not in result.stdout + result.stderr
+
+
+# -- TLS: the private TLS node of the TLS conformance suite ----------------------------------
+
+
+def tls_url(broker: PrivateBroker, password: str, options: dict[str, str] | None = None) -> str:
+    """An ``amqps`` URL for the private node's TLS listener, by the name its certificate has."""
+    query = '' if options is None else '?' + urllib.parse.urlencode({'ssl_options': repr(options)})
+    return f'amqps://guest:{password}@{SERVER_NAME}:{broker.tls_port}/%2F{query}'
+
+
+def test_untrusted_certificate_fails_at_tls(tls_broker: PrivateBroker) -> None:
+    result = run_check(tls_url(tls_broker, SECRET))  # the system CAs do not know the test CA
+    assert result.returncode == EXIT_CODES['TLS handshake'], result.stdout + result.stderr
+    line = failed_line(result.stdout)
+    assert line.startswith('FAIL TLS handshake')
+    assert 'certificate verify failed' in line
+    assert 'pin the CA' in line
+    assert 'ok   TCP connect' in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_pinned_ca_passes_and_shows_the_certificate(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    result = run_check(tls_url(tls_broker, 'guest', {'ca_certs': str(tls_files.ca_cert)}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    tls_line = next(line for line in result.stdout.splitlines() if 'TLS handshake' in line)
+    assert tls_line.startswith('ok   TLS handshake    TLSv1.')
+    assert f'subject {SERVER_NAME}, issuer pika test CA, expires ' in tls_line
+    assert 'guest:guest' not in result.stdout + result.stderr

@@ -275,6 +275,16 @@ def blocking_tls_handshake(
     """
     tls = wrap_tls(sock, params)
     try:
+        _handshake_until(tls, deadline, params)
+    except BaseException:
+        tls.close()  # wrapping detached `sock`: closing it would leave this one open
+        raise
+    return tls
+
+
+def _handshake_until(tls: ssl.SSLSocket, deadline: Optional[float], params: Parameters) -> None:
+    """Run the blocking handshake of ``tls``; failures become ``SocketConnectError`` types."""
+    try:
         tls.settimeout(_remaining(deadline))
         tls.do_handshake()
     except socket.timeout as exc:
@@ -283,7 +293,6 @@ def blocking_tls_handshake(
         raise TLSHandshakeError(f'TLS handshake with {_endpoint(params)} failed: {exc}') from exc
     except OSError as exc:
         raise SocketConnectError(f'TLS handshake with {_endpoint(params)} failed: {exc}') from exc
-    return tls
 
 
 # -- TLS for loop adapters --------------------------------------------------------------

@@ -181,7 +181,7 @@ def step_tls(probe: Probe) -> str:
     try:
         tls = _transport.blocking_tls_handshake(probe.sock, probe.params, probe.deadline())
     except _transport.SocketConnectError as exc:
-        probe.sock = None  # the handshake closed or abandoned it
+        probe.sock = None  # the failed handshake closed it
         raise StepFailed(TLS, tls_hint(exc.__cause__ or exc, probe.params.port)) from exc
     probe.sock = tls
     cert = tls.getpeercert()

@@ -43,8 +43,10 @@ STEP_NAMES = (
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -m pika check ARGS`` from this checkout."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # a socket left open would print a ResourceWarning: tests assert there is none
+    python = [sys.executable, '-W', 'always::ResourceWarning']
     return subprocess.run(
-        [sys.executable, '-m', 'pika', 'check', *args, '--timeout', '5'],
+        [*python, '-m', 'pika', 'check', *args, '--timeout', '5'],
         capture_output=True,
         text=True,
         timeout=60,
@@ -78,6 +80,7 @@ def test_check_passes_every_step_on_the_shared_broker(amqp_url: str) -> None:
     assert 'server RabbitMQ' in result.stdout
     assert 'PLAIN accepted' in result.stdout
     assert lines[-1] == 'all checks passed'
+    assert 'ResourceWarning' not in result.stderr
 
 
 def test_check_without_url_uses_the_local_broker(broker_address: BrokerAddress) -> None:
@@ -134,6 +137,7 @@ def test_tls_client_on_the_plain_port_fails_at_tls(broker_address: BrokerAddress
     assert result.returncode == EXIT_CODES['TLS handshake'], result.stdout
     assert 'a TLS listener' in failed_line(result.stdout)
     assert SECRET not in result.stdout + result.stderr
+    assert 'ResourceWarning' not in result.stderr  # the failed TLS socket was closed
 
 
 # -- TLS: the private TLS node of the TLS conformance suite ----------------------------------
@@ -154,6 +158,7 @@ def test_untrusted_certificate_fails_at_tls(tls_broker: PrivateBroker) -> None:
     assert 'pin the CA' in line
     assert 'ok   TCP connect' in result.stdout
     assert SECRET not in result.stdout + result.stderr
+    assert 'ResourceWarning' not in result.stderr
 
 
 def test_pinned_ca_passes_and_shows_the_certificate(

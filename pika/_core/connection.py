@@ -27,6 +27,7 @@ from pika._core import content, events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZeroHandlers
+from pika._core.content import FRAME_OVERHEAD
 from pika._core.negotiation import (
     CAPABILITIES,
     negotiate_heartbeat,
@@ -98,7 +99,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.large_message: Optional[LargeMessage] = None
         self._spare_buffer: Optional[bytearray] = None  # a finished large message's buffer
         self._rx_frame_max: Optional[int] = HANDSHAKE_FRAME_MAX
-        self._max_payload = HANDSHAKE_FRAME_MAX - 8
+        self._max_payload = HANDSHAKE_FRAME_MAX - FRAME_OVERHEAD
         self._events: list[events.Event] = []
         self._heartbeat_timer: Optional[HeartbeatTimer] = None
         self._blocked_since: Optional[float] = None
@@ -319,7 +320,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         data = content.encode_method(
             0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason)
         )
-        if len(data) - 8 > self._max_payload:
+        if len(data) - FRAME_OVERHEAD > self._max_payload:
             raise content.frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
         self._secret_queue.append(data)
         if len(self._secret_queue) == 1:

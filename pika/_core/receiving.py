@@ -22,7 +22,7 @@ from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
 from pika._frame_fast import decode_deliveries
 from pika._limits import LIVENESS_BYTES as _LIVENESS_BYTES
-from pika.frame import decode_frame
+from pika.frame import FRAME_HEADER_SIZE, decode_frame
 
 if TYPE_CHECKING:
     from pika._core.buffer import ReceiveBuffer
@@ -50,7 +50,6 @@ _FAST_METHODS: dict[int, type] = {
     if index not in _CONTENT_METHODS
 }
 _MessageDelivered = events.MessageDelivered
-_FRAME_HEAD_SIZE = 7
 _FRAME_KIND_CHANNEL = struct.Struct('>BH').unpack_from  # frame type, channel
 _PROTOCOL_HEADER_FIRST = ord('A')  # b'AMQP...' instead of a frame
 _CS_CLOSE_SENT = ConnectionState.CLOSE_SENT
@@ -282,7 +281,7 @@ class FrameReceiver:
         beyond channel_max): refused once its 7-byte head is in, instead of waiting for up to
         frame_max bytes of a frame that will be refused anyway (the connection is then closed).
         """
-        if len(buf) - offset < _FRAME_HEAD_SIZE or self.state is _CS_CLOSE_SENT:
+        if len(buf) - offset < FRAME_HEADER_SIZE or self.state is _CS_CLOSE_SENT:
             return False
         kind, number = _FRAME_KIND_CHANNEL(buf, offset)
         if kind == _PROTOCOL_HEADER_FIRST or not number or number in self.channels:

@@ -152,7 +152,7 @@ class ChannelCore:
         data = (
             _METHOD_HEAD.pack(1, self.channel_number, len(payload) + 4, index) + payload + b'\xce'
         )
-        if len(payload) + 4 > self._conn._max_payload:  # the broker would close the connection
+        if len(payload) + 4 > self._conn.max_frame_payload:  # the broker would close the connection
             raise content.frame_too_large(method.NAME, len(data), self._conn.frame_max)
         if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
@@ -368,13 +368,13 @@ class ChannelCore:
         elif self.state is _CLOSING:
             return  # content of a message we are discarding
         elif frame_type in (2, 3):
-            self._conn._protocol_error(
+            self._conn.close_for_protocol_error(
                 UNEXPECTED_FRAME,
                 'UNEXPECTED_FRAME - content frame without a content method on channel '
                 f'{self.channel_number}',
             )
         else:
-            self._conn._protocol_error(
+            self._conn.close_for_protocol_error(
                 FRAME_ERROR,
                 f'FRAME_ERROR - frame type {frame_type!r} on channel {self.channel_number}',
             )
@@ -385,7 +385,7 @@ class ChannelCore:
             if frame_type == 3:
                 body = assembler.on_body(frame.fragment)
             elif frame_type == 2:
-                if self._conn._body_too_large(self.channel_number, frame.body_size):
+                if self._conn.body_size_refused(self.channel_number, frame.body_size):
                     return  # the connection is closed
                 body = assembler.on_header(frame.body_size, frame.properties)
             else:
@@ -394,7 +394,7 @@ class ChannelCore:
                 )
         except exceptions.AMQPError as exc:
             assembler.active = False
-            self._conn._protocol_error(
+            self._conn.close_for_protocol_error(
                 UNEXPECTED_FRAME, f'UNEXPECTED_FRAME - channel {self.channel_number}: {exc}'
             )
             return
@@ -464,7 +464,7 @@ class ChannelCore:
                 self._on_reply(method, None, None)
             return
         awaiting = outstanding.NAME if outstanding is not None else 'nothing'
-        self._conn._protocol_error(
+        self._conn.close_for_protocol_error(
             COMMAND_INVALID,
             f'COMMAND_INVALID - unexpected {name} on channel {self.channel_number} '
             f'(state {self.state.value}, awaiting {awaiting})',
@@ -519,13 +519,13 @@ class ChannelCore:
         whose other confirms cannot be trusted either, so the connection is closed."""
         tag = method.delivery_tag
         if not self._confirm:
-            self._conn._protocol_error(
+            self._conn.close_for_protocol_error(
                 COMMAND_INVALID,
                 f'COMMAND_INVALID - {method.NAME} on channel {self.channel_number}, '
                 'which is not in confirm mode',
             )
         elif tag > self._delivery_tag:
-            self._conn._protocol_error(
+            self._conn.close_for_protocol_error(
                 spec.PRECONDITION_FAILED,
                 f'PRECONDITION_FAILED - {method.NAME} for delivery tag {tag} on channel '
                 f'{self.channel_number}, never published (last: {self._delivery_tag})',

@@ -147,6 +147,13 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         output = self._output
         return len(output.buffer) + output.parts_size
 
+    @property
+    def max_frame_payload(self) -> int:
+        """The largest payload one outbound frame may carry: the negotiated ``frame_max`` less
+        the frame overhead. A frame above it would make the broker close the connection, so a
+        channel refuses it before anything is queued."""
+        return self._max_payload
+
     # ----------------------------------------------------------------- driving
 
     def start(self) -> None:
@@ -367,6 +374,11 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.bytes_queued_total += written + len(method_frame)
 
     # ----------------------------------------------------------------- closing
+
+    def close_for_protocol_error(self, reply_code: int, reply_text: str) -> None:
+        """The peer broke the protocol (as a channel found): queue Connection.Close with
+        ``reply_code`` and ``reply_text``, then finish the connection and every channel."""
+        self._protocol_error(reply_code, reply_text)
 
     def _protocol_error(self, reply_code: int, reply_text: str) -> None:
         """The peer broke the protocol: queue Connection.Close and finish at once."""

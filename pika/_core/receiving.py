@@ -316,7 +316,7 @@ class FrameReceiver:
         if len(buf) - offset < content.HEADER_PEEK_SIZE:
             return 0 if in_place else None  # 0: decode the method again with its header
         body_size = content.peek_body_size(buf, offset, number)
-        if self._body_too_large(number, body_size):
+        if self.body_size_refused(number, body_size):
             return len(buf)
         if (
             not content.LARGE_BODY_MIN <= body_size <= content.LARGE_BODY_MAX
@@ -352,8 +352,9 @@ class FrameReceiver:
         channel._on_content_set(method, properties, found[1])
         return found[0]
 
-    def _body_too_large(self, channel_number: int, body_size: int) -> bool:
-        """Whether a content header announcing ``body_size`` bytes is refused: above
+    def body_size_refused(self, channel_number: int, body_size: int) -> bool:
+        """Whether a content header announcing ``body_size`` bytes on ``channel_number`` is
+        refused (also asked by channels for the headers they decode themselves): above
         ``max_message_size`` the connection is closed (506 RESOURCE_ERROR) before anything is
         allocated for the body (docs/limits.md says why the connection, not the channel)."""
         limit = self.max_message_size

@@ -245,7 +245,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
             if slot.error is not None:
                 self._raise_closed()
             slot.core.send(method)
-            if not self._connection._dispatching():
+            if not self._connection.in_callback():
                 pump.send_now()
 
     # -- publishing --------------------------------------------------------------------
@@ -471,7 +471,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
                 for delivery in chunk:
                     tag = delivery.method.delivery_tag
                     send(spec.Basic.Nack(delivery_tag=tag, multiple=False, requeue=True))
-                if len(chunk) == REQUEUE_CHUNK or not self._connection._dispatching():
+                if len(chunk) == REQUEUE_CHUNK or not self._connection.in_callback():
                     pump.send_now()
 
     def start_consuming(self) -> None:
@@ -483,7 +483,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         :raises ReentrancyError: called from inside a callback of this connection
         """
         connection = self._connection
-        if connection._dispatching():
+        if connection.in_callback():
             raise exceptions.ReentrancyError('start_consuming() may not be called from a callback')
         me = _get_ident()
         pump = self._pump

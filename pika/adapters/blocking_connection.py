@@ -332,8 +332,9 @@ class BlockingConnection:
 
     # -- dispatching -----------------------------------------------------------------------
 
-    def _dispatching(self) -> bool:
-        """True when the calling thread is running one of our user callbacks."""
+    def in_callback(self) -> bool:
+        """Whether the calling thread is running one of this connection's user callbacks
+        (there, acks wait to be sent in one batch and start_consuming() is refused)."""
         return getattr(self._local, 'depth', 0) > 0
 
     def _has_work(self, me: int) -> bool:

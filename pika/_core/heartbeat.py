@@ -44,7 +44,8 @@ class HeartbeatTimer:
 
     def received(self, now: float, nbytes: int, whole_frame: bool) -> None:
         """Record that ``nbytes`` arrived at ``now``, completing a frame or not (the receive
-        path inlines this rule; it is the reference its tests compare against)."""
+        path inlines its whole-frame case and calls this for the rest; it is the reference its
+        tests compare against)."""
         unproven = 0 if whole_frame else self.unproven + nbytes
         if whole_frame or unproven >= LIVENESS_BYTES:
             self.last_received = now

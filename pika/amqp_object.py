@@ -34,7 +34,7 @@ class AMQPObject:
         """``<NAME([...])>`` as pika 1.x prints it: the sorted ``name=value`` of every attribute
         that is not None (content attached by ``_set_content`` included), secrets masked."""
         items = sorted(
-            f'{key}={_MASK if key in self._SECRET_FIELDS else value}'
+            f'{key}={_MASK if key in self._SECRET_FIELDS else value!s}'
             for key, value in getattr(self, '__dict__', {}).items()
             if value is not None
         )

@@ -150,6 +150,21 @@ class AMQPConnectionWorkflowFailed(AMQPConnectorException):
 _INIT, _TCP, _TLS, _AMQP, _ABORTING, _DONE = 'INIT', 'TCP', 'TLS', 'AMQP', 'ABORTING', 'DONE'
 
 
+def _may_abort(state: str) -> bool:
+    """Whether an ``abort()`` in ``state`` has work to do (False: already aborting).
+
+    The connector and the workflow share pika's rule: aborting before ``start()`` or after the
+    result was reported is a caller error.
+
+    :raises AMQPConnectorWrongState: in the initial or the final state
+    """
+    if state == _INIT:
+        raise AMQPConnectorWrongState('Cannot abort before starting.')
+    if state == _DONE:
+        raise AMQPConnectorWrongState('Cannot abort after completion was reported')
+    return state != _ABORTING
+
+
 def _deadline(now: float, timeout: Optional[float]) -> Optional[float]:
     """The absolute deadline of ``timeout`` seconds from ``now`` (None: unbounded).
 
@@ -218,11 +233,7 @@ class AMQPConnector:
 
         :raises AMQPConnectorWrongState: before `start()` or after the result was reported
         """
-        if self._state == _INIT:
-            raise AMQPConnectorWrongState('Cannot abort before starting.')
-        if self._state == _DONE:
-            raise AMQPConnectorWrongState('Cannot abort after completion was reported')
-        if self._state == _ABORTING:
+        if not _may_abort(self._state):
             return
         conn = self._conn if self._state == _AMQP else None
         self._state = _ABORTING
@@ -485,11 +496,7 @@ class AMQPConnectionWorkflow(AbstractAMQPConnectionWorkflow):
 
         :raises AMQPConnectorWrongState: before `start()` or after the result was reported
         """
-        if self._state == _INIT:
-            raise AMQPConnectorWrongState('Cannot abort before starting.')
-        if self._state == _DONE:
-            raise AMQPConnectorWrongState('Cannot abort after completion was reported')
-        if self._state == _ABORTING:
+        if not _may_abort(self._state):
             return
         self._state = _ABORTING
         self._cancel_timer()

@@ -103,9 +103,7 @@ class EventRouter:
             return
         try:
             if slot.error is None:
-                slot.backlog -= nbytes
-                if self.backlog.remove(nbytes):
-                    self.kick()
+                self.forget_backlog(slot, nbytes)
         finally:
             self.lock.release()
 
@@ -116,7 +114,9 @@ class EventRouter:
         self.forget_backlog(slot, slot.backlog)
 
     def forget_backlog(self, slot: ChannelSlot, nbytes: int) -> None:
-        """``nbytes`` of ``slot``'s deliveries were removed by us, not taken (lock held)."""
+        """``nbytes`` of ``slot``'s deliveries left its queues (lock held): taken by the
+        application (`release`) or removed by us (cancel, close); reading resumes at the low
+        mark."""
         if nbytes:
             slot.backlog -= nbytes
             if self.backlog.remove(nbytes):

@@ -15,6 +15,7 @@ from pika import exceptions
 from pika.adapters import select_connection
 from pika.adapters.select_connection import SelectConnection
 from tests.helpers.private_broker import free_port
+from tests.helpers.select_loop import run_until_stopped as run
 from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -60,22 +61,6 @@ class Outcome:
             conn.ioloop.stop()
 
         return SelectConnection(params, opened, open_failed, closed)
-
-
-def run(conn: SelectConnection, timeout: float = 20.0) -> None:
-    """Run until a callback stops the loop (or `timeout`); then make sure it is closed."""
-    guard = conn.ioloop.call_later(timeout, conn.ioloop.stop)
-    try:
-        conn.ioloop.start()
-    finally:
-        conn.ioloop.remove_timeout(guard)
-        if not conn.is_closed:
-            if not conn.is_closing:
-                conn.close()
-            backstop = conn.ioloop.call_later(5, conn.ioloop.stop)
-            conn.ioloop.start()
-            conn.ioloop.remove_timeout(backstop)
-        conn.ioloop.close()
 
 
 def test_bad_password_reports_probable_authentication_error(

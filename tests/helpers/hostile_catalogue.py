@@ -42,6 +42,7 @@ from tests.helpers.hostile_broker import (
     Trickle,
     handshake,
 )
+from tests.helpers.select_loop import run_until_stopped
 
 __all__ = ['ADAPTERS', 'CASES', 'Case', 'Result', 'run_case', 'truncation_cases']
 
@@ -979,18 +980,7 @@ def _run_select(
     program = _CallbackProgram(case, got, lambda: holder[0].ioloop.stop())
     conn = SelectConnection(params, program.on_open, program.on_error, program.on_error)
     holder.append(conn)
-    guard = conn.ioloop.call_later(limit, conn.ioloop.stop)
-    try:
-        conn.ioloop.start()
-    finally:
-        conn.ioloop.remove_timeout(guard)
-        if not conn.is_closed:
-            if not conn.is_closing:
-                conn.close()
-            backstop = conn.ioloop.call_later(5, conn.ioloop.stop)
-            conn.ioloop.start()
-            conn.ioloop.remove_timeout(backstop)
-        conn.ioloop.close()
+    run_until_stopped(conn, limit)
     return program.outcome
 
 

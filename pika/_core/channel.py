@@ -149,11 +149,12 @@ class ChannelCore:
             raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
         # content.encode_method, inlined (every RPC comes here); encoding errors raise here.
         payload = b''.join(method.encode())
-        data = (
-            _METHOD_HEAD.pack(1, self.channel_number, len(payload) + 4, index) + payload + b'\xce'
-        )
-        if len(payload) + 4 > self._conn.max_frame_payload:  # the broker would close the connection
-            raise content.frame_too_large(method.NAME, len(data), self._conn.frame_max)
+        size = len(payload) + _METHOD_ID_SIZE
+        if size > self._conn.max_frame_payload:  # the broker would close the connection
+            raise content.frame_too_large(
+                method.NAME, size + content.FRAME_OVERHEAD, self._conn.frame_max
+            )
+        data = _METHOD_HEAD.pack(1, self.channel_number, size, index) + payload + b'\xce'
         if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
         elif index == _CANCEL_INDEX:
@@ -548,6 +549,7 @@ class ChannelCore:
 
 _CONNECTION_CLOSED = ConnectionState.CLOSED
 _METHOD_HEAD = struct.Struct('>BHII')  # frame type, channel, size, method id
+_METHOD_ID_SIZE = content.METHOD_ID_SIZE
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (ConnectionCore queues larger ones by reference).

@@ -27,7 +27,7 @@ from pika._core import content, events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZeroHandlers
-from pika._core.content import FRAME_OVERHEAD
+from pika._core.content import CONTENT_HEADER_FIXED_SIZE, FRAME_OVERHEAD
 from pika._core.negotiation import (
     CAPABILITIES,
     negotiate_heartbeat,
@@ -354,9 +354,10 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         body: BytesLike,
     ) -> None:
         encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
-        if len(encoded_properties) + 12 > self._max_payload:  # one header frame holds them all
+        header_size = len(encoded_properties) + CONTENT_HEADER_FIXED_SIZE
+        if header_size > self._max_payload:  # one header frame holds them all
             raise content.frame_too_large(
-                'content header', len(encoded_properties) + 20, self.frame_max
+                'content header', header_size + FRAME_OVERHEAD, self.frame_max
             )
         output = self._output
         out = output.buffer

@@ -45,6 +45,10 @@ HEARTBEAT_FRAME = b'\x08\x00\x00\x00\x00\x00\x00\xce'
 _METHOD_HEAD = struct.Struct('>BHII')  # type, channel, size, method id
 _HEADER_HEAD = struct.Struct('>BHIHHQ')  # type, channel, size, class id, weight, body size
 _BODY_HEAD = struct.Struct('>BHI')  # type, channel, size
+#: payload bytes before a method's arguments: class id and method id (4)
+METHOD_ID_SIZE = _METHOD_HEAD.size - _BODY_HEAD.size
+#: payload bytes of a content header before its property flags: class id, weight, body size (12)
+CONTENT_HEADER_FIXED_SIZE = _HEADER_HEAD.size - _BODY_HEAD.size
 _BASIC_CLASS = 60
 _EMPTY_PROPERTIES = b'\x00\x00'  # property flags: none set
 

@@ -15,6 +15,7 @@ import pika
 from pika import exceptions, frame, spec
 from pika.adapters import _transport, select_connection
 from pika.adapters.select_connection import SelectConnection
+from tests.helpers.select_loop import run_until_stopped
 from tests.helpers.server_frames import methods
 from tests.helpers.tcp_proxy import TcpProxy
 
@@ -37,23 +38,11 @@ def poller(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 def drive(connection: SelectConnection, timeout: float = 15.0) -> None:
     """Run the loop until the connection stops it; always leave it closed and the loop freed."""
-    ioloop = connection.ioloop
 
     def expired() -> None:
         raise AssertionError(f'scenario did not finish within {timeout} s')
 
-    handle = ioloop.call_later(timeout, expired)
-    try:
-        ioloop.start()
-    finally:
-        ioloop.remove_timeout(handle)
-        if not connection.is_closed:
-            if not connection.is_closing:
-                connection.close()
-            backstop = ioloop.call_later(5, ioloop.stop)
-            ioloop.start()
-            ioloop.remove_timeout(backstop)
-        ioloop.close()
+    run_until_stopped(connection, timeout, expired)
 
 
 def run_scenario(params: pika.ConnectionParameters, scenario: Scenario) -> SelectConnection:

@@ -37,7 +37,7 @@ import offline  # noqa: E402
 import raw_ceiling  # noqa: E402
 
 import pika  # noqa: E402
-from pika.adapters import _transport  # noqa: E402
+from pika.adapters._io import transport as _transport  # noqa: E402
 from pika.adapters.select_connection import SelectConnection  # noqa: E402
 
 WINDOWS = ('before send', 'send to poll', 'after wake-up')

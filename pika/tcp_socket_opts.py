@@ -2,7 +2,7 @@
 sockets the way pika does.
 
 The connection adapters apply `ConnectionParameters.tcp_options` themselves
-(`pika.adapters._transport.apply_socket_options`); these functions use the same option table.
+(`pika.adapters._io.transport.apply_socket_options`); these functions use the same option table.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import socket
 from typing import Optional
 
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 
 __all__ = ['set_sock_opts', 'socket_requires_keepalive']
 

@@ -24,10 +24,10 @@ from pika import exceptions, frame, spec
 from pika._channel_args import GetEmpty as GetEmpty  # re-exported by blocking_connection
 from pika._core import events as ev
 from pika._core.states import ChannelState
-from pika.adapters._backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
 from pika.adapters._blocking_methods import ChannelMethodsMixin
+from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._otel_compat import ConsumerInfosCompat
 
 if TYPE_CHECKING:

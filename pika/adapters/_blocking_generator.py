@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
 from pika import _channel_args as args_mod
 from pika import exceptions, spec
-from pika.adapters._backlog import delivery_cost
+from pika.adapters._io.backlog import delivery_cost
 from pika.adapters._otel_compat import ConsumerGeneratorInfo
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ lock released, reads, feeds the core and routes the events
 (:mod:`pika.adapters._blocking_routing`) into per-channel records
 (:mod:`pika.adapters._blocking_slots`); *followers* sleep on ``Pump.cond`` and the first whose
 condition is unmet takes over. Writers send from their own thread (:meth:`Pump.send_now`); what
-the kernel does not take waits in a :class:`~pika.adapters._send_queue.SendQueue` for the leader.
+the kernel does not take waits in a :class:`~pika.adapters._io.send_queue.SendQueue` for the leader.
 With a heartbeat, a *keeper* thread (:mod:`pika.adapters._blocking_keeper`) runs cycles while
 nobody leads and flushes coalesced publishes (:meth:`Pump.send_publish`). A wake-up socket pair
 lets any thread interrupt a leader in ``select``. The whole model, with its reasons:
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
-from pika.adapters._backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
 from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking_routing import EventRouter
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
-from pika.adapters._pollers import READ, WRITE, choose_poller_type, make_poller
-from pika.adapters._send_queue import SendQueue
+from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
+from pika.adapters._io.pollers import READ, WRITE, choose_poller_type, make_poller
+from pika.adapters._io.send_queue import SendQueue
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from pika._core.output import Output
     from pika.adapters._blocking_io import Pump
-    from pika.adapters._send_queue import SendQueue
+    from pika.adapters._io.send_queue import SendQueue
 
 #: how long the keeper lets a burst of held publishes grow before it sends them (seconds)
 FLUSH_DELAY = 0.001

@@ -15,14 +15,14 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika._core import events as ev
-from pika.adapters._backlog import DELIVERY_OVERHEAD
+from pika.adapters._io.backlog import DELIVERY_OVERHEAD
 
 if TYPE_CHECKING:
     import threading
     from collections import deque
 
-    from pika.adapters._backlog import Backlog
     from pika.adapters._blocking_slots import ChannelSlot, Waiter
+    from pika.adapters._io.backlog import Backlog
 
 __all__ = ['EventRouter']
 

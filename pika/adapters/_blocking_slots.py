@@ -78,7 +78,7 @@ class ChannelSlot:
     cancellations) in arrival order; ``gen_queue`` holds deliveries for the ``consume()``
     generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
     or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
-    ``backlog`` is this channel's share of the pump's :class:`~pika.adapters._backlog.Backlog`:
+    ``backlog`` is this channel's share of the pump's :class:`~pika.adapters._io.backlog.Backlog`:
     the cost of the deliveries queued here and not yet reported taken.
     """
 

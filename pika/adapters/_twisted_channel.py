@@ -17,7 +17,7 @@ from twisted.internet import defer
 from pika import _channel_args as args_
 from pika import exceptions, spec
 from pika._channel_args import require_callable
-from pika.adapters._backlog import delivery_cost
+from pika.adapters._io.backlog import delivery_cost
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

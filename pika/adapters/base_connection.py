@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from pika import exceptions
 from pika._channel_args import require_callable
 from pika._parameters import ConnectionParameters, Parameters
-from pika.adapters import _transport
-from pika.adapters._send_queue import SendQueue
+from pika.adapters._io import transport as _transport
+from pika.adapters._io.send_queue import SendQueue
 from pika.adapters.utils import connection_workflow
 from pika.adapters.utils.nbio_interface import AbstractIOServices
 from pika.connection import Connection
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import socket
     from collections.abc import Sequence
 
-    from pika.adapters._io_services import IOServices
+    from pika.adapters._io.services import IOServices
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class BaseConnection(Connection):
     """A `Connection` over a socket driven by an `IOServices` event loop.
 
     :param parameters: a `Parameters` object, or a list of them to try in turn
-    :param nbio: the event loop services (`pika.adapters._io_services.IOServices`; also
+    :param nbio: the event loop services (`pika.adapters._io.services.IOServices`; also
         exposed as `connection.ioloop`, or its native loop for a pika 1.x `AbstractIOServices`
         such as `SelectorIOServicesAdapter`)
     :param internal_connection_workflow: when False, no connect is started; call

@@ -28,15 +28,15 @@ from pika import exceptions, frame
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
-from pika.adapters import _transport
 from pika.adapters._blocking_channel import BlockingChannel, GetEmpty, ReturnedMessage
 from pika.adapters._blocking_io import ChannelSlot, Pump, Waiter
+from pika.adapters._io import transport as _transport
+from pika.adapters._io.timers import TimerHandle, TimerQueue
 
 # Private names of pika 1.x that OpenTelemetry's pika instrumentation imports from here.
 from pika.adapters._otel_compat import _ConsumerCancellationEvt as _ConsumerCancellationEvt
 from pika.adapters._otel_compat import _ConsumerDeliveryEvt as _ConsumerDeliveryEvt
 from pika.adapters._otel_compat import _QueueConsumerGeneratorInfo as _QueueConsumerGeneratorInfo
-from pika.adapters._timers import TimerHandle, TimerQueue
 from pika.connection import erase_credentials_of
 from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 

@@ -5,7 +5,7 @@ has). Set the module global `POLLER_TYPE` (or pika 1.x's `SELECT_TYPE`) to 'sele
 'epoll' or 'kqueue' before constructing an `IOLoop` (or a `SelectConnection` without
 `custom_ioloop`) to force one.
 
-The pollers themselves are in `pika.adapters._pollers` (epoll, poll and select called through
+The pollers themselves are in `pika.adapters._io.pollers` (epoll, poll and select called through
 the `select` module directly); the loop keeps its own fd -> watch dict in step with them.
 """
 
@@ -19,24 +19,24 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from pika.adapters._pollers import (  # READ/WRITE/ERROR and the helpers keep their 1.x home here
+from pika.adapters._io.pollers import (  # READ/WRITE/ERROR and the helpers keep their 1.x home here
     ERROR,
     READ,
     WRITE,
     choose_poller_type,
     make_poller,
 )
-from pika.adapters._pollers import (  # public here, as in pika 1.x (IOLoop builds its own)
+from pika.adapters._io.pollers import (  # public here, as in pika 1.x (IOLoop builds its own)
     EPollPoller as EPollPoller,
 )
-from pika.adapters._pollers import KQueuePoller as KQueuePoller
-from pika.adapters._pollers import PollEvents as PollEvents
-from pika.adapters._pollers import PollPoller as PollPoller
-from pika.adapters._pollers import SelectPoller as SelectPoller
-from pika.adapters._pollers import (
+from pika.adapters._io.pollers import KQueuePoller as KQueuePoller
+from pika.adapters._io.pollers import PollEvents as PollEvents
+from pika.adapters._io.pollers import PollPoller as PollPoller
+from pika.adapters._io.pollers import SelectPoller as SelectPoller
+from pika.adapters._io.pollers import (
     available_poller_types as available_poller_types,  # public here, as in pika 1.x
 )
-from pika.adapters._timers import TimerHandle, TimerQueue
+from pika.adapters._io.timers import TimerHandle, TimerQueue
 from pika.adapters.base_connection import BaseConnection
 from pika.adapters.utils.selector_ioloop_adapter import AbstractSelectorIOLoop
 from pika.adapters.utils.selector_ioloop_adapter import (  # public here, as in pika 1.x
@@ -79,7 +79,7 @@ class _Watch:
 class IOLoop(AbstractSelectorIOLoop):
     """A single-threaded event loop: timers, fd readiness and thread-safe callbacks.
 
-    It implements `pika.adapters._io_services.IOServices` plus pika's public loop API
+    It implements `pika.adapters._io.services.IOServices` plus pika's public loop API
     (`AbstractSelectorIOLoop`, so `SelectorIOServicesAdapter` can wrap it too). Exceptions
     raised by callbacks propagate out of `start()`; the loop stays usable and `start()` may be
     called again (the seed's KeyboardInterrupt pattern relies on that).

@@ -26,8 +26,8 @@ from twisted.internet.error import ConnectionDone
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from pika import exceptions
-from pika.adapters import _transport
-from pika.adapters._backlog import PAUSED_READ_INTERVAL, Backlog
+from pika.adapters._io import transport as _transport
+from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, Backlog
 from pika.adapters._twisted_channel import (
     ClosableDeferredQueue,
     DeferredConnectionAPI,
@@ -66,7 +66,7 @@ class _DeliveryFlow:
     mark the transport stops reading (`pauseProducing`: TCP then makes the broker wait), at the
     low mark it reads again. While paused, one read is let through every
     `PAUSED_READ_INTERVAL` (Twisted reads at most 64 KiB at a time), so the broker still counts
-    as alive and its writes progress (`pika.adapters._backlog.PAUSED_READ_SIZE`); the next
+    as alive and its writes progress (`pika.adapters._io.backlog.PAUSED_READ_SIZE`); the next
     queued delivery pauses again.
     """
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pika
 from pika import exceptions, frame, spec
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 
 if TYPE_CHECKING:
     from pika.adapters.blocking_connection import BlockingConnection

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pika
-from pika.adapters._backlog import delivery_cost
+from pika.adapters._io.backlog import delivery_cost
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker

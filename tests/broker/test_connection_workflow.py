@@ -18,7 +18,7 @@ import pytest
 
 import pika
 from pika import exceptions
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 from pika.adapters.utils import connection_workflow as cw
 from tests.broker.conformance.drivers import (
     AsyncioDriver,

@@ -13,7 +13,8 @@ import pytest
 
 import pika
 from pika import exceptions, frame, spec
-from pika.adapters import _transport, select_connection
+from pika.adapters import select_connection
+from pika.adapters._io import transport as _transport
 from pika.adapters.select_connection import SelectConnection
 from tests.helpers.select_loop import run_until_stopped
 from tests.helpers.server_frames import methods

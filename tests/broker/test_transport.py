@@ -14,7 +14,7 @@ import pytest
 
 from pika import credentials, exceptions, spec
 from pika._parameters import ConnectionParameters, SSLOptions
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 from pika.adapters.blocking_connection import BlockingConnection
 
 if TYPE_CHECKING:

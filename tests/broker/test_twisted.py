@@ -488,7 +488,7 @@ def test_slow_queue_reader_pauses_reading(private_broker: Any, bounded: bool) ->
     """A queue object drained one message per reactor turn: with the backlog marks (32/16
     messages) it never holds more than the high mark plus one read; with them off (0) it
     takes in most of the queue, as before the backlog existed (and as pika 1.4.4 does)."""
-    from pika.adapters._backlog import delivery_cost
+    from pika.adapters._io.backlog import delivery_cost
 
     count, body = 1000, b'x' * 10240
     cost = delivery_cost(body)

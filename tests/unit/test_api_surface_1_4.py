@@ -102,7 +102,8 @@ def test_credentials_response_for_takes_start() -> None:
 def test_select_connection_poller_names() -> None:
     import select
 
-    from pika.adapters import _pollers, select_connection
+    from pika.adapters import select_connection
+    from pika.adapters._io import pollers as _pollers
 
     events = select_connection.PollEvents
     assert (events.READ, events.WRITE, events.ERROR, events.HANGUP) == (1, 4, 8, 16)

@@ -17,8 +17,8 @@ from pika import ConnectionParameters, spec
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
 from pika.adapters import _blocking_io
-from pika.adapters._backlog import DELIVERY_OVERHEAD, Backlog, delivery_cost
 from pika.adapters._blocking_io import ChannelSlot, Pump
+from pika.adapters._io.backlog import DELIVERY_OVERHEAD, Backlog, delivery_cost
 
 # -- Backlog ----------------------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pika.adapters import _pollers, _timers, select_connection
+from pika.adapters import select_connection
+from pika.adapters._io import pollers as _pollers
+from pika.adapters._io import timers as _timers
 from pika.adapters.select_connection import READ, WRITE, IOLoop, SelectConnection
 
 if TYPE_CHECKING:

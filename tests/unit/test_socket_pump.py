@@ -15,7 +15,7 @@ import pytest
 
 import pika
 from pika import exceptions
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 from pika.adapters.base_connection import BaseConnection
 from pika.adapters.select_connection import IOLoop
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pika.adapters import _timers
-from pika.adapters._timers import TimerQueue
+from pika.adapters._io import timers as _timers
+from pika.adapters._io.timers import TimerQueue
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pika
-from pika.adapters._backlog import PAUSED_READ_INTERVAL, delivery_cost
+from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, delivery_cost
 from pika.adapters._twisted_channel import _ConsumerQueue
 from pika.adapters.twisted_connection import _TwistedConnection
 

@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._parameters import Parameters
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 from pika.connection import erase_credentials_of
 
 if TYPE_CHECKING:
     import socket
     from collections.abc import Iterator, Sequence
 
-    from pika.adapters._io_services import IOServices
+    from pika.adapters._io.services import IOServices
     from pika.connection import Connection
 
 __all__ = [

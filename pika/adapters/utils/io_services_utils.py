@@ -16,7 +16,7 @@ import socket
 import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 from pika.adapters.utils.nbio_interface import AbstractIOReference, AbstractStreamTransport
 
 if TYPE_CHECKING:

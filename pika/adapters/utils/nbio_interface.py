@@ -7,7 +7,7 @@ callbacks (`AbstractFileDescriptorServices`). Their names and signatures are pik
 
 How they meet our design: `BaseConnection` pumps its own socket and needs only timers, the
 thread-safe wake-up and reader/writer callbacks (the narrow protocol of
-`pika.adapters._io_services`). An object implementing both classes here (for example
+`pika.adapters._io.services`). An object implementing both classes here (for example
 `pika.adapters.utils.selector_ioloop_adapter.SelectorIOServicesAdapter` around a loop of
 your own) can be passed to `BaseConnection` as its `nbio`; the name resolution, socket
 connection and stream methods are then available to your code but not used by the pump.

@@ -100,7 +100,7 @@ class _TrickleSocket:
 
 
 def test_send_queue_sends_parts_in_order_across_partial_sends() -> None:
-    from pika.adapters._send_queue import SendQueue
+    from pika.adapters._io.send_queue import SendQueue
 
     parts: list[Any] = [
         b'abc',
@@ -123,7 +123,7 @@ def test_send_queue_sends_parts_in_order_across_partial_sends() -> None:
 
 
 def test_send_queue_takes_a_first_part_already_partly_sent() -> None:
-    from pika.adapters._send_queue import SendQueue
+    from pika.adapters._io.send_queue import SendQueue
 
     queue = SendQueue()
     queue.extend([b'abcdef', b'gh'], sent=4)

@@ -14,7 +14,7 @@ import collections
 import ssl
 from typing import TYPE_CHECKING, Union
 
-from pika.adapters import _transport
+from pika.adapters._io import transport as _transport
 
 if TYPE_CHECKING:
     import socket

@@ -20,7 +20,7 @@ import pika
 from pika import exceptions
 from pika.adapters._io import transport as _transport
 from pika.adapters.utils import connection_workflow as cw
-from tests.broker.conformance.drivers import (
+from tests.helpers.loop_drivers import (
     AsyncioDriver,
     AsyncoreDriver,
     Driver,

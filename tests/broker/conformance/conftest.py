@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.broker.conformance.drivers import Driver, driver_factories
+from tests.helpers.loop_drivers import Driver, driver_factories
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

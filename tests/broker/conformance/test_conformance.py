@@ -1,4 +1,4 @@
-"""The same scenarios, against the real broker, on every adapter (see drivers.py).
+"""The same scenarios against the real broker on every adapter (tests/helpers/loop_drivers.py).
 
 Each test gets a `driver` (parametrized: select-<poller>, tornado, asyncore, asyncio,
 asyncio-uvloop, gevent, twisted) and uses only the callback Connection/Channel API. Steps are
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pika.channel import Channel
-    from tests.broker.conformance.drivers import Driver
     from tests.conftest import BrokerAddress
+    from tests.helpers.loop_drivers import Driver
     from tests.helpers.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.broker

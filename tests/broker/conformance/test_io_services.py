@@ -16,7 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.broker.conformance.drivers import Driver
+    from tests.helpers.loop_drivers import Driver
 
 
 @pytest.fixture

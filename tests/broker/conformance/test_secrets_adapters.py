@@ -32,8 +32,8 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.broker.conformance.drivers import TwistedDriver
 from tests.broker.conformance.test_conformance import Session, declare_queue
+from tests.helpers.loop_drivers import TwistedDriver
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tcp_proxy import TcpProxy
 from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
@@ -41,7 +41,7 @@ from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from tests.broker.conformance.drivers import Driver
+    from tests.helpers.loop_drivers import Driver
 
 pytestmark = pytest.mark.broker
 

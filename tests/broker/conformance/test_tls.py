@@ -22,8 +22,8 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.broker.conformance.drivers import TwistedDriver
 from tests.broker.conformance.test_conformance import Session, declare_queue
+from tests.helpers.loop_drivers import TwistedDriver
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tls_certs import (
     CLIENT_USER,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pika.channel import Channel
-    from tests.broker.conformance.drivers import Driver
+    from tests.helpers.loop_drivers import Driver
 
 pytestmark = pytest.mark.broker
 

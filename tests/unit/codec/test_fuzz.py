@@ -574,7 +574,7 @@ def _run_core(
     """Feed ``chunks`` to an open core with channels 1 and 2 (2 closing if asked), with every
     receive shortcut of the core on (``fast``) or all of them off: method frames decoded in
     place (``_FAST_METHODS``) and runs of deliveries (``decode_deliveries``)."""
-    from tests.unit.core.helpers import open_channel, open_core
+    from tests.helpers.core_setup import open_channel, open_core
 
     with pytest.MonkeyPatch.context() as patch:
         if not fast:

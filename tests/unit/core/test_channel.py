@@ -9,8 +9,7 @@ import pytest
 from pika import exceptions, frame, spec
 from pika._core import ChannelNumberError, ChannelState
 from tests.helpers import server_frames as sf
-
-from .helpers import names, open_channel, open_core, sent
+from tests.helpers.core_setup import names, open_channel, open_core, sent
 
 
 def test_channel_open_sequence() -> None:

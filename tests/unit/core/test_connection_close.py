@@ -6,8 +6,7 @@ import pytest
 
 from pika import exceptions, spec
 from tests.helpers import server_frames as sf
-
-from .helpers import names, open_channel, open_core, sent
+from tests.helpers.core_setup import names, open_channel, open_core, sent
 
 
 def test_broker_connection_close() -> None:

@@ -165,7 +165,7 @@ def test_rpc_outside_dispatch_still_announces_output() -> None:
 def test_data_to_send_parts_drains_like_output_take_parts() -> None:
     """The inlined common case (only the buffer) and the general one give the same parts."""
     from pika._core.output import Output
-    from tests.unit.core.helpers import open_channel, open_core
+    from tests.helpers.core_setup import open_channel, open_core
 
     core = open_core()
     core.data_to_send()

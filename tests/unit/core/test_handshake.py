@@ -12,8 +12,7 @@ from pika._core.connection import negotiate_heartbeat, negotiate_limit
 from pika._parameters import ConnectionParameters
 from pika.credentials import ExternalCredentials, PlainCredentials
 from tests.helpers import server_frames as sf
-
-from .helpers import make_core, names, open_core, sent
+from tests.helpers.core_setup import make_core, names, open_core, sent
 
 
 def test_start_queues_protocol_header() -> None:

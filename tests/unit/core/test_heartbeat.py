@@ -12,8 +12,7 @@ from pika import exceptions
 from pika._core.heartbeat import HeartbeatTimer
 from pika._limits import LIVENESS_BYTES
 from tests.helpers import server_frames as sf
-
-from .helpers import names, open_channel, open_core
+from tests.helpers.core_setup import names, open_channel, open_core
 
 HEARTBEAT = b'\x08\x00\x00\x00\x00\x00\x00\xce'
 

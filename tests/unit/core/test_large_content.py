@@ -12,7 +12,7 @@ from pika._core import content, large_message, receiving
 from pika._core.large_message import LOOKAHEAD, LargeMessage, body_frames_size
 from pika.amqp_object import AMQPObject
 from tests.helpers import server_frames as sf
-from tests.unit.core.helpers import names, open_channel, open_core
+from tests.helpers.core_setup import names, open_channel, open_core
 
 FRAME_MAX = 16384
 BODY = bytes(range(256)) * 400  # 102,400 bytes: 7 body frames at frame_max 16384

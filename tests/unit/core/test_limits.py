@@ -14,8 +14,7 @@ from pika import exceptions, frame, spec
 from pika._core import ConnectionCore, events
 from pika._limits import DEFAULT_MAX_MESSAGE_SIZE, HANDSHAKE_FRAME_MAX, MAX_TABLE_DEPTH
 from tests.helpers import server_frames as sf
-
-from .helpers import make_core, names, open_channel, open_core
+from tests.helpers.core_setup import make_core, names, open_channel, open_core
 
 FRAME_MAX = 16384
 #: An allocation above this during a refusal means the core allocated for the bogus size.

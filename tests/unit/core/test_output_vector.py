@@ -6,7 +6,7 @@ from typing import Any
 
 from pika import spec
 from tests.helpers import server_frames as sf
-from tests.unit.core.helpers import open_channel, open_core
+from tests.helpers.core_setup import open_channel, open_core
 
 
 def _published(body: bytes, frame_max: int = 131072) -> tuple[list[object], bytes]:

@@ -14,8 +14,7 @@ from pika import exceptions, frame, spec
 from pika._core import ConnectionCore, ConnectionState, events
 from pika._core.states import CHANNEL_INBOUND, CONNECTION_INBOUND, ChannelState
 from tests.helpers import server_frames as sf
-
-from .helpers import make_core, open_channel, open_core
+from tests.helpers.core_setup import make_core, open_channel, open_core
 
 
 def sample(cls: type) -> Any:

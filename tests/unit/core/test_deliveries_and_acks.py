@@ -9,8 +9,8 @@ import pytest
 from pika import exceptions, spec
 from pika._core import content
 from tests.helpers import server_frames as sf
+from tests.helpers.core_setup import names, open_channel, open_core
 from tests.helpers.fake_transport import FakeTransportConnection, open_fake_channel
-from tests.unit.core.helpers import names, open_channel, open_core
 
 
 @pytest.mark.parametrize('tag', [0, 1, 255, 2**32 + 7, 2**64 - 1])

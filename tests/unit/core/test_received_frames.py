@@ -15,8 +15,8 @@ from pika._core import content, events, receiving
 from pika._core.buffer import JOIN_LIMIT, ReceiveBuffer
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
+from tests.helpers.core_setup import names, open_channel, open_core
 from tests.unit.codec.test_fuzz import deliver_streams, properties_values, short_str
-from tests.unit.core.helpers import names, open_channel, open_core
 from tests.unit.core.test_protocol_errors import sample
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,8 +18,8 @@ from pika import _channel_args as args_
 from pika import data, exceptions, frame, spec
 from pika._core import content
 from tests.helpers import server_frames as sf
+from tests.helpers.core_setup import open_channel, open_core
 from tests.helpers.fake_transport import open_fake_channel
-from tests.unit.core.helpers import open_channel, open_core
 
 # -- publish ------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     .venv/bin/python bench/run.py [--quick] [--runs N] [--rss] [--scenarios S ...]
-                                  [--clients C ...] [--write-docs] [--no-chart]
+                                  [--clients C ...] [--baseline REV] [--write-docs] [--no-chart]
 
 Why it is shaped like this: every measurement runs in its own subprocess so that the two
 libraries never share an interpreter (ours with ``.venv/bin/python bench/scenarios_ours.py``,
@@ -13,6 +13,13 @@ to run) so that broker warm-up and machine noise spread evenly, and each figure 
 over the runs. This process only declares, prefills and deletes the queues, with the raw socket
 client, so no client pays for setup in its measurement.
 
+``--baseline REV`` also measures our client as it was at git revision REV, as the clients
+``base-blocking`` and ``base-select``, interleaved with the others in the same runs: a
+before/after from one run instead of two runs minutes apart on a machine whose load changes. REV
+is checked out with ``git worktree add --detach`` into a temporary directory (removed at the
+end); the very same scenario code (this tree's ``scenarios_ours.py``) runs with ``PYTHONPATH``
+pointing at that checkout, so only the library differs.
+
 Outputs: ``bench/results/bench-{quick,full}.json`` and ``.png``; with ``--write-docs`` the
 tables in ``docs/performance.md``.
 """
@@ -20,16 +27,22 @@ tables in ``docs/performance.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -41,6 +54,8 @@ import raw_ceiling  # noqa: E402  (stdlib-only helper living next to this script
 
 MIB = 1024 * 1024
 CLIENTS = ('ours-blocking', 'ours-select', 'pika-blocking', 'pika-select', 'raw')
+#: our client at the ``--baseline`` revision; only measured when that option is given
+BASE_CLIENTS = ('base-blocking', 'base-select')
 # name: (full count, quick count, body size, prefilled by the harness)
 SCENARIOS: dict[str, tuple[int, int, int, bool]] = {
     'publish': (100_000, 5_000, 100, False),
@@ -91,7 +106,7 @@ def client_command(client: str, ref_python: Path | None) -> list[str] | None:
         ours = sys.executable
     if client == 'raw':
         return [ours, str(BENCH_DIR / 'raw_ceiling.py')]
-    if client.startswith('ours-'):
+    if client.startswith(('ours-', 'base-')):
         return [ours, str(BENCH_DIR / 'scenarios_ours.py')]
     if ref_python is None:
         return None
@@ -107,8 +122,17 @@ def job_timeout(count: int, body_size: int) -> float:
     return 60.0 + count * per_message
 
 
-def measure(client: str, scenario: str, count: int, cmd: list[str] | None) -> dict[str, Any]:
-    """Set up a fresh queue, run one client subprocess on it, delete the queue."""
+def measure(
+    client: str,
+    scenario: str,
+    count: int,
+    cmd: list[str] | None,
+    base_root: Path | None = None,
+) -> dict[str, Any]:
+    """Set up a fresh queue, run one client subprocess on it, delete the queue.
+
+    ``base_root`` is the checkout of the ``--baseline`` revision, used by ``base-*`` clients.
+    """
     _full, _quick, body_size, prefilled = SCENARIOS[scenario]
     row: dict[str, Any] = {'client': client, 'scenario': scenario, 'count': count}
     if cmd is None:
@@ -126,6 +150,12 @@ def measure(client: str, scenario: str, count: int, cmd: list[str] | None) -> di
         'checkpoint': RSS_CHECKPOINT if scenario == 'rss' else 0,
     }
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
+    if library == 'base':
+        if base_root is None:
+            row.update(ok=False, error='not available: no --baseline checkout')
+            return row
+        job['pika_root'] = str(base_root)
+        env['PYTHONPATH'] = str(base_root)
     try:
         if prefilled:
             raw_ceiling.prefill(queue, count, body_size)
@@ -218,6 +248,10 @@ def summarize(rows: list[dict[str, Any]], scenarios: list[str], clients: list[st
             pairs = _pairs(per_run, scenario, client, peer)
             entry['rate_vs_pika'] = _median_ratio(pairs, 'msgs_per_s')
             entry['cpu_vs_pika'] = _median_ratio(pairs, 'cpu_us_per_msg')
+            base = client.replace('ours-', 'base-')
+            if (scenario, base) in table:
+                pairs = _pairs(per_run, scenario, client, base)
+                entry['rate_vs_base'] = _median_ratio(pairs, 'msgs_per_s')
         if client != 'raw':
             pairs = _pairs(per_run, scenario, client, 'raw')
             entry['vs_ceiling'] = _median_ratio(pairs, 'msgs_per_s')
@@ -302,11 +336,17 @@ def _percent(value: float | None) -> str:
 
 
 def results_table(summary: list[dict[str, Any]]) -> str:
-    """The main Markdown table: one line per (scenario, client)."""
+    """The main Markdown table: one line per (scenario, client).
+
+    With ``--baseline`` rows there is one more column, *vs base*: ours over the baseline
+    revision's same adapter (median of the per-run ratios).
+    """
+    with_base = any(e['client'].startswith('base-') for e in summary)
     lines = [
         '| scenario | client | msgs/s | CPU us/msg | msgs/s vs pika | CPU vs pika '
-        '| of ceiling | RSS growth MB | page faults/msg | runs ok | spread |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| of ceiling | RSS growth MB | page faults/msg | runs ok | spread |'
+        + (' vs base |' if with_base else ''),
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + ('---:|' if with_base else ''),
     ]
     for e in summary:
         if e['runs_ok'] == 0:
@@ -326,6 +366,8 @@ def results_table(summary: list[dict[str, Any]]) -> str:
                 f'{e["runs_ok"]}/{e["runs"]}',
                 _percent(e.get('spread')),
             ]
+        if with_base:
+            cells.append(_fmt(e.get('rate_vs_base'), '.2f'))
         lines.append(_row(cells))
     return '\n'.join(lines)
 
@@ -402,7 +444,8 @@ def docs_section(data: dict[str, Any]) -> str:
             '',
             f'Run of {meta["date"]} ({"quick" if meta["quick"] else "full"}, median of '
             f'{meta["runs"]} run(s), {meta["duration_s"]:.0f} s): Python {meta["python"]} on '
-            f'{meta["machine"]}; {meta["broker"]}; load average at the end {load}.',
+            f'{meta["machine"]}; {meta["broker"]}; load average at the end {load}.'
+            + (f' Baseline (base-*): {meta["baseline"]}.' if meta.get('baseline') else ''),
             '',
             f'Messages per measurement: {counts}.',
             '',
@@ -456,6 +499,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--from-json', metavar='PATH', help='no measuring: re-report a saved results file'
     )
+    parser.add_argument(
+        '--baseline',
+        metavar='REV',
+        help='also measure our client at git revision REV (clients base-blocking, base-select)',
+    )
     args = parser.parse_args(argv)
     if args.scenarios:
         args.scenarios = _names(args.scenarios, list(SCENARIOS), 'scenarios')
@@ -467,12 +515,68 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.scenarios.append('rss')
     if args.quick and 'rss' in args.scenarios and not args.rss:
         args.scenarios.remove('rss')
-    args.clients = _names(args.clients, CLIENTS, 'clients') if args.clients else list(CLIENTS)
+    args.clients = with_baseline(args.clients, args.baseline, parser)
     if args.runs is None:
         args.runs = 1 if args.quick else 3
     if args.runs < 1:
         parser.error('--runs must be at least 1')
     return args
+
+
+def with_baseline(
+    names: list[str] | None, baseline: str | None, parser: argparse.ArgumentParser
+) -> list[str]:
+    """The clients to measure: ``--clients`` (default all) plus the baseline's adapters.
+
+    With ``--baseline`` every ``ours-X`` measured gets its ``base-X`` beside it unless
+    ``--clients`` names base clients itself; without it, naming a base client is an error.
+    """
+    allowed = (*CLIENTS, *BASE_CLIENTS)
+    clients = _names(names, allowed, 'clients') if names else list(CLIENTS)
+    if baseline is None:
+        if any(c in BASE_CLIENTS for c in clients):
+            parser.error('base-* clients need --baseline REV')
+        return clients
+    if not any(c in BASE_CLIENTS for c in clients):
+        extra = {c.replace('ours-', 'base-') for c in clients if c.startswith('ours-')}
+        clients = [c for c in allowed if c in clients or c in extra]
+    return clients
+
+
+@contextlib.contextmanager
+def baseline_checkout(rev: str | None, root: Path = ROOT) -> Iterator[Path | None]:
+    """Check ``rev`` out into a temporary detached worktree; remove it afterwards.
+
+    Yields None when no baseline was asked for.
+
+    :raises SystemExit: when git cannot check the revision out
+    """
+    if rev is None:
+        yield None
+        return
+    parent = Path(tempfile.mkdtemp(prefix='pika-bench-base-'))
+    path = parent / 'tree'
+    add = ['git', '-C', str(root), 'worktree', 'add', '--detach', str(path), rev]
+    proc = subprocess.run(add, capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise SystemExit(f'--baseline {rev}: {proc.stderr.strip()}')
+    try:
+        yield path
+    finally:
+        remove = ['git', '-C', str(root), 'worktree', 'remove', '--force', str(path)]
+        subprocess.run(remove, capture_output=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def revision_of(path: Path | None) -> str | None:
+    """The commit checked out at ``path`` (None for no path)."""
+    if path is None:
+        return None
+    proc = subprocess.run(
+        ['git', '-C', str(path), 'rev-parse', 'HEAD'], capture_output=True, text=True
+    )
+    return proc.stdout.strip() or None
 
 
 def scenario_count(scenario: str, quick: bool) -> int:
@@ -481,7 +585,9 @@ def scenario_count(scenario: str, quick: bool) -> int:
     return small if quick and small else full
 
 
-def measure_all(args: argparse.Namespace, ref_python: Path | None) -> list[dict[str, Any]]:
+def measure_all(
+    args: argparse.Namespace, ref_python: Path | None, base_root: Path | None = None
+) -> list[dict[str, Any]]:
     """Every (run, scenario, client) measurement, clients interleaved within each run."""
     rows: list[dict[str, Any]] = []
     for run_index in range(args.runs):
@@ -492,7 +598,8 @@ def measure_all(args: argparse.Namespace, ref_python: Path | None) -> list[dict[
             for client in run_order(args.clients, run_index):
                 if client == 'raw' and scenario == 'rss':
                     continue  # the ceiling has no client memory worth measuring
-                row = measure(client, scenario, count, client_command(client, ref_python))
+                cmd = client_command(client, ref_python)
+                row = measure(client, scenario, count, cmd, base_root)
                 row['run'] = run_index
                 rows.append(row)
                 status = f'ok {row["elapsed"]:.2f}s' if row.get('ok') else row.get('error')
@@ -507,14 +614,19 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(Path(args.from_json).read_text())
         meta, rows = saved['meta'], saved['rows']
         scenarios = [s for s in SCENARIOS if s in meta['counts']]
-        clients = [c for c in CLIENTS if c in args.clients]
+        saved_clients = {row['client'] for row in rows}
+        wanted = {*args.clients, *BASE_CLIENTS}  # base rows are shown whenever they were saved
+        clients = [c for c in (*CLIENTS, *BASE_CLIENTS) if c in saved_clients and c in wanted]
         ref_python = None
     else:
         wants_pika = any(c.startswith('pika-') for c in args.clients)
         ref_python = reference_python() if wants_pika else None
         started = time.time()
-        rows = measure_all(args, ref_python)
+        with baseline_checkout(args.baseline) as base_root:
+            rows = measure_all(args, ref_python, base_root)
+            baseline = revision_of(base_root)
         meta = run_facts(args, time.time() - started)
+        meta['baseline'] = baseline
         scenarios, clients = args.scenarios, args.clients
     summary = summarize(rows, scenarios, clients)
     targets = evaluate_targets(summary)

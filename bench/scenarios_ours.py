@@ -295,8 +295,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_ours(job: dict[str, Any]) -> dict[str, Any]:
-    """Entry for our package: refuse to measure anything but the repository's ``pika``."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """Entry for our package: refuse to measure anything but the expected ``pika``.
+
+    That is this repository's, or the checkout named by the job's ``pika_root`` (``run.py
+    --baseline``: our package at another revision, run by this very scenario code).
+    """
+    root = job.get('pika_root') or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, root)
     result = run_job(job)
     where = result.get('pika_file', '')

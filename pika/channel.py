@@ -5,8 +5,9 @@ frames to its `ChannelCore`, and turns the core's events into user callbacks. Sy
 methods are answered in order on a channel and the core keeps one outstanding, so a deque of
 reply handlers, appended at each call, is all the bookkeeping needed.
 
-Both API generations are accepted; see docs/api-generations.md and `pika._channel_args`. The
-exchange and queue RPC methods live in the `pika._channel_declare` base class.
+Both API generations are accepted; see docs/api-generations.md. What each call means (binding,
+argument checks, the spec method it sends) is decided by the channel-method table that
+`BlockingChannel` shares, :mod:`pika._api.methods`; the methods here only send and route replies.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from pika import _channel_args as args_
 from pika import amqp_object, exceptions, frame, spec
-from pika._channel_declare import ExchangeQueueMethods
+from pika._api import args as args_
+from pika._api.methods import METHODS
 from pika._core import events
 from pika._core.states import ChannelState
 from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
@@ -40,11 +41,8 @@ MAX_CHANNELS = 65535
 _OPEN = ChannelState.OPEN
 
 
-class Channel(ExchangeQueueMethods):
-    """An AMQP channel with callbacks; create it with `connection.channel()`.
-
-    The exchange and queue methods come from :class:`pika._channel_declare.ExchangeQueueMethods`.
-    """
+class Channel:
+    """An AMQP channel with callbacks; create it with `connection.channel()`."""
 
     # pika 1.x's channel states (its `Channel` keeps one of them; here `is_opening`, `is_open`,
     # `is_closing` and `is_closed` tell them apart).
@@ -248,6 +246,81 @@ class Channel(ExchangeQueueMethods):
         if not connection._dispatching:
             connection._after_core_call()
 
+    def _table_rpc(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Send the method that row `name` of the shared table builds from the call; the
+        completion callback gets the reply frame."""
+        method, callback, nowait = METHODS[name].prepare(args, kwargs)
+        self._simple_rpc(method, callback, nowait)
+
+    # -- exchanges ---------------------------------------------------------------------------
+
+    @args_.advertise('exchange_declare')
+    def exchange_declare(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Declare; `callback(method_frame)` gets the DeclareOk.
+
+        1.x: `(exchange, exchange_type='direct', passive=False, durable=False,
+        auto_delete=False, internal=False, arguments=None, callback=None)`;
+        0.9: `(callback=None, exchange=None, exchange_type='direct', passive=False,
+        durable=False, auto_delete=False, internal=False, nowait=False, arguments=None)`.
+        """
+        self._table_rpc('exchange_declare', args, kwargs)
+
+    @args_.advertise('exchange_delete')
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Delete. 1.x: `(exchange=None, if_unused=False, callback=None)`;
+        0.9: `(callback=None, exchange=None, if_unused=False, nowait=False)`."""
+        self._table_rpc('exchange_delete', args, kwargs)
+
+    @args_.advertise('exchange_bind')
+    def exchange_bind(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Bind. 1.x: `(destination, source, routing_key='', arguments=None,
+        callback=None)`; 0.9: `(callback=None, destination=None, source=None,
+        routing_key='', nowait=False, arguments=None)`."""
+        self._table_rpc('exchange_bind', args, kwargs)
+
+    @args_.advertise('exchange_unbind')
+    def exchange_unbind(self, *args: Any, **kwargs: Any) -> None:
+        """Exchange.Unbind; same two forms as `exchange_bind`."""
+        self._table_rpc('exchange_unbind', args, kwargs)
+
+    # -- queues ------------------------------------------------------------------------------
+
+    @args_.advertise('queue_declare')
+    def queue_declare(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Declare; `callback(method_frame)` gets the DeclareOk (`.method.queue`...).
+
+        1.x: `(queue, passive=False, durable=False, exclusive=False, auto_delete=False,
+        arguments=None, callback=None)`; 0.9: `(callback, queue='', passive=False,
+        durable=False, exclusive=False, auto_delete=False, nowait=False, arguments=None)`.
+        """
+        self._table_rpc('queue_declare', args, kwargs)
+
+    @args_.advertise('queue_bind')
+    def queue_bind(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Bind. 1.x: `(queue, exchange, routing_key=None, arguments=None,
+        callback=None)`; 0.9: `(callback, queue, exchange, routing_key=None, nowait=False,
+        arguments=None)`. A None routing key means the queue name."""
+        self._table_rpc('queue_bind', args, kwargs)
+
+    @args_.advertise('queue_unbind')
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Unbind. 1.x: `(queue, exchange=None, routing_key=None, arguments=None,
+        callback=None)`; 0.9: `(callback=None, queue='', exchange=None, routing_key=None,
+        arguments=None)`. A None routing key means the queue name."""
+        self._table_rpc('queue_unbind', args, kwargs)
+
+    @args_.advertise('queue_purge')
+    def queue_purge(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Purge. 1.x: `(queue, callback=None)`; 0.9: `(callback=None, queue='',
+        nowait=False)`. The PurgeOk frame's `.method.message_count` is the number purged."""
+        self._table_rpc('queue_purge', args, kwargs)
+
+    @args_.advertise('queue_delete')
+    def queue_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Queue.Delete. 1.x: `(queue, if_unused=False, if_empty=False, callback=None)`;
+        0.9: `(callback=None, queue='', if_unused=False, if_empty=False, nowait=False)`."""
+        self._table_rpc('queue_delete', args, kwargs)
+
     # -- basic -------------------------------------------------------------------------------
 
     @args_.advertise('basic_qos')
@@ -255,13 +328,7 @@ class Channel(ExchangeQueueMethods):
         """Basic.Qos. 1.x: `(prefetch_size=0, prefetch_count=0, global_qos=False,
         callback=None)`; 0.9: `(callback=None, prefetch_size=0, prefetch_count=0,
         all_channels=False)`."""
-        b = args_.bind('basic_qos', args, kwargs)
-        args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
-        args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
-        callback = self._check_common('basic_qos', b, ('global_qos',))
-        # prefetch_size, prefetch_count, global_qos (positional: see pika._channel_declare)
-        method = spec.Basic.Qos(b['prefetch_size'], b['prefetch_count'], b['global_qos'])
-        self._simple_rpc(method, callback)
+        self._table_rpc('basic_qos', args, kwargs)
 
     @args_.advertise('basic_consume')
     def basic_consume(self, *args: Any, **kwargs: Any) -> str:
@@ -275,26 +342,16 @@ class Channel(ExchangeQueueMethods):
 
         :raises DuplicateConsumerTag: if the tag is already in use on this channel.
         """
+        entry = METHODS['basic_consume']
         b = args_.bind('basic_consume', args, kwargs)
-        args_.require_str('queue', b['queue'])
-        args_.require_callable('on_message_callback', b['on_message_callback'])
-        args_.require_bools(b, ('auto_ack', 'exclusive'))
-        args_.require_str('consumer_tag', b['consumer_tag'], allow_none=True)
-        callback = self._check_common('basic_consume', b)
+        callback = entry.check(b)
+        if b['consumer_tag'] in (None, ''):
+            b['consumer_tag'] = f'ctag{self.channel_number}.{uuid.uuid4().hex}'
+        method = entry.build(b)
         self._raise_if_not_open()
-        tag = b['consumer_tag'] or f'ctag{self.channel_number}.{uuid.uuid4().hex}'
+        tag: str = method.consumer_tag
         if tag in self._consumers or tag in self._core.consumer_tags:
             raise exceptions.DuplicateConsumerTag(tag)
-        method = spec.Basic.Consume(
-            0,  # ticket, queue, consumer_tag, no_local, no_ack, exclusive, nowait, arguments
-            b['queue'],
-            tag,
-            False,
-            b['auto_ack'],
-            b['exclusive'],
-            False,
-            b['arguments'],
-        )
         self._consumers[tag] = b['on_message_callback']
         self._simple_rpc(method, callback)
         return tag
@@ -306,21 +363,17 @@ class Channel(ExchangeQueueMethods):
         1.x: `(consumer_tag='', callback=None)`; 0.9: `(callback=None, consumer_tag='',
         nowait=False)`. Deliveries keep reaching the consumer until the CancelOk.
         """
-        b = args_.bind('basic_cancel', args, kwargs)
-        args_.require_str('consumer_tag', b['consumer_tag'])
-        self._check_common('basic_cancel', b)
-        tag = b['consumer_tag']
-        user_callback = b['callback']
+        method, user_callback, nowait = METHODS['basic_cancel'].prepare(args, kwargs)
+        tag: str = method.consumer_tag
 
         def on_cancel_ok(event: events.RpcReply) -> None:
             self._consumers.pop(tag, None)
             if user_callback is not None:
                 user_callback(frame.Method(self.channel_number, event.method))
 
-        method = spec.Basic.Cancel(tag, b['nowait'])  # consumer_tag, nowait
-        if b['nowait']:
+        if nowait:
             self._consumers.pop(tag, None)
-        self._rpc(method, on_cancel_ok, b['nowait'])
+        self._rpc(method, on_cancel_ok, nowait)
 
     def basic_publish(
         self,
@@ -369,23 +422,23 @@ class Channel(ExchangeQueueMethods):
         `(channel, GetEmpty, None, None)`, where `GetEmpty` is a falsy `spec.Basic.GetEmpty`
         (see `pika._channel_args.is_modern_get`).
         """
+        entry = METHODS['basic_get']
         b = args_.bind('basic_get', args, kwargs)
-        args_.require_str('queue', b['queue'])
         args_.require_callable('callback', b['callback'])
-        args_.require_bool('auto_ack', b['auto_ack'])
+        entry.check(b)
+        method = entry.build(b)
         user_callback = b['callback']
         report_empty = not args_.is_modern_get(args, kwargs)
 
         def on_get_reply(event: events.RpcReply) -> None:
-            method = event.method
-            if isinstance(method, spec.Basic.GetEmpty):
+            reply = event.method
+            if isinstance(reply, spec.Basic.GetEmpty):
                 if not report_empty:
                     LOGGER.debug('Basic.GetEmpty on channel %d', self.channel_number)
                     return
-                method = args_.as_get_empty(method)
-            user_callback(self, method, event.properties, event.body)
+                reply = args_.as_get_empty(reply)
+            user_callback(self, reply, event.properties, event.body)
 
-        method = spec.Basic.Get(0, b['queue'], b['auto_ack'])  # ticket, queue, no_ack
         self._rpc(method, on_get_reply)
 
     def basic_ack(self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False) -> None:
@@ -422,9 +475,7 @@ class Channel(ExchangeQueueMethods):
     def basic_recover(self, *args: Any, **kwargs: Any) -> None:
         """Basic.Recover: redeliver unacknowledged messages. 1.x: `(requeue=False,
         callback=None)`; 0.9: `(callback=None, requeue=False)`."""
-        b = args_.bind('basic_recover', args, kwargs)
-        callback = self._check_common('basic_recover', b, ('requeue',))
-        self._simple_rpc(spec.Basic.Recover(b['requeue']), callback)
+        self._table_rpc('basic_recover', args, kwargs)
 
     def open(self) -> None:
         """Open the channel. `connection.channel()` has already started opening it, so this
@@ -447,43 +498,38 @@ class Channel(ExchangeQueueMethods):
         `callback(method_frame)` gets the SelectOk. 1.x: `(ack_nack_callback, callback=None)`;
         0.9: `(callback, nowait=False)` where that callback receives the acks and nacks.
         """
+        entry = METHODS['confirm_delivery']
         b = args_.bind('confirm_delivery', args, kwargs)
         args_.require_callable('ack_nack_callback', b['ack_nack_callback'])
-        callback = self._check_common('confirm_delivery', b)
+        callback = entry.check(b)
         self._raise_if_not_open()
         self._ack_nack_callback = b['ack_nack_callback']
-        self._simple_rpc(spec.Confirm.Select(b['nowait']), callback, b['nowait'])
+        self._simple_rpc(entry.build(b), callback, b['nowait'])
 
     def tx_select(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Select; `callback(method_frame)` gets the SelectOk."""
-        args_.require_callable('callback', callback, allow_none=True)
-        self._simple_rpc(spec.Tx.Select(), callback)
+        self._table_rpc('tx_select', (), {'callback': callback})
 
     def tx_commit(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Commit; `callback(method_frame)` gets the CommitOk."""
-        args_.require_callable('callback', callback, allow_none=True)
-        self._simple_rpc(spec.Tx.Commit(), callback)
+        self._table_rpc('tx_commit', (), {'callback': callback})
 
     def tx_rollback(self, callback: Optional[Callable[[frame.Method], Any]] = None) -> None:
         """Tx.Rollback; `callback(method_frame)` gets the RollbackOk."""
-        args_.require_callable('callback', callback, allow_none=True)
-        self._simple_rpc(spec.Tx.Rollback(), callback)
+        self._table_rpc('tx_rollback', (), {'callback': callback})
 
     @args_.advertise('flow')
     def flow(self, *args: Any, **kwargs: Any) -> None:
         """Channel.Flow; `callback(active)` gets the broker's answer. 1.x: `(active,
         callback=None)`; 0.9: `(callback, active)`."""
-        b = args_.bind('flow', args, kwargs)
-        args_.require_bool('active', b['active'])
-        args_.require_callable('callback', b['callback'], allow_none=True)
-        user_callback = b['callback']
+        method, user_callback, _ = METHODS['flow'].prepare(args, kwargs)
 
         def on_flow_ok(event: events.RpcReply) -> None:
             self.flow_active = bool(event.method.active)
             if user_callback is not None:
                 user_callback(event.method.active)
 
-        self._rpc(spec.Channel.Flow(b['active']), on_flow_ok)
+        self._rpc(method, on_flow_ok)
 
     def close(self, reply_code: int = 0, reply_text: str = 'Normal shutdown') -> None:
         """Close the channel (its consumers are cancelled first); the on-close callbacks get

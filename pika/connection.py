@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
 from pika import exceptions, frame
-from pika._channel_args import require_callable, require_int, require_str
+from pika._api.args import require_callable, require_int, require_str
 from pika._core import ConnectionCore, events
 from pika._core.negotiation import PRODUCT as PRODUCT  # public here, as in pika 1.x
 from pika._core.states import ConnectionState

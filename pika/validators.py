@@ -1,6 +1,6 @@
 """pika 1.x's argument checks, for code that imports them (`pika.validators`).
 
-Thin wrappers over the checks the channel API uses (`pika._channel_args`); each raises at once
+Thin wrappers over the checks the channel API uses (`pika._api.args`); each raises at once
 with a message naming the argument.
 """
 
@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from pika import _channel_args
+from pika._api import args as _args
 
 __all__ = ['require_callback', 'require_string', 'rpc_completion_callback', 'zero_or_greater']
 
 
 def require_string(value: Any, value_name: str) -> None:
     """:raises TypeError: unless `value` is a str."""
-    _channel_args.require_str(value_name, value)
+    _args.require_str(value_name, value)
 
 
 def require_callback(callback: Callable[..., Any], callback_name: str = 'callback') -> None:
     """:raises TypeError: unless `callback` is callable."""
-    _channel_args.require_callable(callback_name, callback)
+    _args.require_callable(callback_name, callback)
 
 
 def rpc_completion_callback(callback: Optional[Callable[..., Any]]) -> bool:
@@ -29,7 +29,7 @@ def rpc_completion_callback(callback: Optional[Callable[..., Any]]) -> bool:
 
     :raises TypeError: if it is neither None nor callable.
     """
-    _channel_args.require_callable('completion callback', callback, allow_none=True)
+    _args.require_callable('completion callback', callback, allow_none=True)
     return callback is None
 
 

@@ -19,14 +19,14 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union, overload
 
-from pika import _channel_args as args_mod
 from pika import exceptions, frame, spec
-from pika._channel_args import GetEmpty as GetEmpty  # re-exported by blocking_connection
+from pika._api import args as args_mod
+from pika._api.args import GetEmpty as GetEmpty  # re-exported by blocking_connection
+from pika._api.methods import METHODS
 from pika._core import events as ev
 from pika._core.states import ChannelState
 from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
 from pika.adapters._blocking_io import PendingConfirm, Waiter
-from pika.adapters._blocking_methods import ChannelMethodsMixin
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._otel_compat import ConsumerInfosCompat
 
@@ -52,6 +52,9 @@ CANCELLED_REMEMBERED = 256
 
 _GetResult = tuple[Optional[spec.Basic.GetOk], Optional[spec.BasicProperties], Optional[bytes]]
 """What ``basic_get`` returns in the pika 1.x form: ``(None, None, None)`` when empty."""
+
+_TIMEOUT = (('timeout', None),)
+"""The keyword-only argument every synchronous method adds to its pika 1.x signature."""
 
 _LegacyGetResult = tuple[
     Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]
@@ -109,7 +112,7 @@ def _method_frame(channel_number: int, reply: ev.RpcReply) -> frame.Method:
     return frame.Method(channel_number, reply.method)
 
 
-class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosCompat):
+class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
     """A channel of a :class:`BlockingConnection`; create it with ``connection.channel()``.
 
     Synchronous methods block until the broker replies and return its reply as a
@@ -118,6 +121,11 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
     :class:`pika.exceptions.OperationTimeout`. If the broker closes the channel, the call in
     progress raises :class:`~pika.exceptions.ChannelClosedByBroker`; later calls raise
     :class:`~pika.exceptions.ChannelWrongStateError`.
+
+    What each call means (binding of both API generations, argument checks, the spec method it
+    sends) is decided by the channel-method table the callback ``Channel`` shares,
+    :mod:`pika._api.methods`. A pika 0.9 call with ``nowait=True`` returns None, which the
+    return hints deliberately leave out.
     """
 
     def __init__(self, connection: BlockingConnection, slot: ChannelSlot) -> None:
@@ -248,6 +256,99 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
             if not self._connection.in_callback():
                 pump.send_now()
 
+    def _table_rpc(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Send the method that row `name` of the shared table builds from the call, wait for
+        the reply and return it as a frame, once a pika 0.9 ``callback`` has seen it."""
+        timeout = kwargs.pop('timeout', None)
+        method, callback, _ = METHODS[name].prepare(args, kwargs)
+        reply = self._rpc(method, timeout)
+        result = None if reply is None else frame.Method(self.channel_number, reply.method)
+        if callback is not None:
+            callback(result)
+        return result
+
+    # -- exchanges, queues, QoS, recover, transactions, flow -------------------------------
+
+    @args_mod.advertise('exchange_declare', callback=False, keyword_only=_TIMEOUT)
+    def exchange_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeclareOk]:
+        """``exchange_declare(exchange, exchange_type='direct', passive=False, durable=False,
+        auto_delete=False, internal=False, arguments=None)``; returns Exchange.DeclareOk."""
+        return self._table_rpc('exchange_declare', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('exchange_delete', callback=False, keyword_only=_TIMEOUT)
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.DeleteOk]:
+        """``exchange_delete(exchange=None, if_unused=False)``; returns Exchange.DeleteOk."""
+        return self._table_rpc('exchange_delete', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('exchange_bind', callback=False, keyword_only=_TIMEOUT)
+    def exchange_bind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.BindOk]:
+        """``exchange_bind(destination, source, routing_key='', arguments=None)``."""
+        return self._table_rpc('exchange_bind', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('exchange_unbind', callback=False, keyword_only=_TIMEOUT)
+    def exchange_unbind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Exchange.UnbindOk]:
+        """``exchange_unbind(destination=None, source=None, routing_key='', arguments=None)``."""
+        return self._table_rpc('exchange_unbind', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('queue_declare', callback=False, keyword_only=_TIMEOUT)
+    def queue_declare(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.DeclareOk]:
+        """``queue_declare(queue, passive=False, durable=False, exclusive=False,
+        auto_delete=False, arguments=None)``; returns a frame whose ``.method`` is
+        Queue.DeclareOk (``queue``, ``message_count``, ``consumer_count``)."""
+        return self._table_rpc('queue_declare', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('queue_bind', callback=False, keyword_only=_TIMEOUT)
+    def queue_bind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.BindOk]:
+        """``queue_bind(queue, exchange, routing_key=None, arguments=None)``; a None routing
+        key binds with the queue name."""
+        return self._table_rpc('queue_bind', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('queue_unbind', callback=False, keyword_only=_TIMEOUT)
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.UnbindOk]:
+        """``queue_unbind(queue, exchange=None, routing_key=None, arguments=None)``."""
+        return self._table_rpc('queue_unbind', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('queue_purge', callback=False, keyword_only=_TIMEOUT)
+    def queue_purge(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.PurgeOk]:
+        """``queue_purge(queue)``; returns Queue.PurgeOk (``message_count``)."""
+        return self._table_rpc('queue_purge', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('queue_delete', callback=False, keyword_only=_TIMEOUT)
+    def queue_delete(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Queue.DeleteOk]:
+        """``queue_delete(queue, if_unused=False, if_empty=False)``; returns Queue.DeleteOk."""
+        return self._table_rpc('queue_delete', args, kwargs)  # type: ignore[no-any-return]
+
+    @args_mod.advertise('basic_qos', callback=False, keyword_only=_TIMEOUT)
+    def basic_qos(self, *args: Any, **kwargs: Any) -> frame.Method[spec.Basic.QosOk]:
+        """``basic_qos(prefetch_size=0, prefetch_count=0, global_qos=False)``; 0.9 spelled
+        ``global_qos`` as ``all_channels``."""
+        return self._table_rpc('basic_qos', args, kwargs)  # type: ignore[no-any-return]
+
+    def basic_recover(
+        self, requeue: bool = False, *, timeout: Optional[float] = None
+    ) -> frame.Method[spec.Basic.RecoverOk]:
+        """Ask the broker to redeliver this channel's unacknowledged messages."""
+        kwargs = {'requeue': requeue, 'timeout': timeout}
+        return self._table_rpc('basic_recover', (), kwargs)  # type: ignore[no-any-return]
+
+    def tx_select(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.SelectOk]:
+        """Start using transactions on this channel; returns Tx.SelectOk."""
+        return self._table_rpc('tx_select', (), {'timeout': timeout})  # type: ignore[no-any-return]
+
+    def tx_commit(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.CommitOk]:
+        """Commit the current transaction; returns Tx.CommitOk."""
+        return self._table_rpc('tx_commit', (), {'timeout': timeout})  # type: ignore[no-any-return]
+
+    def tx_rollback(self, *, timeout: Optional[float] = None) -> frame.Method[spec.Tx.RollbackOk]:
+        """Abandon the current transaction; returns Tx.RollbackOk."""
+        reply = self._table_rpc('tx_rollback', (), {'timeout': timeout})
+        return reply  # type: ignore[no-any-return]
+
+    def flow(self, active: bool, *, timeout: Optional[float] = None) -> bool:
+        """Ask the broker to pause (False) or resume (True) deliveries; returns its answer."""
+        reply = self._table_rpc('flow', (active,), {'timeout': timeout})
+        return bool(reply.method.active)
+
     # -- publishing --------------------------------------------------------------------
 
     def basic_publish(
@@ -282,6 +383,8 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
             body = args_mod.encode_body(body)
         if properties is not None and not isinstance(properties, spec.BasicProperties):
             raise TypeError('properties must be a pika.BasicProperties or None')
+        if mandatory is not False and mandatory is not True:
+            args_mod.require_bool('mandatory', mandatory)
         if immediate:
             raise ValueError('immediate=True is not supported by RabbitMQ')
         pump = self._pump
@@ -337,19 +440,24 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
     def basic_ack(self, delivery_tag: args_mod.DeliveryTag = 0, multiple: bool = False) -> None:
         """Acknowledge one message (or all up to ``delivery_tag`` with ``multiple``)."""
         tag = args_mod.delivery_tag_value(delivery_tag)
-        self._send(spec.Basic.Ack(delivery_tag=tag, multiple=multiple))
+        if multiple is not False and multiple is not True:
+            args_mod.require_bool('multiple', multiple)
+        self._send(spec.Basic.Ack(tag, multiple))  # delivery_tag, multiple
 
     def basic_nack(
         self, delivery_tag: args_mod.DeliveryTag = 0, multiple: bool = False, requeue: bool = True
     ) -> None:
         """Reject one or several messages, requeueing them unless ``requeue`` is False."""
         tag = args_mod.delivery_tag_value(delivery_tag)
-        self._send(spec.Basic.Nack(delivery_tag=tag, multiple=multiple, requeue=requeue))
+        args_mod.require_bool('multiple', multiple)
+        args_mod.require_bool('requeue', requeue)
+        self._send(spec.Basic.Nack(tag, multiple, requeue))  # delivery_tag, multiple, requeue
 
     def basic_reject(self, delivery_tag: args_mod.DeliveryTag = 0, requeue: bool = True) -> None:
         """Reject one message, requeueing it unless ``requeue`` is False."""
         tag = args_mod.delivery_tag_value(delivery_tag)
-        self._send(spec.Basic.Reject(delivery_tag=tag, requeue=requeue))
+        args_mod.require_bool('requeue', requeue)
+        self._send(spec.Basic.Reject(tag, requeue))  # delivery_tag, requeue
 
     # -- consuming with callbacks ----------------------------------------------------------
 
@@ -365,27 +473,24 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         ``connection.process_data_events()``.
         """
         timeout = kwargs.pop('timeout', None)
+        entry = METHODS['basic_consume']
         bound = args_mod.bind('basic_consume', args, kwargs)
-        callback = bound['on_message_callback']
-        args_mod.require_callable('on_message_callback', callback)
-        queue = bound['queue']
-        args_mod.require_str('queue', queue)
-        auto_ack = bool(bound['auto_ack'])
-        arguments = bound['arguments']
-        args_mod.require_table('arguments', arguments)
-        tag = self._new_tag(bound['consumer_tag'])
-        self._consumers[tag] = _Consumer(callback, auto_ack)
+        callback = entry.check(bound)
+        bound['consumer_tag'] = self._new_tag(bound['consumer_tag'])
+        method = entry.build(bound)
+        tag: str = method.consumer_tag
+        self._consumers[tag] = _Consumer(bound['on_message_callback'], bool(method.no_ack))
         try:
-            reply = self._rpc(self._consume_method(queue, tag, auto_ack, bound), timeout)
+            reply = self._rpc(method, timeout)
         except BaseException:
             self._consumers.pop(tag, None)
             raise
-        if bound.get('callback') is not None and reply is not None:
-            bound['callback'](_method_frame(self.channel_number, reply))
+        if callback is not None and reply is not None:
+            callback(_method_frame(self.channel_number, reply))
         return tag
 
     def _new_tag(self, requested: Optional[str]) -> str:
-        if requested:
+        if requested is not None and requested != '':
             args_mod.require_str('consumer_tag', requested)
             gen = self._generator
             if requested in self._consumers or (gen is not None and gen.tag == requested):
@@ -618,9 +723,10 @@ class BlockingChannel(ConsumeGeneratorMixin, ChannelMethodsMixin, ConsumerInfosC
         spec.Basic.GetEmpty)`` (0.9) and ``if method:`` (1.x) both work.
         """
         queue, auto_ack = args_mod.bind_blocking_get(args, kwargs)
-        args_mod.require_str('queue', queue)
-        get = spec.Basic.Get(queue=queue, no_ack=bool(auto_ack))
-        reply = self._rpc(get, timeout)
+        entry = METHODS['basic_get']
+        bound = {'queue': queue, 'auto_ack': auto_ack}
+        entry.check(bound)
+        reply = self._rpc(entry.build(bound), timeout)
         assert reply is not None
         method = reply.method
         if isinstance(method, spec.Basic.GetEmpty):

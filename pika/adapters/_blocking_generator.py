@@ -12,8 +12,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional, Union, overload
 
-from pika import _channel_args as args_mod
 from pika import exceptions, spec
+from pika._api import args as args_mod
 from pika.adapters._io.backlog import delivery_cost
 from pika.adapters._otel_compat import ConsumerGeneratorInfo
 
@@ -45,6 +45,9 @@ def _check_inactivity_timeout(value: object) -> None:
         raise TypeError(f'inactivity_timeout must be a number or None, not {type(value).__name__}')
     if not value >= 0:  # also refuses NaN
         raise ValueError(f'inactivity_timeout must be >= 0, got {value!r}')
+
+
+_CONSUME_FLAGS = ('auto_ack', 'exclusive')
 
 
 class _Generator:
@@ -166,6 +169,7 @@ class ConsumeGeneratorMixin:
         or by the broker) or the channel closes.
         """
         args_mod.require_str('queue', queue)
+        args_mod.require_bools({'auto_ack': auto_ack, 'exclusive': exclusive}, _CONSUME_FLAGS)
         args_mod.require_table('arguments', arguments)
         _check_inactivity_timeout(inactivity_timeout)
         params = (queue, bool(auto_ack), bool(exclusive))

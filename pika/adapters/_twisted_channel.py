@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, TypeVar, 
 
 from twisted.internet import defer
 
-from pika import _channel_args as args_
 from pika import exceptions, spec
-from pika._channel_args import require_callable
+from pika._api import args as args_
+from pika._api.args import require_callable
 from pika.adapters._io.backlog import delivery_cost
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
-from pika._channel_args import require_callable
+from pika._api.args import require_callable
 from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.send_queue import SendQueue

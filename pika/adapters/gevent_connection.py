@@ -16,7 +16,7 @@ import gevent
 import gevent.event
 import gevent.hub
 
-from pika._channel_args import require_callable
+from pika._api.args import require_callable
 from pika.adapters.base_connection import BaseConnection
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import pytest
 
 import pika
-from pika import _channel_args as ca
 from pika import exceptions, frame, spec
+from pika._api import args as ca
 
 REQ = object()
 """Marks a parameter that 1.x requires (ours may be required or lenient)."""

@@ -337,9 +337,22 @@ def test_fake_peer_serves_a_normal_session(make_peer: Callable[..., FakePeer]) -
 _CB = lambda *args: None  # noqa: E731
 
 #: (method, args, kwargs) that must raise TypeError/ValueError at the call, sending nothing.
-#: Boolean flags (durable, multiple, requeue...) are deliberately absent: like pika they take
-#: any value and use its truth value (``durable=1`` is common in the wild).
+#: Flags follow the one argument policy of both front-ends (docs/api-generations.md): a bool,
+#: 0 or 1, anything else a TypeError (pika 1.x would send ``durable='no'`` as True).
 BLOCKING_CHANNEL_BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+    ('queue_declare', ('q',), {'durable': 'yes'}),
+    ('queue_declare', ('q',), {'passive': None}),
+    ('exchange_declare', ('x',), {'internal': 2}),
+    ('queue_delete', ('q',), {'if_empty': 'x'}),
+    ('basic_qos', (0, 1), {'global_qos': 'no'}),
+    ('basic_ack', (1,), {'multiple': 'yes'}),
+    ('basic_nack', (1,), {'requeue': 'no'}),
+    ('basic_reject', (1,), {'requeue': 1.0}),
+    ('basic_publish', ('', 'rk', b'x'), {'mandatory': 'y'}),
+    ('basic_consume', ('q', _CB), {'auto_ack': 'y'}),
+    ('basic_consume', ('q', _CB), {'exclusive': None}),
+    ('basic_get', ('q',), {'auto_ack': 'y'}),
+    ('consume', ('q',), {'auto_ack': 'y'}),
     ('basic_ack', ('1',), {}),
     ('basic_ack', (-1,), {}),
     ('basic_nack', (None,), {}),

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pika import _channel_args as args_
+from pika._api import args as args_
 
 
 def _callback(*_a: Any) -> None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pika
-from pika import _channel_args as ca
 from pika import exceptions, spec
+from pika._api import args as ca
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from pika import _channel_args as args_
 from pika import data, exceptions, frame, spec
+from pika._api import args as args_
 from pika._core import content
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import open_channel, open_core
@@ -378,7 +378,7 @@ def test_front_end_methods_send_what_keywords_would_build(call: Any, expected: A
 
 @pytest.mark.parametrize('flag', ['passive', 'durable', 'exclusive', 'auto_delete'])
 def test_flag_check_names_whichever_queue_declare_flag_is_bad(flag: str) -> None:
-    """_check_common tests all flags in one step; the error still names the bad one."""
+    """ChannelMethod.check tests all flags in one step; the error still names the bad one."""
     conn, channel = open_fake_channel()
     with pytest.raises(TypeError, match=rf'^{flag} must be a bool'):
         channel.queue_declare('q', **{flag: 'yes'})

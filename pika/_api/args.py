@@ -1,9 +1,17 @@
-"""Argument normalisation for the two generations of the channel API (pika 0.9 and pika 1.x).
+"""The call binder of both channel API generations (pika 0.9 and 1.x) and the argument policy.
 
 The rule (docs/api-generations.md): if the first positional argument is callable the call is in
 the 0.9 form, otherwise in the 1.x form. Both forms bind to one dict of canonical (1.x) names,
 keyword aliases of the older generation included, so `Channel` and `BlockingChannel` share the
-same checks. Everything here is pure and raises `TypeError`/`ValueError` at the call.
+same checks (:mod:`pika._api.methods` applies them per method). Everything here is pure and
+raises `TypeError`/`ValueError` at the call.
+
+The argument policy, the same in both front-ends: names (queue, exchange, routing key, consumer
+tag) are `str`; flags are `bool`, or the ints 0 and 1 (:func:`require_bool`); counts are `int`
+within their wire range; `arguments` is a mapping or None; callbacks are callable. Anything else
+raises `TypeError` (a value of the right type out of range: `ValueError`) naming the argument,
+before anything is sent. Nothing is coerced: pika 1.x sends a flag's truth value, so
+`durable='no'` would declare a durable queue.
 """
 
 from __future__ import annotations
@@ -39,14 +47,15 @@ ALIASES: dict[str, str] = {
 Signature = tuple[tuple[str, Any], ...]
 
 ReceivedStr = Optional[str]
-"""How ``basic_publish`` annotates ``exchange``/``routing_key``: received fields such as
-``properties.reply_to`` or ``method.routing_key`` are typed ``Optional[str]``, so the RPC idiom
-``basic_publish('', props.reply_to, ...)`` type-checks; None is still a TypeError at the call."""
+"""How ``basic_publish`` annotates ``exchange``/``routing_key``: a message property such as
+``properties.reply_to`` is ``Optional[str]`` (an absent property is None), so the RPC idiom
+``basic_publish('', props.reply_to, ...)`` type-checks; None is still a TypeError at the call.
+(Received method fields, ``method.routing_key`` included, are typed ``str``.)"""
 
-DeliveryTag = Optional[int]
-"""How ``basic_ack``/``nack``/``reject`` annotate ``delivery_tag``: received methods type theirs as
-``Optional[int]`` (the generated fields default to None), so ``ch.basic_ack(method.delivery_tag)``
-type-checks; None itself is still rejected at the call with TypeError."""
+DeliveryTag = int
+"""How ``basic_ack``/``nack``/``reject`` annotate ``delivery_tag``: received methods type theirs
+as ``int``, so ``ch.basic_ack(method.delivery_tag)`` type-checks; anything but a non-negative
+int (None included) is rejected at the call with TypeError/ValueError."""
 
 # pika 1.x positional orders (canonical names) with defaults.
 MODERN: dict[str, Signature] = {
@@ -501,14 +510,18 @@ def require_callable(name: str, value: Any, *, allow_none: bool = False) -> None
 
 
 def require_bool(name: str, value: Any) -> None:
-    """:raises TypeError: unless `value` is a bool (0 and 1 are accepted as well)."""
-    if not isinstance(value, bool) and value not in (0, 1):
+    """The policy for flags: a `bool`, or the int 0 or 1 (``durable=1`` is common in the wild).
+
+    :raises TypeError: for anything else (None, str, float...), naming the flag; pika 1.x would
+        send the value's truth value, so ``durable='no'`` would declare a durable queue.
+    """
+    if not isinstance(value, int) or value not in (0, 1):
         raise TypeError(f'{name} must be a bool, not {value!r}')
 
 
 def require_bools(bound: Mapping[str, Any], names: tuple[str, ...]) -> None:
     """:func:`require_bool` for each of ``names`` in ``bound``: one call for all of a method's
-    flags, and none for the usual True/False.
+    flags, and no further call for the usual True/False.
 
     :raises TypeError: for the first value that is not a bool (or 0/1)
     """
@@ -527,15 +540,15 @@ def require_int(name: str, value: Any, *, minimum: int = 0, maximum: Optional[in
         raise ValueError(f'{name} must be {bound}, not {value}')
 
 
-def delivery_tag_value(value: DeliveryTag) -> int:
+def delivery_tag_value(value: Any) -> int:
     """Return `value` as a delivery tag.
 
     :raises TypeError: unless it is an int (None included); ValueError: if negative.
     """
     if type(value) is int and value >= 0:
         return value
-    require_int('delivery_tag', value)
-    return value  # type: ignore[return-value]  # require_int raised for anything but an int
+    require_int('delivery_tag', value)  # raises for anything but an int >= 0
+    return int(value)  # an int subclass
 
 
 def require_table(name: str, value: Any) -> None:

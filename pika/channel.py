@@ -420,7 +420,7 @@ class Channel:
         On an empty queue a call in the 1.x form (queue positional, or `auto_ack=`) does not
         call the callback, as pika 1.x; other calls (0.9 form, keywords only) get
         `(channel, GetEmpty, None, None)`, where `GetEmpty` is a falsy `spec.Basic.GetEmpty`
-        (see `pika._channel_args.is_modern_get`).
+        (see `pika._api.args.is_modern_get`).
         """
         entry = METHODS['basic_get']
         b = args_.bind('basic_get', args, kwargs)

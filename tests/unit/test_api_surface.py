@@ -201,7 +201,7 @@ def test_blocking_channel_state_properties(name: str) -> None:
 
 
 def test_advertised_signature_matches_the_binding_table() -> None:
-    """The advertised 1.x signature binds the way `_channel_args.bind` does."""
+    """The advertised 1.x signature binds the way `pika._api.args.bind` does."""
     from pika.channel import Channel
 
     sig = inspect.signature(Channel.queue_bind)

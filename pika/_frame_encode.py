@@ -11,11 +11,28 @@ cached per (channel, exchange, routing key, flags).
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING, Union
 
 from pika import exceptions
-from pika.spec import FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_METHOD
+from pika._wire.constants import (
+    BASIC_CLASS_ID,
+    BASIC_PUBLISH_ID,
+    CONTENT_HEADER_FIXED_SIZE,
+    CONTENT_HEADER_FRAME_HEAD,
+    EMPTY_CONTENT_HEADER_SIZE,
+    EMPTY_HEADER_AND_BODY_HEAD,
+    EMPTY_HEADER_FRAME,
+    END_AND_BODY_HEAD,
+    FRAME_BODY,
+    FRAME_END,
+    FRAME_END_BYTE,
+    FRAME_HEAD,
+    FRAME_HEADER,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    PUBLISH_METHOD_HEAD,
+    SHORT_STRING_MAX,
+)
 
 if TYPE_CHECKING:
     from pika.amqp_object import Properties as AMQPProperties
@@ -23,12 +40,6 @@ if TYPE_CHECKING:
 __all__ = ['encode_frame', 'encode_publish', 'split_body']
 
 BytesLike = Union[bytes, bytearray, memoryview]
-
-#: type (1) + channel (2) + size (4) before the payload, frame-end (1) after it.
-FRAME_OVERHEAD = 8
-_FRAME_HEAD = struct.Struct('>BHI')
-_END = b'\xce'
-_BASIC_CLASS_ID = 60
 
 
 def encode_frame(frame_type: int, channel: int, payload: BytesLike) -> bytes:
@@ -38,7 +49,7 @@ def encode_frame(frame_type: int, channel: int, payload: BytesLike) -> bytes:
     :param channel: channel number (0..65535)
     :param payload: the frame payload
     """
-    return b''.join((_FRAME_HEAD.pack(frame_type, channel, len(payload)), payload, _END))
+    return b''.join((FRAME_HEAD.pack(frame_type, channel, len(payload)), payload, FRAME_END_BYTE))
 
 
 def split_body(body: BytesLike, frame_max: int) -> list[BytesLike]:
@@ -65,13 +76,6 @@ def split_body(body: BytesLike, frame_max: int) -> list[BytesLike]:
 
 # Basic.Publish fast path: the method frame depends only on (channel, exchange, routing key,
 # flags), so it is built once and reused; the content header prefix is one struct.pack call.
-_PUBLISH_METHOD_HEAD = struct.Struct('>BHIIHB')  # frame head, method id, ticket, exchange length
-_CONTENT_FRAME_HEAD = struct.Struct('>BHIHHQ')  # frame head + class id, weight, body size
-_EMPTY_PROPS_HEADER = struct.Struct('>BHIHHQHB')  # ... + zero property flags + frame end
-_BODY_HEAD = struct.Struct('>BHI')
-_EMPTY_HEADER_AND_BODY = struct.Struct('>BHIHHQHBBHI')  # empty-props header frame + body head
-_END_AND_BODY_HEAD = struct.Struct('>BBHI')  # frame end of the header + body frame head
-_BASIC_PUBLISH_ID = 0x003C0028
 _PUBLISH_CACHE: dict[tuple[int, str, str, bool, bool], bytes] = {}
 _PUBLISH_CACHE_MAX = 1024
 #: Bodies up to this size are copied into one contiguous frame set; larger ones are referenced.
@@ -83,8 +87,10 @@ def _short_string(value: str, what: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f'{what} must be a str, not {type(value).__name__}')
     raw = value.encode('utf-8')
-    if len(raw) > 255:
-        raise exceptions.ShortStringTooLong(f'{what} is {len(raw)} bytes long, max 255')
+    if len(raw) > SHORT_STRING_MAX:
+        raise exceptions.ShortStringTooLong(
+            f'{what} is {len(raw)} bytes long, max {SHORT_STRING_MAX}'
+        )
     return raw
 
 
@@ -98,11 +104,12 @@ def _publish_method_frame(
         return cached
     ex = _short_string(exchange, 'exchange')
     rk = _short_string(routing_key, 'routing_key')
-    size = 4 + 2 + 1 + len(ex) + 1 + len(rk) + 1
+    # method id, ticket, exchange length, exchange, routing key length, routing key, flag bits
+    size = PUBLISH_METHOD_HEAD.size - FRAME_HEAD.size + len(ex) + 1 + len(rk) + 1
     flags = (1 if mandatory else 0) | (2 if immediate else 0)
     frame = b''.join(
         (
-            _PUBLISH_METHOD_HEAD.pack(FRAME_METHOD, channel, size, _BASIC_PUBLISH_ID, 0, len(ex)),
+            PUBLISH_METHOD_HEAD.pack(FRAME_METHOD, channel, size, BASIC_PUBLISH_ID, 0, len(ex)),
             ex,
             bytes((len(rk),)),
             rk,
@@ -156,25 +163,25 @@ def encode_publish(
     small = 0 < size <= _COPY_LIMIT and (not frame_max or size <= frame_max - FRAME_OVERHEAD)
     if properties is None:
         if small:  # the common case: one pack for the header frame and the body frame head
-            head = _EMPTY_HEADER_AND_BODY.pack(
-                FRAME_HEADER, channel, 14, _BASIC_CLASS_ID, 0, size, 0, FRAME_END,
-                FRAME_BODY, channel, size,
+            head = EMPTY_HEADER_AND_BODY_HEAD.pack(
+                FRAME_HEADER, channel, EMPTY_CONTENT_HEADER_SIZE, BASIC_CLASS_ID, 0, size, 0,
+                FRAME_END, FRAME_BODY, channel, size,
             )  # fmt: skip
-            return [b''.join((method, head, body, _END))]  # type: ignore[arg-type]
-        header = _EMPTY_PROPS_HEADER.pack(
-            FRAME_HEADER, channel, 14, _BASIC_CLASS_ID, 0, size, 0, FRAME_END
+            return [b''.join((method, head, body, FRAME_END_BYTE))]  # type: ignore[arg-type]
+        header = EMPTY_HEADER_FRAME.pack(
+            FRAME_HEADER, channel, EMPTY_CONTENT_HEADER_SIZE, BASIC_CLASS_ID, 0, size, 0, FRAME_END
         )
         parts: list[BytesLike] = [method, header]
     else:
         pieces = properties.encode()
         props = pieces[0] + pieces[1] if len(pieces) == 2 else b''.join(pieces)
-        head = _CONTENT_FRAME_HEAD.pack(
-            FRAME_HEADER, channel, 12 + len(props), _BASIC_CLASS_ID, 0, size
+        head = CONTENT_HEADER_FRAME_HEAD.pack(
+            FRAME_HEADER, channel, CONTENT_HEADER_FIXED_SIZE + len(props), BASIC_CLASS_ID, 0, size
         )
         if small:
-            tail = _END_AND_BODY_HEAD.pack(FRAME_END, FRAME_BODY, channel, size)
-            return [b''.join((method, head, props, tail, body, _END))]  # type: ignore[arg-type]
-        parts = [method, head, props, _END]
+            tail = END_AND_BODY_HEAD.pack(FRAME_END, FRAME_BODY, channel, size)
+            return [b''.join((method, head, props, tail, body, FRAME_END_BYTE))]  # type: ignore[arg-type]
+        parts = [method, head, props, FRAME_END_BYTE]
     if size == 0:
         return [b''.join(parts)]
     chunk = size if not frame_max else frame_max - FRAME_OVERHEAD
@@ -191,9 +198,9 @@ def _publish_large_body(
     out: list[BytesLike] = []
     for pos in range(0, size, chunk):
         length = min(chunk, size - pos)
-        parts.append(_BODY_HEAD.pack(FRAME_BODY, channel, length))
+        parts.append(FRAME_HEAD.pack(FRAME_BODY, channel, length))
         out.append(b''.join(parts))
         out.append(view[pos : pos + length])
-        parts = [_END]
-    out.append(_END)
+        parts = [FRAME_END_BYTE]
+    out.append(FRAME_END_BYTE)
     return out

@@ -25,6 +25,31 @@ import struct
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import data, exceptions, spec
+from pika._wire.constants import (
+    BASIC_CLASS_ID,
+    BASIC_DELIVER_ID,
+    CONTENT_HEADER_FIXED_SIZE,
+    DELIVER_FIXED,
+    DELIVER_FRAME_HEAD,
+    DELIVER_ID_LAST_OCTET,
+    DELIVER_ID_LAST_OCTET_OFFSET,
+    EMPTY_CONTENT_HEADER_SIZE,
+    END_AND_BODY_HEAD,
+    END_AND_EMPTY_HEADER_AND_BODY_HEAD,
+    END_AND_HEADER_HEAD,
+    FRAME_BODY,
+    FRAME_END,
+    FRAME_HEADER,
+    FRAME_HEADER_SIZE,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    METHOD_ID_SIZE,
+    NO_FRAME_LIMIT,
+    PROPERTY_FLAG_RESERVED,
+    PROPERTY_FLAGS_SIZE,
+    U32,
+    U64,
+)
 
 if TYPE_CHECKING:
     from pika.amqp_object import Method as AMQPMethod
@@ -42,27 +67,27 @@ BytesLike = Union[bytes, bytearray, memoryview]
 #: ``(bytes_consumed, channel, Basic.Deliver, BasicProperties, body)``
 DeliverSet = tuple[int, int, Any, Any, bytes]
 
-_DELIVER_FIXED = struct.Struct('>QBB')  # delivery tag, redelivered bit, exchange length
+_Props = spec.BasicProperties
 _PROPERTY_LAYOUT = (  # flag bit, attribute, wire type -- in BasicProperties field order
-    (0x8000, 'content_type', 'shortstr'),
-    (0x4000, 'content_encoding', 'shortstr'),
-    (0x2000, 'headers', 'table'),
-    (0x1000, 'delivery_mode', 'octet'),
-    (0x0800, 'priority', 'octet'),
-    (0x0400, 'correlation_id', 'shortstr'),
-    (0x0200, 'reply_to', 'shortstr'),
-    (0x0100, 'expiration', 'shortstr'),
-    (0x0080, 'message_id', 'shortstr'),
-    (0x0040, 'timestamp', 'u64'),
-    (0x0020, 'type', 'shortstr'),
-    (0x0010, 'user_id', 'shortstr'),
-    (0x0008, 'app_id', 'shortstr'),
-    (0x0004, 'cluster_id', 'shortstr'),
+    (_Props.FLAG_CONTENT_TYPE, 'content_type', 'shortstr'),
+    (_Props.FLAG_CONTENT_ENCODING, 'content_encoding', 'shortstr'),
+    (_Props.FLAG_HEADERS, 'headers', 'table'),
+    (_Props.FLAG_DELIVERY_MODE, 'delivery_mode', 'octet'),
+    (_Props.FLAG_PRIORITY, 'priority', 'octet'),
+    (_Props.FLAG_CORRELATION_ID, 'correlation_id', 'shortstr'),
+    (_Props.FLAG_REPLY_TO, 'reply_to', 'shortstr'),
+    (_Props.FLAG_EXPIRATION, 'expiration', 'shortstr'),
+    (_Props.FLAG_MESSAGE_ID, 'message_id', 'shortstr'),
+    (_Props.FLAG_TIMESTAMP, 'timestamp', 'u64'),
+    (_Props.FLAG_TYPE, 'type', 'shortstr'),
+    (_Props.FLAG_USER_ID, 'user_id', 'shortstr'),
+    (_Props.FLAG_APP_ID, 'app_id', 'shortstr'),
+    (_Props.FLAG_CLUSTER_ID, 'cluster_id', 'shortstr'),
 )
 _READ_FIELD = {  # statements reading one property at offset ``o`` of buffer ``p``
     'shortstr': '    e = o + 1 + p[o]\n    props.{0} = p[o + 1:e].decode()\n    o = e\n',
     'octet': '    props.{0} = p[o]\n    o += 1\n',
-    'u64': '    props.{0}, = unpack_u64(p, o)\n    o += 8\n',
+    'u64': '    props.{0}, = unpack_u64(p, o)\n    o += u64_size\n',
     'table': '    props.{0}, o = decode_table(p, o, end)\n',
 }
 _UNSET_FIELD = '    props.{0} = None\n'
@@ -87,7 +112,8 @@ def _compile_properties_decoder(flags: int) -> PropertiesDecoder:
     lines.append("    if o > end:\n        raise truncated('content header truncated')\n")
     lines.append('    return props\n')
     namespace: dict[str, Any] = {
-        'unpack_u64': _U64_STRUCT.unpack_from,
+        'unpack_u64': U64.unpack_from,
+        'u64_size': U64.size,
         'decode_table': decode_table,
         'new': object.__new__,
         'cls': spec.BasicProperties,
@@ -113,12 +139,12 @@ def decode_table(
     ``InvalidFrameError`` or (for :mod:`pika.frame` to wrap) ``struct.error``/``IndexError``/
     ``UnicodeDecodeError``.
     """
-    (length,) = _U32_STRUCT.unpack_from(buf, offset)
-    offset += 4
+    (length,) = U32.unpack_from(buf, offset)
+    offset += U32.size
     end = offset + length
     if end > len(buf) or (limit is not None and end > limit):
         raise exceptions.InvalidFrameError(
-            f'field table of {length} bytes at offset {offset - 4} overruns its frame'
+            f'field table of {length} bytes at offset {offset - U32.size} overruns its frame'
         )
     table: dict[str, Any] = {}
     while offset < end:
@@ -126,23 +152,23 @@ def decode_table(
         offset = start + buf[offset]
         key = buf[start:offset].decode()
         kind = buf[offset]
-        if kind == 0x53:  # 'S': long string, str when valid UTF-8 (else bytes)
-            (size,) = _U32_STRUCT.unpack_from(buf, offset + 1)
-            start = offset + 5
+        if kind == _LONG_STRING:  # long string, str when valid UTF-8 (else bytes)
+            (size,) = U32.unpack_from(buf, offset + 1)
+            start = offset + 1 + U32.size
             offset = start + size
             if offset > end:
                 raise exceptions.InvalidFrameError(
-                    f'long string of {size} bytes at offset {start - 4} overruns its table'
+                    f'long string of {size} bytes at offset {start - U32.size} overruns its table'
                 )
             raw = buf[start:offset]
             try:
                 table[key] = raw.decode()
             except UnicodeDecodeError:
                 table[key] = bytes(raw)
-        elif kind == 0x49:  # 'I': signed 32-bit integer
+        elif kind == _INT32:  # signed 32-bit integer
             (table[key],) = _I32_STRUCT.unpack_from(buf, offset + 1)
-            offset += 5
-        elif kind == 0x74:  # 't': boolean
+            offset += 1 + _I32_STRUCT.size
+        elif kind == _BOOLEAN:  # boolean
             table[key] = bool(buf[offset + 1])
             offset += 2
         else:
@@ -160,7 +186,11 @@ def properties_decoder(flags: int) -> Optional[PropertiesDecoder]:
     to the generated ``BasicProperties.decode``.
     """
     decoder = PROPERTY_DECODERS.get(flags)
-    if decoder is None and not flags & 0x0003 and len(PROPERTY_DECODERS) < _MAX_PROPERTY_DECODERS:
+    if (
+        decoder is None
+        and not flags & PROPERTY_FLAG_RESERVED
+        and len(PROPERTY_DECODERS) < _MAX_PROPERTY_DECODERS
+    ):
         decoder = PROPERTY_DECODERS[flags] = _compile_properties_decoder(flags)
     return decoder
 
@@ -169,11 +199,12 @@ def decode_deliver(payload: bytes) -> AMQPMethod:
     """Basic.Deliver: consumer tag, delivery tag, redelivered, exchange, routing key."""
     deliver_class = spec.Basic.Deliver
     method: Any = deliver_class.__new__(deliver_class)
-    end = 5 + payload[4]
-    method.consumer_tag = payload[5:end].decode()
-    method.delivery_tag, bits, length = _DELIVER_FIXED.unpack_from(payload, end)
+    start = METHOD_ID_SIZE + 1  # after the consumer tag's length octet
+    end = start + payload[METHOD_ID_SIZE]
+    method.consumer_tag = payload[start:end].decode()
+    method.delivery_tag, bits, length = DELIVER_FIXED.unpack_from(payload, end)
     method.redelivered = bits & 1 == 1
-    offset = end + 10
+    offset = end + DELIVER_FIXED.size
     end = offset + length
     method.exchange = payload[offset:end].decode()
     offset = end + 1
@@ -196,19 +227,22 @@ def decode_basic_properties(payload: bytes, offset: int) -> AMQPProperties:
 
 # --------------------------------------------------------------------- whole Deliver frame set
 
-# Method frame head + Basic.Deliver id + consumer tag length.
-_DELIVER_HEAD = struct.Struct('>BHIIB')
-# Frame-end octet of the method frame + the content header frame head: class id, weight
-# (ignored, as by decode_frame), body size, property flags.
-_HEADER_HEAD = struct.Struct('>BBHIH2xQH')
-# Frame-end octet of the header frame + the body frame head.
-_BODY_HEAD = struct.Struct('>BBHI')
-_DELIVER_ID = 0x003C003C
-_BASIC = 60
-_END = 0xCE
+_DELIVER_HEAD = DELIVER_FRAME_HEAD
+_HEADER_HEAD = END_AND_HEADER_HEAD
+_BODY_HEAD = END_AND_BODY_HEAD
+#: Bodies up to this size are copied out by slicing, larger ones through a memoryview.
 _SMALL_BODY = 4096
-# Shortest complete set: Deliver method frame with empty strings (24) + empty header frame (22).
-_MIN_SET_SIZE = 46
+#: Where the consumer tag starts in a Basic.Deliver method frame.
+_CONSUMER_TAG_AT = DELIVER_FRAME_HEAD.size
+#: Shortest complete set: a Deliver method frame with empty strings (the three length octets
+#: besides the frame head's) plus a content header frame without properties (46 bytes).
+_MIN_SET_SIZE = (
+    DELIVER_FRAME_HEAD.size + DELIVER_FIXED.size + 1 + FRAME_OVERHEAD + EMPTY_CONTENT_HEADER_SIZE
+)
+#: From a method frame's end octet: the offset of the properties in the header frame after it.
+_PROPERTIES_AFTER_METHOD_END = (
+    1 + FRAME_HEADER_SIZE + CONTENT_HEADER_FIXED_SIZE + PROPERTY_FLAGS_SIZE
+)
 # Anything a decoder can raise on garbage; decode_deliver_set then declines.
 _SET_ERRORS = (
     struct.error,
@@ -243,21 +277,26 @@ def decode_deliver_set(
     :returns: ``(bytes_consumed, channel, method, properties, body)`` or ``None``
     """
     try:
-        if offset < 0 or len(buf) - offset < _MIN_SET_SIZE or buf[offset + 10] != 0x3C:
+        if (
+            offset < 0
+            or len(buf) - offset < _MIN_SET_SIZE
+            or buf[offset + DELIVER_ID_LAST_OCTET_OFFSET] != DELIVER_ID_LAST_OCTET
+        ):
             return None  # the cheap "certainly not a Deliver set" test comes first
         kind, channel, size, method_id, length = _DELIVER_HEAD.unpack_from(buf, offset)
-        if kind != 1 or method_id != _DELIVER_ID or type(buf) is memoryview:
+        if kind != FRAME_METHOD or method_id != BASIC_DELIVER_ID or type(buf) is memoryview:
             return None
-        limit = frame_max - 8 if frame_max else 0xFFFFFFFF
-        method_end = offset + 7 + size  # index of the method frame's frame-end octet
-        start = offset + 12
+        limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
+        # Index of the method frame's frame-end octet.
+        method_end = offset + FRAME_HEADER_SIZE + size
+        start = offset + _CONSUMER_TAG_AT
         end = start + length
         # Stored straight into the new object, in constructor order (see the module docstring).
         method = _new(_Deliver)
         method.consumer_tag = buf[start:end].decode()
-        method.delivery_tag, bits, length = _DELIVER_FIXED.unpack_from(buf, end)
+        method.delivery_tag, bits, length = DELIVER_FIXED.unpack_from(buf, end)
         method.redelivered = bits & 1 == 1
-        start = end + 10
+        start = end + DELIVER_FIXED.size
         end = start + length
         method.exchange = buf[start:end].decode()
         start = end + 1
@@ -269,23 +308,34 @@ def decode_deliver_set(
         frame_end, kind, number, size, class_id, body_size, flags = _HEADER_HEAD.unpack_from(
             buf, method_end
         )
-        if frame_end != _END or kind != 2 or number != channel or class_id != _BASIC:
+        if (
+            frame_end != FRAME_END
+            or kind != FRAME_HEADER
+            or number != channel
+            or class_id != BASIC_CLASS_ID
+        ):
             return None
-        if size > limit or size < 14:
+        if size > limit or size < EMPTY_CONTENT_HEADER_SIZE:
             return None
         decode_properties = PROPERTY_DECODERS.get(flags) or properties_decoder(flags)
         if decode_properties is None:
             return None
-        header_end = method_end + 8 + size  # index of the header frame's frame-end octet
-        properties = decode_properties(buf, method_end + 22, header_end)
+        # Index of the header frame's frame-end octet: after the method's end octet, a frame.
+        header_end = method_end + FRAME_OVERHEAD + size
+        properties = decode_properties(buf, method_end + _PROPERTIES_AFTER_METHOD_END, header_end)
         if body_size:
             # From the header frame's end octet: the body frame head.
             frame_end, kind, number, size = _BODY_HEAD.unpack_from(buf, header_end)
-            if frame_end != _END or kind != 3 or number != channel or size != body_size:
+            if (
+                frame_end != FRAME_END
+                or kind != FRAME_BODY
+                or number != channel
+                or size != body_size
+            ):
                 return None
-            start = header_end + 8
+            start = header_end + FRAME_OVERHEAD
             end = start + size
-            if size > limit or buf[end] != _END:
+            if size > limit or buf[end] != FRAME_END:
                 return None
             if type(buf) is bytes:
                 body = buf[start:end]
@@ -293,7 +343,7 @@ def decode_deliver_set(
                 body = bytes(buf[start:end])
             else:
                 body = memoryview(buf)[start:end].tobytes()
-        elif buf[header_end] == _END:
+        elif buf[header_end] == FRAME_END:
             body, end = b'', header_end
         else:
             return None
@@ -304,8 +354,7 @@ def decode_deliver_set(
 
 # Frame-end octet of the method frame, an empty-properties content header frame (its flags word
 # is 0) and the body frame head after it: one struct call where decode_deliver_set makes two.
-_EMPTY_HEADER_AND_BODY_HEAD = struct.Struct('>BBHIH2xQHBBHI')
-_EMPTY_HEADER_SIZE = 14  # class id, weight, body size, flags word
+_EMPTY_HEADER_AND_BODY_HEAD = END_AND_EMPTY_HEADER_AND_BODY_HEAD
 _EMPTY_SET_HEADS = _EMPTY_HEADER_AND_BODY_HEAD.size
 
 
@@ -351,14 +400,14 @@ def decode_deliveries(
         copy_body = bytes
     else:
         return offset
-    limit = frame_max - 8 if frame_max else 0xFFFFFFFF
+    limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
     body_limit = limit if max_body is None or max_body > limit else max_body
     total = len(buf)
     append = out.append
     new = _new
     deliver_class = _Deliver
     properties_class = spec.BasicProperties
-    unpack_fixed = _DELIVER_FIXED.unpack_from
+    unpack_fixed = DELIVER_FIXED.unpack_from
     decoders = PROPERTY_DECODERS
     # The previous set's method frame: bytes up to the delivery tag (``head``, ``head_size``
     # long) and from the exchange to the frame end (``tail``), and what they decoded to.
@@ -374,22 +423,27 @@ def decode_deliveries(
             # routing key); attributes stored in constructor order (see the module docstring).
             start = offset + head_size
             if buf[offset:start] != head:
-                if buf[offset + 10] != 0x3C:
+                if buf[offset + DELIVER_ID_LAST_OCTET_OFFSET] != DELIVER_ID_LAST_OCTET:
                     break  # the cheap "certainly not a Deliver" test first
                 kind, number, size, method_id, length = _DELIVER_HEAD.unpack_from(buf, offset)
-                if kind != 1 or number != channel or method_id != _DELIVER_ID or size > limit:
+                if (
+                    kind != FRAME_METHOD
+                    or number != channel
+                    or method_id != BASIC_DELIVER_ID
+                    or size > limit
+                ):
                     break
-                start = offset + 12 + length
-                consumer_tag = buf[offset + 12 : start].decode()
+                start = offset + _CONSUMER_TAG_AT + length
+                consumer_tag = buf[offset + _CONSUMER_TAG_AT : start].decode()
                 head = buf[offset:start]
                 head_size = start - offset
-                method_size = size + 7
+                method_size = size + FRAME_HEADER_SIZE
             method_end = offset + method_size  # index of the method frame's frame-end octet
             method = new(deliver_class)
             method.consumer_tag = consumer_tag
             method.delivery_tag, bits, length = unpack_fixed(buf, start)
             method.redelivered = bits & 1 == 1
-            start += 9  # the exchange's length octet
+            start += DELIVER_FIXED.size - 1  # the exchange's length octet
             if buf[start:method_end] != tail:
                 end = start + 1 + length
                 exchange = buf[start + 1 : end].decode()
@@ -412,17 +466,25 @@ def decode_deliveries(
                         _HEADER_HEAD.unpack_from(buf, method_end)
                     )
                     body_kind = 0
-                if frame_end != _END or kind != 2 or number != channel or class_id != _BASIC:
+                if (
+                    frame_end != FRAME_END
+                    or kind != FRAME_HEADER
+                    or number != channel
+                    or class_id != BASIC_CLASS_ID
+                ):
                     break
-                if size > limit or size < _EMPTY_HEADER_SIZE:
+                if size > limit or size < EMPTY_CONTENT_HEADER_SIZE:
                     break
-                header_end = method_end + 8 + size  # index of the header frame's end octet
-                no_properties = flags == 0 and size == _EMPTY_HEADER_SIZE
+                # Index of the header frame's frame-end octet: after the method's end, a frame.
+                header_end = method_end + FRAME_OVERHEAD + size
+                no_properties = flags == 0 and size == EMPTY_CONTENT_HEADER_SIZE
                 if not no_properties:
                     decode_properties = decoders.get(flags) or properties_decoder(flags)
                     if decode_properties is None:
                         break
-                    properties = decode_properties(buf, method_end + 22, header_end)
+                    properties = decode_properties(
+                        buf, method_end + _PROPERTIES_AFTER_METHOD_END, header_end
+                    )
                     body_kind = 0  # the body frame head is further on than what was read
                 if body_size:
                     if body_kind == 0:
@@ -430,8 +492,8 @@ def decode_deliveries(
                             _BODY_HEAD.unpack_from(buf, header_end)
                         )
                     if (
-                        body_head_end != _END
-                        or body_kind != 3
+                        body_head_end != FRAME_END
+                        or body_kind != FRAME_BODY
                         or body_number != channel
                         or body_frame_size != body_size
                         or body_size > body_limit
@@ -439,10 +501,10 @@ def decode_deliveries(
                         break
                     if no_properties:
                         region = buf[method_end : method_end + _EMPTY_SET_HEADS]
-                elif buf[header_end] != _END:
+                elif buf[header_end] != FRAME_END:
                     break
             else:
-                header_end = method_end + _EMPTY_HEADER_SIZE + 8
+                header_end = method_end + FRAME_OVERHEAD + EMPTY_CONTENT_HEADER_SIZE
             if no_properties:
                 # The compiled decoder for flags 0, inlined (its call costs as much as these).
                 properties = new(properties_class)
@@ -462,9 +524,9 @@ def decode_deliveries(
                 properties.cluster_id = None
             # Body frame: exactly one, holding the whole body.
             if body_size:
-                start = header_end + 8
+                start = header_end + FRAME_OVERHEAD
                 end = start + body_size
-                if buf[end] != _END:
+                if buf[end] != FRAME_END:
                     break
                 if copy_body is None:
                     body = buf[start:end]
@@ -488,9 +550,9 @@ def decode_deliveries(
 
 _new = object.__new__
 _Deliver = spec.Basic.Deliver
-_U64_STRUCT = struct.Struct('>Q')
-_U32_STRUCT = struct.Struct('>I')
 _I32_STRUCT = struct.Struct('>i')
-METHOD_DECODERS: dict[int, Callable[[bytes], AMQPMethod]] = {_DELIVER_ID: decode_deliver}
+#: The field-value type octets decode_table handles inline (the letters of the table grammar).
+_LONG_STRING, _INT32, _BOOLEAN = b'SIt'
+METHOD_DECODERS: dict[int, Callable[[bytes], AMQPMethod]] = {BASIC_DELIVER_ID: decode_deliver}
 #: flags word 0 (no property set), the most common; outside the bounded cache, always there
 _EMPTY_PROPERTIES_DECODER = _compile_properties_decoder(0)

@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._limits import MAX_TABLE_DEPTH
+from pika._wire.constants import SHORT_STRING_MAX
 
 __all__ = [
     'decode_long_string',
@@ -94,7 +95,7 @@ def encode_short_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
     """
     raw = _as_bytes(value, 'short string')
     length = len(raw)
-    if length > 255:
+    if length > SHORT_STRING_MAX:
         raise exceptions.ShortStringTooLong(f'got {length} bytes')
     pieces.append(_OCTET.pack(length))
     pieces.append(raw)

@@ -24,6 +24,30 @@ from typing import TYPE_CHECKING, Any, Generic, Optional, Union
 from pika import _frame_fast as _fast
 from pika import exceptions, spec
 from pika._frame_encode import encode_frame, encode_publish, split_body
+from pika._wire.constants import (
+    BASIC_CLASS_ID,
+    CONTENT_HEAD,
+    CONTENT_HEADER_FIXED_SIZE,
+    CONTENT_HEADER_FRAME_HEAD,
+    FRAME_BODY,
+    FRAME_END,
+    FRAME_END_BYTE,
+    FRAME_HEAD,
+    FRAME_HEADER,
+    FRAME_HEADER_SIZE,
+    FRAME_HEARTBEAT,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    HEARTBEAT_FRAME,
+    METHOD_FRAME_HEAD,
+    METHOD_ID,
+    METHOD_ID_SIZE,
+    NO_FRAME_LIMIT,
+    PROPERTY_FLAGS_SIZE,
+    PROTOCOL_HEADER_FIRST,
+    PROTOCOL_HEADER_SIZE,
+    PROTOCOL_MAGIC,
+)
 from pika.amqp_object import AMQPObject
 
 if TYPE_CHECKING:
@@ -65,28 +89,8 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
-FRAME_METHOD = 1
-FRAME_HEADER = 2
-FRAME_BODY = 3
-FRAME_HEARTBEAT = 8
-FRAME_END = 0xCE
-#: type (1) + channel (2) + size (4) before the payload, frame-end (1) after it.
-FRAME_HEADER_SIZE = 7
-FRAME_OVERHEAD = 8
-
 BytesLike = Union[bytes, bytearray, memoryview]
 
-_FRAME_HEAD = struct.Struct('>BHI')
-_METHOD_ID = struct.Struct('>I')
-_METHOD_FRAME_HEAD = struct.Struct('>BHII')  # frame head + method id
-_HEADER_FRAME_HEAD = struct.Struct('>BHIHHQ')  # frame head + class id, weight, body size
-_CONTENT_HEAD = struct.Struct('>HHQ')  # class id, weight (always 0), body size
-_END = b'\xce'
-_HEARTBEAT_BYTES = b'\x08\x00\x00\x00\x00\x00\x00\xce'
-_PROTOCOL_MAGIC = b'AMQP'
-_MAGIC_FIRST = _PROTOCOL_MAGIC[0]
-_BASIC_CLASS_ID = 60
-_BODY_SIZE = struct.Struct('>Q')
 # Errors a spec decoder raises on truncated or garbled input; decode_frame wraps them.
 _DECODE_ERRORS = (
     struct.error,
@@ -145,7 +149,8 @@ class Frame(AMQPObject):
     def _marshal(self, pieces: list[bytes]) -> bytes:
         """Wrap payload ``pieces`` in this frame's header and frame-end octet."""
         payload = b''.join(pieces)
-        return _FRAME_HEAD.pack(self.frame_type, self.channel_number, len(payload)) + payload + _END
+        head = FRAME_HEAD.pack(self.frame_type, self.channel_number, len(payload))
+        return head + payload + FRAME_END_BYTE
 
     def marshal(self) -> bytes:
         """Return the frame's wire bytes."""
@@ -176,8 +181,10 @@ class Method(Frame, Generic[_M]):
         if index is None:
             raise TypeError(f'{self.method!r} is not a concrete AMQP method')
         args = b''.join(self.method.encode())
-        head = _METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, len(args) + 4, index)
-        return b''.join((head, args, _END))
+        head = METHOD_FRAME_HEAD.pack(
+            FRAME_METHOD, self.channel_number, len(args) + METHOD_ID_SIZE, index
+        )
+        return b''.join((head, args, FRAME_END_BYTE))
 
 
 class Header(Frame):
@@ -200,12 +207,12 @@ class Header(Frame):
     def marshal(self) -> bytes:
         """Return the frame's wire bytes: class id, weight, body size, property flags/values."""
         flags_and_values = b''.join(self.properties.encode())
-        class_id = self.properties.INDEX or _BASIC_CLASS_ID
-        head = _HEADER_FRAME_HEAD.pack(
-            FRAME_HEADER, self.channel_number, 12 + len(flags_and_values), class_id, 0,
-            self.body_size,
+        class_id = self.properties.INDEX or BASIC_CLASS_ID
+        head = CONTENT_HEADER_FRAME_HEAD.pack(
+            FRAME_HEADER, self.channel_number, CONTENT_HEADER_FIXED_SIZE + len(flags_and_values),
+            class_id, 0, self.body_size,
         )  # fmt: skip
-        return b''.join((head, flags_and_values, _END))
+        return b''.join((head, flags_and_values, FRAME_END_BYTE))
 
 
 class Body(Frame):
@@ -240,7 +247,7 @@ class Heartbeat(Frame):
 
     def marshal(self) -> bytes:
         """Return the 8 constant bytes of a heartbeat frame."""
-        return _HEARTBEAT_BYTES
+        return HEARTBEAT_FRAME
 
 
 class ProtocolHeader(Frame):
@@ -271,7 +278,7 @@ class ProtocolHeader(Frame):
 
     def marshal(self) -> bytes:
         """Return ``b'AMQP'``, a zero octet, then major, minor and revision."""
-        return _PROTOCOL_MAGIC + bytes((0, self.major, self.minor, self.revision))
+        return PROTOCOL_MAGIC + bytes((0, self.major, self.minor, self.revision))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -301,10 +308,10 @@ def decode_frame(
             _check_partial_head(data_in, offset, available)
         return 0, None
     try:
-        frame_type, channel, size = _FRAME_HEAD.unpack_from(data_in, offset)
+        frame_type, channel, size = FRAME_HEAD.unpack_from(data_in, offset)
     except (struct.error, TypeError, ValueError) as exc:  # negative offset, odd buffer...
         raise exceptions.InvalidFrameError(f'unreadable frame header: {exc}') from exc
-    if frame_type == _MAGIC_FIRST:
+    if frame_type == PROTOCOL_HEADER_FIRST:
         return _decode_protocol_header(data_in, offset, available)
     if frame_max and size > frame_max - FRAME_OVERHEAD:
         raise exceptions.FrameTooLargeError(
@@ -344,9 +351,9 @@ def decode_frame(
 def _check_partial_head(data_in: BytesLike, offset: int, available: int) -> None:
     """Fail early on a partial header whose first octet (or AMQP magic) is already wrong."""
     first = data_in[offset]
-    if first == _MAGIC_FIRST:
-        head = bytes(data_in[offset : offset + min(available, 4)])
-        if not _PROTOCOL_MAGIC.startswith(head):
+    if first == PROTOCOL_HEADER_FIRST:
+        head = bytes(data_in[offset : offset + min(available, len(PROTOCOL_MAGIC))])
+        if not PROTOCOL_MAGIC.startswith(head):
             raise exceptions.InvalidFrameError(f'garbled protocol header {head!r}')
     elif first not in _KNOWN_TYPES:
         raise exceptions.InvalidFrameError(f'unknown frame type {first}')
@@ -356,13 +363,14 @@ def _decode_protocol_header(
     data_in: BytesLike, offset: int, available: int
 ) -> tuple[int, Optional[Frame]]:
     """Decode ``b'AMQP'`` + 4 octets (a broker refusing our protocol version)."""
-    magic = bytes(data_in[offset : offset + 4])
-    if magic != _PROTOCOL_MAGIC:
+    magic_end = offset + len(PROTOCOL_MAGIC)
+    magic = bytes(data_in[offset:magic_end])
+    if magic != PROTOCOL_MAGIC:
         raise exceptions.InvalidFrameError(f'garbled protocol header {magic!r}')
-    if available < FRAME_OVERHEAD:
+    if available < PROTOCOL_HEADER_SIZE:
         return 0, None
-    _, major, minor, revision = bytes(data_in[offset + 4 : offset + 8])
-    return FRAME_OVERHEAD, ProtocolHeader(major, minor, revision)
+    _, major, minor, revision = bytes(data_in[magic_end : offset + PROTOCOL_HEADER_SIZE])
+    return PROTOCOL_HEADER_SIZE, ProtocolHeader(major, minor, revision)
 
 
 def decode_frames(
@@ -384,12 +392,12 @@ def decode_frames(
     """
     frames: list[Frame] = []
     append = frames.append
-    limit = frame_max - FRAME_OVERHEAD if frame_max else 0xFFFFFFFF
+    limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
     view: Any = data_in if type(data_in) is bytes else None
     total = len(data_in)
     position = offset
     while total - position >= FRAME_OVERHEAD:
-        frame_type, channel, size = _FRAME_HEAD.unpack_from(data_in, position)
+        frame_type, channel, size = FRAME_HEAD.unpack_from(data_in, position)
         start = position + FRAME_HEADER_SIZE
         end = start + size
         if end >= total or size > limit or data_in[end] != FRAME_END:
@@ -412,18 +420,18 @@ def decode_frames(
             if frame_type == FRAME_BODY:
                 append(Body(channel, payload))
             elif frame_type == FRAME_METHOD:
-                decode_method = _fast.METHOD_DECODERS.get(
-                    payload[0] << 24 | payload[1] << 16 | payload[2] << 8 | payload[3]
-                )
+                decode_method = _fast.METHOD_DECODERS.get(METHOD_ID.unpack_from(payload)[0])
                 if decode_method is None:
                     break
                 append(Method(channel, decode_method(payload)))
-            elif frame_type == FRAME_HEADER and payload[1] == _BASIC_CLASS_ID and not payload[0]:
-                decode_props = _fast.PROPERTY_DECODERS.get(payload[12] << 8 | payload[13])
-                if decode_props is None:
+            elif frame_type == FRAME_HEADER:
+                class_id, _weight, body_size = CONTENT_HEAD.unpack_from(payload)
+                flags = payload[_FLAGS_AT] << 8 | payload[_FLAGS_AT + 1]
+                decode_props = _fast.PROPERTY_DECODERS.get(flags)
+                if class_id != BASIC_CLASS_ID or decode_props is None:
                     break
-                body_size = _BODY_SIZE.unpack_from(payload, 4)[0]
-                append(Header(channel, body_size, decode_props(payload, 14, len(payload))))
+                props = decode_props(payload, _PROPERTIES_AT, len(payload))
+                append(Header(channel, body_size, props))
             else:
                 break
         except _BATCH_ERRORS:
@@ -451,9 +459,9 @@ decode_deliver_set = _fast.decode_deliver_set
 
 def _decode_method(payload: bytes) -> AMQPMethod:
     """Decode a method frame payload: method id, then the method's own arguments."""
-    if len(payload) < 4:
+    if len(payload) < METHOD_ID_SIZE:
         raise exceptions.InvalidFrameError('method frame shorter than a method id')
-    (method_id,) = _METHOD_ID.unpack_from(payload)
+    (method_id,) = METHOD_ID.unpack_from(payload)
     fast = _fast.METHOD_DECODERS.get(method_id)
     if fast is not None:
         try:
@@ -469,7 +477,7 @@ def _decode_method(payload: bytes) -> AMQPMethod:
         )
     try:  # decode() sets every argument: no __init__, which may require some (UpdateSecret)
         method: AMQPMethod = method_class.__new__(method_class)
-        method.decode(payload, 4)
+        method.decode(payload, METHOD_ID_SIZE)
     except exceptions.AMQPError:
         raise
     except _DECODE_ERRORS as exc:
@@ -479,19 +487,23 @@ def _decode_method(payload: bytes) -> AMQPMethod:
 
 def _decode_header(payload: bytes, channel: int) -> Header:
     """Decode a content header payload: class id, weight, body size, then the properties."""
-    if len(payload) < _CONTENT_HEAD.size + 2:
+    if len(payload) < _PROPERTIES_AT:
         raise exceptions.InvalidFrameError('content header frame too short')
-    class_id, _weight, body_size = _CONTENT_HEAD.unpack_from(payload)
-    if class_id != _BASIC_CLASS_ID:
+    class_id, _weight, body_size = CONTENT_HEAD.unpack_from(payload)
+    if class_id != BASIC_CLASS_ID:
         raise exceptions.InvalidFrameError(f'content header for class {class_id}, not Basic')
     try:
-        props = _fast.decode_basic_properties(payload, _CONTENT_HEAD.size)
+        props = _fast.decode_basic_properties(payload, CONTENT_HEADER_FIXED_SIZE)
     except exceptions.AMQPError:
         raise
     except _DECODE_ERRORS as exc:
         raise exceptions.InvalidFrameError(f'malformed content header: {exc}') from exc
     return Header(channel, body_size, props)
 
+
+#: Where a content header payload holds its property flags, and where the properties start.
+_FLAGS_AT = CONTENT_HEADER_FIXED_SIZE
+_PROPERTIES_AT = CONTENT_HEADER_FIXED_SIZE + PROPERTY_FLAGS_SIZE
 
 _KNOWN_TYPES = frozenset((FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT))
 

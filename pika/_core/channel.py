@@ -12,7 +12,6 @@ State transitions go through :mod:`pika._core.states` only.
 from __future__ import annotations
 
 import logging
-import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
@@ -27,6 +26,24 @@ from pika._core.states import (
     ChannelState,
     ConnectionState,
     next_channel_state,
+)
+from pika._wire.constants import (
+    ACK_FRAME,
+    ACK_PAYLOAD_SIZE,
+    BASIC_ACK_ID,
+    BASIC_CLASS_ID,
+    EMPTY_CONTENT_HEADER_SIZE,
+    EMPTY_HEADER_AND_BODY_HEAD,
+    FRAME_BODY,
+    FRAME_END,
+    FRAME_END_BYTE,
+    FRAME_END_SIZE,
+    FRAME_HEADER,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    LONGLONG_MAX,
+    METHOD_FRAME_HEAD,
+    METHOD_ID_SIZE,
 )
 
 if TYPE_CHECKING:
@@ -149,12 +166,11 @@ class ChannelCore:
             raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
         # content.encode_method, inlined (every RPC comes here); encoding errors raise here.
         payload = b''.join(method.encode())
-        size = len(payload) + _METHOD_ID_SIZE
+        size = len(payload) + METHOD_ID_SIZE
         if size > self._conn.max_frame_payload:  # the broker would close the connection
-            raise content.frame_too_large(
-                method.NAME, size + content.FRAME_OVERHEAD, self._conn.frame_max
-            )
-        data = _METHOD_HEAD.pack(1, self.channel_number, size, index) + payload + b'\xce'
+            raise content.frame_too_large(method.NAME, size + FRAME_OVERHEAD, self._conn.frame_max)
+        head = METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, size, index)
+        data = head + payload + FRAME_END_BYTE
         if index == _CONFIRM_SELECT_INDEX:
             self._confirm = True
         elif index == _CANCEL_INDEX:
@@ -200,15 +216,16 @@ class ChannelCore:
         state = self.state
         if state is not _OPEN and state is not _CANCELLING:
             self._require_state(_OPEN, _CANCELLING)
-        if not 0 <= delivery_tag <= _MAX_TAG:
+        if not 0 <= delivery_tag <= LONGLONG_MAX:
             self.send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))  # raises
             return
         conn = self._conn  # ConnectionCore._write, inlined
-        conn._output.buffer += _ACK_FRAME.pack(
-            1, self.channel_number, 13, _ACK_INDEX, delivery_tag, multiple, 0xCE
-        )
+        conn._output.buffer += ACK_FRAME.pack(
+            FRAME_METHOD, self.channel_number, ACK_PAYLOAD_SIZE, BASIC_ACK_ID, delivery_tag,
+            multiple, FRAME_END,
+        )  # fmt: skip
         conn.frames_sent += 1
-        conn.bytes_queued_total += _ACK_FRAME.size
+        conn.bytes_queued_total += ACK_FRAME.size
 
     def publish(
         self,
@@ -251,11 +268,12 @@ class ChannelCore:
             channel = self.channel_number
             out = conn._output.buffer
             out += head
-            out += _EMPTY_HEADER_AND_BODY.pack(
-                2, channel, 14, 60, 0, size, 0, 206, 3, channel, size
-            )
+            out += EMPTY_HEADER_AND_BODY_HEAD.pack(
+                FRAME_HEADER, channel, EMPTY_CONTENT_HEADER_SIZE, BASIC_CLASS_ID, 0, size, 0,
+                FRAME_END, FRAME_BODY, channel, size,
+            )  # fmt: skip
             out += body
-            out += b'\xce'
+            out += FRAME_END_BYTE
             conn.frames_sent += 3
             conn.bytes_queued_total += len(head) + size + _EMPTY_HEADER_AND_BODY_OVERHEAD
         else:
@@ -548,23 +566,15 @@ class ChannelCore:
 
 
 _CONNECTION_CLOSED = ConnectionState.CLOSED
-_METHOD_HEAD = struct.Struct('>BHII')  # frame type, channel, size, method id
-_METHOD_ID_SIZE = content.METHOD_ID_SIZE
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (ConnectionCore queues larger ones by reference).
 _SMALL_BODY = 16 * 1024
-#: Content header frame with no properties, then a body frame's head (its payload and frame end
-#: follow): frame type, channel, size, class, weight, body size, flags, end; type, channel, size.
-_EMPTY_HEADER_AND_BODY = struct.Struct('>BHIHHQHBBHI')
-_EMPTY_HEADER_AND_BODY_OVERHEAD = _EMPTY_HEADER_AND_BODY.size + 1  # + the body's frame end
+#: The bytes of a small publish besides the method frame and the body: content header frame,
+#: body frame head and the body's frame end.
+_EMPTY_HEADER_AND_BODY_OVERHEAD = EMPTY_HEADER_AND_BODY_HEAD.size + FRAME_END_SIZE
 _DELIVER_INDEX = spec.Basic.Deliver.INDEX
 _Deliver = spec.Basic.Deliver
-#: Basic.Ack as one method frame: frame head, method id, delivery tag, multiple, frame end
-#: (also used by ``pika.channel.Channel.basic_ack``, which queues acks itself).
-ACK_FRAME = _ACK_FRAME = struct.Struct('>BHIIQ?B')
-ACK_INDEX = _ACK_INDEX = spec.Basic.Ack.INDEX
-MAX_DELIVERY_TAG = _MAX_TAG = 0xFFFFFFFFFFFFFFFF
 _LIFECYCLE = frozenset(
     {spec.Channel.Open.INDEX, spec.Channel.Close.INDEX, spec.Channel.CloseOk.INDEX}
 )

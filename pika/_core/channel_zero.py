@@ -26,6 +26,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
+from pika._wire.constants import FRAME_OVERHEAD, NO_FRAME_LIMIT
 
 if TYPE_CHECKING:
     from collections import deque
@@ -152,7 +153,7 @@ class ChannelZeroHandlers:
         self.frame_max = negotiate_limit(self.params.frame_max, method.frame_max)
         self.heartbeat = heartbeat
         self._rx_frame_max = self.frame_max or None
-        self._max_payload = (self.frame_max or (1 << 31)) - 8
+        self._max_payload = (self.frame_max or NO_FRAME_LIMIT) - FRAME_OVERHEAD
         self._send_method(0, spec.Connection.TuneOk(self.channel_max, self.frame_max, heartbeat))
         self._send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
         if heartbeat > 0:

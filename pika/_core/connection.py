@@ -27,7 +27,6 @@ from pika._core import content, events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZeroHandlers
-from pika._core.content import CONTENT_HEADER_FIXED_SIZE, FRAME_OVERHEAD
 from pika._core.negotiation import (
     CAPABILITIES,
     negotiate_heartbeat,
@@ -43,6 +42,7 @@ from pika._core.states import (
     next_connection_state,
 )
 from pika._limits import HANDSHAKE_FRAME_MAX, MAX_CHANNEL_NUMBER
+from pika._wire.constants import CONTENT_HEADER_FIXED_SIZE, FRAME_OVERHEAD, HEARTBEAT_FRAME
 
 if TYPE_CHECKING:
     from pika._core.heartbeat import HeartbeatTimer
@@ -216,7 +216,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 )
                 return result
             if timer.send_due(now, self.bytes_queued_total):
-                self._write(content.HEARTBEAT_FRAME, 1)
+                self._write(HEARTBEAT_FRAME, 1)
                 timer.bytes_seen = self.bytes_queued_total
         timeout = self.params.blocked_connection_timeout
         if self._blocked_since is not None and timeout and now >= self._blocked_since + timeout:

@@ -13,17 +13,32 @@ cached ``struct.Struct`` objects: no frame objects are built on the publish path
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions
 from pika._frame_encode import _publish_method_frame
+from pika._wire.constants import (
+    BASIC_CLASS_ID,
+    CONTENT_HEADER_FIXED_SIZE,
+    CONTENT_HEADER_FRAME_HEAD,
+    FRAME_BODY,
+    FRAME_END,
+    FRAME_END_BYTE,
+    FRAME_HEAD,
+    FRAME_HEADER,
+    FRAME_HEADER_SIZE,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    METHOD_FRAME_HEAD,
+    METHOD_ID_SIZE,
+    NO_FRAME_LIMIT,
+    NO_PROPERTIES,
+)
 
 if TYPE_CHECKING:
     from pika import spec
 
 __all__ = [
-    'HEARTBEAT_FRAME',
     'ContentAssembler',
     'append_content',
     'append_header',
@@ -35,22 +50,9 @@ __all__ = [
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
-FRAME_METHOD = 1
-FRAME_HEADER = 2
-FRAME_BODY = 3
-FRAME_END = b'\xce'
-FRAME_OVERHEAD = 8
-HEARTBEAT_FRAME = b'\x08\x00\x00\x00\x00\x00\x00\xce'
-
-_METHOD_HEAD = struct.Struct('>BHII')  # type, channel, size, method id
-_HEADER_HEAD = struct.Struct('>BHIHHQ')  # type, channel, size, class id, weight, body size
-_BODY_HEAD = struct.Struct('>BHI')  # type, channel, size
-#: payload bytes before a method's arguments: class id and method id (4)
-METHOD_ID_SIZE = _METHOD_HEAD.size - _BODY_HEAD.size
-#: payload bytes of a content header before its property flags: class id, weight, body size (12)
-CONTENT_HEADER_FIXED_SIZE = _HEADER_HEAD.size - _BODY_HEAD.size
-_BASIC_CLASS = 60
-_EMPTY_PROPERTIES = b'\x00\x00'  # property flags: none set
+_METHOD_HEAD = METHOD_FRAME_HEAD
+_HEADER_HEAD = CONTENT_HEADER_FRAME_HEAD
+_BODY_HEAD = FRAME_HEAD
 
 
 def frame_too_large(what: str, frame_size: int, frame_max: int) -> exceptions.FrameTooLargeError:
@@ -64,7 +66,8 @@ def frame_too_large(what: str, frame_size: int, frame_max: int) -> exceptions.Fr
 def encode_method(channel: int, method: Any) -> bytes:
     """Return one complete method frame for ``method`` (raises at once if it cannot encode)."""
     args = b''.join(method.encode())
-    return _METHOD_HEAD.pack(FRAME_METHOD, channel, len(args) + 4, method.INDEX) + args + FRAME_END
+    head = _METHOD_HEAD.pack(FRAME_METHOD, channel, len(args) + METHOD_ID_SIZE, method.INDEX)
+    return head + args + FRAME_END_BYTE
 
 
 def encode_publish_method(channel: int, exchange: str, routing_key: str, mandatory: bool) -> bytes:
@@ -80,7 +83,7 @@ def encode_publish_method(channel: int, exchange: str, routing_key: str, mandato
 def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:
     """Return the property flags and values of a content header (``None``: no properties)."""
     if properties is None:
-        return _EMPTY_PROPERTIES
+        return NO_PROPERTIES
     encode = getattr(properties, 'encode', None)
     if encode is None:
         raise TypeError(f'properties must be BasicProperties, got {type(properties).__name__}')
@@ -90,11 +93,12 @@ def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:
 def append_header(out: bytearray, channel: int, properties: bytes, body_size: int) -> int:
     """Append one content header frame (class Basic) to ``out``; return the bytes written."""
     out += _HEADER_HEAD.pack(
-        FRAME_HEADER, channel, 12 + len(properties), _BASIC_CLASS, 0, body_size
-    )
+        FRAME_HEADER, channel, CONTENT_HEADER_FIXED_SIZE + len(properties), BASIC_CLASS_ID, 0,
+        body_size,
+    )  # fmt: skip
     out += properties
-    out += FRAME_END
-    return 20 + len(properties)
+    out += FRAME_END_BYTE
+    return FRAME_OVERHEAD + CONTENT_HEADER_FIXED_SIZE + len(properties)
 
 
 def body_frame_head(channel: int, size: int) -> bytes:
@@ -126,7 +130,7 @@ def append_content(
     if size <= max_payload:
         out += _BODY_HEAD.pack(FRAME_BODY, channel, size)
         out += body
-        out += FRAME_END
+        out += FRAME_END_BYTE
         return 2, written + size + FRAME_OVERHEAD
     view = memoryview(body)
     frames = 1
@@ -134,7 +138,7 @@ def append_content(
         chunk = view[pos : pos + max_payload]
         out += _BODY_HEAD.pack(FRAME_BODY, channel, len(chunk))
         out += chunk
-        out += FRAME_END
+        out += FRAME_END_BYTE
         frames += 1
     return frames, written + size + (frames - 1) * FRAME_OVERHEAD
 
@@ -144,11 +148,9 @@ LARGE_BODY_MIN = 64 * 1024
 #: ... and at most this large: the body frames are rescanned on every read until the last one
 #: is in, which stays negligible up to here; bigger bodies are assembled frame by frame.
 LARGE_BODY_MAX = 64 * 1024 * 1024
-_BODY_FRAME = struct.Struct('>BHI')  # type, channel, size
 #: Body fragments shorter than this are appended to a ``bytearray`` by the assembler rather
 #: than kept as objects of their own (about 40 bytes each: at most 4% over the body here).
 _COALESCE_BELOW = 1024
-_FRAME_END_OCTET = 0xCE
 
 
 #: Bytes :func:`peek_body_size` needs to see.
@@ -183,20 +185,21 @@ def scan_body_frames(
         as anything but a plain body frame of ``channel`` shows up (another frame, a size or
         frame-end problem), for the caller to decode frame by frame
     """
-    limit = frame_max - FRAME_OVERHEAD if frame_max else 0xFFFFFFFF
+    limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
     total = len(buf)
-    while received < body_size and total - position >= 7:
-        kind, number, size = _BODY_FRAME.unpack_from(buf, position)
+    while received < body_size and total - position >= FRAME_HEADER_SIZE:
+        kind, number, size = _BODY_HEAD.unpack_from(buf, position)
         if kind != FRAME_BODY or number != channel or not 0 < size <= limit:
             return None
         if received + size > body_size:
             return None
-        end = position + 7 + size  # the frame-end octet
+        start = position + FRAME_HEADER_SIZE
+        end = start + size  # the frame-end octet
         if end >= total:
             break
-        if buf[end] != _FRAME_END_OCTET:
+        if buf[end] != FRAME_END:
             return None
-        spans.append((position + 7, end))
+        spans.append((start, end))
         received += size
         position = end + 1
     return position, received

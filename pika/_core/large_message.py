@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from pika._core.content import FRAME_OVERHEAD, join_spans, scan_body_frames
+from pika._core.content import join_spans, scan_body_frames
+from pika._wire.constants import FRAME_OVERHEAD
 
 __all__ = [
     'FIRST_BUFFER_MAX',

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Union
 
 from pika._core import content
+from pika._wire.constants import FRAME_END_BYTE, FRAME_OVERHEAD
 
 __all__ = ['Output']
 
@@ -68,7 +69,7 @@ class Output:
             parts.append(out)
             parts.append(chunk)
             self.parts_size += len(out) + len(chunk)
-            out = bytearray(content.FRAME_END)
+            out = bytearray(FRAME_END_BYTE)
             frames += 1
         self.buffer = out
-        return frames, size + frames * content.FRAME_OVERHEAD
+        return frames, size + frames * FRAME_OVERHEAD

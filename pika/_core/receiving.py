@@ -13,7 +13,6 @@ attributes and methods this code uses.
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import spec
@@ -21,7 +20,18 @@ from pika._core import content, events
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
 from pika._frame_fast import decode_deliveries
-from pika.frame import FRAME_HEADER_SIZE, decode_frame
+from pika._wire.constants import (
+    FRAME_END,
+    FRAME_HEADER_SIZE,
+    FRAME_KIND_CHANNEL,
+    FRAME_METHOD,
+    FRAME_OVERHEAD,
+    METHOD_FRAME_HEAD,
+    METHOD_ID_SIZE,
+    NO_FRAME_LIMIT,
+    PROTOCOL_HEADER_FIRST,
+)
+from pika.frame import decode_frame
 
 if TYPE_CHECKING:
     from pika._core.buffer import ReceiveBuffer
@@ -40,7 +50,9 @@ _CONTENT_METHODS = frozenset(
 )
 _DELIVER_ID = spec.Basic.Deliver.INDEX
 _Deliver = spec.Basic.Deliver
-_METHOD_HEAD = struct.Struct('>BHII').unpack_from  # frame type, channel, size, method id
+_METHOD_HEAD = METHOD_FRAME_HEAD.unpack_from
+#: Where a method frame's arguments start.
+_ARGUMENTS_AT = METHOD_FRAME_HEAD.size
 #: The methods receive_data's fast path decodes itself: every method without content (those
 #: need the content frames that follow, and Basic.Deliver has its own batch decoder).
 _FAST_METHODS: dict[int, type] = {
@@ -49,8 +61,7 @@ _FAST_METHODS: dict[int, type] = {
     if index not in _CONTENT_METHODS
 }
 _MessageDelivered = events.MessageDelivered
-_FRAME_KIND_CHANNEL = struct.Struct('>BH').unpack_from  # frame type, channel
-_PROTOCOL_HEADER_FIRST = ord('A')  # b'AMQP...' instead of a frame
+_FRAME_KIND_CHANNEL = FRAME_KIND_CHANNEL.unpack_from
 _CS_CLOSE_SENT = ConnectionState.CLOSE_SENT
 _new = object.__new__
 
@@ -104,7 +115,7 @@ class FrameReceiver:
         total = len(buf)
         channels = self.channels
         frame_max = self._rx_frame_max
-        limit = frame_max - 8 if frame_max else 0xFFFFFFFF
+        limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
         try:
             while offset < total:
                 if self.state is _CLOSED:  # the last frame closed the connection
@@ -116,15 +127,15 @@ class FrameReceiver:
                 # what the general path does, step by step. Anything else, and anything the
                 # fast path has a doubt about (incomplete, oversized, malformed), goes through
                 # _receive_frame, which reports errors as usual.
-                if buf[offset] == 1 and total - offset > 11:
+                if buf[offset] == FRAME_METHOD and total - offset > _ARGUMENTS_AT:
                     _, number, size, method_id = _METHOD_HEAD(buf, offset)
-                    end = offset + 7 + size  # index of the frame-end octet
+                    end = offset + FRAME_HEADER_SIZE + size  # index of the frame-end octet
                     channel = channels.get(number)  # never channel 0: that is not in the dict
                     if (
                         channel is not None
-                        and 4 <= size <= limit
+                        and METHOD_ID_SIZE <= size <= limit
                         and end < total
-                        and buf[end] == 0xCE
+                        and buf[end] == FRAME_END
                         and not channel._assembler.active
                     ):
                         if method_id == _DELIVER_ID and (
@@ -148,7 +159,7 @@ class FrameReceiver:
                             # Every generated decode() stores all the fields in constructor
                             # order, so __init__ is not run (see test_receive_shortcuts.py).
                             method: Any = _new(method_class)
-                            payload = buf[offset + 11 : end]
+                            payload = buf[offset + _ARGUMENTS_AT : end]
                             if not isinstance(payload, bytes):  # decoders get bytes
                                 payload = bytes(payload)
                             try:
@@ -279,7 +290,7 @@ class FrameReceiver:
         if len(buf) - offset < FRAME_HEADER_SIZE or self.state is _CS_CLOSE_SENT:
             return False
         kind, number = _FRAME_KIND_CHANNEL(buf, offset)
-        if kind == _PROTOCOL_HEADER_FIRST or not number or number in self.channels:
+        if kind == PROTOCOL_HEADER_FIRST or not number or number in self.channels:
             return False
         self._on_unknown_channel(number)
         return True

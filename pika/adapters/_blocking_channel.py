@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union, overload
 
 from pika import exceptions, frame, spec
 from pika._api import args as args_mod
@@ -32,7 +32,7 @@ from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._otel_compat import ConsumerInfosCompat
 
 if TYPE_CHECKING:
-    from pika.adapters._blocking_io import ChannelSlot
+    from pika.adapters._blocking_io import ChannelSlot, Pump
     from pika.adapters.blocking_connection import BlockingConnection
 
 LOGGER = logging.getLogger(__name__)
@@ -61,6 +61,25 @@ _LegacyGetResult = tuple[
     Union[spec.Basic.GetOk, GetEmpty], Optional[spec.BasicProperties], Optional[bytes]
 ]
 """What ``basic_get`` returns in the 0.9 form (and keyword-only calls): a falsy ``GetEmpty``."""
+
+
+class ConnectionLink(NamedTuple):
+    """What a :class:`BlockingChannel` uses of its :class:`BlockingConnection`, handed over by
+    ``connection.channel()`` (the connection's own bound methods), so that neither reaches into
+    the other's private members."""
+
+    pump: Pump
+    """The connection's pump: lock, socket, core, waits."""
+    deadline: Callable[[Optional[float]], Optional[float]]
+    """Absolute deadline of a call's ``timeout=`` (None: the connection's ``rpc_timeout``)."""
+    loss_reported: Callable[[], None]
+    """Record that the connection's loss has been raised to the application once."""
+    note_backpressure: Callable[[], None]
+    """Output is backing up (pump lock held): queue the backpressure callbacks if needed."""
+    run_once: Callable[[Optional[float], Callable[[], bool]], Any]
+    """One turn of the connection's dispatch loop, until the deadline or the condition."""
+    forget_channel: Callable[[int], None]
+    """Drop a closed channel from the connection's table."""
 
 
 class ReturnedMessage:
@@ -129,9 +148,13 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
     return hints deliberately leave out.
     """
 
-    def __init__(self, connection: BlockingConnection, slot: ChannelSlot) -> None:
+    def __init__(
+        self, connection: BlockingConnection, slot: ChannelSlot, link: ConnectionLink
+    ) -> None:
         self._connection = connection
-        self._pump = connection._pump
+        self._link = link
+        self._pump = link.pump
+        self._deadline = link.deadline  # every RPC and confirm asks: one call, no wrapper
         self._slot = slot
         self._consumers: dict[Any, _Consumer] = {}
         self._cancelled_auto_ack: dict[Any, bool] = {}
@@ -202,18 +225,10 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
     def _raise_error(self, error: BaseException) -> None:
         self._slot.error_reported = True
         if error is self._pump.error:
-            self._connection._error_reported = True  # the loss has been reported once
+            self._link.loss_reported()
         raise error
 
     # -- the two primitives: rpc and async send ----------------------------------------
-
-    def _deadline(self, timeout: Optional[float]) -> Optional[float]:
-        """Absolute deadline for a wait (see ``BlockingConnection._deadline``); the usual case,
-        no per-call timeout, is answered here in one call (every RPC and confirm asks)."""
-        if timeout is None:
-            default = self._connection._rpc_timeout
-            return None if default is None else _monotonic() + default
-        return self._connection._deadline(timeout)  # checks the value too
 
     def _rpc(self, method: Any, timeout: Optional[float] = None) -> Optional[ev.RpcReply]:
         """Send a synchronous method and wait for its reply (None for nowait methods)."""
@@ -404,7 +419,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                     self._raise_closed()
                 if not pump.output_pending:
                     return
-                self._connection._note_backpressure()
+                self._link.note_backpressure()
                 if pump.flush(self._deadline(timeout)):
                     return
                 if slot.error is not None:
@@ -612,7 +627,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
             slot.owner = me
         try:
             while self._consumers:
-                connection._run_once(None, self._no_consumers)
+                self._link.run_once(None, self._no_consumers)
                 if slot.error is not None:
                     if isinstance(slot.error, _CLOSED_BY_US):
                         return  # closed by this program (maybe from a callback): just stop
@@ -775,7 +790,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                 pump.drop_deliveries(slot)
         self._consumers.clear()
         self._generator = None
-        self._connection._forget_channel(self.channel_number)
+        self._link.forget_channel(self.channel_number)
         if not done:
             raise exceptions.OperationTimeout(f'Channel {self.channel_number} close timed out')
         slot.error_reported = True

@@ -28,7 +28,12 @@ from pika import exceptions, frame
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
-from pika.adapters._blocking_channel import BlockingChannel, GetEmpty, ReturnedMessage
+from pika.adapters._blocking_channel import (
+    BlockingChannel,
+    ConnectionLink,
+    GetEmpty,
+    ReturnedMessage,
+)
 from pika.adapters._blocking_io import ChannelSlot, Pump, Waiter
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.timers import TimerHandle, TimerQueue
@@ -282,7 +287,7 @@ class BlockingConnection:
             core = pump.core.open_channel(channel_number)
             slot = ChannelSlot(core)
             pump.slots[slot.number] = slot
-            channel = BlockingChannel(self, slot)
+            channel = BlockingChannel(self, slot, self._channel_link())
             self._channels[slot.number] = channel
             pump.send_now()
             done = pump.wait(slot.open_waiter.is_done, deadline)
@@ -293,6 +298,21 @@ class BlockingConnection:
             slot.error_reported = True
             raise slot.open_waiter.error
         return channel
+
+    def _channel_link(self) -> ConnectionLink:
+        """What a channel may use of this connection (its own methods, no reach-in)."""
+        return ConnectionLink(
+            self._pump,
+            self._deadline,
+            self._loss_reported,
+            self._note_backpressure,
+            self._run_once,
+            self._forget_channel,
+        )
+
+    def _loss_reported(self) -> None:
+        """The connection's loss has been raised once; later calls say it is closed."""
+        self._error_reported = True
 
     def _forget_channel(self, number: int) -> None:
         channel = self._channels.get(number)

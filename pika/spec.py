@@ -72,7 +72,7 @@ def as_bytes(value: Union[str, bytes]) -> bytes:
 
 def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
     """Translate a struct packing failure into TypeError (not an int) or ValueError (range)."""
-    message = '%s: cannot encode arguments: %s' % (obj.NAME, exc)
+    message = f'{obj.NAME}: cannot encode arguments: {exc}'
     if 'integer' in str(exc) and 'range' not in str(exc):
         return TypeError(message)
     return ValueError(message)
@@ -109,7 +109,7 @@ def _decode_error(
 ) -> exceptions.InvalidFrameError:
     """Build the error raised for a truncated or corrupt payload."""
     reason = str(exc) if exc is not None else 'payload truncated'
-    message = '%s: malformed at offset %d: %s' % (obj.NAME, offset, reason)
+    message = f'{obj.NAME}: malformed at offset {offset}: {reason}'
     return exceptions.InvalidFrameError(message)
 
 
@@ -2581,7 +2581,7 @@ class BasicProperties(amqp_object.Properties):
             if self.delivery_mode is not None:
                 flags |= 0x1000
                 mode: Any = self.delivery_mode
-                if isinstance(mode, DeliveryMode):
+                if type(mode) is DeliveryMode:  # an enum with members has no subclasses
                     mode = mode.value
                 pieces.append(_S_B.pack(mode))
             if self.priority is not None:
@@ -2596,28 +2596,42 @@ class BasicProperties(amqp_object.Properties):
             if self.expiration is not None:
                 flags |= 0x0100
                 pieces.append(_short_string(self.expiration))
-            if self.message_id is not None:
-                flags |= 0x0080
-                pieces.append(_short_string(self.message_id))
-            if self.timestamp is not None:
-                flags |= 0x0040
-                pieces.append(_S_Q.pack(self.timestamp))
-            if self.type is not None:
-                flags |= 0x0020
-                pieces.append(_short_string(self.type))
-            if self.user_id is not None:
-                flags |= 0x0010
-                pieces.append(_short_string(self.user_id))
-            if self.app_id is not None:
-                flags |= 0x0008
-                pieces.append(_short_string(self.app_id))
-            if self.cluster_id is not None:
-                flags |= 0x0004
-                pieces.append(_short_string(self.cluster_id))
+            if (
+                self.message_id is not None
+                or self.timestamp is not None
+                or self.type is not None
+                or self.user_id is not None
+                or self.app_id is not None
+                or self.cluster_id is not None
+            ):
+                flags |= self._encode_second_octet(pieces)
         except struct.error as exc:
             raise _encode_error(self, exc) from exc
         pieces[0] = _S_H.pack(flags)
         return pieces
+
+    def _encode_second_octet(self, pieces: list[bytes]) -> int:
+        """Append the values of the second flags octet; return those flags."""
+        flags = 0
+        if self.message_id is not None:
+            flags |= 0x0080
+            pieces.append(_short_string(self.message_id))
+        if self.timestamp is not None:
+            flags |= 0x0040
+            pieces.append(_S_Q.pack(self.timestamp))
+        if self.type is not None:
+            flags |= 0x0020
+            pieces.append(_short_string(self.type))
+        if self.user_id is not None:
+            flags |= 0x0010
+            pieces.append(_short_string(self.user_id))
+        if self.app_id is not None:
+            flags |= 0x0008
+            pieces.append(_short_string(self.app_id))
+        if self.cluster_id is not None:
+            flags |= 0x0004
+            pieces.append(_short_string(self.cluster_id))
+        return flags
 
     def decode(self, encoded: Union[bytes, memoryview], offset: int = 0) -> int:
         """Fill the properties from ``encoded`` at ``offset``; return the offset
@@ -2680,52 +2694,60 @@ class BasicProperties(amqp_object.Properties):
                 offset += length
             else:
                 self.expiration = None
-            if flags & 0x0080:
-                length = encoded[offset]
-                offset += 1
-                self.message_id = encoded[offset:offset + length].decode()
-                offset += length
+            if flags & 0x00FC:
+                offset = self._decode_second_octet(encoded, offset, flags)
             else:
-                self.message_id = None
-            if flags & 0x0040:
-                self.timestamp, = _S_Q.unpack_from(encoded, offset)
-                offset += 8
-            else:
-                self.timestamp = None
-            if flags & 0x0020:
-                length = encoded[offset]
-                offset += 1
-                self.type = encoded[offset:offset + length].decode()
-                offset += length
-            else:
-                self.type = None
-            if flags & 0x0010:
-                length = encoded[offset]
-                offset += 1
-                self.user_id = encoded[offset:offset + length].decode()
-                offset += length
-            else:
-                self.user_id = None
-            if flags & 0x0008:
-                length = encoded[offset]
-                offset += 1
-                self.app_id = encoded[offset:offset + length].decode()
-                offset += length
-            else:
-                self.app_id = None
-            if flags & 0x0004:
-                length = encoded[offset]
-                offset += 1
-                self.cluster_id = encoded[offset:offset + length].decode()
-                offset += length
-            else:
-                self.cluster_id = None
+                self.message_id = self.timestamp = self.type = self.user_id = self.app_id = self.cluster_id = None
         except exceptions.AMQPError:
             raise
         except data.DECODE_ERRORS as exc:
             raise _decode_error(self, offset, exc) from exc
         if offset > len(encoded):
             raise _decode_error(self, offset, None)
+        return offset
+
+    def _decode_second_octet(self, encoded: bytes, offset: int, flags: int) -> int:
+        """Decode the values of the second flags octet; return the new offset."""
+        if flags & 0x0080:
+            length = encoded[offset]
+            offset += 1
+            self.message_id = encoded[offset:offset + length].decode()
+            offset += length
+        else:
+            self.message_id = None
+        if flags & 0x0040:
+            self.timestamp, = _S_Q.unpack_from(encoded, offset)
+            offset += 8
+        else:
+            self.timestamp = None
+        if flags & 0x0020:
+            length = encoded[offset]
+            offset += 1
+            self.type = encoded[offset:offset + length].decode()
+            offset += length
+        else:
+            self.type = None
+        if flags & 0x0010:
+            length = encoded[offset]
+            offset += 1
+            self.user_id = encoded[offset:offset + length].decode()
+            offset += length
+        else:
+            self.user_id = None
+        if flags & 0x0008:
+            length = encoded[offset]
+            offset += 1
+            self.app_id = encoded[offset:offset + length].decode()
+            offset += length
+        else:
+            self.app_id = None
+        if flags & 0x0004:
+            length = encoded[offset]
+            offset += 1
+            self.cluster_id = encoded[offset:offset + length].decode()
+            offset += length
+        else:
+            self.cluster_id = None
         return offset
 
 

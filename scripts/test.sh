@@ -145,20 +145,9 @@ gate 'parity with pika 1.4.4' 300 "$PY" tools/parity.py --check
 gate 'opentelemetry-instrumentation-pika own tests' 300 env PYTHON="$PY" sh tools/otel_pika_tests.sh
 gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
-if [ -d tests/acceptance ]; then
-    gate 'acceptance tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/acceptance
-fi
-if [ -f bench/codec.py ]; then
-    gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
-fi
-if [ -f bench/run.py ]; then
-    gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
-fi
-if [ -f bench/rpc_phases.py ]; then
-    gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
-fi
-if [ -f bench/rpc_lines.py ]; then
-    gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5
-fi
+gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
+gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
+gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
+gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5
 other_python_gates
 finish

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
 
 from pika import amqp_object, exceptions, frame, spec
 from pika._api import args as args_
@@ -41,6 +41,42 @@ MAX_CHANNELS = 65535
 _OPEN = ChannelState.OPEN
 
 
+class ChannelRoute(NamedTuple):
+    """How a connection hands one channel its events: the channel's consumer table and its
+    own bound handlers, given by the channel itself (see :class:`ConnectionLink`), so the
+    connection never reaches into the channel. Deliveries, RPC replies and confirms have their
+    own entries: the connection routes them without a dispatch-table lookup."""
+
+    channel: Channel
+    consumers: dict[str, Callable[..., Any]]
+    """Consumer tag -> message callback: the consume path calls it directly."""
+    deliver: Callable[[events.MessageDelivered], None]
+    """A delivery for a tag not in ``consumers`` (logs the drop)."""
+    rpc_reply: Callable[[events.RpcReply], None]
+    confirm: Callable[[events.DeliveryConfirmed], None]
+    handle: Callable[[events.Event], None]
+    """Any other event of the channel."""
+
+
+class ConnectionLink:
+    """What a :class:`Connection` shares with its channels (one per connection, made by it).
+
+    The connection sets ``dispatching`` around a batch of events; a channel call made then
+    leaves output to the one ``after_call()`` the connection makes after the batch (one write
+    per loop turn, not one check per ack). Each channel adds its :class:`ChannelRoute` to
+    ``routes``, the connection's channel table.
+    """
+
+    __slots__ = ('after_call', 'dispatching', 'routes')
+
+    def __init__(self, after_call: Callable[[], None]) -> None:
+        self.after_call = after_call
+        """Schedule the output (and timers) a channel call may have queued."""
+        self.dispatching = False
+        self.routes: dict[int, ChannelRoute] = {}
+        """Channel number -> route; the connection removes a channel once it has closed."""
+
+
 class Channel:
     """An AMQP channel with callbacks; create it with `connection.channel()`."""
 
@@ -55,11 +91,13 @@ class Channel:
         self,
         connection: Connection,
         core: ChannelCore,
+        link: ConnectionLink,
         on_open_callback: Optional[Callable[[Channel], Any]] = None,
     ) -> None:
         self.connection = connection
         self.channel_number: int = core.channel_number
         self._core = core
+        self._link = link
         self._on_open_callback = on_open_callback
         self._replies: collections.deque[Reply] = collections.deque()
         self._consumers: dict[str, Callable[..., Any]] = {}
@@ -84,6 +122,14 @@ class Channel:
             events.ConsumerCancelled: self._on_broker_cancel,
             events.FlowChanged: self._on_flow,
         }
+        link.routes[self.channel_number] = ChannelRoute(
+            self,
+            self._consumers,
+            self._on_deliver,
+            self._on_rpc_reply,
+            self._on_confirm,
+            self._handle_event,
+        )
 
     def __int__(self) -> int:
         return self.channel_number
@@ -229,9 +275,9 @@ class Channel:
         core.rpc(method)
         if not nowait:
             self._replies.append((callback, True))
-        connection = self.connection  # _after_call, inlined: RPC callbacks chain RPCs here
-        if not connection._dispatching:
-            connection._after_core_call()
+        link = self._link  # _after_call, inlined: RPC callbacks chain RPCs here
+        if not link.dispatching:
+            link.after_call()
 
     def _send(self, method: Any) -> None:
         """Send an asynchronous method (no reply)."""
@@ -242,9 +288,9 @@ class Channel:
     def _after_call(self) -> None:
         """Let the connection schedule output, unless it is dispatching events: it does that
         once after the whole batch (one write per loop turn, not one check per ack)."""
-        connection = self.connection
-        if not connection._dispatching:
-            connection._after_core_call()
+        link = self._link
+        if not link.dispatching:
+            link.after_call()
 
     def _table_rpc(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Send the method that row `name` of the shared table builds from the call; the
@@ -408,9 +454,9 @@ class Channel:
         if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
             self._raise_if_not_open()
         core.publish(exchange, routing_key, payload, properties, mandatory)
-        connection = self.connection  # _after_call, inlined
-        if not connection._dispatching:
-            connection._after_core_call()
+        link = self._link  # _after_call, inlined
+        if not link.dispatching:
+            link.after_call()
 
     @args_.advertise('basic_get')
     def basic_get(self, *args: Any, **kwargs: Any) -> None:
@@ -452,9 +498,9 @@ class Channel:
         if core.state is not _OPEN or self._closed_error is not None:  # is_open, inlined
             self._raise_if_not_open()
         core.ack(tag, multiple)  # the core owns the wire; it refuses a tag over 64 bits
-        connection = self.connection
-        if not connection._dispatching:
-            connection._after_core_call()
+        link = self._link
+        if not link.dispatching:
+            link.after_call()
 
     def basic_nack(
         self, delivery_tag: args_.DeliveryTag = 0, multiple: bool = False, requeue: bool = True
@@ -543,7 +589,7 @@ class Channel:
             raise exceptions.ChannelWrongStateError(args_.NOT_USABLE[self._state_name()])
         LOGGER.debug('Closing channel %d (%s): %r', self.channel_number, reply_code, reply_text)
         self._core.close(reply_code, reply_text)
-        self.connection._after_core_call()
+        self._link.after_call()
 
     # -- events ------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from pika._core.negotiation import PRODUCT as PRODUCT  # public here, as in pika
 from pika._core.states import ConnectionState
 from pika._parameters import ConnectionParameters, Parameters, SSLOptions
 from pika._url_parameters import URLParameters
-from pika.channel import Channel
+from pika.channel import Channel, ConnectionLink
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -123,9 +123,9 @@ class Connection:
         self._all_params: list[Parameters] = [parameters]
         self.ioloop: Any = None
         self._core: Optional[ConnectionCore] = None
-        self._channels: dict[int, Channel] = {}
+        #: what the channels share with this connection; ``routes`` is the channel table
+        self._link = ConnectionLink(self._after_core_call)
         self._pending_events: collections.deque[events.Event] = collections.deque()
-        self._dispatching = False
         self._redispatch_scheduled = False
         self._tick_handle: Optional[object] = None
         self._tick_deadline: Optional[float] = None
@@ -297,38 +297,39 @@ class Connection:
     def _dispatch_pending(self) -> None:
         """Dispatch queued events in order; a raising callback leaves the rest for later."""
         self._redispatch_scheduled = False
-        if self._dispatching:
+        link = self._link
+        if link.dispatching:
             return
-        self._dispatching = True
+        link.dispatching = True
         pending = self._pending_events
-        channels = self._channels
+        routes = link.routes
         try:
             while pending:
                 event: Any = pending.popleft()
                 kind = type(event)
                 if kind is _MessageDelivered:  # the consume hot path: straight to the consumer
-                    channel = channels.get(event.channel_number)
-                    if channel is not None:
+                    route = routes.get(event.channel_number)
+                    if route is not None:
                         method = event.method
-                        callback = channel._consumers.get(method.consumer_tag or '')
+                        callback = route.consumers.get(method.consumer_tag or '')
                         if callback is None:
-                            channel._on_deliver(event)  # logs the drop
+                            route.deliver(event)  # logs the drop
                         else:
-                            callback(channel, method, event.properties, event.body)
+                            callback(route.channel, method, event.properties, event.body)
                         continue
                 elif kind is _RpcReply and event.channel_number:  # RPC round trips likewise
-                    channel = channels.get(event.channel_number)
-                    if channel is not None:
-                        channel._on_rpc_reply(event)
+                    route = routes.get(event.channel_number)
+                    if route is not None:
+                        route.rpc_reply(event)
                         continue
                 elif kind is _DeliveryConfirmed:  # and publisher confirms
-                    channel = channels.get(event.channel_number)
-                    if channel is not None:
-                        channel._on_confirm(event)
+                    route = routes.get(event.channel_number)
+                    if route is not None:
+                        route.confirm(event)
                         continue
                 self._dispatch(event)
         finally:
-            self._dispatching = False
+            link.dispatching = False
             if self._pending_events and not self._redispatch_scheduled:
                 self._redispatch_scheduled = True
                 self.call_later(0, self._dispatch_pending)
@@ -343,13 +344,14 @@ class Connection:
         if channel_number == 0 and isinstance(event, events.RpcReply):
             self._on_update_secret_ok(event)
             return
-        channel = self._channels.get(channel_number) if channel_number is not None else None
-        if channel is None:
+        routes = self._link.routes
+        route = routes.get(channel_number) if channel_number is not None else None
+        if route is None:
             LOGGER.warning('Dropping %r: no such channel', event)
             return
         if isinstance(event, events.ChannelClosed):
-            del self._channels[event.channel_number]
-        channel._handle_event(event)
+            del routes[event.channel_number]
+        route.handle(event)
 
     def _on_connection_open_ok(self, event: events.ConnectionOpened) -> None:
         self._opened = True
@@ -375,9 +377,10 @@ class Connection:
             return
         LOGGER.info('Connection closed: %r', event.error)
         self._finish(event.error)
-        for channel in list(self._channels.values()):
-            channel._handle_event(events.ChannelClosed(channel.channel_number, event.error))
-        self._channels.clear()
+        routes = self._link.routes
+        for number, route in list(routes.items()):
+            route.handle(events.ChannelClosed(number, event.error))
+        routes.clear()
         for callback in list(self._on_close_callbacks):
             callback(self, event.error)
         self._on_fully_closed()
@@ -479,8 +482,7 @@ class Connection:
             )
         assert self._core is not None
         channel_core = self._core.open_channel(number)
-        channel = Channel(self, channel_core, on_open)
-        self._channels[channel.channel_number] = channel
+        channel = Channel(self, channel_core, self._link, on_open)  # adds its route to the link
         self._after_core_call()
         return channel
 

@@ -2,7 +2,9 @@
 
 A `Connection` owns a sans-I/O `ConnectionCore`. Its transport (a subclass: `BaseConnection` for
 file-descriptor loops, the Twisted protocol for Twisted) feeds it bytes through
-`_on_data_received`, reports the end of the stream through `_on_stream_lost`, and takes output
+`_on_data_received` (`BaseConnection` reads into the core with the `SocketReader` it shares with
+the blocking pump, and queues the events itself), reports the end of the stream through
+`_on_stream_lost`, and takes output
 when `_output_ready` is called. Core events are queued and dispatched one by one after decoding,
 through a dict from event type to handler; if a user callback raises, the rest of the queue is
 dispatched on the next loop turn, so no event is lost.
@@ -207,14 +209,6 @@ class Connection:
         if core is None or self._finished:
             return
         self._pending_events.extend(core.receive_data(data, self._now()))  # _process, inlined
-        self._dispatch_pending()
-
-    def _on_data_received_in_place(self, nbytes: int) -> None:
-        """``nbytes`` were read into the core's `receive_buffer()`."""
-        core = self._core
-        if core is None or self._finished:
-            return
-        self._pending_events.extend(core.received_into(nbytes, self._now()))
         self._dispatch_pending()
 
     def _on_stream_lost(self, error: Optional[BaseException]) -> None:

@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions
 from pika._core import events as ev
@@ -32,24 +32,20 @@ from pika.adapters._blocking_routing import EventRouter
 from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
 from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
 from pika.adapters._io.pollers import READ, WRITE, choose_poller_type, make_poller
+from pika.adapters._io.reader import SocketReader
 from pika.adapters._io.send_queue import SendQueue
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
 
 #: The slot classes are re-exported: importers use ``pika.adapters._blocking_io`` for them too.
-__all__ = ['RECV_INTO_SIZE', 'RECV_SIZE', 'ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
+__all__ = ['ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
 
 LOGGER = logging.getLogger(__name__)
-
-#: Bytes asked of the kernel per read: large enough to decode many small deliveries per syscall.
-RECV_SIZE = 131072
-RECV_INTO_SIZE = 1 << 20  # plain sockets: up to 1 MiB per read into one reusable buffer
 
 #: Plain publishes may stay queued in the core (keeper running) while fewer bytes than this are
 #: pending; reaching it sends them at once.
 COALESCE_LIMIT = 65536
-#: How long the keeper lets a burst accumulate before flushing what the publisher left queued.
 
 _monotonic = time.monotonic
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -97,9 +93,7 @@ class Pump(EventRouter):
         self._poller.register(self._wake_fd, READ)
         self._interest = READ  # what the socket is registered for (0: not registered)
         self._tls = isinstance(sock, ssl.SSLSocket)
-        # Plain sockets read into one reusable buffer (no bytes object per read; the core copies
-        # what it keeps); TLS takes a plain recv (see _read).
-        self._recv_view = None if self._tls else memoryview(bytearray(RECV_INTO_SIZE))
+        self._reader = SocketReader(sock, core)  # BaseConnection's read loop too
         self._just_readable = [(self._fd, READ)]  # what epoll reports when only a read is due
         # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
         # count moves the real deadline can only be later, so a wait may use this one.
@@ -377,44 +371,24 @@ class Pump(EventRouter):
             pass
 
     def _read(self, now: float, limit: int = 0) -> None:
-        """Read once (plus whatever TLS already decrypted), feed the core, route (lock held).
+        """Read once (:class:`~pika.adapters._io.reader.SocketReader`), route the events and
+        send what they queued (lock held).
 
-        :param limit: read at most this many bytes, once (0: a full read)
+        :param limit: read at most this many bytes (0: a full read)
         """
-        sock = self.sock
-        core = self.core
-        output = core._output
-        view = self._recv_view
-        if limit and view is not None:
-            view = view[:limit]
-        while sock is not None:
-            try:
-                if view is None:  # TLS: a plain recv of what was decrypted
-                    data = sock.recv(limit or RECV_SIZE)
-                    found = core.receive_data(data, now) if data else None
-                elif core.large_message is None:  # the usual read, into the reusable buffer
-                    received = sock.recv_into(view)
-                    found = core.receive_data(view[:received], now) if received else None
-                else:  # a large message arrives: straight into its buffer
-                    target = cast('memoryview', core.receive_buffer())
-                    received = sock.recv_into(target[:limit] if limit else target)
-                    found = core.received_into(received, now) if received else None
-            except _WOULD_BLOCK:
-                return
-            except OSError as error:
-                self._lost(error)
-                return
-            if found is None:
-                self._lost(None)
-                return
-            try:
-                self.route(found)
-            finally:
-                if output.buffer or output.parts:  # what send_now checks first, one call less
-                    self.send_now()
-            if limit or not (self._tls and sock.pending()):  # type: ignore[attr-defined]
-                return
-            sock = self.sock
+        if self.sock is None:
+            return
+        try:
+            found = self._reader.read(now, limit)
+        except exceptions.StreamLostError as error:
+            self._lost(error)
+            return
+        try:
+            self.route(found)  # may be empty, while the core queued a reply (Connection.TuneOk)
+        finally:
+            output = self.core._output
+            if output.buffer or output.parts:  # what send_now checks first, one call less
+                self.send_now()
 
     def _next_tick(self) -> Optional[float]:
         """When the core's tick is due, or earlier (see ``_tick_at``); None if no timer."""

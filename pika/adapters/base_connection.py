@@ -9,8 +9,8 @@ class plus an `IOServices` implementation. The pump:
   `socket_timeout`, then the TLS handshake when `ssl_options` is set, and hands the socket
   over (`attach_socket`); `stack_timeout` bounds the whole stack through Connection.OpenOk.
   `create_connection` runs the same workflow with a new connection per AMQP attempt;
-* readable: one `recv_into` of up to 1 MiB (TLS: `recv` until EAGAIN or a read budget), then
-  one `core.receive_data()` and dispatch;
+* readable: one read of the `SocketReader` (`pika.adapters._io.reader`, the blocking pump's
+  too: one `recv_into` of up to 1 MiB, TLS one `recv`), then dispatch of the core's events;
 * output: written once per loop turn (at the end of a read, else on a zero-delay timer);
   whatever the socket does not take waits for writability;
 * the core's next deadline is a single timer that calls `core.tick()`.
@@ -19,13 +19,13 @@ class plus an `IOServices` implementation. The pump:
 from __future__ import annotations
 
 import logging
-import ssl
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._api.args import require_callable
 from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters._io import transport as _transport
+from pika.adapters._io.reader import SocketReader
 from pika.adapters._io.send_queue import SendQueue
 from pika.adapters.utils import connection_workflow
 from pika.adapters.utils.nbio_interface import AbstractIOServices
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from pika.adapters._io.services import IOServices
 
 LOGGER = logging.getLogger(__name__)
-
-_RECV_SIZE = _transport.RECV_SIZE
-_READS_PER_TURN = _transport.READS_PER_TURN  # then yield to the loop (TLS buffers more)
-_RECV_BUFFER_SIZE = _RECV_SIZE * _READS_PER_TURN  # one reusable recv_into target per connection
 
 
 class BaseConnection(Connection):
@@ -82,7 +78,7 @@ class BaseConnection(Connection):
         # Output the socket has not taken yet: whole buffers, and how much of the first was sent.
         self._unsent = SendQueue()
         self._writer_active = False
-        self._recv_view: Optional[memoryview] = None
+        self._reader: Optional[SocketReader] = None  # once the socket is attached
         self._flush_handle: Optional[object] = None
         self._in_read = False
         self._workflow: Optional[connection_workflow.AMQPConnectionWorkflow] = None
@@ -205,6 +201,8 @@ class BaseConnection(Connection):
         LOGGER.info('Socket connected to %s:%s', params.host, params.port)
         self._nbio.set_reader(self._fd, self._on_readable)
         self._start_protocol(params)
+        if self._core is not None and self._sock is sock:  # still attached
+            self._reader = SocketReader(sock, self._core)
 
     def fail_opening(self, error: BaseException) -> None:
         """End a connection that is still opening: drop its stream (no close handshake) and
@@ -228,74 +226,26 @@ class BaseConnection(Connection):
     # -- the pump ----------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
-        """Read what the socket holds, feed it to the connection, then flush the output.
-
-        A plain socket gets one `recv_into` of a reusable buffer (allocated on first use):
-        whatever the socket holds up to 1 MiB, more waits for the next loop turn. No bytes
-        object is made per read and nothing is joined: the core copies the filled part into
-        its receive buffer once. That read is inlined here (the hot path: one Python call
-        fewer per read, `sock.recv_into` directly rather than `_transport.recv_into_some`);
-        the error mapping is still `_transport`'s.
-        """
-        sock = self._sock
-        if sock is None:
+        """Read what the socket holds (one `SocketReader.read`), dispatch the events, then
+        flush the output. More than one read takes waits for the next loop turn."""
+        reader = self._reader
+        if reader is None:  # no socket (yet, or any more)
             return
-        data: Union[bytes, memoryview, None] = None
-        lost: Optional[BaseException] = None
-        in_place = 0  # bytes read into the core's own buffer (a large message arriving)
-        if isinstance(sock, ssl.SSLSocket):
-            data, lost = self._read_tls(sock)
-        else:
-            core = self._core
-            target = None  # the core's memory while a large message arrives (rarely)
-            if core is not None and core.large_message is not None:
-                target = core.receive_buffer()
-            view = self._recv_view if target is None else target
-            if view is None:
-                view = self._recv_view = memoryview(bytearray(_RECV_BUFFER_SIZE))
-            try:
-                received = sock.recv_into(view)
-            except OSError as exc:
-                lost = _transport.receive_error(exc)  # None: nothing to read now
-            else:
-                if not received:
-                    lost = _transport.eof_error()
-                elif target is None:
-                    data = view[:received]
-                else:
-                    in_place = received
         self._in_read = True
         try:
-            if data:
-                self._on_data_received(data)
-            elif in_place:
-                self._on_data_received_in_place(in_place)
-            if lost is not None and self._sock is not None:
+            try:
+                found = reader.read(self._nbio.time())
+            except exceptions.StreamLostError as lost:
                 LOGGER.warning('Stream lost: %r', lost)
                 self._on_stream_lost(lost)
+            else:
+                if found:  # what Connection._process does (Connection's own state)
+                    self._pending_events.extend(found)
+                    self._dispatch_pending()
         finally:
             self._in_read = False
             if self._sock is not None and not self._writer_active:
                 self._flush()
-
-    def _read_tls(self, sock: socket.socket) -> tuple[Optional[bytes], Optional[BaseException]]:
-        """Read TLS records (`recv_some` also drains what the SSL object already decrypted)."""
-        chunks: list[bytes] = []
-        lost: Optional[BaseException] = None
-        for _ in range(_READS_PER_TURN):
-            try:
-                data = _transport.recv_some(sock, _RECV_SIZE)
-            except exceptions.StreamLostError as exc:
-                lost = exc
-                break
-            if data is None:
-                break
-            chunks.append(data)
-            if len(data) < _RECV_SIZE:
-                break
-        if not chunks:
-            return None, lost
-        return (chunks[0] if len(chunks) == 1 else b''.join(chunks)), lost
 
     def _output_ready(self) -> None:
         if self._in_read or self._writer_active or self._flush_handle is not None:
@@ -377,6 +327,7 @@ class BaseConnection(Connection):
 
     def _drop_socket(self) -> None:
         sock, self._sock = self._sock, None
+        self._reader = None
         self._unsent.clear()
         self._writer_active = False
         if sock is None:

@@ -44,7 +44,6 @@ __all__ = [
     'connect_first',
     'connect_with_retries',
     'finish_nonblocking_connect',
-    'recv_into_some',
     'recv_some',
     'resolve',
     'send_some',
@@ -100,9 +99,14 @@ _WOULD_BLOCK = (
 CONNECT_IN_PROGRESS = _CONNECT_IN_PROGRESS
 WOULD_BLOCK = _WOULD_BLOCK
 
-#: Bytes one recv() asks for, in every reader of the package (adapters and `pika.adapters.utils`).
+#: Bytes one recv() asks for when it returns a new bytes object: TLS reads (`recv_some`) and
+#: the nbio stream transport of `pika.adapters.utils`.
 RECV_SIZE = 128 * 1024
-#: Fairness: successful reads one readiness callback makes before it gives the loop back.
+#: The reusable buffer a plain socket is read into (`pika.adapters._io.reader`): up to this many
+#: bytes per read, large enough to decode many small deliveries per syscall.
+RECV_BUFFER_SIZE = 1 << 20
+#: Fairness: successful reads one readiness callback of the nbio stream transport
+#: (`pika.adapters.utils.io_services_utils`) makes before it gives the loop back.
 READS_PER_TURN = 8
 
 # tcp_options key -> socket option constant name(s), first one available wins.
@@ -113,8 +117,8 @@ _TCP_OPTION_NAMES = {
     'TCP_USER_TIMEOUT': ('TCP_USER_TIMEOUT',),
 }
 
-# Upper bound of extra TLS-buffered bytes recv_some drains in one call.
-_MAX_TLS_PENDING_DRAIN = 1 << 20
+# Upper bound of extra TLS-buffered bytes recv_some drains in one call: a plain read's size.
+_MAX_TLS_PENDING_DRAIN = RECV_BUFFER_SIZE
 
 
 def _endpoint(params: Parameters) -> str:
@@ -477,30 +481,12 @@ def recv_some(sock: socket.socket, n: int) -> Optional[bytes]:
     return data
 
 
-def recv_into_some(sock: socket.socket, buffer: memoryview) -> Optional[int]:
-    """Receive into ``buffer`` without blocking (plain sockets; TLS uses :func:`recv_some`).
-
-    :returns: the number of bytes received, or ``None`` when nothing is available now
-    :raises StreamLostError: EOF, connection reset, or any other socket failure
-    """
-    try:
-        received = sock.recv_into(buffer)
-    except OSError as exc:
-        error = receive_error(exc)
-        if error is None:
-            return None
-        raise error from exc
-    if not received:
-        raise eof_error()
-    return received
-
-
 def receive_error(exc: OSError) -> Optional[exceptions.StreamLostError]:
     """What an ``OSError`` from a non-blocking plain-socket receive means: ``None`` when nothing
     can be read now (EAGAIN, EINTR), else the `StreamLostError` to report (its cause set).
 
-    For callers that inline ``sock.recv_into`` on a hot path instead of calling
-    :func:`recv_into_some`.
+    For the plain-socket read of :class:`pika.adapters._io.reader.SocketReader`, which calls
+    ``sock.recv_into`` itself.
     """
     if isinstance(exc, _WOULD_BLOCK):
         return None

@@ -1,8 +1,9 @@
-"""BaseConnection's pump without a broker: the inlined read and the one-buffer send fast path.
+"""The socket pumps without a broker: the one socket reader and BaseConnection's send paths.
 
-`_on_readable` calls `sock.recv_into` itself (the error mapping stays in `_transport`), and
-`_flush` sends a lone output buffer with one `send_some` instead of going through the output
-queue and `sendmsg`. These tests pin that the fast paths give what the general ones give.
+`SocketReader.read` (both pumps' read) calls `sock.recv_into` itself (the error mapping stays in
+`transport`), and `BaseConnection._flush` sends a lone output buffer with one `send_some` instead
+of going through the output queue and `sendmsg`. These tests pin that the fast paths give what
+the general ones give.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 import pika
 from pika import exceptions
 from pika.adapters._io import transport as _transport
+from pika.adapters._io.reader import SocketReader
 from pika.adapters.base_connection import BaseConnection
 from pika.adapters.select_connection import IOLoop
 
@@ -80,15 +82,12 @@ class _Pump(BaseConnection):
         self._sock = sock
         self._fd = sock.fileno()
         self._core = _FakeCore()  # type: ignore[assignment]
-        self.data: list[bytes] = []
+        self.data: list[Any] = []
         self.lost: list[Optional[BaseException]] = []
-        self.in_place: list[int] = []
 
-    def _on_data_received(self, data: Any) -> None:
-        self.data.append(bytes(data))
-
-    def _on_data_received_in_place(self, nbytes: int) -> None:
-        self.in_place.append(nbytes)
+    def _dispatch_pending(self) -> None:  # the events of a read, recorded instead
+        self.data.extend(self._pending_events)
+        self._pending_events.clear()
 
     def _on_stream_lost(self, error: Optional[BaseException]) -> None:
         self.lost.append(error)
@@ -176,61 +175,101 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
     right.close()
 
 
-def test_read_feeds_the_bytes_once(loop: IOLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+class _ReadCore:
+    """What `SocketReader` uses of a core: records each feed, returns it as the 'event'."""
+
+    def __init__(self) -> None:
+        self.target: Optional[memoryview] = None  # what receive_buffer() hands out
+
+    @property
+    def large_message(self) -> object:
+        return self.target
+
+    def receive_buffer(self) -> Optional[memoryview]:
+        return self.target
+
+    def receive_data(self, data: Any, now: float) -> list[Any]:
+        return [('data', bytes(data))]
+
+    def received_into(self, nbytes: int, now: float) -> list[Any]:
+        return [('in_place', nbytes)]
+
+
+def _reader(sock: Any, core: Optional[_ReadCore] = None, size: int = 1 << 20) -> SocketReader:
+    return SocketReader(sock, core or _ReadCore(), size)  # type: ignore[arg-type]
+
+
+def test_read_feeds_the_bytes_once(pair: tuple[socket.socket, socket.socket]) -> None:
     left, right = pair
-    pump = _Pump(loop, left)
+    reader = _reader(left)
     right.sendall(b'hello' * 1000)
-    pump._on_readable()
-    assert pump.data == [b'hello' * 1000] and pump.lost == []
-    pump._on_readable()  # nothing to read: nothing happens
-    assert len(pump.data) == 1 and pump.lost == []
-    pump._sock = None  # the pump owns no socket any more: the fixture closes it
+    assert reader.read(0.0) == [('data', b'hello' * 1000)]
+    assert reader.read(0.0) == []  # nothing to read: nothing happens
 
 
 def test_read_goes_into_the_core_buffer_when_it_offers_one(
-    loop: IOLoop, pair: tuple[socket.socket, socket.socket]
+    pair: tuple[socket.socket, socket.socket],
 ) -> None:
     left, right = pair
-    pump = _Pump(loop, left)
+    core = _ReadCore()
+    reader = _reader(left, core)
     target = bytearray(8)
-    pump._core.target = memoryview(target)[2:]  # type: ignore[union-attr]
+    core.target = memoryview(target)[2:]
     right.sendall(b'abcdefghij')
-    pump._on_readable()  # at most the offered 6 bytes, reported as a count
-    assert pump.in_place == [6] and pump.data == [] and target == b'\0\0abcdef'
-    pump._core.target = None  # type: ignore[union-attr]
-    pump._on_readable()  # the rest, through the pump's own buffer
-    assert pump.data == [b'ghij'] and pump.in_place == [6]
-    pump._sock = None
+    assert reader.read(0.0) == [('in_place', 6)]  # at most the offered 6 bytes, as a count
+    assert target == b'\0\0abcdef'
+    core.target = None
+    assert reader.read(0.0) == [('data', b'ghij')]  # the rest, through the reader's buffer
+
+
+def test_read_with_a_limit_takes_at_most_that(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    core = _ReadCore()
+    reader = _reader(left, core)
+    right.sendall(b'abcdefghij')
+    assert reader.read(0.0, 3) == [('data', b'abc')]
+    target = bytearray(8)
+    core.target = memoryview(target)
+    assert reader.read(0.0, 2) == [('in_place', 2)] and target[:2] == b'de'
 
 
 def test_read_of_eof_reports_stream_lost(
     loop: IOLoop, pair: tuple[socket.socket, socket.socket]
 ) -> None:
     left, right = pair
-    pump = _Pump(loop, left)
+    reader = _reader(left)
     right.sendall(b'last')
     right.shutdown(socket.SHUT_WR)
-    pump._on_readable()
-    assert pump.data == [b'last']
+    assert reader.read(0.0) == [('data', b'last')]
+    with pytest.raises(exceptions.StreamLostError, match='EOF'):
+        reader.read(0.0)
+    pump = _Pump(loop, left)  # BaseConnection hands the loss to the connection
+    pump._reader = reader
     pump._on_readable()
     assert len(pump.lost) == 1 and 'EOF' in str(pump.lost[0])
-    pump._sock = None
+    pump._sock = None  # the pump owns no socket any more: the fixture closes it
 
 
-def test_read_of_more_than_the_buffer_takes_one_buffer_per_turn(
-    loop: IOLoop, pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+def test_on_readable_dispatches_what_one_read_produced(
+    loop: IOLoop, pair: tuple[socket.socket, socket.socket]
 ) -> None:
-    from pika.adapters import base_connection
-
-    monkeypatch.setattr(base_connection, '_RECV_BUFFER_SIZE', 16)
     left, right = pair
     pump = _Pump(loop, left)
-    right.sendall(b'x' * 40)
+    pump._reader = _reader(left)
+    right.sendall(b'abc')
     pump._on_readable()
-    pump._on_readable()
-    pump._on_readable()
-    assert [len(d) for d in pump.data] == [16, 16, 8]
+    pump._on_readable()  # nothing to read: nothing dispatched
+    assert pump.data == [('data', b'abc')] and pump.lost == []
     pump._sock = None
+
+
+def test_read_of_more_than_the_buffer_takes_one_buffer_per_read(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    reader = _reader(left, size=16)
+    right.sendall(b'x' * 40)
+    assert [len(reader.read(0.0)[0][1]) for _ in range(3)] == [16, 16, 8]
 
 
 def test_receive_error_mapping() -> None:
@@ -253,16 +292,10 @@ class _FailingRecvSocket:
         raise self.exc
 
 
-def test_recv_into_some_and_the_inlined_read_agree_on_errors(loop: IOLoop) -> None:
+def test_read_failure_is_stream_lost_and_would_block_is_nothing() -> None:
     reset = ConnectionResetError(errno.ECONNRESET, 'reset')
-    with pytest.raises(exceptions.StreamLostError) as info:
-        _transport.recv_into_some(_FailingRecvSocket(reset), memoryview(bytearray(4)))  # type: ignore[arg-type]
-    pump = _Pump(loop, _FailingRecvSocket(reset))
-    pump._on_readable()
-    assert len(pump.lost) == 1 and str(pump.lost[0]) == str(info.value)
-    assert pump.lost[0].__cause__ is reset  # type: ignore[union-attr]
+    with pytest.raises(exceptions.StreamLostError, match='while receiving') as info:
+        _reader(_FailingRecvSocket(reset)).read(0.0)
+    assert info.value.__cause__ is reset
     blocked = _FailingRecvSocket(BlockingIOError(errno.EAGAIN, 'again'))
-    assert _transport.recv_into_some(blocked, memoryview(bytearray(4))) is None  # type: ignore[arg-type]
-    pump = _Pump(loop, blocked)
-    pump._on_readable()
-    assert pump.lost == [] and pump.data == []
+    assert _reader(blocked).read(0.0) == []

@@ -5,7 +5,7 @@ sans-I/O :class:`~pika._core.channel.ChannelCore` under the connection's pump lo
 synchronous methods) waits for the reply through :meth:`Pump.wait`, bounded by the call's
 ``timeout=`` or the connection's ``rpc_timeout``. Replies are routed by whichever thread reads
 the socket; deliveries, returns and consumer cancellations are queued on the channel's
-:class:`~pika.adapters._blocking_io.ChannelSlot` and dispatched later, outside the lock, by
+:class:`~pika.adapters._blocking.pump.ChannelSlot` and dispatched later, outside the lock, by
 ``start_consuming()`` / ``consume()`` / ``BlockingConnection.process_data_events()``.
 
 See ``docs/blocking.md`` for which calls may come from which thread.
@@ -26,13 +26,14 @@ from pika._api.methods import METHODS
 from pika._core import events as ev
 from pika._core.channel import ChannelCore
 from pika._core.states import ChannelState
-from pika.adapters._blocking_generator import ConsumeGeneratorMixin, _Generator
-from pika.adapters._blocking_io import PendingConfirm, Waiter
+from pika.adapters._blocking.consume import ConsumeGeneratorMixin, _Generator
+from pika.adapters._blocking.slots import PendingConfirm, Waiter
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._otel_compat import ConsumerInfosCompat
 
 if TYPE_CHECKING:
-    from pika.adapters._blocking_io import ChannelSlot, Pump
+    from pika.adapters._blocking.pump import Pump
+    from pika.adapters._blocking.slots import ChannelSlot
     from pika.adapters.blocking_connection import BlockingConnection
 
 LOGGER = logging.getLogger(__name__)
@@ -580,7 +581,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                 slot.gen_queue.clear()
                 slot.gen_tag = None
             if slot.error is None:
-                pump.forget_backlog(slot, sum([delivery_cost(e.body) for e in mine]))
+                pump.router.forget_backlog(slot, sum([delivery_cost(e.body) for e in mine]))
             pump.kick()
         return mine
 
@@ -681,7 +682,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                     body = event.body
                     taken += len(body) + DELIVERY_OVERHEAD
                     if taken >= chunk:
-                        pump.release(slot, taken)
+                        pump.router.release(slot, taken)
                         taken = 0
                     consumer = self._consumers.get(method.consumer_tag)
                     if consumer is not None:
@@ -695,7 +696,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                     self._on_broker_cancel(event)
         finally:
             if taken:
-                pump.release(slot, taken)
+                pump.router.release(slot, taken)
         return count
 
     def _on_broker_cancel(self, event: ev.ConsumerCancelled) -> None:
@@ -787,7 +788,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                 pump.send_now()
             done = pump.wait(lambda: slot.error is not None, self._deadline(timeout))
             if slot.error is None:  # timed out (a closed channel's queues are already empty)
-                pump.drop_deliveries(slot)
+                pump.router.drop_deliveries(slot)
         self._consumers.clear()
         self._generator = None
         self._link.forget_channel(self.channel_number)

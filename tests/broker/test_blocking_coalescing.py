@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 
 import pika
-from pika.adapters import _blocking_io, _blocking_keeper
+from pika.adapters._blocking import keeper
+from pika.adapters._blocking import pump as pump_module
 from pika.adapters.blocking_connection import BlockingConnection
 
 if TYPE_CHECKING:
@@ -219,5 +220,5 @@ def test_interpreter_exit_flushes_held_publishes(
 
 
 def test_limits_are_sane() -> None:
-    assert _blocking_io.COALESCE_LIMIT >= 16384
-    assert 0 < _blocking_keeper.FLUSH_DELAY <= 0.001
+    assert pump_module.COALESCE_LIMIT >= 16384
+    assert 0 < keeper.FLUSH_DELAY <= 0.001

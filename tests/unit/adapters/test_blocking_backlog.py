@@ -16,8 +16,9 @@ import pytest
 from pika import ConnectionParameters, spec
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
-from pika.adapters import _blocking_io
-from pika.adapters._blocking_io import ChannelSlot, Pump
+from pika.adapters._blocking import pump as pump_module
+from pika.adapters._blocking.pump import Pump
+from pika.adapters._blocking.slots import ChannelSlot
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD, Backlog, delivery_cost
 
 # -- Backlog ----------------------------------------------------------------------------------
@@ -120,10 +121,10 @@ def test_routing_counts_deliveries_and_pauses(pump_pair: Any) -> None:
     pump, slot, _peer = pump_pair
     cost = delivery_cost(b'x' * 100)
     with pump.lock:
-        pump.route(_deliveries(9))
+        pump.router.route(_deliveries(9))
         assert (pump.backlog.size, slot.backlog) == (9 * cost, 9 * cost)
         assert not pump.backlog.paused
-        pump.route(_deliveries(1))
+        pump.router.route(_deliveries(1))
         assert pump.backlog.paused
 
 
@@ -133,10 +134,10 @@ def test_release_resumes_at_the_low_mark_and_wakes_the_reader(pump_pair: Any) ->
     kicks: list[int] = []
     pump.kick = lambda: kicks.append(1)
     with pump.lock:
-        pump.route(_deliveries(10))
-    pump.release(slot, 5 * cost)
+        pump.router.route(_deliveries(10))
+    pump.router.release(slot, 5 * cost)
     assert pump.backlog.paused and not kicks
-    pump.release(slot, cost)
+    pump.router.release(slot, cost)
     assert not pump.backlog.paused and kicks == [1]
     assert slot.backlog == pump.backlog.size == 4 * cost
 
@@ -144,12 +145,12 @@ def test_release_resumes_at_the_low_mark_and_wakes_the_reader(pump_pair: Any) ->
 def test_closed_channel_drops_its_backlog_and_late_reports_are_ignored(pump_pair: Any) -> None:
     pump, slot, _peer = pump_pair
     with pump.lock:
-        pump.route(_deliveries(10))
+        pump.router.route(_deliveries(10))
         popped = slot.pending.popleft()  # a dispatcher took one and has not reported it yet
-        pump.route([ev.ChannelClosed(1, RuntimeError('closed'))])
+        pump.router.route([ev.ChannelClosed(1, RuntimeError('closed'))])
     assert (pump.backlog.size, pump.backlog.paused) == (0, False)
     assert not slot.pending
-    pump.release(slot, delivery_cost(popped.body))  # the late report: nothing to subtract
+    pump.router.release(slot, delivery_cost(popped.body))  # the late report: nothing to subtract
     assert pump.backlog.size == 0
 
 
@@ -157,7 +158,7 @@ def test_generator_deliveries_count_too(pump_pair: Any) -> None:
     pump, slot, _peer = pump_pair
     slot.gen_tag = 'gen'
     with pump.lock:
-        pump.route(_deliveries(10, tag='gen'))
+        pump.router.route(_deliveries(10, tag='gen'))
     assert len(slot.gen_queue) == 10 and pump.backlog.paused
 
 
@@ -178,7 +179,7 @@ def _unread(sock: socket.socket) -> int:
 def test_paused_dispatch_wait_leaves_the_socket_unread(pump_pair: Any) -> None:
     pump, _slot, peer = pump_pair
     with pump.lock:
-        pump.route(_deliveries(10))
+        pump.router.route(_deliveries(10))
     peer.sendall(_partial_frame(800))
     pump._paused_read_at = time.monotonic() + 60  # no small read due during this test
     with pump.lock:
@@ -190,7 +191,7 @@ def test_paused_dispatch_wait_leaves_the_socket_unread(pump_pair: Any) -> None:
 def test_other_waits_read_while_paused(pump_pair: Any) -> None:
     pump, _slot, peer = pump_pair
     with pump.lock:
-        pump.route(_deliveries(10))
+        pump.router.route(_deliveries(10))
     peer.sendall(_partial_frame(800))
     pump._paused_read_at = time.monotonic() + 60
     with pump.lock:  # an RPC-like wait: its reply may be behind the deliveries
@@ -201,10 +202,10 @@ def test_other_waits_read_while_paused(pump_pair: Any) -> None:
 def test_paused_pump_reads_a_little_now_and_then(pump_pair: Any, monkeypatch: Any) -> None:
     """Liveness for the heartbeat check, and progress for the broker's writes."""
     pump, _slot, peer = pump_pair
-    monkeypatch.setattr(_blocking_io, 'PAUSED_READ_SIZE', 1000)
-    monkeypatch.setattr(_blocking_io, 'PAUSED_READ_INTERVAL', 0.05)
+    monkeypatch.setattr(pump_module, 'PAUSED_READ_SIZE', 1000)
+    monkeypatch.setattr(pump_module, 'PAUSED_READ_INTERVAL', 0.05)
     with pump.lock:
-        pump.route(_deliveries(10))
+        pump.router.route(_deliveries(10))
     peer.sendall(_partial_frame(8000))
     start = time.monotonic()
     with pump.lock:

@@ -12,7 +12,7 @@ import pytest
 
 from pika import ConnectionParameters
 from pika._core.connection import ConnectionCore
-from pika.adapters._blocking_io import Pump
+from pika.adapters._blocking.pump import Pump
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_kick_wakes_a_polling_leader_and_follower(pump_pair: Any) -> None:
 
 
 def _slot_with_waiters(pump: Pump, number: int, count: int) -> Any:
-    from pika.adapters._blocking_slots import ChannelSlot, Waiter
+    from pika.adapters._blocking.slots import ChannelSlot, Waiter
 
     class _FakeChannelCore:
         channel_number = number
@@ -125,7 +125,7 @@ def test_route_gives_a_channel_reply_to_its_oldest_waiter(pump_pair: Any) -> Non
     first, second = _slot_with_waiters(pump, 1, 2)
     reply = ev.RpcReply(1, spec.Queue.DeclareOk('q', 0, 0))
     with pump.lock:
-        pump.route([reply])
+        pump.router.route([reply])
     assert (first.done, first.value, first.error) == (True, reply, None)
     assert not second.done
     assert list(pump.slots[1].rpc_waiters) == [second]
@@ -137,24 +137,24 @@ def test_route_drops_a_reply_nobody_waits_for(pump_pair: Any, caplog: Any) -> No
 
     pump, _peer = pump_pair
     _slot_with_waiters(pump, 1, 0)
-    caplog.set_level('DEBUG', logger='pika.adapters._blocking_routing')
+    caplog.set_level('DEBUG', logger='pika.adapters._blocking.routing')
     with pump.lock:
-        pump.route([ev.RpcReply(1, spec.Queue.DeclareOk('q', 0, 0))])  # a slot, no waiter
-        pump.route([ev.RpcReply(7, spec.Queue.DeclareOk('q', 0, 0))])  # no such channel
+        pump.router.route([ev.RpcReply(1, spec.Queue.DeclareOk('q', 0, 0))])  # a slot, no waiter
+        pump.router.route([ev.RpcReply(7, spec.Queue.DeclareOk('q', 0, 0))])  # no such channel
     assert caplog.text.count('RPC reply with no waiter') == 2
 
 
 def test_route_still_sends_channel_zero_replies_to_the_connection(pump_pair: Any) -> None:
     from pika import spec
     from pika._core import events as ev
-    from pika.adapters._blocking_slots import Waiter
+    from pika.adapters._blocking.slots import Waiter
 
     pump, _peer = pump_pair
     waiter = Waiter()
     pump.conn_rpc_waiters.append(waiter)
     reply = ev.RpcReply(0, spec.Connection.UpdateSecretOk())
     with pump.lock:
-        pump.route([reply])
+        pump.router.route([reply])
     assert waiter.done and waiter.value is reply
 
 

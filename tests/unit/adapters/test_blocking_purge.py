@@ -13,7 +13,7 @@ from typing import Any
 
 from pika import spec
 from pika._core import events as ev
-from pika.adapters._blocking_slots import ChannelSlot
+from pika.adapters._blocking.slots import ChannelSlot
 from tests.helpers.core_setup import open_channel, open_core
 
 CHANNEL = 1

@@ -1,6 +1,6 @@
 """Per-channel state of a :class:`~pika.adapters.blocking_connection.BlockingConnection`.
 
-The pump's reader (:mod:`pika.adapters._blocking_io`) routes core events into these objects and
+The pump's reader (:mod:`pika.adapters._blocking.pump`) routes core events into these objects and
 the blocked callers read them: a :class:`Waiter` per outstanding RPC, a :class:`PendingConfirm`
 per publish in confirm mode, and one :class:`ChannelSlot` per open channel. They are plain
 records; every field is read and written with ``Pump.lock`` held. Kept apart from the pump so the

@@ -1,28 +1,26 @@
-"""Where the blocking pump puts each core event: the routing half of
-:class:`pika.adapters._blocking_io.Pump`.
+"""Where the blocking pump puts each core event: :class:`EventRouter`, held by
+:class:`pika.adapters._blocking.pump.Pump` as ``pump.router``.
 
-Split out of the I/O module to keep it small. The pump's reader calls :meth:`EventRouter.route`
-with the lock held, for the events one read or tick produced: RPC replies go to the waiting
-call's :class:`~pika.adapters._blocking_slots.Waiter`, confirms and returns to the publish
-waiting for them, deliveries and cancellations to the channel's queue for its dispatcher, and
-connection events to the connection's queue. Blocked threads are then notified. The state lives
-on ``Pump``; the annotations below only tell type checkers which of its attributes this uses.
+The pump's reader calls :meth:`EventRouter.route` with the lock held, for the events one read or
+tick produced: RPC replies go to the waiting call's :class:`~pika.adapters._blocking.slots.Waiter`,
+confirms and returns to the publish waiting for them, deliveries and cancellations to the
+channel's queue for its dispatcher, and connection events to the connection's queue. Blocked
+threads are then woken (:meth:`Pump.wake_followers`). The router also keeps the delivery backlog
+balanced: what it queues is counted in, what dispatchers take (:meth:`EventRouter.release`) or
+a closing channel drops is counted out.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 
 from pika._core import events as ev
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD
 
 if TYPE_CHECKING:
-    import threading
-    from collections import deque
-
-    from pika.adapters._blocking_slots import ChannelSlot, Waiter
-    from pika.adapters._io.backlog import Backlog
+    from pika.adapters._blocking.pump import Pump
+    from pika.adapters._blocking.slots import ChannelSlot
 
 __all__ = ['EventRouter']
 
@@ -30,27 +28,27 @@ LOGGER = logging.getLogger(__name__)
 
 
 class EventRouter:
-    """Routing of core events into the pump's records; mixed into ``Pump`` (lock held)."""
+    """Routing of core events into the pump's records (lock held).
 
-    if TYPE_CHECKING:
-        slots: dict[int, ChannelSlot]
-        conn_pending: deque[ev.Event]
-        conn_rpc_waiters: deque[Waiter]
-        cond: threading.Condition
-        opened: bool
-        on_change: Optional[Callable[[], None]]
-        backlog: Backlog
-        lock: threading.Lock
-        _followers: int
+    :param pump: the pump whose records (``slots``, ``conn_pending``, ``conn_rpc_waiters``,
+        ``backlog``) receive the events; those containers are never replaced, so the router
+        keeps them at hand
+    """
 
-        def _finish(self, error: BaseException) -> None: ...
-        def kick(self) -> None: ...
+    __slots__ = ('_backlog', '_conn_pending', '_conn_rpc_waiters', '_pump', '_slots')
+
+    def __init__(self, pump: Pump) -> None:
+        self._pump = pump
+        self._slots = pump.slots
+        self._conn_pending = pump.conn_pending
+        self._conn_rpc_waiters = pump.conn_rpc_waiters
+        self._backlog = pump.backlog
 
     def route(self, events: list[ev.Event]) -> None:
         """Put each core event where its waiter or dispatcher will find it, then notify."""
         if not events:
             return
-        slots = self.slots
+        slots = self._slots
         added = 0  # backlog bytes of this batch
         for event in events:
             kind = type(event)
@@ -70,7 +68,7 @@ class EventRouter:
                     slot = slots.get(number)
                     waiters = None if slot is None else slot.rpc_waiters
                 else:  # Connection.UpdateSecretOk
-                    waiters = self.conn_rpc_waiters
+                    waiters = self._conn_rpc_waiters
                 if waiters:
                     waiters.popleft().set(event)
                 else:
@@ -82,11 +80,8 @@ class EventRouter:
                 else:
                     handler(self, event)
         if added:
-            self.backlog.add(added)
-        if self._followers:
-            self.cond.notify_all()
-        if self.on_change is not None:
-            self.on_change()
+            self._backlog.add(added)
+        self._pump.wake_followers()
 
     def release(self, slot: ChannelSlot, nbytes: int, wait: bool = True) -> None:
         """The application took deliveries costing ``nbytes`` from ``slot`` (takes the lock).
@@ -99,13 +94,14 @@ class EventRouter:
             in a thread that holds the lock: wait briefly, then give up rather than deadlock
             (the report is lost: at most one ``chunk`` stays counted)
         """
-        if not self.lock.acquire(True, -1 if wait else 0.05):
+        lock = self._pump.lock
+        if not lock.acquire(True, -1 if wait else 0.05):
             return
         try:
             if slot.error is None:
                 self.forget_backlog(slot, nbytes)
         finally:
-            self.lock.release()
+            lock.release()
 
     def drop_deliveries(self, slot: ChannelSlot) -> None:
         """Forget everything queued in ``slot`` (channel closed; lock held)."""
@@ -119,11 +115,11 @@ class EventRouter:
         mark."""
         if nbytes:
             slot.backlog -= nbytes
-            if self.backlog.remove(nbytes):
-                self.kick()
+            if self._backlog.remove(nbytes):
+                self._pump.kick()
 
     def _on_returned(self, event: ev.MessageReturned) -> None:
-        slot = self.slots.get(event.channel_number)
+        slot = self._slots.get(event.channel_number)
         if slot is None:
             return
         method = event.method
@@ -139,7 +135,7 @@ class EventRouter:
         slot.pending.append(event)
 
     def _on_confirmed(self, event: ev.DeliveryConfirmed) -> None:
-        slot = self.slots.get(event.channel_number)
+        slot = self._slots.get(event.channel_number)
         if slot is None:
             return
         method = event.method
@@ -154,7 +150,7 @@ class EventRouter:
                 pending.outcome = method
 
     def _on_consumer_cancelled(self, event: ev.ConsumerCancelled) -> None:
-        slot = self.slots.get(event.channel_number)
+        slot = self._slots.get(event.channel_number)
         if slot is None:
             return
         if event.method.consumer_tag == slot.gen_tag:
@@ -162,29 +158,29 @@ class EventRouter:
         slot.pending.append(event)
 
     def _on_channel_opened(self, event: ev.ChannelOpened) -> None:
-        slot = self.slots.get(event.channel_number)
+        slot = self._slots.get(event.channel_number)
         if slot is not None:
             slot.opened = True
             slot.open_waiter.set(True)
 
     def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
-        slot = self.slots.pop(event.channel_number, None)
+        slot = self._slots.pop(event.channel_number, None)
         if slot is not None:
             self.drop_deliveries(slot)
             slot.finish(event.error)
 
     def _on_connection_opened(self, event: ev.ConnectionOpened) -> None:
-        self.opened = True
+        self._pump.opened = True
 
     def _on_connection_failed(self, event: ev.ConnectionOpenFailed) -> None:
-        self._finish(event.error)
+        self._pump.finish(event.error)
 
     def _on_connection_closed(self, event: ev.ConnectionClosed) -> None:
-        self._finish(event.error)
-        self.conn_pending.append(event)
+        self._pump.finish(event.error)
+        self._conn_pending.append(event)
 
     def _on_connection_event(self, event: ev.Event) -> None:
-        self.conn_pending.append(event)
+        self._conn_pending.append(event)
 
     def _on_flow(self, event: ev.FlowChanged) -> None:
         LOGGER.info('Channel %d flow active=%s', event.channel_number, event.active)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import threading
 
     from pika._core.output import Output
-    from pika.adapters._blocking_io import Pump
+    from pika.adapters._blocking.pump import Pump
     from pika.adapters._io.send_queue import SendQueue
 
 #: how long the keeper lets a burst of held publishes grow before it sends them (seconds)
@@ -82,9 +82,4 @@ def send_abandoned(sock: socket.socket, out: SendQueue, output: Output) -> None:
 def flush_at_exit() -> None:
     """Send what live connections still hold back before the interpreter exits."""
     for pump in list(LIVE_PUMPS):
-        if pump.lock.acquire(timeout=0.5):
-            try:
-                if pump._held and pump.error is None:
-                    pump.send_now()
-            finally:
-                pump.lock.release()
+        pump.flush_held(timeout=0.5)

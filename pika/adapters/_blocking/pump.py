@@ -3,12 +3,13 @@
 One :class:`Pump` owns the socket and the sans-I/O :class:`~pika._core.connection.ConnectionCore`;
 every access to either happens under ``Pump.lock``, and user callbacks never run under it.
 A thread that must wait calls :meth:`Pump.wait`: the *leader* (one at a time) selects with the
-lock released, reads, feeds the core and routes the events
-(:mod:`pika.adapters._blocking_routing`) into per-channel records
-(:mod:`pika.adapters._blocking_slots`); *followers* sleep on ``Pump.cond`` and the first whose
-condition is unmet takes over. Writers send from their own thread (:meth:`Pump.send_now`); what
-the kernel does not take waits in a :class:`~pika.adapters._io.send_queue.SendQueue` for the leader.
-With a heartbeat, a *keeper* thread (:mod:`pika.adapters._blocking_keeper`) runs cycles while
+lock released, reads (:class:`~pika.adapters._io.reader.SocketReader`, which feeds the core)
+and routes the events (``Pump.router``, :mod:`pika.adapters._blocking.routing`) into
+per-channel records (:mod:`pika.adapters._blocking.slots`); *followers* sleep on ``Pump.cond``
+and the first whose condition is unmet takes over. Writers send from their own thread
+(:meth:`Pump.send_now`); what the kernel does not take waits in a
+:class:`~pika.adapters._io.send_queue.SendQueue` for the leader.
+With a heartbeat, a *keeper* thread (:mod:`pika.adapters._blocking.keeper`) runs cycles while
 nobody leads and flushes coalesced publishes (:meth:`Pump.send_publish`). A wake-up socket pair
 lets any thread interrupt a leader in ``select``. The whole model, with its reasons:
 docs/blocking.md.
@@ -27,9 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions
 from pika._core import events as ev
-from pika.adapters._blocking_keeper import LIVE_PUMPS, keeper_main, send_abandoned
-from pika.adapters._blocking_routing import EventRouter
-from pika.adapters._blocking_slots import ChannelSlot, PendingConfirm, Waiter
+from pika.adapters._blocking.keeper import LIVE_PUMPS, keeper_main, send_abandoned
+from pika.adapters._blocking.routing import EventRouter
 from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
 from pika.adapters._io.pollers import READ, WRITE, choose_poller_type, make_poller
 from pika.adapters._io.reader import SocketReader
@@ -37,9 +37,9 @@ from pika.adapters._io.send_queue import SendQueue
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
+    from pika.adapters._blocking.slots import ChannelSlot, Waiter
 
-#: The slot classes are re-exported: importers use ``pika.adapters._blocking_io`` for them too.
-__all__ = ['ChannelSlot', 'PendingConfirm', 'Pump', 'Waiter']
+__all__ = ['COALESCE_LIMIT', 'Pump']
 
 LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSL
 _NOT_WRITE = ~WRITE
 
 
-class Pump(EventRouter):
+class Pump:
     """Socket + core + lock; see the module docstring for the threading model.
 
     :param core: a started ``ConnectionCore`` (protocol header queued)
@@ -110,6 +110,8 @@ class Pump(EventRouter):
         self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
         self._urgent = 0
         self._paused_read_at = 0.0  # while paused: when to read PAUSED_READ_SIZE anyway
+        #: puts each core event into ``slots``, ``conn_pending``, ... (lock held)
+        self.router = EventRouter(self)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -187,15 +189,21 @@ class Pump(EventRouter):
             self._held = True
             self._keeper_wake.set()
 
-    def flush_held(self) -> bool:
+    def flush_held(self, timeout: float = -1) -> bool:
         """Send publishes left queued by :meth:`send_publish` (takes the lock).
 
+        :param timeout: how long to wait for the lock (-1: as long as it takes); when it
+            is not had in time, nothing is sent
         :returns: True if output is still waiting for the kernel afterwards
         """
-        with self.lock:
+        if not self.lock.acquire(True, timeout):
+            return False
+        try:
             if self._held and self.error is None:
                 self.send_now()
             return self._out.size > 0 and self.error is None
+        finally:
+            self.lock.release()
 
     def _write_out(self) -> None:
         """Send as much of ``_out`` as the kernel accepts (lock held)."""
@@ -277,6 +285,14 @@ class Pump(EventRouter):
                 return True
             if deadline is not None and _monotonic() >= deadline:
                 return False
+
+    def wake_followers(self) -> None:
+        """Make sleeping waiters re-check their conditions, after events were routed (lock
+        held); then tell ``on_change``, if set."""
+        if self._followers:
+            self.cond.notify_all()
+        if self.on_change is not None:
+            self.on_change()
 
     def kick(self) -> None:
         """Make waiters re-check their conditions (lock held): notify followers, wake the leader."""
@@ -384,7 +400,9 @@ class Pump(EventRouter):
             self._lost(error)
             return
         try:
-            self.route(found)  # may be empty, while the core queued a reply (Connection.TuneOk)
+            self.router.route(
+                found
+            )  # may be empty, while the core queued a reply (Connection.TuneOk)
         finally:
             output = self.core._output
             if output.buffer or output.parts:  # what send_now checks first, one call less
@@ -406,7 +424,7 @@ class Pump(EventRouter):
                 self._deadline_seen = self.core.deadline_changes
                 tick_at = self._tick_at = self.core.next_deadline()
                 if tick_at is not None and now >= tick_at:
-                    self.route(self.core.tick(now))
+                    self.router.route(self.core.tick(now))
                     self.send_now()
 
     def _lost(self, error: Optional[BaseException]) -> None:
@@ -414,9 +432,9 @@ class Pump(EventRouter):
         LOGGER.debug('Socket lost: %r', error)
         if self.error is not None:
             return
-        self.route(self.core.connection_lost(error))
+        self.router.route(self.core.connection_lost(error))
         if self.error is None:  # the core should have said so; make sure we stop
-            self._finish(exceptions.StreamLostError(f'Stream connection lost: {error!r}'))
+            self.finish(exceptions.StreamLostError(f'Stream connection lost: {error!r}'))
 
     # -- the keeper thread -------------------------------------------------------------------
 
@@ -466,13 +484,13 @@ class Pump(EventRouter):
         delay = 1.0 if tick_at is None else tick_at - _monotonic()
         return min(max(delay, 0.01), 5.0)
 
-    def _finish(self, error: BaseException) -> None:
+    def finish(self, error: BaseException) -> None:
         """The connection is over: fail every channel, stop the keeper, close the socket."""
         if self.error is not None:
             return
         self.error = error
         for slot in list(self.slots.values()):
-            self.drop_deliveries(slot)
+            self.router.drop_deliveries(slot)
             slot.finish(error)
         self.slots.clear()
         while self.conn_rpc_waiters:
@@ -517,5 +535,5 @@ class Pump(EventRouter):
 
     def force_close(self, error: BaseException) -> None:
         """Give up on the connection without the closing handshake (lock held)."""
-        self._finish(error)
+        self.finish(error)
         self.conn_pending.append(ev.ConnectionClosed(error))  # type: ignore[arg-type]

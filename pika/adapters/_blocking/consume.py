@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pika._core import events as ev
-    from pika.adapters._blocking_io import ChannelSlot, Pump
+    from pika.adapters._blocking.pump import Pump
+    from pika.adapters._blocking.slots import ChannelSlot
     from pika.adapters.blocking_connection import BlockingConnection
 
 #: What ``consume()`` yields for a message, and (with ``inactivity_timeout``) when none came.
@@ -225,7 +226,7 @@ class ConsumeGeneratorMixin:
             while True:
                 deadline = None if inactivity_timeout is None else _monotonic() + inactivity_timeout
                 if taken and not queue:  # about to wait: report first, reading may resume
-                    pump.release(slot, taken)
+                    pump.router.release(slot, taken)
                     taken = 0
                 while not queue:
                     if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
@@ -245,19 +246,19 @@ class ConsumeGeneratorMixin:
                     event = next_delivery()
                     taken += delivery_cost(event.body)
                     if taken >= chunk:
-                        pump.release(slot, taken)
+                        pump.router.release(slot, taken)
                         taken = 0
                     yield event.method, event.properties, event.body
                 else:
                     yield None, None, None
         except GeneratorExit:  # closed, maybe by the garbage collector in any thread
             if taken:
-                pump.release(slot, taken, wait=False)
+                pump.router.release(slot, taken, wait=False)
                 taken = 0
             raise
         finally:
             if taken:
-                pump.release(slot, taken)
+                pump.router.release(slot, taken)
 
     def get_waiting_message_count(self) -> int:
         """Messages received for the ``consume()`` generator and not yielded yet."""

@@ -25,8 +25,10 @@ from pika.spec import BasicProperties
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Adapter names resolved on first access: name -> module (relative to pika.adapters).
+# Names resolved on first access: name -> module. The adapters (they may need optional
+# packages) and Recovery (only programs that ask for recovery load its modules).
 _LAZY_ADAPTERS = {
+    'Recovery': 'pika.recovery',
     'AsyncoreConnection': 'pika.adapters.asyncore_connection',
     'TornadoConnection': 'pika.adapters.tornado_connection',
     'TwistedProtocolConnection': 'pika.adapters.twisted_connection',
@@ -45,6 +47,7 @@ __all__ = [
     'ExchangeType',
     'ExternalCredentials',
     'PlainCredentials',
+    'Recovery',
     'SSLOptions',
     'SelectConnection',
     'TornadoConnection',
@@ -84,6 +87,7 @@ if TYPE_CHECKING:  # type checkers see the lazy names with their real types
     from pika.adapters.twisted_connection import (
         TwistedProtocolConnection as TwistedProtocolConnection,
     )
+    from pika.recovery import Recovery as Recovery
 
 
 def __dir__() -> list[str]:
@@ -92,7 +96,8 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
-    """Import adapter classes on first use (a clear ImportError if one is unavailable)."""
+    """Import adapter classes and ``Recovery`` on first use (a clear ImportError if an
+    adapter's package is unavailable)."""
     module_name = _LAZY_ADAPTERS.get(name)
     if module_name is None:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,0 +1,796 @@
+"""The sans-I/O recovery record: what is kept, what is forgotten, the replay, tags, publishes."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+from pika import spec
+from pika._core.recovery import (
+    TOPOLOGY_CHANNEL,
+    RecordedBinding,
+    RecordedConsumer,
+    RecordedEntity,
+    RecordedExchange,
+    RecordedQueue,
+    RecoveryRecord,
+    Replay,
+    ReplayStep,
+)
+
+Exchange, Queue, Basic = spec.Exchange, spec.Queue, spec.Basic
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def declare_exchange(record: RecoveryRecord, name: str, channel: int = 1, **kwargs: Any) -> None:
+    record.method_completed(
+        channel, Exchange.Declare(exchange=name, **kwargs), Exchange.DeclareOk()
+    )
+
+
+def declare_queue(
+    record: RecoveryRecord, name: str, channel: int = 1, reply_name: Optional[str] = None, **kw: Any
+) -> None:
+    reply = Queue.DeclareOk(queue=reply_name or name, message_count=0, consumer_count=0)
+    record.method_completed(channel, Queue.Declare(queue=name, **kw), reply)
+
+
+def bind_queue(record: RecoveryRecord, queue: str, exchange: str, key: str = '', **kw: Any) -> None:
+    record.method_completed(
+        1, Queue.Bind(queue=queue, exchange=exchange, routing_key=key, **kw), Queue.BindOk()
+    )
+
+
+def consume(record: RecoveryRecord, channel: int, queue: str, tag: str, **kw: Any) -> None:
+    method = Basic.Consume(queue=queue, consumer_tag=tag, **kw)
+    record.method_completed(channel, method, Basic.ConsumeOk(consumer_tag=tag or 'amq.ctag-x'))
+
+
+def run(replay: Replay, replies: Optional[dict[str, Any]] = None) -> list[ReplayStep]:
+    """Drive ``replay`` to the end, answering each step with a matching reply."""
+    replies = replies or {}
+    steps = []
+    while (step := replay.next_step()) is not None:
+        steps.append(step)
+        replay.completed(replies.get(step.method.NAME))
+    return steps
+
+
+FIELDS: dict[str, Any] = {
+    'Basic.Qos': lambda m: (m.prefetch_size, m.prefetch_count, m.global_qos),
+    'Exchange.Declare': lambda m: (m.exchange, m.type),
+    'Queue.Declare': lambda m: (m.queue,),
+    'Queue.Bind': lambda m: (m.queue, m.exchange, m.routing_key),
+    'Exchange.Bind': lambda m: (m.destination, m.source, m.routing_key),
+    'Basic.Consume': lambda m: (m.queue, m.consumer_tag),
+}
+
+
+def described(steps: list[ReplayStep]) -> list[tuple[Any, ...]]:
+    """(channel, method name, the method's identifying fields) per step."""
+    out = []
+    for step in steps:
+        m = step.method
+        fields = FIELDS.get(m.NAME, lambda m: ())(m)
+        out.append((step.channel_number, m.NAME, *fields))
+    return out
+
+
+def full_record() -> RecoveryRecord:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    record.channel_opened(2)
+    record.method_completed(1, Basic.Qos(prefetch_count=10), Basic.QosOk())
+    record.method_completed(2, spec.Confirm.Select(), spec.Confirm.SelectOk())
+    record.method_completed(2, spec.Tx.Select(), spec.Tx.SelectOk())
+    declare_exchange(record, 'ex', type='topic')
+    declare_exchange(record, 'ex2', type='fanout')
+    declare_queue(record, 'q', durable=True)
+    bind_queue(record, 'q', 'ex', 'a.*')
+    record.method_completed(
+        1, Exchange.Bind(destination='ex2', source='ex', routing_key='b'), Exchange.BindOk()
+    )
+    consume(record, 1, 'q', 'ctag1')
+    return record
+
+
+# -- what is recorded ---------------------------------------------------------------------
+
+
+def test_full_replay_order() -> None:
+    record = full_record()
+    record.connection_lost()
+    steps = run(record.replay())
+    assert described(steps) == [
+        (1, 'Channel.Open'),
+        (2, 'Channel.Open'),
+        (2, 'Confirm.Select'),
+        (2, 'Tx.Select'),
+        (TOPOLOGY_CHANNEL, 'Exchange.Declare', 'ex', 'topic'),
+        (TOPOLOGY_CHANNEL, 'Exchange.Declare', 'ex2', 'fanout'),
+        (TOPOLOGY_CHANNEL, 'Queue.Declare', 'q'),
+        (TOPOLOGY_CHANNEL, 'Queue.Bind', 'q', 'ex', 'a.*'),
+        (TOPOLOGY_CHANNEL, 'Exchange.Bind', 'ex2', 'ex', 'b'),
+        (1, 'Basic.Qos', 0, 10, False),
+        (1, 'Basic.Consume', 'q', 'ctag1'),
+    ]
+    assert TOPOLOGY_CHANNEL is None
+
+
+def test_replayed_methods_carry_every_recorded_field() -> None:
+    record = RecoveryRecord()
+    args = {'x-max-length': 10, 'nested': {'a': [1, 2]}}
+    declare_exchange(
+        record, 'ex', type='headers', durable=True, auto_delete=False, internal=True, arguments=args
+    )
+    declare_queue(record, 'q', durable=True, exclusive=True, auto_delete=False, arguments=args)
+    bind_queue(record, 'q', 'ex', 'k', arguments={'x-match': 'all'})
+    consume(record, 3, 'q', 't', no_ack=True, exclusive=True, arguments={'x-priority': 5})
+    methods = [step.method for step in run(record.replay())]
+    assert methods == [
+        spec.Channel.Open(),
+        Exchange.Declare(
+            exchange='ex', type='headers', durable=True, internal=True, arguments=args
+        ),
+        Queue.Declare(queue='q', durable=True, exclusive=True, arguments=args),
+        Queue.Bind(queue='q', exchange='ex', routing_key='k', arguments={'x-match': 'all'}),
+        Basic.Consume(
+            queue='q', consumer_tag='t', no_ack=True, exclusive=True, arguments={'x-priority': 5}
+        ),
+    ]
+    assert all(not getattr(m, 'nowait', False) for m in methods)  # every step gets a reply
+
+
+def test_passive_declares_are_not_recorded() -> None:
+    record = RecoveryRecord()
+    declare_exchange(record, 'ex', passive=True)
+    declare_queue(record, 'q', passive=True)
+    assert record.exchanges == {} and record.queues == {}
+
+
+def test_redeclare_replaces_in_place() -> None:
+    record = RecoveryRecord()
+    declare_exchange(record, 'a')
+    declare_exchange(record, 'b')
+    declare_exchange(record, 'a', type='fanout')
+    assert [(e.name, e.exchange_type) for e in record.exchanges.values()] == [
+        ('a', 'fanout'),
+        ('b', 'direct'),
+    ]
+
+
+def test_duplicate_binding_recorded_once_and_args_distinguish() -> None:
+    record = RecoveryRecord()
+    bind_queue(record, 'q', 'ex', 'k', arguments={'a': {'b': [1]}})
+    bind_queue(record, 'q', 'ex', 'k', arguments={'a': {'b': [1]}})
+    bind_queue(record, 'q', 'ex', 'k', arguments={'a': {'b': [2]}})
+    bind_queue(record, 'q', 'ex', 'k')
+    bind_queue(record, 'q', 'ex', 'k', arguments={})  # no arguments == empty table
+    assert len(record.bindings) == 3
+
+
+def test_nowait_methods_are_recorded_from_the_request() -> None:
+    record = RecoveryRecord()
+    record.method_completed(1, Exchange.Declare(exchange='ex', nowait=True))
+    record.method_completed(1, Queue.Declare(queue='q', nowait=True))
+    record.method_completed(1, Queue.Bind(queue='q', exchange='ex', nowait=True))
+    record.method_completed(1, Basic.Consume(queue='q', consumer_tag='t', nowait=True))
+    assert list(record.exchanges) == ['ex']
+    assert list(record.queues) == ['q']
+    assert len(record.bindings) == 1
+    assert list(record.consumers) == [(1, 't')]
+
+
+def test_nowait_without_a_name_cannot_be_recorded() -> None:
+    record = RecoveryRecord()
+    record.method_completed(1, Queue.Declare(queue='', nowait=True))
+    record.method_completed(1, Basic.Consume(queue='q', consumer_tag='', nowait=True))
+    assert record.queues == {} and record.consumers == {}
+
+
+def test_server_generated_consumer_tag_comes_from_consume_ok() -> None:
+    record = RecoveryRecord()
+    record.method_completed(
+        1, Basic.Consume(queue='q'), Basic.ConsumeOk(consumer_tag='amq.ctag-abc')
+    )
+    steps = run(record.replay())
+    assert steps[-1].method.consumer_tag == 'amq.ctag-abc'  # same tag on the new connection
+
+
+def test_unrelated_methods_are_ignored() -> None:
+    record = RecoveryRecord()
+    record.method_completed(1, Queue.Purge(queue='q'), Queue.PurgeOk(message_count=0))
+    record.method_completed(1, Basic.Ack(delivery_tag=1))
+    record.method_completed(1, Basic.Recover(requeue=True), Basic.RecoverOk())
+    assert repr(record) == (
+        '<RecoveryRecord channels=0 exchanges=0 queues=0 bindings=0 consumers=0 losses=0>'
+    )
+
+
+# -- what is forgotten --------------------------------------------------------------------
+
+
+def test_exchange_delete_forgets_it_and_its_bindings() -> None:
+    record = full_record()
+    record.method_completed(1, Exchange.Delete(exchange='ex'), Exchange.DeleteOk())
+    assert list(record.exchanges) == ['ex2']
+    assert record.bindings == {}  # q <- ex and ex2 <- ex
+
+
+def test_exchange_delete_as_destination_forgets_e2e_binding() -> None:
+    record = full_record()
+    record.method_completed(1, Exchange.Delete(exchange='ex2'), Exchange.DeleteOk())
+    assert [b.destination for b in record.bindings.values()] == ['q']
+
+
+def test_queue_delete_forgets_it_its_bindings_and_consumers() -> None:
+    record = full_record()
+    record.method_completed(1, Queue.Delete(queue='q'), Queue.DeleteOk(message_count=0))
+    assert record.queues == {}
+    assert [b.destination_kind for b in record.bindings.values()] == ['exchange']
+    assert record.consumers == {}
+
+
+def test_unbind_forgets_the_binding() -> None:
+    record = full_record()
+    record.method_completed(
+        1, Queue.Unbind(queue='q', exchange='ex', routing_key='a.*'), Queue.UnbindOk()
+    )
+    record.method_completed(
+        1, Exchange.Unbind(destination='ex2', source='ex', routing_key='b'), Exchange.UnbindOk()
+    )
+    assert record.bindings == {}
+    assert list(record.exchanges) == ['ex', 'ex2']  # not auto-delete: still there
+
+
+def test_unbind_of_an_unknown_binding_changes_nothing() -> None:
+    record = full_record()
+    record.method_completed(1, Queue.Unbind(queue='q', exchange='ex', routing_key='zz'))
+    assert len(record.bindings) == 2
+
+
+def test_cancel_forgets_the_consumer() -> None:
+    record = full_record()
+    record.method_completed(1, Basic.Cancel(consumer_tag='ctag1'), Basic.CancelOk('ctag1'))
+    assert record.consumers == {}
+    assert 'q' in record.queues
+
+
+def test_broker_cancel_forgets_the_consumer() -> None:
+    record = full_record()
+    record.consumer_cancelled(1, 'ctag1')
+    assert record.consumers == {}
+    record.consumer_cancelled(1, 'unknown')  # harmless
+
+
+def test_same_tag_on_two_channels_are_two_consumers() -> None:
+    record = RecoveryRecord()
+    consume(record, 1, 'q', 'tag')
+    consume(record, 2, 'q', 'tag')
+    record.method_completed(2, Basic.Cancel(consumer_tag='tag'), Basic.CancelOk('tag'))
+    assert list(record.consumers) == [(1, 'tag')]
+
+
+def test_auto_delete_queue_forgotten_with_its_last_consumer() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, 'ad', auto_delete=True)
+    bind_queue(record, 'ad', 'ex')
+    consume(record, 1, 'ad', 'a')
+    consume(record, 2, 'ad', 'b')
+    record.method_completed(1, Basic.Cancel(consumer_tag='a'), Basic.CancelOk('a'))
+    assert 'ad' in record.queues  # one consumer left
+    record.consumer_cancelled(2, 'b')
+    assert record.queues == {} and record.bindings == {}
+
+
+def test_auto_delete_queue_forgotten_when_the_channel_of_its_consumer_closes() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(4)
+    declare_queue(record, 'ad', auto_delete=True)
+    declare_queue(record, 'kept')
+    consume(record, 4, 'ad', 'a')
+    consume(record, 4, 'kept', 'b')
+    assert record.channel_closed(4) == []
+    assert list(record.queues) == ['kept']
+    assert record.consumers == {} and record.channel(4) is None
+
+
+def test_auto_delete_exchange_forgotten_with_its_last_binding() -> None:
+    record = RecoveryRecord()
+    declare_exchange(record, 'ad', auto_delete=True)
+    declare_exchange(record, 'plain')
+    bind_queue(record, 'q1', 'ad')
+    bind_queue(record, 'q2', 'ad')
+    record.method_completed(1, Queue.Unbind(queue='q1', exchange='ad'), Queue.UnbindOk())
+    assert 'ad' in record.exchanges
+    record.method_completed(1, Queue.Delete(queue='q2'), Queue.DeleteOk(message_count=0))
+    assert list(record.exchanges) == ['plain']
+
+
+def test_auto_delete_exchange_cascade_through_e2e_bindings() -> None:
+    record = RecoveryRecord()
+    declare_exchange(record, 'top', auto_delete=True)
+    declare_exchange(record, 'mid')
+    record.method_completed(1, Exchange.Bind(destination='mid', source='top'), Exchange.BindOk())
+    record.method_completed(1, Exchange.Delete(exchange='mid'), Exchange.DeleteOk())
+    assert record.exchanges == {} and record.bindings == {}
+
+
+def test_auto_delete_exchange_never_bound_is_kept() -> None:
+    record = RecoveryRecord()
+    declare_exchange(record, 'ad', auto_delete=True)
+    assert 'ad' in record.exchanges
+
+
+def test_channel_close_through_method_completed() -> None:
+    record = RecoveryRecord()
+    record.method_completed(5, spec.Channel.Open(), spec.Channel.OpenOk())
+    consume(record, 5, 'q', 't')
+    record.method_completed(5, spec.Channel.Close(reply_code=200), spec.Channel.CloseOk())
+    assert record.channels == {} and record.consumers == {}
+
+
+def test_channel_opened_again_during_replay_keeps_its_record() -> None:
+    record = RecoveryRecord()
+    first = record.channel_opened(1)
+    first.deliver(7)
+    assert record.channel_opened(1) is first
+    assert record.channel(1) is first and record.channel(2) is None
+
+
+def test_reporting_replayed_methods_back_is_harmless() -> None:
+    record = full_record()
+    declare_queue(record, '', channel=1, reply_name='amq.gen-old', exclusive=True)
+    record.connection_lost()
+    replay = record.replay()
+    while (step := replay.next_step()) is not None:
+        channel = 9 if step.channel_number is None else step.channel_number
+        reply: Any = None
+        if step.method.NAME == 'Queue.Declare':
+            name = step.method.queue or 'amq.gen-new'
+            reply = Queue.DeclareOk(queue=name, message_count=0, consumer_count=0)
+        elif step.method.NAME == 'Basic.Consume':
+            reply = Basic.ConsumeOk(consumer_tag=step.method.consumer_tag)
+        if step.method.NAME != 'Channel.Open':
+            record.method_completed(channel, step.method, reply)  # as a core hook would
+        replay.completed(reply)
+    assert list(record.queues) == ['q', 'amq.gen-new']
+    assert len(record.bindings) == 2 and list(record.consumers) == [(1, 'ctag1')]
+    assert record.channels[1].prefetch == (0, 10)
+
+
+# -- qos, confirm, tx --------------------------------------------------------------------
+
+
+def test_qos_per_consumer_is_restored_before_each_consumer() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    consume(record, 1, 'q', 'unlimited')
+    record.method_completed(1, Basic.Qos(prefetch_count=5), Basic.QosOk())
+    consume(record, 1, 'q', 'five')
+    consume(record, 1, 'q', 'five-too')
+    record.method_completed(1, Basic.Qos(prefetch_count=20), Basic.QosOk())
+    record.method_completed(1, Basic.Qos(prefetch_count=3, global_qos=True), Basic.QosOk())
+    steps = described(run(record.replay()))
+    assert steps == [
+        (1, 'Channel.Open'),
+        (1, 'Basic.Qos', 0, 3, True),
+        (1, 'Basic.Consume', 'q', 'unlimited'),
+        (1, 'Basic.Qos', 0, 5, False),
+        (1, 'Basic.Consume', 'q', 'five'),
+        (1, 'Basic.Consume', 'q', 'five-too'),
+        (1, 'Basic.Qos', 0, 20, False),  # for consumers the application starts later
+    ]
+
+
+def test_qos_of_a_channel_without_consumers_comes_with_its_setup() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    record.method_completed(1, Basic.Qos(prefetch_size=0, prefetch_count=7), Basic.QosOk())
+    record.method_completed(1, spec.Confirm.Select(), spec.Confirm.SelectOk())
+    assert described(run(record.replay())) == [
+        (1, 'Channel.Open'),
+        (1, 'Basic.Qos', 0, 7, False),
+        (1, 'Confirm.Select'),
+    ]
+
+
+def test_channels_replayed_by_number() -> None:
+    record = RecoveryRecord()
+    for number in (7, 2, 30):
+        record.channel_opened(number)
+    assert [s.channel_number for s in run(record.replay())] == [2, 7, 30]
+
+
+# -- recover flags and the filter --------------------------------------------------------
+
+
+def test_recover_topology_off_keeps_channels_and_consumers_of_named_queues() -> None:
+    record = full_record()
+    declare_queue(record, '', reply_name='amq.gen-1', exclusive=True)
+    consume(record, 1, 'amq.gen-1', 'lost-with-its-queue')
+    record.recover_topology = False
+    replay = record.replay()
+    steps = described(run(replay))
+    assert [s[1] for s in steps] == [
+        'Channel.Open',
+        'Channel.Open',
+        'Confirm.Select',
+        'Tx.Select',
+        'Basic.Qos',
+        'Basic.Consume',
+    ]
+    assert [e.consumer_tag for e in replay.skipped if isinstance(e, RecordedConsumer)] == [
+        'lost-with-its-queue'
+    ]
+
+
+def test_recover_consumers_off() -> None:
+    record = full_record()
+    record.recover_consumers = False
+    steps = described(run(record.replay()))
+    assert not any(s[1] == 'Basic.Consume' for s in steps)
+    assert (1, 'Basic.Qos', 0, 10, False) in steps  # the channel's qos still comes back
+
+
+def test_exclude_filter_sees_each_entity_and_skips_what_it_returns_true_for() -> None:
+    seen: list[str] = []
+
+    def exclude(entity: RecordedEntity) -> bool:
+        seen.append(entity.kind)
+        if isinstance(entity, RecordedExchange):
+            return entity.name == 'ex2'
+        if isinstance(entity, RecordedBinding):
+            return entity.destination_kind == 'exchange'
+        return False
+
+    record = full_record()
+    record.exclude = exclude
+    replay = record.replay()
+    steps = described(run(replay))
+    assert ('Exchange.Declare', 'ex2') not in [s[1:3] for s in steps]
+    assert not any(s[1] == 'Exchange.Bind' for s in steps)
+    assert sorted(seen) == ['binding', 'binding', 'consumer', 'exchange', 'exchange', 'queue']
+    assert [e.kind for e in replay.skipped] == ['exchange', 'binding']
+
+
+def test_excluded_server_named_queue_takes_its_bindings_and_consumers() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, '', reply_name='amq.gen-1')
+    bind_queue(record, 'amq.gen-1', 'ex')
+    consume(record, 1, 'amq.gen-1', 't')
+    record.exclude = lambda entity: isinstance(entity, RecordedQueue)
+    replay = record.replay()
+    assert described(run(replay)) == [(1, 'Channel.Open')]
+    assert [e.kind for e in replay.skipped] == ['queue', 'binding', 'consumer']
+
+
+# -- server-named queues ------------------------------------------------------------------
+
+
+def test_server_named_queue_new_name_reaches_bindings_and_consumers() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    declare_queue(record, '', reply_name='amq.gen-old', exclusive=True)
+    bind_queue(record, 'amq.gen-old', 'ex', 'k')
+    consume(record, 1, 'amq.gen-old', 'ctag')
+    assert record.queues['amq.gen-old'].server_named
+    record.connection_lost()
+    replay = record.replay()
+    steps = []
+    renames = []
+    while (step := replay.next_step()) is not None:
+        steps.append(step)
+        reply = None
+        if step.method.NAME == 'Queue.Declare':
+            assert step.method.queue == ''  # declared again without a name
+            reply = Queue.DeclareOk(queue='amq.gen-new', message_count=0, consumer_count=0)
+        renames.append(replay.completed(reply))
+    assert described(steps)[2:] == [
+        (TOPOLOGY_CHANNEL, 'Queue.Bind', 'amq.gen-new', 'ex', 'k'),
+        (1, 'Basic.Consume', 'amq.gen-new', 'ctag'),
+    ]
+    assert [r for r in renames if r] == [('amq.gen-old', 'amq.gen-new')]
+    assert replay.renamed == [('amq.gen-old', 'amq.gen-new')]
+    # The record keeps the new name for the next recovery.
+    assert list(record.queues) == ['amq.gen-new']
+    assert record.queues['amq.gen-new'].server_named
+    assert [b.destination for b in record.bindings.values()] == ['amq.gen-new']
+    assert record.consumers[(1, 'ctag')].queue == 'amq.gen-new'
+
+
+def test_server_named_flag_survives_a_redeclare_by_name() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, '', reply_name='amq.gen-1')
+    declare_queue(record, 'amq.gen-1')
+    assert record.queues['amq.gen-1'].server_named
+
+
+def test_named_queue_same_name_is_no_rename() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, 'q')
+    replay = record.replay()
+    replay.next_step()
+    assert replay.completed(Queue.DeclareOk(queue='q', message_count=0, consumer_count=0)) is None
+    assert replay.renamed == []
+
+
+def test_rename_drops_a_duplicate_already_recorded_under_the_new_name() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, 'a')
+    declare_queue(record, '', reply_name='old')
+    declare_queue(record, '', reply_name='new')
+    record.rename_queue('old', 'new')
+    assert list(record.queues) == ['a', 'new']
+
+
+# -- failures during a replay -----------------------------------------------------------
+
+
+def test_failed_channel_open_skips_that_channels_steps() -> None:
+    record = full_record()
+    replay = record.replay()
+    names = []
+    while (step := replay.next_step()) is not None:
+        names.append((step.channel_number, step.method.NAME))
+        if step.method.NAME == 'Channel.Open' and step.channel_number == 1:
+            replay.failed(ValueError('channel_max too small'))
+        else:
+            replay.completed()
+    assert (1, 'Basic.Consume') not in names and (1, 'Basic.Qos') not in names
+    assert replay.failed_channels == {1}
+    assert [c.consumer_tag for c in replay.skipped if isinstance(c, RecordedConsumer)] == ['ctag1']
+    assert len(replay.failures) == 1
+
+
+def test_failed_server_named_queue_skips_its_dependents() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, '', reply_name='amq.gen-1')
+    declare_queue(record, 'named')
+    bind_queue(record, 'amq.gen-1', 'ex')
+    bind_queue(record, 'named', 'ex')
+    consume(record, 1, 'amq.gen-1', 'lost')
+    consume(record, 1, 'named', 'kept')
+    replay = record.replay()
+    sent = []
+    while (step := replay.next_step()) is not None:
+        sent.append(described([step])[0])
+        if step.method.NAME == 'Queue.Declare' and step.method.queue == '':
+            replay.failed(RuntimeError('refused'))
+        else:
+            replay.completed()
+    assert sent[-2:] == [
+        (TOPOLOGY_CHANNEL, 'Queue.Bind', 'named', 'ex', ''),
+        (1, 'Basic.Consume', 'named', 'kept'),
+    ]
+    assert replay.lost_queues == {'amq.gen-1'}
+    assert [e.kind for e in replay.skipped] == ['binding', 'consumer']
+
+
+def test_failed_named_queue_keeps_its_consumers() -> None:
+    record = RecoveryRecord()
+    declare_queue(record, 'q')
+    consume(record, 1, 'q', 't')
+    replay = record.replay()
+    replay.next_step()
+    replay.completed()  # Channel.Open
+    assert replay.next_step() is not None
+    replay.failed(RuntimeError('406'))
+    step = replay.next_step()
+    assert step is not None and step.method.NAME == 'Basic.Consume'
+
+
+def test_steps_must_be_answered_in_turn() -> None:
+    replay = full_record().replay()
+    with pytest.raises(RuntimeError, match='no replay step'):
+        replay.completed()
+    replay.next_step()
+    with pytest.raises(RuntimeError, match='has not been completed'):
+        replay.next_step()
+    replay.completed()
+    run(replay)
+    assert replay.next_step() is None
+
+
+def test_empty_record_replays_nothing() -> None:
+    assert run(RecoveryRecord().replay()) == []
+
+
+def test_step_repr_and_equality() -> None:
+    step = ReplayStep(1, spec.Channel.Open())
+    assert repr(step) == '<ReplayStep channel=1 Channel.Open>'
+    assert step == ReplayStep(1, spec.Channel.Open())
+    assert step != ReplayStep(2, spec.Channel.Open())
+    assert step.__eq__(object()) is NotImplemented
+
+
+# -- delivery tags ------------------------------------------------------------------------
+
+
+def test_tags_keep_increasing_across_recoveries() -> None:
+    record = RecoveryRecord()
+    channel = record.channel_opened(1)
+    assert [channel.deliver(tag) for tag in (1, 2, 3)] == [1, 2, 3]
+    assert channel.broker_tag(2) == 2
+    record.connection_lost()
+    assert channel.deliver(1) == 4  # the new connection's first delivery
+    assert channel.deliver(2) == 5
+    assert channel.broker_tag(5) == 2 and channel.broker_tag(4) == 1
+    assert channel.broker_tag(3) is None  # from before the loss: dropped, never sent
+    record.connection_lost()
+    assert channel.deliver(1) == 6
+    assert [channel.broker_tag(tag) for tag in (1, 5, 6)] == [None, None, 1]
+
+
+def test_loss_without_deliveries_keeps_the_offset() -> None:
+    record = RecoveryRecord()
+    channel = record.channel_opened(1)
+    channel.deliver(10)
+    record.connection_lost()
+    record.connection_lost()  # lost again before anything arrived
+    assert channel.tag_offset == 10
+    assert channel.deliver(1) == 11
+
+
+def test_ack_everything_tag_zero_passes_through() -> None:
+    record = RecoveryRecord()
+    channel = record.channel_opened(1)
+    channel.deliver(3)
+    record.connection_lost()
+    assert channel.broker_tag(0) == 0
+
+
+# -- publishes in confirm mode -----------------------------------------------------------
+
+
+def confirm_channel(record: RecoveryRecord) -> Any:
+    record.channel_opened(1)
+    record.method_completed(1, spec.Confirm.Select(), spec.Confirm.SelectOk())
+    return record.channel(1)
+
+
+def test_publish_outside_confirm_mode_is_not_kept() -> None:
+    channel = RecoveryRecord().channel_opened(1)
+    assert channel.published(None, 'ex', 'k', b'x') is None
+    assert channel.unconfirmed() == [] and channel.drop_publishes() == []
+
+
+def test_confirms_settle_single_and_multiple() -> None:
+    channel = confirm_channel(RecoveryRecord())
+    sequences = [channel.published(tag, 'ex', 'k', b'%d' % tag) for tag in range(1, 6)]
+    assert sequences == [1, 2, 3, 4, 5]
+    assert [p.sequence for p in channel.confirmed(2, multiple=False)] == [2]
+    assert [p.sequence for p in channel.confirmed(3, multiple=True)] == [1, 3]
+    assert channel.confirmed(3, multiple=True) == []
+    assert channel.confirmed(99, multiple=False) == []
+    assert channel.app_sequence(5) == 5 and channel.app_sequence(1) is None
+    assert [p.sequence for p in channel.confirmed(5, multiple=True)] == [4, 5]
+
+
+def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    for tag in range(1, 6):
+        channel.published(tag, 'ex', 'k', b'm%d' % tag, properties='props', mandatory=True)
+    channel.confirmed(2, multiple=True)
+    channel.confirmed(4, multiple=False)
+    record.connection_lost()
+    unconfirmed = channel.unconfirmed()
+    assert [(p.sequence, p.broker_tag, p.body) for p in unconfirmed] == [
+        (3, None, b'm3'),
+        (5, None, b'm5'),
+    ]
+    assert (unconfirmed[0].exchange, unconfirmed[0].routing_key) == ('ex', 'k')
+    assert (unconfirmed[0].properties, unconfirmed[0].mandatory) == ('props', True)
+    assert channel.confirmed(1, multiple=True) == []  # an old connection's tag settles nothing
+    # Republished on the new connection as broker tags 1 and 2, then a new publish.
+    for new_tag, entry in enumerate(unconfirmed, start=1):
+        channel.republished(entry, new_tag)
+    assert channel.unconfirmed() == []
+    assert channel.published(3, 'ex', 'k', b'm6') == 6  # sequence numbers go on
+    assert channel.app_sequence(1) == 3 and channel.app_sequence(2) == 5
+    assert [p.sequence for p in channel.confirmed(2, multiple=True)] == [3, 5]
+    assert [p.sequence for p in channel.confirmed(3, multiple=False)] == [6]
+
+
+def test_loss_during_republishing_keeps_what_was_not_sent_yet() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    for tag in (1, 2, 3):
+        channel.published(tag, 'ex', 'k', b'')
+    record.connection_lost()
+    first, _second, _third = channel.unconfirmed()
+    channel.republished(first, 1)
+    record.connection_lost()  # lost again before the other two went out
+    assert [p.sequence for p in channel.unconfirmed()] == [1, 2, 3]
+
+
+def test_abandon_stops_tracking_a_publish() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    for tag in (1, 2, 3):
+        channel.published(tag, 'ex', 'k', b'')
+    abandoned = channel.abandon(2)
+    assert abandoned is not None and abandoned.sequence == 2
+    record.connection_lost()
+    abandoned = channel.abandon(3)
+    assert abandoned is not None and abandoned.sequence == 3
+    assert channel.abandon(42) is None
+    assert [p.sequence for p in channel.unconfirmed()] == [1]
+
+
+def test_channel_closed_returns_the_publishes_it_drops() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    channel.published(1, 'ex', 'k', b'')
+    channel.published(2, 'ex', 'k', b'')
+    record.connection_lost()
+    channel.republished(channel.unconfirmed()[1], 1)
+    assert [p.sequence for p in record.channel_closed(1)] == [1, 2]
+    assert record.channel_closed(1) == []  # already gone
+
+
+def test_pending_publish_repr_hides_the_message() -> None:
+    channel = confirm_channel(RecoveryRecord())
+    channel.published(1, 'ex', 'k', b'secret-body', properties='secret-props')
+    entry = channel.confirmed(1, multiple=False)[0]
+    assert repr(entry) == '<PendingPublish sequence=1 broker_tag=1>'
+
+
+# -- transactions ------------------------------------------------------------------------
+
+
+def test_transaction_with_work_lost_with_the_connection_is_reported() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    record.method_completed(1, spec.Tx.Select(), spec.Tx.SelectOk())
+    channel = record.channel(1)
+    assert channel is not None
+    channel.published(None, 'ex', 'k', b'')
+    record.connection_lost()
+    assert channel.take_transaction_lost() is True
+    assert channel.take_transaction_lost() is False
+
+
+def test_committed_transaction_is_not_reported_lost() -> None:
+    record = RecoveryRecord()
+    record.channel_opened(1)
+    record.method_completed(1, spec.Tx.Select(), spec.Tx.SelectOk())
+    channel = record.channel(1)
+    assert channel is not None
+    channel.broker_tag(1)  # an ack inside the transaction
+    record.method_completed(1, spec.Tx.Commit(), spec.Tx.CommitOk())
+    record.connection_lost()
+    assert channel.take_transaction_lost() is False
+    channel.published(None, 'ex', 'k', b'')
+    record.method_completed(1, spec.Tx.Rollback(), spec.Tx.RollbackOk())
+    record.connection_lost()
+    assert channel.take_transaction_lost() is False
+
+
+def test_channel_record_repr() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    channel.published(1, 'ex', 'k', b'')
+    assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=1 unsent=0>'
+    record.connection_lost()
+    assert record.losses == 1
+    assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=0 unsent=1>'
+
+
+def test_entity_reprs_name_them() -> None:
+    record = full_record()
+    declare_queue(record, '', reply_name='amq.gen-1')
+    assert [repr(e) for e in record.exchanges.values()] == [
+        "<RecordedExchange 'ex' type=topic>",
+        "<RecordedExchange 'ex2' type=fanout>",
+    ]
+    assert repr(record.queues['amq.gen-1']) == "<RecordedQueue 'amq.gen-1' server-named>"
+    assert [repr(b) for b in record.bindings.values()] == [
+        "<RecordedBinding queue 'q' <- 'ex' key='a.*'>",
+        "<RecordedBinding exchange 'ex2' <- 'ex' key='b'>",
+    ]
+    assert repr(record.consumers[(1, 'ctag1')]) == "<RecordedConsumer 'ctag1' channel=1 queue='q'>"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pika import spec
 from pika._core.recovery import (
@@ -794,3 +796,58 @@ def test_entity_reprs_name_them() -> None:
         "<RecordedBinding exchange 'ex2' <- 'ex' key='b'>",
     ]
     assert repr(record.consumers[(1, 'ctag1')]) == "<RecordedConsumer 'ctag1' channel=1 queue='q'>"
+
+
+# -- properties ---------------------------------------------------------------------------
+
+
+def test_every_replay_step_encodes() -> None:
+    record = full_record()
+    declare_queue(record, '', reply_name='amq.gen-1', arguments={'x-b': bytearray(b'ab')})
+    bind_queue(record, 'amq.gen-1', 'ex', arguments={'x-list': [1, {'k': 'v'}]})
+    for step in run(record.replay()):
+        assert isinstance(b''.join(step.method.encode()), bytes)
+
+
+def test_bytes_like_binding_arguments_compare_by_value() -> None:
+    record = RecoveryRecord()
+    bind_queue(record, 'q', 'ex', arguments={'x': bytearray(b'a')})
+    record.method_completed(
+        1, Queue.Unbind(queue='q', exchange='ex', arguments={'x': b'a'}), Queue.UnbindOk()
+    )
+    assert record.bindings == {}
+
+
+def test_excluded_consumer_is_skipped_but_its_qos_still_follows() -> None:
+    record = RecoveryRecord()
+    record.method_completed(1, Basic.Qos(prefetch_count=4), Basic.QosOk())
+    consume(record, 1, 'q', 'skip-me')
+    record.exclude = lambda entity: isinstance(entity, RecordedConsumer)
+    replay = record.replay()
+    assert described(run(replay)) == [(1, 'Channel.Open'), (1, 'Basic.Qos', 0, 4, False)]
+    assert [e.kind for e in replay.skipped] == ['consumer']
+
+
+@given(st.lists(st.one_of(st.just('lost'), st.integers(min_value=1, max_value=5)), max_size=60))
+def test_app_tags_strictly_increase_and_map_back_only_within_a_connection(
+    events: list[Any],
+) -> None:
+    record = RecoveryRecord()
+    channel = record.channel_opened(1)
+    broker = 0
+    seen: list[tuple[int, int, int]] = []  # (app tag, broker tag, connection number)
+    connection = 0
+    for event in events:
+        if event == 'lost':
+            record.connection_lost()
+            broker = 0
+            connection += 1
+            continue
+        for _ in range(event):
+            broker += 1
+            seen.append((channel.deliver(broker), broker, connection))
+    app_tags = [tag for tag, _, _ in seen]
+    assert app_tags == sorted(set(app_tags))
+    for app_tag, broker_tag, conn in seen:
+        expected = broker_tag if conn == connection else None
+        assert channel.broker_tag(app_tag) == expected

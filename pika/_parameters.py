@@ -36,6 +36,7 @@ from pika import credentials as pika_credentials
 
 if TYPE_CHECKING:
     from pika._url_parameters import URLParameters
+    from pika.recovery import Recovery
 
 LOGGER = logging.getLogger(__name__)
 
@@ -180,6 +181,36 @@ def _check_str(name: str, value: object) -> str:
     return value
 
 
+def _check_recovery(value: object) -> Optional[Recovery]:
+    """``None`` or a ``pika.Recovery`` (imported here: only programs that use it load it)."""
+    if value is None:
+        return None
+    from pika.recovery import Recovery
+
+    if not isinstance(value, Recovery):
+        raise TypeError(f'recovery must be a pika.Recovery or None, not {type(value).__name__}')
+    return value
+
+
+def _check_recoverable(credentials: Credentials, recovery: Optional[Recovery]) -> None:
+    """Refuse recovery with credentials erased after the first connect.
+
+    Recovery logs in again with the same credentials at every reconnect; erased ones would
+    fail every attempt with ``AuthenticationError``, so the pair is an error where it is
+    configured rather than an outage that never recovers.
+    """
+    if (
+        recovery is not None
+        and isinstance(credentials, pika_credentials.PlainCredentials)
+        and credentials.erase_on_connect
+    ):
+        raise ValueError(
+            'recovery needs the credentials again at every reconnect, but '
+            'PlainCredentials(erase_on_connect=True) erases them after the first connect: '
+            'use one or the other'
+        )
+
+
 def _check_dict(name: str, value: object) -> Optional[dict[str, Any]]:
     if value is not None and not isinstance(value, dict):
         raise TypeError(f'{name} must be a dict or None, not {type(value).__name__}')
@@ -214,6 +245,7 @@ class Parameters:
     DEFAULT_SSL_PORT = 5671
     DEFAULT_VIRTUAL_HOST = '/'
     DEFAULT_TCP_OPTIONS: Optional[dict[str, Any]] = None
+    DEFAULT_RECOVERY: Optional[Recovery] = None
 
     #: Bounds enforced by the setters (pika 1.x's).
     MIN_CHANNEL_MAX = 1
@@ -245,6 +277,7 @@ class Parameters:
         self._max_message_size = self.DEFAULT_MAX_MESSAGE_SIZE
         self._delivery_backlog_high = _limits.DEFAULT_DELIVERY_BACKLOG_HIGH
         self._delivery_backlog_low = _limits.DEFAULT_DELIVERY_BACKLOG_LOW
+        self._recovery = self.DEFAULT_RECOVERY
 
     # -- comparison and display -------------------------------------------------
 
@@ -311,6 +344,7 @@ class Parameters:
         if not isinstance(value, tuple(pika_credentials.VALID_TYPES)):
             names = [cls.__name__ for cls in pika_credentials.VALID_TYPES]
             raise TypeError(f'credentials must be one of {names}, not {type(value).__name__}')
+        _check_recoverable(value, self._recovery)
         self._credentials = value
 
     @property
@@ -471,6 +505,21 @@ class Parameters:
     def delivery_backlog_low(self, value: int) -> None:
         self._delivery_backlog_low = _check_int('delivery_backlog_low', value, 0)
 
+    @property
+    def recovery(self) -> Optional[Recovery]:
+        """A ``pika.Recovery`` policy to recover the connection automatically when it is lost,
+        or ``None`` (the default: a lost connection stays closed, as in pika 1.x). Refused
+        with ``PlainCredentials(erase_on_connect=True)`` (``ValueError``): a reconnect needs
+        the credentials again. Not in pika 1.x; docs/recovery.md is the contract and says
+        which adapters act on it yet."""
+        return self._recovery
+
+    @recovery.setter
+    def recovery(self, value: Optional[Recovery]) -> None:
+        checked = _check_recovery(value)
+        _check_recoverable(self._credentials, checked)
+        self._recovery = checked
+
 
 class _Default:
     """Sentinel type: "argument not given", distinct from an explicit ``None``."""
@@ -486,7 +535,7 @@ _KEYWORDS = tuple(
     'host virtual_host credentials channel_max frame_max heartbeat ssl_options'
     ' connection_attempts retry_delay socket_timeout stack_timeout locale'
     ' blocked_connection_timeout client_properties tcp_options max_message_size'
-    ' delivery_backlog_high delivery_backlog_low'.split()
+    ' delivery_backlog_high delivery_backlog_low recovery'.split()
 )
 
 
@@ -520,6 +569,11 @@ class ConnectionParameters(Parameters):
         (default 67108864; 0 never pauses; docs/blocking.md)
     :param delivery_backlog_low: keyword only, not in pika 1.x: the backlog at which
         reading resumes (default 33554432)
+    :param recovery: keyword only, not in pika 1.x: a ``pika.Recovery`` policy to recover
+        the connection when it is lost, or ``None`` (default: no recovery, as today). With
+        ``PlainCredentials(erase_on_connect=True)`` it raises ``ValueError``: a reconnect
+        needs the credentials again (docs/recovery.md, which says which adapters act on
+        it yet)
     :param kwargs: only the pika 0.9-era alias ``heartbeat_interval`` (same meaning
         as ``heartbeat``; giving both raises ``TypeError``). Anything else raises
         ``TypeError``.
@@ -547,6 +601,7 @@ class ConnectionParameters(Parameters):
         max_message_size: int = _DEFAULT,
         delivery_backlog_high: int = _DEFAULT,
         delivery_backlog_low: int = _DEFAULT,
+        recovery: Optional[Recovery] = _DEFAULT,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -575,6 +630,7 @@ class ConnectionParameters(Parameters):
             'max_message_size': max_message_size,
             'delivery_backlog_high': delivery_backlog_high,
             'delivery_backlog_low': delivery_backlog_low,
+            'recovery': recovery,
         }
         for name in _KEYWORDS:
             if given[name] is not _DEFAULT:

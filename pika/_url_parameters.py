@@ -48,6 +48,14 @@ class URLParameters(Parameters):
     ``heartbeat_interval`` is read as ``heartbeat``. An unknown or repeated option
     raises ``ValueError``; a bad value raises what the matching setter raises.
 
+    Not in pika 1.x: ``recovery=true`` (or ``1``/``yes``/``on``; ``false``/``0``/``no``/
+    ``off`` leave it off) sets ``recovery`` to ``pika.Recovery()``, tuned by
+    ``recovery_initial_delay``, ``recovery_max_delay``, ``recovery_multiplier``,
+    ``recovery_jitter``, ``recovery_max_duration`` (numbers), ``recovery_max_attempts``
+    (integer) and ``recovery_host_order`` (``in_order`` or ``shuffle``); these need
+    ``recovery=true`` beside them (``ValueError`` otherwise). Callbacks cannot come from a
+    URL: add them with ``params.recovery = params.recovery.replace(on_recovered=...)``.
+
     :param url: the AMQP URI
     """
 
@@ -114,10 +122,16 @@ def _parse_url_into(params: Parameters, url: str) -> None:
     vhost = _vhost_from_path(parts.path)
     if vhost is not None:
         params.virtual_host = vhost
+    recovery_options: dict[str, str] = {}  # applied together, after the loop
     for name, values in urllib.parse.parse_qs(parts.query).items():
         if len(values) > 1:
             raise ValueError(f'URL parameter {name!r} given {len(values)} times')
-        _apply_url_option(params, name, values[0], tls=tls)
+        if name == 'recovery' or name.startswith(_RECOVERY_PREFIX):
+            recovery_options[name] = values[0]
+        else:
+            _apply_url_option(params, name, values[0], tls=tls)
+    if recovery_options:
+        _apply_recovery_options(params, recovery_options)
 
 
 def _port_of(parts: urllib.parse.SplitResult) -> Optional[int]:
@@ -229,6 +243,72 @@ _LITERAL_OPTIONS: dict[str, Callable[[Parameters, str, bool], None]] = {
     'tcp_options': _set_tcp_options,
     'client_properties': _set_client_properties,
 }
+
+
+# -- recovery ------------------------------------------------------------------------------
+
+_RECOVERY_PREFIX = 'recovery_'
+_TRUE = frozenset({'true', '1', 'yes', 'on'})
+_FALSE = frozenset({'false', '0', 'no', 'off'})
+
+
+def _host_order(value: str) -> str:
+    from pika.recovery import HOST_ORDERS  # loaded only by URLs that ask for recovery
+
+    if value not in HOST_ORDERS:
+        raise ValueError('not a host order')
+    return value
+
+
+#: URL option -> (``Recovery`` keyword, conversion).
+_RECOVERY_OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    'recovery_initial_delay': ('initial_delay', float),
+    'recovery_max_delay': ('max_delay', float),
+    'recovery_multiplier': ('multiplier', float),
+    'recovery_jitter': ('jitter', float),
+    'recovery_max_attempts': ('max_attempts', int),
+    'recovery_max_duration': ('max_duration', float),
+    'recovery_host_order': ('host_order', _host_order),
+}
+
+
+def _recovery_switch(value: str) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("Invalid value for URL parameter 'recovery': expected true or false")
+
+
+def _apply_recovery_options(params: Parameters, options: dict[str, str]) -> None:
+    """``recovery=true`` and the ``recovery_*`` settings: one ``pika.Recovery`` for ``params``.
+
+    A ``recovery_*`` option needs ``recovery=true`` beside it: alone it would look like
+    recovery is on when it is not. Errors never quote the URL.
+    """
+    switch = options.pop('recovery', None)
+    enabled = switch is not None and _recovery_switch(switch)
+    settings: dict[str, Any] = {}
+    for name, value in options.items():
+        if name not in _RECOVERY_OPTIONS:
+            raise ValueError(f'Unknown URL parameter: {name!r}')
+        if not enabled:
+            raise ValueError(f'URL parameter {name!r} needs recovery=true')
+        keyword, convert = _RECOVERY_OPTIONS[name]
+        try:
+            settings[keyword] = convert(value)
+        except ValueError:
+            # Not quoting the value: with a password holding an unencoded '?', the query
+            # starts inside the password.
+            failure = ValueError(f'Invalid value for URL parameter {name!r}')
+        else:
+            continue
+        raise failure
+    if enabled:
+        from pika.recovery import Recovery
+
+        params.recovery = Recovery(**settings)
 
 
 def _apply_url_option(params: Parameters, name: str, value: str, *, tls: bool) -> None:

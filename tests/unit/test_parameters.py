@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pika import _parameters, credentials
 from pika._parameters import ConnectionParameters, Parameters, SSLOptions, URLParameters
+from pika.recovery import Recovery
 
 CTX = ssl.create_default_context()
 
@@ -95,6 +96,8 @@ CASES: dict[str, tuple[list[Any], list[Any], list[Any]]] = {
     'max_message_size': ([1, 4096, 2**63], ['1', 1.0, None], [0, -1, False]),
     'delivery_backlog_high': ([0, 1, 2**40], ['1', 1.0, None], [-1]),
     'delivery_backlog_low': ([0, 1, 2**40], ['1', 1.0, None], [-1]),
+    # ValueError only beside erasable credentials: tests/unit/test_recovery_parameters.py
+    'recovery': ([None, Recovery(), Recovery(max_attempts=2)], [True, 'true', {}], []),
 }
 
 

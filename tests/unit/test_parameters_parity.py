@@ -335,8 +335,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-#: Ours only (docs/limits.md): pika 1.4.4 has no max_message_size.
-DEFAULTS_DIFFERENCES: dict[str, Any] = {'DEFAULT_MAX_MESSAGE_SIZE': 134217728}
+#: Ours only (docs/limits.md, docs/recovery.md): pika 1.4.4 has no max_message_size, no recovery.
+DEFAULTS_DIFFERENCES: dict[str, Any] = {
+    'DEFAULT_MAX_MESSAGE_SIZE': 134217728,
+    'DEFAULT_RECOVERY': None,
+}
 
 
 @pytest.mark.parametrize('cls', [c.Parameters, c.ConnectionParameters, c.URLParameters])
@@ -351,8 +354,9 @@ def test_default_class_attributes(cls: type[c.Parameters]) -> None:
 
 def test_property_names() -> None:
     properties = {n for n in dir(c.Parameters) if isinstance(getattr(c.Parameters, n), property)}
-    ours = {'max_message_size', 'delivery_backlog_high', 'delivery_backlog_low'}
-    assert properties == set(_ATTRIBUTES) | ours  # ours only: docs/limits.md, docs/blocking.md
+    ours = {'max_message_size', 'delivery_backlog_high', 'delivery_backlog_low', 'recovery'}
+    # ours only: docs/limits.md, docs/blocking.md, docs/recovery.md
+    assert properties == set(_ATTRIBUTES) | ours
 
 
 # -- expressions: constructors, equality, hashing, repr, class attributes -----------------
@@ -818,6 +822,8 @@ URLS_DIFFERENCES: list[tuple[str, Any]] = [
         {'host': ['str', "'h'"]},
     ),  # pika 1.4.4: 'ValueError' (unknown)
     ('amqp://h/?delivery_backlog_high=-1', 'ValueError'),  # pika 1.4.4: 'ValueError'
+    ('amqp://h/?recovery=true', {'host': ['str', "'h'"]}),  # pika 1.4.4: 'ValueError' (unknown)
+    ('amqp://h/?recovery_max_delay=5', 'ValueError'),  # pika 1.4.4: 'ValueError' (unknown)
 ]
 
 

@@ -17,7 +17,7 @@ adapter reports what happened and asks what to do.
   its ``DeclareOk``) is carried to the bindings and consumers that follow.
 * **Delivery tags.** ``ChannelRecord.deliver(broker_tag)`` gives the tag the application
   sees: the broker's plus an offset that grows at each loss, so tags keep increasing across
-  recoveries. ``ChannelRecord.broker_tag(app_tag)`` maps an ack back, and returns ``None``
+  recoveries. ``ChannelRecord.broker_tag_for(app_tag)`` maps an ack back, and returns ``None``
   for a tag from before the loss: the caller drops that ack instead of sending it (the broker
   would close the new channel over an unknown tag).
 * **Publishes awaiting a confirm.** In confirm mode ``ChannelRecord.published`` keeps each
@@ -300,7 +300,7 @@ class ChannelRecord:
     """What one channel must get back, and its tag and sequence arithmetic across losses.
 
     The adapter keeps a reference next to its channel object and calls :meth:`deliver`,
-    :meth:`broker_tag`, :meth:`published` and :meth:`confirmed` directly (no lookup).
+    :meth:`broker_tag_for`, :meth:`published` and :meth:`confirmed` directly (no lookup).
     """
 
     __slots__ = (
@@ -348,7 +348,7 @@ class ChannelRecord:
         self.last_tag = tag
         return tag
 
-    def broker_tag(self, app_tag: int) -> Optional[int]:
+    def broker_tag_for(self, app_tag: int) -> Optional[int]:
         """The broker's tag for an ack/nack/reject of ``app_tag``; ``None``: from before a loss.
 
         ``0`` (with ``multiple``: everything outstanding) stays ``0``. A stale ack must be

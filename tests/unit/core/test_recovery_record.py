@@ -616,15 +616,15 @@ def test_tags_keep_increasing_across_recoveries() -> None:
     record = RecoveryRecord()
     channel = record.channel_opened(1)
     assert [channel.deliver(tag) for tag in (1, 2, 3)] == [1, 2, 3]
-    assert channel.broker_tag(2) == 2
+    assert channel.broker_tag_for(2) == 2
     record.connection_lost()
     assert channel.deliver(1) == 4  # the new connection's first delivery
     assert channel.deliver(2) == 5
-    assert channel.broker_tag(5) == 2 and channel.broker_tag(4) == 1
-    assert channel.broker_tag(3) is None  # from before the loss: dropped, never sent
+    assert channel.broker_tag_for(5) == 2 and channel.broker_tag_for(4) == 1
+    assert channel.broker_tag_for(3) is None  # from before the loss: dropped, never sent
     record.connection_lost()
     assert channel.deliver(1) == 6
-    assert [channel.broker_tag(tag) for tag in (1, 5, 6)] == [None, None, 1]
+    assert [channel.broker_tag_for(tag) for tag in (1, 5, 6)] == [None, None, 1]
 
 
 def test_loss_without_deliveries_keeps_the_offset() -> None:
@@ -642,7 +642,7 @@ def test_ack_everything_tag_zero_passes_through() -> None:
     channel = record.channel_opened(1)
     channel.deliver(3)
     record.connection_lost()
-    assert channel.broker_tag(0) == 0
+    assert channel.broker_tag_for(0) == 0
 
 
 # -- publishes in confirm mode -----------------------------------------------------------
@@ -763,7 +763,7 @@ def test_committed_transaction_is_not_reported_lost() -> None:
     record.method_completed(1, spec.Tx.Select(), spec.Tx.SelectOk())
     channel = record.channel(1)
     assert channel is not None
-    channel.broker_tag(1)  # an ack inside the transaction
+    channel.broker_tag_for(1)  # an ack inside the transaction
     record.method_completed(1, spec.Tx.Commit(), spec.Tx.CommitOk())
     record.connection_lost()
     assert channel.take_transaction_lost() is False
@@ -850,4 +850,4 @@ def test_app_tags_strictly_increase_and_map_back_only_within_a_connection(
     assert app_tags == sorted(set(app_tags))
     for app_tag, broker_tag, conn in seen:
         expected = broker_tag if conn == connection else None
-        assert channel.broker_tag(app_tag) == expected
+        assert channel.broker_tag_for(app_tag) == expected

@@ -195,7 +195,8 @@ class Recovery:
         recovered. ``entity`` is a :class:`RecordedExchange`, :class:`RecordedQueue`,
         :class:`RecordedBinding` or :class:`RecordedConsumer` (``entity.kind`` tells which).
         Excluding a queue does not exclude its bindings or consumers, except those of a
-        server-named queue, which cannot be found again without it
+        server-named queue, which cannot be found again without it. A filter that raises is
+        logged and the entity recovered
     :param on_connection_lost: ``(connection, error)``: the connection was lost and recovery
         starts (not for a close by the application or a refused first connect)
     :param on_recovering: ``(connection, attempt_number, parameters)``: before each attempt;

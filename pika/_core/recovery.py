@@ -810,7 +810,16 @@ class RecoveryRecord:
         return Replay(self)
 
     def _excluded(self, entity: RecordedEntity) -> bool:
-        return self.exclude is not None and bool(self.exclude(entity))
+        """Whether the application's filter leaves ``entity`` out. A filter that raises is
+        logged and the entity recovered: the replay must not end half way (a generator that
+        raised is finished) over a bug in a filter, and recovering is what was asked for."""
+        if self.exclude is None:
+            return False
+        try:
+            return bool(self.exclude(entity))
+        except Exception:
+            LOGGER.exception('Recovery exclude filter failed on %r; recovering it', entity)
+            return False
 
     def _consumers_to_recover(self) -> dict[int, list[RecordedConsumer]]:
         by_channel: dict[int, list[RecordedConsumer]] = {}

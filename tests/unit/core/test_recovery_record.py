@@ -851,3 +851,20 @@ def test_app_tags_strictly_increase_and_map_back_only_within_a_connection(
     for app_tag, broker_tag, conn in seen:
         expected = broker_tag if conn == connection else None
         assert channel.broker_tag_for(app_tag) == expected
+
+
+def test_a_failing_exclude_filter_is_logged_and_the_entity_recovered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def exclude(entity: RecordedEntity) -> bool:
+        if isinstance(entity, RecordedQueue):
+            raise KeyError('bug in the filter')
+        return False
+
+    record = full_record()
+    record.exclude = exclude
+    with caplog.at_level('ERROR', logger='pika._core.recovery'):
+        steps = described(run(record.replay()))
+    assert (TOPOLOGY_CHANNEL, 'Queue.Declare', 'q') in steps
+    assert steps[-1] == (1, 'Basic.Consume', 'q', 'ctag1')  # the replay went on to the end
+    assert "exclude filter failed on <RecordedQueue 'q'>" in caplog.text

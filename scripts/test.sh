@@ -143,7 +143,13 @@ gate 'unit tests' 600 "$PY" -m pytest -q -ra -p no:cacheprovider tests/unit
 # any difference not listed as deliberate in docs/api-generations.md.
 gate 'parity with pika 1.4.4' 300 "$PY" tools/parity.py --check
 gate 'opentelemetry-instrumentation-pika own tests' 300 env PYTHON="$PY" sh tools/otel_pika_tests.sh
-gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider tests/broker
+# Tests on the private 3-node cluster (marked private_cluster, automatically for every test that
+# uses the fixture) have a gate and a time bound of their own: forming the cluster takes tens
+# of seconds and each node restart a test does 10-30 s more (figures in the README).
+gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider -m 'not private_cluster' \
+    tests/broker
+gate 'cluster tests (private 3-node cluster)' 600 "$PY" -m pytest -q -ra -p no:cacheprovider \
+    -m private_cluster tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
 gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart

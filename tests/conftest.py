@@ -6,7 +6,8 @@ does not answer they FAIL with a clear message; they are never skipped, so a mis
 pass CI silently. ``./scripts/ensure_broker.sh`` starts one.
 
 Tests marked ``private_broker`` get their own throw-away RabbitMQ node through the
-``private_broker`` fixture (see ``tests/helpers/private_broker.py``).
+``private_broker`` fixture, and tests marked ``private_cluster`` a private 3-node cluster through
+the ``private_cluster`` fixture (both in ``tests/helpers/private_broker.py``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.helpers import amqp_answers  # noqa: E402
-from tests.helpers.private_broker import PrivateBroker, reap_stale_nodes  # noqa: E402
+from tests.helpers.private_broker import (  # noqa: E402
+    PrivateBroker,
+    PrivateCluster,
+    reap_stale_nodes,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _BROKER_DIRS = ('broker', 'acceptance')
+
+# Lines about the private cluster (formation time, memory) for the terminal summary.
+_CLUSTER_REPORT: list[str] = []
 
 
 class BrokerAddress(NamedTuple):
@@ -50,9 +58,14 @@ def _address() -> BrokerAddress:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/broker and tests/acceptance as needing the broker."""
+    """Mark every test under tests/broker and tests/acceptance as needing the broker, and every
+    test using the ``private_cluster`` fixture as ``private_cluster`` (scripts/test.sh runs those
+    in a gate of their own)."""
     tests_dir = Path(__file__).resolve().parent
     for item in items:
+        uses_cluster = 'private_cluster' in getattr(item, 'fixturenames', ())
+        if uses_cluster and not item.get_closest_marker('private_cluster'):
+            item.add_marker(pytest.mark.private_cluster)
         try:
             rel = Path(str(item.path)).resolve().relative_to(tests_dir)
         except ValueError:
@@ -122,3 +135,38 @@ def private_broker(_private_broker_session: PrivateBroker) -> PrivateBroker:
     """
     _private_broker_session.ensure_running()
     return _private_broker_session
+
+
+@pytest.fixture(scope='session')
+def private_cluster() -> Iterator[PrivateCluster]:
+    """A private 3-node RabbitMQ cluster on loopback, formed when a test first asks for it
+    (about 30 s on a quiet 2-core machine) and removed at the end of the session.
+
+    Session-scoped, so module-scoped fixtures can use it too. Before every test that uses it,
+    ``_heal_private_cluster`` brings killed, stopped or frozen nodes back: tests may hurt nodes
+    freely. Formation time and memory per node are printed in the terminal summary.
+    """
+    reap_stale_nodes()
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        _CLUSTER_REPORT.append(f'after forming: {cluster.describe()}')
+        yield cluster
+        _CLUSTER_REPORT.append(f'at session end: {cluster.describe()}')
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(autouse=True)
+def _heal_private_cluster(request: pytest.FixtureRequest) -> None:
+    """For tests using ``private_cluster``: every node running, thawed and in the cluster."""
+    if 'private_cluster' in request.fixturenames:
+        request.getfixturevalue('private_cluster').ensure_running()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the private cluster's formation time and memory when a test used it."""
+    if _CLUSTER_REPORT:
+        terminalreporter.write_sep('-', 'private cluster')
+        for line in _CLUSTER_REPORT:
+            terminalreporter.write_line(line)

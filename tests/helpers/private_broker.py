@@ -19,6 +19,9 @@ home (``/var/lib/rabbitmq``); we point ``HOME`` at a private directory so the no
 cookie, and :meth:`PrivateBroker.rabbitmqctl` runs the CLI with that same ``HOME``. The node still
 registers with the machine's single ``epmd`` (port 4369), like every Erlang node.
 
+:class:`PrivateCluster` composes three such nodes, sharing one cookie, into a private cluster on
+loopback for failover tests.
+
 Processes are only ever signalled by pid: the beam pid from this node's pid file, and the
 process group of the launcher we spawned (``start_new_session=True``). Never by name.
 """
@@ -26,10 +29,13 @@ process group of the launcher we spawned (``start_new_session=True``). Never by 
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import itertools
+import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -37,13 +43,15 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Union
 
 from tests.helpers import amqp_answers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
+    import pika
     from tests.helpers.tls_certs import TlsFiles
 
 LOGGER = logging.getLogger(__name__)
@@ -166,12 +174,22 @@ class PrivateBroker:
     :param start_timeout: seconds :meth:`start` waits for the node to answer AMQP
     :param base_dir: where to keep the node's files (default: a fresh temporary directory)
     :param tls: certificate files for an extra TLS listener on :attr:`tls_port`
+    :param cookie: the Erlang cookie, written to the private ``HOME`` before the first start
+        (nodes of one :class:`PrivateCluster` share it); default: Erlang makes one at first start
+    :param erl_args: extra emulator flags for the node's VM, e.g. ``'+S 1:1'``
     """
 
     def __init__(
-        self, start_timeout: float = 90.0, base_dir: str | None = None, tls: TlsFiles | None = None
+        self,
+        start_timeout: float = 90.0,
+        base_dir: str | None = None,
+        tls: TlsFiles | None = None,
+        cookie: str | None = None,
+        erl_args: str = '',
     ) -> None:
         self.start_timeout = start_timeout
+        self.cookie = cookie
+        self.erl_args = erl_args
         self.host = HOST
         self.node_name = f'pikatest-{os.getpid()}-{next(_COUNTER)}@localhost'
         self.port = free_port()
@@ -203,6 +221,15 @@ class PrivateBroker:
         """AMQP URL of this node (guest/guest, default vhost)."""
         return f'amqp://guest:guest@{self.host}:{self.port}/%2F'
 
+    def connection_parameters(self, **kwargs: Any) -> pika.ConnectionParameters:
+        """``pika.ConnectionParameters`` for this node (guest/guest); ``kwargs`` are passed on.
+
+        pika is imported here, not at module level: the helpers import before pika does.
+        """
+        import pika
+
+        return pika.ConnectionParameters(host=self.host, port=self.port, **kwargs)
+
     def _write_files(self) -> None:
         """Create the private directories, config, env and plugins files."""
         for sub in ('home', 'mnesia', 'log', 'plugins-expand'):
@@ -213,6 +240,11 @@ class PrivateBroker:
         plugins = '[rabbitmq_auth_mechanism_ssl].\n' if self.tls is not None else '[].\n'
         (self.base_dir / 'enabled_plugins').write_text(plugins, encoding='utf-8')
         (self.base_dir / 'rabbitmq-env.conf').write_text('# private node: empty\n', 'utf-8')
+        if self.cookie is not None:
+            # Erlang refuses a cookie file others can read; write it before any node starts.
+            cookie_file = self.base_dir / 'home' / '.erlang.cookie'
+            cookie_file.write_text(self.cookie, encoding='ascii')
+            cookie_file.chmod(0o400)
         # For reap_stale_nodes(): who owns the node, and its name.
         (self.base_dir / 'owner').write_text(str(os.getpid()), encoding='ascii')
         (self.base_dir / 'node').write_text(self.node_name, encoding='utf-8')
@@ -221,6 +253,7 @@ class PrivateBroker:
         """The environment for this node's server and CLI processes."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(('RABBITMQ_', 'ERL_'))}
         base = self.base_dir
+        erl_args = f'{_ERL_LOOPBACK_DIST} {self.erl_args}'.strip()
         env.update(
             {
                 'HOME': str(base / 'home'),
@@ -237,7 +270,7 @@ class PrivateBroker:
                 'RABBITMQ_PID_FILE': str(self.pid_file),
                 'RABBITMQ_ENABLED_PLUGINS_FILE': str(base / 'enabled_plugins'),
                 'RABBITMQ_PLUGINS_EXPAND_DIR': str(base / 'plugins-expand'),
-                'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS': _ERL_LOOPBACK_DIST,
+                'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS': erl_args,
             }
         )
         return env
@@ -250,10 +283,17 @@ class PrivateBroker:
         Reuses the same ports and data directory, so it also restarts a killed node.
         Raises :class:`PrivateBrokerError` with the log tail when the node does not come up.
         """
+        self.launch()
+        self.wait_until_up()
+        return self
+
+    def launch(self) -> None:
+        """Spawn the node's launcher without waiting (no-op when it runs): :class:`PrivateCluster`
+        boots its nodes side by side, then calls :meth:`wait_until_up` on each."""
         if self._closed:
             raise PrivateBrokerError('this PrivateBroker was closed')
         if self.is_running():
-            return self
+            return
         if not rabbitmq_available():
             raise PrivateBrokerError(f'rabbitmq-server is not installed in {RABBITMQ_BIN}')
         with contextlib.suppress(FileNotFoundError):
@@ -273,11 +313,10 @@ class PrivateBroker:
         finally:
             out.close()
         self._frozen = False
-        self._wait_until_up()
-        return self
 
-    def _wait_until_up(self) -> None:
-        """Poll until the node answers AMQP, failing after ``start_timeout`` seconds."""
+    def wait_until_up(self) -> None:
+        """Poll until the node answers AMQP, failing (and killing the node) after
+        ``start_timeout`` seconds or as soon as the launcher exits."""
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             process = self._process
@@ -302,6 +341,17 @@ class PrivateBroker:
         except (OSError, ValueError):
             return None
         return pid if _pid_alive(pid) else None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of this node's Erlang VM in bytes (0 when it is not running)."""
+        pid = self.beam_pid()
+        if pid is None:
+            return 0
+        with contextlib.suppress(OSError, ValueError, StopIteration, IndexError):
+            with open(f'/proc/{pid}/status', encoding='ascii', errors='replace') as handle:
+                line = next(line for line in handle if line.startswith('VmRSS:'))
+            return int(line.split()[1]) * 1024
+        return 0
 
     def is_running(self) -> bool:
         """True when the node process is alive (it may be frozen)."""
@@ -460,3 +510,309 @@ class PrivateBroker:
                 text = path.read_text(encoding='utf-8', errors='replace').splitlines()
                 parts.append(f'--- {path.name} ---\n' + '\n'.join(text[-lines:]))
         return '\n'.join(parts)
+
+
+#: Emulator flags of every cluster node: one scheduler thread each. Three VMs with a scheduler per
+#: core would fight over the two cores of a small CI machine; with one each the cluster forms as
+#: fast and idles cheaper.
+CLUSTER_ERL_ARGS = '+S 1:1'
+
+#: A node of a :class:`PrivateCluster`: one of its ``nodes``, or its index.
+NodeRef = Union[PrivateBroker, int]
+
+
+class PrivateCluster:
+    """A private RabbitMQ cluster on loopback, for failover tests. Never the shared broker.
+
+    Each node is a :class:`PrivateBroker` (own node name, AMQP port, distribution port, data, log
+    and ``HOME`` directory) in :attr:`nodes`. All share one Erlang cookie, written into every
+    private ``HOME`` before any node starts: nodes booting at once would otherwise each create a
+    different one. :meth:`start` boots the nodes side by side, standalone, then has nodes 2..n
+    join node 1 (``rabbitmqctl stop_app``, ``join_cluster``, ``start_app``) and waits until
+    ``cluster_status`` shows every node running. Methods that take a node accept one of
+    :attr:`nodes` or its index. Every ``rabbitmqctl`` call is bounded by ``ctl_timeout``.
+
+    :meth:`remove` (also run at exit) kills every node and deletes its files; stale clusters of
+    a dead test process are reaped by :func:`reap_stale_nodes` like single nodes.
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        start_timeout: float = 120.0,
+        ctl_timeout: float = 60.0,
+        erl_args: str = CLUSTER_ERL_ARGS,
+    ) -> None:
+        if size < 2:
+            raise ValueError(f'a cluster needs at least 2 nodes, not {size}')
+        self.start_timeout = start_timeout
+        self.ctl_timeout = ctl_timeout
+        cookie = secrets.token_hex(16).upper()
+        self.nodes = [
+            PrivateBroker(start_timeout=start_timeout, cookie=cookie, erl_args=erl_args)
+            for _ in range(size)
+        ]
+        #: Seconds :meth:`start` took from the first launch to all nodes running in the cluster.
+        self.formation_seconds: float | None = None
+        self._removed = False
+        atexit.register(self.remove)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> PrivateCluster:
+        """Boot every node, join them into one cluster and wait until all run in it.
+
+        The slow steps run side by side (each ``rabbitmqctl`` call boots a CLI VM for seconds):
+        the nodes boot together, nodes 2..n stop their application as soon as they are up, join
+        node 1 one after the other (concurrent joins of one mnesia cluster can conflict), then
+        start their application together. On any failure the whole cluster is removed and
+        :class:`PrivateBrokerError` says which step failed, with the node's log tail.
+        """
+        if self._removed:
+            raise PrivateBrokerError('this PrivateCluster was removed')
+        began = time.monotonic()
+        seed, joiners = self.nodes[0], self.nodes[1:]
+        try:
+            for node in self.nodes:
+                node.launch()
+            self._each(self._boot_standalone, self.nodes)
+            for node in joiners:
+                self._step(node, 'join_cluster', seed.node_name)
+            self._each(lambda node: self._step(node, 'start_app'), joiners)
+            self.wait_ready()
+        except BaseException:
+            self.remove()
+            raise
+        self.formation_seconds = time.monotonic() - began
+        LOGGER.info('private cluster formed in %.1fs: %s', self.formation_seconds, self.names())
+        return self
+
+    def _boot_standalone(self, node: PrivateBroker) -> None:
+        """Wait until ``node`` is up; a node that will join node 1 then stops its application."""
+        node.wait_until_up()
+        if node is not self.nodes[0]:
+            self._step(node, 'stop_app')
+
+    def _step(self, node: PrivateBroker, *args: str) -> None:
+        """One ``rabbitmqctl`` step of forming the cluster; its error names node and step."""
+        try:
+            self._ctl(node, *args)
+        except PrivateBrokerError as exc:
+            raise PrivateBrokerError(
+                f'forming the private cluster: {args[0]} on {node.node_name} failed: {exc}\n'
+                f'{node.log_tail()}'
+            ) from exc
+
+    @staticmethod
+    def _each(job: Callable[[PrivateBroker], None], nodes: list[PrivateBroker]) -> None:
+        """Run ``job`` for every node in parallel threads; re-raise the first failure."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            for future in [pool.submit(job, node) for node in nodes]:
+                future.result()
+
+    def wait_ready(self, nodes: list[NodeRef] | None = None, timeout: float | None = None) -> None:
+        """Wait until ``nodes`` (default: all) answer AMQP and run in the cluster, as
+        ``cluster_status`` on a live node reports it. Raises :class:`PrivateBrokerError` saying
+        which nodes are missing after ``timeout`` (default ``start_timeout``) seconds."""
+        wanted = self.nodes if nodes is None else [self._node(node) for node in nodes]
+        limit = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                missing = [n.node_name for n in wanted if not amqp_answers(n.host, n.port, 1.0)]
+                if missing:
+                    problem = f'not answering AMQP: {", ".join(missing)}'
+                else:
+                    running = self.running_nodes()
+                    missing = [n.node_name for n in wanted if n.node_name not in running]
+                    if not missing:
+                        return
+                    problem = f'not running in the cluster: {", ".join(missing)}'
+            except PrivateBrokerError as exc:
+                problem = str(exc)
+            if time.monotonic() >= deadline:
+                raise PrivateBrokerError(f'private cluster not ready after {limit:.0f}s; {problem}')
+            time.sleep(0.5)
+
+    def ensure_running(self) -> None:
+        """Bring every node back to running, thawed and in the cluster (cheap when they are).
+
+        A node whose VM runs but does not answer AMQP (application stopped, wedged) is killed
+        and started again.
+        """
+        repaired = []
+        for node in self.nodes:
+            node.thaw()
+            if node.is_running() and amqp_answers(node.host, node.port, timeout=2.0):
+                continue
+            node.kill()
+            node.launch()
+            repaired.append(node)
+        for node in repaired:
+            node.wait_until_up()
+        if repaired:
+            self.wait_ready()
+
+    def remove(self) -> None:
+        """Kill every node and delete its files. Safe to call more than once."""
+        if self._removed:
+            return
+        self._removed = True
+        for node in self.nodes:
+            node.close()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.remove)
+
+    def __enter__(self) -> PrivateCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.remove()
+
+    # -- hurting one node ---------------------------------------------------------------------
+
+    def kill(self, node: NodeRef) -> None:
+        """``kill -9`` the node's VM (a crash); return once the process is gone."""
+        self._node(node).kill()
+
+    def stop(self, node: NodeRef) -> None:
+        """Stop the node cleanly (``rabbitmqctl stop``); the others keep the cluster going."""
+        self._node(node).stop(timeout=self.ctl_timeout)
+
+    def start_node(self, node: NodeRef) -> None:
+        """Start a killed or stopped node (same name, ports and data) and wait until it runs
+        in the cluster again."""
+        broker = self._node(node)
+        broker.start()
+        self.wait_ready([broker])
+
+    def sigstop(self, node: NodeRef) -> None:
+        """SIGSTOP the node's VM: its sockets stay open, nothing is read or written."""
+        self._node(node).freeze()
+
+    def sigcont(self, node: NodeRef) -> None:
+        """SIGCONT the node's VM after :meth:`sigstop`."""
+        self._node(node).thaw()
+
+    def close_connections(self, node: NodeRef, reason: str = 'closed by a pika test') -> None:
+        """Close every client connection on this node only (all vhosts), as an operator would
+        with ``rabbitmqctl close_all_connections --global``."""
+        self._ctl(self._node(node), 'close_all_connections', '--global', reason)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """The Erlang node names, in :attr:`nodes` order."""
+        return [node.node_name for node in self.nodes]
+
+    def running_nodes(self, via: NodeRef | None = None) -> set[str]:
+        """Node names ``cluster_status`` reports running, asked of ``via`` (default: the first
+        live node)."""
+        status = self._ctl_json(self._node(via) if via is not None else None, 'cluster_status')
+        return set(status['running_nodes'])
+
+    def queue_leader(self, queue: str, vhost: str = '/') -> PrivateBroker | None:
+        """The node holding the leader of quorum queue ``queue`` as the cluster reports it now
+        (it may name a node that just died until a new leader is elected); None when the
+        leader is not one of :attr:`nodes`. Raises :class:`PrivateBrokerError` when there is no
+        such queue."""
+        rows = self._ctl_json(None, 'list_queues', '-p', vhost, 'name', 'leader')
+        for row in rows:
+            if row.get('name') == queue:
+                return self._by_name(str(row.get('leader', '')))
+        raise PrivateBrokerError(f'no queue {queue!r} in vhost {vhost!r}')
+
+    def wait_queue_leader(
+        self, queue: str, timeout: float = 60.0, avoid: NodeRef | None = None
+    ) -> PrivateBroker:
+        """Wait until ``queue``'s leader is on a running, unfrozen node other than ``avoid``
+        (after a kill: a new leader was elected) and return that node."""
+        unwanted = self._node(avoid) if avoid is not None else None
+        deadline = time.monotonic() + timeout
+        leader: PrivateBroker | None = None
+        while True:
+            with contextlib.suppress(PrivateBrokerError):
+                leader = self.queue_leader(queue)
+                if leader is not None and leader is not unwanted and _serving(leader):
+                    return leader
+            if time.monotonic() >= deadline:
+                where = leader.node_name if leader is not None else 'unknown'
+                raise PrivateBrokerError(
+                    f'queue {queue!r}: no leader on a live node after {timeout:.0f}s '
+                    f'(last reported: {where})'
+                )
+            time.sleep(0.5)
+
+    def connection_parameters(self, **kwargs: Any) -> list[pika.ConnectionParameters]:
+        """One ``pika.ConnectionParameters`` per node, in order: the list a client gives
+        ``BlockingConnection`` to reach any node."""
+        return [node.connection_parameters(**kwargs) for node in self.nodes]
+
+    def describe(self) -> str:
+        """Formation time and resident memory per node, for reports."""
+        formed = (
+            'not formed'
+            if self.formation_seconds is None
+            else (f'formed in {self.formation_seconds:.1f} s')
+        )
+        rss = ', '.join(f'{n.node_name} {n.rss_bytes() / 2**20:.0f} MiB' for n in self.nodes)
+        return f'{len(self.nodes)}-node private cluster {formed}; RSS {rss}'
+
+    # -- queues (through AMQP) ------------------------------------------------------------------
+
+    def declare_quorum_queue(
+        self, queue: str, node: NodeRef = 0, arguments: dict[str, Any] | None = None
+    ) -> None:
+        """Declare a durable quorum queue with a member on every node, through a connection to
+        ``node``: RabbitMQ 3.10 places the leader on the declaring client's node."""
+        import pika
+
+        args = {'x-queue-type': 'quorum', 'x-quorum-initial-group-size': len(self.nodes)}
+        args.update(arguments or {})
+        params = self._node(node).connection_parameters(blocked_connection_timeout=None)
+        connection = pika.BlockingConnection(params)
+        try:
+            connection.channel().queue_declare(queue, durable=True, arguments=args)
+        finally:
+            connection.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _node(self, node: NodeRef) -> PrivateBroker:
+        if isinstance(node, int):
+            return self.nodes[node]
+        if node not in self.nodes:
+            raise ValueError(f'{node.node_name} is not a node of this cluster')
+        return node
+
+    def _by_name(self, name: str) -> PrivateBroker | None:
+        return next((node for node in self.nodes if node.node_name == name), None)
+
+    def _live_node(self) -> PrivateBroker:
+        """A node that can answer ``rabbitmqctl`` now: running and not frozen."""
+        for node in self.nodes:
+            if _serving(node):
+                return node
+        raise PrivateBrokerError('no node of the private cluster is running')
+
+    def _ctl(self, node: PrivateBroker, *args: str) -> str:
+        return node.rabbitmqctl(*args, timeout=self.ctl_timeout)
+
+    def _ctl_json(self, node: PrivateBroker | None, *args: str) -> Any:
+        """Run a listing command with ``--formatter json`` on ``node`` (default: a live one)."""
+        target = node if node is not None else self._live_node()
+        out = self._ctl(target, '--quiet', *args, '--formatter', 'json')
+        try:
+            return json.loads(out)
+        except ValueError as exc:
+            raise PrivateBrokerError(f'rabbitmqctl {args[0]}: not JSON: {out[:500]!r}') from exc
+
+
+def _serving(node: PrivateBroker) -> bool:
+    """True when the node's VM runs and is not frozen (it may still be booting)."""
+    return node.is_running() and not node.frozen

@@ -453,7 +453,9 @@ class Pump:
             finalizer = weakref.finalize(
                 self, send_abandoned, self.sock, self._out, self.core._output
             )
-            finalizer.atexit = False  # flush_at_exit handles live pumps, under their lock
+            # flush_at_exit handles live pumps, under their lock. (mypy 1.19's typeshed, the
+            # newest that checks Python 3.9, rejects this attribute; mypy 2's accepts it.)
+            finalizer.atexit = False  # type: ignore[misc,unused-ignore]
         self._keeper = threading.Thread(
             target=keeper_main,
             args=(weakref.ref(self), self._keeper_stop, self._keeper_wake),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from operator import itemgetter
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Optional
 
 from pika import spec
 from pika._api import args as args_
@@ -34,13 +34,10 @@ Builder = Callable[[Bound], Any]
 _BOOL_ONLY = frozenset((bool,))
 
 
-class Prepared(NamedTuple):
-    """A checked call: the ``pika.spec`` method to send, the completion callback (None: none),
-    and whether the caller asked for no reply (pika 0.9's ``nowait``)."""
-
-    method: Any
-    callback: Optional[Callable[..., Any]]
-    nowait: bool
+Prepared = tuple[Any, Optional[Callable[..., Any]], bool]
+"""A checked call: ``(method, callback, nowait)``, the ``pika.spec`` method to send, the
+completion callback (None: none) and whether the caller asked for no reply (pika 0.9's
+``nowait``). A plain tuple: a NamedTuple costs a Python-level constructor on every RPC."""
 
 
 class ChannelMethod:
@@ -66,7 +63,7 @@ class ChannelMethod:
         """
         bound = args_.bind(self.name, args, kwargs)
         callback = self.check(bound)
-        return Prepared(self.build(bound), callback, bound.get('nowait', False))
+        return self.build(bound), callback, bound.get('nowait', False)
 
     def check(self, bound: Bound) -> Optional[Callable[..., Any]]:
         """Check the flags, the completion callback, the ``arguments`` table and ``nowait``
@@ -90,17 +87,18 @@ class ChannelMethod:
         return callback
 
 
-def _str(name: str, value: Any) -> Any:
-    """`value` when it is a str (the usual case costs one type test)."""
-    if type(value) is not str:
-        args_.require_str(name, value)
-    return value
+def _strs(bound: Bound, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """Check that each of ``names`` is a str and each of ``optional`` a str or None.
 
-
-def _str_or_none(name: str, value: Any) -> Any:
-    if value is not None and type(value) is not str:
-        args_.require_str(name, value)
-    return value
+    :raises TypeError: naming the first that is not
+    """
+    for name in names:
+        if type(bound[name]) is not str:
+            args_.require_str(name, bound[name])
+    for name in optional:
+        value = bound[name]
+        if value is not None and type(value) is not str:
+            args_.require_str(name, value)
 
 
 # -- builders: bound call -> spec method ---------------------------------------------------------
@@ -108,11 +106,14 @@ def _str_or_none(name: str, value: Any) -> Any:
 
 def _exchange_declare(b: Bound) -> spec.Exchange.Declare:
     exchange_type = b['exchange_type']
-    exchange_type = getattr(exchange_type, 'value', exchange_type)  # an ExchangeType member
+    if type(exchange_type) is not str:
+        exchange_type = getattr(exchange_type, 'value', exchange_type)  # an ExchangeType member
+        args_.require_str('exchange_type', exchange_type)
+    _strs(b, ('exchange',))
     return spec.Exchange.Declare(
         0,  # ticket, exchange, type, passive, durable, auto_delete, internal, nowait, arguments
-        _str('exchange', b['exchange']),
-        _str('exchange_type', exchange_type),
+        b['exchange'],
+        exchange_type,
         b['passive'],
         b['durable'],
         b['auto_delete'],
@@ -123,20 +124,21 @@ def _exchange_declare(b: Bound) -> spec.Exchange.Declare:
 
 
 def _exchange_delete(b: Bound) -> spec.Exchange.Delete:
-    exchange = _str_or_none('exchange', b['exchange'])
+    _strs(b, (), ('exchange',))
     # ticket, exchange, if_unused, nowait
-    return spec.Exchange.Delete(0, exchange or '', b['if_unused'], b['nowait'])
+    return spec.Exchange.Delete(0, b['exchange'] or '', b['if_unused'], b['nowait'])
 
 
 def _exchange_binding(method_class: Any) -> Builder:
     """The builder of Exchange.Bind or Exchange.Unbind (the same fields)."""
 
     def build(b: Bound) -> Any:
+        _strs(b, ('destination', 'source', 'routing_key'))
         return method_class(
             0,  # ticket, destination, source, routing_key, nowait, arguments
-            _str('destination', b['destination']),
-            _str('source', b['source']),
-            _str('routing_key', b['routing_key']),
+            b['destination'],
+            b['source'],
+            b['routing_key'],
             b['nowait'],
             b['arguments'],
         )
@@ -145,9 +147,12 @@ def _exchange_binding(method_class: Any) -> Builder:
 
 
 def _queue_declare(b: Bound) -> spec.Queue.Declare:
+    queue = b['queue']
+    if type(queue) is not str:
+        args_.require_str('queue', queue)
     return spec.Queue.Declare(
         0,  # ticket, queue, passive, durable, exclusive, auto_delete, nowait, arguments
-        _str('queue', b['queue']),
+        queue,
         b['passive'],
         b['durable'],
         b['exclusive'],
@@ -159,12 +164,12 @@ def _queue_declare(b: Bound) -> spec.Queue.Declare:
 
 def _queue_bind(b: Bound) -> spec.Queue.Bind:
     """A None routing key binds with the queue name."""
-    queue = _str('queue', b['queue'])
-    routing_key = _str_or_none('routing_key', b['routing_key'])
+    _strs(b, ('queue', 'exchange'), ('routing_key',))
+    queue, routing_key = b['queue'], b['routing_key']
     return spec.Queue.Bind(
         0,  # ticket, queue, exchange, routing_key, nowait, arguments
         queue,
-        _str('exchange', b['exchange']),
+        b['exchange'],
         queue if routing_key is None else routing_key,
         b['nowait'],
         b['arguments'],
@@ -173,31 +178,35 @@ def _queue_bind(b: Bound) -> spec.Queue.Bind:
 
 def _queue_unbind(b: Bound) -> spec.Queue.Unbind:
     """A None routing key unbinds the queue name; a None exchange is the default one."""
-    queue = _str('queue', b['queue'])
-    exchange = _str_or_none('exchange', b['exchange'])
-    routing_key = _str_or_none('routing_key', b['routing_key'])
+    _strs(b, ('queue',), ('exchange', 'routing_key'))
+    queue, routing_key = b['queue'], b['routing_key']
     return spec.Queue.Unbind(
         0,  # ticket, queue, exchange, routing_key, arguments
         queue,
-        exchange or '',
+        b['exchange'] or '',
         queue if routing_key is None else routing_key,
         b['arguments'],
     )
 
 
 def _queue_purge(b: Bound) -> spec.Queue.Purge:
-    return spec.Queue.Purge(0, _str('queue', b['queue']), b['nowait'])  # ticket, queue, nowait
+    _strs(b, ('queue',))
+    return spec.Queue.Purge(0, b['queue'], b['nowait'])  # ticket, queue, nowait
 
 
 def _queue_delete(b: Bound) -> spec.Queue.Delete:
-    queue = _str('queue', b['queue'])
+    _strs(b, ('queue',))
     # ticket, queue, if_unused, if_empty, nowait
-    return spec.Queue.Delete(0, queue, b['if_unused'], b['if_empty'], b['nowait'])
+    return spec.Queue.Delete(0, b['queue'], b['if_unused'], b['if_empty'], b['nowait'])
 
 
 def _basic_qos(b: Bound) -> spec.Basic.Qos:
-    args_.require_int('prefetch_size', b['prefetch_size'], maximum=0xFFFFFFFF)
-    args_.require_int('prefetch_count', b['prefetch_count'], maximum=0xFFFF)
+    size, count = b['prefetch_size'], b['prefetch_count']
+    if type(size) is not int or type(count) is not int or not (0 <= count <= 0xFFFF):
+        args_.require_int('prefetch_size', size, maximum=0xFFFFFFFF)
+        args_.require_int('prefetch_count', count, maximum=0xFFFF)
+    elif not 0 <= size <= 0xFFFFFFFF:
+        args_.require_int('prefetch_size', size, maximum=0xFFFFFFFF)
     # prefetch_size, prefetch_count, global_qos
     return spec.Basic.Qos(b['prefetch_size'], b['prefetch_count'], b['global_qos'])
 
@@ -209,10 +218,11 @@ def _basic_recover(b: Bound) -> spec.Basic.Recover:
 def _basic_consume(b: Bound) -> spec.Basic.Consume:
     """Basic.Consume; the front-end has filled in ``consumer_tag`` (its own, when None)."""
     args_.require_callable('on_message_callback', b['on_message_callback'])
+    _strs(b, ('queue', 'consumer_tag'))
     return spec.Basic.Consume(
         0,  # ticket, queue, consumer_tag, no_local, no_ack, exclusive, nowait, arguments
-        _str('queue', b['queue']),
-        _str('consumer_tag', b['consumer_tag']),
+        b['queue'],
+        b['consumer_tag'],
         False,
         b['auto_ack'],
         b['exclusive'],
@@ -222,12 +232,13 @@ def _basic_consume(b: Bound) -> spec.Basic.Consume:
 
 
 def _basic_cancel(b: Bound) -> spec.Basic.Cancel:
-    # consumer_tag, nowait
-    return spec.Basic.Cancel(_str('consumer_tag', b['consumer_tag']), b.get('nowait', False))
+    _strs(b, ('consumer_tag',))
+    return spec.Basic.Cancel(b['consumer_tag'], b.get('nowait', False))  # consumer_tag, nowait
 
 
 def _basic_get(b: Bound) -> spec.Basic.Get:
-    return spec.Basic.Get(0, _str('queue', b['queue']), b['auto_ack'])  # ticket, queue, no_ack
+    _strs(b, ('queue',))
+    return spec.Basic.Get(0, b['queue'], b['auto_ack'])  # ticket, queue, no_ack
 
 
 def _confirm_select(b: Bound) -> spec.Confirm.Select:

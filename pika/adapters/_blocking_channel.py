@@ -454,7 +454,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
 
     def confirm_delivery(self, *, timeout: Optional[float] = None) -> None:
         """Turn on publisher confirms: ``basic_publish`` then waits for Basic.Ack/Nack."""
-        self._rpc(spec.Confirm.Select(), timeout)
+        self._rpc(METHODS['confirm_delivery'].build({}), timeout)
 
     # -- acknowledgements ----------------------------------------------------------------
 
@@ -539,14 +539,14 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
         """
         if callable(consumer_tag):  # 0.9 form: basic_cancel(callback, consumer_tag)
             raise TypeError('basic_cancel() takes a consumer tag; callbacks are not used here')
-        args_mod.require_str('consumer_tag', consumer_tag)
+        cancel = METHODS['basic_cancel'].build({'consumer_tag': consumer_tag})  # checks the tag
         consumer = self._consumers.get(consumer_tag)
         gen = self._generator
         if consumer is None and (gen is None or gen.tag != consumer_tag):
             return []
         auto_ack = consumer.auto_ack if consumer is not None else gen.auto_ack  # type: ignore[union-attr]
         if self.is_open:
-            self._rpc(spec.Basic.Cancel(consumer_tag=consumer_tag), timeout)
+            self._rpc(cancel, timeout)
         self._remember_cancelled(consumer_tag, auto_ack)  # first: a dispatcher reads it
         self._consumers.pop(consumer_tag, None)
         if gen is not None and gen.tag == consumer_tag:

@@ -52,10 +52,10 @@ def test_every_row_is_a_method_of_both_front_ends_with_a_1x_signature() -> None:
 @pytest.mark.parametrize('name', sorted(GOOD_CALLS))
 def test_each_row_builds_its_spec_method(name: str) -> None:
     args, kwargs = GOOD_CALLS[name]
-    prepared = METHODS[name].prepare(args, kwargs)
-    assert isinstance(prepared.method, spec.amqp_object.Method)
-    assert prepared.method.synchronous
-    assert prepared.nowait is False
+    method, _callback, nowait = METHODS[name].prepare(args, kwargs)
+    assert isinstance(method, spec.amqp_object.Method)
+    assert method.synchronous
+    assert nowait is False
 
 
 @pytest.mark.parametrize(('name', 'flag'), FLAGGED)
@@ -72,9 +72,9 @@ def test_a_flag_that_is_not_a_bool_raises_type_error_naming_it(
 @pytest.mark.parametrize('good', [True, False, 0, 1])
 def test_a_flag_accepts_bool_and_the_ints_0_and_1(name: str, flag: str, good: Any) -> None:
     args, kwargs = GOOD_CALLS[name]
-    method = METHODS[name].prepare(args if flag != 'active' else (), {**kwargs, flag: good})
+    method, _, _ = METHODS[name].prepare(args if flag != 'active' else (), {**kwargs, flag: good})
     field = {'auto_ack': 'no_ack'}.get(flag, flag)
-    assert bool(getattr(method.method, field)) is bool(good)
+    assert bool(getattr(method, field)) is bool(good)
 
 
 @pytest.mark.parametrize(('name', 'flag'), FLAGGED)
@@ -112,5 +112,5 @@ def test_the_single_methods_apply_the_policy_in_both_front_ends() -> None:
 def test_nowait_with_a_callback_is_a_value_error_in_the_table() -> None:
     with pytest.raises(ValueError, match='nowait'):
         METHODS['queue_declare'].prepare((print, 'q'), {'nowait': True})
-    prepared = METHODS['queue_declare'].prepare((), {'queue': 'q', 'nowait': True})
-    assert prepared.nowait is True and prepared.method.nowait is True
+    method, callback, nowait = METHODS['queue_declare'].prepare((), {'queue': 'q', 'nowait': True})
+    assert nowait is True and method.nowait is True and callback is None

@@ -26,7 +26,7 @@ adapter reports what happened and asks what to do.
 
 Cost: with recovery off there is no record (``None``) and nothing here runs. With it on, a
 delivery costs one call (:meth:`ChannelRecord.deliver`), an ack one more, a confirm-mode
-publish one record object.
+publish one tuple (:data:`Sent`) until its confirm.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ __all__ = [
     'RecoveryRecord',
     'Replay',
     'ReplayStep',
+    'Sent',
 ]
 
 #: ``ReplayStep.channel_number`` of exchange, queue and binding steps: send them on a channel
@@ -291,9 +292,32 @@ class PendingPublish:
         self.properties = properties
         self.mandatory = mandatory
 
+    @classmethod
+    def from_sent(cls, broker_tag: Optional[int], sent: Sent) -> PendingPublish:
+        """The record of a publish kept as a :data:`Sent` tuple."""
+        return cls(sent[0], broker_tag, sent[1], sent[2], sent[3], sent[4], sent[5])
+
+    def sent(self) -> Sent:
+        """This publish as a :data:`Sent` tuple."""
+        return (
+            self.sequence,
+            self.exchange,
+            self.routing_key,
+            self.body,
+            self.properties,
+            self.mandatory,
+        )
+
     def __repr__(self) -> str:
         # No body or properties: a message's content does not belong in a log line.
         return f'<PendingPublish sequence={self.sequence} broker_tag={self.broker_tag}>'
+
+
+#: How a publish awaiting its confirm is kept while the connection lives: ``(sequence,
+#: exchange, routing_key, body, properties, mandatory)``. A tuple costs a fifth of a
+#: ``PendingPublish`` to build, and every confirm-mode publish builds one; the object is made
+#: only when one is handed out (lost with a connection, dropped, abandoned).
+Sent = tuple[int, str, str, Any, Any, bool]
 
 
 class ChannelRecord:
@@ -335,8 +359,8 @@ class ChannelRecord:
         self.tx_dirty = False
         #: A transaction with work in it was lost with the connection (see docs/recovery.md).
         self.transaction_lost = False
-        # broker tag -> PendingPublish, in publish order (the broker confirms in that order).
-        self._pending: OrderedDict[int, PendingPublish] = OrderedDict()
+        # broker tag -> Sent, in publish order (the broker confirms in that order).
+        self._pending: OrderedDict[int, Sent] = OrderedDict()
         # sequence -> PendingPublish lost with a connection, not published again yet.
         self._unsent: dict[int, PendingPublish] = {}
 
@@ -384,29 +408,27 @@ class ChannelRecord:
             return None
         self.publish_sequence += 1
         sequence = self.publish_sequence
-        self._pending[broker_tag] = PendingPublish(
-            sequence, broker_tag, exchange, routing_key, body, properties, mandatory
-        )
+        self._pending[broker_tag] = (sequence, exchange, routing_key, body, properties, mandatory)
         return sequence
 
-    def confirmed(self, broker_tag: int, multiple: bool) -> list[PendingPublish]:
-        """The publishes a Basic.Ack/Nack of ``broker_tag`` settles, removed from the record."""
+    def confirmed(self, broker_tag: int, multiple: bool) -> list[int]:
+        """The sequence numbers a Basic.Ack/Nack of ``broker_tag`` settles (removed), in order."""
         pending = self._pending
         if not multiple:
-            entry = pending.pop(broker_tag, None)
-            return [] if entry is None else [entry]
+            sent = pending.pop(broker_tag, None)
+            return [] if sent is None else [sent[0]]
         settled = []
         while pending:
             first = next(iter(pending))
             if first > broker_tag:
                 break
-            settled.append(pending.popitem(last=False)[1])
+            settled.append(pending.popitem(last=False)[1][0])
         return settled
 
     def app_sequence(self, broker_tag: int) -> Optional[int]:
         """The application-visible sequence number of an unconfirmed publish, or ``None``."""
-        entry = self._pending.get(broker_tag)
-        return None if entry is None else entry.sequence
+        sent = self._pending.get(broker_tag)
+        return None if sent is None else sent[0]
 
     def unconfirmed(self) -> list[PendingPublish]:
         """Publishes lost with a connection and not published again, by sequence number."""
@@ -416,21 +438,22 @@ class ChannelRecord:
         """``entry`` was published again on the new connection as ``broker_tag``."""
         self._unsent.pop(entry.sequence, None)
         entry.broker_tag = broker_tag
-        self._pending[broker_tag] = entry
+        self._pending[broker_tag] = entry.sent()
 
     def abandon(self, sequence: int) -> Optional[PendingPublish]:
         """Stop tracking a publish (its caller gave up: the outcome is unknown)."""
         entry = self._unsent.pop(sequence, None)
         if entry is not None:
             return entry
-        for tag, pending in self._pending.items():
-            if pending.sequence == sequence:
-                return self._pending.pop(tag)
+        for tag, sent in self._pending.items():
+            if sent[0] == sequence:
+                return PendingPublish.from_sent(tag, self._pending.pop(tag))
         return None
 
     def drop_publishes(self) -> list[PendingPublish]:
         """Every publish still tracked, removed (the channel is closed for good)."""
-        dropped = [*self._pending.values(), *self._unsent.values()]
+        dropped = [PendingPublish.from_sent(tag, sent) for tag, sent in self._pending.items()]
+        dropped.extend(self._unsent.values())
         self._pending.clear()
         self._unsent.clear()
         return sorted(dropped, key=_by_sequence)
@@ -444,9 +467,8 @@ class ChannelRecord:
     def connection_lost(self) -> None:
         """The connection is gone: later broker tags restart at 1, unconfirmed wait for resend."""
         self.tag_offset = self.last_tag
-        for entry in self._pending.values():
-            entry.broker_tag = None
-            self._unsent[entry.sequence] = entry
+        for sent in self._pending.values():
+            self._unsent[sent[0]] = PendingPublish.from_sent(None, sent)
         self._pending.clear()
         self.transaction_lost = self.transaction_lost or self.tx_dirty
         self.tx_dirty = False

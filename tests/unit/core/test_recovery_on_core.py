@@ -62,8 +62,7 @@ def confirm(core: ConnectionCore, channel: ChannelRecord, tag: int) -> list[int]
     """The broker confirms up to ``tag``; returns the application's sequence numbers settled."""
     confirmed = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=tag, multiple=True)), 0.0)
     assert isinstance(confirmed[0], events.DeliveryConfirmed)
-    settled = channel.confirmed(confirmed[0].method.delivery_tag, confirmed[0].method.multiple)
-    return [entry.sequence for entry in settled]
+    return channel.confirmed(confirmed[0].method.delivery_tag, confirmed[0].method.multiple)
 
 
 def replay_on(core: ConnectionCore, record: RecoveryRecord) -> list[tuple[str, str]]:

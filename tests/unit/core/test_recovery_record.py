@@ -664,12 +664,12 @@ def test_confirms_settle_single_and_multiple() -> None:
     channel = confirm_channel(RecoveryRecord())
     sequences = [channel.published(tag, 'ex', 'k', b'%d' % tag) for tag in range(1, 6)]
     assert sequences == [1, 2, 3, 4, 5]
-    assert [p.sequence for p in channel.confirmed(2, multiple=False)] == [2]
-    assert [p.sequence for p in channel.confirmed(3, multiple=True)] == [1, 3]
+    assert channel.confirmed(2, multiple=False) == [2]
+    assert channel.confirmed(3, multiple=True) == [1, 3]
     assert channel.confirmed(3, multiple=True) == []
     assert channel.confirmed(99, multiple=False) == []
     assert channel.app_sequence(5) == 5 and channel.app_sequence(1) is None
-    assert [p.sequence for p in channel.confirmed(5, multiple=True)] == [4, 5]
+    assert channel.confirmed(5, multiple=True) == [4, 5]
 
 
 def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> None:
@@ -694,8 +694,8 @@ def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> N
     assert channel.unconfirmed() == []
     assert channel.published(3, 'ex', 'k', b'm6') == 6  # sequence numbers go on
     assert channel.app_sequence(1) == 3 and channel.app_sequence(2) == 5
-    assert [p.sequence for p in channel.confirmed(2, multiple=True)] == [3, 5]
-    assert [p.sequence for p in channel.confirmed(3, multiple=False)] == [6]
+    assert channel.confirmed(2, multiple=True) == [3, 5]
+    assert channel.confirmed(3, multiple=False) == [6]
 
 
 def test_loss_during_republishing_keeps_what_was_not_sent_yet() -> None:
@@ -716,7 +716,8 @@ def test_abandon_stops_tracking_a_publish() -> None:
     for tag in (1, 2, 3):
         channel.published(tag, 'ex', 'k', b'')
     abandoned = channel.abandon(2)
-    assert abandoned is not None and abandoned.sequence == 2
+    assert abandoned is not None
+    assert (abandoned.sequence, abandoned.broker_tag, abandoned.exchange) == (2, 2, 'ex')
     record.connection_lost()
     abandoned = channel.abandon(3)
     assert abandoned is not None and abandoned.sequence == 3
@@ -738,8 +739,9 @@ def test_channel_closed_returns_the_publishes_it_drops() -> None:
 def test_pending_publish_repr_hides_the_message() -> None:
     channel = confirm_channel(RecoveryRecord())
     channel.published(1, 'ex', 'k', b'secret-body', properties='secret-props')
-    entry = channel.confirmed(1, multiple=False)[0]
+    (entry,) = channel.drop_publishes()
     assert repr(entry) == '<PendingPublish sequence=1 broker_tag=1>'
+    assert (entry.body, entry.properties) == (b'secret-body', 'secret-props')
 
 
 # -- transactions ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ the ``private_cluster`` fixture (both in ``tests/helpers/private_broker.py``).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -55,6 +56,18 @@ def _address() -> BrokerAddress:
     return BrokerAddress(
         os.environ.get('AMQP_HOST', '127.0.0.1'), int(os.environ.get('AMQP_PORT', '5672'))
     )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f'stopped by signal {signum}')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (``timeout`` in scripts/test.sh, a cancelled CI job) stops the session as Ctrl-C
+    does, so fixture finalizers and ``atexit`` still remove private nodes and the private
+    cluster; with the default action their VMs would outlive the run."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -26,12 +26,14 @@ from pika._api.methods import METHODS
 from pika._core import events as ev
 from pika._core.channel import ChannelCore
 from pika._core.states import ChannelState
-from pika.adapters._blocking.consume import ConsumeGeneratorMixin, _Generator
+from pika.adapters._blocking.consume import ChannelLink, ConsumeGenerator, Message, NoMessage
 from pika.adapters._blocking.slots import PendingConfirm, Waiter
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
 from pika.adapters._otel_compat import ConsumerInfosCompat
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pika.adapters._blocking.pump import Pump
     from pika.adapters._blocking.slots import ChannelSlot
     from pika.adapters.blocking_connection import BlockingConnection
@@ -133,7 +135,7 @@ def _method_frame(channel_number: int, reply: ev.RpcReply) -> frame.Method:
     return frame.Method(channel_number, reply.method)
 
 
-class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
+class BlockingChannel(ConsumerInfosCompat):
     """A channel of a :class:`BlockingConnection`; create it with ``connection.channel()``.
 
     Synchronous methods block until the broker replies and return its reply as a
@@ -159,7 +161,21 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
         self._slot = slot
         self._consumers: dict[Any, _Consumer] = {}
         self._cancelled_auto_ack: dict[Any, bool] = {}
-        self._generator: Optional[_Generator] = None
+        # the consume() generator's consumer, composed: it calls back only through this link
+        self._consume_gen = ConsumeGenerator(
+            ChannelLink(
+                new_tag=self._new_tag,
+                check_usable=self._check_usable,
+                raise_closed=self._raise_closed,
+                rpc=self._rpc,
+                purge=self._purge,
+                basic_cancel=self.basic_cancel,
+                is_open=lambda: self.is_open,
+                run_once=link.run_once,
+            ),
+            slot,
+            self._pump,
+        )
         self._return_callbacks: list[Callable[..., Any]] = []
         self._cancel_callbacks: list[Callable[..., Any]] = []
 
@@ -204,8 +220,9 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
     def consumer_tags(self) -> list[str]:
         """Tags of this channel's active consumers (``basic_consume`` and ``consume``)."""
         tags = list(self._consumers)
-        if self._generator is not None:
-            tags.append(self._generator.tag)
+        gen = self._consume_gen.current
+        if gen is not None:
+            tags.append(gen.tag)
         return tags
 
     def _check_usable(self) -> None:
@@ -520,7 +537,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
     def _new_tag(self, requested: Optional[str]) -> str:
         if requested is not None and requested != '':
             args_mod.require_str('consumer_tag', requested)
-            gen = self._generator
+            gen = self._consume_gen.current
             if requested in self._consumers or (gen is not None and gen.tag == requested):
                 raise exceptions.DuplicateConsumerTag(requested)
             return requested
@@ -541,7 +558,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
             raise TypeError('basic_cancel() takes a consumer tag; callbacks are not used here')
         cancel = METHODS['basic_cancel'].build({'consumer_tag': consumer_tag})  # checks the tag
         consumer = self._consumers.get(consumer_tag)
-        gen = self._generator
+        gen = self._consume_gen.current
         if consumer is None and (gen is None or gen.tag != consumer_tag):
             return []
         auto_ack = consumer.auto_ack if consumer is not None else gen.auto_ack  # type: ignore[union-attr]
@@ -550,7 +567,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
         self._remember_cancelled(consumer_tag, auto_ack)  # first: a dispatcher reads it
         self._consumers.pop(consumer_tag, None)
         if gen is not None and gen.tag == consumer_tag:
-            self._generator = None
+            self._consume_gen.current = None
         leftovers = self._purge(consumer_tag)
         if auto_ack:
             return [(e.method, e.properties, e.body) for e in leftovers]
@@ -607,6 +624,82 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
                 if len(chunk) == REQUEUE_CHUNK or not self._connection.in_callback():
                     pump.send_now()
 
+    # -- the consume() generator (pika.adapters._blocking.consume) ---------------------------
+
+    @overload
+    def consume(
+        self,
+        queue: args_mod.ReceivedStr,
+        auto_ack: bool = ...,
+        exclusive: bool = ...,
+        arguments: Optional[dict[str, Any]] = ...,
+        inactivity_timeout: None = ...,
+        consumer_tag: Optional[str] = ...,
+    ) -> Iterator[Message]: ...
+
+    @overload
+    def consume(
+        self,
+        queue: args_mod.ReceivedStr,
+        auto_ack: bool = ...,
+        exclusive: bool = ...,
+        arguments: Optional[dict[str, Any]] = ...,
+        *,
+        inactivity_timeout: float,
+        consumer_tag: Optional[str] = ...,
+    ) -> Iterator[Union[Message, NoMessage]]: ...
+
+    @overload
+    def consume(
+        self,
+        queue: args_mod.ReceivedStr,
+        auto_ack: bool,
+        exclusive: bool,
+        arguments: Optional[dict[str, Any]],
+        inactivity_timeout: float,
+        consumer_tag: Optional[str] = ...,
+    ) -> Iterator[Union[Message, NoMessage]]: ...
+
+    def consume(
+        self,
+        queue: args_mod.ReceivedStr,
+        auto_ack: bool = False,
+        exclusive: bool = False,
+        arguments: Optional[dict[str, Any]] = None,
+        inactivity_timeout: Optional[float] = None,
+        consumer_tag: Optional[str] = None,
+    ) -> Iterator[Union[Message, NoMessage]]:
+        """Yield ``(method, properties, body)`` for each message of ``queue``.
+
+        Lazy, as in pika 1.x: nothing is checked or sent until the generator is first
+        advanced; then ``Basic.Consume`` goes out, so its failure (e.g. the broker's 404 for
+        a missing queue, :class:`~pika.exceptions.ChannelClosedByBroker`) is raised by that
+        ``next()``. One such consumer exists per channel (its tag is ``consumer_tag``, or a
+        generated one); a generator advanced while it runs with the same ``queue``,
+        ``auto_ack`` and ``exclusive`` resumes it (as in pika, ``arguments`` and
+        ``consumer_tag`` then do not matter), others raise ``ValueError``. With
+        ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
+        nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
+        or by the broker) or the channel closes.
+        """
+        return self._consume_gen.consume(
+            queue, auto_ack, exclusive, arguments, inactivity_timeout, consumer_tag
+        )
+
+    def cancel(self) -> int:
+        """Cancel the ``consume()`` consumer and drop the messages it has not yielded yet.
+
+        With ``auto_ack=False`` those messages are Nacked with requeue (the broker redelivers
+        them); with ``auto_ack=True`` they are discarded. Returns 0, as pika has since 0.10
+        (the generator's first release): code written for pika may test the result, and
+        ``get_waiting_message_count()`` tells how many are pending before the call.
+        """
+        return self._consume_gen.cancel()
+
+    def get_waiting_message_count(self) -> int:
+        """Messages received for the ``consume()`` generator and not yielded yet."""
+        return len(self._slot.gen_queue)
+
     def start_consuming(self) -> None:
         """Dispatch deliveries to ``basic_consume`` callbacks until every consumer is cancelled.
 
@@ -646,7 +739,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
             return
         for tag in list(self._consumers):
             self.basic_cancel(tag)
-        if self._generator is not None:
+        if self._consume_gen.current is not None:
             self.cancel()
 
     def add_on_return_callback(self, callback: Callable[..., Any]) -> None:
@@ -790,7 +883,7 @@ class BlockingChannel(ConsumeGeneratorMixin, ConsumerInfosCompat):
             if slot.error is None:  # timed out (a closed channel's queues are already empty)
                 pump.router.drop_deliveries(slot)
         self._consumers.clear()
-        self._generator = None
+        self._consume_gen.current = None
         self._link.forget_channel(self.channel_number)
         if not done:
             raise exceptions.OperationTimeout(f'Channel {self.channel_number} close timed out')

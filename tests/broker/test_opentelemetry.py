@@ -237,6 +237,6 @@ def test_uninstrument_leaves_plain_channels_and_generators(
     method, properties, _body = next(channel.consume(queue, inactivity_timeout=5))
     assert method is not None and not (properties.headers or {})
     # ...and the generator pops straight from the deque the pump fills (no proxy, no cost).
-    assert type(channel._generator.info.pending_events) is deque  # type: ignore[union-attr]
+    assert type(channel._consume_gen.current.info.pending_events) is deque  # type: ignore[union-attr]
     channel.cancel()
     assert exporter.get_finished_spans() == ()

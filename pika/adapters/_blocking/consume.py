@@ -1,4 +1,6 @@
-"""The ``consume()`` generator of :class:`BlockingChannel` (pika 1.x), as a mixin.
+"""The ``consume()`` generator of :class:`BlockingChannel` (pika 1.x): :class:`ConsumeGenerator`,
+an object each channel holds and hands ``consume()``, ``cancel()`` and
+``get_waiting_message_count()`` to.
 
 One generator consumer exists per channel. Its deliveries are routed by the pump into the
 channel slot's ``gen_queue`` (not the callback queue), so iterating needs no callback; while the
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
 
 from pika import exceptions, spec
 from pika._api import args as args_mod
@@ -24,13 +26,12 @@ if TYPE_CHECKING:
     from pika._core import events as ev
     from pika.adapters._blocking.pump import Pump
     from pika.adapters._blocking.slots import ChannelSlot
-    from pika.adapters.blocking_connection import BlockingConnection
 
 #: What ``consume()`` yields for a message, and (with ``inactivity_timeout``) when none came.
 #: Without ``inactivity_timeout`` the overloads promise only messages, so user code can read
 #: ``method.delivery_tag`` and ``body`` without a None check.
-_Message = tuple[spec.Basic.Deliver, spec.BasicProperties, bytes]
-_NoMessage = tuple[None, None, None]
+Message = tuple[spec.Basic.Deliver, spec.BasicProperties, bytes]
+NoMessage = tuple[None, None, None]
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -51,7 +52,7 @@ def _check_inactivity_timeout(value: object) -> None:
 _CONSUME_FLAGS = ('auto_ack', 'exclusive')
 
 
-class _Generator:
+class GeneratorState:
     """State of the ``consume()`` generator's consumer.
 
     ``info`` is the same consumer in pika 1.x's shape; the generator pops deliveries through
@@ -70,39 +71,46 @@ class _Generator:
         self.info = ConsumerGeneratorInfo(params, tag, deliveries)
 
 
-class ConsumeGeneratorMixin:
-    """``consume()``, ``cancel()`` and ``get_waiting_message_count()``."""
+class ChannelLink(NamedTuple):
+    """What the generator uses of its :class:`BlockingChannel` (the channel's own bound
+    methods, handed over when the channel is made), so neither reaches into the other."""
 
-    _generator: Optional[_Generator]
-    _slot: ChannelSlot
-    _pump: Pump
-    _connection: BlockingConnection
+    new_tag: Callable[[Optional[str]], str]
+    """A consumer tag: the requested one once checked unique, else a generated one."""
+    check_usable: Callable[[], None]
+    """Raise why the channel cannot be used (pump lock held)."""
+    raise_closed: Callable[[], None]
+    """Raise the channel's close reason (once), else ``ChannelWrongStateError``: always raises."""
+    rpc: Callable[[Any], Any]
+    """Send a synchronous method and wait for its reply."""
+    purge: Callable[[str], list[Any]]
+    """Remove the undispatched deliveries of a consumer tag."""
+    basic_cancel: Callable[[str], Any]
+    """``BlockingChannel.basic_cancel``."""
+    is_open: Callable[[], bool]
+    """Whether the channel can be used."""
+    run_once: Callable[[Optional[float], Callable[[], bool]], Any]
+    """One turn of the connection's dispatch loop, until the deadline or the condition."""
 
-    def _new_tag(self, requested: Optional[str]) -> str:
-        raise NotImplementedError
 
-    def _check_usable(self) -> None:
-        raise NotImplementedError
+class ConsumeGenerator:
+    """The ``consume()`` consumer of one channel: ``current`` is its state while it runs.
 
-    def _raise_closed(self) -> None:
-        raise NotImplementedError
+    :param link: the channel's side (see :class:`ChannelLink`)
+    :param slot: the channel's record in the pump (its ``gen_queue`` holds our deliveries)
+    :param pump: the connection's pump
+    """
 
-    def _rpc(self, method: Any, timeout: Optional[float] = None) -> Any:
-        raise NotImplementedError
-
-    def _purge(self, tag: str) -> list[Any]:
-        raise NotImplementedError
-
-    def basic_cancel(self, consumer_tag: str = '', *, timeout: Optional[float] = None) -> Any:
-        raise NotImplementedError
-
-    @property
-    def is_open(self) -> bool:
-        raise NotImplementedError
+    def __init__(self, link: ChannelLink, slot: ChannelSlot, pump: Pump) -> None:
+        self._link = link
+        self._slot = slot
+        self._pump = pump
+        #: the running consumer (None: no ``consume()`` consumer on the channel)
+        self.current: Optional[GeneratorState] = None
 
     @staticmethod
     def _consume_method(queue: str, tag: str, auto_ack: bool, bound: dict[str, Any]) -> Any:
-        """Basic.Consume for ``basic_consume`` and ``consume``."""
+        """Basic.Consume for ``consume``."""
         return spec.Basic.Consume(
             queue=queue,
             consumer_tag=tag,
@@ -110,42 +118,6 @@ class ConsumeGeneratorMixin:
             exclusive=bool(bound.get('exclusive', False)),
             arguments=bound.get('arguments') or {},
         )
-
-    # -- the consume() generator --------------------------------------------------------
-
-    @overload
-    def consume(
-        self,
-        queue: args_mod.ReceivedStr,
-        auto_ack: bool = ...,
-        exclusive: bool = ...,
-        arguments: Optional[dict[str, Any]] = ...,
-        inactivity_timeout: None = ...,
-        consumer_tag: Optional[str] = ...,
-    ) -> Iterator[_Message]: ...
-
-    @overload
-    def consume(
-        self,
-        queue: args_mod.ReceivedStr,
-        auto_ack: bool = ...,
-        exclusive: bool = ...,
-        arguments: Optional[dict[str, Any]] = ...,
-        *,
-        inactivity_timeout: float,
-        consumer_tag: Optional[str] = ...,
-    ) -> Iterator[Union[_Message, _NoMessage]]: ...
-
-    @overload
-    def consume(
-        self,
-        queue: args_mod.ReceivedStr,
-        auto_ack: bool,
-        exclusive: bool,
-        arguments: Optional[dict[str, Any]],
-        inactivity_timeout: float,
-        consumer_tag: Optional[str] = ...,
-    ) -> Iterator[Union[_Message, _NoMessage]]: ...
 
     def consume(
         self,
@@ -155,26 +127,15 @@ class ConsumeGeneratorMixin:
         arguments: Optional[dict[str, Any]] = None,
         inactivity_timeout: Optional[float] = None,
         consumer_tag: Optional[str] = None,
-    ) -> Iterator[Union[_Message, _NoMessage]]:
-        """Yield ``(method, properties, body)`` for each message of ``queue``.
-
-        Lazy, as in pika 1.x: nothing is checked or sent until the generator is first
-        advanced; then ``Basic.Consume`` goes out, so its failure (e.g. the broker's 404 for
-        a missing queue, :class:`~pika.exceptions.ChannelClosedByBroker`) is raised by that
-        ``next()``. One such consumer exists per channel (its tag is ``consumer_tag``, or a
-        generated one); a generator advanced while it runs with the same ``queue``,
-        ``auto_ack`` and ``exclusive`` resumes it (as in pika, ``arguments`` and
-        ``consumer_tag`` then do not matter), others raise ``ValueError``. With
-        ``inactivity_timeout`` (seconds) the generator yields ``(None, None, None)`` whenever
-        nothing arrived for that long. It ends when the consumer is cancelled (``cancel()``
-        or by the broker) or the channel closes.
-        """
+    ) -> Iterator[Union[Message, NoMessage]]:
+        """What ``BlockingChannel.consume`` returns (its docstring has the contract): a
+        generator, so nothing is checked or sent before its first ``next()``."""
         args_mod.require_str('queue', queue)
         args_mod.require_bools({'auto_ack': auto_ack, 'exclusive': exclusive}, _CONSUME_FLAGS)
         args_mod.require_table('arguments', arguments)
         _check_inactivity_timeout(inactivity_timeout)
         params = (queue, bool(auto_ack), bool(exclusive))
-        gen = self._generator
+        gen = self.current
         if gen is None:
             gen = self._start_generator(params, arguments, consumer_tag)
         elif gen.params != params:
@@ -189,32 +150,32 @@ class ConsumeGeneratorMixin:
         params: tuple[Any, ...],
         arguments: Optional[dict[str, Any]],
         consumer_tag: Optional[str],
-    ) -> _Generator:
+    ) -> GeneratorState:
         queue, auto_ack, exclusive = params
-        tag = self._new_tag(consumer_tag)
-        gen = _Generator(params, tag, auto_ack, self._slot.gen_queue)
+        tag = self._link.new_tag(consumer_tag)
+        gen = GeneratorState(params, tag, auto_ack, self._slot.gen_queue)
         with self._pump.lock:
-            self._check_usable()
+            self._link.check_usable()
             self._slot.gen_tag = tag
             self._slot.gen_cancelled = False
-        self._generator = gen
+        self.current = gen
         method = self._consume_method(queue, tag, auto_ack, {'exclusive': exclusive,
                                                               'arguments': arguments})  # fmt: skip
         try:
-            self._rpc(method)
+            self._link.rpc(method)
         except BaseException:
-            self._generator = None
+            self.current = None
             self._slot.gen_tag = None
             raise
         return gen
 
     def _generate(
-        self, gen: _Generator, inactivity_timeout: Optional[float]
-    ) -> Iterator[Union[_Message, _NoMessage]]:
+        self, gen: GeneratorState, inactivity_timeout: Optional[float]
+    ) -> Iterator[Union[Message, NoMessage]]:
         slot = self._slot
         queue: deque[ev.MessageDelivered] = slot.gen_queue
         next_delivery = gen.info.pending_events.popleft  # queue.popleft, or a tracing proxy's
-        connection = self._connection
+        run_once = self._link.run_once
 
         def ready() -> bool:
             return bool(queue) or slot.gen_cancelled or slot.error is not None
@@ -229,17 +190,17 @@ class ConsumeGeneratorMixin:
                     pump.router.release(slot, taken)
                     taken = 0
                 while not queue:
-                    if self._generator is not gen or slot.gen_cancelled or slot.error is not None:
-                        if slot.error is not None and self._generator is gen:
-                            self._generator = None
+                    if self.current is not gen or slot.gen_cancelled or slot.error is not None:
+                        if slot.error is not None and self.current is gen:
+                            self.current = None
                             if not isinstance(slot.error, _CLOSED_BY_US):
-                                self._raise_closed()
+                                self._link.raise_closed()
                         return
                     if deadline is not None and _monotonic() >= deadline:
                         break
                     slot.owner = _get_ident()
                     try:
-                        connection._run_once(deadline, ready)
+                        run_once(deadline, ready)
                     finally:
                         slot.owner = None
                 if queue:
@@ -260,24 +221,15 @@ class ConsumeGeneratorMixin:
             if taken:
                 pump.router.release(slot, taken)
 
-    def get_waiting_message_count(self) -> int:
-        """Messages received for the ``consume()`` generator and not yielded yet."""
-        return len(self._slot.gen_queue)
-
     def cancel(self) -> int:
-        """Cancel the ``consume()`` consumer and drop the messages it has not yielded yet.
-
-        With ``auto_ack=False`` those messages are Nacked with requeue (the broker redelivers
-        them); with ``auto_ack=True`` they are discarded. Returns 0, as pika has since 0.10
-        (the generator's first release): code written for pika may test the result, and
-        ``get_waiting_message_count()`` tells how many are pending before the call.
-        """
-        gen = self._generator
+        """``BlockingChannel.cancel``: cancel the consumer (Basic.Cancel while the channel is
+        open, else only its undispatched deliveries are dropped); returns 0."""
+        gen = self.current
         if gen is None:
             return 0
-        if self.is_open:
-            self.basic_cancel(gen.tag)
+        if self._link.is_open():
+            self._link.basic_cancel(gen.tag)
         else:
-            self._generator = None
-            self._purge(gen.tag)
+            self.current = None
+            self._link.purge(gen.tag)
         return 0

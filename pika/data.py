@@ -480,7 +480,7 @@ def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:
 def decode_nested_value(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
     """:func:`decode_value` for a value inside ``depth`` tables and arrays whose innermost
     ends at ``limit`` (<= ``len(encoded)``): for decoders of the enclosing table, such as
-    :func:`pika._frame_fast.decode_table`, so the nesting and length limits hold across
+    :func:`pika._wire.deliveries.decode_table`, so the nesting and length limits hold across
     them."""
     try:
         return _decode_value_at(encoded, offset, limit, depth)

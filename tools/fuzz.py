@@ -320,11 +320,23 @@ def coverage_child(work_dir: Path, names: list[str]) -> None:
 def _target_modules(name: str) -> tuple[str, ...]:
     # The module list without importing pika before coverage starts.
     if name == 'frame':
-        return ('pika/frame.py', 'pika/_frame_fast.py')
+        return (
+            'pika/frame.py',
+            'pika/_wire/frames.py',
+            'pika/_wire/decode.py',
+            'pika/_wire/deliveries.py',
+        )
     if name == 'table':
-        return ('pika/data.py', 'pika/_frame_fast.py')
+        return ('pika/data.py', 'pika/_wire/deliveries.py')
     core = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'pika' / '_core').glob('*.py'))
-    return ('pika/frame.py', 'pika/_frame_fast.py', 'pika/data.py', *core)
+    return (
+        'pika/frame.py',
+        'pika/_wire/frames.py',
+        'pika/_wire/decode.py',
+        'pika/_wire/deliveries.py',
+        'pika/data.py',
+        *core,
+    )
 
 
 # ------------------------------------------------------------------------------------ main

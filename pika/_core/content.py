@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions
-from pika._frame_encode import _publish_method_frame
 from pika._wire.constants import (
     BASIC_CLASS_ID,
     CONTENT_HEADER_FIXED_SIZE,
@@ -34,6 +33,7 @@ from pika._wire.constants import (
     NO_FRAME_LIMIT,
     NO_PROPERTIES,
 )
+from pika._wire.encode import publish_method_frame
 
 if TYPE_CHECKING:
     from pika import spec
@@ -73,11 +73,11 @@ def encode_method(channel: int, method: Any) -> bytes:
 def encode_publish_method(channel: int, exchange: str, routing_key: str, mandatory: bool) -> bytes:
     """Return the complete Basic.Publish method frame (ticket 0, immediate off).
 
-    The encoder (and its cache) is :mod:`pika._frame_encode`'s, shared with
+    The encoder (and its cache) is :mod:`pika._wire.encode`'s, shared with
     :func:`pika.frame.encode_publish`; callers may cache the result per
     (exchange, routing_key, mandatory): it does not depend on the message.
     """
-    return _publish_method_frame(channel, exchange, routing_key, mandatory, False)
+    return publish_method_frame(channel, exchange, routing_key, mandatory, False)
 
 
 def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:

@@ -5,7 +5,7 @@ the transport hands over (:meth:`FrameReceiver.receive_data`, or bytes read in p
 :meth:`FrameReceiver.receive_buffer`) and routes each frame to its channel, channel 0 or the
 unknown-channel handler. Three shortcuts decode the common cases without building frame
 objects: whole method frames in place, runs of complete Basic.Deliver sets
-(:func:`pika._frame_fast.decode_deliveries`), and large bodies taken whole from the buffer or
+(:func:`pika._wire.deliveries.decode_deliveries`), and large bodies taken whole from the buffer or
 read in place (:mod:`pika._core.large_message`); each is tested against the general path. The
 state lives on ``ConnectionCore``; the annotations below only tell type checkers which of its
 attributes and methods this code uses.
@@ -19,7 +19,6 @@ from pika import spec
 from pika._core import content, events
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
-from pika._frame_fast import decode_deliveries
 from pika._wire.constants import (
     FRAME_END,
     FRAME_HEADER_SIZE,
@@ -31,7 +30,8 @@ from pika._wire.constants import (
     NO_FRAME_LIMIT,
     PROTOCOL_HEADER_FIRST,
 )
-from pika.frame import decode_frame
+from pika._wire.decode import decode_frame
+from pika._wire.deliveries import decode_deliveries
 
 if TYPE_CHECKING:
     from pika._core.buffer import ReceiveBuffer

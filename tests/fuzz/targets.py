@@ -6,8 +6,8 @@ escape, when an invariant breaks; ``tools/fuzz.py`` runs them under atheris (cov
 or with the plain random driver, and ``tests/unit/test_fuzz_campaign.py`` in CI.
 
 * ``frame``: ``decode_frame`` over bytes, bytearray and memoryview with several frame_max;
-  only AMQPError escapes, every decode loop ends, ``decode_frames`` and the Deliver-set fast
-  paths (``decode_deliver_set``, ``decode_deliveries``) agree with the frame-by-frame decoder.
+  only AMQPError escapes, every decode loop ends, ``decode_frames`` and the Deliver-set
+  decoder (``decode_deliveries``, at every frame start) agree with the frame-by-frame decoder.
 * ``table``: ``pika.data.decode_table``/``decode_value`` and the fast table decoder agree,
   only AMQPError escapes, and what decodes re-encodes to an equal table.
 * ``core``: a ``ConnectionCore`` after a valid handshake (or during it) fed server frames in
@@ -28,13 +28,15 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from pika import _frame_fast, exceptions, frame, spec
 from pika import data as amqp_data
+from pika import exceptions, frame, spec
 from pika._core import content, events, large_message, receiving
 from pika._core.connection import ConnectionCore
 from pika._core.large_message import FIRST_BUFFER_MAX, LOOKAHEAD, body_frames_size
 from pika._parameters import ConnectionParameters
+from pika._wire import deliveries
 from tests.fuzz import mutators
+from tests.helpers.deliveries import channel_at, check_run
 
 __all__ = ['TARGETS', 'Target', 'core_target', 'frame_target', 'table_target']
 
@@ -106,40 +108,11 @@ def _batched_loop(buf: Buffer, frame_max: Optional[int]) -> tuple[list[frame.Fra
     raise AssertionError('decode_frames loop did not terminate')
 
 
-def _check_deliver_set(buf: Buffer, offset: int, frame_max: Optional[int]) -> None:
-    """``decode_deliver_set`` never raises, and when it answers the frame decoder agrees."""
-    found = frame.decode_deliver_set(buf, offset, frame_max)
-    if found is None:
-        return
-    consumed, channel, method, properties, body = found
-    expected = [frame.Method(channel, method), frame.Header(channel, len(body), properties)]
-    if body:
-        expected.append(frame.Body(channel, body))
-    position = offset
-    for want in expected:
-        used, got = frame.decode_frame(buf, position, frame_max)
-        assert got is not None and _show(got) == _show(want), (got, want)
-        position += used
-    assert consumed == position - offset
-    assert type(body) is bytes
-
-
-def _check_deliveries(buf: Union[bytes, bytearray], frame_max: Optional[int]) -> None:
-    """``decode_deliveries`` decodes exactly the run of sets ``decode_deliver_set`` takes."""
-    channel = buf[2] if len(buf) > 2 else 1  # the low octet of the first frame's channel
-    out: list[Any] = []
-    after = _frame_fast.decode_deliveries(buf, 0, frame_max, channel, out, events.MessageDelivered)
-    offset = 0
-    for record in out:
-        found = frame.decode_deliver_set(buf, offset, frame_max)
-        assert found is not None, 'decode_deliveries took a set decode_deliver_set declines'
-        consumed, number, method, properties, body = found
-        assert number == channel == record.channel_number
-        assert _show(vars(method)) == _show(vars(record.method))
-        assert _show(vars(properties)) == _show(vars(record.properties))
-        assert body == record.body and type(record.body) is bytes
-        offset += consumed
-    assert after == offset
+def _check_deliveries(buf: Buffer, offset: int, frame_max: Optional[int]) -> None:
+    """``decode_deliveries`` (for the channel of the frame at ``offset``) takes exactly what
+    the frame decoder reads, set after set; a memoryview it declines."""
+    channel = channel_at(buf, offset)
+    check_run(buf, offset, frame_max, channel, same=lambda got, want: _show(got) == _show(want))
 
 
 def frame_target(data: bytes) -> None:
@@ -154,10 +127,8 @@ def frame_target(data: bytes) -> None:
     batched, batched_raised = _batched_loop(buf, frame_max)
     assert [_show(f) for f in batched] == [_show(f) for f in frames]
     assert batched_raised == raised
-    for offset in starts[:6]:
-        _check_deliver_set(buf, offset, frame_max)
-    if isinstance(buf, (bytes, bytearray)):
-        _check_deliveries(buf, frame_max)
+    for offset in [0, *starts[:6]]:
+        _check_deliveries(buf, offset, frame_max)
 
 
 # ------------------------------------------------------------------------------------ table
@@ -190,7 +161,7 @@ def table_target(data: bytes) -> None:
     decoded = _outcome(amqp_data.decode_table, buf, (exceptions.AMQPError,))
     _outcome(amqp_data.decode_value, buf, (exceptions.AMQPError,))
     if not isinstance(buf, memoryview):
-        fast = _outcome(_frame_fast.decode_table, buf, _FAST_TABLE_ERRORS)
+        fast = _outcome(deliveries.decode_table, buf, _FAST_TABLE_ERRORS)
         if decoded[0] == 'error':
             assert fast[0] == 'error', (decoded, fast)
         else:
@@ -462,18 +433,27 @@ _CORE_MODULES = (
     'pika/_core/states.py',
 )
 
+_WIRE_MODULES = (
+    'pika/frame.py',
+    'pika/_wire/frames.py',
+    'pika/_wire/decode.py',
+    'pika/_wire/deliveries.py',
+)
+
 TARGETS: dict[str, Target] = {
-    'frame': Target(
-        'frame', frame_target, 1, mutators.mutate_frames, ('pika/frame.py', 'pika/_frame_fast.py')
-    ),
+    'frame': Target('frame', frame_target, 1, mutators.mutate_frames, _WIRE_MODULES),
     'table': Target(
-        'table', table_target, 1, mutators.mutate_table, ('pika/data.py', 'pika/_frame_fast.py')
+        'table',
+        table_target,
+        1,
+        mutators.mutate_table,
+        ('pika/data.py', 'pika/_wire/deliveries.py'),
     ),
     'core': Target(
         'core',
         core_target,
         4,
         mutators.mutate_frames,
-        ('pika/frame.py', 'pika/_frame_fast.py', 'pika/data.py', *_CORE_MODULES),
+        (*_WIRE_MODULES, 'pika/data.py', *_CORE_MODULES),
     ),
 }

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pika import _frame_fast as _fast
 from pika import data, exceptions
 from pika._limits import MAX_TABLE_DEPTH
+from pika._wire import deliveries as _fast
 
 UTC = datetime.timezone.utc
 
@@ -269,7 +269,7 @@ def test_a_cyclic_value_is_refused_when_encoded() -> None:
 
 
 def test_message_headers_are_held_to_the_same_depth() -> None:
-    """The hot-path header decoder (pika._frame_fast) counts its own level too."""
+    """The hot-path header decoder (pika._wire.deliveries) counts its own level too."""
     assert _fast.decode_table(nested_table(MAX_TABLE_DEPTH), 0)[0] == nested_value(MAX_TABLE_DEPTH)
     with pytest.raises(exceptions.InvalidFrameError, match='nested deeper'):
         _fast.decode_table(nested_table(MAX_TABLE_DEPTH + 1), 0)

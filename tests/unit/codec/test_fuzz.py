@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import struct
 import tracemalloc
-from typing import Union
+from typing import Any, Union
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pika import _frame_fast, exceptions, frame, spec
+from pika import exceptions, frame, spec
+from pika._wire import deliveries
 from pika.amqp_object import AMQPObject
 from pika.amqp_object import Method as AMQPMethod
+from tests.helpers.deliveries import channel_at, check_run, decode_run, frames_of
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -441,49 +443,22 @@ def deliver_streams(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-def _as_frames(result: tuple[int, int, object, object, bytes]) -> list[frame.Frame]:
-    """The frames a decode_deliver_set result stands for."""
-    _consumed, channel, method, properties, body = result
-    frames: list[frame.Frame] = [
-        frame.Method(channel, method),  # type: ignore[type-var]
-        frame.Header(channel, len(body), properties),  # type: ignore[arg-type]
-    ]
-    if body:
-        frames.append(frame.Body(channel, body))
-    return frames
-
-
-def _check_deliver_set(data: Buffer, offset: int, frame_max: int | None) -> bool:
-    """decode_deliver_set never raises; when it answers, the frame decoder agrees exactly."""
-    result = frame.decode_deliver_set(data, offset, frame_max)
-    if result is None:
-        return False
-    expected = _as_frames(result)
-    got: list[frame.Frame] = []
-    position = offset
-    for _ in expected:
-        consumed, value = frame.decode_frame(data, position, frame_max)
-        assert value is not None
-        got.append(value)
-        position += consumed
-    assert got == expected
-    assert result[0] == position - offset
-    assert type(result[4]) is bytes
-    assert list(vars(result[2])) == list(vars(spec.Basic.Deliver()))
-    assert list(vars(result[3])) == list(vars(spec.BasicProperties()))
-    return True
+def _deliveries(data: Buffer, offset: int, frame_max: int | None) -> list[Any]:
+    """The Deliver sets decode_deliveries takes at ``offset`` for the channel found there,
+    checked against the frame decoder (tests/helpers/deliveries.py)."""
+    return check_run(data, offset, frame_max, channel_at(data, offset))
 
 
 @FUZZ
 @given(deliver_streams(), st.sampled_from([None, 0, 150, 131072]), st.data())
-def test_deliver_set_agrees_with_decode_frame(
+def test_deliveries_agree_with_decode_frame(
     data: bytes, frame_max: int | None, choose: st.DataObject
 ) -> None:
     offset = choose.draw(st.integers(0, len(data)))
     for buffer in (data, bytearray(data)):
-        _check_deliver_set(buffer, offset, frame_max)
-        _check_deliver_set(buffer, 0, frame_max)
-    assert frame.decode_deliver_set(memoryview(data), 0, frame_max) is None
+        _deliveries(buffer, offset, frame_max)
+        _deliveries(buffer, 0, frame_max)
+    assert _deliveries(memoryview(data), 0, frame_max) == []
 
 
 @FUZZ
@@ -508,10 +483,10 @@ def test_well_formed_deliver_sets_take_the_fast_path(
     """
     assert isinstance(method_frame, frame.Method)
     flags = int.from_bytes(properties.encode()[0], 'big')
-    if _frame_fast.properties_decoder(flags) is None:
+    if deliveries.properties_decoder(flags) is None:
         data = frame.Method(channel, method_frame.method).marshal()
         data += frame.Header(channel, 0, properties).marshal()
-        assert frame.decode_deliver_set(data, 0, None) is None
+        assert _deliveries(data, 0, None) == []
         return
     frames: list[frame.Frame] = [
         frame.Method(channel, method_frame.method),
@@ -521,14 +496,13 @@ def test_well_formed_deliver_sets_take_the_fast_path(
         frames.append(frame.Body(channel, body))
     data = prefix + b''.join(f.marshal() for f in frames) + b'\x08'
     for buffer in (data, bytearray(data)):
-        assert _check_deliver_set(buffer, len(prefix), 131072)
-        result = frame.decode_deliver_set(buffer, len(prefix), 131072)
-        assert result is not None and _as_frames(result) == frames
+        records = _deliveries(buffer, len(prefix), 131072)
+        assert [frames_of(record) for record in records] == [frames]
         # One byte short of complete: declined (the caller waits for more data).
-        assert frame.decode_deliver_set(buffer[: len(data) - 2], len(prefix), None) is None
+        assert _deliveries(buffer[: len(data) - 2], len(prefix), None) == []
 
 
-def test_deliver_set_declines_odd_property_flags_and_small_frame_max() -> None:
+def test_deliveries_decline_odd_property_flags_and_small_frame_max() -> None:
     deliver = spec.Basic.Deliver('ctag', 1, False, 'ex', 'rk')
     data = b''.join(
         [
@@ -537,16 +511,15 @@ def test_deliver_set_declines_odd_property_flags_and_small_frame_max() -> None:
             frame.Body(1, b'abc').marshal(),
         ]
     )
-    assert frame.decode_deliver_set(data, 0, len(data)) is not None
-    assert frame.decode_deliver_set(data, 0, 32) is None  # the header frame exceeds frame_max
-    assert frame.decode_deliver_set(data, 0, 31) is None  # and now the method frame too
+    assert len(_deliveries(data, 0, len(data))) == 1
+    assert _deliveries(data, 0, 32) == []  # the header frame exceeds frame_max
+    assert _deliveries(data, 0, 31) == []  # and now the method frame too
     with pytest.raises(exceptions.FrameTooLargeError):
         frame.decode_frame(data, 32, 32)
     continued = bytearray(data)
     method_size = len(frame.Method(1, deliver).marshal())
     continued[method_size + 19] |= 1  # continuation bit in the property flags
-    assert frame.decode_deliver_set(bytes(continued), 0, None) is None
-    assert frame.decode_deliver_set(data, -len(data), None) is None
+    assert _deliveries(bytes(continued), 0, None) == []
 
 
 # ---------------------------------------------------------------------------- core fast path
@@ -658,7 +631,7 @@ def test_fast_table_decoder_matches_data_decode_table(
             raw[pos] ^= choose.draw(st.integers(1, 255))
     raw = raw[: choose.draw(st.integers(0, len(raw)))] if choose.draw(st.booleans()) else raw
     for buffer in (bytes(raw), raw):
-        got = _table_or_error(_frame_fast.decode_table, buffer)
+        got = _table_or_error(deliveries.decode_table, buffer)
         assert got == _table_or_error(data.decode_table, buffer)
         if isinstance(got, tuple):
             assert [type(v) for v in got[0].values()] == [
@@ -666,7 +639,7 @@ def test_fast_table_decoder_matches_data_decode_table(
             ]
 
 
-def test_deliver_set_large_body_from_bytearray_leaves_buffer_resizable() -> None:
+def test_deliveries_large_body_from_bytearray_leaves_buffer_resizable() -> None:
     deliver = spec.Basic.Deliver('ctag', 7, True, 'ex', 'rk')
     body = bytes(range(256)) * 40  # above the small-body copy threshold
     buffer = bytearray(
@@ -674,11 +647,10 @@ def test_deliver_set_large_body_from_bytearray_leaves_buffer_resizable() -> None
         + frame.Header(2, len(body), spec.BasicProperties(priority=3)).marshal()
         + frame.Body(2, body).marshal()
     )
-    result = frame.decode_deliver_set(buffer, 0, 131072)
-    assert result is not None
-    consumed, channel, method, properties, got = result
-    assert (consumed, channel, method, properties.priority) == (len(buffer), 2, deliver, 3)
-    assert type(got) is bytes and got == body
+    consumed, (record,) = decode_run(buffer, 0, 131072, 2)
+    assert (consumed, record.channel_number, record.method) == (len(buffer), 2, deliver)
+    assert record.properties.priority == 3
+    assert type(record.body) is bytes and record.body == body
     del buffer[:consumed]  # no memoryview export left behind
     assert buffer == bytearray()
 
@@ -686,23 +658,23 @@ def test_deliver_set_large_body_from_bytearray_leaves_buffer_resizable() -> None
 def test_full_property_decoder_cache_falls_back_without_changing_results() -> None:
     """Past the compiled-decoder cap a new flags word is declined by the set decoder and
     still decoded correctly, frame by frame and by the core."""
-    saved = dict(_frame_fast.PROPERTY_DECODERS)
+    saved = dict(deliveries.PROPERTY_DECODERS)
     try:
-        _frame_fast.PROPERTY_DECODERS.clear()
-        for flags in range(0x0004, 0x0004 * (_frame_fast._MAX_PROPERTY_DECODERS + 1), 0x0004):
-            assert _frame_fast.properties_decoder(flags) is not None
+        deliveries.PROPERTY_DECODERS.clear()
+        for flags in range(0x0004, 0x0004 * (deliveries._MAX_PROPERTY_DECODERS + 1), 0x0004):
+            assert deliveries.properties_decoder(flags) is not None
         props = spec.BasicProperties(content_type='a', cluster_id='c', app_id='b', type='t')
         flags = int.from_bytes(props.encode()[0], 'big')
-        assert flags not in _frame_fast.PROPERTY_DECODERS
-        assert _frame_fast.properties_decoder(flags) is None
+        assert flags not in deliveries.PROPERTY_DECODERS
+        assert deliveries.properties_decoder(flags) is None
         deliver = spec.Basic.Deliver('ctag', 1, False, 'ex', 'rk')
         data = frame.Method(1, deliver).marshal() + frame.Header(1, 1, props).marshal()
         data += frame.Body(1, b'x').marshal()
-        assert frame.decode_deliver_set(data, 0, None) is None
+        assert _deliveries(data, 0, None) == []
         assert _batched(data, None)[1] == frame.Header(1, 1, props)
         events, _sent = _run_core([data], closing=False, fast=True)
         assert events == _run_core([data], closing=False, fast=False)[0]
         assert [name for name, _ in events] == ['MessageDelivered']
     finally:
-        _frame_fast.PROPERTY_DECODERS.clear()
-        _frame_fast.PROPERTY_DECODERS.update(saved)
+        deliveries.PROPERTY_DECODERS.clear()
+        deliveries.PROPERTY_DECODERS.update(saved)

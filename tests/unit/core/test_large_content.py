@@ -791,28 +791,6 @@ def test_the_spare_buffer_is_dropped_when_the_connection_ends() -> None:
     assert core._spare_buffer is None
 
 
-def test_a_set_decode_deliveries_declined_is_not_offered_to_decode_deliver_set(
-    monkeypatch: Any,
-) -> None:
-    # The head of a multi-frame delivery: decode_deliveries declines it, and decode_deliver_set
-    # (which declines exactly the same bytes) is not asked again; the message still arrives.
-    core = _consuming_core()
-    asked: list[int] = []
-    real = frame.decode_deliver_set
-
-    def counting(buf: Any, offset: int, frame_max: Any = None) -> Any:
-        asked.append(offset)
-        return real(buf, offset, frame_max)
-
-    monkeypatch.setattr(frame, 'decode_deliver_set', counting)
-    monkeypatch.setattr('pika._frame_fast.decode_deliver_set', counting)
-    data = sf.deliver(1, BODY, 1, frame_max=FRAME_MAX) + sf.deliver(1, b'small', 2)
-    events = core.receive_data(data, 0.0)
-    assert [e.method.delivery_tag for e in events] == [1, 2]
-    assert events[0].body == BODY and events[1].body == b'small'
-    assert asked == []
-
-
 # Found by the fuzz campaign (tools/fuzz.py, core target): a Basic.Deliver and a content header
 # announcing 64 MiB (under the default max_message_size) made the core allocate and zero a
 # 64 MiB buffer for the body at once, from 60-odd bytes of input.

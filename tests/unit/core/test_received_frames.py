@@ -10,12 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pika
-from pika import _frame_fast, spec
-from pika._core import content, events, receiving
+from pika import spec
+from pika._core import content, receiving
 from pika._core.buffer import JOIN_LIMIT, ReceiveBuffer
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import names, open_channel, open_core
+from tests.helpers.deliveries import check_run, decode_run
 from tests.unit.codec.test_fuzz import deliver_streams, properties_values, short_str
 from tests.unit.core.test_protocol_errors import sample
 
@@ -46,34 +47,9 @@ def test_content_methods_are_not_on_the_fast_path() -> None:
 # ---------------------------------------------------------------------------- batched deliveries
 
 
-def _one_by_one(buf: Any, channel: int, frame_max: Any) -> tuple[int, list[tuple[Any, ...]]]:
-    """What decode_deliver_set gives, set after set, while it answers for ``channel``."""
-    offset = 0
-    found = []
-    while True:
-        result = _frame_fast.decode_deliver_set(buf, offset, frame_max)
-        if result is None or result[1] != channel:
-            return offset, found
-        consumed, number, method, properties, body = result
-        found.append((number, method, properties, body))
-        offset += consumed
-
-
-def _batched(buf: Any, channel: int, frame_max: Any) -> tuple[int, list[tuple[Any, ...]]]:
-    out: list[Any] = []
-    offset = _frame_fast.decode_deliveries(buf, 0, frame_max, channel, out, events.MessageDelivered)
-    return offset, [(e.channel_number, e.method, e.properties, e.body) for e in out]
-
-
 def _check_same(buf: Any, channel: int, frame_max: Any) -> int:
-    expected = _one_by_one(buf, channel, frame_max)
-    got = _batched(buf, channel, frame_max)
-    assert got == expected
-    for (_n, method, properties, body), (_m, method2, properties2, _b) in zip(got[1], expected[1]):
-        assert list(vars(method)) == list(vars(method2))
-        assert list(vars(properties)) == list(vars(properties2))
-        assert type(body) is bytes
-    return len(got[1])
+    """decode_deliveries takes what the frame decoder reads (tests/helpers/deliveries.py)."""
+    return len(check_run(buf, 0, frame_max, channel))
 
 
 @st.composite
@@ -100,7 +76,7 @@ def delivery_runs(draw: st.DrawFn) -> bytes:
 
 @FUZZ
 @given(delivery_runs(), st.sampled_from([None, 0, 200, 131072]), st.data())
-def test_batched_deliveries_are_the_one_by_one_results(
+def test_batched_deliveries_are_the_frame_by_frame_results(
     data: bytes, frame_max: Any, choose: st.DataObject
 ) -> None:
     cut = choose.draw(st.integers(0, len(data)))
@@ -117,18 +93,18 @@ def test_batched_deliveries_agree_on_bent_and_mutated_streams(data: bytes, frame
     for channel in (1, 2):
         _check_same(data, channel, frame_max)
         _check_same(bytearray(data), channel, frame_max)
-    assert _batched(memoryview(data), 1, frame_max) == (0, [])
+    assert decode_run(memoryview(data), 0, frame_max, 1) == (0, [])
 
 
 def test_empty_properties_are_fresh_objects_with_constructor_attributes() -> None:
     data = sf.deliver(1, b'a', 1) + sf.deliver(1, b'b', 2)
-    offset, found = _batched(data, 1, None)
+    offset, found = decode_run(data, 0, None, 1)
     assert offset == len(data) and len(found) == 2
-    first, second = found[0][2], found[1][2]
+    first, second = found[0].properties, found[1].properties
     assert first is not second
     assert list(vars(first).items()) == list(vars(spec.BasicProperties()).items())
-    assert [d[1].delivery_tag for d in found] == [1, 2]
-    assert [d[3] for d in found] == [b'a', b'b']
+    assert [d.method.delivery_tag for d in found] == [1, 2]
+    assert [d.body for d in found] == [b'a', b'b']
 
 
 # ---------------------------------------------------------------------------- the core

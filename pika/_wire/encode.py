@@ -1,8 +1,7 @@
-"""Encoding side of :mod:`pika.frame`: generic frames and the Basic.Publish fast path.
+"""Frame encoders: generic frames, body splitting and the Basic.Publish fast path.
 
-Split out of :mod:`pika.frame` to keep each module to one responsibility (frame values and
-decoding there, wire encoding here). Every public name is re-exported by :mod:`pika.frame`,
-which is the module to import from.
+The public names are re-exported by :mod:`pika.frame` (their pika path); the core's publish
+shortcut shares :func:`publish_method_frame` and its cache.
 
 :func:`encode_publish` builds the whole Basic.Publish frame set (method, content header, bodies)
 in as few allocations as possible, since it is the hottest outbound path; the method frame is
@@ -37,7 +36,7 @@ from pika._wire.constants import (
 if TYPE_CHECKING:
     from pika.amqp_object import Properties as AMQPProperties
 
-__all__ = ['encode_frame', 'encode_publish', 'split_body']
+__all__ = ['encode_frame', 'encode_publish', 'publish_method_frame', 'split_body']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -94,7 +93,7 @@ def _short_string(value: str, what: str) -> bytes:
     return raw
 
 
-def _publish_method_frame(
+def publish_method_frame(
     channel: int, exchange: str, routing_key: str, mandatory: bool, immediate: bool
 ) -> bytes:
     """Return (and cache) the complete Basic.Publish method frame."""
@@ -159,7 +158,7 @@ def encode_publish(
     key = (channel, exchange, routing_key, mandatory, immediate)
     method = _PUBLISH_CACHE.get(key)
     if method is None:
-        method = _publish_method_frame(channel, exchange, routing_key, mandatory, immediate)
+        method = publish_method_frame(channel, exchange, routing_key, mandatory, immediate)
     small = 0 < size <= _COPY_LIMIT and (not frame_max or size <= frame_max - FRAME_OVERHEAD)
     if properties is None:
         if small:  # the common case: one pack for the header frame and the body frame head

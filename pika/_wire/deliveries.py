@@ -1,11 +1,12 @@
 """Hand-tuned decoders for the hottest inbound payloads: Basic.Deliver and BasicProperties.
 
-Private helper of :mod:`pika.frame`. These produce exactly what the generated ``pika.spec``
+Used by :mod:`pika._wire.decode` and the core's receive path. These produce exactly what the
+generated ``pika.spec``
 decoders produce (differential fuzz tests in ``tests/unit/codec/test_fuzz.py`` hold them to it),
 with fewer bytecodes: no ``__init__`` run, adjacent fixed-size fields read by one struct call,
 and for properties straight-line code compiled once per flags word that visits only the
 properties present. Errors surface as ``struct.error``/``IndexError``/``UnicodeDecodeError`` or
-``InvalidFrameError``; :mod:`pika.frame` wraps the former into ``InvalidFrameError``.
+``InvalidFrameError``; :mod:`pika._wire.decode` wraps the former into ``InvalidFrameError``.
 
 :func:`decode_deliver_set` goes one step further for the connection's hot path: it decodes a
 whole Basic.Deliver frame set (method, content header, one body frame) straight from the receive

@@ -9,8 +9,9 @@ Each row is ops/s (median of repeated timed runs) of one operation on each side:
 * ``encode_publish_compat``: the same frames via our pika-1.x frame classes (``marshal()``).
 * ``decode_deliver``: a received Basic.Deliver method + content header + body frame set (100-byte
   body, content_type + delivery_mode) decoded into what the connection needs to deliver the
-  message. Ours is :func:`pika.frame.decode_deliver_set` called on a ``bytearray`` at offset 0,
-  exactly the call ``ConnectionCore.receive_data`` makes on its receive buffer: it returns the
+  message. Ours is :func:`pika._wire.deliveries.decode_deliveries` called on a ``bytearray`` at
+  offset 0, exactly the call ``ConnectionCore.receive_data`` makes on its receive buffer (there
+  for every set of a read at once): it appends one ``MessageDelivered`` with the
   ``Basic.Deliver``, the fully decoded ``BasicProperties`` and the body as ``bytes`` (no frame
   objects). pika 1.4.4 calls ``decode_frame`` and slices its buffer after each frame, as its
   connection does, giving three frame objects holding the same method, properties and body.
@@ -243,18 +244,23 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
 
     deliver_bytes = frame_set(props)
     end = len(deliver_bytes)
-    # ConnectionCore.receive_data appends received bytes to a bytearray and calls
-    # decode_deliver_set on it at the current offset: measure exactly that call on that type.
+    # ConnectionCore.receive_data calls decode_deliveries on its receive buffer at the current
+    # offset: measure exactly that call on a bytearray (here holding one set).
     receive_buffer = bytearray(deliver_bytes)
     receive_buffer_headers = bytearray(frame_set(headers_props))
-    decode_deliver_set = frame.decode_deliver_set
+    from pika._core.events import MessageDelivered
+    from pika._wire.deliveries import decode_deliveries
 
     def decode_deliver() -> Any:
-        # What the connection's hot path gets: (consumed, channel, Deliver, props, body bytes).
-        return decode_deliver_set(receive_buffer, 0, frame_max)
+        # What the connection's hot path gets: one MessageDelivered (Deliver, props, body).
+        out: list[Any] = []
+        decode_deliveries(receive_buffer, 0, frame_max, channel, out, MessageDelivered)
+        return out
 
     def decode_deliver_headers() -> Any:
-        return decode_deliver_set(receive_buffer_headers, 0, frame_max)
+        out: list[Any] = []
+        decode_deliveries(receive_buffer_headers, 0, frame_max, channel, out, MessageDelivered)
+        return out
 
     def decode_frames_op() -> list[Any]:
         # Every complete frame of the buffer as pika-style frame objects, in one call.
@@ -274,13 +280,11 @@ def _our_operations() -> tuple[dict[str, Op], dict[str, str]]:
 
     if not len(decode_frames_op()) == len(decode_deliver_loop()) == 3:
         raise RuntimeError('our decoders did not return the 3 Deliver frames')
-    checks = (
-        (decode_deliver(), len(receive_buffer), props),
-        (decode_deliver_headers(), len(receive_buffer_headers), headers_props),
-    )
-    for decoded, size, properties in checks:
-        if decoded != (size, channel, deliver, properties, body):
-            raise RuntimeError('decode_deliver_set did not return the Deliver set')
+    checks = ((decode_deliver(), props), (decode_deliver_headers(), headers_props))
+    for decoded, properties in checks:
+        found = [(e.channel_number, e.method, e.properties, e.body) for e in decoded]
+        if found != [(channel, deliver, properties, body)]:
+            raise RuntimeError('decode_deliveries did not return the Deliver set')
     fast_bytes = b''.join(bytes(p) for p in encode_fast())
     if fast_bytes != b''.join(encode_compat()):
         raise RuntimeError('encode_publish and the frame classes disagree')

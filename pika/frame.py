@@ -20,7 +20,6 @@ from pika._wire.constants import (
     FRAME_OVERHEAD,
 )
 from pika._wire.decode import decode_frame, decode_frames
-from pika._wire.deliveries import decode_deliver_set
 from pika._wire.encode import encode_frame, encode_publish, split_body
 from pika._wire.frames import Body, Frame, Header, Heartbeat, Method, ProtocolHeader
 
@@ -39,7 +38,6 @@ __all__ = [
     'Heartbeat',
     'Method',
     'ProtocolHeader',
-    'decode_deliver_set',
     'decode_frame',
     'decode_frames',
     'encode_frame',

@@ -248,9 +248,8 @@ class FrameReceiver:
         """The general path of :meth:`receive_data`: decode and handle the frame at ``offset``.
 
         Whole Basic.Deliver sets are not tried here: :meth:`receive_data` has offered every
-        delivery to an open channel to :func:`decode_deliveries` already, and what it declines
-        :func:`decode_deliver_set` declines too. Deliveries to a channel in any other state are
-        rare and go frame by frame, with the same effect.
+        delivery to an open channel to :func:`decode_deliveries` already. Deliveries to a
+        channel in any other state are rare and go frame by frame, with the same effect.
 
         :returns: the offset after what was handled; ``offset`` itself when more bytes are
             needed; ``len(buf)`` after a framing error (the connection is then closed)

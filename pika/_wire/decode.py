@@ -14,7 +14,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions, spec
-from pika._wire import deliveries as _fast
+from pika._wire import deliveries
 from pika._wire.constants import (
     BASIC_CLASS_ID,
     CONTENT_HEAD,
@@ -174,16 +174,6 @@ def decode_frames(
         end = start + size
         if end >= total or size > limit or data_in[end] != FRAME_END:
             break  # partial, oversized or broken: decode_frame below sorts it out
-        if frame_type == FRAME_METHOD:  # a whole Basic.Deliver set: decoded in one go
-            found = _fast.decode_deliver_set(data_in, position, frame_max)
-            if found is not None:
-                consumed, _channel, method, props, body = found
-                append(Method(channel, method))
-                append(Header(channel, len(body), props))
-                if body:
-                    append(Body(channel, body))
-                position += consumed
-                continue
         if view is None:
             view = memoryview(data_in)
         payload: bytes = view[start:end] if type(view) is bytes else view[start:end].tobytes()
@@ -192,14 +182,14 @@ def decode_frames(
             if frame_type == FRAME_BODY:
                 append(Body(channel, payload))
             elif frame_type == FRAME_METHOD:
-                decode_method = _fast.METHOD_DECODERS.get(METHOD_ID.unpack_from(payload)[0])
+                decode_method = deliveries.METHOD_DECODERS.get(METHOD_ID.unpack_from(payload)[0])
                 if decode_method is None:
                     break
                 append(Method(channel, decode_method(payload)))
             elif frame_type == FRAME_HEADER:
                 class_id, _weight, body_size = CONTENT_HEAD.unpack_from(payload)
                 flags = payload[_FLAGS_AT] << 8 | payload[_FLAGS_AT + 1]
-                decode_props = _fast.PROPERTY_DECODERS.get(flags)
+                decode_props = deliveries.PROPERTY_DECODERS.get(flags)
                 if class_id != BASIC_CLASS_ID or decode_props is None:
                     break
                 props = decode_props(payload, _PROPERTIES_AT, len(payload))
@@ -228,7 +218,7 @@ def _decode_method(payload: bytes) -> AMQPMethod:
     if len(payload) < METHOD_ID_SIZE:
         raise exceptions.InvalidFrameError('method frame shorter than a method id')
     (method_id,) = METHOD_ID.unpack_from(payload)
-    fast = _fast.METHOD_DECODERS.get(method_id)
+    fast = deliveries.METHOD_DECODERS.get(method_id)
     if fast is not None:
         try:
             return fast(payload)
@@ -259,7 +249,7 @@ def _decode_header(payload: bytes, channel: int) -> Header:
     if class_id != BASIC_CLASS_ID:
         raise exceptions.InvalidFrameError(f'content header for class {class_id}, not Basic')
     try:
-        props = _fast.decode_basic_properties(payload, CONTENT_HEADER_FIXED_SIZE)
+        props = deliveries.decode_basic_properties(payload, CONTENT_HEADER_FIXED_SIZE)
     except exceptions.AMQPError:
         raise
     except _DECODE_ERRORS as exc:

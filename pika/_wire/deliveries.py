@@ -8,11 +8,11 @@ and for properties straight-line code compiled once per flags word that visits o
 properties present. Errors surface as ``struct.error``/``IndexError``/``UnicodeDecodeError`` or
 ``InvalidFrameError``; :mod:`pika._wire.decode` wraps the former into ``InvalidFrameError``.
 
-:func:`decode_deliver_set` goes one step further for the connection's hot path: it decodes a
-whole Basic.Deliver frame set (method, content header, one body frame) straight from the receive
-buffer, without building frame objects or copying payloads, and declines (returns ``None``)
-whenever the bytes are anything else, so that the general decoder handles them and reports any
-error exactly as it would have.
+:func:`decode_deliveries` goes one step further for the connection's consuming hot path: it
+decodes every whole Basic.Deliver frame set (method, content header, one body frame) of a read
+straight from the receive buffer, without building frame objects or copying payloads, and stops
+at the first bytes that are anything else, so that the general decoder handles them and reports
+any error exactly as it would have. It is the one decoder of whole Deliver sets.
 
 Why attributes are stored one by one in ``__init__`` order on an object made by ``__new__``:
 on CPython 3.11+ such objects keep their attribute values inline (shared-key layout), which is
@@ -61,12 +61,10 @@ __all__ = [
     'PROPERTY_DECODERS',
     'decode_basic_properties',
     'decode_deliver',
-    'decode_deliver_set',
+    'decode_deliveries',
 ]
 
 BytesLike = Union[bytes, bytearray, memoryview]
-#: ``(bytes_consumed, channel, Basic.Deliver, BasicProperties, body)``
-DeliverSet = tuple[int, int, Any, Any, bytes]
 
 _Props = spec.BasicProperties
 _PROPERTY_LAYOUT = (  # flag bit, attribute, wire type -- in BasicProperties field order
@@ -244,7 +242,7 @@ _MIN_SET_SIZE = (
 _PROPERTIES_AFTER_METHOD_END = (
     1 + FRAME_HEADER_SIZE + CONTENT_HEADER_FIXED_SIZE + PROPERTY_FLAGS_SIZE
 )
-# Anything a decoder can raise on garbage; decode_deliver_set then declines.
+# Anything a decoder can raise on garbage; decode_deliveries then stops.
 _SET_ERRORS = (
     struct.error,
     IndexError,
@@ -257,104 +255,8 @@ _SET_ERRORS = (
 )
 
 
-def decode_deliver_set(
-    buf: BytesLike, offset: int = 0, frame_max: Optional[int] = None
-) -> Optional[DeliverSet]:
-    """Decode a complete Basic.Deliver + content header + single body frame set at ``offset``.
-
-    This is the connection's hot path for consuming: one call per message, reading the
-    receive buffer in place (only the body is copied out, as it must outlive the buffer), and no
-    frame objects. It returns ``None`` -- never raises -- unless the bytes at ``offset`` are
-    exactly such a set, complete and well formed: a Basic.Deliver method frame, then a Basic
-    content header frame on the same channel, then (for a non-empty body) one body frame holding
-    the whole body, every frame within ``frame_max``. On ``None`` the caller decodes frame by
-    frame with :func:`pika.frame.decode_frame`, which then waits for data, handles other frames,
-    multi-frame bodies, or raises the right :class:`~pika.exceptions.AMQPError`; so using this
-    function never changes what a connection sees, only how fast.
-
-    :param buf: received bytes (``bytes`` or ``bytearray``; a ``memoryview`` is declined)
-    :param offset: where the method frame starts
-    :param frame_max: negotiated maximum frame size (None or 0: no limit)
-    :returns: ``(bytes_consumed, channel, method, properties, body)`` or ``None``
-    """
-    try:
-        if (
-            offset < 0
-            or len(buf) - offset < _MIN_SET_SIZE
-            or buf[offset + DELIVER_ID_LAST_OCTET_OFFSET] != DELIVER_ID_LAST_OCTET
-        ):
-            return None  # the cheap "certainly not a Deliver set" test comes first
-        kind, channel, size, method_id, length = _DELIVER_HEAD.unpack_from(buf, offset)
-        if kind != FRAME_METHOD or method_id != BASIC_DELIVER_ID or type(buf) is memoryview:
-            return None
-        limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
-        # Index of the method frame's frame-end octet.
-        method_end = offset + FRAME_HEADER_SIZE + size
-        start = offset + _CONSUMER_TAG_AT
-        end = start + length
-        # Stored straight into the new object, in constructor order (see the module docstring).
-        method = _new(_Deliver)
-        method.consumer_tag = buf[start:end].decode()
-        method.delivery_tag, bits, length = DELIVER_FIXED.unpack_from(buf, end)
-        method.redelivered = bits & 1 == 1
-        start = end + DELIVER_FIXED.size
-        end = start + length
-        method.exchange = buf[start:end].decode()
-        start = end + 1
-        end = start + buf[end]
-        method.routing_key = buf[start:end].decode()
-        if end > method_end or size > limit:
-            return None
-        # From the method frame's end octet: the whole content header frame head.
-        frame_end, kind, number, size, class_id, body_size, flags = _HEADER_HEAD.unpack_from(
-            buf, method_end
-        )
-        if (
-            frame_end != FRAME_END
-            or kind != FRAME_HEADER
-            or number != channel
-            or class_id != BASIC_CLASS_ID
-        ):
-            return None
-        if size > limit or size < EMPTY_CONTENT_HEADER_SIZE:
-            return None
-        decode_properties = PROPERTY_DECODERS.get(flags) or properties_decoder(flags)
-        if decode_properties is None:
-            return None
-        # Index of the header frame's frame-end octet: after the method's end octet, a frame.
-        header_end = method_end + FRAME_OVERHEAD + size
-        properties = decode_properties(buf, method_end + _PROPERTIES_AFTER_METHOD_END, header_end)
-        if body_size:
-            # From the header frame's end octet: the body frame head.
-            frame_end, kind, number, size = _BODY_HEAD.unpack_from(buf, header_end)
-            if (
-                frame_end != FRAME_END
-                or kind != FRAME_BODY
-                or number != channel
-                or size != body_size
-            ):
-                return None
-            start = header_end + FRAME_OVERHEAD
-            end = start + size
-            if size > limit or buf[end] != FRAME_END:
-                return None
-            if type(buf) is bytes:
-                body = buf[start:end]
-            elif size <= _SMALL_BODY:  # slice + bytes() beats a memoryview for small bodies
-                body = bytes(buf[start:end])
-            else:
-                body = memoryview(buf)[start:end].tobytes()
-        elif buf[header_end] == FRAME_END:
-            body, end = b'', header_end
-        else:
-            return None
-    except _SET_ERRORS:
-        return None
-    return end + 1 - offset, channel, method, properties, body
-
-
 # Frame-end octet of the method frame, an empty-properties content header frame (its flags word
-# is 0) and the body frame head after it: one struct call where decode_deliver_set makes two.
+# is 0) and the body frame head after it: one struct call instead of two.
 _EMPTY_HEADER_AND_BODY_HEAD = END_AND_EMPTY_HEADER_AND_BODY_HEAD
 _EMPTY_SET_HEADS = _EMPTY_HEADER_AND_BODY_HEAD.size
 
@@ -370,20 +272,27 @@ def decode_deliveries(
 ) -> int:
     """Decode every complete Basic.Deliver set for ``channel`` from ``offset`` on, in one loop.
 
-    The batched form of :func:`decode_deliver_set` for the connection's consuming hot path: a
-    read holds hundreds of deliveries, and one call for all of them saves a call, a result
-    tuple and the caller's loop per message. Each set becomes one ``record`` object, made
-    without running its ``__init__``, with ``channel_number``, ``method``, ``properties`` and
-    ``body`` set in that order, appended to ``out``.
+    The connection's consuming hot path (``FrameReceiver.receive_data`` calls it on its receive
+    buffer): a read holds hundreds of deliveries, and one call for all of them saves a call, a
+    result tuple and the caller's loop per message, and builds no frame objects. Each set
+    becomes one ``record`` object, made without running its ``__init__``, with
+    ``channel_number``, ``method``, ``properties`` and ``body`` set in that order, appended to
+    ``out``.
 
     Consecutive deliveries of a consumer usually differ only by their delivery tag, so the
     method frame is compared with the previous one in two slices (what precedes the tag, what
     follows it); equal bytes mean equal, already checked, values, and their strings are reused
     instead of decoded again. (Only the previous set is remembered: nothing grows.)
 
-    The loop stops, without raising, at the first bytes that :func:`decode_deliver_set` would
-    decline (another channel, another frame, a partial or unusual set...); what it decodes is
-    exactly what that function returns, set after set.
+    The loop stops, without raising, at the first bytes that are not exactly such a set,
+    complete and well formed: a Basic.Deliver method frame for ``channel``, a Basic content
+    header frame on the same channel, then (for a non-empty body) one body frame holding the
+    whole body, every frame within ``frame_max`` (another channel, another frame, a partial,
+    multi-frame or unusual set...). The caller then decodes frame by frame with
+    :func:`pika._wire.decode.decode_frame`, which waits for data, handles the rest, or raises the
+    right :class:`~pika.exceptions.AMQPError`; so this function never changes what a connection
+    sees, only how fast. What it decodes is exactly what the frame decoder reads from the same
+    bytes (``tests/helpers/deliveries.py``).
 
     :param buf: the receive buffer (``bytes`` or ``bytearray``)
     :param offset: where the first method frame starts (>= 0)

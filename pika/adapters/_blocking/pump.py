@@ -400,9 +400,7 @@ class Pump:
             self._lost(error)
             return
         try:
-            self.router.route(
-                found
-            )  # may be empty, while the core queued a reply (Connection.TuneOk)
+            self.router.route(found)  # even none: a reply may be queued (Connection.TuneOk)
         finally:
             output = self.core._output
             if output.buffer or output.parts:  # what send_now checks first, one call less

@@ -159,6 +159,7 @@ class BlockingChannel(ConsumerInfosCompat):
         self._pump = link.pump
         self._deadline = link.deadline  # every RPC and confirm asks: one call, no wrapper
         self._slot = slot
+        slot.dispatch = self._dispatch_events  # called by the connection's dispatch loop
         self._consumers: dict[Any, _Consumer] = {}
         self._cancelled_auto_ack: dict[Any, bool] = {}
         # the consume() generator's consumer, composed: it calls back only through this link

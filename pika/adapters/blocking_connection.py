@@ -408,9 +408,9 @@ class BlockingConnection:
                     break
                 callback()
                 count += 1
-            for channel in list(self._channels.values()):
-                if channel._slot.pending:
-                    count += channel._dispatch_events(me)
+            for slot in list(self._pump.slots.values()):  # a closed channel has no slot
+                if slot.pending:
+                    count += slot.dispatch(me)
         finally:
             local.depth -= 1
             if local.depth == 0:

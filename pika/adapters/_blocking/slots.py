@@ -10,7 +10,7 @@ I/O module holds only socket, waiting and routing logic.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika._core import events as ev
 
@@ -71,6 +71,11 @@ class PendingConfirm:
         return self.outcome is not None or self.error is not None
 
 
+def _nothing_to_dispatch(_thread: int) -> int:
+    """``ChannelSlot.dispatch`` until a channel sets its own."""
+    return 0
+
+
 class ChannelSlot:
     """What the reader routes to one channel; every field is guarded by the pump lock.
 
@@ -79,12 +84,14 @@ class ChannelSlot:
     generator's consumer tag. ``owner`` is the ident of the thread running ``start_consuming()``
     or ``consume()`` on this channel, if any: only that thread dispatches the channel's events.
     ``backlog`` is this channel's share of the pump's :class:`~pika.adapters._io.backlog.Backlog`:
-    the cost of the deliveries queued here and not yet reported taken.
+    the cost of the deliveries queued here and not yet reported taken. ``dispatch`` is set by
+    the channel: ``dispatch(thread_ident)`` runs the callbacks of ``pending`` (no lock held)
+    and returns how many events it took; the connection's dispatch loop calls it.
     """
 
-    __slots__ = ('backlog', 'core', 'error', 'error_reported', 'gen_cancelled', 'gen_queue',
-                 'gen_tag', 'number', 'open_waiter', 'opened', 'owner', 'pending', 'rpc_waiters',
-                 'unconfirmed')  # fmt: skip
+    __slots__ = ('backlog', 'core', 'dispatch', 'error', 'error_reported', 'gen_cancelled',
+                 'gen_queue', 'gen_tag', 'number', 'open_waiter', 'opened', 'owner', 'pending',
+                 'rpc_waiters', 'unconfirmed')  # fmt: skip
 
     def __init__(self, core: ChannelCore) -> None:
         self.core = core
@@ -101,6 +108,7 @@ class ChannelSlot:
         self.error: Optional[BaseException] = None
         self.error_reported = False
         self.backlog = 0
+        self.dispatch: Callable[[int], int] = _nothing_to_dispatch
 
     def take_deliveries(self, consumer_tag: str) -> list[ev.MessageDelivered]:
         """Remove and return the undispatched deliveries of ``consumer_tag`` from ``pending``.

@@ -32,7 +32,6 @@ publish one tuple (:data:`Sent`) until its confirm.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import spec
@@ -325,10 +324,19 @@ class ChannelRecord:
 
     The adapter keeps a reference next to its channel object and calls :meth:`deliver`,
     :meth:`broker_tag_for`, :meth:`published` and :meth:`confirmed` directly (no lookup).
+
+    Hot paths may do less: while ``tag_offset`` is 0 (no loss yet) an application tag *is*
+    the broker's, so a consumer may skip :meth:`broker_tag_for` and call :meth:`deliver` once
+    per batch of deliveries with the last tag (only ``last_tag`` must be kept).
+
+    Publishes in confirm mode: the broker numbers them 1, 2, 3... per connection, and every
+    one goes through :meth:`published` or :meth:`republished`, so they are kept in a list
+    indexed by ``broker_tag - first tag`` (settling a multiple confirm is one slice).
     """
 
     __slots__ = (
-        '_pending',
+        '_first_tag',
+        '_sent',
         '_unsent',
         'channel_number',
         'confirm',
@@ -359,8 +367,10 @@ class ChannelRecord:
         self.tx_dirty = False
         #: A transaction with work in it was lost with the connection (see docs/recovery.md).
         self.transaction_lost = False
-        # broker tag -> Sent, in publish order (the broker confirms in that order).
-        self._pending: OrderedDict[int, Sent] = OrderedDict()
+        # Unconfirmed publishes of this connection by broker tag: _sent[i] has tag
+        # _first_tag + i; None once settled by a single confirm (or never recorded).
+        self._sent: list[Optional[Sent]] = []
+        self._first_tag = 1
         # sequence -> PendingPublish lost with a connection, not published again yet.
         self._unsent: dict[int, PendingPublish] = {}
 
@@ -408,53 +418,99 @@ class ChannelRecord:
             return None
         self.publish_sequence += 1
         sequence = self.publish_sequence
-        self._pending[broker_tag] = (sequence, exchange, routing_key, body, properties, mandatory)
+        sent = (sequence, exchange, routing_key, body, properties, mandatory)
+        sent_list = self._sent
+        if broker_tag - self._first_tag == len(sent_list):  # _keep's usual case, inlined
+            sent_list.append(sent)
+        else:
+            self._keep(broker_tag, sent)
         return sequence
 
-    def confirmed(self, broker_tag: int, multiple: bool) -> list[int]:
-        """The sequence numbers a Basic.Ack/Nack of ``broker_tag`` settles (removed), in order."""
-        pending = self._pending
-        if not multiple:
-            sent = pending.pop(broker_tag, None)
-            return [] if sent is None else [sent[0]]
-        settled = []
-        while pending:
-            first = next(iter(pending))
-            if first > broker_tag:
-                break
-            settled.append(pending.popitem(last=False)[1][0])
-        return settled
+    def _keep(self, broker_tag: int, sent: Sent) -> None:
+        sent_list = self._sent
+        gap = broker_tag - self._first_tag - len(sent_list)
+        if gap == 0:  # always, when every confirm-mode publish is recorded
+            sent_list.append(sent)
+        elif not sent_list:
+            self._first_tag = broker_tag
+            sent_list.append(sent)
+        elif gap > 0:  # publishes the record did not see: nothing to settle for them
+            sent_list.extend([None] * gap)
+            sent_list.append(sent)
+        else:
+            raise ValueError(f'broker tag {broker_tag} is not after the last one recorded')
+
+    def confirmed(self, broker_tag: int, multiple: bool) -> Optional[int]:
+        """A Basic.Ack/Nack of ``broker_tag`` arrived: settle what it covers.
+
+        :returns: the application-visible sequence number to report in its place (with the
+            same ``multiple``: sequence numbers rise with broker tags on a connection, as
+            the unconfirmed are published again in order before anything new), or ``None``
+            for a tag the record does not hold (already settled, or never recorded)
+        """
+        index = broker_tag - self._first_tag
+        sent_list = self._sent
+        if index < 0 or index >= len(sent_list):
+            return None
+        sent = sent_list[index]
+        if multiple:
+            del sent_list[: index + 1]
+            self._first_tag = broker_tag + 1
+        else:
+            sent_list[index] = None
+            if index == 0:
+                self._drop_settled_head()
+        return None if sent is None else sent[0]
+
+    def _drop_settled_head(self) -> None:
+        sent_list = self._sent
+        settled = 0
+        while settled < len(sent_list) and sent_list[settled] is None:
+            settled += 1
+        del sent_list[:settled]
+        self._first_tag += settled
 
     def app_sequence(self, broker_tag: int) -> Optional[int]:
         """The application-visible sequence number of an unconfirmed publish, or ``None``."""
-        sent = self._pending.get(broker_tag)
-        return None if sent is None else sent[0]
+        index = broker_tag - self._first_tag
+        if 0 <= index < len(self._sent):
+            sent = self._sent[index]
+            return None if sent is None else sent[0]
+        return None
 
     def unconfirmed(self) -> list[PendingPublish]:
-        """Publishes lost with a connection and not published again, by sequence number."""
+        """Publishes lost with a connection and not published again, by sequence number.
+
+        Publish them again in this order, before anything new on the channel.
+        """
         return sorted(self._unsent.values(), key=_by_sequence)
 
     def republished(self, entry: PendingPublish, broker_tag: int) -> None:
         """``entry`` was published again on the new connection as ``broker_tag``."""
         self._unsent.pop(entry.sequence, None)
         entry.broker_tag = broker_tag
-        self._pending[broker_tag] = entry.sent()
+        self._keep(broker_tag, entry.sent())
 
     def abandon(self, sequence: int) -> Optional[PendingPublish]:
         """Stop tracking a publish (its caller gave up: the outcome is unknown)."""
         entry = self._unsent.pop(sequence, None)
         if entry is not None:
             return entry
-        for tag, sent in self._pending.items():
-            if sent[0] == sequence:
-                return PendingPublish.from_sent(tag, self._pending.pop(tag))
+        for index, sent in enumerate(self._sent):
+            if sent is not None and sent[0] == sequence:
+                self._sent[index] = None
+                return PendingPublish.from_sent(self._first_tag + index, sent)
         return None
 
     def drop_publishes(self) -> list[PendingPublish]:
         """Every publish still tracked, removed (the channel is closed for good)."""
-        dropped = [PendingPublish.from_sent(tag, sent) for tag, sent in self._pending.items()]
+        dropped = [
+            PendingPublish.from_sent(self._first_tag + index, sent)
+            for index, sent in enumerate(self._sent)
+            if sent is not None
+        ]
         dropped.extend(self._unsent.values())
-        self._pending.clear()
+        self._sent.clear()
         self._unsent.clear()
         return sorted(dropped, key=_by_sequence)
 
@@ -467,17 +523,20 @@ class ChannelRecord:
     def connection_lost(self) -> None:
         """The connection is gone: later broker tags restart at 1, unconfirmed wait for resend."""
         self.tag_offset = self.last_tag
-        for sent in self._pending.values():
-            self._unsent[sent[0]] = PendingPublish.from_sent(None, sent)
-        self._pending.clear()
+        for sent in self._sent:
+            if sent is not None:
+                self._unsent[sent[0]] = PendingPublish.from_sent(None, sent)
+        self._sent.clear()
+        self._first_tag = 1
         self.transaction_lost = self.transaction_lost or self.tx_dirty
         self.tx_dirty = False
 
     def __repr__(self) -> str:
         modes = ''.join((' confirm' if self.confirm else '', ' tx' if self.tx else ''))
+        pending = sum(sent is not None for sent in self._sent)
         return (
             f'<ChannelRecord {self.channel_number}{modes} tag_offset={self.tag_offset} '
-            f'pending={len(self._pending)} unsent={len(self._unsent)}>'
+            f'pending={pending} unsent={len(self._unsent)}>'
         )
 
 

@@ -323,7 +323,8 @@ class ChannelRecord:
     """What one channel must get back, and its tag and sequence arithmetic across losses.
 
     The adapter keeps a reference next to its channel object and calls :meth:`deliver`,
-    :meth:`broker_tag_for`, :meth:`published` and :meth:`confirmed` directly (no lookup).
+    :meth:`broker_tag_for`, :meth:`published` and :meth:`confirmed` (or
+    :meth:`confirmed_sequence`) directly (no lookup).
 
     Hot paths may do less: while ``tag_offset`` is 0 (no loss yet) an application tag *is*
     the broker's, so a consumer may skip :meth:`broker_tag_for` and call :meth:`deliver` once
@@ -440,29 +441,50 @@ class ChannelRecord:
         else:
             raise ValueError(f'broker tag {broker_tag} is not after the last one recorded')
 
-    def confirmed(self, broker_tag: int, multiple: bool) -> Optional[int]:
-        """A Basic.Ack/Nack of ``broker_tag`` arrived: settle what it covers.
+    def confirmed(self, broker_tag: int, multiple: bool) -> list[PendingPublish]:
+        """A Basic.Ack/Nack of ``broker_tag`` arrived: the publishes it settles (removed), in
+        order, each with its application-visible ``sequence`` and its ``broker_tag``.
 
-        :returns: the application-visible sequence number to report in its place (with the
-            same ``multiple``: sequence numbers rise with broker tags on a connection, as
-            the unconfirmed are published again in order before anything new), or ``None``
-            for a tag the record does not hold (already settled, or never recorded)
+        :meth:`confirmed_sequence` settles the same without building a record per message.
         """
+        base, slots = self._settle(broker_tag, multiple)
+        return [
+            PendingPublish.from_sent(base + index, sent)
+            for index, sent in enumerate(slots)
+            if sent is not None
+        ]
+
+    def confirmed_sequence(self, broker_tag: int, multiple: bool) -> Optional[int]:
+        """Like :meth:`confirmed`, but only the application-visible sequence number to report
+        in the broker tag's place, with the same ``multiple`` (sequence numbers rise with
+        broker tags on a connection, since the unconfirmed are published again first, in
+        order); ``None`` when the confirm settles nothing the record holds."""
+        slots = self._settle(broker_tag, multiple)[1]
+        for sent in reversed(slots):  # the last one, unless it was confirmed on its own
+            if sent is not None:
+                return sent[0]
+        return None
+
+    def _settle(self, broker_tag: int, multiple: bool) -> tuple[int, list[Optional[Sent]]]:
+        """Remove what a confirm of ``broker_tag`` covers: (broker tag of the first slot, slots)."""
         index = broker_tag - self._first_tag
         sent_list = self._sent
         if index < 0 or index >= len(sent_list):
-            return None
-        sent = sent_list[index]
+            return broker_tag, []
         if multiple:
+            base = self._first_tag
+            slots = sent_list[: index + 1]
             del sent_list[: index + 1]
             self._first_tag = broker_tag + 1
-        else:
-            sent_list[index] = None
-            if index == 0:
-                self._drop_settled_head()
-        return None if sent is None else sent[0]
+            return base, slots
+        slots = [sent_list[index]]
+        sent_list[index] = None
+        if index == 0:
+            self._drop_settled_head()
+        return broker_tag, slots
 
     def _drop_settled_head(self) -> None:
+        """Slots settled one by one at the front go, so the list starts at a live one."""
         sent_list = self._sent
         settled = 0
         while settled < len(sent_list) and sent_list[settled] is None:

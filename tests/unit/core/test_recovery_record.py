@@ -664,28 +664,55 @@ def test_confirms_settle_single_and_multiple() -> None:
     channel = confirm_channel(RecoveryRecord())
     sequences = [channel.published(tag, 'ex', 'k', b'%d' % tag) for tag in range(1, 6)]
     assert sequences == [1, 2, 3, 4, 5]
-    assert channel.confirmed(2, multiple=False) == 2
-    assert channel.confirmed(2, multiple=False) is None  # already settled
-    assert channel.confirmed(3, multiple=True) == 3  # settles 1 and 3
+    assert channel.confirmed_sequence(2, multiple=False) == 2
+    assert channel.confirmed_sequence(2, multiple=False) is None  # already settled
+    assert channel.confirmed_sequence(3, multiple=True) == 3  # settles 1 and 3
     assert channel.app_sequence(1) is None and channel.app_sequence(3) is None
-    assert channel.confirmed(3, multiple=True) is None
-    assert channel.confirmed(99, multiple=False) is None
-    assert channel.confirmed(0, multiple=True) is None
+    assert channel.confirmed_sequence(3, multiple=True) is None
+    assert channel.confirmed_sequence(99, multiple=False) is None
+    assert channel.confirmed_sequence(0, multiple=True) is None
     assert channel.app_sequence(5) == 5 and channel.app_sequence(99) is None
-    assert channel.confirmed(5, multiple=True) == 5
+    assert channel.confirmed_sequence(5, multiple=True) == 5
     assert channel.drop_publishes() == []
+
+
+def test_confirmed_hands_out_each_settled_publish() -> None:
+    record = RecoveryRecord()
+    channel = confirm_channel(record)
+    for tag in range(1, 5):
+        channel.published(tag, 'ex', f'k{tag}', b'm%d' % tag, properties='p', mandatory=True)
+    assert channel.confirmed_sequence(2, multiple=False) == 2
+    settled = channel.confirmed(3, multiple=True)
+    assert [(p.sequence, p.broker_tag, p.routing_key, p.body) for p in settled] == [
+        (1, 1, 'k1', b'm1'),
+        (3, 3, 'k3', b'm3'),
+    ]
+    assert (settled[0].properties, settled[0].mandatory) == ('p', True)
+    assert channel.confirmed(3, multiple=True) == []
+    record.connection_lost()
+    (entry,) = channel.unconfirmed()
+    channel.republished(entry, 1)
+    assert [(p.sequence, p.broker_tag) for p in channel.confirmed(1, multiple=False)] == [(4, 1)]
+
+
+def test_multiple_confirm_whose_own_tag_was_settled_reports_the_last_live_one() -> None:
+    channel = confirm_channel(RecoveryRecord())
+    for tag in range(1, 4):
+        channel.published(tag, 'ex', 'k', b'')
+    assert channel.confirmed_sequence(3, multiple=False) == 3
+    assert channel.confirmed_sequence(3, multiple=True) == 2  # settles 1 and 2
 
 
 def test_single_confirms_out_of_order_settle_the_head_once_complete() -> None:
     channel = confirm_channel(RecoveryRecord())
     for tag in range(1, 5):
         channel.published(tag, 'ex', 'k', b'')
-    assert [channel.confirmed(tag, multiple=False) for tag in (2, 3)] == [2, 3]
+    assert [channel.confirmed_sequence(tag, multiple=False) for tag in (2, 3)] == [2, 3]
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=2 unsent=0>'
-    assert channel.confirmed(1, multiple=False) == 1
+    assert channel.confirmed_sequence(1, multiple=False) == 1
     assert channel.app_sequence(4) == 4
     assert channel.published(5, 'ex', 'k', b'') == 5
-    assert channel.confirmed(5, multiple=True) == 5
+    assert channel.confirmed_sequence(5, multiple=True) == 5
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=0 unsent=0>'
 
 
@@ -694,8 +721,8 @@ def test_publishes_the_record_did_not_see_leave_a_gap() -> None:
     channel.published(1, 'ex', 'k', b'')
     channel.published(4, 'ex', 'k', b'')  # tags 2 and 3 went out unrecorded
     assert channel.app_sequence(4) == 2
-    assert channel.confirmed(3, multiple=False) is None
-    assert channel.confirmed(4, multiple=True) == 2
+    assert channel.confirmed_sequence(3, multiple=False) is None
+    assert channel.confirmed_sequence(4, multiple=True) == 2
     channel.published(5, 'ex', 'k', b'')
     with pytest.raises(ValueError, match='broker tag 2 is not after'):
         channel.published(2, 'ex', 'k', b'')
@@ -705,7 +732,7 @@ def test_first_recorded_publish_may_start_above_one() -> None:
     channel = confirm_channel(RecoveryRecord())
     assert channel.published(7, 'ex', 'k', b'') == 1
     assert channel.app_sequence(7) == 1
-    assert channel.confirmed(7, multiple=False) == 1
+    assert channel.confirmed_sequence(7, multiple=False) == 1
 
 
 def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> None:
@@ -713,8 +740,8 @@ def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> N
     channel = confirm_channel(record)
     for tag in range(1, 6):
         channel.published(tag, 'ex', 'k', b'm%d' % tag, properties='props', mandatory=True)
-    channel.confirmed(2, multiple=True)
-    channel.confirmed(4, multiple=False)
+    channel.confirmed_sequence(2, multiple=True)
+    channel.confirmed_sequence(4, multiple=False)
     record.connection_lost()
     unconfirmed = channel.unconfirmed()
     assert [(p.sequence, p.broker_tag, p.body) for p in unconfirmed] == [
@@ -723,15 +750,17 @@ def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> N
     ]
     assert (unconfirmed[0].exchange, unconfirmed[0].routing_key) == ('ex', 'k')
     assert (unconfirmed[0].properties, unconfirmed[0].mandatory) == ('props', True)
-    assert channel.confirmed(1, multiple=True) is None  # an old connection's tag settles nothing
+    assert (
+        channel.confirmed_sequence(1, multiple=True) is None
+    )  # an old connection's tag settles nothing
     # Republished on the new connection as broker tags 1 and 2, then a new publish.
     for new_tag, entry in enumerate(unconfirmed, start=1):
         channel.republished(entry, new_tag)
     assert channel.unconfirmed() == []
     assert channel.published(3, 'ex', 'k', b'm6') == 6  # sequence numbers go on
     assert channel.app_sequence(1) == 3 and channel.app_sequence(2) == 5
-    assert channel.confirmed(2, multiple=True) == 5  # settles 3 and 5
-    assert channel.confirmed(3, multiple=False) == 6
+    assert channel.confirmed_sequence(2, multiple=True) == 5  # settles 3 and 5
+    assert channel.confirmed_sequence(3, multiple=False) == 6
 
 
 def test_loss_during_republishing_keeps_what_was_not_sent_yet() -> None:

@@ -227,6 +227,26 @@ class ChannelCore:
         conn.frames_sent += 1
         conn.bytes_queued_total += ACK_FRAME.size
 
+    def ack_each(self, delivery_tags: list[int]) -> None:
+        """Queue one Basic.Ack (``multiple=False``) per tag, in order, in one buffer append.
+
+        For a front-end that collects the acks of a batch of callbacks and writes them once
+        (``BlockingConnection``, docs/blocking.md). Each tag must already be a checked int in
+        ``0..LONGLONG_MAX``.
+
+        :raises ChannelWrongStateError: the channel is neither open nor cancelling
+        """
+        state = self.state
+        if state is not _OPEN and state is not _CANCELLING:
+            self._require_state(_OPEN, _CANCELLING)
+        pack = ACK_FRAME.pack
+        number = self.channel_number
+        data = b''.join([
+            pack(FRAME_METHOD, number, ACK_PAYLOAD_SIZE, BASIC_ACK_ID, tag, False, FRAME_END)
+            for tag in delivery_tags
+        ])  # fmt: skip
+        self._conn._write(data, len(delivery_tags))  # once per batch: no need to inline
+
     def publish(
         self,
         exchange: str,

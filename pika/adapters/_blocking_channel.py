@@ -26,6 +26,7 @@ from pika._api.methods import METHODS
 from pika._core import events as ev
 from pika._core.channel import ChannelCore
 from pika._core.states import ChannelState
+from pika._wire.constants import LONGLONG_MAX
 from pika.adapters._blocking.consume import ChannelLink, ConsumeGenerator, Message, NoMessage
 from pika.adapters._blocking.slots import PendingConfirm, Waiter
 from pika.adapters._io.backlog import DELIVERY_OVERHEAD, delivery_cost
@@ -160,6 +161,7 @@ class BlockingChannel(ConsumerInfosCompat):
         self._deadline = link.deadline  # every RPC and confirm asks: one call, no wrapper
         self._slot = slot
         slot.dispatch = self._dispatch_events  # called by the connection's dispatch loop
+        self._acker: Optional[int] = None  # thread running a batch of this channel's callbacks
         self._consumers: dict[Any, _Consumer] = {}
         self._cancelled_auto_ack: dict[Any, bool] = {}
         # the consume() generator's consumer, composed: it calls back only through this link
@@ -258,6 +260,8 @@ class BlockingChannel(ConsumerInfosCompat):
             core = slot.core
             if slot.error is not None or not slot.opened or core.state is not _CHANNEL_OPEN:
                 self._check_usable()  # core.state: ChannelCore.is_open without the call
+            if slot.acks:
+                slot.write_acks()  # a callback's acks go first (e.g. before Tx.Commit)
             core.rpc(method)  # raises (bad state or arguments) before queueing anything
             if getattr(method, 'nowait', False):
                 pump.send_now()
@@ -291,6 +295,8 @@ class BlockingChannel(ConsumerInfosCompat):
             slot = self._slot
             if slot.error is not None:
                 self._raise_closed()
+            if slot.acks:
+                slot.write_acks()
             write(slot.core, *args)
             if not self._connection.in_callback():
                 pump.send_now()
@@ -431,6 +437,8 @@ class BlockingChannel(ConsumerInfosCompat):
         with pump.lock:
             if slot.error is not None or not slot.opened:
                 self._check_usable()
+            if slot.acks:
+                slot.write_acks()
             tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
             if tag is None:
                 pump.send_publish()  # may coalesce a burst; see Pump.send_publish
@@ -482,7 +490,23 @@ class BlockingChannel(ConsumerInfosCompat):
         The core packs the Basic.Ack frame in one struct call (``ChannelCore.ack``) instead of
         building and generically encoding a method object: consumers ack every message, and
         that was half of a blocking consumer's CPU per message (bench/NOTES.md).
+
+        From the thread running a batch of this channel's callbacks, a single ack (checked
+        here, in the caller) is appended to the slot's ``acks`` without the lock; the batch
+        end, or the channel's next write, queues them in order (``ChannelSlot.write_acks``).
+        Acks from callbacks were already sent only then; this saves the lock and the
+        ``in_callback()`` check per message (bench/NOTES.md).
         """
+        if (
+            type(delivery_tag) is int
+            and 0 <= delivery_tag <= LONGLONG_MAX
+            and multiple is False
+            and self._acker == _get_ident()
+        ):
+            slot = self._slot
+            if slot.error is None and slot.core.state is _CHANNEL_OPEN:
+                slot.acks.append(delivery_tag)
+                return
         tag = args_mod.delivery_tag_value(delivery_tag)
         if multiple is not False and multiple is not True:
             args_mod.require_bool('multiple', multiple)
@@ -618,6 +642,7 @@ class BlockingChannel(ConsumerInfosCompat):
             with pump.lock:
                 if not self.is_open:
                     return  # the broker requeues unacked messages of a closed channel itself
+                slot.write_acks()
                 send = slot.core.send
                 for delivery in chunk:
                     tag = delivery.method.delivery_tag
@@ -761,6 +786,8 @@ class BlockingChannel(ConsumerInfosCompat):
         chunk = pump.backlog.chunk
         taken = 0  # backlog cost of the deliveries taken and not reported yet
         count = 0
+        outer = self._acker
+        self._acker = me  # basic_ack from this thread batches (see basic_ack)
         try:
             while pending:
                 owner = slot.owner
@@ -789,6 +816,8 @@ class BlockingChannel(ConsumerInfosCompat):
                 elif type(event) is ev.ConsumerCancelled:
                     self._on_broker_cancel(event)
         finally:
+            if self._acker == me:  # another thread may have taken over: then leave it be
+                self._acker = me if outer == me else None
             if taken:
                 pump.router.release(slot, taken)
         return count
@@ -878,6 +907,7 @@ class BlockingChannel(ConsumerInfosCompat):
             if slot.error is not None:
                 raise exceptions.ChannelWrongStateError(args_mod.NOT_USABLE['CLOSED'])
             if not slot.core.is_closing:
+                slot.write_acks()  # a callback's acks go before Channel.Close
                 slot.core.close(reply_code, reply_text)
                 pump.send_now()
             done = pump.wait(lambda: slot.error is not None, self._deadline(timeout))

@@ -341,6 +341,7 @@ class BlockingConnection:
                     f'BlockingConnection.close({reply_code}, {reply_text!r}) called on closed '
                     'connection.'
                 )
+            pump.write_batched_acks()  # a callback's acks go before Connection.Close
             pump.router.route(pump.core.close(reply_code, reply_text))
             pump.send_now()
             done = pump.wait(lambda: pump.error is not None, deadline)
@@ -416,6 +417,7 @@ class BlockingConnection:
             if local.depth == 0:
                 pump = self._pump
                 with pump.lock:
+                    pump.write_batched_acks()
                     pump.send_now()  # acks batched by the callbacks
         return count
 

@@ -127,6 +127,13 @@ class Pump:
 
     # -- writing -------------------------------------------------------------------------
 
+    def write_batched_acks(self) -> None:
+        """Queue in the core the acks that callbacks batched on every channel (lock held):
+        the end of a batch of callbacks, and a connection close."""
+        for slot in self.slots.values():
+            if slot.acks:
+                slot.write_acks()
+
     def send_now(self) -> None:
         """Drain the core's output and write as much as the kernel takes (lock held).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from pika import exceptions
 from pika._core import events as ev
 
 if TYPE_CHECKING:
@@ -87,11 +88,17 @@ class ChannelSlot:
     the cost of the deliveries queued here and not yet reported taken. ``dispatch`` is set by
     the channel: ``dispatch(thread_ident)`` runs the callbacks of ``pending`` (no lock held)
     and returns how many events it took; the connection's dispatch loop calls it.
+
+    ``acks`` is the one field written without the lock: the delivery tags that callbacks
+    acknowledged (``multiple=False``) during the batch the dispatching thread runs, appended by
+    that thread only. :meth:`write_acks` hands them to the core (lock held) before any other
+    write of the channel and when the batch ends; a deque, so that appending and taking from
+    two threads loses nothing and keeps the order.
     """
 
-    __slots__ = ('backlog', 'core', 'dispatch', 'error', 'error_reported', 'gen_cancelled',
-                 'gen_queue', 'gen_tag', 'number', 'open_waiter', 'opened', 'owner', 'pending',
-                 'rpc_waiters', 'unconfirmed')  # fmt: skip
+    __slots__ = ('acks', 'backlog', 'core', 'dispatch', 'error', 'error_reported',
+                 'gen_cancelled', 'gen_queue', 'gen_tag', 'number', 'open_waiter', 'opened',
+                 'owner', 'pending', 'rpc_waiters', 'unconfirmed')  # fmt: skip
 
     def __init__(self, core: ChannelCore) -> None:
         self.core = core
@@ -109,6 +116,21 @@ class ChannelSlot:
         self.error_reported = False
         self.backlog = 0
         self.dispatch: Callable[[int], int] = _nothing_to_dispatch
+        self.acks: deque[int] = deque()
+
+    def write_acks(self) -> None:
+        """Queue the batched acks in the core, in order (lock held).
+
+        On a closed or closing channel they are dropped: the broker requeues what a closed
+        channel left unacknowledged, and once Channel.Close is sent it ignores further acks.
+        """
+        acks = self.acks
+        tags = [acks.popleft() for _ in range(len(acks))]  # only the lock holder takes
+        if tags and self.error is None:
+            try:
+                self.core.ack_each(tags)
+            except exceptions.ChannelWrongStateError:
+                pass  # closing: see above
 
     def take_deliveries(self, consumer_tag: str) -> list[ev.MessageDelivered]:
         """Remove and return the undispatched deliveries of ``consumer_tag`` from ``pending``.
@@ -155,3 +177,4 @@ class ChannelSlot:
         self.gen_cancelled = True
         self.pending.clear()  # the broker requeues what it delivered to a closed channel
         self.gen_queue.clear()
+        self.acks.clear()

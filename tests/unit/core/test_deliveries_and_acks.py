@@ -39,6 +39,25 @@ def test_core_ack_refused_when_closed_or_tag_too_large() -> None:
         ch.ack(1, False)
 
 
+def test_core_ack_each_is_one_ack_per_tag_in_order() -> None:
+    core = open_core()
+    ch = open_channel(core)
+    tags = [3, 1, 2**64 - 1, 0]
+    sent_before = core.frames_sent
+    ch.ack_each(tags)
+    batched = bytes(core.data_to_send())
+    assert core.frames_sent - sent_before == len(tags)
+    for tag in tags:
+        ch.ack(tag, False)
+    assert batched == bytes(core.data_to_send())
+    ch.ack_each([])
+    assert core.data_to_send() == b''
+    ch.close()
+    core.receive_data(sf.channel_close_ok(1), 0.0)
+    with pytest.raises(exceptions.ChannelWrongStateError):
+        ch.ack_each([1])
+
+
 def test_core_delivery_fast_path_event_matches() -> None:
     core = open_core()
     ch = open_channel(core)

@@ -2,7 +2,7 @@
 
 It drives :class:`pika._core.ConnectionCore` directly (no callback adapter underneath): the
 socket, the core and a leader/follower reading scheme live in
-:mod:`pika.adapters._blocking.pump`; :class:`~pika.adapters._blocking_channel.BlockingChannel`
+:mod:`pika.adapters._blocking.pump`; :class:`~pika.adapters._blocking.channel.BlockingChannel`
 holds the channel API. Summary of the guarantees (details in ``docs/blocking.md``):
 
 * Every blocking call is bounded: RPCs by ``timeout=`` or the connection's ``rpc_timeout``
@@ -28,14 +28,14 @@ from pika import exceptions, frame
 from pika._core import events as ev
 from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
-from pika.adapters._blocking.pump import Pump
-from pika.adapters._blocking.slots import ChannelSlot, Waiter
-from pika.adapters._blocking_channel import (
+from pika.adapters._blocking.channel import (
     BlockingChannel,
     ConnectionLink,
     GetEmpty,
     ReturnedMessage,
 )
+from pika.adapters._blocking.pump import Pump
+from pika.adapters._blocking.slots import ChannelSlot, Waiter
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.timers import TimerHandle, TimerQueue
 

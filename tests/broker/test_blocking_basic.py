@@ -10,7 +10,7 @@ import pytest
 
 import pika
 from pika import exceptions, frame, spec
-from pika.adapters._blocking_channel import CANCELLED_REMEMBERED
+from pika.adapters._blocking.channel import CANCELLED_REMEMBERED
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection, GetEmpty
 
 pytestmark = pytest.mark.broker

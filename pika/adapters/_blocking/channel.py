@@ -5,8 +5,9 @@ sans-I/O :class:`~pika._core.channel.ChannelCore` under the connection's pump lo
 synchronous methods) waits for the reply through :meth:`Pump.wait`, bounded by the call's
 ``timeout=`` or the connection's ``rpc_timeout``. Replies are routed by whichever thread reads
 the socket; deliveries, returns and consumer cancellations are queued on the channel's
-:class:`~pika.adapters._blocking.pump.ChannelSlot` and dispatched later, outside the lock, by
-``start_consuming()`` / ``consume()`` / ``BlockingConnection.process_data_events()``.
+:class:`~pika.adapters._blocking.slots.ChannelSlot` and dispatched later, outside the lock, by
+``start_consuming()`` / ``consume()`` (:class:`~pika.adapters._blocking.consume.ConsumeGenerator`)
+/ ``BlockingConnection.process_data_events()``.
 
 See ``docs/blocking.md`` for which calls may come from which thread.
 """

@@ -632,7 +632,8 @@ def test_fast_table_decoder_matches_data_decode_table(
     raw = raw[: choose.draw(st.integers(0, len(raw)))] if choose.draw(st.booleans()) else raw
     for buffer in (bytes(raw), raw):
         got = _table_or_error(deliveries.decode_table, buffer)
-        assert got == _table_or_error(data.decode_table, buffer)
+        # repr, not ==: a flipped byte can make a float NaN, and NaN != NaN
+        assert repr(got) == repr(_table_or_error(data.decode_table, buffer))
         if isinstance(got, tuple):
             assert [type(v) for v in got[0].values()] == [
                 type(v) for v in data.decode_table(buffer, 0)[0].values()

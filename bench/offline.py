@@ -12,6 +12,8 @@ loop), so they show what a change to our own code is worth. Two measures:
 Scenarios: ``rpc`` (``queue_declare(passive=True)`` and its DeclareOk), ``consume`` (a read of
 200 deliveries of 100 bytes, each acked from the callback), ``confirms`` (50 publishes, then one
 ``Basic.Ack(multiple)``), ``publish`` (one 100-byte ``basic_publish`` and taking the output),
+``deliveries`` and ``deliveries_props`` (the codec alone: ``decode_deliveries`` on a read of 200
+Deliver sets of 100 bytes, without properties or with content_type + delivery_mode; per set),
 ``loop`` (one ``IOLoop`` turn of a SelectConnection's loop woken by one byte on a socket pair),
 ``select_rpc`` (a whole SelectConnection round trip over a socket pair whose other end, a reader on
 the same loop, answers each request with a canned DeclareOk: loop, pump, codec and front-end).
@@ -83,6 +85,34 @@ def consume(n: int) -> float:
         conn._on_data_received(read)
         conn._take_output()
     return time.perf_counter() - started
+
+
+def _deliveries(n: int, properties: Any) -> float:
+    """``decode_deliveries`` over one read of CONSUME_BATCH Deliver sets, ``n`` sets in all."""
+    from pika._core.events import MessageDelivered
+    from pika._wire.deliveries import decode_deliveries
+
+    read = b''.join(
+        sf.method(1, spec.Basic.Deliver('ctag1.abc', tag, False, 'ex', 'rk'))
+        + sf.content(1, BODY, properties)
+        for tag in range(1, CONSUME_BATCH + 1)
+    )
+    out: list[Any] = []
+    if decode_deliveries(read, 0, 131072, 1, out, MessageDelivered) != len(read):
+        raise RuntimeError('decode_deliveries did not take the whole read')
+    start = time.perf_counter()
+    for _ in range(n // CONSUME_BATCH):
+        out = []
+        decode_deliveries(read, 0, 131072, 1, out, MessageDelivered)
+    return time.perf_counter() - start
+
+
+def deliveries(n: int) -> float:
+    return _deliveries(n, None)
+
+
+def deliveries_props(n: int) -> float:
+    return _deliveries(n, spec.BasicProperties(content_type='text/plain', delivery_mode=2))
 
 
 def confirms(n: int) -> float:
@@ -264,6 +294,8 @@ def raw_rpc(n: int) -> float:
 SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'rpc': (rpc, 20_000),
     'consume': (consume, 100_000),
+    'deliveries': (deliveries, 200_000),
+    'deliveries_props': (deliveries_props, 200_000),
     'confirms': (confirms, 100_000),
     'publish': (publish, 100_000),
     'loop': (loop, 50_000),

@@ -254,15 +254,14 @@ class Connection:
     def _after_core_call(self) -> None:
         """After anything that may have queued output or moved the core's deadline.
 
-        Runs after every publish and every batch of events, so it reads the core's output
-        buffer directly (``core.pending_bytes`` is a property call) and re-arms the tick timer
-        only when the core says its deadline may have moved earlier (``deadline_changes``).
+        Runs after every publish and every batch of events, so it asks the core whether output
+        is queued only outside a read (a read flushes once at its end), and re-arms the tick
+        timer only when the core says its deadline may have moved earlier (``deadline_changes``).
         """
         core = self._core
         if core is None or self._finished:
             return
-        output = core._output
-        if (output.buffer or output.parts_size) and not self._in_read:
+        if not self._in_read and core.has_output():
             self._output_ready()
         if core.deadline_changes != self._deadline_changes_seen:
             self._reschedule_tick()

@@ -48,6 +48,7 @@ from pika._wire.constants import (
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
+    from pika._core.output import Output
 
 LOGGER = logging.getLogger(__name__)
 
@@ -76,11 +77,13 @@ class ChannelCore:
     """Sans-I/O state of one channel.
 
     :param connection: the owning :class:`~pika._core.connection.ConnectionCore`
+    :param output: the connection's outbound queue, where this channel writes its frames
     :param channel_number: this channel's number (1..channel_max)
     """
 
-    def __init__(self, connection: ConnectionCore, channel_number: int) -> None:
+    def __init__(self, connection: ConnectionCore, output: Output, channel_number: int) -> None:
         self._conn = connection
+        self._output = output
         self.channel_number = channel_number
         self.state = ChannelState.OPENING
         #: consumer tags the broker confirmed (ConsumeOk) and has not cancelled yet
@@ -167,8 +170,9 @@ class ChannelCore:
         # content.encode_method, inlined (every RPC comes here); encoding errors raise here.
         payload = b''.join(method.encode())
         size = len(payload) + METHOD_ID_SIZE
-        if size > self._conn.max_frame_payload:  # the broker would close the connection
-            raise content.frame_too_large(method.NAME, size + FRAME_OVERHEAD, self._conn.frame_max)
+        output = self._output
+        if size > output.max_payload:  # the broker would close the connection
+            raise content.frame_too_large(method.NAME, size + FRAME_OVERHEAD, output.frame_max)
         head = METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, size, index)
         data = head + payload + FRAME_END_BYTE
         if index == _CONFIRM_SELECT_INDEX:
@@ -180,11 +184,10 @@ class ChannelCore:
             self._pump()
             return
         # Nothing waits before it (the usual case): what _pump does for one method, inlined
-        # because every RPC comes here. ConnectionCore._write, inlined too.
-        conn = self._conn
-        conn._output.buffer += data
-        conn.frames_sent += 1
-        conn.bytes_queued_total += len(data)
+        # because every RPC comes here. Output.write, inlined too.
+        output.buffer += data
+        output.frames_sent += 1
+        output.bytes_queued_total += len(data)
         nowait = getattr(method, 'nowait', False)
         if synchronous and not nowait:
             self._outstanding = method
@@ -203,7 +206,7 @@ class ChannelCore:
         self._require_state(_OPEN, _CANCELLING)
         if not hasattr(method, 'INDEX'):
             raise TypeError(f'send() needs a pika.spec method, got {method!r}')
-        self._conn._write(content.encode_method(self.channel_number, method), 1)
+        self._output.write(content.encode_method(self.channel_number, method), 1)
 
     def ack(self, delivery_tag: int, multiple: bool = False) -> None:
         """Queue Basic.Ack: the same frame as ``send(Basic.Ack(...))``, packed in one struct call.
@@ -219,13 +222,13 @@ class ChannelCore:
         if not 0 <= delivery_tag <= LONGLONG_MAX:
             self.send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))  # raises
             return
-        conn = self._conn  # ConnectionCore._write, inlined
-        conn._output.buffer += ACK_FRAME.pack(
+        output = self._output  # Output.write, inlined
+        output.buffer += ACK_FRAME.pack(
             FRAME_METHOD, self.channel_number, ACK_PAYLOAD_SIZE, BASIC_ACK_ID, delivery_tag,
             multiple, FRAME_END,
         )  # fmt: skip
-        conn.frames_sent += 1
-        conn.bytes_queued_total += ACK_FRAME.size
+        output.frames_sent += 1
+        output.bytes_queued_total += ACK_FRAME.size
 
     def ack_each(self, delivery_tags: list[int]) -> None:
         """Queue one Basic.Ack (``multiple=False``) per tag, in order, in one buffer append.
@@ -245,7 +248,7 @@ class ChannelCore:
             pack(FRAME_METHOD, number, ACK_PAYLOAD_SIZE, BASIC_ACK_ID, tag, False, FRAME_END)
             for tag in delivery_tags
         ])  # fmt: skip
-        self._conn._write(data, len(delivery_tags))  # once per batch: no need to inline
+        self._output.write(data, len(delivery_tags))  # once per batch: no need to inline
 
     def publish(
         self,
@@ -279,14 +282,14 @@ class ChannelCore:
                 body = body.encode('utf-8')
             elif not isinstance(body, (bytes, bytearray, memoryview)):
                 raise TypeError(f'body must be bytes, got {type(body).__name__}')
-        conn = self._conn
+        output = self._output
         size = len(body)
-        if properties is None and 0 < size <= _SMALL_BODY and size <= conn._max_payload:
-            # The usual small message, which ConnectionCore._send_publish would copy into the
-            # buffer as three frames: the same bytes, with the content header and the body
-            # frame head in one pack (and one call less per publish).
+        if properties is None and 0 < size <= _SMALL_BODY and size <= output.max_payload:
+            # The usual small message, which Output.send_publish would copy into the buffer as
+            # three frames: the same bytes, with the content header and the body frame head in
+            # one pack (and one call less per publish).
             channel = self.channel_number
-            out = conn._output.buffer
+            out = output.buffer
             out += head
             out += EMPTY_HEADER_AND_BODY_HEAD.pack(
                 FRAME_HEADER, channel, EMPTY_CONTENT_HEADER_SIZE, BASIC_CLASS_ID, 0, size, 0,
@@ -294,10 +297,10 @@ class ChannelCore:
             )  # fmt: skip
             out += body
             out += FRAME_END_BYTE
-            conn.frames_sent += 3
-            conn.bytes_queued_total += len(head) + size + _EMPTY_HEADER_AND_BODY_OVERHEAD
+            output.frames_sent += 3
+            output.bytes_queued_total += len(head) + size + _EMPTY_HEADER_AND_BODY_OVERHEAD
         else:
-            conn._send_publish(self.channel_number, head, properties, body)
+            output.send_publish(self.channel_number, head, properties, body)
         if self._confirm:
             self._delivery_tag += 1
             return self._delivery_tag
@@ -353,7 +356,7 @@ class ChannelCore:
 
     def _send_close(self) -> None:
         self._queue.clear()
-        self._conn._send_method(
+        self._output.send_method(
             self.channel_number, spec.Channel.Close(self._close_code, self._close_text, 0, 0)
         )
 
@@ -362,7 +365,7 @@ class ChannelCore:
         queue = self._queue
         while self._outstanding is None and queue:
             method, data, internal = queue.popleft()
-            self._conn._write(data, 1)
+            self._output.write(data, 1)
             if _expects_reply(method):
                 self._outstanding = method
                 self._outstanding_internal = internal
@@ -533,7 +536,7 @@ class ChannelCore:
         self._emit(events.ChannelOpened(self.channel_number))
 
     def _on_channel_close(self, method: Any) -> None:
-        self._conn._send_method(self.channel_number, spec.Channel.CloseOk())
+        self._output.send_method(self.channel_number, spec.Channel.CloseOk())
         error = exceptions.ChannelClosedByBroker(method.reply_code, method.reply_text)
         self.state = next_channel_state(self.state, ChannelInput.RECV_CLOSE)
         if self.state is _CLOSING:
@@ -549,7 +552,7 @@ class ChannelCore:
         self._finish(error)
 
     def _on_channel_flow(self, method: Any) -> None:
-        self._conn._send_method(self.channel_number, spec.Channel.FlowOk(active=method.active))
+        self._output.send_method(self.channel_number, spec.Channel.FlowOk(active=method.active))
         self._emit(events.FlowChanged(self.channel_number, bool(method.active)))
 
     def _on_basic_ack(self, method: Any) -> None:
@@ -576,7 +579,7 @@ class ChannelCore:
         tag = method.consumer_tag
         self.consumer_tags.discard(tag)
         if not method.nowait:
-            self._conn._send_method(self.channel_number, spec.Basic.CancelOk(consumer_tag=tag))
+            self._output.send_method(self.channel_number, spec.Basic.CancelOk(consumer_tag=tag))
         self._emit(events.ConsumerCancelled(self.channel_number, method))
         if self.state is _CANCELLING:
             self._continue_close()
@@ -588,7 +591,7 @@ class ChannelCore:
 _CONNECTION_CLOSED = ConnectionState.CLOSED
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
-#: Bodies up to this size are copied (ConnectionCore queues larger ones by reference).
+#: Bodies up to this size are copied (Output queues larger ones by reference).
 _SMALL_BODY = 16 * 1024
 #: The bytes of a small publish besides the method frame and the body: content header frame,
 #: body frame head and the body's frame end.

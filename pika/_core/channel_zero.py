@@ -26,11 +26,11 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
-from pika._wire.constants import FRAME_OVERHEAD, NO_FRAME_LIMIT
 
 if TYPE_CHECKING:
     from collections import deque
 
+    from pika._core.output import Output
     from pika._parameters import Parameters
 
 LOGGER = logging.getLogger(__name__)
@@ -52,10 +52,9 @@ class ChannelZeroHandlers:
         channel_max: int
         frame_max: int
         heartbeat: Optional[int]
-        bytes_queued_total: int
         deadline_changes: int
         _rx_frame_max: Optional[int]
-        _max_payload: int
+        output: Output
         _events: list[events.Event]
         _heartbeat_timer: Optional[HeartbeatTimer]
         _blocked_since: Optional[float]
@@ -66,8 +65,6 @@ class ChannelZeroHandlers:
         _secret_queue: deque[bytes]
         _handlers: dict[str, Callable[[Any], None]]
 
-        def _send_method(self, channel_number: int, method: Any) -> None: ...
-        def _write(self, data: bytes, frames: int) -> None: ...
         def _protocol_error(self, reply_code: int, reply_text: str) -> None: ...
         def _terminate(
             self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL
@@ -127,7 +124,7 @@ class ChannelZeroHandlers:
             self._terminate(exceptions.AuthenticationError(needed))
             return
         self.state = next_connection_state(self.state, _CI.RECV_START)
-        self._send_method(
+        self.output.send_method(
             0,
             spec.Connection.StartOk(
                 client_properties(self.params), mechanism, response, self.params.locale
@@ -153,11 +150,15 @@ class ChannelZeroHandlers:
         self.frame_max = negotiate_limit(self.params.frame_max, method.frame_max)
         self.heartbeat = heartbeat
         self._rx_frame_max = self.frame_max or None
-        self._max_payload = (self.frame_max or NO_FRAME_LIMIT) - FRAME_OVERHEAD
-        self._send_method(0, spec.Connection.TuneOk(self.channel_max, self.frame_max, heartbeat))
-        self._send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
+        self.output.set_frame_max(self.frame_max)
+        self.output.send_method(
+            0, spec.Connection.TuneOk(self.channel_max, self.frame_max, heartbeat)
+        )
+        self.output.send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
         if heartbeat > 0:
-            self._heartbeat_timer = HeartbeatTimer(heartbeat, self._now, self.bytes_queued_total)
+            self._heartbeat_timer = HeartbeatTimer(
+                heartbeat, self._now, self.output.bytes_queued_total
+            )
             self.deadline_changes += 1
 
     def _on_connection_open_ok(self, method: Any) -> None:
@@ -168,7 +169,7 @@ class ChannelZeroHandlers:
     def _on_connection_close(self, method: Any) -> None:
         state = self.state
         code, text = method.reply_code, method.reply_text
-        self._send_method(0, spec.Connection.CloseOk())
+        self.output.send_method(0, spec.Connection.CloseOk())
         exc: exceptions.AMQPError = exceptions.ConnectionClosedByBroker(code, text)
         # As pika 1.x, a refused login or vhost carries the broker's close, printed, as its text.
         if state is _CS.START_OK_SENT and code == 403:
@@ -203,4 +204,4 @@ class ChannelZeroHandlers:
         self._secret_queue.popleft()
         self._events.append(events.RpcReply(0, method))
         if self._secret_queue:
-            self._write(self._secret_queue[0], 1)
+            self.output.write(self._secret_queue[0], 1)

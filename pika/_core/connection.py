@@ -42,7 +42,7 @@ from pika._core.states import (
     next_connection_state,
 )
 from pika._limits import HANDSHAKE_FRAME_MAX, MAX_CHANNEL_NUMBER
-from pika._wire.constants import CONTENT_HEADER_FIXED_SIZE, FRAME_OVERHEAD, HEARTBEAT_FRAME
+from pika._wire.constants import FRAME_OVERHEAD, HEARTBEAT_FRAME
 
 if TYPE_CHECKING:
     from pika._core.heartbeat import HeartbeatTimer
@@ -58,9 +58,6 @@ BytesLike = Union[bytes, bytearray, memoryview]
 _CS = ConnectionState
 _CI = ConnectionInput
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
-# Bodies of at least this many bytes are queued by reference (see _queue_body_refs): copying them
-# would cost more than one more buffer in the transport's write vector.
-_BODY_REF_MIN = 32 * 1024
 
 
 class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
@@ -84,22 +81,20 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.heartbeat: Optional[int] = None
         #: Largest message body accepted (``params.max_message_size``, see docs/limits.md).
         self.max_message_size: int = params.max_message_size
-        #: frames and bytes queued since creation (the backpressure rule uses their ratio)
-        self.frames_sent = 0
-        self.bytes_queued_total = 0
         #: Incremented whenever :meth:`next_deadline` may have moved earlier, or a timer was
         #: started or stopped. In between it only moves later (received bytes push the dead-peer
         #: deadline back), so a front-end whose timer is armed for the deadline it read at the
         #: current count need not ask again: a timer that fires early is harmless.
         self.deadline_changes = 0
-        self._output = Output()
+        #: The outbound frame queue, shared with the channels (they queue their frames into
+        #: it). Transports drain it with :meth:`data_to_send` and ask :meth:`has_output`.
+        self.output = Output(HANDSHAKE_FRAME_MAX)
         self._buffer = ReceiveBuffer()
         #: The large delivery being read in place (see receive_buffer), else None: a transport
         #: reads this attribute before each read, which costs less than calling receive_buffer.
         self.large_message: Optional[LargeMessage] = None
         self._spare_buffer: Optional[bytearray] = None  # a finished large message's buffer
         self._rx_frame_max: Optional[int] = HANDSHAKE_FRAME_MAX
-        self._max_payload = HANDSHAKE_FRAME_MAX - FRAME_OVERHEAD
         self._events: list[events.Event] = []
         self._heartbeat_timer: Optional[HeartbeatTimer] = None
         self._blocked_since: Optional[float] = None
@@ -144,22 +139,31 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
     @property
     def pending_bytes(self) -> int:
         """Bytes queued and not yet drained by :meth:`data_to_send`."""
-        output = self._output
-        return len(output.buffer) + output.parts_size
+        return len(self.output)
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames queued since creation (the backpressure rule uses bytes per frame)."""
+        return self.output.frames_sent
+
+    @property
+    def bytes_queued_total(self) -> int:
+        """Bytes queued since creation (drained or not)."""
+        return self.output.bytes_queued_total
 
     @property
     def max_frame_payload(self) -> int:
         """The largest payload one outbound frame may carry: the negotiated ``frame_max`` less
         the frame overhead. A frame above it would make the broker close the connection, so a
         channel refuses it before anything is queued."""
-        return self._max_payload
+        return self.output.max_payload
 
     # ----------------------------------------------------------------- driving
 
     def start(self) -> None:
         """Queue the protocol header; the handshake continues in :meth:`receive_data`."""
         self.state = next_connection_state(self.state, _CI.START)
-        self._write(_PROTOCOL_HEADER, 1)
+        self.output.write(_PROTOCOL_HEADER, 1)
 
     def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
         """The stream ended (EOF or socket error); return the closing events.
@@ -215,9 +219,10 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                     )
                 )
                 return result
-            if timer.send_due(now, self.bytes_queued_total):
-                self._write(HEARTBEAT_FRAME, 1)
-                timer.bytes_seen = self.bytes_queued_total
+            output = self.output
+            if timer.send_due(now, output.bytes_queued_total):
+                output.write(HEARTBEAT_FRAME, 1)
+                timer.bytes_seen = output.bytes_queued_total
         timeout = self.params.blocked_connection_timeout
         if self._blocked_since is not None and timeout and now >= self._blocked_since + timeout:
             self._terminate(
@@ -238,14 +243,19 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 deadline = blocked_deadline
         return deadline
 
+    def has_output(self) -> bool:
+        """Whether anything is queued for :meth:`data_to_send` (cheaper than asking for it)."""
+        output = self.output
+        return bool(output.buffer or output.parts)
+
     def data_to_send(self) -> Union[bytes, bytearray]:
         """Return everything queued for the broker and start a fresh buffer."""
-        return self._output.take()
+        return self.output.take()
 
     def data_to_send_parts(self) -> list[BytesLike]:
         """Like :meth:`data_to_send`, as a list of buffers to write in order (scatter/gather):
         large ``bytes`` bodies are the caller's objects, not copies (see :class:`Output`)."""
-        output = self._output
+        output = self.output
         out = output.buffer
         if output.parts or not out:
             return output.take_parts()
@@ -310,9 +320,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
             raise ChannelNumberError(f'channel number {channel_number} not in 1..{limit}')
         elif channel_number in self.channels:
             raise ChannelNumberError(f'channel number {channel_number} is in use')
-        channel = ChannelCore(self, channel_number)
+        channel = ChannelCore(self, self.output, channel_number)
         self.channels[channel_number] = channel
-        self._send_method(channel_number, spec.Channel.Open())
+        self.output.send_method(channel_number, spec.Channel.Open())
         return channel
 
     def update_secret(self, new_secret: str, reason: str) -> None:
@@ -327,52 +337,11 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         data = content.encode_method(
             0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason)
         )
-        if len(data) - FRAME_OVERHEAD > self._max_payload:
+        if len(data) - FRAME_OVERHEAD > self.output.max_payload:
             raise content.frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
         self._secret_queue.append(data)
         if len(self._secret_queue) == 1:
-            self._write(data, 1)
-
-    # ----------------------------------------------------------------- output (used by channels)
-
-    def _write(self, data: bytes, frames: int) -> None:
-        self._output.buffer += data
-        self.frames_sent += frames
-        self.bytes_queued_total += len(data)
-
-    def _send_method(self, channel_number: int, method: Any) -> None:
-        data = content.encode_method(channel_number, method)
-        self._output.buffer += data
-        self.frames_sent += 1
-        self.bytes_queued_total += len(data)
-
-    def _send_publish(
-        self,
-        channel_number: int,
-        method_frame: bytes,
-        properties: Optional[spec.BasicProperties],
-        body: BytesLike,
-    ) -> None:
-        encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
-        header_size = len(encoded_properties) + CONTENT_HEADER_FIXED_SIZE
-        if header_size > self._max_payload:  # one header frame holds them all
-            raise content.frame_too_large(
-                'content header', header_size + FRAME_OVERHEAD, self.frame_max
-            )
-        output = self._output
-        out = output.buffer
-        out += method_frame
-        if len(body) >= _BODY_REF_MIN and type(body) is bytes:
-            written = content.append_header(out, channel_number, encoded_properties, len(body))
-            frames, body_written = output.queue_body_refs(channel_number, body, self._max_payload)
-            frames += 1
-            written += body_written
-        else:
-            frames, written = content.append_content(
-                out, channel_number, encoded_properties, body, self._max_payload
-            )
-        self.frames_sent += frames + 1
-        self.bytes_queued_total += written + len(method_frame)
+            self.output.write(data, 1)
 
     # ----------------------------------------------------------------- closing
 
@@ -385,7 +354,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         """The peer broke the protocol: queue Connection.Close and finish at once."""
         LOGGER.debug('Protocol error: %s', reply_text)
         if self.state in (_CS.START_OK_SENT, _CS.OPEN_SENT, _CS.OPEN, _CS.CLOSING):
-            self._send_method(0, spec.Connection.Close(reply_code, short_text(reply_text), 0, 0))
+            self.output.send_method(
+                0, spec.Connection.Close(reply_code, short_text(reply_text), 0, 0)
+            )
         self._terminate(exceptions.ConnectionClosed(reply_code, reply_text))
 
     def _terminate(self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL) -> None:
@@ -418,7 +389,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
     def _maybe_send_close(self) -> None:
         if self.state is _CS.CLOSING and not self.channels:
             self.state = next_connection_state(self.state, _CI.CHANNELS_CLOSED)
-            self._send_method(0, spec.Connection.Close(self._close_code, self._close_text, 0, 0))
+            self.output.send_method(
+                0, spec.Connection.Close(self._close_code, self._close_text, 0, 0)
+            )
 
     def _free_channel_number(self, limit: int) -> int:
         channels = self.channels

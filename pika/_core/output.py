@@ -1,4 +1,11 @@
-"""The connection's outbound queue: one ``bytearray`` of frames, plus referenced large bodies.
+"""The connection's outbound side: frames queued for the broker, and what was queued so far.
+
+:class:`Output` is the one writer of a connection: the connection core and each channel core
+hold it and queue their frames through it (:meth:`Output.write`, :meth:`Output.send_method`,
+:meth:`Output.send_publish`; the hottest channel paths append to :attr:`Output.buffer` and bump
+the counters themselves, which is the same thing without the call). It also holds the limit
+every outbound frame must respect (:attr:`Output.max_payload`, from the negotiated
+``frame_max``) and the counters the backpressure rule and the heartbeat use.
 
 Small frames are appended to :attr:`Output.buffer`. A large ``bytes`` body is not copied: the
 buffer so far (ending with the body frame's 7-byte header) moves to :attr:`Output.parts`,
@@ -10,25 +17,134 @@ others.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika._core import content
-from pika._wire.constants import FRAME_END_BYTE, FRAME_OVERHEAD
+from pika._wire.constants import (
+    CONTENT_HEADER_FIXED_SIZE,
+    FRAME_END_BYTE,
+    FRAME_OVERHEAD,
+    NO_FRAME_LIMIT,
+)
+
+if TYPE_CHECKING:
+    from pika import spec
 
 __all__ = ['Output']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
+# Bodies of at least this many bytes are queued by reference (see queue_body_refs): copying them
+# would cost more than one more buffer in the transport's write vector.
+_BODY_REF_MIN = 32 * 1024
+
 
 class Output:
-    """Bytes queued for the broker, in order: ``parts`` first, then ``buffer``."""
+    """Bytes queued for the broker, in order: ``parts`` first, then ``buffer``.
 
-    __slots__ = ('buffer', 'parts', 'parts_size')
+    :param frame_max: the frame size limit until the broker's Connection.Tune (see
+        :meth:`set_frame_max`)
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        'buffer',
+        'bytes_queued_total',
+        'frame_max',
+        'frames_sent',
+        'max_payload',
+        'parts',
+        'parts_size',
+    )
+
+    def __init__(self, frame_max: int) -> None:
         self.buffer = bytearray()
         self.parts: list[BytesLike] = []
         self.parts_size = 0
+        #: frames and bytes queued since creation (the backpressure rule uses their ratio)
+        self.frames_sent = 0
+        self.bytes_queued_total = 0
+        self.frame_max = frame_max
+        #: The largest payload one outbound frame may carry: ``frame_max`` less the frame
+        #: overhead. A frame above it would make the broker close the connection.
+        self.max_payload = frame_max - FRAME_OVERHEAD
+
+    def set_frame_max(self, frame_max: int) -> None:
+        """Apply the negotiated ``frame_max`` (0: unlimited) to every later frame."""
+        self.frame_max = frame_max
+        self.max_payload = (frame_max or NO_FRAME_LIMIT) - FRAME_OVERHEAD
+
+    # ----------------------------------------------------------------- queueing
+
+    def write(self, data: bytes, frames: int) -> None:
+        """Queue ``data``, which holds ``frames`` whole frames."""
+        self.buffer += data
+        self.frames_sent += frames
+        self.bytes_queued_total += len(data)
+
+    def send_method(self, channel_number: int, method: Any) -> None:
+        """Queue one method frame (raises before queueing anything if it cannot encode)."""
+        data = content.encode_method(channel_number, method)
+        self.buffer += data
+        self.frames_sent += 1
+        self.bytes_queued_total += len(data)
+
+    def send_publish(
+        self,
+        channel_number: int,
+        method_frame: bytes,
+        properties: Optional[spec.BasicProperties],
+        body: BytesLike,
+    ) -> None:
+        """Queue an encoded Basic.Publish frame, the content header and the body frames.
+
+        :raises FrameTooLargeError: the properties do not fit one frame (nothing is queued)
+        """
+        encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
+        header_size = len(encoded_properties) + CONTENT_HEADER_FIXED_SIZE
+        max_payload = self.max_payload
+        if header_size > max_payload:  # one header frame holds them all
+            raise content.frame_too_large(
+                'content header', header_size + FRAME_OVERHEAD, self.frame_max
+            )
+        out = self.buffer
+        out += method_frame
+        if len(body) >= _BODY_REF_MIN and type(body) is bytes:
+            written = content.append_header(out, channel_number, encoded_properties, len(body))
+            frames, body_written = self.queue_body_refs(channel_number, body, max_payload)
+            frames += 1
+            written += body_written
+        else:
+            frames, written = content.append_content(
+                out, channel_number, encoded_properties, body, max_payload
+            )
+        self.frames_sent += frames + 1
+        self.bytes_queued_total += written + len(method_frame)
+
+    def queue_body_refs(self, channel: int, body: bytes, max_payload: int) -> tuple[int, int]:
+        """Queue the body frames of an immutable body by reference; the content header must
+        already be in :attr:`buffer`. Returns ``(frames, bytes)`` queued (the counters are the
+        caller's to update)."""
+        size = len(body)
+        parts = self.parts
+        out = self.buffer
+        view = memoryview(body) if size > max_payload else None
+        frames = 0
+        for pos in range(0, size, max_payload):
+            chunk: BytesLike = body if view is None else view[pos : pos + max_payload]
+            out += content.body_frame_head(channel, len(chunk))
+            parts.append(out)
+            parts.append(chunk)
+            self.parts_size += len(out) + len(chunk)
+            out = bytearray(FRAME_END_BYTE)
+            frames += 1
+        self.buffer = out
+        return frames, size + frames * FRAME_OVERHEAD
+
+    # ----------------------------------------------------------------- draining
+
+    def __len__(self) -> int:
+        """Bytes queued and not yet taken."""
+        return len(self.buffer) + self.parts_size
 
     def take(self) -> Union[bytes, bytearray]:
         """Everything queued, as one buffer (joined only when bodies were referenced)."""
@@ -54,22 +170,3 @@ class Output:
             self.buffer = bytearray()
             return [out]
         return []
-
-    def queue_body_refs(self, channel: int, body: bytes, max_payload: int) -> tuple[int, int]:
-        """Queue the body frames of an immutable body by reference; the content header must
-        already be in :attr:`buffer`. Returns ``(frames, bytes)`` queued."""
-        size = len(body)
-        parts = self.parts
-        out = self.buffer
-        view = memoryview(body) if size > max_payload else None
-        frames = 0
-        for pos in range(0, size, max_payload):
-            chunk: BytesLike = body if view is None else view[pos : pos + max_payload]
-            out += content.body_frame_head(channel, len(chunk))
-            parts.append(out)
-            parts.append(chunk)
-            self.parts_size += len(out) + len(chunk)
-            out = bytearray(FRAME_END_BYTE)
-            frames += 1
-        self.buffer = out
-        return frames, size + frames * FRAME_OVERHEAD

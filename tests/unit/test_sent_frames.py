@@ -1,7 +1,7 @@
 """The send side's shortcuts give exactly what the general code paths give.
 
 Covered: the small-publish fast path of ``ChannelCore.publish`` (against
-``ConnectionCore._send_publish`` and ``pika.frame.encode_publish``), the inlined send of a lone
+``Output.send_publish`` and ``pika.frame.encode_publish``), the inlined send of a lone
 RPC in ``ChannelCore.rpc`` (against the queue + ``_pump`` path), the Basic.Ack that
 ``Channel.basic_ack`` queues itself (against ``ChannelCore.ack``), the generated encoders'
 constant empty table and bit octets (against ``pika.data``), and the front-end's one-call
@@ -27,12 +27,12 @@ from tests.helpers.fake_transport import open_fake_channel
 def _general_publish(
     size_kwargs: dict[str, Any], body: Any, properties: Any, mandatory: bool
 ) -> tuple[bytes, int, int]:
-    """The bytes and counters of ConnectionCore._send_publish (the general path)."""
+    """The bytes and counters of Output.send_publish (the general path)."""
     core = open_core(**size_kwargs)
     ch = open_channel(core)
     frames, total = core.frames_sent, core.bytes_queued_total
     head = content.encode_publish_method(1, 'ex', 'rk', mandatory)
-    core._send_publish(ch.channel_number, head, properties, body)
+    core.output.send_publish(ch.channel_number, head, properties, body)
     sent = b''.join(bytes(part) for part in core.data_to_send_parts())
     return sent, core.frames_sent - frames, core.bytes_queued_total - total
 

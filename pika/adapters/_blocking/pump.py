@@ -143,10 +143,7 @@ class Pump:
         core = self.core
         self._held = False
         self._sent_mark = core.bytes_queued_total
-        # Every read ends here, usually with nothing queued: look at the core's output before
-        # asking for it, one call less per round trip.
-        output = core._output
-        if not (output.buffer or output.parts):
+        if not core.has_output():  # every read ends here, usually with nothing queued
             return
         parts = core.data_to_send_parts()  # large bodies by reference: no join
         if len(parts) > 1 or self._out.size:  # several buffers, or a backlog: keep the order
@@ -409,8 +406,7 @@ class Pump:
         try:
             self.router.route(found)  # even none: a reply may be queued (Connection.TuneOk)
         finally:
-            output = self.core._output
-            if output.buffer or output.parts:  # what send_now checks first, one call less
+            if self.core.has_output():  # else send_now has nothing to do
                 self.send_now()
 
     def _next_tick(self) -> Optional[float]:
@@ -456,7 +452,7 @@ class Pump:
             # Not a __del__: the socket sits in the same garbage cycle and could be finalized
             # (closed) first; the finalizer's references keep it open until we are done.
             finalizer = weakref.finalize(
-                self, send_abandoned, self.sock, self._out, self.core._output
+                self, send_abandoned, self.sock, self._out, self.core.output
             )
             # flush_at_exit handles live pumps, under their lock. (mypy 1.19's typeshed, the
             # newest that checks Python 3.9, rejects this attribute; mypy 2's accepts it.)

@@ -225,10 +225,10 @@ def test_send_now_keeps_a_backlog_ahead_of_new_output(pump_pair: Any) -> None:
     with pump.lock:
         pump.send_now()  # the protocol header
         pump._out.extend([b'first-'])
-        pump.core._output.buffer += b'second'
+        pump.core.output.buffer += b'second'
         pump.send_now()
         assert pump.output_pending == 0
-        assert not pump.core._output.buffer
+        assert not pump.core.output.buffer
     expected = b'AMQP\x00\x00\x09\x01first-second'
     received = b''
     peer.settimeout(5)

@@ -173,14 +173,14 @@ def test_data_to_send_parts_drains_like_output_take_parts() -> None:
     channel = open_channel(core, 1)
     core.data_to_send()
     channel.rpc(spec.Queue.Declare(queue='q', passive=True))
-    expected = bytes(core._output.buffer)
+    expected = bytes(core.output.buffer)
     parts = core.data_to_send_parts()
     assert [bytes(part) for part in parts] == [expected]
-    assert core._output.buffer == bytearray() and core._output.buffer is not parts[0]
+    assert core.output.buffer == bytearray() and core.output.buffer is not parts[0]
     body = b'x' * 40000  # queued by reference: the general path
     channel.publish('', 'q', body, spec.BasicProperties(), False)
-    reference = Output()
-    reference.buffer, reference.parts = bytearray(core._output.buffer), list(core._output.parts)
-    reference.parts_size = core._output.parts_size
+    reference = Output(core.frame_max)
+    reference.buffer, reference.parts = bytearray(core.output.buffer), list(core.output.parts)
+    reference.parts_size = core.output.parts_size
     assert core.data_to_send_parts() == reference.take_parts()
     assert core.data_to_send_parts() == [] and core.pending_bytes == 0

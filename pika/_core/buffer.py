@@ -52,6 +52,14 @@ class ReceiveBuffer:
         self.data = data
         return data
 
+    def keep(self, buf: Union[bytes, bytearray], offset: int) -> None:
+        """After a decoding pass over ``buf`` (what :meth:`feed` returned, or a read decoded as
+        it is while nothing was left over) up to ``offset``: keep the rest for the next read."""
+        if offset < len(buf) or self.data:  # else nothing to keep and nothing to drop
+            self.data = buf
+            self.offset = offset
+            self.compact()
+
     def compact(self) -> None:
         """Drop the consumed prefix (call once after a decoding pass)."""
         offset = self.offset

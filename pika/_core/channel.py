@@ -3,8 +3,16 @@
 A channel is created by :meth:`ConnectionCore.open_channel`, which sends Channel.Open. After
 that the front-end drives it with :meth:`ChannelCore.rpc` (synchronous methods: one outstanding
 at a time, the rest queued in order), :meth:`ChannelCore.send` (asynchronous methods),
-:meth:`ChannelCore.publish` and :meth:`ChannelCore.close`. Inbound frames arrive through
-``_on_frame`` from the connection and become events on the connection's event list.
+:meth:`ChannelCore.publish` and :meth:`ChannelCore.close`. Inbound frames arrive from the
+connection's receiver (:meth:`ChannelCore.on_frame`, or already decoded:
+:meth:`ChannelCore.on_method`, :meth:`ChannelCore.on_content_set`) and become events on the
+connection's event list.
+
+A channel writes its frames into the connection's :class:`~pika._core.output.Output`, which it
+is given, and uses only the connection's public members: ``state``/``is_closed``, ``events``,
+:meth:`~pika._core.connection.ConnectionCore.channel_finished`,
+:meth:`~pika._core.connection.ConnectionCore.close_for_protocol_error` and
+:meth:`~pika._core.connection.ConnectionCore.body_size_refused`.
 
 State transitions go through :mod:`pika._core.states` only.
 """
@@ -92,7 +100,9 @@ class ChannelCore:
         self._outstanding: Any = None
         self._outstanding_internal = False
         self._queue: deque[tuple[Any, bytes, bool]] = deque()
-        self._assembler = content.ContentAssembler()
+        #: collects an inbound message's frames; ``assembler.active`` while one is incomplete
+        #: (the receiver's shortcuts then leave this channel's frames to :meth:`on_frame`)
+        self.assembler = content.ContentAssembler()
         self._content_is_reply = False
         self._confirm = False
         self._delivery_tag = 0
@@ -105,8 +115,8 @@ class ChannelCore:
             'Channel.Close': self._on_channel_close,
             'Channel.CloseOk': self._on_channel_close_ok,
             'Channel.Flow': self._on_channel_flow,
-            'Basic.Deliver': self._assembler.start,
-            'Basic.Return': self._assembler.start,
+            'Basic.Deliver': self.assembler.start,
+            'Basic.Return': self.assembler.start,
             'Basic.Ack': self._on_basic_ack,
             'Basic.Nack': self._on_basic_ack,
             'Basic.Cancel': self._on_basic_cancel,
@@ -319,7 +329,7 @@ class ChannelCore:
             raise TypeError('reply_text must be str')
         self._require_state(ChannelState.OPENING, _OPEN)
         content.encode_method(0, spec.Channel.Close(reply_code, reply_text, 0, 0))  # validate
-        self._begin_close(reply_code, reply_text)
+        self.begin_close(reply_code, reply_text)
 
     # ----------------------------------------------------------------- internals
 
@@ -332,8 +342,9 @@ class ChannelCore:
                 f'Channel {self.channel_number} is {self.state.value.lower()}'
             )
 
-    def _begin_close(self, reply_code: int, reply_text: str) -> None:
-        """Client close (also used by the connection's close): no state checks."""
+    def begin_close(self, reply_code: int, reply_text: str) -> None:
+        """Start a client close without the checks of :meth:`close` (the connection's close
+        calls it for every open or opening channel)."""
         self._close_code = reply_code
         self._close_text = reply_text
         self.state = next_channel_state(self.state, ChannelInput.CLOSE)
@@ -381,17 +392,18 @@ class ChannelCore:
             self._cancelling.discard(method.consumer_tag)
 
     def _emit(self, event: events.Event) -> None:
-        self._conn._events.append(event)
+        self._conn.events.append(event)
 
     def _finish(self, error: Exception) -> None:
         """The channel is closed: emit ChannelClosed and let the connection forget it."""
         self._queue.clear()
         self._outstanding = None
         self._emit(events.ChannelClosed(self.channel_number, error))
-        self._conn._channel_finished(self)
+        self._conn.channel_finished(self)
 
-    def _connection_gone(self, error: Exception) -> None:
-        """The connection ended under us: close without any frame."""
+    def connection_gone(self, error: Exception) -> None:
+        """The connection ended under us (called by the connection): close without any
+        frame and emit ``ChannelClosed`` with ``error``."""
         if self.state is not _CLOSED:
             self.state = next_channel_state(self.state, ChannelInput.FAIL)
             self._queue.clear()
@@ -400,13 +412,13 @@ class ChannelCore:
 
     # ----------------------------------------------------------------- inbound
 
-    def _on_frame(self, frame: Any) -> None:
-        """Handle one inbound frame for this channel (called by the connection)."""
+    def on_frame(self, frame: Any) -> None:
+        """Handle one inbound frame for this channel (called by the connection's receiver)."""
         frame_type = frame.frame_type
-        if self._assembler.active:
+        if self.assembler.active:
             self._on_content_frame(frame, frame_type)
         elif frame_type == 1:
-            self._on_method(frame.method)
+            self.on_method(frame.method)
         elif self.state is _CLOSING:
             return  # content of a message we are discarding
         elif frame_type in (2, 3):
@@ -422,7 +434,7 @@ class ChannelCore:
             )
 
     def _on_content_frame(self, frame: Any, frame_type: int) -> None:
-        assembler = self._assembler
+        assembler = self.assembler
         try:
             if frame_type == 3:
                 body = assembler.on_body(frame.fragment)
@@ -444,25 +456,25 @@ class ChannelCore:
             return
         self._content_complete(body)
 
-    def _on_content_set(self, method: Any, properties: Any, body: bytes) -> bool:
+    def on_content_set(self, method: Any, properties: Any, body: bytes) -> bool:
         """Handle a content method with its header and whole body, decoded in one go.
 
         Called by the connection's whole-body and read-in-place paths for large bodies; the
-        effect is that of the three frames through :meth:`_on_frame`. Returns False, doing
+        effect is that of the three frames through :meth:`on_frame`. Returns False, doing
         nothing, while another message is being assembled: the caller then feeds the frames one
         by one, so the protocol error is reported exactly as usual.
         """
-        assembler = self._assembler
+        assembler = self.assembler
         if assembler.active:
             return False
         state = self.state
         if type(method) is _Deliver and (state is _OPEN or state is _CANCELLING):
             # What the general path below ends in for a delivery, minus its bookkeeping.
-            self._conn._events.append(
+            self._conn.events.append(
                 events.MessageDelivered(self.channel_number, method, properties, body)
             )
             return True
-        self._on_method(method)
+        self.on_method(method)
         if assembler.active:  # else the method was refused and the connection is failing
             complete = assembler.on_header(len(body), properties)
             if complete is None:
@@ -473,7 +485,7 @@ class ChannelCore:
 
     def _content_complete(self, body: bytes) -> None:
         """A whole message arrived: hand it to the RPC waiting for it or emit it."""
-        assembler = self._assembler
+        assembler = self.assembler
         method = assembler.method
         if self._content_is_reply:
             self._content_is_reply = False
@@ -487,7 +499,9 @@ class ChannelCore:
                 events.MessageReturned(self.channel_number, method, assembler.properties, body)
             )
 
-    def _on_method(self, method: Any) -> None:
+    def on_method(self, method: Any) -> None:
+        """Handle one inbound method frame's method (the receiver decodes most of them itself
+        and calls this instead of :meth:`on_frame`)."""
         name = method.NAME
         state = self.state
         if name in CHANNEL_INBOUND[state]:
@@ -495,13 +509,13 @@ class ChannelCore:
             return
         if state is _CLOSING:
             if spec.has_content(method.INDEX):
-                self._assembler.start(method)  # swallow its header/body too
+                self.assembler.start(method)  # swallow its header/body too
             return
         outstanding = self._outstanding
         if outstanding is not None and type(method) in outstanding.valid_responses:
             if name == 'Basic.GetOk':
                 self._content_is_reply = True
-                self._assembler.start(method)
+                self.assembler.start(method)
             else:
                 self._on_reply(method, None, None)
             return
@@ -523,9 +537,7 @@ class ChannelCore:
             self.consumer_tags.discard(method.consumer_tag)
             self._cancelling.discard(method.consumer_tag)
         if not internal:
-            self._conn._events.append(
-                events.RpcReply(self.channel_number, method, properties, body)
-            )
+            self._conn.events.append(events.RpcReply(self.channel_number, method, properties, body))
         if self.state is _CANCELLING:
             self._continue_close()
         elif self._queue:

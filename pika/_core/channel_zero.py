@@ -1,20 +1,22 @@
-"""Channel 0 of :class:`pika._core.connection.ConnectionCore`: the connection-level methods.
+"""Channel 0 of a connection: the connection-level methods the broker sends.
 
-A base class of ``ConnectionCore``, split out to keep the core module readable: it handles what
-arrives on channel 0 (Connection.Start / Tune / OpenOk during the handshake, Connection.Close /
-CloseOk, Blocked / Unblocked, UpdateSecretOk, the broker's protocol header refusing our version)
-and frames for channels we do not know. The state lives on ``ConnectionCore``; the annotations
-below only tell type checkers which of its attributes and methods these handlers use.
+:class:`ChannelZero` is the part of :class:`pika._core.connection.ConnectionCore` that handles
+what arrives on channel 0 (Connection.Start / Tune / OpenOk during the handshake,
+Connection.Close / CloseOk, Blocked / Unblocked, UpdateSecretOk, the broker's protocol header
+refusing our version) and frames for channels the connection does not know. It answers on the
+connection's :class:`~pika._core.output.Output` and moves the connection's state through
+``ConnectionCore``'s public members; it owns what only channel 0 tracks: since when the broker
+blocks us, and the Connection.UpdateSecret requests awaiting their UpdateSecretOk.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions, spec
 from pika._core import events
-from pika._core.heartbeat import HeartbeatTimer
 from pika._core.negotiation import client_properties, negotiate_heartbeat, negotiate_limit
 from pika._core.states import (
     CHANNEL_ERROR,
@@ -28,180 +30,194 @@ from pika._core.states import (
 )
 
 if TYPE_CHECKING:
-    from collections import deque
-
+    from pika._core.connection import ConnectionCore
     from pika._core.output import Output
-    from pika._parameters import Parameters
 
 LOGGER = logging.getLogger(__name__)
 
-__all__ = ['ChannelZeroHandlers']
+__all__ = ['ChannelZero']
 
 _CS = ConnectionState
 _CI = ConnectionInput
 
 
-class ChannelZeroHandlers:
-    """Handlers for channel-0 frames; mixed into ``ConnectionCore`` (which defines the state)."""
+class ChannelZero:
+    """Handlers for channel-0 frames and frames for unknown channels.
 
-    if TYPE_CHECKING:
-        params: Parameters
-        owner: Any
-        state: ConnectionState
-        server_properties: dict[str, Any]
-        channel_max: int
-        frame_max: int
-        heartbeat: Optional[int]
-        deadline_changes: int
-        _rx_frame_max: Optional[int]
-        output: Output
-        _events: list[events.Event]
-        _heartbeat_timer: Optional[HeartbeatTimer]
-        _blocked_since: Optional[float]
-        _now: float
-        _opened: bool
-        _close_code: int
-        _close_text: str
-        _secret_queue: deque[bytes]
-        _handlers: dict[str, Callable[[Any], None]]
+    :param connection: the connection whose state these methods move (``params``, ``owner``,
+        ``state``, ``server_properties``, ``channel_max``, ``now``, ``events``,
+        :meth:`~ConnectionCore.apply_tune`, :meth:`~ConnectionCore.terminate`,
+        :meth:`~ConnectionCore.close_for_protocol_error`,
+        :meth:`~ConnectionCore.client_close_error`)
+    :param output: where the replies go
+    """
 
-        def _protocol_error(self, reply_code: int, reply_text: str) -> None: ...
-        def _terminate(
-            self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL
-        ) -> None: ...
+    def __init__(self, connection: ConnectionCore, output: Output) -> None:
+        self._conn = connection
+        self._output = output
+        #: when the broker's Connection.Blocked arrived (None: not blocked)
+        self.blocked_since: Optional[float] = None
+        #: encoded Connection.UpdateSecret frames: the first is sent and awaits its reply
+        self._secret_queue: deque[bytes] = deque()
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            'Connection.Start': self._on_connection_start,
+            'Connection.Tune': self._on_connection_tune,
+            'Connection.OpenOk': self._on_connection_open_ok,
+            'Connection.Close': self._on_connection_close,
+            'Connection.CloseOk': self._on_connection_close_ok,
+            'Connection.Blocked': self._on_connection_blocked,
+            'Connection.Unblocked': self._on_connection_unblocked,
+            'Connection.UpdateSecretOk': self._on_connection_update_secret_ok,
+        }
 
-    def _on_channel_zero(self, frame: Any) -> None:
+    def reset(self) -> None:
+        """The connection is finished: forget the block and the pending secret updates."""
+        self.blocked_since = None
+        self._secret_queue.clear()
+
+    def send_update_secret(self, frame: bytes) -> None:
+        """Queue an encoded Connection.UpdateSecret: sent once the ones before it are answered
+        (the reply names no request, so one at a time)."""
+        self._secret_queue.append(frame)
+        if len(self._secret_queue) == 1:
+            self._output.write(frame, 1)
+
+    # ----------------------------------------------------------------- inbound
+
+    def on_frame(self, frame: Any) -> None:
+        """Handle one frame received on channel 0."""
+        conn = self._conn
         frame_type = frame.frame_type
         if frame_type == 1:
             method = frame.method
-            allowed = CONNECTION_INBOUND[self.state]
             name = method.NAME
-            if name in allowed:
+            if name in CONNECTION_INBOUND[conn.state]:
                 self._handlers[name](method)
-            elif self.state is not _CS.CLOSE_SENT:
-                self._protocol_error(
+            elif conn.state is not _CS.CLOSE_SENT:
+                conn.close_for_protocol_error(
                     COMMAND_INVALID,
-                    f'COMMAND_INVALID - unexpected {name} on channel 0 in state {self.state.value}',
+                    f'COMMAND_INVALID - unexpected {name} on channel 0 in state {conn.state.value}',
                 )
         elif frame_type == 8:
             return  # liveness was recorded in receive_data
         elif frame_type == -1:
-            if self.state is _CS.PROTOCOL_HEADER_SENT:
-                self._terminate(
+            if conn.state is _CS.PROTOCOL_HEADER_SENT:
+                conn.terminate(
                     exceptions.IncompatibleProtocolError(
                         f'broker wants AMQP {frame.major}-{frame.minor}-{frame.revision}'
                     )
                 )
             else:
-                self._protocol_error(FRAME_ERROR, 'FRAME_ERROR - protocol header mid-stream')
-        elif self.state is not _CS.CLOSE_SENT:
-            self._protocol_error(UNEXPECTED_FRAME, 'UNEXPECTED_FRAME - content frame on channel 0')
+                conn.close_for_protocol_error(
+                    FRAME_ERROR, 'FRAME_ERROR - protocol header mid-stream'
+                )
+        elif conn.state is not _CS.CLOSE_SENT:
+            conn.close_for_protocol_error(
+                UNEXPECTED_FRAME, 'UNEXPECTED_FRAME - content frame on channel 0'
+            )
 
-    def _on_unknown_channel(self, number: int) -> None:
+    def on_unknown_channel(self, number: int) -> None:
         """A frame arrived for channel ``number``, which is not open (504 CHANNEL_ERROR)."""
-        if self.state is _CS.CLOSE_SENT:
+        conn = self._conn
+        if conn.state is _CS.CLOSE_SENT:
             return
-        if number > self.channel_max:
-            what = f'channel {number} above the negotiated channel_max {self.channel_max}'
+        if number > conn.channel_max:
+            what = f'channel {number} above the negotiated channel_max {conn.channel_max}'
         else:
             what = f'unknown channel {number}'
-        self._protocol_error(CHANNEL_ERROR, f'CHANNEL_ERROR - frame for {what}')
+        conn.close_for_protocol_error(CHANNEL_ERROR, f'CHANNEL_ERROR - frame for {what}')
 
     def _on_connection_start(self, method: Any) -> None:
+        conn = self._conn
         if (method.version_major, method.version_minor) != (0, 9):
-            self._terminate(
+            conn.terminate(
                 exceptions.IncompatibleProtocolError(
                     f'broker speaks AMQP {method.version_major}-{method.version_minor}'
                 )
             )
             return
-        self.server_properties = method.server_properties or {}
-        credentials = self.params.credentials
+        conn.server_properties = method.server_properties or {}
+        params = conn.params
+        credentials = params.credentials
         mechanism, response = credentials.response_for(method)
         if mechanism is None:
             needed = getattr(credentials, 'TYPE', type(credentials).__name__)
             LOGGER.warning('Broker offers SASL %r, credentials need %s', method.mechanisms, needed)
-            self._terminate(exceptions.AuthenticationError(needed))
+            conn.terminate(exceptions.AuthenticationError(needed))
             return
-        self.state = next_connection_state(self.state, _CI.RECV_START)
-        self.output.send_method(
+        conn.state = next_connection_state(conn.state, _CI.RECV_START)
+        self._output.send_method(
             0,
-            spec.Connection.StartOk(
-                client_properties(self.params), mechanism, response, self.params.locale
-            ),
+            spec.Connection.StartOk(client_properties(params), mechanism, response, params.locale),
         )
         credentials.erase_credentials()
 
     def _on_connection_tune(self, method: Any) -> None:
+        conn = self._conn
+        params = conn.params
         try:
-            heartbeat = negotiate_heartbeat(self.params.heartbeat, method.heartbeat, self.owner)
+            heartbeat = negotiate_heartbeat(params.heartbeat, method.heartbeat, conn.owner)
         except Exception as exc:  # a user callable: report, never let it escape
-            self._terminate(exceptions.AMQPConnectionError(f'heartbeat negotiation: {exc}'))
+            conn.terminate(exceptions.AMQPConnectionError(f'heartbeat negotiation: {exc}'))
             return
         if 0 < method.frame_max < spec.FRAME_MIN_SIZE:  # every frame would be refused
-            self._protocol_error(
+            conn.close_for_protocol_error(
                 spec.NOT_ALLOWED,
                 f'NOT_ALLOWED - frame_max {method.frame_max} is below the AMQP minimum '
                 f'{spec.FRAME_MIN_SIZE}',
             )
             return
-        self.state = next_connection_state(self.state, _CI.RECV_TUNE)
-        self.channel_max = negotiate_limit(self.params.channel_max, method.channel_max)
-        self.frame_max = negotiate_limit(self.params.frame_max, method.frame_max)
-        self.heartbeat = heartbeat
-        self._rx_frame_max = self.frame_max or None
-        self.output.set_frame_max(self.frame_max)
-        self.output.send_method(
-            0, spec.Connection.TuneOk(self.channel_max, self.frame_max, heartbeat)
-        )
-        self.output.send_method(0, spec.Connection.Open(virtual_host=self.params.virtual_host))
-        if heartbeat > 0:
-            self._heartbeat_timer = HeartbeatTimer(
-                heartbeat, self._now, self.output.bytes_queued_total
-            )
-            self.deadline_changes += 1
+        conn.state = next_connection_state(conn.state, _CI.RECV_TUNE)
+        channel_max = negotiate_limit(params.channel_max, method.channel_max)
+        frame_max = negotiate_limit(params.frame_max, method.frame_max)
+        output = self._output
+        output.send_method(0, spec.Connection.TuneOk(channel_max, frame_max, heartbeat))
+        output.send_method(0, spec.Connection.Open(virtual_host=params.virtual_host))
+        conn.apply_tune(channel_max, frame_max, heartbeat)  # the heartbeat counts from here
 
     def _on_connection_open_ok(self, method: Any) -> None:
-        self.state = next_connection_state(self.state, _CI.RECV_OPEN_OK)
-        self._opened = True
-        self._events.append(events.ConnectionOpened(self.server_properties))
+        conn = self._conn
+        conn.state = next_connection_state(conn.state, _CI.RECV_OPEN_OK)
+        conn.events.append(events.ConnectionOpened(conn.server_properties))
 
     def _on_connection_close(self, method: Any) -> None:
-        state = self.state
+        conn = self._conn
+        state = conn.state
         code, text = method.reply_code, method.reply_text
-        self.output.send_method(0, spec.Connection.CloseOk())
+        self._output.send_method(0, spec.Connection.CloseOk())
         exc: exceptions.AMQPError = exceptions.ConnectionClosedByBroker(code, text)
         # As pika 1.x, a refused login or vhost carries the broker's close, printed, as its text.
         if state is _CS.START_OK_SENT and code == 403:
             exc = exceptions.ProbableAuthenticationError(repr(exc))
         elif state is _CS.OPEN_SENT and code in (403, 530):
             exc = exceptions.ProbableAccessDeniedError(repr(exc))
-        self._terminate(exc, _CI.RECV_CLOSE)
+        conn.terminate(exc, _CI.RECV_CLOSE)
 
     def _on_connection_close_ok(self, method: Any) -> None:
-        self._terminate(
-            exceptions.ConnectionClosedByClient(self._close_code, self._close_text),
-            _CI.RECV_CLOSE_OK,
-        )
+        conn = self._conn
+        conn.terminate(conn.client_close_error(), _CI.RECV_CLOSE_OK)
 
     def _on_connection_blocked(self, method: Any) -> None:
-        if self._blocked_since is None:
-            self._blocked_since = self._now
-            self.deadline_changes += 1
-        self._events.append(events.ConnectionBlocked(method))
+        conn = self._conn
+        if self.blocked_since is None:
+            self.blocked_since = conn.now
+            conn.deadline_changes += 1
+        conn.events.append(events.ConnectionBlocked(method))
 
     def _on_connection_unblocked(self, method: Any) -> None:
-        self._blocked_since = None
-        self.deadline_changes += 1
-        self._events.append(events.ConnectionUnblocked(method))
+        conn = self._conn
+        self.blocked_since = None
+        conn.deadline_changes += 1
+        conn.events.append(events.ConnectionUnblocked(method))
 
     def _on_connection_update_secret_ok(self, method: Any) -> None:
-        if not self._secret_queue:
-            self._protocol_error(
+        queue = self._secret_queue
+        if not queue:
+            self._conn.close_for_protocol_error(
                 COMMAND_INVALID, 'COMMAND_INVALID - Connection.UpdateSecretOk without a request'
             )
             return
-        self._secret_queue.popleft()
-        self._events.append(events.RpcReply(0, method))
-        if self._secret_queue:
-            self.output.write(self._secret_queue[0], 1)
+        queue.popleft()
+        self._conn.events.append(events.RpcReply(0, method))
+        if queue:
+            self._output.write(queue[0], 1)

@@ -1,12 +1,18 @@
 """ConnectionCore: the sans-I/O AMQP 0-9-1 connection (bytes in, events out).
 
 The caller feeds received bytes with the current time (:meth:`ConnectionCore.receive_data`, or
-reads them into :meth:`ConnectionCore.receive_buffer` while a large message arrives; both are
-in :mod:`pika._core.receiving`), reports the end of the stream
+reads them into :meth:`ConnectionCore.receive_buffer` while a large message arrives), reports
+the end of the stream
 (:meth:`ConnectionCore.connection_lost`) and calls :meth:`ConnectionCore.tick` at
 :meth:`ConnectionCore.next_deadline`; each returns a list of
 :mod:`pika._core.events`. Bytes to write accumulate in one ``bytearray`` drained by
 :meth:`ConnectionCore.data_to_send`. Nothing here reads a clock or touches a socket.
+
+The connection is composed of three parts, each in its own module: a
+:class:`~pika._core.receiving.FrameReceiver` decodes received bytes and routes the frames, a
+:class:`~pika._core.channel_zero.ChannelZero` handles channel 0 (handshake, close, blocked,
+update-secret), and an :class:`~pika._core.output.Output` queues what goes out (the channels
+write into it too). ``ConnectionCore`` holds the state they share and the public API.
 
 Protocol violations by the peer close the connection at once: the core queues Connection.Close
 with the reply code (501/503/504/505), moves to CLOSED and returns ``ConnectionClosed`` (or
@@ -19,14 +25,13 @@ can escape :meth:`receive_data`.
 from __future__ import annotations
 
 import logging
-from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions, spec
 from pika._core import content, events
-from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
-from pika._core.channel_zero import ChannelZeroHandlers
+from pika._core.channel_zero import ChannelZero
+from pika._core.heartbeat import HeartbeatTimer
 from pika._core.negotiation import (
     CAPABILITIES,
     negotiate_heartbeat,
@@ -45,7 +50,6 @@ from pika._limits import HANDSHAKE_FRAME_MAX, MAX_CHANNEL_NUMBER
 from pika._wire.constants import FRAME_OVERHEAD, HEARTBEAT_FRAME
 
 if TYPE_CHECKING:
-    from pika._core.heartbeat import HeartbeatTimer
     from pika._core.large_message import LargeMessage
     from pika._parameters import Parameters
 
@@ -58,13 +62,13 @@ BytesLike = Union[bytes, bytearray, memoryview]
 _CS = ConnectionState
 _CI = ConnectionInput
 _PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
+_CLOSED: ConnectionState = _CS.CLOSED  # typed alias: mypy must not narrow on it
+#: states in which no Connection.OpenOk has arrived yet (a failure is an open failure)
+_NOT_OPENED = frozenset((_CS.INIT, *HANDSHAKE_STATES))
 
 
-class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
+class ConnectionCore:
     """Sans-I/O AMQP connection; see the module docstring and docs/architecture.md.
-
-    The handlers of channel-0 methods (handshake, close, blocked, update-secret) are inherited
-    from :class:`pika._core.channel_zero.ChannelZeroHandlers`.
 
     :param params: validated ``ConnectionParameters``
     :param owner: passed as the first argument to a callable ``params.heartbeat``
@@ -86,33 +90,22 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         #: deadline back), so a front-end whose timer is armed for the deadline it read at the
         #: current count need not ask again: a timer that fires early is harmless.
         self.deadline_changes = 0
+        #: The events of the call in progress: each call that returns events starts a fresh
+        #: list here, and the receiver, channel 0 and the channels append to it.
+        self.events: list[events.Event] = []
+        #: the time passed to the call in progress (the core reads no clock)
+        self.now = 0.0
+        #: the heartbeat arithmetic, from Connection.Tune (when a heartbeat was negotiated) until
+        #: the connection is finished
+        self.heartbeat_timer: Optional[HeartbeatTimer] = None
         #: The outbound frame queue, shared with the channels (they queue their frames into
         #: it). Transports drain it with :meth:`data_to_send` and ask :meth:`has_output`.
         self.output = Output(HANDSHAKE_FRAME_MAX)
-        self._buffer = ReceiveBuffer()
-        #: The large delivery being read in place (see receive_buffer), else None: a transport
-        #: reads this attribute before each read, which costs less than calling receive_buffer.
-        self.large_message: Optional[LargeMessage] = None
-        self._spare_buffer: Optional[bytearray] = None  # a finished large message's buffer
-        self._rx_frame_max: Optional[int] = HANDSHAKE_FRAME_MAX
-        self._events: list[events.Event] = []
-        self._heartbeat_timer: Optional[HeartbeatTimer] = None
-        self._blocked_since: Optional[float] = None
-        self._now = 0.0
-        self._opened = False
+        self._channel_zero = ChannelZero(self, self.output)
+        #: decodes received bytes and routes the frames (:meth:`receive_data` feeds it)
+        self.receiver = FrameReceiver(self, self._channel_zero)
         self._close_code = 200
         self._close_text = 'Normal shutdown'
-        self._secret_queue: deque[bytes] = deque()
-        self._handlers: dict[str, Callable[[Any], None]] = {
-            'Connection.Start': self._on_connection_start,
-            'Connection.Tune': self._on_connection_tune,
-            'Connection.OpenOk': self._on_connection_open_ok,
-            'Connection.Close': self._on_connection_close,
-            'Connection.CloseOk': self._on_connection_close_ok,
-            'Connection.Blocked': self._on_connection_blocked,
-            'Connection.Unblocked': self._on_connection_unblocked,
-            'Connection.UpdateSecretOk': self._on_connection_update_secret_ok,
-        }
 
     # ----------------------------------------------------------------- properties
 
@@ -152,6 +145,12 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         return self.output.bytes_queued_total
 
     @property
+    def large_message(self) -> Optional[LargeMessage]:
+        """The large delivery being read in place, else None: a transport reads this before
+        each read (cheaper than calling :meth:`receive_buffer`)."""
+        return self.receiver.large_message
+
+    @property
     def max_frame_payload(self) -> int:
         """The largest payload one outbound frame may carry: the negotiated ``frame_max`` less
         the frame overhead. A frame above it would make the broker close the connection, so a
@@ -165,6 +164,39 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.state = next_connection_state(self.state, _CI.START)
         self.output.write(_PROTOCOL_HEADER, 1)
 
+    def receive_data(self, data: BytesLike, now: float) -> list[events.Event]:
+        """Feed bytes received from the broker; return the resulting events.
+
+        :param data: received bytes (any length, frames may be split anywhere)
+        :param now: current time (seconds, same clock as :meth:`tick`)
+        """
+        if self.state is _CLOSED or not data:
+            return []
+        self.now = now
+        result: list[events.Event] = []
+        self.events = result
+        self.receiver.receive_data(data, now)
+        return result
+
+    def receive_buffer(self) -> Optional[memoryview]:
+        """Where the next read should go while a large message body arrives, else None (read
+        anywhere and call :meth:`receive_data`). After reading into it, call
+        :meth:`received_into`; nothing else may write to it."""
+        return self.receiver.receive_buffer()
+
+    def received_into(self, nbytes: int, now: float) -> list[events.Event]:
+        """``nbytes`` (> 0) were read into :meth:`receive_buffer`; return the resulting events.
+
+        :raises ValueError: more bytes than :meth:`receive_buffer` offered
+        """
+        if self.state is _CLOSED:
+            return []
+        self.now = now
+        result: list[events.Event] = []
+        self.events = result
+        self.receiver.received_into(nbytes, now)
+        return result
+
     def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
         """The stream ended (EOF or socket error); return the closing events.
 
@@ -174,7 +206,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         if state is _CS.CLOSED:
             return []
         result: list[events.Event] = []
-        self._events = result
+        self.events = result
         reason = f': {error!r}' if error is not None else ' (EOF)'
         exc: exceptions.AMQPError
         if state is _CS.PROTOCOL_HEADER_SENT:
@@ -191,10 +223,10 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 f'(virtual host {self.params.virtual_host!r} refused?){reason}'
             )
         elif state is _CS.CLOSE_SENT:
-            exc = exceptions.ConnectionClosedByClient(self._close_code, self._close_text)
+            exc = self.client_close_error()
         else:
             exc = exceptions.StreamLostError(f'Stream connection lost{reason}')
-        self._terminate(exc)
+        self.terminate(exc)
         return result
 
     def tick(self, now: float) -> list[events.Event]:
@@ -204,14 +236,14 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         """
         if self.state is _CS.CLOSED:
             return []
-        self._now = now
+        self.now = now
         result: list[events.Event] = []
-        self._events = result
+        self.events = result
         self.deadline_changes += 1  # the heartbeat send check moves on
-        timer = self._heartbeat_timer
+        timer = self.heartbeat_timer
         if timer is not None:
             if timer.is_timed_out(now):
-                self._terminate(
+                self.terminate(
                     exceptions.AMQPHeartbeatTimeout(
                         f'No data received from the broker for {now - timer.last_received:.1f} s '
                         f'(heartbeat {timer.interval} s; {timer.unproven} bytes of an unfinished '
@@ -224,8 +256,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 output.write(HEARTBEAT_FRAME, 1)
                 timer.bytes_seen = output.bytes_queued_total
         timeout = self.params.blocked_connection_timeout
-        if self._blocked_since is not None and timeout and now >= self._blocked_since + timeout:
-            self._terminate(
+        blocked_since = self._channel_zero.blocked_since
+        if blocked_since is not None and timeout and now >= blocked_since + timeout:
+            self.terminate(
                 exceptions.ConnectionBlockedTimeout(
                     f'Blocked by the broker for more than {timeout} s'
                 )
@@ -234,11 +267,12 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
 
     def next_deadline(self) -> Optional[float]:
         """Absolute time at which :meth:`tick` must run next, or None when no timer is armed."""
-        timer = self._heartbeat_timer  # None once CLOSED, like _blocked_since
+        timer = self.heartbeat_timer  # None once CLOSED, like blocked_since
         deadline = timer.next_deadline() if timer is not None else None
         timeout = self.params.blocked_connection_timeout
-        if self._blocked_since is not None and timeout:
-            blocked_deadline = self._blocked_since + timeout
+        blocked_since = self._channel_zero.blocked_since
+        if blocked_since is not None and timeout:
+            blocked_deadline = blocked_since + timeout
             if deadline is None or blocked_deadline < deadline:
                 deadline = blocked_deadline
         return deadline
@@ -287,9 +321,9 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
                 'Connection is %s' % ('closed' if state is _CS.CLOSED else 'closing')
             )
         result: list[events.Event] = []
-        self._events = result
+        self.events = result
         if state is not _CS.OPEN:
-            self._terminate(exceptions.ConnectionOpenAborted('close() during the handshake'))
+            self.terminate(exceptions.ConnectionOpenAborted('close() during the handshake'))
             return result
         content.encode_method(0, spec.Connection.Close(reply_code, reply_text, 0, 0))  # validate
         self._close_code = reply_code
@@ -297,7 +331,7 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         self.state = next_connection_state(state, _CI.CLOSE)
         for channel in list(self.channels.values()):
             if channel.is_opening or channel.is_open:
-                channel._begin_close(reply_code, reply_text)
+                channel.begin_close(reply_code, reply_text)
         self._maybe_send_close()
         return result
 
@@ -339,48 +373,76 @@ class ConnectionCore(ChannelZeroHandlers, FrameReceiver):
         )
         if len(data) - FRAME_OVERHEAD > self.output.max_payload:
             raise content.frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
-        self._secret_queue.append(data)
-        if len(self._secret_queue) == 1:
-            self.output.write(data, 1)
+        self._channel_zero.send_update_secret(data)
 
-    # ----------------------------------------------------------------- closing
+    # ----------------------------------------------------------------- used by the parts
+
+    def apply_tune(self, channel_max: int, frame_max: int, heartbeat: int) -> None:
+        """Apply the limits negotiated at Connection.Tune (0: none) to every part of the
+        connection, and start the heartbeat timer if a heartbeat was agreed."""
+        self.channel_max = channel_max
+        self.frame_max = frame_max
+        self.heartbeat = heartbeat
+        self.receiver.frame_max = frame_max or None
+        self.output.set_frame_max(frame_max)
+        if heartbeat > 0:
+            self.heartbeat_timer = HeartbeatTimer(
+                heartbeat, self.now, self.output.bytes_queued_total
+            )
+            self.deadline_changes += 1
+
+    def body_size_refused(self, channel_number: int, body_size: int) -> bool:
+        """Whether a content header announcing ``body_size`` bytes on ``channel_number`` is
+        refused (asked by the receiver and by channels for the headers they decode themselves):
+        above ``max_message_size`` the connection is closed (506 RESOURCE_ERROR) before anything
+        is allocated for the body (docs/limits.md says why the connection, not the channel)."""
+        limit = self.max_message_size
+        if body_size <= limit:
+            return False
+        self.close_for_protocol_error(
+            spec.RESOURCE_ERROR,
+            f'RESOURCE_ERROR - message body of {body_size} bytes on channel {channel_number} '
+            f'exceeds max_message_size {limit}',
+        )
+        return True
+
+    def client_close_error(self) -> exceptions.ConnectionClosedByClient:
+        """The error a client close ends with (the reply code and text given to :meth:`close`)."""
+        return exceptions.ConnectionClosedByClient(self._close_code, self._close_text)
 
     def close_for_protocol_error(self, reply_code: int, reply_text: str) -> None:
-        """The peer broke the protocol (as a channel found): queue Connection.Close with
-        ``reply_code`` and ``reply_text``, then finish the connection and every channel."""
-        self._protocol_error(reply_code, reply_text)
-
-    def _protocol_error(self, reply_code: int, reply_text: str) -> None:
-        """The peer broke the protocol: queue Connection.Close and finish at once."""
+        """The peer broke the protocol (as a part of the connection found): queue
+        Connection.Close with ``reply_code`` and ``reply_text``, then finish the connection and
+        every channel at once."""
         LOGGER.debug('Protocol error: %s', reply_text)
         if self.state in (_CS.START_OK_SENT, _CS.OPEN_SENT, _CS.OPEN, _CS.CLOSING):
             self.output.send_method(
                 0, spec.Connection.Close(reply_code, short_text(reply_text), 0, 0)
             )
-        self._terminate(exceptions.ConnectionClosed(reply_code, reply_text))
+        self.terminate(exceptions.ConnectionClosed(reply_code, reply_text))
 
-    def _terminate(self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL) -> None:
-        """Move to CLOSED, close every channel with ``error`` and emit the final event."""
+    def terminate(self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL) -> None:
+        """Move to CLOSED, close every channel with ``error`` and emit the final event
+        (``ConnectionOpenFailed`` before Connection.OpenOk, else ``ConnectionClosed``)."""
+        opened = self.state not in _NOT_OPENED
         self.state = next_connection_state(self.state, how)
-        self._heartbeat_timer = None
-        self._blocked_since = None
-        self.large_message = None
-        self._spare_buffer = None
+        self.heartbeat_timer = None
+        self.receiver.reset()
+        self._channel_zero.reset()
         self.deadline_changes += 1
-        self._secret_queue.clear()
         channels = list(self.channels.values())
         self.channels.clear()
         for channel in channels:
-            channel._connection_gone(error)
+            channel.connection_gone(error)
         final: events.Event
-        if self._opened:
+        if opened:
             final = events.ConnectionClosed(error)
         else:
             final = events.ConnectionOpenFailed(error)
         LOGGER.debug('Connection finished: %r', error)
-        self._events.append(final)
+        self.events.append(final)
 
-    def _channel_finished(self, channel: ChannelCore) -> None:
+    def channel_finished(self, channel: ChannelCore) -> None:
         """A channel emitted ChannelClosed: free its number; maybe finish a client close."""
         if self.channels.get(channel.channel_number) is channel:
             del self.channels[channel.channel_number]

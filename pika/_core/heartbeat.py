@@ -43,9 +43,9 @@ class HeartbeatTimer:
         self._next_send_check = now + interval / 2.0
 
     def received(self, now: float, nbytes: int, whole_frame: bool) -> None:
-        """Record that ``nbytes`` arrived at ``now``, completing a frame or not (the receive
-        path inlines its whole-frame case and calls this for the rest; it is the reference its
-        tests compare against)."""
+        """Record that ``nbytes`` arrived at ``now``, completing a frame or not: a whole frame
+        proves the peer alive, and so do :data:`~pika._limits.LIVENESS_BYTES` of unfinished
+        ones (a large frame may take longer than the timeout to arrive)."""
         unproven = 0 if whole_frame else self.unproven + nbytes
         if whole_frame or unproven >= LIVENESS_BYTES:
             self.last_received = now

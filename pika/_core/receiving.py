@@ -1,14 +1,18 @@
-"""The receive path of :class:`pika._core.connection.ConnectionCore`: bytes in, events out.
+"""The receive path of a connection: bytes in, frames routed to their handlers.
 
-A base class of ``ConnectionCore``, split out to keep the core module readable. It decodes what
-the transport hands over (:meth:`FrameReceiver.receive_data`, or bytes read in place into
-:meth:`FrameReceiver.receive_buffer`) and routes each frame to its channel, channel 0 or the
-unknown-channel handler. Three shortcuts decode the common cases without building frame
-objects: whole method frames in place, runs of complete Basic.Deliver sets
+:class:`FrameReceiver` is the part of :class:`pika._core.connection.ConnectionCore` that decodes
+what the transport hands over (:meth:`FrameReceiver.receive_data`, or bytes read in place into
+:meth:`FrameReceiver.receive_buffer`) and routes each frame to its channel, to the connection's
+channel-0 handler or to its unknown-channel handler. It owns what decoding needs between reads:
+the leftover bytes of a cut frame, the large message being read in place and the inbound frame
+limit. Three shortcuts decode the common cases without building frame objects: whole method
+frames in place, runs of complete Basic.Deliver sets
 (:func:`pika._wire.deliveries.decode_deliveries`), and large bodies taken whole from the buffer or
-read in place (:mod:`pika._core.large_message`); each is tested against the general path. The
-state lives on ``ConnectionCore``; the annotations below only tell type checkers which of its
-attributes and methods this code uses.
+read in place (:mod:`pika._core.large_message`); each is tested against the general path.
+
+The connection starts each call (it checks its state, notes ``now`` and starts the list of
+events, :attr:`ConnectionCore.events`, that the channels append to); the receiver appends the
+deliveries it decodes itself to the same list.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import spec
 from pika._core import content, events
+from pika._core.buffer import ReceiveBuffer
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
+from pika._limits import HANDSHAKE_FRAME_MAX
 from pika._wire.constants import (
     FRAME_END,
     FRAME_HEADER_SIZE,
@@ -34,9 +40,9 @@ from pika._wire.decode import decode_frame
 from pika._wire.deliveries import decode_deliveries
 
 if TYPE_CHECKING:
-    from pika._core.buffer import ReceiveBuffer
     from pika._core.channel import ChannelCore
-    from pika._core.heartbeat import HeartbeatTimer
+    from pika._core.channel_zero import ChannelZero
+    from pika._core.connection import ConnectionCore
 
 __all__ = ['FrameReceiver']
 
@@ -67,58 +73,65 @@ _new = object.__new__
 
 
 class FrameReceiver:
-    """Decoding and routing of received bytes; mixed into ``ConnectionCore`` (which holds the
-    state)."""
+    """Decoding and routing of received bytes for one connection.
 
-    if TYPE_CHECKING:
-        state: ConnectionState
-        channels: dict[int, ChannelCore]
-        max_message_size: int
-        _buffer: ReceiveBuffer
-        large_message: Optional[LargeMessage]
-        _spare_buffer: Optional[bytearray]
-        _events: list[events.Event]
-        _heartbeat_timer: Optional[HeartbeatTimer]
-        _rx_frame_max: Optional[int]
-        _now: float
+    :param connection: the connection whose channels, state, limits and event list it uses
+        (``state``, ``channels``, ``max_message_size``, ``heartbeat_timer``, ``events``,
+        :meth:`~ConnectionCore.close_for_protocol_error`,
+        :meth:`~ConnectionCore.body_size_refused`)
+    :param channel_zero: where channel-0 frames and frames for unknown channels go
+    """
 
-        def _on_channel_zero(self, frame: Any) -> None: ...
-        def _on_unknown_channel(self, number: int) -> None: ...
-        def _protocol_error(self, reply_code: int, reply_text: str) -> None: ...
+    def __init__(self, connection: ConnectionCore, channel_zero: ChannelZero) -> None:
+        self._conn = connection
+        self._channel_zero = channel_zero
+        #: received bytes not decoded yet (a frame cut at the end of a read)
+        self.buffer = ReceiveBuffer()
+        #: The large delivery being read in place (see receive_buffer), else None: a transport
+        #: reads ``ConnectionCore.large_message`` before each read, which costs less than
+        #: calling receive_buffer.
+        self.large_message: Optional[LargeMessage] = None
+        #: a finished large message's buffer, reused by the next one
+        self.spare_buffer: Optional[bytearray] = None
+        #: the largest inbound frame accepted (None: no limit): the handshake cap until Tune
+        self.frame_max: Optional[int] = HANDSHAKE_FRAME_MAX
 
-    def receive_data(self, data: BytesLike, now: float) -> list[events.Event]:
-        """Feed bytes received from the broker; return the resulting events.
+    def reset(self) -> None:
+        """The connection is finished: drop the large message and its buffers."""
+        self.large_message = None
+        self.spare_buffer = None
 
-        :param data: received bytes (any length, frames may be split anywhere)
-        :param now: current time (seconds, same clock as :meth:`tick`)
+    def receive_data(self, data: BytesLike, now: float) -> None:
+        """Decode bytes received from the broker and route their frames; the events go to the
+        connection's event list (:meth:`ConnectionCore.receive_data` is the entry point).
+
+        :param data: received bytes, not empty (frames may be split anywhere); the connection
+            is not closed
+        :param now: current time (seconds, same clock as ``ConnectionCore.tick``)
         """
-        # Branch complexity 18, above the rule's 15 on purpose: what remains is the per-read
-        # and per-frame common case (read checks, the method-frame and delivery shortcuts, the
-        # leftover buffer), each of which would cost a function call per read or per frame if
-        # moved out; the cold branches go through _large_progress, _receive_frame and
-        # HeartbeatTimer.received. Numbers in the commit that brought it from 21 to 18.
-        if self.state is _CLOSED or not data:
-            return []
+        # The per-frame common case (the method-frame and delivery shortcuts) stays in this
+        # one function: each piece moved out would cost a call per frame. The cold branches go
+        # through _large_progress and _receive_frame.
         if self.large_message is not None:
-            return self._large_progress(self.large_message.append(data), now, len(data))
-        self._now = now
-        timer = self._heartbeat_timer  # liveness is recorded in the finally clause below
-        result: list[events.Event] = []
-        self._events = result
-        buffer = self._buffer
+            self._large_progress(self.large_message.append(data), now, len(data))
+            return
+        conn = self._conn
+        timer = conn.heartbeat_timer
+        result = conn.events
+        buffer = self.buffer
         if buffer.data:
             buf = buffer.feed(data)
-        else:  # nothing left over: decode the read itself (what feed() would do, inlined; the
-            # buffer keeps it only if a frame is cut at its end, see the finally clause)
+        else:  # nothing left over: decode the read itself (what feed() would do, without
+            # storing it: the buffer keeps it only if a frame is cut at its end, see keep())
             buf = data if type(data) is bytes else bytes(data)
         start = offset = buffer.offset
         total = len(buf)
-        channels = self.channels
-        frame_max = self._rx_frame_max
+        channels = conn.channels
+        frame_max = self.frame_max
         limit = frame_max - FRAME_OVERHEAD if frame_max else NO_FRAME_LIMIT
         try:
             while offset < total:
-                if self.state is _CLOSED:  # the last frame closed the connection
+                if conn.state is _CLOSED:  # the last frame closed the connection
                     offset = total  # drop whatever follows
                     break
                 # Fast path, inlined because every RPC reply, confirm and delivery takes it: a
@@ -136,13 +149,13 @@ class FrameReceiver:
                         and METHOD_ID_SIZE <= size <= limit
                         and end < total
                         and buf[end] == FRAME_END
-                        and not channel._assembler.active
+                        and not channel.assembler.active
                     ):
                         if method_id == _DELIVER_ID and (
                             (state := channel.state) is _CH_OPEN or state is _CH_CANCELLING
                         ):
                             # All the Deliver sets that follow, in one call: no bookkeeping
-                            # but the event (what ChannelCore._on_content_set does).
+                            # but the event (what ChannelCore.on_content_set does).
                             after = decode_deliveries(
                                 buf,
                                 offset,
@@ -150,7 +163,7 @@ class FrameReceiver:
                                 number,
                                 result,
                                 _MessageDelivered,
-                                self.max_message_size,
+                                conn.max_message_size,
                             )
                             if after != offset:
                                 offset = after
@@ -167,26 +180,18 @@ class FrameReceiver:
                             except Exception:  # malformed: _receive_frame reports it
                                 pass
                             else:
-                                # What ChannelCore._on_frame does for a method frame.
+                                # What ChannelCore.on_frame does for a method frame.
                                 offset = end + 1
-                                channel._on_method(method)
+                                channel.on_method(method)
                                 continue
                 after = self._receive_frame(buf, offset)
                 if after == offset:  # incomplete: wait for more bytes
                     break
                 offset = after
         finally:
-            if timer is not None:
-                if offset != start:  # a whole frame: the peer is alive
-                    timer.last_received = now
-                    timer.unproven = 0
-                else:  # only part of one: its bytes count (the rule of HeartbeatTimer.received)
-                    timer.received(now, len(data), False)
-            if offset < total or buffer.data:  # else nothing to keep and nothing to drop
-                buffer.data = buf
-                buffer.offset = offset
-                buffer.compact()
-        return result
+            if timer is not None:  # a whole frame proves the peer alive, part of one may
+                timer.received(now, len(data), offset != start)
+            buffer.keep(buf, offset)
 
     def receive_buffer(self) -> Optional[memoryview]:
         """Where the next read should go while a large message body arrives, else None (read
@@ -195,23 +200,22 @@ class FrameReceiver:
         large = self.large_message
         return None if large is None else large.room()
 
-    def received_into(self, nbytes: int, now: float) -> list[events.Event]:
-        """``nbytes`` (> 0) were read into :meth:`receive_buffer`; return the resulting events."""
+    def received_into(self, nbytes: int, now: float) -> None:
+        """``nbytes`` were read into :meth:`receive_buffer` (the connection is not closed); the
+        events go to the connection's event list."""
         large = self.large_message
-        if large is None or self.state is _CLOSED or nbytes <= 0:
-            return []
+        if large is None or nbytes <= 0:
+            return
         if nbytes > len(large.view) - large.filled:
             raise ValueError(f'received_into({nbytes}): more than receive_buffer() offered')
         large.filled += nbytes
-        return self._large_progress(None, now, nbytes)
+        self._large_progress(None, now, nbytes)
 
-    def _large_progress(
-        self, rest: Optional[memoryview], now: float, nbytes: int
-    ) -> list[events.Event]:
+    def _large_progress(self, rest: Optional[memoryview], now: float, nbytes: int) -> None:
         """Bytes were added to the large message: deliver it once whole, then decode what
         followed (and ``rest``, received beyond its buffer) the ordinary way."""
-        self._now = now
-        timer = self._heartbeat_timer
+        conn = self._conn
+        timer = conn.heartbeat_timer
         if timer is not None:  # bytes of the body count; its last frame is whole below
             timer.received(now, nbytes, False)
         large: Any = self.large_message
@@ -221,28 +225,25 @@ class FrameReceiver:
                 break
             rest = large.append(rest)  # the frames were smaller than frame_max: it has grown
         if outcome == 0:
-            return []
+            return
         self.large_message = None
         if timer is not None:
             timer.received(now, 0, True)
-        result: list[events.Event] = []
-        self._events = result
         channel: ChannelCore = large.channel
         if (
             outcome is not None
-            and self.channels.get(channel.channel_number) is channel
-            and not channel._assembler.active
+            and conn.channels.get(channel.channel_number) is channel
+            and not channel.assembler.active
         ):
             body, after = outcome
-            channel._on_content_set(large.method, large.properties, body)
+            channel.on_content_set(large.method, large.properties, body)
         else:  # not plain body frames, or the channel changed: decode it all frame by frame
             after = large.everything()
-        self._spare_buffer = large.release()  # all it held was copied out: reuse it
+        self.spare_buffer = large.release()  # all it held was copied out: reuse it
         if rest is not None:
             after += rest
-        if after and self.state is not _CLOSED:
-            result.extend(self.receive_data(after, now))
-        return result
+        if after and conn.state is not _CLOSED:
+            self.receive_data(after, now)
 
     def _receive_frame(self, buf: Union[bytes, bytearray], offset: int) -> int:
         """The general path of :meth:`receive_data`: decode and handle the frame at ``offset``.
@@ -254,22 +255,20 @@ class FrameReceiver:
         :returns: the offset after what was handled; ``offset`` itself when more bytes are
             needed; ``len(buf)`` after a framing error (the connection is then closed)
         """
-        channels = self.channels
-        frame_max = self._rx_frame_max
         try:
-            consumed, frame = decode_frame(buf, offset, frame_max)
+            consumed, frame = decode_frame(buf, offset, self.frame_max)
         except Exception as exc:  # the decoder raises AMQPError; be defensive anyway
-            self._protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
+            self._conn.close_for_protocol_error(FRAME_ERROR, f'FRAME_ERROR - {exc}')
             return len(buf)
         if frame is None:  # incomplete: wait, unless its head already says it is refused
             return len(buf) if self._refused_at_head(buf, offset) else offset
         number = frame.channel_number
         if not number:
-            self._on_channel_zero(frame)
+            self._channel_zero.on_frame(frame)
             return offset + consumed
-        channel = channels.get(number)
+        channel = self._conn.channels.get(number)
         if channel is None:
-            self._on_unknown_channel(number)
+            self._channel_zero.on_unknown_channel(number)
             return offset + consumed
         method = getattr(frame, 'method', None)
         if method is not None and method.INDEX in _CONTENT_METHODS:
@@ -278,7 +277,7 @@ class FrameReceiver:
                 return offset
             if taken is not None:
                 return taken
-        channel._on_frame(frame)
+        channel.on_frame(frame)
         return offset + consumed
 
     def _refused_at_head(self, buf: Union[bytes, bytearray], offset: int) -> bool:
@@ -286,12 +285,13 @@ class FrameReceiver:
         beyond channel_max): refused once its 7-byte head is in, instead of waiting for up to
         frame_max bytes of a frame that will be refused anyway (the connection is then closed).
         """
-        if len(buf) - offset < FRAME_HEADER_SIZE or self.state is _CS_CLOSE_SENT:
+        conn = self._conn
+        if len(buf) - offset < FRAME_HEADER_SIZE or conn.state is _CS_CLOSE_SENT:
             return False
         kind, number = _FRAME_KIND_CHANNEL(buf, offset)
-        if kind == PROTOCOL_HEADER_FIRST or not number or number in self.channels:
+        if kind == PROTOCOL_HEADER_FIRST or not number or number in conn.channels:
             return False
-        self._on_unknown_channel(number)
+        self._channel_zero.on_unknown_channel(number)
         return True
 
     def _whole_content(
@@ -316,19 +316,19 @@ class FrameReceiver:
         in_place = (
             type(method) is _Deliver
             and (state is _CH_OPEN or state is _CH_CANCELLING)
-            and not channel._assembler.active
+            and not channel.assembler.active
         )
         if len(buf) - offset < content.HEADER_PEEK_SIZE:
             return 0 if in_place else None  # 0: decode the method again with its header
         body_size = content.peek_body_size(buf, offset, number)
-        if self.body_size_refused(number, body_size):
+        if self._conn.body_size_refused(number, body_size):
             return len(buf)
         if (
             not content.LARGE_BODY_MIN <= body_size <= content.LARGE_BODY_MAX
-            or channel._assembler.active
+            or channel.assembler.active
         ):
             return None
-        frame_max = self._rx_frame_max
+        frame_max = self.frame_max
         try:
             consumed, header = decode_frame(buf, offset, frame_max)
         except Exception:  # malformed: the frame-by-frame path reports it
@@ -348,26 +348,11 @@ class FrameReceiver:
                     bytes(view[start:body_start]),
                     view[body_start:],
                     frame_max,
-                    self._spare_buffer,
+                    self.spare_buffer,
                 )
-            self._spare_buffer = None  # the message owns it now
+            self.spare_buffer = None  # the message owns it now
             return len(buf)
         if not isinstance(found, tuple):
             return found  # 0 (wait) or None
-        channel._on_content_set(method, properties, found[1])
+        channel.on_content_set(method, properties, found[1])
         return found[0]
-
-    def body_size_refused(self, channel_number: int, body_size: int) -> bool:
-        """Whether a content header announcing ``body_size`` bytes on ``channel_number`` is
-        refused (also asked by channels for the headers they decode themselves): above
-        ``max_message_size`` the connection is closed (506 RESOURCE_ERROR) before anything is
-        allocated for the body (docs/limits.md says why the connection, not the channel)."""
-        limit = self.max_message_size
-        if body_size <= limit:
-            return False
-        self._protocol_error(
-            spec.RESOURCE_ERROR,
-            f'RESOURCE_ERROR - message body of {body_size} bytes on channel {channel_number} '
-            f'exceeds max_message_size {limit}',
-        )
-        return True

@@ -94,12 +94,12 @@ def test_plain_driver_reports_an_escape(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_core_target_flags_a_non_amqp_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception that is not an AMQPError escaping the core fails the core target."""
-    from pika._core.connection import ConnectionCore
+    from pika._core.channel_zero import ChannelZero
 
     def broken(self: Any, frame_value: Any) -> None:
         raise IndexError('broken handler')
 
-    monkeypatch.setattr(ConnectionCore, '_on_channel_zero', broken)
+    monkeypatch.setattr(ChannelZero, 'on_frame', broken)
     data = seed_inputs('core')[0][1]
     with pytest.raises(IndexError):
         targets.core_target(data)

@@ -68,7 +68,7 @@ def test_core_delivery_fast_path_event_matches() -> None:
     assert names(events) == ['MessageDelivered']
     event: Any = events[0]
     assert (event.channel_number, event.method.delivery_tag, event.body) == (1, 9, b'body')
-    assert event.properties.message_id == 'm1' and not ch._assembler.active
+    assert event.properties.message_id == 'm1' and not ch.assembler.active
 
 
 def _consuming_channel(on_message: Any) -> tuple[FakeTransportConnection, Any]:

@@ -49,7 +49,7 @@ def test_multi_frame_delivery_any_split(step: int) -> None:
     assert events[0].body == BODY and type(events[0].body) is bytes
     assert events[0].properties.content_type == 'x/y' and events[0].properties.headers == {'a': 1}
     assert events[1].body == b'small' and events[2].body == BODY[::-1]
-    assert len(core._buffer) == 0
+    assert len(core.receiver.buffer) == 0
 
 
 def test_collect_body_waits_then_takes_the_whole_body() -> None:
@@ -253,7 +253,7 @@ def _check_large_then_small_then_reply(run: _Run) -> None:
     assert first.method.delivery_tag == 1 and first.properties.headers == {'a': 1}
     assert second.body == b'small' and type(second.body) is bytes
     assert isinstance(reply.method, spec.Basic.QosOk)
-    assert run.core.receive_buffer() is None and len(run.core._buffer) == 0
+    assert run.core.receive_buffer() is None and len(run.core.receiver.buffer) == 0
 
 
 @pytest.mark.parametrize('frame_max', [131072, 16384])
@@ -564,7 +564,7 @@ def test_receive_data_beyond_the_buffer_is_decoded_after_the_large_body() -> Non
     assert core.large_message is not None
     got = core.receive_data(stream[4096:], 0.0)  # far more than the buffer's room
     assert [e.body for e in got] == [LARGE, b'a', LARGE, b'b']
-    assert core.large_message is None and len(core._buffer) == 0
+    assert core.large_message is None and len(core.receiver.buffer) == 0
 
 
 # ---------------------------------------------------------------------------- LargeMessage
@@ -750,23 +750,23 @@ def test_the_next_large_message_reuses_the_buffer_and_earlier_bodies_stay_intact
             position += 4096
     assert [e.body for e in events] == bodies  # each body unharmed by the later reuse
     assert len(buffers) == 3 and all(b is buffers[0] for b in buffers)  # one buffer for all
-    assert core._spare_buffer is buffers[0]
+    assert core.receiver.spare_buffer is buffers[0]
 
 
 def test_a_spare_buffer_larger_than_needed_offers_only_the_message_room() -> None:
     core = _consuming_core(sf.FRAME_MAX)
-    core._spare_buffer = bytearray(4 * len(LARGE))
+    core.receiver.spare_buffer = bytearray(4 * len(LARGE))
     first = sf.deliver(1, LARGE, 1)
     assert core.receive_data(first[:4096], 0.0) == []
     target = core.receive_buffer()
     assert target is not None and target.obj is core.large_message.view.obj
     assert len(target) == len(first) - 4096 + LOOKAHEAD  # as with a fresh buffer
-    assert core._spare_buffer is None  # the message owns it now
+    assert core.receiver.spare_buffer is None  # the message owns it now
 
 
 def test_a_spare_buffer_too_small_is_replaced() -> None:
     core = _consuming_core(sf.FRAME_MAX)
-    small = core._spare_buffer = bytearray(1000)
+    small = core.receiver.spare_buffer = bytearray(1000)
     assert core.receive_data(sf.deliver(1, LARGE, 1)[:4096], 0.0) == []
     assert core.large_message.view.obj is not small
 
@@ -778,7 +778,7 @@ def test_buffers_above_spare_max_are_not_kept(monkeypatch: Any) -> None:
     core.receive_data(stream[:4096], 0.0)
     _position, events, _buffers = _read_in_place(core, stream, 4096)
     assert [e.body for e in events] == [LARGE]
-    assert core._spare_buffer is None
+    assert core.receiver.spare_buffer is None
 
 
 def test_the_spare_buffer_is_dropped_when_the_connection_ends() -> None:
@@ -786,9 +786,9 @@ def test_the_spare_buffer_is_dropped_when_the_connection_ends() -> None:
     core = _consuming_core(sf.FRAME_MAX)
     core.receive_data(stream[:4096], 0.0)
     _read_in_place(core, stream, 4096)
-    assert core._spare_buffer is not None
+    assert core.receiver.spare_buffer is not None
     core.connection_lost(None)
-    assert core._spare_buffer is None
+    assert core.receiver.spare_buffer is None
 
 
 # Found by the fuzz campaign (tools/fuzz.py, core target): a Basic.Deliver and a content header

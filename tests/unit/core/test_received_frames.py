@@ -210,7 +210,7 @@ def test_rpc_reply_then_deliveries_in_one_read() -> None:
     got = core.receive_data(memoryview(bytearray(data)), 0.0)
     assert names(got) == ['RpcReply'] + ['MessageDelivered'] * 3
     assert [event.body for event in got[1:]] == [b'x', b'xx', b'xxx']
-    assert len(core._buffer) == 0
+    assert len(core.receiver.buffer) == 0
 
 
 # ---------------------------------------------------------------------------- receive buffer
@@ -255,7 +255,7 @@ def test_large_message_in_small_reads() -> None:
         got += core.receive_data(memoryview(data)[start : start + 7000], 0.0)
     assert names(got) == ['MessageDelivered', 'MessageDelivered']
     assert got[0].body == body and got[1].body == b'small'
-    assert len(core._buffer) == 0
+    assert len(core.receiver.buffer) == 0
 
 
 # ---------------------------------------------------------------------------- tick re-arming

@@ -51,7 +51,7 @@ from pika._wire.constants import FRAME_OVERHEAD, HEARTBEAT_FRAME
 
 if TYPE_CHECKING:
     from pika._core.large_message import LargeMessage
-    from pika._parameters import Parameters
+    from pika._core.settings import CoreSettings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -70,11 +70,12 @@ _NOT_OPENED = frozenset((_CS.INIT, *HANDSHAKE_STATES))
 class ConnectionCore:
     """Sans-I/O AMQP connection; see the module docstring and docs/architecture.md.
 
-    :param params: validated ``ConnectionParameters``
+    :param params: validated ``ConnectionParameters`` (what the core reads of them:
+        :class:`~pika._core.settings.CoreSettings`)
     :param owner: passed as the first argument to a callable ``params.heartbeat``
     """
 
-    def __init__(self, params: Parameters, owner: Any = None) -> None:
+    def __init__(self, params: CoreSettings, owner: Any = None) -> None:
         self.params = params
         self.owner = owner
         self.state = _CS.INIT

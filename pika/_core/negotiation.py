@@ -1,16 +1,16 @@
 """Connection.Tune / Connection.StartOk arithmetic: limits, heartbeat, client properties.
 
-Pure functions used by :class:`pika._core.connection.ConnectionCore` during the handshake (kept
-apart so the state machine module stays small).
+Pure functions used by :class:`pika._core.channel_zero.ChannelZero` during the handshake: no
+state, so each rule is tested on its own.
 """
 
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pika._parameters import Parameters
+    from pika._core.settings import CoreSettings, HeartbeatSetting
 
 __all__ = [
     'CAPABILITIES',
@@ -43,9 +43,7 @@ def negotiate_limit(client: int, server: int) -> int:
 MAX_HEARTBEAT = 0xFFFF
 
 
-def negotiate_heartbeat(
-    setting: Union[int, Callable[[Any, int], int], None], server: int, owner: Any = None
-) -> int:
+def negotiate_heartbeat(setting: HeartbeatSetting, server: int, owner: Any = None) -> int:
     """Heartbeat rule (pika 1.x): a client value wins when set (0 = off); None takes the server's.
 
     ``True``/``False`` are pika 0.9's switch: the server's interval, or off. A callable is
@@ -79,7 +77,7 @@ PRODUCT = 'Pika Python Client Library'
 """The ``product`` client property, pika 1.x's value (as the broker's management UI shows it)."""
 
 
-def client_properties(params: Parameters) -> dict[str, Any]:
+def client_properties(params: CoreSettings) -> dict[str, Any]:
     """Client properties for Connection.StartOk: ours, updated with ``params.client_properties``."""
     import pika  # lazy: pika/__init__ imports the adapters, which import us
 

@@ -24,7 +24,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from pika import exceptions
 from pika._core import events as ev
@@ -37,6 +37,7 @@ from pika.adapters._io.send_queue import SendQueue
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
+    from pika._parameters import Parameters
     from pika.adapters._blocking.slots import ChannelSlot, Waiter
 
 __all__ = ['COALESCE_LIMIT', 'Pump']
@@ -104,7 +105,7 @@ class Pump:
         self._keeper_wake = threading.Event()
         self._held = False  # the core holds publish frames we chose not to send yet
         self._sent_mark = 0  # core.bytes_queued_total at the last drain
-        params = core.params
+        params = cast('Parameters', core.params)  # the core's type names only what it reads
         #: deliveries waiting for the application; above its high mark only the threads
         #: waiting for something else than a delivery (``_urgent``) read (docs/blocking.md)
         self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)

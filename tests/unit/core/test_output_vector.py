@@ -130,3 +130,22 @@ def test_send_queue_takes_a_first_part_already_partly_sent() -> None:
     assert len(queue) == 4 and queue.offset == 4
     assert queue.take() == b'efgh'
     assert not queue and queue.offset == 0 and not queue.parts
+
+
+def test_has_output_says_whether_data_to_send_has_anything() -> None:
+    """has_output() is True exactly when a drain would return bytes: buffer or referenced parts."""
+    core = open_core()
+    core.data_to_send()
+    assert not core.has_output()
+    ch = open_channel(core)  # drains what it sent
+    assert not core.has_output()
+    ch.rpc(spec.Queue.Declare(queue='q', passive=True))
+    assert core.has_output()
+    core.data_to_send()
+    assert not core.has_output()
+    ch.publish('', 'q', b'y' * 100_000)  # the body goes by reference: parts, then a buffer
+    assert core.has_output() and core.output.parts
+    assert core.data_to_send_parts() and not core.has_output()
+    ch.ack(1)
+    assert core.has_output()
+    assert core.data_to_send() and not core.has_output()

@@ -26,14 +26,11 @@ from pika._wire.constants import (
     FRAME_HEAD,
     FRAME_HEADER,
     FRAME_HEADER_SIZE,
-    FRAME_METHOD,
     FRAME_OVERHEAD,
-    METHOD_FRAME_HEAD,
-    METHOD_ID_SIZE,
     NO_FRAME_LIMIT,
     NO_PROPERTIES,
 )
-from pika._wire.encode import publish_method_frame
+from pika._wire.encode import encode_method, publish_method_frame
 
 if TYPE_CHECKING:
     from pika import spec
@@ -50,7 +47,6 @@ __all__ = [
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
-_METHOD_HEAD = METHOD_FRAME_HEAD
 _HEADER_HEAD = CONTENT_HEADER_FRAME_HEAD
 _BODY_HEAD = FRAME_HEAD
 
@@ -61,13 +57,6 @@ def frame_too_large(what: str, frame_size: int, frame_max: int) -> exceptions.Fr
     return exceptions.FrameTooLargeError(
         f'{what} frame of {frame_size} bytes exceeds the negotiated frame_max {frame_max}'
     )
-
-
-def encode_method(channel: int, method: Any) -> bytes:
-    """Return one complete method frame for ``method`` (raises at once if it cannot encode)."""
-    args = b''.join(method.encode())
-    head = _METHOD_HEAD.pack(FRAME_METHOD, channel, len(args) + METHOD_ID_SIZE, method.INDEX)
-    return head + args + FRAME_END_BYTE
 
 
 def encode_publish_method(channel: int, exchange: str, routing_key: str, mandatory: bool) -> bytes:

@@ -23,11 +23,9 @@ from pika._wire.constants import (
     FRAME_HEARTBEAT,
     FRAME_METHOD,
     HEARTBEAT_FRAME,
-    METHOD_FRAME_HEAD,
-    METHOD_ID_SIZE,
     PROTOCOL_MAGIC,
 )
-from pika._wire.encode import encode_frame
+from pika._wire.encode import encode_frame, encode_method
 from pika.amqp_object import AMQPObject
 
 if TYPE_CHECKING:
@@ -127,11 +125,7 @@ class Method(Frame, Generic[_M]):
         index = self.method.INDEX
         if index is None:
             raise TypeError(f'{self.method!r} is not a concrete AMQP method')
-        args = b''.join(self.method.encode())
-        head = METHOD_FRAME_HEAD.pack(
-            FRAME_METHOD, self.channel_number, len(args) + METHOD_ID_SIZE, index
-        )
-        return b''.join((head, args, FRAME_END_BYTE))
+        return encode_method(self.channel_number, self.method)
 
 
 class Header(Frame):

@@ -36,6 +36,7 @@ __all__ = [
     'ConnectionClosedByBroker',
     'ConnectionClosedByClient',
     'ConnectionOpenAborted',
+    'ConnectionRecovering',
     'ConnectionWrongStateError',
     'ConsumerCancelled',
     'DuplicateConsumerTag',
@@ -55,6 +56,7 @@ __all__ = [
     'ProbableAuthenticationError',
     'ProtocolSyntaxError',
     'ProtocolVersionMismatch',
+    'PublishOutcomeUnknown',
     'ReentrancyError',
     'ShortStringTooLong',
     'StreamLostError',
@@ -217,6 +219,19 @@ class ConnectionBlockedTimeout(AMQPConnectionError):
 
 class AMQPHeartbeatTimeout(AMQPConnectionError):
     """Nothing arrived from the broker within the negotiated heartbeat allowance."""
+
+
+class ConnectionRecovering(AMQPConnectionError):
+    """The connection was lost and is being recovered (``ConnectionParameters(recovery=...)``):
+    the call could not reach the broker within its timeout. The connection and its channels
+    stay usable; try again once it is back (``on_recovered``), or close it."""
+
+
+class PublishOutcomeUnknown(AMQPConnectionError):
+    """A publish in confirm mode was sent, then the connection was lost before the broker
+    confirmed it, and no confirm of it (or of its republished copy) came in time: the broker
+    may or may not have the message. Recovery republishes such messages (at-least-once);
+    this error says that its caller stopped waiting, or that recovery gave up."""
 
 
 # --------------------------------------------------------------------------- channel level

@@ -19,6 +19,7 @@ State transitions go through :mod:`pika._core.states` only.
 
 from __future__ import annotations
 
+import copy as copy_module
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -57,6 +58,7 @@ from pika._wire.constants import (
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
     from pika._core.output import Output
+    from pika._core.recovery import ChannelRecord, PendingPublish, RecoveryRecord
 
 LOGGER = logging.getLogger(__name__)
 
@@ -110,6 +112,13 @@ class ChannelCore:
         self._close_text = 'Normal shutdown'
         self._broker_error: Optional[exceptions.ChannelClosed] = None
         self._publish_cache: dict[tuple[str, str, bool], bytes] = {}
+        #: Recovery on (``params.recovery``): this channel's tags, publishes and modes kept
+        #: for a reconnect (:class:`~pika._core.recovery.ChannelRecord`), and the
+        #: connection's record, fed with every completed method. Both None when recovery is
+        #: off, and then no line below consults them but one ``is not None`` per call.
+        self.record: Optional[ChannelRecord] = None
+        self.topology: Optional[RecoveryRecord] = None
+        self._was_opened = False
         self._method_handlers: dict[str, Callable[[Any], None]] = {
             'Channel.OpenOk': self._on_channel_open_ok,
             'Channel.Close': self._on_channel_close,
@@ -213,6 +222,13 @@ class ChannelCore:
 
         :raises ChannelWrongStateError: the channel is not open
         """
+        if self.record is not None and getattr(method, 'INDEX', None) in _TAGGED:
+            mapped = self.record.broker_tag_for(method.delivery_tag)
+            if mapped is None:
+                LOGGER.debug('Dropped %s of delivery tag %s: from before a recovery',
+                             method.NAME, method.delivery_tag)  # fmt: skip
+                return
+            method = _with_tag(method, mapped)
         self._require_state(_OPEN, _CANCELLING)
         if not hasattr(method, 'INDEX'):
             raise TypeError(f'send() needs a pika.spec method, got {method!r}')
@@ -226,6 +242,14 @@ class ChannelCore:
 
         :raises ChannelWrongStateError: the channel is neither open nor cancelling
         """
+        record = self.record
+        if record is not None:
+            mapped = record.broker_tag_for(delivery_tag)
+            if mapped is None:
+                LOGGER.debug('Dropped Basic.Ack of delivery tag %s: from before a recovery',
+                             delivery_tag)  # fmt: skip
+                return
+            delivery_tag = mapped
         state = self.state
         if state is not _OPEN and state is not _CANCELLING:
             self._require_state(_OPEN, _CANCELLING)
@@ -313,6 +337,12 @@ class ChannelCore:
             output.send_publish(self.channel_number, head, properties, body)
         if self._confirm:
             self._delivery_tag += 1
+            record = self.record
+            if record is not None:  # kept until confirmed, to publish again after a loss
+                return record.published(
+                    self._delivery_tag, exchange, routing_key,
+                    body if type(body) is bytes else bytes(body), properties, mandatory,
+                )  # fmt: skip
             return self._delivery_tag
         return None
 
@@ -337,6 +367,10 @@ class ChannelCore:
         """Raise the right wrong-state error unless the channel is in one of ``allowed``."""
         if self._conn.is_closed:
             raise exceptions.ConnectionWrongStateError('Connection is closed')
+        if self.state is _RECOVERING:
+            raise exceptions.ConnectionRecovering(
+                f'Channel {self.channel_number}: the connection is being recovered'
+            )
         if self.state not in allowed:
             raise exceptions.ChannelWrongStateError(
                 f'Channel {self.channel_number} is {self.state.value.lower()}'
@@ -385,6 +419,8 @@ class ChannelCore:
 
     def _on_nowait_sent(self, method: Any) -> None:
         """Track consumers for nowait Consume/Cancel (no ConsumeOk/CancelOk will come)."""
+        if self.topology is not None:
+            self.topology.method_completed(self.channel_number, method, None)
         if method.INDEX == spec.Basic.Consume.INDEX and method.consumer_tag:
             self.consumer_tags.add(method.consumer_tag)
         elif method.INDEX == spec.Basic.Cancel.INDEX:
@@ -396,6 +432,8 @@ class ChannelCore:
 
     def _finish(self, error: Exception) -> None:
         """The channel is closed: emit ChannelClosed and let the connection forget it."""
+        if self.topology is not None:  # closed for good: not a recovery case
+            self.topology.channel_closed(self.channel_number)
         self._queue.clear()
         self._outstanding = None
         self._emit(events.ChannelClosed(self.channel_number, error))
@@ -528,6 +566,7 @@ class ChannelCore:
 
     def _on_reply(self, method: Any, properties: Any, body: Optional[bytes]) -> None:
         internal = self._outstanding_internal
+        request = self._outstanding
         self._outstanding = None
         self._outstanding_internal = False
         index = method.INDEX
@@ -536,8 +575,13 @@ class ChannelCore:
         elif index == _CANCEL_OK_INDEX:
             self.consumer_tags.discard(method.consumer_tag)
             self._cancelling.discard(method.consumer_tag)
+        if self.topology is not None and not internal:
+            self._recorded_reply(request, method)
         if not internal:
             self._conn.events.append(events.RpcReply(self.channel_number, method, properties, body))
+        elif self.state is _RECOVERING:  # a replay step's reply
+            self._replay_reply(method)
+            return
         if self.state is _CANCELLING:
             self._continue_close()
         elif self._queue:
@@ -545,13 +589,22 @@ class ChannelCore:
 
     def _on_channel_open_ok(self, method: Any) -> None:
         self.state = next_channel_state(self.state, ChannelInput.RECV_OPEN_OK)
+        if self.state is _RECOVERING:  # reopened by the replay
+            self._replay_reply(method)
+            return
+        self._was_opened = True
         self._emit(events.ChannelOpened(self.channel_number))
 
     def _on_channel_close(self, method: Any) -> None:
         self._output.send_method(self.channel_number, spec.Channel.CloseOk())
         error = exceptions.ChannelClosedByBroker(method.reply_code, method.reply_text)
         self.state = next_channel_state(self.state, ChannelInput.RECV_CLOSE)
-        if self.state is _CLOSING:
+        if self.state is _RECOVERING:  # the broker refused a replay step
+            self._forget_session()
+            recoverer = self._conn.recoverer
+            if recoverer is not None:
+                recoverer.step_failed(self, error)
+        elif self.state is _CLOSING:
             self._broker_error = error  # crossing closes: finished when our CloseOk arrives
         else:
             self._finish(error)
@@ -584,23 +637,125 @@ class ChannelCore:
                 f'PRECONDITION_FAILED - {method.NAME} for delivery tag {tag} on channel '
                 f'{self.channel_number}, never published (last: {self._delivery_tag})',
             )
+        elif self.record is not None:
+            self._confirmed_with_record(method, self.record)
         else:
             self._emit(events.DeliveryConfirmed(self.channel_number, method))
+
+    def _confirmed_with_record(self, method: Any, record: ChannelRecord) -> None:
+        """Recovery on: a confirm settles application sequence numbers, which differ from
+        the broker's tags once unconfirmed messages were published again after a loss."""
+        settled = record.confirmed(method.delivery_tag, method.multiple)
+        if all(entry.sequence == entry.broker_tag for entry in settled):
+            self._emit(events.DeliveryConfirmed(self.channel_number, method))
+            return
+        kind = type(method)
+        for entry in settled:
+            self._emit(
+                events.DeliveryConfirmed(
+                    self.channel_number, kind(delivery_tag=entry.sequence, multiple=False)
+                )
+            )
 
     def _on_basic_cancel(self, method: Any) -> None:
         tag = method.consumer_tag
         self.consumer_tags.discard(tag)
+        if self.topology is not None:
+            self.topology.consumer_cancelled(self.channel_number, tag)
         if not method.nowait:
             self._output.send_method(self.channel_number, spec.Basic.CancelOk(consumer_tag=tag))
         self._emit(events.ConsumerCancelled(self.channel_number, method))
         if self.state is _CANCELLING:
             self._continue_close()
 
+    # ----------------------------------------------------------------- recovery
+
+    def _recorded_reply(self, request: Any, reply: Any) -> None:
+        """Recovery on: report a completed method to the record (a GetOk's tag too)."""
+        if request is not None and self.topology is not None:
+            self.topology.method_completed(self.channel_number, request, reply)
+        if reply.INDEX == _GET_OK_INDEX and self.record is not None:
+            reply.delivery_tag = self.record.deliver(reply.delivery_tag)
+
+    def _replay_reply(self, reply: Any) -> None:
+        recoverer = self._conn.recoverer
+        if recoverer is not None:
+            recoverer.step_completed(self, reply)
+
+    def _forget_session(self) -> None:
+        """Drop what belonged to the broker-side channel that is gone (recovery)."""
+        self._queue.clear()
+        self._outstanding = None
+        self._outstanding_internal = False
+        self.consumer_tags.clear()
+        self._cancelling.clear()
+        self.assembler.active = False
+        self._content_is_reply = False
+        self._confirm = False
+        self._delivery_tag = 0
+
+    def suspend(self) -> None:
+        """The connection was interrupted (recovery on): keep this channel for the replay.
+
+        Nothing outstanding or queued survives (the adapter fails the waiting calls with
+        ``ConnectionRecovering``); broker tags restart on the new connection.
+        """
+        self.state = next_channel_state(self.state, ChannelInput.SUSPEND)
+        self._forget_session()
+
+    def reopen(self) -> None:
+        """Replay: send Channel.Open under this channel's number (it stays RECOVERING)."""
+        self._output.send_method(self.channel_number, spec.Channel.Open())
+
+    def replay_rpc(self, method: Any) -> None:
+        """Replay: send ``method`` as an internal RPC; its reply goes to the recoverer, not
+        to the application (no ``RpcReply``), and the record is not told again."""
+        if method.INDEX == _CONFIRM_SELECT_INDEX:
+            self._confirm = True
+        self._output.send_method(self.channel_number, method)
+        self._outstanding = method
+        self._outstanding_internal = True
+
+    def resume(self) -> bool:
+        """The replay is over: the channel is usable again. True when it had never been
+        opened before the loss (the caller then emits ``ChannelOpened``)."""
+        self.state = next_channel_state(self.state, ChannelInput.RESUME)
+        first = not self._was_opened
+        self._was_opened = True
+        return first
+
+    def publish_again(self, entry: PendingPublish) -> int:
+        """Publish an unconfirmed message lost with the connection; returns its new broker
+        tag (the record is told by the caller, under the sequence the application saw)."""
+        record, self.record = self.record, None  # publish() would record it as a new one
+        try:
+            tag = self.publish(
+                entry.exchange, entry.routing_key, entry.body, entry.properties, entry.mandatory
+            )
+        finally:
+            self.record = record
+        if tag is None:  # pragma: no cover - confirm mode is replayed before
+            raise exceptions.ChannelWrongStateError('republish outside confirm mode')
+        return tag
+
     def __repr__(self) -> str:
         return f'<ChannelCore number={self.channel_number} state={self.state.value}>'
 
 
 _CONNECTION_CLOSED = ConnectionState.CLOSED
+_RECOVERING = ChannelState.RECOVERING
+_GET_OK_INDEX = spec.Basic.GetOk.INDEX
+#: methods whose ``delivery_tag`` names a delivery (recovery maps it to the broker's)
+_TAGGED = frozenset({spec.Basic.Ack.INDEX, spec.Basic.Nack.INDEX, spec.Basic.Reject.INDEX})
+
+
+def _with_tag(method: Any, delivery_tag: int) -> Any:
+    """A copy of an Ack/Nack/Reject with another delivery tag (the caller's stays as is)."""
+    copy = copy_module.copy(method)
+    copy.delivery_tag = delivery_tag
+    return copy
+
+
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (Output queues larger ones by reference).

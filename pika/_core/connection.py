@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions, spec
 from pika._core import content, events
+from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZero
 from pika._core.heartbeat import HeartbeatTimer
@@ -40,6 +41,7 @@ from pika._core.negotiation import (
 )
 from pika._core.output import Output
 from pika._core.receiving import FrameReceiver
+from pika._core.recoverer import Recoverer
 from pika._core.states import (
     HANDSHAKE_STATES,
     ConnectionInput,
@@ -107,6 +109,13 @@ class ConnectionCore:
         self.receiver = FrameReceiver(self, self._channel_zero)
         self._close_code = 200
         self._close_text = 'Normal shutdown'
+        #: the recovery policy (``params.recovery``), None when recovery is off
+        self.recovery = getattr(params, 'recovery', None)
+        #: runs recoveries (:class:`~pika._core.recoverer.Recoverer`); None when recovery is
+        #: off, and then nothing about recovery runs
+        self.recoverer: Optional[Recoverer] = (
+            None if self.recovery is None else Recoverer(self, self.recovery)
+        )
 
     # ----------------------------------------------------------------- properties
 
@@ -129,6 +138,12 @@ class ConnectionCore:
     def is_closed(self) -> bool:
         """True once the connection is finished (or never started)."""
         return self.state is _CS.CLOSED
+
+    @property
+    def is_recovering(self) -> bool:
+        """True from ``ConnectionInterrupted`` until ``ConnectionRecovered`` (or give_up)."""
+        recoverer = self.recoverer
+        return recoverer is not None and recoverer.active
 
     @property
     def pending_bytes(self) -> int:
@@ -177,6 +192,8 @@ class ConnectionCore:
         result: list[events.Event] = []
         self.events = result
         self.receiver.receive_data(data, now)
+        if self.recoverer is not None:
+            self.recoverer.after_receive(result)
         return result
 
     def receive_buffer(self) -> Optional[memoryview]:
@@ -196,6 +213,8 @@ class ConnectionCore:
         result: list[events.Event] = []
         self.events = result
         self.receiver.received_into(nbytes, now)
+        if self.recoverer is not None:
+            self.recoverer.after_receive(result)
         return result
 
     def connection_lost(self, error: Optional[BaseException] = None) -> list[events.Event]:
@@ -204,7 +223,7 @@ class ConnectionCore:
         :param error: the transport error, or None for a clean EOF
         """
         state = self.state
-        if state is _CS.CLOSED:
+        if state is _CS.CLOSED or state is _CS.RECOVERING:
             return []
         result: list[events.Event] = []
         self.events = result
@@ -321,6 +340,8 @@ class ConnectionCore:
             raise exceptions.ConnectionWrongStateError(
                 'Connection is %s' % ('closed' if state is _CS.CLOSED else 'closing')
             )
+        if self.is_recovering:  # nothing to close on the broker: stop recovering
+            return self.give_up(exceptions.ConnectionClosedByClient(reply_code, reply_text))
         result: list[events.Event] = []
         self.events = result
         if state is not _CS.OPEN:
@@ -345,6 +366,8 @@ class ConnectionCore:
         :raises ChannelNumberError: (ValueError, InvalidChannelNumber) bad or used number
         """
         if self.state is not _CS.OPEN:
+            if self.state is _CS.RECOVERING or self.is_recovering:
+                raise exceptions.ConnectionRecovering('the connection is being recovered')
             raise exceptions.ConnectionWrongStateError(f'Connection is {self.state.value.lower()}')
         limit = self.channel_max or MAX_CHANNEL_NUMBER
         if channel_number is None:
@@ -358,7 +381,58 @@ class ConnectionCore:
         channel = ChannelCore(self, self.output, channel_number)
         self.channels[channel_number] = channel
         self.output.send_method(channel_number, spec.Channel.Open())
+        if self.recoverer is not None:
+            self.recoverer.channel_created(channel)
         return channel
+
+    # ----------------------------------------------------------------- recovery
+
+    def begin_reconnect(self, params: CoreSettings) -> None:
+        """Recovery: the adapter connected a new socket to ``params`` (a node of its list).
+
+        The lost connection's unsent bytes, partial frames and negotiated limits are dropped,
+        and the protocol header is queued as by :meth:`start`; the adapter then feeds bytes
+        as usual. At Connection.OpenOk the replay runs by itself, ending in
+        ``ConnectionRecovered`` (docs/recovery.md).
+
+        :raises ConnectionWrongStateError: the connection is not RECOVERING (after
+            ``ConnectionInterrupted``)
+        """
+        if self.state is not _CS.RECOVERING:
+            raise exceptions.ConnectionWrongStateError(
+                f'begin_reconnect() needs a RECOVERING connection, not {self.state.value}'
+            )
+        self.params = params
+        self.channel_max = params.channel_max
+        self.frame_max = params.frame_max
+        self.max_message_size = params.max_message_size
+        self.heartbeat = None
+        self.server_properties = {}
+        self.output.take_parts()  # what the lost socket did not take is lost with it
+        self.output.set_frame_max(HANDSHAKE_FRAME_MAX)
+        self.receiver.buffer = ReceiveBuffer()
+        self.receiver.frame_max = HANDSHAKE_FRAME_MAX
+        self.start()
+
+    def give_up(self, error: exceptions.AMQPError) -> list[events.Event]:
+        """Recovery: stop recovering and close for good with ``error`` (every channel gets
+        ``ChannelClosed``, then ``ConnectionClosed``; publishes awaiting a confirm are the
+        adapter's to fail with ``PublishOutcomeUnknown``)."""
+        if self.state is _CS.CLOSED:
+            return []
+        result: list[events.Event] = []
+        self.events = result
+        recoverer = self.recoverer
+        if recoverer is not None:
+            recoverer.giving_up = True
+            recoverer.active = False
+            LOGGER.info('Recovery gave up: %r', error)
+        self.terminate(error)
+        return result
+
+    def free_channel_number(self) -> int:
+        """The lowest channel number not in use (the replay's own channel takes it)."""
+        return self._free_channel_number(self.channel_max or MAX_CHANNEL_NUMBER)
 
     def update_secret(self, new_secret: str, reason: str) -> None:
         """Send Connection.UpdateSecret; the reply is an ``RpcReply`` on channel 0.
@@ -425,12 +499,18 @@ class ConnectionCore:
     def terminate(self, error: exceptions.AMQPError, how: ConnectionInput = _CI.FAIL) -> None:
         """Move to CLOSED, close every channel with ``error`` and emit the final event
         (``ConnectionOpenFailed`` before Connection.OpenOk, else ``ConnectionClosed``)."""
-        opened = self.state not in _NOT_OPENED
+        recoverer = self.recoverer
+        if recoverer is not None and recoverer.takes_over(self.state, error):
+            how = _CI.INTERRUPT
+        opened = self.state not in _NOT_OPENED or (recoverer is not None and recoverer.opened_once)
         self.state = next_connection_state(self.state, how)
         self.heartbeat_timer = None
         self.receiver.reset()
         self._channel_zero.reset()
         self.deadline_changes += 1
+        if how is _CI.INTERRUPT and recoverer is not None:
+            self.events.append(recoverer.interrupt(error))
+            return
         channels = list(self.channels.values())
         self.channels.clear()
         for channel in channels:

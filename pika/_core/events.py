@@ -17,8 +17,10 @@ __all__ = [
     'ChannelOpened',
     'ConnectionBlocked',
     'ConnectionClosed',
+    'ConnectionInterrupted',
     'ConnectionOpenFailed',
     'ConnectionOpened',
+    'ConnectionRecovered',
     'ConnectionUnblocked',
     'ConsumerCancelled',
     'DeliveryConfirmed',
@@ -80,6 +82,33 @@ class ConnectionClosed(Event):
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+
+class ConnectionInterrupted(Event):
+    """Recovery on: the connection was lost and the core is RECOVERING (channels kept).
+
+    The adapter flushes what is queued (best effort), closes the socket, fails its pending
+    RPCs with ``ConnectionRecovering``, then connects a new socket and calls
+    ``ConnectionCore.begin_reconnect`` (docs/recovery.md). Returned again when a reconnect's
+    handshake or replay fails: the adapter tries its next attempt.
+    """
+
+    __slots__ = ('error',)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class ConnectionRecovered(Event):
+    """Recovery on: the new connection is open, channels and topology are replayed, and the
+    unconfirmed confirm-mode publishes were sent again. ``params``: the node reached;
+    ``renamed``: ``(old, new)`` names of server-named queues that came back renamed."""
+
+    __slots__ = ('params', 'renamed')
+
+    def __init__(self, params: Any, renamed: list[tuple[str, str]]) -> None:
+        self.params = params
+        self.renamed = renamed
 
 
 class ConnectionBlocked(Event):

@@ -22,6 +22,11 @@ Connection::
     any live state --broker Connection.Close--> CLOSED (we answer CloseOk)
     handshake states --close()--> CLOSED (aborted)
 
+  With recovery on (pika/_core/recoverer.py), a loss of an opened connection is an interruption:
+    OPEN or handshake states --INTERRUPT--> RECOVERING --start() on a new socket-->
+      PROTOCOL_HEADER_SENT ... OPEN (the replay runs while channels are RECOVERING)
+    RECOVERING --FAIL (give_up)--> CLOSED
+
 Channel::
 
     OPENING --OpenOk--> OPEN --close()--> CANCELLING --consumers gone/Channel.Close--> CLOSING
@@ -29,6 +34,11 @@ Channel::
     OPENING --close()--> CLOSING
     OPENING/OPEN/CANCELLING --broker Channel.Close--> CLOSED (we answer CloseOk)
     CLOSING --broker Channel.Close--> CLOSING (we answer CloseOk; finished at our CloseOk)
+
+  With recovery on, the connection's interruption suspends the channel until the replay ends:
+    OPENING/OPEN --SUSPEND--> RECOVERING (application calls raise ConnectionRecovering)
+    RECOVERING --OpenOk / broker Channel.Close (a refused replay step)--> RECOVERING
+    RECOVERING --RESUME--> OPEN    RECOVERING --close()--> CLOSING (the replay's own channel)
 """
 
 from __future__ import annotations
@@ -80,6 +90,8 @@ class ConnectionState(enum.Enum):
     CLOSING = 'CLOSING'
     CLOSE_SENT = 'CLOSE_SENT'
     CLOSED = 'CLOSED'
+    #: the connection was lost and is being recovered (no socket, or not reopened yet)
+    RECOVERING = 'RECOVERING'
 
 
 class ConnectionInput(enum.Enum):
@@ -96,6 +108,7 @@ class ConnectionInput(enum.Enum):
     RECV_CLOSE = 'Connection.Close'
     RECV_CLOSE_OK = 'Connection.CloseOk'
     FAIL = 'failure'
+    INTERRUPT = 'interrupted (recovery on)'
 
 
 _CS = ConnectionState
@@ -117,6 +130,9 @@ CONNECTION_TRANSITIONS: dict[tuple[ConnectionState, ConnectionInput], Connection
     **{(state, _CI.CLOSE): _CS.CLOSED for state in HANDSHAKE_STATES},
     **{(state, _CI.RECV_CLOSE): _CS.CLOSED for state in _LIVE},
     **{(state, _CI.FAIL): _CS.CLOSED for state in _LIVE},
+    **{(state, _CI.INTERRUPT): _CS.RECOVERING for state in (*HANDSHAKE_STATES, _CS.OPEN)},
+    (_CS.RECOVERING, _CI.START): _CS.PROTOCOL_HEADER_SENT,
+    (_CS.RECOVERING, _CI.FAIL): _CS.CLOSED,
 }
 
 _AFTER_OPEN = {
@@ -140,6 +156,7 @@ CONNECTION_INBOUND: dict[ConnectionState, dict[str, ConnectionInput | None]] = {
     _CS.CLOSING: _AFTER_OPEN,
     _CS.CLOSE_SENT: {'Connection.Close': _CI.RECV_CLOSE, 'Connection.CloseOk': _CI.RECV_CLOSE_OK},
     _CS.CLOSED: {},
+    _CS.RECOVERING: {},
 }
 
 
@@ -166,6 +183,8 @@ class ChannelState(enum.Enum):
     CANCELLING = 'CANCELLING'
     CLOSING = 'CLOSING'
     CLOSED = 'CLOSED'
+    #: the connection is being recovered; the channel is reopened by the replay
+    RECOVERING = 'RECOVERING'
 
 
 class ChannelInput(enum.Enum):
@@ -179,6 +198,8 @@ class ChannelInput(enum.Enum):
     RECV_CLOSE = 'Channel.Close'
     RECV_CLOSE_OK = 'Channel.CloseOk'
     FAIL = 'connection gone'
+    SUSPEND = 'connection interrupted'
+    RESUME = 'connection recovered'
 
 
 _HS = ChannelState
@@ -195,6 +216,13 @@ CHANNEL_TRANSITIONS: dict[tuple[ChannelState, ChannelInput], ChannelState] = {
     (_HS.CANCELLING, _HI.RECV_CLOSE): _HS.CLOSED,
     (_HS.CLOSING, _HI.RECV_CLOSE): _HS.CLOSING,
     **{(state, _HI.FAIL): _HS.CLOSED for state in _HS if state is not _HS.CLOSED},
+    (_HS.OPENING, _HI.SUSPEND): _HS.RECOVERING,
+    (_HS.OPEN, _HI.SUSPEND): _HS.RECOVERING,
+    (_HS.RECOVERING, _HI.SUSPEND): _HS.RECOVERING,
+    (_HS.RECOVERING, _HI.RECV_OPEN_OK): _HS.RECOVERING,
+    (_HS.RECOVERING, _HI.RECV_CLOSE): _HS.RECOVERING,
+    (_HS.RECOVERING, _HI.RESUME): _HS.OPEN,
+    (_HS.RECOVERING, _HI.CLOSE): _HS.CLOSING,
 }
 
 # Methods the broker may send on its own initiative on an open channel (not RPC replies).
@@ -219,6 +247,7 @@ CHANNEL_INBOUND: dict[ChannelState, frozenset[str]] = {
     _HS.CANCELLING: _CHANNEL_ASYNC,
     _HS.CLOSING: frozenset({'Channel.Close', 'Channel.CloseOk'}),
     _HS.CLOSED: frozenset(),
+    _HS.RECOVERING: _CHANNEL_ASYNC | {'Channel.OpenOk'},
 }
 
 

@@ -1,0 +1,209 @@
+"""Recovery wired into ConnectionCore/ChannelCore, driven with scripted broker bytes (no socket).
+
+A core with ``recovery=`` set is opened, declares topology, consumes and publishes in confirm
+mode; the stream is lost (or the broker closes the connection); the same core object is given
+a "new socket" (``begin_reconnect``) and scripted replies; it replays by itself, republishes
+what was unconfirmed and reports ``ConnectionRecovered``. The same channel objects are used
+throughout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pika import exceptions, spec
+from pika._core import ConnectionCore, events
+from pika._core.states import ChannelState, ConnectionState
+from pika.recovery import Recovery
+from tests.helpers import server_frames as sf
+from tests.helpers.core_setup import names, open_channel, open_core, sent
+
+Queue, Basic = spec.Queue, spec.Basic
+
+
+def recovering_core() -> ConnectionCore:
+    return open_core(recovery=Recovery())
+
+
+def call(core: ConnectionCore, number: int, method: Any, reply: Any) -> list[events.Event]:
+    """An application RPC, answered by the scripted broker."""
+    core.channels[number].rpc(method)
+    assert [m.NAME for m in sent(core)] == [method.NAME]
+    return core.receive_data(sf.method(number, reply), 0.0)
+
+
+def reconnect(core: ConnectionCore) -> None:
+    """A new socket: the handshake up to (not including) OpenOk."""
+    core.begin_reconnect(core.params)
+    assert bytes(core.data_to_send()) == sf.PROTOCOL_HEADER
+    assert core.receive_data(sf.start() + sf.tune(heartbeat=0), 1.0) == []
+    assert [m.NAME for m in sent(core)] == [
+        'Connection.StartOk',
+        'Connection.TuneOk',
+        'Connection.Open',
+    ]
+
+
+def answer(core: ConnectionCore, data: bytes) -> tuple[list[str], list[events.Event]]:
+    """Feed ``data``; returns the methods the core sent in reply and its events."""
+    found = core.receive_data(data, 2.0)
+    return [m.NAME for m in sent(core)], found
+
+
+def test_recovery_off_changes_nothing() -> None:
+    core = open_core()
+    assert core.recovery is None and core.recoverer is None
+    channel = open_channel(core, 1)
+    assert channel.record is None and channel.topology is None
+    lost = core.connection_lost(exceptions.StreamLostError('reset'))
+    assert names(lost) == ['ChannelClosed', 'ConnectionClosed']
+    assert core.is_closed
+
+
+def test_loss_keeps_channels_and_replays_everything_on_the_same_objects() -> None:
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    call(core, 1, spec.Exchange.Declare(exchange='ex', type='topic'), spec.Exchange.DeclareOk())
+    call(core, 1, Queue.Declare(queue='', exclusive=True), Queue.DeclareOk('amq.gen-A', 0, 0))
+    call(core, 1, Queue.Bind(queue='amq.gen-A', exchange='ex', routing_key='#'), Queue.BindOk())
+    call(core, 1, Basic.Qos(prefetch_count=5), Basic.QosOk())
+    call(core, 1, Basic.Consume(queue='amq.gen-A', consumer_tag='ct'), Basic.ConsumeOk('ct'))
+    call(core, 1, spec.Confirm.Select(), spec.Confirm.SelectOk())
+    delivered = core.receive_data(sf.deliver(1, b'a', delivery_tag=1), 0.0)
+    assert delivered[0].method.delivery_tag == 1
+    assert [channel.publish('ex', 'k', b'%d' % n) for n in (1, 2, 3)] == [1, 2, 3]
+    core.data_to_send()
+    acked = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=1, multiple=False)), 0.0)
+    assert names(acked) == ['DeliveryConfirmed'] and acked[0].method.delivery_tag == 1
+
+    lost = core.connection_lost(exceptions.StreamLostError('reset by peer'))
+    assert names(lost) == ['ConnectionInterrupted']
+    assert core.state is ConnectionState.RECOVERING and core.is_recovering
+    assert core.channels[1] is channel and channel.state is ChannelState.RECOVERING
+    with pytest.raises(exceptions.ConnectionRecovering):
+        channel.publish('ex', 'k', b'x')
+    with pytest.raises(exceptions.ConnectionRecovering):
+        channel.rpc(Queue.Declare(queue='q'))
+    with pytest.raises(exceptions.ConnectionRecovering):
+        core.open_channel()
+    channel.ack(1)  # a tag from before the loss: dropped, never sent
+    assert sent(core) == []
+
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    # The consumer's qos comes with the consumer, at the end.
+    assert answer(core, sf.channel_open_ok(1)) == (['Confirm.Select'], [])
+    replies = [
+        (1, spec.Confirm.SelectOk(), 'Channel.Open'),  # the replay's own channel, number 2
+        (2, spec.Channel.OpenOk(), 'Exchange.Declare'),
+        (2, spec.Exchange.DeclareOk(), 'Queue.Declare'),
+        (2, Queue.DeclareOk('amq.gen-B', 0, 0), 'Queue.Bind'),
+        (2, Queue.BindOk(), 'Basic.Qos'),
+    ]
+    for number, reply, expected in replies:
+        out, found = answer(core, sf.method(number, reply))
+        assert (out, found) == ([expected], []), reply
+    out, found = answer(core, sf.method(1, Basic.QosOk()))
+    assert out == ['Basic.Consume'] and found == []
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    # Done: the replay channel closes, the unconfirmed publishes 2 and 3 go out again.
+    assert out == ['Channel.Close', 'Basic.Publish', 'Basic.Publish']
+    assert names(found) == ['ConnectionRecovered']
+    assert found[0].renamed == [('amq.gen-A', 'amq.gen-B')]
+    assert not core.is_recovering and core.is_open
+    assert channel.state is ChannelState.OPEN and channel.consumer_tags == {'ct'}
+    assert answer(core, sf.channel_close_ok(2)) == ([], [])  # the replay channel: not reported
+
+    # Confirms of the copies (broker tags 1, 2) settle the sequences 2 and 3.
+    acked = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=2, multiple=True)), 3.0)
+    assert [(type(e.method), e.method.delivery_tag) for e in acked] == [
+        (Basic.Ack, 2),
+        (Basic.Ack, 3),
+    ]
+    assert channel.publish('ex', 'k', b'4') == 4  # sequence numbers go on
+    core.data_to_send()
+    # Tags continue after the last one handed out (1): the broker's 1 is the application's 2.
+    delivered = core.receive_data(sf.deliver(1, b'b', delivery_tag=1, consumer_tag='ct'), 3.0)
+    assert delivered[0].method.delivery_tag == 2
+    channel.ack(2)
+    (ack,) = sent(core)
+    assert (ack.NAME, ack.delivery_tag) == ('Basic.Ack', 1)
+    channel.send(Basic.Reject(delivery_tag=1))  # from before the loss: dropped
+    assert sent(core) == []
+
+
+def test_broker_close_is_recovered_and_a_refused_step_is_skipped() -> None:
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    call(core, 1, Queue.Declare(queue='gone'), Queue.DeclareOk('gone', 0, 0))
+    call(core, 1, Basic.Consume(queue='gone', consumer_tag='c1'), Basic.ConsumeOk('c1'))
+    found = core.receive_data(sf.connection_close(320, 'CONNECTION_FORCED - closed via CLI'), 0.0)
+    assert names(found) == ['ConnectionInterrupted']
+    assert [m.NAME for m in sent(core)] == ['Connection.CloseOk']
+    reconnect(core)
+    assert answer(core, sf.open_ok())[0] == ['Channel.Open']
+    assert answer(core, sf.channel_open_ok(1))[0] == ['Channel.Open']  # replay channel 2
+    assert answer(core, sf.channel_open_ok(2))[0] == ['Queue.Declare']
+    # The broker refuses the redeclare: its channel is reopened and the replay goes on.
+    out, found = answer(core, sf.channel_close(2, 406, 'PRECONDITION_FAILED - args'))
+    assert out == ['Channel.CloseOk', 'Channel.Open'] and found == []
+    assert answer(core, sf.channel_open_ok(2))[0] == ['Basic.Consume']
+    out, found = answer(core, sf.channel_close(1, 404, 'NOT_FOUND - no queue'))
+    assert out == ['Channel.CloseOk', 'Channel.Open'] and found == []
+    out, found = answer(core, sf.channel_open_ok(1))
+    assert out == ['Channel.Close'] and names(found) == ['ConnectionRecovered']
+    assert channel.is_open and channel.consumer_tags == set()
+
+
+def test_a_failed_reconnect_is_interrupted_again_then_give_up_closes() -> None:
+    core = recovering_core()
+    open_channel(core, 1)
+    assert names(core.connection_lost(None)) == ['ConnectionInterrupted']
+    core.begin_reconnect(core.params)
+    core.data_to_send()
+    again = core.connection_lost(exceptions.StreamLostError('refused'))
+    assert names(again) == ['ConnectionInterrupted']
+    assert core.connection_lost(None) == []  # no socket: nothing to lose
+    final = core.give_up(exceptions.AMQPConnectionError('gave up'))
+    assert names(final) == ['ChannelClosed', 'ConnectionClosed']
+    assert core.is_closed and not core.is_recovering
+
+
+def test_application_close_and_protocol_errors_are_not_recovered() -> None:
+    core = recovering_core()
+    open_channel(core, 1)
+    core.close()
+    assert names(core.connection_lost(None)) == ['ChannelClosed', 'ConnectionClosed']
+    first = ConnectionCore(recovering_core().params)
+    first.start()
+    assert names(first.connection_lost(None)) == ['ConnectionOpenFailed']  # never opened
+
+
+def test_close_during_recovery_gives_up() -> None:
+    core = recovering_core()
+    open_channel(core, 1)
+    core.connection_lost(None)
+    closed = core.close()
+    assert names(closed) == ['ChannelClosed', 'ConnectionClosed']
+    assert isinstance(closed[-1].error, exceptions.ConnectionClosedByClient)
+
+
+def test_basic_get_tags_and_stale_nack_are_mapped() -> None:
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    channel.rpc(Basic.Get(queue='q'))
+    core.data_to_send()
+    got = core.receive_data(sf.get_ok(1, b'x', delivery_tag=7), 0.0)
+    assert got[0].method.delivery_tag == 7
+    core.connection_lost(None)
+    reconnect(core)
+    answer(core, sf.open_ok())
+    assert names(answer(core, sf.channel_open_ok(1))[1]) == ['ConnectionRecovered']
+    channel.send(Basic.Nack(delivery_tag=7))
+    assert sent(core) == []
+    channel.rpc(Basic.Get(queue='q'))
+    core.data_to_send()
+    got = core.receive_data(sf.get_ok(1, b'y', delivery_tag=1), 0.0)
+    assert got[0].method.delivery_tag == 8  # the broker's 1, after the 7 handed out before

@@ -35,6 +35,7 @@ from pika.adapters._blocking.channel import (
     ReturnedMessage,
 )
 from pika.adapters._blocking.pump import Pump
+from pika.adapters._blocking.recovery import BlockingReconnect
 from pika.adapters._blocking.slots import ChannelSlot, Waiter
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.timers import TimerHandle, TimerQueue
@@ -169,6 +170,8 @@ class BlockingConnection:
                 last_error = error
                 continue
             self._params = params
+            if params.recovery is not None:
+                pump.reconnect = BlockingReconnect(self, params.recovery, params_list, params)
             return pump
         if isinstance(last_error, exceptions.AMQPConnectionError):
             raise last_error
@@ -200,8 +203,11 @@ class BlockingConnection:
 
     @property
     def is_open(self) -> bool:
-        """True while the connection is usable."""
-        return self._pump.opened and self._pump.error is None and self._pump.core.is_open
+        """True while the connection is usable (also while it is being recovered: calls then
+        wait for the recovery, up to their timeout)."""
+        pump = self._pump
+        core = pump.core
+        return pump.opened and pump.error is None and (core.is_open or core.is_recovering)
 
     @property
     def is_closed(self) -> bool:

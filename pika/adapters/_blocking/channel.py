@@ -46,6 +46,7 @@ _monotonic = time.monotonic
 _get_ident = threading.get_ident
 _Delivered = ev.MessageDelivered
 _CHANNEL_OPEN = ChannelState.OPEN
+_RECOVERING = ChannelState.RECOVERING
 _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedByClient)
 
 #: Nacks queued per hold of the pump lock when a cancel requeues pending messages (about
@@ -213,7 +214,8 @@ class BlockingChannel(ConsumerInfosCompat):
     def is_open(self) -> bool:
         """True while the channel can be used."""
         slot = self._slot
-        return slot.opened and slot.error is None and slot.core.is_open
+        core = slot.core
+        return slot.opened and slot.error is None and (core.is_open or core.state is _RECOVERING)
 
     @property
     def is_closed(self) -> bool:
@@ -238,6 +240,20 @@ class BlockingChannel(ConsumerInfosCompat):
             return
         self._raise_closed()
 
+    def _await_recovery(self, deadline: Optional[float]) -> None:
+        """The connection is being recovered: wait until it is back, at most until
+        ``deadline``, then raise ``ConnectionRecovering`` (lock held)."""
+        slot = self._slot
+        core = slot.core
+
+        def back() -> bool:
+            return core.state is not _RECOVERING or slot.error is not None
+
+        if not self._pump.wait(back, deadline) and slot.error is None:
+            raise exceptions.ConnectionRecovering(
+                f'channel {slot.number}: the connection is still being recovered'
+            )
+
     def _raise_closed(self) -> None:
         slot = self._slot
         if not slot.error_reported and not isinstance(slot.error, _CLOSED_BY_US):
@@ -260,6 +276,8 @@ class BlockingChannel(ConsumerInfosCompat):
         with pump.lock:
             core = slot.core
             if slot.error is not None or not slot.opened or core.state is not _CHANNEL_OPEN:
+                if core.state is _RECOVERING:
+                    self._await_recovery(deadline)
                 self._check_usable()  # core.state: ChannelCore.is_open without the call
             if slot.acks:
                 slot.write_acks()  # a callback's acks go first (e.g. before Tx.Commit)
@@ -440,6 +458,9 @@ class BlockingChannel(ConsumerInfosCompat):
                 self._check_usable()
             if slot.acks:
                 slot.write_acks()
+            if slot.core.state is _RECOVERING:
+                self._await_recovery(self._deadline(timeout))
+                self._check_usable()
             tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
             if tag is None:
                 pump.send_publish()  # may coalesce a burst; see Pump.send_publish
@@ -455,14 +476,31 @@ class BlockingChannel(ConsumerInfosCompat):
                 raise exceptions.OperationTimeout('basic_publish: output did not drain in time')
             pending = PendingConfirm(exchange, routing_key, bool(mandatory), properties, body)
             slot.unconfirmed[tag] = pending
+            reconnect = pump.reconnect
+            losses = 0 if reconnect is None else reconnect.losses
             pump.send_now()
             done = pump.wait(pending.is_done, self._deadline(timeout))
-        self._check_confirm(pending, done)
+            if not done and reconnect is not None and reconnect.losses != losses:
+                self._abandon(tag)
+        self._check_confirm(pending, done, reconnect is not None and reconnect.losses != losses)
 
-    def _check_confirm(self, pending: PendingConfirm, done: bool) -> None:
+    def _abandon(self, sequence: int) -> None:
+        """Stop waiting for publish ``sequence`` (lock held): not republished any more."""
+        slot = self._slot
+        slot.unconfirmed.pop(sequence, None)
+        record = slot.core.record
+        if record is not None:
+            record.abandon(sequence)
+
+    def _check_confirm(self, pending: PendingConfirm, done: bool, lost: bool = False) -> None:
         if not done:
             if self._slot.error is not None:
                 self._raise_closed()
+            if lost:
+                raise exceptions.PublishOutcomeUnknown(
+                    'basic_publish: the connection was lost before the publisher confirm, '
+                    'and no confirm of the republished copy came in time'
+                )
             raise exceptions.OperationTimeout('basic_publish: no publisher confirm in time')
         if pending.error is not None:
             self._raise_error(pending.error)

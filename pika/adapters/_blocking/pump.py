@@ -30,6 +30,7 @@ from pika import exceptions
 from pika._core import events as ev
 from pika.adapters._blocking.keeper import LIVE_PUMPS, keeper_main, send_abandoned
 from pika.adapters._blocking.routing import EventRouter
+from pika.adapters._io import transport as _transport
 from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, PAUSED_READ_SIZE, Backlog
 from pika.adapters._io.pollers import READ, WRITE, choose_poller_type, make_poller
 from pika.adapters._io.reader import SocketReader
@@ -38,6 +39,7 @@ from pika.adapters._io.send_queue import SendQueue
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
     from pika._parameters import Parameters
+    from pika.adapters._blocking.recovery import BlockingReconnect
     from pika.adapters._blocking.slots import ChannelSlot, Waiter
 
 __all__ = ['COALESCE_LIMIT', 'Pump']
@@ -88,14 +90,12 @@ class Pump:
         # The IOLoop's pollers (epoll, poll, kqueue or select): one poll call per wait, without
         # the key objects and list ``selectors`` builds on every select.
         self._poller = make_poller(choose_poller_type(None))
-        self._fd = sock.fileno()
         self._wake_fd = self._wake_r.fileno()
-        self._poller.register(self._fd, READ)
         self._poller.register(self._wake_fd, READ)
-        self._interest = READ  # what the socket is registered for (0: not registered)
-        self._tls = isinstance(sock, ssl.SSLSocket)
-        self._reader = SocketReader(sock, core)  # BaseConnection's read loop too
-        self._just_readable = [(self._fd, READ)]  # what epoll reports when only a read is due
+        self._attach(sock)
+        #: recovery on: the reconnect schedule (set by BlockingConnection), else None
+        self.reconnect: Optional[BlockingReconnect] = None
+        self._drop_deferred = False
         # core.next_deadline() as read at core.deadline_changes == _deadline_seen; until the
         # count moves the real deadline can only be later, so a wait may use this one.
         self._tick_at: Optional[float] = None
@@ -113,6 +113,17 @@ class Pump:
         self._paused_read_at = 0.0  # while paused: when to read PAUSED_READ_SIZE anyway
         #: puts each core event into ``slots``, ``conn_pending``, ... (lock held)
         self.router = EventRouter(self)
+
+    def _attach(self, sock: socket.socket) -> None:
+        """Use ``sock`` (connected, any blocking mode) from now on (lock held)."""
+        sock.setblocking(False)
+        self.sock = sock
+        self._fd = sock.fileno()
+        self._poller.register(self._fd, READ)
+        self._interest = READ  # what the socket is registered for (0: not registered)
+        self._tls = isinstance(sock, ssl.SSLSocket)
+        self._reader = SocketReader(sock, self.core)  # BaseConnection's read loop too
+        self._just_readable = [(self._fd, READ)]  # what epoll reports when only a read is due
 
     # -- state ---------------------------------------------------------------------------
 
@@ -313,6 +324,19 @@ class Pump:
     def _cycle(self, deadline: Optional[float], now: float) -> None:
         """One leader cycle: select (lock released), read, route, write, tick (lock held)."""
         sock = self.sock
+        reconnect = self.reconnect
+        if reconnect is not None and reconnect.active:
+            if reconnect.hooks:
+                self._run_hooks()
+            if sock is None:
+                self._recover_step(deadline)
+                return
+            step_deadline = reconnect.step_deadline
+            if step_deadline is not None and now >= step_deadline:
+                self._lost(exceptions.StreamLostError('recovery: handshake or replay timed out'))
+                return
+            if step_deadline is not None and (deadline is None or step_deadline < deadline):
+                deadline = step_deadline
         if sock is None:
             return
         # Wake at the deadline or the core's next timer, whichever is first (None: neither).
@@ -344,6 +368,9 @@ class Pump:
         if self._close_deferred:
             self._close_socket()
             return
+        if self._drop_deferred:
+            self._drop_socket()
+            return
         now = _monotonic()  # one clock read serves the read and the tick check
         if not reading:
             # Paused: read a little now and then (see PAUSED_READ_SIZE), or when an error or
@@ -360,6 +387,8 @@ class Pump:
             self.core.deadline_changes != self._deadline_seen
         ):
             self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
+        if reconnect is not None and reconnect.hooks:
+            self._run_hooks()
 
     def _set_interest(self, interest: int) -> None:
         """Register the socket for ``interest`` (READ/WRITE bits; 0 unregisters it)."""
@@ -435,8 +464,128 @@ class Pump:
         if self.error is not None:
             return
         self.router.route(self.core.connection_lost(error))
+        reconnect = self.reconnect
+        if reconnect is not None and reconnect.active:
+            return  # recovering: the leader reconnects
         if self.error is None:  # the core should have said so; make sure we stop
             self.finish(exceptions.StreamLostError(f'Stream connection lost: {error!r}'))
+
+    # -- recovery (params.recovery set; docs/recovery.md) ----------------------------------
+
+    def interrupted(self, error: BaseException) -> None:
+        """The core said ConnectionInterrupted: drop the socket, fail the RPCs in flight with
+        ``ConnectionRecovering`` (confirm-mode publishes keep waiting: the core republishes
+        them), and let the leader reconnect (lock held)."""
+        reconnect = self.reconnect
+        if reconnect is None:  # pragma: no cover - the core recovers only with a policy
+            self.finish(error)
+            return
+        self._drop_socket()
+        recovering = exceptions.ConnectionRecovering(f'connection lost ({error!r}); recovering')
+        for slot in self.slots.values():
+            while slot.rpc_waiters:
+                slot.rpc_waiters.popleft().fail(recovering)
+        while self.conn_rpc_waiters:
+            self.conn_rpc_waiters.popleft().fail(recovering)
+        reconnect.interrupted(error, _monotonic())
+        self.kick()
+
+    def recovered(self, params: Any, renamed: list[tuple[str, str]]) -> None:
+        """The core said ConnectionRecovered (lock held)."""
+        if self.reconnect is not None:
+            self.reconnect.recovered(params, renamed)
+        self.kick()
+
+    def _drop_socket(self) -> None:
+        """Close the lost socket only (the poller and wake-up pair stay), sending what is
+        queued first, best effort: the CloseOk of a broker's Connection.Close."""
+        if self._selecting:
+            self._drop_deferred = True
+            self.kick()
+            return
+        self._drop_deferred = False
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        try:
+            self._poller.unregister(self._fd)
+        except (KeyError, ValueError, OSError):
+            pass
+        self._interest = 0
+        data = self._out.take() + bytes(self.core.data_to_send())
+        try:
+            if data:
+                sock.send(data)
+        except OSError:
+            pass
+        try:
+            sock.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    def _run_hooks(self) -> None:
+        """Call the queued recovery hooks with the lock released (never under it)."""
+        reconnect = self.reconnect
+        if reconnect is None or not reconnect.hooks:
+            return
+        self.lock.release()
+        try:
+            reconnect.run_hooks()
+        finally:
+            self.lock.acquire()
+
+    def _recover_step(self, deadline: Optional[float]) -> None:
+        """Leader, no socket: wait for the next attempt (at most until ``deadline``), or
+        connect it and hand the core the new stream (lock held; released while waiting and
+        connecting)."""
+        reconnect = self.reconnect
+        assert reconnect is not None
+        now = _monotonic()
+        if reconnect.attempt is None:
+            reason = reconnect.next_attempt(now)
+            if reason is not None:
+                self._give_up(reconnect.give_up_error(reason))
+                self._run_hooks()
+                return
+        if now < reconnect.due:
+            until = reconnect.due if deadline is None else min(reconnect.due, deadline)
+            if until > now:
+                self.cond.wait(until - now)
+            return
+        params = reconnect.starting(now)
+        self._run_hooks()
+        if not reconnect.active or self.error is not None:
+            return  # a hook closed the connection
+        self.lock.release()
+        try:
+            sock = _transport.connect_blocking(params, params.socket_timeout)
+        except Exception as exc:  # every failure of one attempt: the next one
+            sock = None
+            failure: BaseException = exc
+        finally:
+            self.lock.acquire()
+        if sock is None:
+            reconnect.connect_failed(failure)
+            return
+        if self.error is not None or not reconnect.active:
+            sock.close()
+            return
+        self._attach(sock)
+        self.core.begin_reconnect(params)
+        self.send_now()
+
+    def _give_up(self, error: exceptions.AMQPConnectionError) -> None:
+        """Recovery gave up: publishes awaiting a confirm fail with an unknown outcome, then
+        everything closes with ``error`` (lock held)."""
+        for slot in self.slots.values():
+            for pending in slot.unconfirmed.values():
+                pending.error = exceptions.PublishOutcomeUnknown(
+                    f'no publisher confirm before recovery gave up: {error}'
+                )
+            slot.unconfirmed.clear()
+        self.router.route(self.core.give_up(error))
+        if self.error is None:  # pragma: no cover - ConnectionClosed finishes the pump
+            self.finish(error)
 
     # -- the keeper thread -------------------------------------------------------------------
 
@@ -513,20 +662,21 @@ class Pump:
             return
         self._close_deferred = False
         sock, self.sock = self.sock, None
-        if sock is None:
-            return
-        try:
-            self._poller.unregister(self._fd)
-        except (KeyError, ValueError, OSError):
-            pass
-        self._out.extend(self.core.data_to_send_parts())
-        data = self._out.take()
-        if data:
+        closables: list[Any] = [self._poller, self._wake_r, self._wake_w]
+        if sock is not None:  # None: lost while recovering, only the rest is left to close
+            closables.append(sock)
             try:
-                sock.send(data)  # best effort: e.g. our Connection.CloseOk
-            except OSError:
+                self._poller.unregister(self._fd)
+            except (KeyError, ValueError, OSError):
                 pass
-        for closable in (sock, self._poller, self._wake_r, self._wake_w):
+            self._out.extend(self.core.data_to_send_parts())
+            data = self._out.take()
+            if data:
+                try:
+                    sock.send(data)  # best effort: e.g. our Connection.CloseOk
+                except OSError:
+                    pass
+        for closable in closables:
             try:
                 closable.close()
             except OSError:  # pragma: no cover

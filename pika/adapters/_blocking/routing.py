@@ -179,6 +179,12 @@ class EventRouter:
         self._pump.finish(event.error)
         self._conn_pending.append(event)
 
+    def _on_interrupted(self, event: ev.ConnectionInterrupted) -> None:
+        self._pump.interrupted(event.error)
+
+    def _on_recovered(self, event: ev.ConnectionRecovered) -> None:
+        self._pump.recovered(event.params, event.renamed)
+
     def _on_connection_event(self, event: ev.Event) -> None:
         self._conn_pending.append(event)
 
@@ -195,6 +201,8 @@ _ROUTES: dict[type, Callable[[EventRouter, Any], None]] = {
     ev.ConnectionOpened: EventRouter._on_connection_opened,
     ev.ConnectionOpenFailed: EventRouter._on_connection_failed,
     ev.ConnectionClosed: EventRouter._on_connection_closed,
+    ev.ConnectionInterrupted: EventRouter._on_interrupted,
+    ev.ConnectionRecovered: EventRouter._on_recovered,
     ev.ConnectionBlocked: EventRouter._on_connection_event,
     ev.ConnectionUnblocked: EventRouter._on_connection_event,
     ev.FlowChanged: EventRouter._on_flow,

@@ -1,0 +1,219 @@
+"""BlockingConnection with ``recovery=`` against a private RabbitMQ node (issue 15).
+
+Each scenario hurts the private node (never the shared one), records and prints time to
+detect, time to recover, confirmed messages lost (must be 0), duplicates and the longest
+single call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import pika
+from pika import exceptions
+
+if TYPE_CHECKING:
+    from tests.helpers.private_broker import PrivateBroker
+
+pytestmark = pytest.mark.private_broker
+
+_monotonic = time.monotonic
+
+
+class Observed:
+    """Hook calls with their times."""
+
+    def __init__(self) -> None:
+        self.lost_at: float = 0.0
+        self.recovered_at: float = 0.0
+        self.attempts = 0
+        self.renamed: list[tuple[str, str]] = []
+        self.recovered = threading.Event()
+
+    def policy(self) -> pika.Recovery:
+        return pika.Recovery(
+            initial_delay=0.1,
+            max_delay=1.0,
+            max_duration=120,
+            on_connection_lost=self._lost,
+            on_recovering=self._recovering,
+            on_queue_renamed=self._renamed,
+            on_recovered=self._recovered,
+        )
+
+    def _lost(self, connection: Any, error: BaseException) -> None:
+        self.lost_at = _monotonic()
+
+    def _recovering(self, connection: Any, number: int, params: Any) -> None:
+        self.attempts = number
+
+    def _renamed(self, connection: Any, old: str, new: str) -> None:
+        self.renamed.append((old, new))
+
+    def _recovered(self, connection: Any, params: Any) -> None:
+        self.recovered_at = _monotonic()
+        self.recovered.set()
+
+
+def close_my_connection(broker: PrivateBroker, connection: pika.BlockingConnection) -> None:
+    """``rabbitmqctl close_connection`` of this test's connection (found by its local port)."""
+    port = connection._pump.sock.getsockname()[1]  # type: ignore[union-attr]
+    listing = broker.rabbitmqctl('list_connections', 'pid', 'peer_port', '--quiet')
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == str(port):
+            broker.rabbitmqctl('close_connection', fields[0], 'recovery test')
+            return
+    raise AssertionError(f'connection on port {port} not found in {listing!r}')
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    print(f'\n[recovery figures] {name}: ' + ', '.join(f'{k}={v}' for k, v in figures.items()))
+
+
+def run_until(connection: pika.BlockingConnection, done: Any, limit: float) -> None:
+    end = _monotonic() + limit
+    while not done() and _monotonic() < end:
+        connection.process_data_events(0.05)
+    assert done(), 'timed out'
+
+
+def _consumer_scenario(broker: PrivateBroker, hurt: str) -> None:
+    observed = Observed()
+    params = broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.exchange_declare('recovery-ex', 'topic', auto_delete=True)
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    channel.queue_bind(queue, 'recovery-ex', 'k.#')
+    received: list[bytes] = []
+    channels_seen: set[int] = set()
+    tags: list[int] = []
+
+    def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+        channels_seen.add(id(ch))
+        tags.append(method.delivery_tag)
+        received.append(body)
+        ch.basic_ack(method.delivery_tag)
+
+    channel.basic_consume(queue, on_message)
+
+    def publish(bodies: list[bytes]) -> None:
+        with pika.BlockingConnection(broker.connection_parameters()) as publisher:
+            pub = publisher.channel()
+            for body in bodies:
+                pub.basic_publish('recovery-ex', 'k.1', body)
+
+    publish([b'before-%d' % n for n in range(10)])
+    run_until(connection, lambda: len(received) >= 10, 10)
+    hurt_at = _monotonic()
+    if hurt == 'close_connection':
+        close_my_connection(broker, connection)
+    else:
+        broker.restart()
+    longest = 0.0
+    end = _monotonic() + 120
+    while not observed.recovered.is_set() and _monotonic() < end:
+        started = _monotonic()
+        connection.process_data_events(0.2)
+        longest = max(longest, _monotonic() - started)
+    assert observed.recovered.is_set(), 'not recovered'
+    publish([b'after-%d' % n for n in range(10)])
+    run_until(connection, lambda: len(received) >= 20, 20)
+    assert channels_seen == {id(channel)}  # the same channel object throughout
+    assert channel.is_open and connection.is_open
+    assert len(observed.renamed) == 1 and observed.renamed[0][0] == queue
+    assert tags == sorted(tags) and len(set(tags)) == len(tags)  # tags keep increasing
+    lost = {b'after-%d' % n for n in range(10)} - set(received)
+    duplicates = len(received) - len(set(received))
+    report(
+        hurt,
+        {
+            'detect_s': round(observed.lost_at - hurt_at, 3),
+            'recover_s': round(observed.recovered_at - observed.lost_at, 3),
+            'lost': len(lost),
+            'duplicates': duplicates,
+            'longest_call_s': round(longest, 3),
+            'attempts': observed.attempts,
+        },
+    )
+    assert not lost
+    connection.close()
+
+
+def test_consumer_keeps_receiving_across_close_connection(private_broker: PrivateBroker) -> None:
+    _consumer_scenario(private_broker, 'close_connection')
+
+
+def test_consumer_keeps_receiving_across_a_broker_restart(private_broker: PrivateBroker) -> None:
+    _consumer_scenario(private_broker, 'restart')
+
+
+def test_confirmed_publisher_loses_nothing_across_close_connection(
+    private_broker: PrivateBroker,
+) -> None:
+    observed = Observed()
+    params = private_broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.queue_declare('recovery-confirm', durable=True)
+    channel.queue_purge('recovery-confirm')
+    channel.confirm_delivery()
+    confirmed: list[bytes] = []
+    longest = 0.0
+    hurt_at = 0.0
+    closer = None
+    after = 0  # confirmed after the recovery
+    n = 0
+    end = _monotonic() + 90
+    while after < 200 and _monotonic() < end:
+        body = b'm-%d' % n
+        n += 1
+        if n == 200:
+            hurt_at = _monotonic()
+            closer = threading.Thread(
+                target=close_my_connection, args=(private_broker, connection), daemon=True
+            )
+            closer.start()
+        started = _monotonic()
+        try:
+            channel.basic_publish('', 'recovery-confirm', body, timeout=30)
+        except exceptions.ConnectionRecovering:
+            continue  # not sent (raised before the publish): the next one goes once it is back
+        finally:
+            longest = max(longest, _monotonic() - started)
+        confirmed.append(body)
+        if observed.recovered.is_set():
+            after += 1
+    assert closer is not None
+    closer.join(30)
+    assert observed.recovered.is_set()
+    connection.close()
+    with pika.BlockingConnection(private_broker.connection_parameters()) as reader:
+        ch = reader.channel()
+        received: list[bytes] = []
+        while True:
+            method, _, body = ch.basic_get('recovery-confirm', auto_ack=True)
+            if method is None:
+                break
+            received.append(body)
+        ch.queue_delete('recovery-confirm')
+    lost = set(confirmed) - set(received)
+    duplicates = len(received) - len(set(received))
+    report(
+        'confirm publisher, close_connection',
+        {
+            'detect_s': round(observed.lost_at - hurt_at, 3),
+            'recover_s': round(observed.recovered_at - observed.lost_at, 3),
+            'confirmed': len(confirmed),
+            'lost': len(lost),
+            'duplicates': duplicates,
+            'longest_call_s': round(longest, 3),
+        },
+    )
+    assert after == 200
+    assert not lost

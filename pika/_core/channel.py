@@ -644,18 +644,14 @@ class ChannelCore:
 
     def _confirmed_with_record(self, method: Any, record: ChannelRecord) -> None:
         """Recovery on: a confirm settles application sequence numbers, which differ from
-        the broker's tags once unconfirmed messages were published again after a loss."""
-        settled = record.confirmed(method.delivery_tag, method.multiple)
-        if all(entry.sequence == entry.broker_tag for entry in settled):
-            self._emit(events.DeliveryConfirmed(self.channel_number, method))
-            return
-        kind = type(method)
-        for entry in settled:
-            self._emit(
-                events.DeliveryConfirmed(
-                    self.channel_number, kind(delivery_tag=entry.sequence, multiple=False)
-                )
-            )
+        the broker's tags once unconfirmed messages were published again after a loss (the
+        same ``multiple``: sequence numbers rise with broker tags on a connection)."""
+        sequence = record.confirmed_sequence(method.delivery_tag, method.multiple)
+        if sequence is None:
+            return  # nothing the application still waits for (abandoned, say)
+        if sequence != method.delivery_tag:
+            method = type(method)(delivery_tag=sequence, multiple=method.multiple)
+        self._emit(events.DeliveryConfirmed(self.channel_number, method))
 
     def _on_basic_cancel(self, method: Any) -> None:
         tag = method.consumer_tag

@@ -217,3 +217,62 @@ def test_confirmed_publisher_loses_nothing_across_close_connection(
     )
     assert after == 200
     assert not lost
+
+
+@pytest.mark.parametrize('style', ['start_consuming', 'consume'])
+def test_consuming_loops_keep_going_across_close_connection(
+    private_broker: PrivateBroker, style: str
+) -> None:
+    observed = Observed()
+    params = private_broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.exchange_declare('recovery-loop', 'fanout', auto_delete=True)
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    channel.queue_bind(queue, 'recovery-loop')
+    received: list[bytes] = []
+
+    def publish(prefix: bytes) -> None:
+        with pika.BlockingConnection(private_broker.connection_parameters()) as publisher:
+            pub = publisher.channel()
+            for n in range(5):
+                pub.basic_publish('recovery-loop', '', prefix + b'%d' % n)
+
+    def hurt() -> None:
+        close_my_connection(private_broker, connection)
+        assert observed.recovered.wait(60)
+        publish(b'after-')
+
+    hurter = threading.Thread(target=hurt, daemon=True)
+    publish(b'before-')
+
+    def on_message(body: bytes) -> bool:
+        """Note a delivery; True when the loop should stop."""
+        received.append(body)
+        if len(received) == 5:
+            hurter.start()
+        return len(received) >= 10
+
+    if style == 'start_consuming':
+
+        def callback(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+            assert ch is channel
+            ch.basic_ack(method.delivery_tag)
+            if on_message(body):
+                ch.stop_consuming()
+
+        channel.basic_consume(queue, callback)
+        channel.start_consuming()
+    else:
+        end = _monotonic() + 90
+        for method, _, body in channel.consume(queue, inactivity_timeout=1):
+            assert _monotonic() < end, 'no delivery in time'
+            if method is None:
+                continue
+            channel.basic_ack(method.delivery_tag)
+            if on_message(body):
+                break
+        channel.cancel()
+    hurter.join(30)
+    assert received == [b'before-%d' % n for n in range(5)] + [b'after-%d' % n for n in range(5)]
+    connection.close()

@@ -458,10 +458,12 @@ class BlockingChannel(ConsumerInfosCompat):
                 self._check_usable()
             if slot.acks:
                 slot.write_acks()
-            if slot.core.state is _RECOVERING:
+            try:
+                tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
+            except exceptions.ConnectionRecovering:  # costs nothing unless raised
                 self._await_recovery(self._deadline(timeout))
                 self._check_usable()
-            tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
+                tag = slot.core.publish(exchange, routing_key, body, properties, mandatory)
             if tag is None:
                 pump.send_publish()  # may coalesce a burst; see Pump.send_publish
                 if slot.error is not None:  # the send found the stream dead: say so

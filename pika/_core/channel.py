@@ -229,7 +229,9 @@ class ChannelCore:
                              method.NAME, method.delivery_tag)  # fmt: skip
                 return
             method = _with_tag(method, mapped)
-        self._require_state(_OPEN, _CANCELLING)
+            self._require_state(_OPEN, _CANCELLING, _RECOVERING)
+        else:
+            self._require_state(_OPEN, _CANCELLING)
         if not hasattr(method, 'INDEX'):
             raise TypeError(f'send() needs a pika.spec method, got {method!r}')
         self._output.write(content.encode_method(self.channel_number, method), 1)
@@ -252,7 +254,8 @@ class ChannelCore:
             delivery_tag = mapped
         state = self.state
         if state is not _OPEN and state is not _CANCELLING:
-            self._require_state(_OPEN, _CANCELLING)
+            # While recovering, only acks of deliveries on the new connection get here.
+            self._require_state(_OPEN, _CANCELLING, _RECOVERING)
         if not 0 <= delivery_tag <= LONGLONG_MAX:
             self.send(spec.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))  # raises
             return
@@ -273,9 +276,14 @@ class ChannelCore:
 
         :raises ChannelWrongStateError: the channel is neither open nor cancelling
         """
+        record = self.record
+        if record is not None:  # once per batch: application tags to the broker's
+            delivery_tags = self._broker_tags(delivery_tags, record)
+            if not delivery_tags:
+                return
         state = self.state
         if state is not _OPEN and state is not _CANCELLING:
-            self._require_state(_OPEN, _CANCELLING)
+            self._require_state(_OPEN, _CANCELLING, _RECOVERING)
         pack = ACK_FRAME.pack
         number = self.channel_number
         data = b''.join([
@@ -367,7 +375,7 @@ class ChannelCore:
         """Raise the right wrong-state error unless the channel is in one of ``allowed``."""
         if self._conn.is_closed:
             raise exceptions.ConnectionWrongStateError('Connection is closed')
-        if self.state is _RECOVERING:
+        if self.state is _RECOVERING and _RECOVERING not in allowed:
             raise exceptions.ConnectionRecovering(
                 f'Channel {self.channel_number}: the connection is being recovered'
             )
@@ -672,6 +680,20 @@ class ChannelCore:
             self.topology.method_completed(self.channel_number, request, reply)
         if reply.INDEX == _GET_OK_INDEX and self.record is not None:
             reply.delivery_tag = self.record.deliver(reply.delivery_tag)
+
+    @staticmethod
+    def _broker_tags(app_tags: list[int], record: ChannelRecord) -> list[int]:
+        """The broker's tags for acks of ``app_tags``; those from before a loss dropped."""
+        tags = []
+        for app_tag in app_tags:
+            tag = record.broker_tag_for(app_tag)
+            if tag is None:
+                LOGGER.debug(
+                    'Dropped Basic.Ack of delivery tag %s: from before a recovery', app_tag
+                )
+            else:
+                tags.append(tag)
+        return tags
 
     def _replay_reply(self, reply: Any) -> None:
         recoverer = self._conn.recoverer

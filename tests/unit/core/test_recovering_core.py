@@ -132,6 +132,11 @@ def test_loss_keeps_channels_and_replays_everything_on_the_same_objects() -> Non
     assert (ack.NAME, ack.delivery_tag) == ('Basic.Ack', 1)
     channel.send(Basic.Reject(delivery_tag=1))  # from before the loss: dropped
     assert sent(core) == []
+    core.receive_data(sf.deliver(1, b'c', delivery_tag=2, consumer_tag='ct'), 3.0)
+    channel.ack_each([1, 3])  # a batch: the stale 1 is dropped, the application's 3 is the 2
+    assert [(m.NAME, m.delivery_tag) for m in sent(core)] == [('Basic.Ack', 2)]
+    channel.ack_each([1])
+    assert sent(core) == []
 
 
 def test_broker_close_is_recovered_and_a_refused_step_is_skipped() -> None:

@@ -170,7 +170,7 @@ class FrameReceiver:
                                 continue
                         elif (method_class := _FAST_METHODS.get(method_id)) is not None:
                             # Every generated decode() stores all the fields in constructor
-                            # order, so __init__ is not run (see test_receive_shortcuts.py).
+                            # order, so __init__ is not run (see test_received_frames.py).
                             method: Any = _new(method_class)
                             payload = buf[offset + _ARGUMENTS_AT : end]
                             if not isinstance(payload, bytes):  # decoders get bytes

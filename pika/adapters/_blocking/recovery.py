@@ -95,6 +95,12 @@ class BlockingReconnect:
         reason = self.policy.gives_up(attempt, now - self.lost_at)
         if reason is not None:
             return reason
+        params = self.hosts[attempt.host_index]
+        if getattr(params.credentials, 'erase_on_connect', False):
+            return (
+                f'gave up: the credentials of {_where(params)} were erased '
+                '(erase_on_connect), a reconnect cannot log in'
+            )
         self.attempt = attempt
         self.due = now + attempt.delay
         return None

@@ -84,3 +84,13 @@ def test_a_failed_handshake_during_recovery_moves_to_the_next_attempt() -> None:
     assert reconnect.step_deadline is not None
     reconnect.interrupted(exceptions.ProbableAuthenticationError('refused'), now=2.0)
     assert reconnect.losses == 1 and reconnect.attempt is None and reconnect.step_deadline is None
+
+
+def test_erased_credentials_give_up_instead_of_failing_every_attempt() -> None:
+    credentials = pika.PlainCredentials('guest', 'guest')
+    nodes = [pika.ConnectionParameters(host='node0', credentials=credentials)]
+    reconnect = BlockingReconnect(None, pika.Recovery(), nodes, nodes[0])
+    credentials.erase_on_connect = True  # set after the parameters saw the credentials
+    reconnect.interrupted(exceptions.StreamLostError('gone'), now=0.0)
+    reason = reconnect.next_attempt(now=0.0)
+    assert reason is not None and 'erase_on_connect' in reason

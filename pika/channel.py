@@ -39,6 +39,7 @@ Reply = tuple[Optional[Callable[..., Any]], bool]
 
 MAX_CHANNELS = 65535
 _OPEN = ChannelState.OPEN
+_RECOVERING = ChannelState.RECOVERING
 
 
 class ChannelRoute(NamedTuple):
@@ -121,6 +122,7 @@ class Channel:
             events.DeliveryConfirmed: self._on_confirm,
             events.ConsumerCancelled: self._on_broker_cancel,
             events.FlowChanged: self._on_flow,
+            events.ConnectionInterrupted: self._on_connection_interrupted,
         }
         link.routes[self.channel_number] = ChannelRoute(
             self,
@@ -251,6 +253,10 @@ class Channel:
 
     def _raise_if_not_open(self) -> None:
         if not self.is_open:
+            if self._core.state is _RECOVERING and self._closed_error is None:
+                raise exceptions.ConnectionRecovering(
+                    f'Channel {self.channel_number}: the connection is being recovered'
+                )
             raise exceptions.ChannelWrongStateError(args_.NOT_USABLE[self._state_name()])
 
     def _rpc(self, method: Any, on_reply: Optional[ReplyHandler], nowait: bool = False) -> None:
@@ -611,6 +617,18 @@ class Channel:
         self._consumers.clear()
         for callback in list(self._on_close_callbacks):
             callback(self, event.error)
+
+    def _on_connection_interrupted(self, event: events.ConnectionInterrupted) -> None:
+        """Recovery: the core dropped this channel's outstanding RPCs with the lost
+        connection; their replies will never come (consumers and callbacks stay)."""
+        if self._replies:
+            LOGGER.warning(
+                'Channel %d: %d RPC reply(ies) lost with the connection: %r',
+                self.channel_number,
+                len(self._replies),
+                event.error,
+            )
+            self._replies.clear()
 
     def _on_rpc_reply(self, event: events.RpcReply) -> None:
         replies = self._replies

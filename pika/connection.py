@@ -20,12 +20,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, cast
 
-from pika import exceptions, frame
+from pika import exceptions, frame, spec
 from pika._api.args import require_callable, require_int, require_str
 from pika._core import ConnectionCore, events
 from pika._core.negotiation import PRODUCT as PRODUCT  # public here, as in pika 1.x
 from pika._core.states import ConnectionState
 from pika._parameters import ConnectionParameters, Parameters, SSLOptions
+from pika._reconnect import Reconnector
 from pika._url_parameters import URLParameters
 from pika.channel import Channel, ConnectionLink
 
@@ -97,6 +98,7 @@ class Connection:
         ConnectionState.CLOSING: CONNECTION_CLOSING,
         ConnectionState.CLOSE_SENT: CONNECTION_CLOSING,
         ConnectionState.CLOSED: CONNECTION_CLOSED,
+        ConnectionState.RECOVERING: CONNECTION_INIT,  # lost, reconnecting (recovery on)
     }
 
     # pika 1.x's names of its internal connection callbacks (they were keys of its callback
@@ -150,6 +152,8 @@ class Connection:
         self._in_read = False
         self._opened = False
         self._error: Optional[BaseException] = None
+        #: the reconnect loop, made at the first loss when ``params.recovery`` is set
+        self._reconnector: Optional[Reconnector] = None
         if on_open_callback is not None:
             self._on_open_callbacks.append(on_open_callback)
         if on_open_error_callback is not None:
@@ -162,6 +166,8 @@ class Connection:
             events.ConnectionClosed: self._on_connection_closed,
             events.ConnectionBlocked: self._on_connection_blocked,
             events.ConnectionUnblocked: self._on_connection_unblocked,
+            events.ConnectionInterrupted: self._on_connection_interrupted,
+            events.ConnectionRecovered: self._on_connection_recovered,
         }
 
     # -- transport hooks (overridden by the adapter) -----------------------------------------
@@ -193,6 +199,32 @@ class Connection:
     def add_timeout(self, deadline: float, callback: Callable[[], Any]) -> object:
         """The seed's name for `call_later`: `deadline` is a delay in seconds."""
         return self.call_later(deadline, callback)
+
+    def _drop_stream(self) -> None:
+        """Recovery: the connection was lost; close the stream without finishing."""
+        self._close_transport()
+
+    def _connect_for_recovery(
+        self, params: Parameters, on_failed: Callable[[BaseException], None]
+    ) -> None:
+        """Recovery: connect a new stream to ``params`` and hand it to the core
+        (``begin_reconnect``); ``on_failed(error)`` if no stream could be made. A transport
+        that cannot reconnect by itself fails every attempt (the policy then gives up)."""
+        error = exceptions.AMQPConnectionError(
+            f'{type(self).__name__} cannot reconnect by itself (no recovery transport)'
+        )
+        self.call_later(0, lambda: on_failed(error))
+
+    def _reconnect_failed(self, error: BaseException) -> None:
+        """Recovery: the handshake or replay on the attempt's new stream failed."""
+        assert self._reconnector is not None
+        self._reconnector.attempt_failed(error)
+
+    def _reconnect_succeeded(self) -> None:
+        """Recovery: the attempt in progress ended in ``ConnectionRecovered``."""
+
+    def _stop_reconnecting(self) -> None:
+        """Recovery: the application closes the connection; stop the attempt in progress."""
 
     # -- feeding the core (called by the transport) ------------------------------------------
 
@@ -396,6 +428,75 @@ class Connection:
     def _on_fully_closed(self) -> None:
         """Hook run after the close (or open-error) callbacks; `SelectConnection` stops here."""
 
+    # -- recovery (``params.recovery`` set; the core never emits these otherwise) ---------------
+
+    def _on_connection_interrupted(self, event: events.ConnectionInterrupted) -> None:
+        """The core kept the connection and its channels for a recovery: drop the stream,
+        let the channels forget replies that will never come, and reconnect."""
+        self._drop_stream()
+        for route in list(self._link.routes.values()):
+            route.handle(event)
+        reconnector = self._reconnector
+        if reconnector is None:
+            assert self._core is not None and self._core.recovery is not None
+            reconnector = self._reconnector = Reconnector(
+                self,
+                self._core.recovery,
+                self._all_params,
+                clock=self._now,
+                call_later=self.call_later,
+                remove_timeout=self.remove_timeout,
+                connect=self._connect_for_recovery,
+                give_up=self._give_up_recovery,
+            )
+        if reconnector.connecting:
+            self._reconnect_failed(event.error)
+        else:
+            reconnector.interrupted(event.error, self.params)
+
+    def _on_connection_recovered(self, event: events.ConnectionRecovered) -> None:
+        self.params = event.params
+        self._reconnect_succeeded()
+        if self._reconnector is not None:
+            self._reconnector.recovered(event.params, event.renamed)
+
+    def _give_up_recovery(self, cause: BaseException) -> None:
+        """The policy gave up (its ``on_given_up`` hook ran): close for good with ``cause``."""
+        core = self._core
+        if core is None or self._finished:
+            return
+        error = cause if isinstance(cause, exceptions.AMQPError) else exceptions.AMQPError(cause)
+        self._fail_unconfirmed(error)
+        self._process(core.give_up(error))
+
+    def _fail_unconfirmed(self, cause: BaseException) -> None:
+        """Recovery ends without a connection: each confirm-mode publish still awaiting its
+        confirm is reported once, as a ``Basic.Nack`` of its sequence number to the
+        channel's confirmation callback (the broker may or may not have it), and logged as
+        `PublishOutcomeUnknown`."""
+        core = self._core
+        if core is None:
+            return
+        routes = self._link.routes
+        for number, channel_core in list(core.channels.items()):
+            record = channel_core.record
+            route = routes.get(number)
+            if record is None or route is None:
+                continue
+            dropped = record.drop_publishes()
+            if not dropped:
+                continue
+            LOGGER.warning(
+                '%r',
+                exceptions.PublishOutcomeUnknown(
+                    f'channel {number}: {len(dropped)} publish(es) unconfirmed when recovery '
+                    f'ended ({cause!r}); reported as Basic.Nack'
+                ),
+            )
+            for entry in dropped:
+                nack = spec.Basic.Nack(delivery_tag=entry.sequence, multiple=False, requeue=False)
+                route.confirm(events.DeliveryConfirmed(number, nack))
+
     def _on_connection_blocked(self, event: events.ConnectionBlocked) -> None:
         method_frame = frame.Method(0, event.method)
         for callback in list(self._on_blocked_callbacks):
@@ -497,6 +598,15 @@ class Connection:
                 f'Illegal close({reply_code}, {reply_text!r}) request on {self!r}'
             )
         self._close_requested = True
+        reconnector = self._reconnector
+        if reconnector is not None and reconnector.active:
+            LOGGER.info('Connection close requested while recovering: recovery stops')
+            reconnector.stop()
+            self._stop_reconnecting()
+            assert self._core is not None
+            self._fail_unconfirmed(exceptions.ConnectionClosedByClient(reply_code, reply_text))
+            self._process(self._core.close(reply_code, reply_text) or [])
+            return
         if not self.is_open:
             LOGGER.info('Connection close requested while opening: aborting')
             self._abort_opening()

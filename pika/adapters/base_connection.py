@@ -13,7 +13,10 @@ class plus an `IOServices` implementation. The pump:
   too: one `recv_into` of up to 1 MiB, TLS one `recv`), then dispatch of the core's events;
 * output: written once per loop turn (at the end of a read, else on a zero-delay timer);
   whatever the socket does not take waits for writability;
-* the core's next deadline is a single timer that calls `core.tick()`.
+* the core's next deadline is a single timer that calls `core.tick()`;
+* recovery (``params.recovery``): each reconnect attempt is a `_RecoveryAttempt`, the
+  workflow's `AMQPConnector` on the resolved addresses of one host; the new socket goes to
+  the same connection, whose core replays the rest (`pika._reconnect`, docs/recovery.md).
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class BaseConnection(Connection):
         self._flush_handle: Optional[object] = None
         self._in_read = False
         self._workflow: Optional[connection_workflow.AMQPConnectionWorkflow] = None
+        self._recovery_attempt: Optional[_RecoveryAttempt] = None
         if internal_connection_workflow:
             self._start_workflow(param_list)
 
@@ -194,15 +198,55 @@ class BaseConnection(Connection):
         """
         if self._sock is not None or self._core is not None or self._finished:
             raise exceptions.ConnectionWrongStateError(f'cannot attach a socket to {self!r}')
+        self._take_socket(sock, params)
+        self._start_protocol(params)
+        if self._core is not None and self._sock is sock:  # still attached
+            self._reader = SocketReader(sock, self._core)
+
+    def _take_socket(self, sock: socket.socket, params: Parameters) -> None:
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
         self.params = params
         LOGGER.info('Socket connected to %s:%s', params.host, params.port)
         self._nbio.set_reader(self._fd, self._on_readable)
-        self._start_protocol(params)
-        if self._core is not None and self._sock is sock:  # still attached
-            self._reader = SocketReader(sock, self._core)
+
+    # -- recovery (only with ``params.recovery``; see pika._reconnect) --------------------------
+
+    def _connect_for_recovery(
+        self, params: Parameters, on_failed: Callable[[BaseException], None]
+    ) -> None:
+        attempt = _RecoveryAttempt(
+            params, self._nbio, self._attach_reconnected, self._on_stream_lost, on_failed
+        )
+        self._recovery_attempt = attempt
+        attempt.start()
+
+    def _attach_reconnected(self, sock: socket.socket, params: Parameters) -> None:
+        """The attempt's socket is connected: the same core starts over on it."""
+        core = self._core
+        assert core is not None and self._sock is None
+        self._take_socket(sock, params)
+        core.begin_reconnect(params)
+        self._reader = SocketReader(sock, core)
+        self._after_core_call()
+
+    def _reconnect_failed(self, error: BaseException) -> None:
+        attempt = self._recovery_attempt
+        if attempt is not None:
+            attempt.handshake_failed(error)  # its connector reports it to the reconnector
+        else:
+            super()._reconnect_failed(error)
+
+    def _reconnect_succeeded(self) -> None:
+        attempt, self._recovery_attempt = self._recovery_attempt, None
+        if attempt is not None:
+            attempt.opened()
+
+    def _stop_reconnecting(self) -> None:
+        attempt, self._recovery_attempt = self._recovery_attempt, None
+        if attempt is not None:
+            attempt.abort()
 
     def fail_opening(self, error: BaseException) -> None:
         """End a connection that is still opening: drop its stream (no close handshake) and
@@ -341,6 +385,121 @@ class BaseConnection(Connection):
             sock.close()
         except OSError as exc:
             LOGGER.debug('Ignoring error closing socket: %r', exc)
+
+
+class _RecoveryAttempt:
+    """One reconnect attempt of a `BaseConnection` to one host: the connection workflow's
+    `AMQPConnector` on each resolved address in turn (TCP, TLS, ``socket_timeout`` and
+    ``stack_timeout`` as for the first connect).
+
+    To the connector it stands for the connection that takes the socket (``attach_socket``,
+    the open and open-error callbacks): the handshake and the replay run in the application's
+    own connection, which tells this object how they ended (`opened`, `handshake_failed`).
+    ``on_failed(error)`` is called once if the attempt fails.
+
+    :param attach: ``attach(sock, params)``: hand the connected socket to the connection
+    :param lose: ``lose(error)``: the connection's stream is lost (a ``stack_timeout`` during
+        the handshake); the core then reports the interruption, which ends here
+    """
+
+    def __init__(
+        self,
+        params: Parameters,
+        nbio: IOServices,
+        attach: Callable[[socket.socket, Parameters], None],
+        lose: Callable[[BaseException], None],
+        on_failed: Callable[[BaseException], None],
+    ) -> None:
+        self._params = params
+        self._nbio = nbio
+        self._attach = attach
+        self._lose = lose
+        self._on_failed = on_failed
+        self._addresses: list[Any] = []
+        self._connector: Optional[connection_workflow.AMQPConnector] = None
+        self._open_callbacks: list[Callable[..., Any]] = []
+        self._error_callbacks: list[Callable[..., Any]] = []
+        self._attached = False
+        self._done = False  # reported, succeeded or aborted: nothing more to say
+        self.is_open = False
+        self.is_closing = False
+        self.is_closed = False
+
+    def start(self) -> None:
+        """Resolve the host (as the workflow does) and connect its first address."""
+        try:
+            self._addresses = _transport.resolve(self._params)
+        except exceptions.AMQPConnectionError as exc:
+            error = exc
+            self._nbio.call_later(0, lambda: self._fail(error))
+            return
+        self._next_address()
+
+    def _next_address(self) -> None:
+        connector = self._connector = connection_workflow.AMQPConnector(lambda _p: self, self._nbio)
+        connector.start(self._addresses.pop(0), self._params, self._on_connector_done)
+
+    def _on_connector_done(self, result: Any) -> None:
+        self._connector = None
+        if self._done or result is self:
+            return
+        if not self._attached and self._addresses:
+            self._next_address()
+            return
+        self._fail(_open_error_of(result))
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._done:
+            self._done = True
+            self._on_failed(error)
+
+    def abort(self) -> None:
+        """The application closed the connection: stop quietly."""
+        self._done = True
+        connector, self._connector = self._connector, None
+        if connector is not None:
+            connector.abort()
+
+    # -- what the connection tells it ----------------------------------------------------
+
+    def opened(self) -> None:
+        """The core reported ``ConnectionRecovered``."""
+        self.is_open = True
+        for callback in self._open_callbacks:
+            callback(self)
+        self._done = True
+
+    def handshake_failed(self, error: BaseException) -> None:
+        """The core reported ``ConnectionInterrupted`` during this attempt."""
+        if self.is_closed:
+            return
+        self.is_closed = True
+        for callback in self._error_callbacks:
+            callback(self, error)
+        self._fail(error)  # when the connector had already let go of us
+
+    # -- the connection protocol of AMQPConnector -----------------------------------------
+
+    def add_on_open_callback(self, callback: Callable[..., Any]) -> None:
+        """The connector's completion callback."""
+        self._open_callbacks.append(callback)
+
+    def add_on_open_error_callback(self, callback: Callable[..., Any]) -> None:
+        """The connector's failure callback."""
+        self._error_callbacks.append(callback)
+
+    def attach_socket(self, sock: socket.socket, params: Parameters) -> None:
+        """The connector's hand-over of the connected socket."""
+        self._attached = True
+        if self._done:  # aborted meanwhile
+            sock.close()
+            return
+        self._attach(sock, params)
+
+    def fail_opening(self, error: BaseException) -> None:
+        """``stack_timeout`` (or an abort) during the handshake: drop the stream."""
+        if not self._done and not self.is_closed:
+            self._lose(error)
 
 
 def _open_error_of(result: Union[Connection, BaseException]) -> BaseException:

@@ -164,6 +164,49 @@ class _TwistedConnection(Connection):
             self._stack_timer = self.call_later(self.params.stack_timeout, self._on_stack_timeout)
         self._start_protocol(self.params)
 
+    # -- recovery (only with ``params.recovery``; see pika._reconnect) --------------------------
+
+    def _connect_for_recovery(
+        self, params: Parameters, on_failed: Callable[[BaseException], None]
+    ) -> None:
+        """One reconnect attempt: `reactor.connectTCP` to ``params`` with a stream protocol
+        of our own that feeds this same connection (Twisted's TLS is the application's
+        business, so a TLS node cannot be reconnected here: that attempt fails)."""
+        if params.ssl_options is not None:
+            error = exceptions.AMQPConnectionError(
+                'the Twisted adapter reconnects over plain TCP only (ssl_options is set)'
+            )
+            self.call_later(0, lambda: on_failed(error))
+            return
+        self.ioloop.connectTCP(
+            params.host,
+            params.port,
+            _RecoveryFactory(self, params, on_failed),
+            params.socket_timeout or 30,
+        )
+
+    def _attach_reconnected(self, transport: Any, params: Parameters) -> None:
+        """The attempt's TCP stream is up: the same core starts over on it."""
+        assert self._core is not None
+        self.params = params
+        self.transport = transport
+        transport.registerProducer(self, True)
+        if params.stack_timeout:
+            self._stack_timer = self.call_later(params.stack_timeout, self._on_stack_timeout)
+        self._core.begin_reconnect(params)
+        self._after_core_call()
+
+    def _reconnect_succeeded(self) -> None:
+        self._cancel_stack_timer()
+
+    def _stream_lost(self, transport: Any, error: BaseException) -> None:
+        """A transport went away: only the current one's loss concerns the connection (the
+        stream dropped at an interruption reports its end after the next one took over)."""
+        if transport is not self.transport:
+            return
+        self.transport = None
+        self._on_stream_lost(error)
+
     def _on_stack_timeout(self) -> None:
         self._stack_timer = None
         self._on_stream_lost(
@@ -239,6 +282,60 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """Twisted: the stream is gone; unless we closed it, that is a `StreamLostError`."""
-        self._impl.transport = None
+        impl = self._impl
+        if impl.transport is not None and impl.transport is not self.transport:
+            return  # a stream of a recovery replaced ours: its loss is not ours
+        impl.transport = None
         error = reason.value if reason is not None else ConnectionDone()
-        self._impl._on_stream_lost(exceptions.StreamLostError(f'Transport lost: {error!r}'))
+        impl._on_stream_lost(exceptions.StreamLostError(f'Transport lost: {error!r}'))
+
+
+class _RecoveryStream(protocol.Protocol):
+    """The stream of one reconnect attempt: feeds the application's connection."""
+
+    def __init__(self, connection: _TwistedConnection, params: Parameters) -> None:
+        self._connection = connection
+        self._params = params
+
+    def connectionMade(self) -> None:
+        """Twisted: connected; the core starts its handshake on this stream."""
+        connection = self._connection
+        transport: Any = self.transport
+        if not connection.is_closed:
+            connection._attach_reconnected(transport, self._params)
+        else:
+            transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        """Twisted: bytes arrived."""
+        if self._connection.transport is self.transport:
+            self._connection._on_data_received(data)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        """Twisted: the stream is gone."""
+        error = reason.value if reason is not None else ConnectionDone()
+        self._connection._stream_lost(
+            self.transport, exceptions.StreamLostError(f'Transport lost: {error!r}')
+        )
+
+
+class _RecoveryFactory(protocol.ClientFactory):
+    """`reactor.connectTCP`'s factory for one reconnect attempt."""
+
+    def __init__(
+        self,
+        connection: _TwistedConnection,
+        params: Parameters,
+        on_failed: Callable[[BaseException], None],
+    ) -> None:
+        self._connection = connection
+        self._params = params
+        self._on_failed = on_failed
+
+    def buildProtocol(self, addr: Any) -> _RecoveryStream:
+        """Twisted: the protocol of the new stream."""
+        return _RecoveryStream(self._connection, self._params)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        """Twisted: the TCP connect failed."""
+        self._on_failed(exceptions.AMQPConnectionError(f'connect failed: {reason.value!r}'))

@@ -322,30 +322,68 @@ class Pump:
                 pass
 
     def _cycle(self, deadline: Optional[float], now: float) -> None:
-        """One leader cycle: select (lock released), read, route, write, tick (lock held)."""
+        """One leader cycle: select (lock released), read, route, write, tick (lock held).
+
+        The hot path (poll, read, route, write) stays inline; recovery, a paused backlog and
+        a deferred socket end are handled by the helpers below.
+        """
         sock = self.sock
         reconnect = self.reconnect
         if reconnect is not None and reconnect.active:
-            if reconnect.hooks:
-                self._run_hooks()
-            if sock is None:
-                self._recover_step(deadline)
+            go, deadline = self._recovery_gate(reconnect, sock is None, deadline, now)
+            if not go:
                 return
-            step_deadline = reconnect.step_deadline
-            if step_deadline is not None and now >= step_deadline:
-                self._lost(exceptions.StreamLostError('recovery: handshake or replay timed out'))
-                return
-            if step_deadline is not None and (deadline is None or step_deadline < deadline):
-                deadline = step_deadline
         if sock is None:
             return
-        # Wake at the deadline or the core's next timer, whichever is first (None: neither).
+        reading = self._urgent > 0 or not self.backlog.paused
+        timeout = self._arm(sock, deadline, now, reading)
+        readable = self._poll(timeout)
+        if self._end_deferred():
+            return
+        now = _monotonic()  # one clock read serves the read and the tick check
+        if not reading:
+            self._paused_read(readable, now)
+        elif readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
+            self._read(now)
+        if self._out.size:
+            self._write_out()
+        self._tick_if_due(now)
+        if reconnect is not None and reconnect.hooks:
+            self._run_hooks()
+
+    def _recovery_gate(
+        self, reconnect: BlockingReconnect, no_socket: bool, deadline: Optional[float], now: float
+    ) -> tuple[bool, Optional[float]]:
+        """Recovery's part of a cycle: run pending hooks, take a reconnect step while there
+        is no socket, and give up on a handshake or replay that outlived its step deadline.
+
+        :returns: (whether the cycle goes on, the cycle's deadline capped by the step's)
+        """
+        if reconnect.hooks:
+            self._run_hooks()
+        if no_socket:
+            self._recover_step(deadline)
+            return False, deadline
+        step_deadline = reconnect.step_deadline
+        if step_deadline is None:
+            return True, deadline
+        if now >= step_deadline:
+            self._lost(exceptions.StreamLostError('recovery: handshake or replay timed out'))
+            return False, deadline
+        if deadline is None or step_deadline < deadline:
+            deadline = step_deadline
+        return True, deadline
+
+    def _arm(
+        self, sock: socket.socket, deadline: Optional[float], now: float, reading: bool
+    ) -> Optional[float]:
+        """Set the poll interest and return the poll timeout: wake at ``deadline``, the core's
+        next timer or the next paused read, whichever is first (None: none of them)."""
         tick_at = self._tick_at
         if self.core.deadline_changes != self._deadline_seen:
             tick_at = self._next_tick()
         if tick_at is not None and (deadline is None or tick_at < deadline):
             deadline = tick_at
-        reading = self._urgent > 0 or not self.backlog.paused
         if not reading and (deadline is None or self._paused_read_at < deadline):
             deadline = self._paused_read_at
         timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
@@ -354,6 +392,10 @@ class Pump:
             self._set_interest(interest)
         if reading and self._tls and sock.pending():  # type: ignore[attr-defined]
             timeout = 0.0
+        return timeout
+
+    def _poll(self, timeout: Optional[float]) -> bool:
+        """Poll with the lock released; whether the socket is readable (or failed)."""
         self._selecting = True
         self.lock.release()
         try:
@@ -362,33 +404,33 @@ class Pump:
             self.lock.acquire()
             self._selecting = False
         if ready == self._just_readable:  # the usual wake-up: the socket alone, readable
-            readable = True
-        else:
-            readable = self._scan(ready)
+            return True
+        return self._scan(ready)
+
+    def _end_deferred(self) -> bool:
+        """Close or drop the socket if another thread asked to while we polled."""
         if self._close_deferred:
             self._close_socket()
-            return
+            return True
         if self._drop_deferred:
             self._drop_socket()
-            return
-        now = _monotonic()  # one clock read serves the read and the tick check
-        if not reading:
-            # Paused: read a little now and then (see PAUSED_READ_SIZE), or when an error or
-            # hang-up bit is reported (READ is off), so recv can report it.
-            if readable or now >= self._paused_read_at:
-                self._paused_read_at = now + PAUSED_READ_INTERVAL
-                self._read(now, PAUSED_READ_SIZE)
-        elif readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
-            self._read(now)
-        if self._out.size:
-            self._write_out()
+            return True
+        return False
+
+    def _paused_read(self, readable: bool, now: float) -> None:
+        """Paused: read a little now and then (see PAUSED_READ_SIZE), or when an error or
+        hang-up bit is reported (READ is off), so recv can report it."""
+        if readable or now >= self._paused_read_at:
+            self._paused_read_at = now + PAUSED_READ_INTERVAL
+            self._read(now, PAUSED_READ_SIZE)
+
+    def _tick_if_due(self, now: float) -> None:
+        """Tick when due, or when the cached deadline is stale (_tick re-reads it)."""
         tick_at = self._tick_at
         if (tick_at is not None and now >= tick_at) or (
             self.core.deadline_changes != self._deadline_seen
         ):
-            self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
-        if reconnect is not None and reconnect.hooks:
-            self._run_hooks()
+            self._tick(now)
 
     def _set_interest(self, interest: int) -> None:
         """Register the socket for ``interest`` (READ/WRITE bits; 0 unregisters it)."""

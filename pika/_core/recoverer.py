@@ -87,6 +87,8 @@ class Recoverer:
         self._closing_topology: Optional[int] = None
         # channel number -> Basic.Consume methods replayed on it (redone after a reopen)
         self._consumed: dict[int, list[Any]] = {}
+        # ids of MessageDelivered events of the current read mapped by interrupt()
+        self._premapped: set[int] = set()
 
     # -- feeding --------------------------------------------------------------------
 
@@ -102,9 +104,12 @@ class Recoverer:
         channels = self._conn.channels
         dropped: list[events.Event] = []
         start = False
+        premapped = self._premapped
         for event in result:
             kind = type(event)
             if kind is events.MessageDelivered:
+                if premapped and id(event) in premapped:
+                    continue  # mapped by interrupt(), with the lost connection's offset
                 channel = channels.get(event.channel_number)  # type: ignore[attr-defined]
                 record = None if channel is None else channel.record
                 if record is not None:
@@ -120,12 +125,29 @@ class Recoverer:
             ):
                 dropped.append(event)
                 self._closing_topology = None
+        if premapped:
+            premapped.clear()
         if dropped:
             result[:] = [event for event in result if not any(event is d for d in dropped)]
         if start:
             self._start_replay()
 
     # -- interruption ---------------------------------------------------------------
+
+    def _map_deliveries(self, pending: list[events.Event]) -> None:
+        """Map the tags of the deliveries decoded in this read before the interruption, while
+        the tag offsets are still the lost connection's (``after_receive`` then skips them):
+        mapped after ``record.connection_lost()`` they would get the next connection's
+        offset, and an ack of one would hit another message on the new channel."""
+        channels = self._conn.channels
+        for event in pending:
+            if type(event) is events.MessageDelivered:
+                channel = channels.get(event.channel_number)
+                record = None if channel is None else channel.record
+                if record is not None:
+                    method = event.method
+                    method.delivery_tag = record.deliver(method.delivery_tag)
+                    self._premapped.add(id(event))
 
     def takes_over(self, state: ConnectionState, error: BaseException) -> bool:
         """Whether the failure ``error`` in ``state`` is an interruption to recover from."""
@@ -141,6 +163,7 @@ class Recoverer:
         if not self.active:
             LOGGER.info('Connection lost, recovering: %r', error)
         self.active = True
+        self._map_deliveries(conn.events)  # before the offsets move
         self.record.connection_lost()
         self._replay = self._step = self._waiting = None
         self._extra.clear()

@@ -212,3 +212,25 @@ def test_basic_get_tags_and_stale_nack_are_mapped() -> None:
     core.data_to_send()
     got = core.receive_data(sf.get_ok(1, b'y', delivery_tag=1), 0.0)
     assert got[0].method.delivery_tag == 8  # the broker's 1, after the 7 handed out before
+
+
+def test_deliveries_read_with_the_broker_close_keep_the_lost_connections_tags() -> None:
+    """One read holds deliveries and then Connection.Close: those deliveries belong to the lost
+    connection (offset 0 here), and the new connection's tags continue above them."""
+    core = recovering_core()
+    open_channel(core, 1)
+    call(core, 1, Basic.Consume(queue='q', consumer_tag='ct'), Basic.ConsumeOk('ct'))
+    first = core.receive_data(sf.deliver(1, b'a', delivery_tag=1, consumer_tag='ct'), 0.0)
+    assert [e.method.delivery_tag for e in first] == [1]
+    data = b''.join(sf.deliver(1, b'x', delivery_tag=n, consumer_tag='ct') for n in (2, 3))
+    found = core.receive_data(data + sf.connection_close(320, 'CONNECTION_FORCED'), 0.0)
+    assert names(found) == ['MessageDelivered', 'MessageDelivered', 'ConnectionInterrupted']
+    assert [e.method.delivery_tag for e in found[:2]] == [2, 3]
+    core.data_to_send()
+    reconnect(core)
+    answer(core, sf.open_ok())
+    answer(core, sf.channel_open_ok(1))
+    _, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert names(found) == ['ConnectionRecovered']
+    again = core.receive_data(sf.deliver(1, b'b', delivery_tag=1, consumer_tag='ct'), 3.0)
+    assert [e.method.delivery_tag for e in again] == [4]  # above every tag handed out

@@ -12,7 +12,9 @@ URL with the password.
 
 The user with the distinctive password lives on a private node with a TLS listener (the TLS
 failure needs one anyway), so the shared broker is never reconfigured; it is deleted at the
-end. Automatic recovery does not exist yet (issue 15), so a reconnect is not covered here.
+end. The BlockingConnection, which recovers automatically (issue 15), also runs through a
+connection loss with recovery (``rabbitmqctl close_connection``), and a recovery that gives up
+(the user's password changed on the broker), with the hooks' arguments scanned too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import gc
 import logging
 import re
 import ssl
+import time
 import traceback
 import types
 import urllib.parse
@@ -33,6 +36,7 @@ import pytest
 import pika
 from pika import exceptions
 from tests.broker.conformance.test_conformance import Session, declare_queue
+from tests.broker.test_blocking_recovery import close_my_connection
 from tests.helpers.loop_drivers import TwistedDriver
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tcp_proxy import TcpProxy
@@ -452,6 +456,94 @@ def test_no_secret_leaks_blocking(node: PrivateBroker, tls_files: TlsFiles, leak
         pika.BlockingConnection(pika.URLParameters(tls_url(node, tls_files)))
     assert 'Hostname mismatch' in str(tls.value)
     leaks.errors.append(tls.value)
+    leaks.assert_clean()
+
+
+class RecoveryHooks:
+    """Every argument the recovery hooks get, kept for the scan."""
+
+    def __init__(self) -> None:
+        self.lost: list[BaseException] = []
+        self.attempted: list[Any] = []
+        self.recovered: list[Any] = []
+        self.given_up: list[BaseException] = []
+
+    def policy(self, base: pika.Recovery) -> pika.Recovery:
+        return base.replace(
+            on_connection_lost=lambda _conn, error: self.lost.append(error),
+            on_recovering=lambda _conn, _number, params: self.attempted.append(params),
+            on_recovered=lambda _conn, params: self.recovered.append(params),
+            on_given_up=lambda _conn, cause: self.given_up.append(cause),
+        )
+
+    def scanned(self) -> list[Any]:
+        return [*self.lost, *self.given_up]
+
+
+def pump_until(connection: pika.BlockingConnection, done: Any, limit: float = 30.0) -> None:
+    """Drive ``connection`` until ``done()``, at most ``limit`` seconds."""
+    end = time.monotonic() + limit
+    while not done() and time.monotonic() < end:
+        connection.process_data_events(0.05)
+    assert done(), f'not done within {limit} s'
+
+
+def recover_then_give_up(node: PrivateBroker, leaks: Leaks) -> RecoveryHooks:
+    """A connection with recovery on (from a URL carrying the password) loses its connection
+    and recovers; then the user's password changes on the broker, the connection is lost again
+    and recovery gives up after its attempts are used."""
+    hooks = RecoveryHooks()
+    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
+    params = pika.URLParameters(
+        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
+    )
+    assert params.recovery is not None and params.credentials.password == PASSWORD
+    params.recovery = hooks.policy(params.recovery)
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    queue = channel.queue_declare(f'secrets-recovery-{_random()}', auto_delete=True).method.queue
+    channel.basic_publish('', queue, b'before')
+    leaks.objects += [connection, channel, params, params.credentials, params.recovery]
+
+    close_my_connection(node, connection)
+    pump_until(connection, lambda: bool(hooks.recovered))
+    assert len(hooks.lost) == 1 and hooks.attempted, 'no loss or no attempt seen'
+    channel.basic_publish('', queue, b'after')  # confirmed on the recovered connection
+    bodies = []
+    for _ in range(2):
+        method, _, body = channel.basic_get(queue, auto_ack=True)
+        assert method is not None, f'message missing after recovery: {bodies}'
+        bodies.append(body)
+    assert bodies == [b'before', b'after']
+    channel.queue_delete(queue)
+    leaks.objects += [connection, channel, *hooks.attempted, *hooks.recovered]
+
+    node.rabbitmqctl('change_password', USER, f'Ch{_random()}')
+    try:
+        close_my_connection(node, connection)
+        with pytest.raises(exceptions.AMQPConnectionError) as given_up:
+            pump_until(connection, lambda: False, limit=60.0)
+    finally:
+        node.rabbitmqctl('change_password', USER, PASSWORD)
+    assert len(hooks.given_up) == 1 and len(hooks.recovered) == 1
+    cause = hooks.given_up[0]
+    assert 'gave up after 3 connection attempts' in str(cause)
+    assert isinstance(cause.__cause__, exceptions.ProbableAuthenticationError)
+    assert str(given_up.value) == str(cause)
+    assert not connection.is_open
+    leaks.errors += [given_up.value, *hooks.scanned()]
+    leaks.objects += [connection, channel, params, *hooks.attempted]
+    return hooks
+
+
+def test_no_secret_leaks_blocking_recovery(node: PrivateBroker, leaks: Leaks) -> None:
+    hooks = recover_then_give_up(node, leaks)
+    messages = [record.getMessage() for record in leaks.handler.records]
+    # The capture saw the recovery: the loss, the recovery, the failed attempts, the give-up.
+    assert any('recovered' in text for text in messages), messages
+    assert any('failed' in text for text in messages), messages
+    assert len(hooks.attempted) >= 4  # one to recover, three before giving up
     leaks.assert_clean()
 
 

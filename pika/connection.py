@@ -4,7 +4,8 @@ A `Connection` owns a sans-I/O `ConnectionCore`. Its transport (a subclass: `Bas
 file-descriptor loops, the Twisted protocol for Twisted) feeds it bytes through
 `_on_data_received` (`BaseConnection` reads into the core with the `SocketReader` it shares with
 the blocking pump, and queues the events itself), reports the end of the stream through
-`_on_stream_lost`, and takes output
+`_on_stream_lost` (public forms for outside transports: `transport_received`, `transport_lost`),
+and takes output
 when `_output_ready` is called. Core events are queued and dispatched one by one after decoding,
 through a dict from event type to handler; if a user callback raises, the rest of the queue is
 dispatched on the next loop turn, so no event is lost.
@@ -248,6 +249,15 @@ class Connection:
         if self._core is None or self._finished:
             return
         self._process(self._core.connection_lost(error))
+
+    def transport_received(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Transport hook: bytes arrived from the peer (for transports outside this class
+        tree, e.g. the Twisted protocol)."""
+        self._on_data_received(data)
+
+    def transport_lost(self, error: Optional[BaseException]) -> None:
+        """Transport hook: the stream ended (EOF when `error` is None) or failed."""
+        self._on_stream_lost(error)
 
     def _on_connect_failed(self, error: BaseException) -> None:
         """No stream could be established (every attempt failed, or the open was aborted)."""

@@ -65,8 +65,8 @@ class Frame(AMQPObject):
         self.frame_type = frame_type
         self.channel_number = channel_number
 
-    def _fields(self) -> tuple[Any, ...]:
-        """Values that define the frame, used by equality and repr."""
+    def field_values(self) -> tuple[Any, ...]:
+        """Values that define the frame (in slot order), used by equality and repr."""
         return tuple(getattr(self, name) for name in self._field_names())
 
     def _field_names(self) -> tuple[str, ...]:
@@ -79,14 +79,14 @@ class Frame(AMQPObject):
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Frame)
-        return self._fields() == other._fields()
+        return self.field_values() == other.field_values()
 
     def __repr__(self) -> str:
         """``<NAME([...])>`` as pika 1.x prints a frame: the sorted ``name=value`` of every
         field that is not None."""
         items = sorted(
             f'{name}={value}'
-            for name, value in zip(self._field_names(), self._fields())
+            for name, value in zip(self._field_names(), self.field_values())
             if value is not None
         )
         return f'<{self.NAME}({items})>'

@@ -185,7 +185,7 @@ class _TwistedConnection(Connection):
             params.socket_timeout or 30,
         )
 
-    def _attach_reconnected(self, transport: Any, params: Parameters) -> None:
+    def attach_reconnected(self, transport: Any, params: Parameters) -> None:
         """The attempt's TCP stream is up: the same core starts over on it."""
         assert self._core is not None
         self.params = params
@@ -199,7 +199,7 @@ class _TwistedConnection(Connection):
     def _reconnect_succeeded(self) -> None:
         self._cancel_stack_timer()
 
-    def _stream_lost(self, transport: Any, error: BaseException) -> None:
+    def recovery_stream_lost(self, transport: Any, error: BaseException) -> None:
         """A transport went away: only the current one's loss concerns the connection (the
         stream dropped at an interruption reports its end after the next one took over)."""
         if transport is not self.transport:
@@ -278,7 +278,7 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         """Twisted: bytes arrived."""
-        self._impl._on_data_received(data)
+        self._impl.transport_received(data)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """Twisted: the stream is gone; unless we closed it, that is a `StreamLostError`."""
@@ -287,7 +287,7 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
             return  # a stream of a recovery replaced ours: its loss is not ours
         impl.transport = None
         error = reason.value if reason is not None else ConnectionDone()
-        impl._on_stream_lost(exceptions.StreamLostError(f'Transport lost: {error!r}'))
+        impl.transport_lost(exceptions.StreamLostError(f'Transport lost: {error!r}'))
 
 
 class _RecoveryStream(protocol.Protocol):
@@ -302,19 +302,19 @@ class _RecoveryStream(protocol.Protocol):
         connection = self._connection
         transport: Any = self.transport
         if not connection.is_closed:
-            connection._attach_reconnected(transport, self._params)
+            connection.attach_reconnected(transport, self._params)
         else:
             transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         """Twisted: bytes arrived."""
         if self._connection.transport is self.transport:
-            self._connection._on_data_received(data)
+            self._connection.transport_received(data)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         """Twisted: the stream is gone."""
         error = reason.value if reason is not None else ConnectionDone()
-        self._connection._stream_lost(
+        self._connection.recovery_stream_lost(
             self.transport, exceptions.StreamLostError(f'Transport lost: {error!r}')
         )
 

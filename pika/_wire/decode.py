@@ -44,16 +44,8 @@ __all__ = ['decode_frame', 'decode_frames']
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
-# Errors a spec decoder raises on truncated or garbled input; decode_frame wraps them.
-_DECODE_ERRORS = (
-    struct.error,
-    IndexError,
-    ValueError,
-    KeyError,
-    TypeError,
-    OverflowError,
-    RecursionError,
-)
+# Errors a spec decoder raises on garbled input (one home: deliveries); decode_frame wraps them.
+_DECODE_ERRORS = deliveries.DECODE_ERRORS
 
 
 def decode_frame(
@@ -263,4 +255,4 @@ _PROPERTIES_AT = CONTENT_HEADER_FIXED_SIZE + PROPERTY_FLAGS_SIZE
 
 _KNOWN_TYPES = frozenset((FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT))
 
-_BATCH_ERRORS = (*_DECODE_ERRORS, exceptions.AMQPError)
+_BATCH_ERRORS = deliveries.SET_ERRORS

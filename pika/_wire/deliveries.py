@@ -244,8 +244,8 @@ _MIN_SET_SIZE = (
 _PROPERTIES_AFTER_METHOD_END = (
     1 + FRAME_HEADER_SIZE + CONTENT_HEADER_FIXED_SIZE + PROPERTY_FLAGS_SIZE
 )
-# Anything a decoder can raise on garbage; decode_deliveries then stops.
-_SET_ERRORS = (
+#: Errors a spec decoder raises on truncated or garbled input (decode_frame wraps them).
+DECODE_ERRORS = (
     struct.error,
     IndexError,
     ValueError,
@@ -253,8 +253,9 @@ _SET_ERRORS = (
     TypeError,
     OverflowError,
     RecursionError,
-    exceptions.AMQPError,
 )
+#: Anything a decoder can raise on garbage; decode_deliveries then stops.
+SET_ERRORS = (*DECODE_ERRORS, exceptions.AMQPError)
 
 
 # Frame-end octet of the method frame, an empty-properties content header frame (its flags word
@@ -467,7 +468,7 @@ def decode_deliveries(  # noqa: C901, RUF100 (RUF100: until C90 is enabled in py
             event.body = body
             append(event)
             offset = end + 1
-    except _SET_ERRORS:
+    except SET_ERRORS:
         pass
     return offset
 

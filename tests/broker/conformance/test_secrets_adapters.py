@@ -14,7 +14,8 @@ The user with the distinctive password lives on a private node with a TLS listen
 failure needs one anyway), so the shared broker is never reconfigured; it is deleted at the
 end. The BlockingConnection, which recovers automatically (issue 15), also runs through a
 connection loss with recovery (``rabbitmqctl close_connection``), and a recovery that gives up
-(the user's password changed on the broker), with the hooks' arguments scanned too.
+(the user's password changed on the broker), with the hooks' arguments scanned too; so do the
+callback adapters that recover (those of ``tests/broker/test_callback_recovery.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ import pika
 from pika import exceptions
 from tests.broker.conformance.test_conformance import Session, declare_queue
 from tests.broker.test_blocking_recovery import close_my_connection
-from tests.helpers.loop_drivers import TwistedDriver
+from tests.broker.test_callback_recovery import TOPOLOGY_ADAPTERS
+from tests.helpers.loop_drivers import TwistedDriver, driver_factories
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tcp_proxy import TcpProxy
 from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
@@ -544,6 +546,67 @@ def test_no_secret_leaks_blocking_recovery(node: PrivateBroker, leaks: Leaks) ->
     assert any('recovered' in text for text in messages), messages
     assert any('failed' in text for text in messages), messages
     assert len(hooks.attempted) >= 4  # one to recover, three before giving up
+    leaks.assert_clean()
+
+
+def recover_then_give_up_callback(driver: Driver, node: PrivateBroker, leaks: Leaks) -> None:
+    """:func:`recover_then_give_up` on a callback adapter: the connection, from a URL carrying
+    the password, is closed by the broker and recovers (a message published afterwards reaches
+    the recovered consumer); then the user's password changes and recovery gives up."""
+    hooks = RecoveryHooks()
+    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
+    params = pika.URLParameters(
+        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
+    )
+    assert params.recovery is not None and params.credentials.password == PASSWORD
+    params.recovery = hooks.policy(params.recovery)
+    session = Session(driver, params).wait_open()
+    channel = session.channel()
+    queue = f'secrets-recovery-{_random()}'
+    session.rpc(channel.queue_declare, queue, exclusive=True)
+    bodies: list[bytes] = []
+    # Wait for ConsumeOk: the recovery replays only consumers the broker confirmed.
+    session.rpc(
+        channel.basic_consume, queue, lambda _ch, _m, _p, body: bodies.append(body), auto_ack=True
+    )
+    leaks.objects += [session.connection, channel, params, params.credentials, params.recovery]
+
+    node.rabbitmqctl('close_all_connections', 'recovery test')
+    driver.run_until(lambda: bool(hooks.recovered) or session.finished, timeout=30.0)
+    assert hooks.recovered and not session.finished, (session.close_error, hooks.given_up)
+    assert len(hooks.lost) == 1 and hooks.attempted, 'no loss or no attempt seen'
+    channel.basic_publish('', queue, b'after')  # the queue and consumer were recovered
+    driver.run_until(lambda: bool(bodies), timeout=15.0)
+    assert bodies == [b'after']
+    leaks.objects += [session.connection, channel, *hooks.attempted, *hooks.recovered]
+
+    node.rabbitmqctl('change_password', USER, f'Ch{_random()}')
+    try:
+        node.rabbitmqctl('close_all_connections', 'recovery test')
+        driver.run_until(lambda: bool(hooks.given_up) or bool(session.close_error), 60.0)
+    finally:
+        node.rabbitmqctl('change_password', USER, PASSWORD)
+    driver.run_until(lambda: session.close_error is not None, timeout=15.0)
+    assert len(hooks.given_up) == 1 and len(hooks.recovered) == 1
+    cause = hooks.given_up[0]
+    assert 'gave up after 3 connection attempts' in str(cause)
+    assert isinstance(cause.__cause__, exceptions.ProbableAuthenticationError)
+    assert len(hooks.attempted) >= 4  # one to recover, three before giving up
+    assert not session.connection.is_open
+    leaks.errors += [session.close_error, *hooks.scanned()]
+    leaks.objects += [session.connection, channel, params, *hooks.attempted]
+
+
+@pytest.mark.parametrize('adapter', TOPOLOGY_ADAPTERS)
+def test_no_secret_leaks_callback_recovery(adapter: str, node: PrivateBroker, leaks: Leaks) -> None:
+    driver = driver_factories()[adapter]()
+    try:
+        recover_then_give_up_callback(driver, node, leaks)
+    finally:
+        driver.stop()
+    messages = [record.getMessage() for record in leaks.handler.records]
+    assert any('recovered' in text for text in messages), messages
+    assert any('failed' in text for text in messages), messages
     leaks.assert_clean()
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import amqp_answers, read_connection_start
-from tests.helpers.private_broker import PrivateBroker, _pid_alive, reap_stale_nodes
+from tests.helpers.private_broker import PrivateBroker, pid_alive, reap_stale_nodes
 from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -282,7 +282,7 @@ def test_private_broker_kill_and_start_again(private_broker: PrivateBroker) -> N
             client.read_frame(timeout=10)
     finally:
         client.close()
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not amqp_answers(private_broker.host, private_broker.port, timeout=1.0)
     private_broker.start()
     assert amqp_answers(private_broker.host, private_broker.port)
@@ -296,9 +296,9 @@ def test_private_broker_context_manager_cleans_up() -> None:
         base_dir = broker.base_dir
         assert pid is not None and amqp_answers(broker.host, broker.port)
     deadline = time.monotonic() + 10
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not base_dir.exists()
     assert not amqp_answers(broker.host, broker.port, timeout=1.0)
     assert _main_broker_status_ok(), 'the shared broker must be untouched'
@@ -317,9 +317,9 @@ def test_reap_stale_nodes_kills_orphans_only(tmp_path: Path) -> None:
         (orphan.base_dir / 'owner').write_text(str(dead.pid), encoding='ascii')
         assert reap_stale_nodes(str(tmp_path)) == [str(orphan.base_dir)]
         deadline = time.monotonic() + 10
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _pid_alive(pid)
+        assert not pid_alive(pid)
         assert not orphan.base_dir.exists()
     finally:
         orphan.close()

@@ -10,7 +10,6 @@ each test, so every test may hurt it.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,11 +21,13 @@ from tests.helpers.private_broker import (
     PrivateBroker,
     PrivateBrokerError,
     PrivateCluster,
-    _pid_alive,
+    pid_alive,
+    processes_of_node,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.private_cluster
 
@@ -94,22 +95,6 @@ def _cookie_file(node: PrivateBroker) -> Path:
     return node.base_dir / 'home' / '.erlang.cookie'
 
 
-def _processes_with(node_name: str) -> list[int]:
-    """Pids of live processes started for ``node_name`` (by their environment)."""
-    entry = f'RABBITMQ_NODENAME={node_name}'.encode()
-    pids = []
-    for proc in Path('/proc').iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / 'environ').read_bytes()
-        except OSError:
-            continue
-        if entry in environ.split(b'\0') and _pid_alive(int(proc.name)):
-            pids.append(int(proc.name))
-    return pids
-
-
 def test_cluster_forms_with_every_node_running(private_cluster: PrivateCluster) -> None:
     names = set(private_cluster.names())
     assert len(names) == 3
@@ -161,7 +146,7 @@ def test_kill_moves_the_leader_and_start_brings_the_node_back(
     assert pid is not None
 
     private_cluster.kill(second)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not amqp_answers(second.host, second.port, timeout=1.0)
     assert private_cluster.running_nodes() == {first.node_name, third.node_name}
     leader = private_cluster.wait_queue_leader(quorum_queue, avoid=second)
@@ -231,7 +216,7 @@ def test_failed_formation_says_why_and_leaves_nothing_behind() -> None:
         cluster.start()
     assert all(not path.exists() for path in dirs)
     for name in names:
-        assert _processes_with(name) == []
+        assert processes_of_node(name) == []
     with pytest.raises(PrivateBrokerError, match='removed'):
         cluster.start()
 

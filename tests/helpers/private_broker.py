@@ -83,7 +83,7 @@ def rabbitmq_available() -> bool:
     return (RABBITMQ_BIN / 'rabbitmq-server').exists() and (RABBITMQ_BIN / 'rabbitmqctl').exists()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True when ``pid`` exists and is not a zombie."""
     try:
         with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as handle:
@@ -96,7 +96,7 @@ def _pid_alive(pid: int) -> bool:
 def _wait_gone(pid: int, timeout: float = 15.0) -> None:
     """Wait (bounded) until ``pid`` has exited: SIGKILL is delivered asynchronously."""
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -107,6 +107,40 @@ def _environ_has(pid: int, entry: bytes) -> bool:
             return entry in handle.read().split(b'\0')
     except OSError:
         return False
+
+
+def processes_of_node(node_name: str) -> list[int]:
+    """Pids of live processes started for ``node_name``, found by their environment.
+
+    The node name is unique to one private node, so this never matches the machine's broker.
+    It also finds short-lived children that left our process group (``epmd -daemon``).
+    """
+    entry = f'RABBITMQ_NODENAME={node_name}'.encode()
+    pids = []
+    for proc in Path('/proc').iterdir():
+        if (
+            proc.name.isdigit()
+            and _environ_has(int(proc.name), entry)
+            and pid_alive(int(proc.name))
+        ):
+            pids.append(int(proc.name))
+    return pids
+
+
+def _wait_node_processes_gone(node_name: str, timeout: float = 15.0) -> None:
+    """Wait (bounded) until no process of ``node_name`` is left, then SIGKILL any straggler.
+
+    SIGKILL to the group is asynchronous, and a VM killed before it wrote its pid file is not
+    waited for otherwise.
+    """
+    deadline = time.monotonic() + timeout
+    while processes_of_node(node_name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in processes_of_node(node_name):
+        LOGGER.warning('SIGKILL straggler %d of private node %s', pid, node_name)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid)
 
 
 def reap_stale_nodes(tmp_dir: str | None = None) -> list[str]:
@@ -123,11 +157,11 @@ def reap_stale_nodes(tmp_dir: str | None = None) -> list[str]:
             node = (base / 'node').read_text(encoding='utf-8').strip()
         except (OSError, ValueError):
             continue
-        if _pid_alive(owner):
+        if pid_alive(owner):
             continue
         with contextlib.suppress(OSError, ValueError):
             pid = int((base / 'node.pid').read_text(encoding='ascii').strip())
-            if _pid_alive(pid) and _environ_has(pid, f'RABBITMQ_NODENAME={node}'.encode()):
+            if pid_alive(pid) and _environ_has(pid, f'RABBITMQ_NODENAME={node}'.encode()):
                 LOGGER.warning('killing stale private node %s (pid %d)', node, pid)
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
@@ -340,7 +374,7 @@ class PrivateBroker:
             pid = int(self.pid_file.read_text(encoding='ascii').strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def rss_bytes(self) -> int:
         """Resident memory of this node's Erlang VM in bytes (0 when it is not running)."""
@@ -431,6 +465,7 @@ class PrivateBroker:
             return
         self._closed = True
         self.kill()
+        _wait_node_processes_gone(self.node_name)
         if self._own_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
         with contextlib.suppress(Exception):

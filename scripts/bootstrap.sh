@@ -1,14 +1,16 @@
 #!/bin/sh
 # Create the project's virtualenv (.venv) when it is missing and install the project into it
-# with its dev extras (`pip install -e .[dev]`). Idempotent: a stamp holding the hash of
-# pyproject.toml skips the install when nothing changed and `import pika` works.
-# Environment: PYTHON (interpreter to build the venv from, default python3), VENV (default .venv).
+# with its extras (`pip install -e .[dev,docs]`). Idempotent: a stamp holding the hash of
+# pyproject.toml and the extras skips the install when nothing changed and `import pika` works.
+# Environment: PYTHON (interpreter to build the venv from, default python3), VENV (default .venv),
+# EXTRAS (default dev,docs; scripts/test.sh passes dev for the other Pythons' venvs).
 set -eu
 
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 PY="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
+EXTRAS="${EXTRAS:-dev,docs}"
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -50,7 +52,7 @@ if ! venv_ok; then
 fi
 
 STAMP="$VENV/.pika-bootstrap"
-WANT="$("$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$ROOT/pyproject.toml")"
+WANT="$("$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$ROOT/pyproject.toml") $EXTRAS"
 # `import pika` from / so the checkout on the current directory does not count.
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] \
     && (cd / && "$VENV/bin/python" -c 'import pika, pytest, ruff, mypy' 2>/dev/null); then
@@ -58,7 +60,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] \
     exit 0
 fi
 
-log "installing the project and its dev extras into $VENV"
-"$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$ROOT[dev]"
+log "installing the project and its extras ($EXTRAS) into $VENV"
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$ROOT[$EXTRAS]"
 echo "$WANT" > "$STAMP"
 log "done: $("$VENV/bin/python" -V 2>&1) in $VENV"

@@ -80,7 +80,7 @@ and nothing on this machine checks it (install it, e.g. pyenv install 3.9)")
             continue
         fi
         venv=".venvs/py${version//./}"
-        gate "Python $version: venv $venv" 900 env PYTHON="$py" VENV="$PWD/$venv" \
+        gate "Python $version: venv $venv" 900 env PYTHON="$py" VENV="$PWD/$venv" EXTRAS=dev \
             sh scripts/bootstrap.sh || continue
         gate "Python $version: unit tests" 600 "$venv/bin/python" -m pytest -q -ra \
             -p no:cacheprovider tests/unit
@@ -157,6 +157,9 @@ gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider -m 'not priva
 gate 'cluster tests (private 3-node cluster)' 600 "$PY" -m pytest -q -ra -p no:cacheprovider \
     -m private_cluster tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
+# The sdist and the wheel build, pass `twine check`, and the wheel alone (clean venv, no
+# PYTHONPATH) imports every public module and runs the demo: a file left out of it fails here.
+gate 'packaging: build, twine check, wheel in a clean venv' 180 "$PY" tools/check_package.py
 gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200

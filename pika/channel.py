@@ -98,6 +98,7 @@ class Channel:
         self.connection = connection
         self.channel_number: int = core.channel_number
         self._core = core
+        core.resend_on_recovery = True  # replies to calls in flight at a loss still come
         self._link = link
         self._on_open_callback = on_open_callback
         self._replies: collections.deque[Reply] = collections.deque()
@@ -619,16 +620,18 @@ class Channel:
             callback(self, event.error)
 
     def _on_connection_interrupted(self, event: events.ConnectionInterrupted) -> None:
-        """Recovery: the core dropped this channel's outstanding RPCs with the lost
-        connection; their replies will never come (consumers and callbacks stay)."""
+        """Recovery: the calls still awaiting a reply are sent again once the connection is
+        back (their callbacks stay queued, in order), and the consumers whose ConsumeOk had
+        not come yet are started then; the record restores the rest. A Tx.Commit in flight
+        is not sent again: the core closes this channel instead (``ChannelClosed``)."""
         if self._replies:
-            LOGGER.warning(
-                'Channel %d: %d RPC reply(ies) lost with the connection: %r',
+            LOGGER.info(
+                'Channel %d: %d call(s) in flight at the loss (%r) will be sent again after '
+                'recovery',
                 self.channel_number,
                 len(self._replies),
                 event.error,
             )
-            self._replies.clear()
 
     def _on_rpc_reply(self, event: events.RpcReply) -> None:
         replies = self._replies

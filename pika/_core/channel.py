@@ -118,6 +118,14 @@ class ChannelCore:
         #: off, and then no line below consults them but one ``is not None`` per call.
         self.record: Optional[ChannelRecord] = None
         self.topology: Optional[RecoveryRecord] = None
+        #: Recovery: the front-end answers the application's RPCs in flight at a loss by
+        #: sending them again after the replay (the callback adapters, whose reply handlers
+        #: stay queued) rather than failing them at once (BlockingConnection, whose waiting
+        #: calls raise ``ConnectionRecovering``). Set by the front-end.
+        self.resend_on_recovery = False
+        #: The application's methods in flight or queued at the loss(es) since the last
+        #: replay, in order; sent again by :meth:`resend_interrupted` (``resend_on_recovery``)
+        self.interrupted: list[Any] = []
         self._was_opened = False
         self._method_handlers: dict[str, Callable[[Any], None]] = {
             'Channel.OpenOk': self._on_channel_open_ok,
@@ -719,7 +727,32 @@ class ChannelCore:
         ``ConnectionRecovering``); broker tags restart on the new connection.
         """
         self.state = next_channel_state(self.state, ChannelInput.SUSPEND)
+        if self.resend_on_recovery:
+            self.interrupted.extend(self._application_rpcs())
         self._forget_session()
+
+    def _application_rpcs(self) -> list[Any]:
+        """The application's methods awaiting a reply or queued behind one (not the
+        replay's own), in the order they were asked for."""
+        methods = []
+        if self._outstanding is not None and not self._outstanding_internal:
+            methods.append(self._outstanding)
+        methods.extend(method for method, _data, internal in self._queue if not internal)
+        return methods
+
+    @property
+    def commit_interrupted(self) -> bool:
+        """A Tx.Commit of the application was in flight at the loss: the broker may or may
+        not have committed, so it cannot be sent again (the caller closes the channel)."""
+        return any(method.INDEX == _TX_COMMIT_INDEX for method in self.interrupted)
+
+    def resend_interrupted(self) -> None:
+        """The replay is over (the channel is open again): send the application's methods
+        that were in flight at the loss, in order. Their replies reach the application as
+        usual (``RpcReply``), and the record learns them then."""
+        methods, self.interrupted = self.interrupted, []
+        for method in methods:
+            self.rpc(method)
 
     def reopen(self) -> None:
         """Replay: send Channel.Open under this channel's number (it stays RECOVERING)."""
@@ -775,6 +808,7 @@ def _with_tag(method: Any, delivery_tag: int) -> Any:
 
 
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
+_TX_COMMIT_INDEX = spec.Tx.Commit.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (Output queues larger ones by reference).
 _SMALL_BODY = 16 * 1024

@@ -177,11 +177,31 @@ class Recoverer:
                 del conn.channels[number]
             elif channel.state in _LIVE_CHANNEL:
                 channel.suspend()
+                if channel.commit_interrupted:
+                    del conn.channels[number]
+                    self._commit_lost(channel)
             else:  # the application was closing it: closed for good
                 del conn.channels[number]
                 channel.connection_gone(error)
                 self.record.channel_closed(number)
         return events.ConnectionInterrupted(error)
+
+    def _commit_lost(self, channel: ChannelCore) -> None:
+        """A Tx.Commit was in flight at the loss: nobody knows whether the broker committed,
+        and sending it again would commit an empty transaction and report success. The
+        channel is closed for good instead, its close callbacks told why."""
+        number = channel.channel_number
+        LOGGER.error(
+            'Channel %d: the connection was lost during Tx.Commit; the transaction outcome '
+            'is unknown, the channel is closed instead of recovered',
+            number,
+        )
+        self.record.channel_closed(number)
+        channel.connection_gone(
+            exceptions.ChannelClosed(
+                0, 'connection lost during Tx.Commit: the transaction outcome is unknown'
+            )
+        )
 
     # -- the replay -----------------------------------------------------------------
 
@@ -321,6 +341,7 @@ class Recoverer:
                 continue
             if channel.resume():
                 conn.events.append(events.ChannelOpened(number))
+            channel.resend_interrupted()
         self._republish()
         for step, error in replay.failures:
             LOGGER.warning('Recovery: %r was not restored: %r', step, error)
@@ -334,7 +355,7 @@ class Recoverer:
         """Publish again, in order, what was unconfirmed at the loss (at-least-once)."""
         for channel in self._conn.channels.values():
             record = channel.record
-            if record is None or not record.confirm or not channel.confirm_mode:
+            if record is None or not channel.confirm_mode:
                 continue
             for entry in record.unconfirmed():
                 record.republished(entry, channel.publish_again(entry))

@@ -25,13 +25,14 @@ class LoopConnection(Connection):
         self.loop = loop
         self.closed: list[BaseException] = []
         self.attempts: list[tuple[Any, Callable[[BaseException], None]]] = []
+        self.wire = bytearray()  # what the connection wrote
         super().__init__(params, on_close_callback=lambda _c, error: self.closed.append(error))
 
     def _output_ready(self) -> None:
-        self._take_output()
+        self.wire += self._take_output()
 
     def _close_transport(self) -> None:
-        self._take_output()
+        self.wire += self._take_output()
 
     def _now(self) -> float:
         return self.loop.now
@@ -138,3 +139,42 @@ def test_unconfirmed_publishes_are_nacked_once_when_recovery_gives_up() -> None:
         ('Nack', 3),
     ]
     assert conn.is_closed
+
+
+def test_a_consume_in_flight_at_the_loss_is_started_after_recovery() -> None:
+    """basic_consume and queue_declare sent, replies lost with the connection: both go out
+    again after the replay, their callbacks get the new replies, and the consumer the
+    application asked for receives (issue 15: consumer_tags never lists a dead consumer)."""
+    conn, channel, _calls = _opened()
+    number = channel.channel_number
+    got: list[Any] = []
+    declared: list[Any] = []
+    tag = channel.basic_consume('q', lambda *args: got.append(args[3]), callback=got.append)
+    channel.queue_declare('other', callback=declared.append)
+    conn._on_data_received(sf.connection_close(320, 'CONNECTION_FORCED - test'))
+    assert channel.consumer_tags == [tag]
+    conn.loop.run_next()
+    conn.reconnect()
+    conn.wire.clear()
+    conn._on_data_received(sf.channel_open_ok(number))  # the replay: channel only
+    assert [m.NAME for m in sf.methods(bytes(conn.wire))] == ['Basic.Consume']
+    conn._on_data_received(sf.method(number, spec.Basic.ConsumeOk(tag)))
+    assert [type(f.method).__name__ for f in got] == ['ConsumeOk']
+    conn._on_data_received(sf.method(number, spec.Queue.DeclareOk('other', 0, 0)))
+    assert [f.method.queue for f in declared] == ['other']
+    conn._on_data_received(sf.deliver(number, b'hello', consumer_tag=tag))
+    assert got[-1] == b'hello' and channel.consumer_tags == [tag]
+
+
+def test_a_commit_in_flight_at_the_loss_closes_the_channel_with_the_reason() -> None:
+    conn, channel, _calls = _opened()
+    closed: list[BaseException] = []
+    channel.add_on_close_callback(lambda _ch, error: closed.append(error))
+    channel.tx_select()
+    conn._on_data_received(sf.method(channel.channel_number, spec.Tx.SelectOk()))
+    channel.basic_publish('', 'q', b'x')
+    channel.tx_commit(callback=lambda frame: closed.append(frame))
+    conn._on_data_received(sf.connection_close(320, 'CONNECTION_FORCED - test'))
+    assert channel.is_closed and len(closed) == 1
+    assert isinstance(closed[0], exceptions.ChannelClosed)
+    assert 'outcome is unknown' in str(closed[0])

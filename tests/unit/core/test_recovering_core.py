@@ -234,3 +234,65 @@ def test_deliveries_read_with_the_broker_close_keep_the_lost_connections_tags() 
     assert names(found) == ['ConnectionRecovered']
     again = core.receive_data(sf.deliver(1, b'b', delivery_tag=1, consumer_tag='ct'), 3.0)
     assert [e.method.delivery_tag for e in again] == [4]  # above every tag handed out
+
+
+def test_rpcs_in_flight_are_sent_again_after_the_replay_when_the_front_end_asks() -> None:
+    """A Basic.Consume and a Queue.Declare whose replies never came (one outstanding, one
+    queued behind it) go out again once the replay is over; their replies are the
+    application's (``RpcReply``) and the consumer is then in the record."""
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    channel.resend_on_recovery = True
+    channel.rpc(Basic.Consume(queue='q', consumer_tag='ct'))
+    channel.rpc(Queue.Declare(queue='later'))
+    assert [m.NAME for m in sent(core)] == ['Basic.Consume']  # the declare waits its turn
+    assert core.connection_lost(exceptions.StreamLostError('reset'))[-1].error is not None
+    assert channel.interrupted == [Basic.Consume(queue='q', consumer_tag='ct'),
+                                   Queue.Declare(queue='later')]  # fmt: skip
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    out, found = answer(core, sf.channel_open_ok(1))
+    assert out == ['Basic.Consume'] and names(found) == ['ConnectionRecovered']
+    assert channel.interrupted == [] and channel.consumer_tags == set()
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert out == ['Queue.Declare'] and names(found) == ['RpcReply']
+    assert channel.consumer_tags == {'ct'}
+    out, found = answer(core, sf.method(1, Queue.DeclareOk('later', 0, 0)))
+    assert out == [] and names(found) == ['RpcReply']
+    record = core.recoverer.record  # type: ignore[union-attr]
+    assert (1, 'ct') in record.consumers and 'later' in record.queues
+
+
+def test_rpcs_in_flight_are_dropped_unless_the_front_end_asks() -> None:
+    """BlockingConnection fails its waiting calls itself: nothing is sent again."""
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    channel.rpc(Basic.Consume(queue='q', consumer_tag='ct'))
+    sent(core)
+    core.connection_lost(exceptions.StreamLostError('reset'))
+    assert channel.interrupted == []
+    reconnect(core)
+    answer(core, sf.open_ok())
+    out, found = answer(core, sf.channel_open_ok(1))
+    assert out == [] and names(found) == ['ConnectionRecovered']
+    assert core.recoverer.record.consumers == {}  # type: ignore[union-attr]
+
+
+def test_a_commit_in_flight_closes_its_channel_instead_of_recovering_it() -> None:
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    other = open_channel(core, 2)
+    channel.resend_on_recovery = True
+    call(core, 1, spec.Tx.Select(), spec.Tx.SelectOk())
+    channel.publish('', 'q', b'x')
+    channel.rpc(spec.Tx.Commit())
+    sent(core)
+    lost = core.connection_lost(exceptions.StreamLostError('reset'))
+    assert names(lost) == ['ChannelClosed', 'ConnectionInterrupted']
+    assert lost[0].channel_number == 1 and 'outcome is unknown' in str(lost[0].error)
+    assert 1 not in core.channels and channel.is_closed
+    assert other.state is ChannelState.RECOVERING
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    _out, found = answer(core, sf.channel_open_ok(2))
+    assert names(found) == ['ConnectionRecovered']

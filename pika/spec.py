@@ -10,7 +10,7 @@ Names, argument order and defaults are pika 1.x's (``tests/unit/codec/test_spec_
 from __future__ import annotations
 
 import struct
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode
@@ -116,22 +116,22 @@ def _decode_error(
 class Connection(amqp_object.Class):
     """AMQP class connection (id 10) and its methods."""
 
-    INDEX = 0x000A
-    NAME = 'Connection'
+    INDEX: ClassVar[int] = 0x000A
+    NAME: ClassVar[str] = 'Connection'
 
     class Start(amqp_object.Method):
         """AMQP method connection.start (synchronous)."""
 
-        INDEX = 0x000A000A
-        NAME = 'Connection.Start'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x000A000A
+        NAME: ClassVar[str] = 'Connection.Start'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, version_major: int = 0, version_minor: int = 9, server_properties: Optional[dict[str, Any]] = None, mechanisms: Union[str, bytes] = 'PLAIN', locales: Union[str, bytes] = 'en_US') -> None:
-            self.version_major = version_major
-            self.version_minor = version_minor
-            self.server_properties = server_properties
-            self.mechanisms = mechanisms
-            self.locales = locales
+            self.version_major: int = version_major
+            self.version_minor: int = version_minor
+            self.server_properties: Optional[dict[str, Any]] = server_properties
+            self.mechanisms: Union[str, bytes] = mechanisms
+            self.locales: Union[str, bytes] = locales
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -164,16 +164,16 @@ class Connection(amqp_object.Class):
     class StartOk(amqp_object.Method):
         """AMQP method connection.start-ok (asynchronous)."""
 
-        INDEX = 0x000A000B
-        NAME = 'Connection.StartOk'
-        synchronous = False
-        _SECRET_FIELDS = frozenset({'response'})
+        INDEX: ClassVar[int] = 0x000A000B
+        NAME: ClassVar[str] = 'Connection.StartOk'
+        synchronous: ClassVar[bool] = False
+        _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({'response'})
 
         def __init__(self, client_properties: Optional[dict[str, Any]] = None, mechanism: str = 'PLAIN', response: Optional[Union[str, bytes]] = None, locale: str = 'en_US') -> None:
-            self.client_properties = client_properties
-            self.mechanism = mechanism
+            self.client_properties: Optional[dict[str, Any]] = client_properties
+            self.mechanism: str = mechanism
             self.response: Union[str, bytes] = response  # type: ignore[assignment]
-            self.locale = locale
+            self.locale: str = locale
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -215,9 +215,9 @@ class Connection(amqp_object.Class):
     class Secure(amqp_object.Method):
         """AMQP method connection.secure (synchronous)."""
 
-        INDEX = 0x000A0014
-        NAME = 'Connection.Secure'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x000A0014
+        NAME: ClassVar[str] = 'Connection.Secure'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, challenge: Optional[Union[str, bytes]] = None) -> None:
             self.challenge: Union[str, bytes] = challenge  # type: ignore[assignment]
@@ -246,10 +246,10 @@ class Connection(amqp_object.Class):
     class SecureOk(amqp_object.Method):
         """AMQP method connection.secure-ok (asynchronous)."""
 
-        INDEX = 0x000A0015
-        NAME = 'Connection.SecureOk'
-        synchronous = False
-        _SECRET_FIELDS = frozenset({'response'})
+        INDEX: ClassVar[int] = 0x000A0015
+        NAME: ClassVar[str] = 'Connection.SecureOk'
+        synchronous: ClassVar[bool] = False
+        _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({'response'})
 
         def __init__(self, response: Optional[Union[str, bytes]] = None) -> None:
             self.response: Union[str, bytes] = response  # type: ignore[assignment]
@@ -278,14 +278,14 @@ class Connection(amqp_object.Class):
     class Tune(amqp_object.Method):
         """AMQP method connection.tune (synchronous)."""
 
-        INDEX = 0x000A001E
-        NAME = 'Connection.Tune'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x000A001E
+        NAME: ClassVar[str] = 'Connection.Tune'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, channel_max: int = 0, frame_max: int = 0, heartbeat: int = 0) -> None:
-            self.channel_max = channel_max
-            self.frame_max = frame_max
-            self.heartbeat = heartbeat
+            self.channel_max: int = channel_max
+            self.frame_max: int = frame_max
+            self.heartbeat: int = heartbeat
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -310,14 +310,14 @@ class Connection(amqp_object.Class):
     class TuneOk(amqp_object.Method):
         """AMQP method connection.tune-ok (asynchronous)."""
 
-        INDEX = 0x000A001F
-        NAME = 'Connection.TuneOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A001F
+        NAME: ClassVar[str] = 'Connection.TuneOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, channel_max: int = 0, frame_max: int = 0, heartbeat: int = 0) -> None:
-            self.channel_max = channel_max
-            self.frame_max = frame_max
-            self.heartbeat = heartbeat
+            self.channel_max: int = channel_max
+            self.frame_max: int = frame_max
+            self.heartbeat: int = heartbeat
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -342,14 +342,14 @@ class Connection(amqp_object.Class):
     class Open(amqp_object.Method):
         """AMQP method connection.open (synchronous)."""
 
-        INDEX = 0x000A0028
-        NAME = 'Connection.Open'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x000A0028
+        NAME: ClassVar[str] = 'Connection.Open'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, virtual_host: str = '/', capabilities: str = '', insist: bool = False) -> None:
-            self.virtual_host = virtual_host
-            self.capabilities = capabilities
-            self.insist = insist
+            self.virtual_host: str = virtual_host
+            self.capabilities: str = capabilities
+            self.insist: bool = insist
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -389,12 +389,12 @@ class Connection(amqp_object.Class):
     class OpenOk(amqp_object.Method):
         """AMQP method connection.open-ok (asynchronous)."""
 
-        INDEX = 0x000A0029
-        NAME = 'Connection.OpenOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A0029
+        NAME: ClassVar[str] = 'Connection.OpenOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, known_hosts: str = '') -> None:
-            self.known_hosts = known_hosts
+            self.known_hosts: str = known_hosts
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -423,13 +423,13 @@ class Connection(amqp_object.Class):
     class Close(amqp_object.Method):
         """AMQP method connection.close (synchronous)."""
 
-        INDEX = 0x000A0032
-        NAME = 'Connection.Close'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x000A0032
+        NAME: ClassVar[str] = 'Connection.Close'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
-            self.reply_text = reply_text
+            self.reply_text: str = reply_text
             self.class_id: int = class_id  # type: ignore[assignment]
             self.method_id: int = method_id  # type: ignore[assignment]
 
@@ -474,9 +474,9 @@ class Connection(amqp_object.Class):
     class CloseOk(amqp_object.Method):
         """AMQP method connection.close-ok (asynchronous)."""
 
-        INDEX = 0x000A0033
-        NAME = 'Connection.CloseOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A0033
+        NAME: ClassVar[str] = 'Connection.CloseOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -489,12 +489,12 @@ class Connection(amqp_object.Class):
     class Blocked(amqp_object.Method):
         """AMQP method connection.blocked (asynchronous)."""
 
-        INDEX = 0x000A003C
-        NAME = 'Connection.Blocked'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A003C
+        NAME: ClassVar[str] = 'Connection.Blocked'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, reason: str = '') -> None:
-            self.reason = reason
+            self.reason: str = reason
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -523,9 +523,9 @@ class Connection(amqp_object.Class):
     class Unblocked(amqp_object.Method):
         """AMQP method connection.unblocked (asynchronous)."""
 
-        INDEX = 0x000A003D
-        NAME = 'Connection.Unblocked'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A003D
+        NAME: ClassVar[str] = 'Connection.Unblocked'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -538,14 +538,14 @@ class Connection(amqp_object.Class):
     class UpdateSecret(amqp_object.Method):
         """AMQP method connection.update-secret (synchronous)."""
 
-        INDEX = 0x000A0046
-        NAME = 'Connection.UpdateSecret'
-        synchronous = True
-        _SECRET_FIELDS = frozenset({'new_secret'})
+        INDEX: ClassVar[int] = 0x000A0046
+        NAME: ClassVar[str] = 'Connection.UpdateSecret'
+        synchronous: ClassVar[bool] = True
+        _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({'new_secret'})
 
         def __init__(self, new_secret: Union[str, bytes], reason: str) -> None:
-            self.new_secret = new_secret
-            self.reason = reason
+            self.new_secret: Union[str, bytes] = new_secret
+            self.reason: str = reason
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -582,9 +582,9 @@ class Connection(amqp_object.Class):
     class UpdateSecretOk(amqp_object.Method):
         """AMQP method connection.update-secret-ok (asynchronous)."""
 
-        INDEX = 0x000A0047
-        NAME = 'Connection.UpdateSecretOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x000A0047
+        NAME: ClassVar[str] = 'Connection.UpdateSecretOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -599,18 +599,18 @@ class Connection(amqp_object.Class):
 class Channel(amqp_object.Class):
     """AMQP class channel (id 20) and its methods."""
 
-    INDEX = 0x0014
-    NAME = 'Channel'
+    INDEX: ClassVar[int] = 0x0014
+    NAME: ClassVar[str] = 'Channel'
 
     class Open(amqp_object.Method):
         """AMQP method channel.open (synchronous)."""
 
-        INDEX = 0x0014000A
-        NAME = 'Channel.Open'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0014000A
+        NAME: ClassVar[str] = 'Channel.Open'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, out_of_band: str = '') -> None:
-            self.out_of_band = out_of_band
+            self.out_of_band: str = out_of_band
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -639,12 +639,12 @@ class Channel(amqp_object.Class):
     class OpenOk(amqp_object.Method):
         """AMQP method channel.open-ok (asynchronous)."""
 
-        INDEX = 0x0014000B
-        NAME = 'Channel.OpenOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0014000B
+        NAME: ClassVar[str] = 'Channel.OpenOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, channel_id: Union[str, bytes] = '') -> None:
-            self.channel_id = channel_id
+            self.channel_id: Union[str, bytes] = channel_id
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -668,9 +668,9 @@ class Channel(amqp_object.Class):
     class Flow(amqp_object.Method):
         """AMQP method channel.flow (synchronous)."""
 
-        INDEX = 0x00140014
-        NAME = 'Channel.Flow'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00140014
+        NAME: ClassVar[str] = 'Channel.Flow'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, active: Optional[bool] = None) -> None:
             self.active: bool = active  # type: ignore[assignment]
@@ -699,9 +699,9 @@ class Channel(amqp_object.Class):
     class FlowOk(amqp_object.Method):
         """AMQP method channel.flow-ok (asynchronous)."""
 
-        INDEX = 0x00140015
-        NAME = 'Channel.FlowOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00140015
+        NAME: ClassVar[str] = 'Channel.FlowOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, active: Optional[bool] = None) -> None:
             self.active: bool = active  # type: ignore[assignment]
@@ -730,13 +730,13 @@ class Channel(amqp_object.Class):
     class Close(amqp_object.Method):
         """AMQP method channel.close (synchronous)."""
 
-        INDEX = 0x00140028
-        NAME = 'Channel.Close'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00140028
+        NAME: ClassVar[str] = 'Channel.Close'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', class_id: Optional[int] = None, method_id: Optional[int] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
-            self.reply_text = reply_text
+            self.reply_text: str = reply_text
             self.class_id: int = class_id  # type: ignore[assignment]
             self.method_id: int = method_id  # type: ignore[assignment]
 
@@ -781,9 +781,9 @@ class Channel(amqp_object.Class):
     class CloseOk(amqp_object.Method):
         """AMQP method channel.close-ok (asynchronous)."""
 
-        INDEX = 0x00140029
-        NAME = 'Channel.CloseOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00140029
+        NAME: ClassVar[str] = 'Channel.CloseOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -798,23 +798,23 @@ class Channel(amqp_object.Class):
 class Access(amqp_object.Class):
     """AMQP class access (id 30) and its methods."""
 
-    INDEX = 0x001E
-    NAME = 'Access'
+    INDEX: ClassVar[int] = 0x001E
+    NAME: ClassVar[str] = 'Access'
 
     class Request(amqp_object.Method):
         """AMQP method access.request (synchronous)."""
 
-        INDEX = 0x001E000A
-        NAME = 'Access.Request'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x001E000A
+        NAME: ClassVar[str] = 'Access.Request'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, realm: str = '/data', exclusive: bool = False, passive: bool = True, active: bool = True, write: bool = True, read: bool = True) -> None:
-            self.realm = realm
-            self.exclusive = exclusive
-            self.passive = passive
-            self.active = active
-            self.write = write
-            self.read = read
+            self.realm: str = realm
+            self.exclusive: bool = exclusive
+            self.passive: bool = passive
+            self.active: bool = active
+            self.write: bool = write
+            self.read: bool = read
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -853,12 +853,12 @@ class Access(amqp_object.Class):
     class RequestOk(amqp_object.Method):
         """AMQP method access.request-ok (asynchronous)."""
 
-        INDEX = 0x001E000B
-        NAME = 'Access.RequestOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x001E000B
+        NAME: ClassVar[str] = 'Access.RequestOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, ticket: int = 1) -> None:
-            self.ticket = ticket
+            self.ticket: int = ticket
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -885,26 +885,26 @@ class Access(amqp_object.Class):
 class Exchange(amqp_object.Class):
     """AMQP class exchange (id 40) and its methods."""
 
-    INDEX = 0x0028
-    NAME = 'Exchange'
+    INDEX: ClassVar[int] = 0x0028
+    NAME: ClassVar[str] = 'Exchange'
 
     class Declare(amqp_object.Method):
         """AMQP method exchange.declare (synchronous)."""
 
-        INDEX = 0x0028000A
-        NAME = 'Exchange.Declare'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0028000A
+        NAME: ClassVar[str] = 'Exchange.Declare'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, exchange: Optional[str] = None, type: str = ExchangeType.direct, passive: bool = False, durable: bool = False, auto_delete: bool = False, internal: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
+            self.ticket: int = ticket
             self.exchange: str = exchange  # type: ignore[assignment]
-            self.type = type
-            self.passive = passive
-            self.durable = durable
-            self.auto_delete = auto_delete
-            self.internal = internal
-            self.nowait = nowait
-            self.arguments = arguments
+            self.type: str = type
+            self.passive: bool = passive
+            self.durable: bool = durable
+            self.auto_delete: bool = auto_delete
+            self.internal: bool = internal
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -955,9 +955,9 @@ class Exchange(amqp_object.Class):
     class DeclareOk(amqp_object.Method):
         """AMQP method exchange.declare-ok (asynchronous)."""
 
-        INDEX = 0x0028000B
-        NAME = 'Exchange.DeclareOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0028000B
+        NAME: ClassVar[str] = 'Exchange.DeclareOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -970,15 +970,15 @@ class Exchange(amqp_object.Class):
     class Delete(amqp_object.Method):
         """AMQP method exchange.delete (synchronous)."""
 
-        INDEX = 0x00280014
-        NAME = 'Exchange.Delete'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00280014
+        NAME: ClassVar[str] = 'Exchange.Delete'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, exchange: Optional[str] = None, if_unused: bool = False, nowait: bool = False) -> None:
-            self.ticket = ticket
+            self.ticket: int = ticket
             self.exchange: str = exchange  # type: ignore[assignment]
-            self.if_unused = if_unused
-            self.nowait = nowait
+            self.if_unused: bool = if_unused
+            self.nowait: bool = nowait
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1019,9 +1019,9 @@ class Exchange(amqp_object.Class):
     class DeleteOk(amqp_object.Method):
         """AMQP method exchange.delete-ok (asynchronous)."""
 
-        INDEX = 0x00280015
-        NAME = 'Exchange.DeleteOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00280015
+        NAME: ClassVar[str] = 'Exchange.DeleteOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1034,17 +1034,17 @@ class Exchange(amqp_object.Class):
     class Bind(amqp_object.Method):
         """AMQP method exchange.bind (synchronous)."""
 
-        INDEX = 0x0028001E
-        NAME = 'Exchange.Bind'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0028001E
+        NAME: ClassVar[str] = 'Exchange.Bind'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
+            self.ticket: int = ticket
             self.destination: str = destination  # type: ignore[assignment]
             self.source: str = source  # type: ignore[assignment]
-            self.routing_key = routing_key
-            self.nowait = nowait
-            self.arguments = arguments
+            self.routing_key: str = routing_key
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1098,9 +1098,9 @@ class Exchange(amqp_object.Class):
     class BindOk(amqp_object.Method):
         """AMQP method exchange.bind-ok (asynchronous)."""
 
-        INDEX = 0x0028001F
-        NAME = 'Exchange.BindOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0028001F
+        NAME: ClassVar[str] = 'Exchange.BindOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1113,17 +1113,17 @@ class Exchange(amqp_object.Class):
     class Unbind(amqp_object.Method):
         """AMQP method exchange.unbind (synchronous)."""
 
-        INDEX = 0x00280028
-        NAME = 'Exchange.Unbind'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00280028
+        NAME: ClassVar[str] = 'Exchange.Unbind'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, destination: Optional[str] = None, source: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
+            self.ticket: int = ticket
             self.destination: str = destination  # type: ignore[assignment]
             self.source: str = source  # type: ignore[assignment]
-            self.routing_key = routing_key
-            self.nowait = nowait
-            self.arguments = arguments
+            self.routing_key: str = routing_key
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1177,9 +1177,9 @@ class Exchange(amqp_object.Class):
     class UnbindOk(amqp_object.Method):
         """AMQP method exchange.unbind-ok (asynchronous)."""
 
-        INDEX = 0x00280033
-        NAME = 'Exchange.UnbindOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00280033
+        NAME: ClassVar[str] = 'Exchange.UnbindOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1194,25 +1194,25 @@ class Exchange(amqp_object.Class):
 class Queue(amqp_object.Class):
     """AMQP class queue (id 50) and its methods."""
 
-    INDEX = 0x0032
-    NAME = 'Queue'
+    INDEX: ClassVar[int] = 0x0032
+    NAME: ClassVar[str] = 'Queue'
 
     class Declare(amqp_object.Method):
         """AMQP method queue.declare (synchronous)."""
 
-        INDEX = 0x0032000A
-        NAME = 'Queue.Declare'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0032000A
+        NAME: ClassVar[str] = 'Queue.Declare'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', passive: bool = False, durable: bool = False, exclusive: bool = False, auto_delete: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
-            self.queue = queue
-            self.passive = passive
-            self.durable = durable
-            self.exclusive = exclusive
-            self.auto_delete = auto_delete
-            self.nowait = nowait
-            self.arguments = arguments
+            self.ticket: int = ticket
+            self.queue: str = queue
+            self.passive: bool = passive
+            self.durable: bool = durable
+            self.exclusive: bool = exclusive
+            self.auto_delete: bool = auto_delete
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1256,9 +1256,9 @@ class Queue(amqp_object.Class):
     class DeclareOk(amqp_object.Method):
         """AMQP method queue.declare-ok (asynchronous)."""
 
-        INDEX = 0x0032000B
-        NAME = 'Queue.DeclareOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0032000B
+        NAME: ClassVar[str] = 'Queue.DeclareOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, queue: Optional[str] = None, message_count: Optional[int] = None, consumer_count: Optional[int] = None) -> None:
             self.queue: str = queue  # type: ignore[assignment]
@@ -1303,17 +1303,17 @@ class Queue(amqp_object.Class):
     class Bind(amqp_object.Method):
         """AMQP method queue.bind (synchronous)."""
 
-        INDEX = 0x00320014
-        NAME = 'Queue.Bind'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00320014
+        NAME: ClassVar[str] = 'Queue.Bind'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
-            self.queue = queue
+            self.ticket: int = ticket
+            self.queue: str = queue
             self.exchange: str = exchange  # type: ignore[assignment]
-            self.routing_key = routing_key
-            self.nowait = nowait
-            self.arguments = arguments
+            self.routing_key: str = routing_key
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1365,9 +1365,9 @@ class Queue(amqp_object.Class):
     class BindOk(amqp_object.Method):
         """AMQP method queue.bind-ok (asynchronous)."""
 
-        INDEX = 0x00320015
-        NAME = 'Queue.BindOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00320015
+        NAME: ClassVar[str] = 'Queue.BindOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1380,14 +1380,14 @@ class Queue(amqp_object.Class):
     class Purge(amqp_object.Method):
         """AMQP method queue.purge (synchronous)."""
 
-        INDEX = 0x0032001E
-        NAME = 'Queue.Purge'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0032001E
+        NAME: ClassVar[str] = 'Queue.Purge'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', nowait: bool = False) -> None:
-            self.ticket = ticket
-            self.queue = queue
-            self.nowait = nowait
+            self.ticket: int = ticket
+            self.queue: str = queue
+            self.nowait: bool = nowait
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1425,9 +1425,9 @@ class Queue(amqp_object.Class):
     class PurgeOk(amqp_object.Method):
         """AMQP method queue.purge-ok (asynchronous)."""
 
-        INDEX = 0x0032001F
-        NAME = 'Queue.PurgeOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0032001F
+        NAME: ClassVar[str] = 'Queue.PurgeOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count: int = message_count  # type: ignore[assignment]
@@ -1457,16 +1457,16 @@ class Queue(amqp_object.Class):
     class Delete(amqp_object.Method):
         """AMQP method queue.delete (synchronous)."""
 
-        INDEX = 0x00320028
-        NAME = 'Queue.Delete'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00320028
+        NAME: ClassVar[str] = 'Queue.Delete'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', if_unused: bool = False, if_empty: bool = False, nowait: bool = False) -> None:
-            self.ticket = ticket
-            self.queue = queue
-            self.if_unused = if_unused
-            self.if_empty = if_empty
-            self.nowait = nowait
+            self.ticket: int = ticket
+            self.queue: str = queue
+            self.if_unused: bool = if_unused
+            self.if_empty: bool = if_empty
+            self.nowait: bool = nowait
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1506,9 +1506,9 @@ class Queue(amqp_object.Class):
     class DeleteOk(amqp_object.Method):
         """AMQP method queue.delete-ok (asynchronous)."""
 
-        INDEX = 0x00320029
-        NAME = 'Queue.DeleteOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00320029
+        NAME: ClassVar[str] = 'Queue.DeleteOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, message_count: Optional[int] = None) -> None:
             self.message_count: int = message_count  # type: ignore[assignment]
@@ -1538,16 +1538,16 @@ class Queue(amqp_object.Class):
     class Unbind(amqp_object.Method):
         """AMQP method queue.unbind (synchronous)."""
 
-        INDEX = 0x00320032
-        NAME = 'Queue.Unbind'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x00320032
+        NAME: ClassVar[str] = 'Queue.Unbind'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', exchange: Optional[str] = None, routing_key: str = '', arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
-            self.queue = queue
+            self.ticket: int = ticket
+            self.queue: str = queue
             self.exchange: str = exchange  # type: ignore[assignment]
-            self.routing_key = routing_key
-            self.arguments = arguments
+            self.routing_key: str = routing_key
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1595,9 +1595,9 @@ class Queue(amqp_object.Class):
     class UnbindOk(amqp_object.Method):
         """AMQP method queue.unbind-ok (asynchronous)."""
 
-        INDEX = 0x00320033
-        NAME = 'Queue.UnbindOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x00320033
+        NAME: ClassVar[str] = 'Queue.UnbindOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1612,20 +1612,20 @@ class Queue(amqp_object.Class):
 class Basic(amqp_object.Class):
     """AMQP class basic (id 60) and its methods."""
 
-    INDEX = 0x003C
-    NAME = 'Basic'
+    INDEX: ClassVar[int] = 0x003C
+    NAME: ClassVar[str] = 'Basic'
 
     class Qos(amqp_object.Method):
         """AMQP method basic.qos (synchronous)."""
 
-        INDEX = 0x003C000A
-        NAME = 'Basic.Qos'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x003C000A
+        NAME: ClassVar[str] = 'Basic.Qos'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, prefetch_size: int = 0, prefetch_count: int = 0, global_qos: bool = False) -> None:
-            self.prefetch_size = prefetch_size
-            self.prefetch_count = prefetch_count
-            self.global_qos = global_qos
+            self.prefetch_size: int = prefetch_size
+            self.prefetch_count: int = prefetch_count
+            self.global_qos: bool = global_qos
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1656,9 +1656,9 @@ class Basic(amqp_object.Class):
     class QosOk(amqp_object.Method):
         """AMQP method basic.qos-ok (asynchronous)."""
 
-        INDEX = 0x003C000B
-        NAME = 'Basic.QosOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C000B
+        NAME: ClassVar[str] = 'Basic.QosOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1671,19 +1671,19 @@ class Basic(amqp_object.Class):
     class Consume(amqp_object.Method):
         """AMQP method basic.consume (synchronous)."""
 
-        INDEX = 0x003C0014
-        NAME = 'Basic.Consume'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x003C0014
+        NAME: ClassVar[str] = 'Basic.Consume'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', consumer_tag: str = '', no_local: bool = False, no_ack: bool = False, exclusive: bool = False, nowait: bool = False, arguments: Optional[dict[str, Any]] = None) -> None:
-            self.ticket = ticket
-            self.queue = queue
-            self.consumer_tag = consumer_tag
-            self.no_local = no_local
-            self.no_ack = no_ack
-            self.exclusive = exclusive
-            self.nowait = nowait
-            self.arguments = arguments
+            self.ticket: int = ticket
+            self.queue: str = queue
+            self.consumer_tag: str = consumer_tag
+            self.no_local: bool = no_local
+            self.no_ack: bool = no_ack
+            self.exclusive: bool = exclusive
+            self.nowait: bool = nowait
+            self.arguments: Optional[dict[str, Any]] = arguments
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1731,9 +1731,9 @@ class Basic(amqp_object.Class):
     class ConsumeOk(amqp_object.Method):
         """AMQP method basic.consume-ok (asynchronous)."""
 
-        INDEX = 0x003C0015
-        NAME = 'Basic.ConsumeOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0015
+        NAME: ClassVar[str] = 'Basic.ConsumeOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -1767,13 +1767,13 @@ class Basic(amqp_object.Class):
     class Cancel(amqp_object.Method):
         """AMQP method basic.cancel (synchronous)."""
 
-        INDEX = 0x003C001E
-        NAME = 'Basic.Cancel'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x003C001E
+        NAME: ClassVar[str] = 'Basic.Cancel'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, consumer_tag: Optional[str] = None, nowait: bool = False) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
-            self.nowait = nowait
+            self.nowait: bool = nowait
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1810,9 +1810,9 @@ class Basic(amqp_object.Class):
     class CancelOk(amqp_object.Method):
         """AMQP method basic.cancel-ok (asynchronous)."""
 
-        INDEX = 0x003C001F
-        NAME = 'Basic.CancelOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C001F
+        NAME: ClassVar[str] = 'Basic.CancelOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, consumer_tag: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
@@ -1846,16 +1846,16 @@ class Basic(amqp_object.Class):
     class Publish(amqp_object.Method):
         """AMQP method basic.publish (asynchronous)."""
 
-        INDEX = 0x003C0028
-        NAME = 'Basic.Publish'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0028
+        NAME: ClassVar[str] = 'Basic.Publish'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, ticket: int = 0, exchange: str = '', routing_key: str = '', mandatory: bool = False, immediate: bool = False) -> None:
-            self.ticket = ticket
-            self.exchange = exchange
-            self.routing_key = routing_key
-            self.mandatory = mandatory
-            self.immediate = immediate
+            self.ticket: int = ticket
+            self.exchange: str = exchange
+            self.routing_key: str = routing_key
+            self.mandatory: bool = mandatory
+            self.immediate: bool = immediate
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -1899,13 +1899,13 @@ class Basic(amqp_object.Class):
     class Return(amqp_object.Method):
         """AMQP method basic.return (asynchronous)."""
 
-        INDEX = 0x003C0032
-        NAME = 'Basic.Return'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0032
+        NAME: ClassVar[str] = 'Basic.Return'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, reply_code: Optional[int] = None, reply_text: str = '', exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.reply_code: int = reply_code  # type: ignore[assignment]
-            self.reply_text = reply_text
+            self.reply_text: str = reply_text
             self.exchange: str = exchange  # type: ignore[assignment]
             self.routing_key: str = routing_key  # type: ignore[assignment]
 
@@ -1957,14 +1957,14 @@ class Basic(amqp_object.Class):
     class Deliver(amqp_object.Method):
         """AMQP method basic.deliver (asynchronous)."""
 
-        INDEX = 0x003C003C
-        NAME = 'Basic.Deliver'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C003C
+        NAME: ClassVar[str] = 'Basic.Deliver'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, consumer_tag: Optional[str] = None, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None) -> None:
             self.consumer_tag: str = consumer_tag  # type: ignore[assignment]
             self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
-            self.redelivered = redelivered
+            self.redelivered: bool = redelivered
             self.exchange: str = exchange  # type: ignore[assignment]
             self.routing_key: str = routing_key  # type: ignore[assignment]
 
@@ -2022,14 +2022,14 @@ class Basic(amqp_object.Class):
     class Get(amqp_object.Method):
         """AMQP method basic.get (synchronous)."""
 
-        INDEX = 0x003C0046
-        NAME = 'Basic.Get'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x003C0046
+        NAME: ClassVar[str] = 'Basic.Get'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, ticket: int = 0, queue: str = '', no_ack: bool = False) -> None:
-            self.ticket = ticket
-            self.queue = queue
-            self.no_ack = no_ack
+            self.ticket: int = ticket
+            self.queue: str = queue
+            self.no_ack: bool = no_ack
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2067,13 +2067,13 @@ class Basic(amqp_object.Class):
     class GetOk(amqp_object.Method):
         """AMQP method basic.get-ok (asynchronous)."""
 
-        INDEX = 0x003C0047
-        NAME = 'Basic.GetOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0047
+        NAME: ClassVar[str] = 'Basic.GetOk'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, delivery_tag: Optional[int] = None, redelivered: bool = False, exchange: Optional[str] = None, routing_key: Optional[str] = None, message_count: Optional[int] = None) -> None:
             self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
-            self.redelivered = redelivered
+            self.redelivered: bool = redelivered
             self.exchange: str = exchange  # type: ignore[assignment]
             self.routing_key: str = routing_key  # type: ignore[assignment]
             self.message_count: int = message_count  # type: ignore[assignment]
@@ -2130,12 +2130,12 @@ class Basic(amqp_object.Class):
     class GetEmpty(amqp_object.Method):
         """AMQP method basic.get-empty (asynchronous)."""
 
-        INDEX = 0x003C0048
-        NAME = 'Basic.GetEmpty'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0048
+        NAME: ClassVar[str] = 'Basic.GetEmpty'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, cluster_id: str = '') -> None:
-            self.cluster_id = cluster_id
+            self.cluster_id: str = cluster_id
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2164,13 +2164,13 @@ class Basic(amqp_object.Class):
     class Ack(amqp_object.Method):
         """AMQP method basic.ack (asynchronous)."""
 
-        INDEX = 0x003C0050
-        NAME = 'Basic.Ack'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0050
+        NAME: ClassVar[str] = 'Basic.Ack'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, delivery_tag: int = 0, multiple: bool = False) -> None:
-            self.delivery_tag = delivery_tag
-            self.multiple = multiple
+            self.delivery_tag: int = delivery_tag
+            self.multiple: bool = multiple
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2201,13 +2201,13 @@ class Basic(amqp_object.Class):
     class Reject(amqp_object.Method):
         """AMQP method basic.reject (asynchronous)."""
 
-        INDEX = 0x003C005A
-        NAME = 'Basic.Reject'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C005A
+        NAME: ClassVar[str] = 'Basic.Reject'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, delivery_tag: Optional[int] = None, requeue: bool = True) -> None:
             self.delivery_tag: int = delivery_tag  # type: ignore[assignment]
-            self.requeue = requeue
+            self.requeue: bool = requeue
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2240,12 +2240,12 @@ class Basic(amqp_object.Class):
     class RecoverAsync(amqp_object.Method):
         """AMQP method basic.recover-async (asynchronous)."""
 
-        INDEX = 0x003C0064
-        NAME = 'Basic.RecoverAsync'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0064
+        NAME: ClassVar[str] = 'Basic.RecoverAsync'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, requeue: bool = False) -> None:
-            self.requeue = requeue
+            self.requeue: bool = requeue
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2271,12 +2271,12 @@ class Basic(amqp_object.Class):
     class Recover(amqp_object.Method):
         """AMQP method basic.recover (synchronous)."""
 
-        INDEX = 0x003C006E
-        NAME = 'Basic.Recover'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x003C006E
+        NAME: ClassVar[str] = 'Basic.Recover'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, requeue: bool = False) -> None:
-            self.requeue = requeue
+            self.requeue: bool = requeue
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2302,9 +2302,9 @@ class Basic(amqp_object.Class):
     class RecoverOk(amqp_object.Method):
         """AMQP method basic.recover-ok (asynchronous)."""
 
-        INDEX = 0x003C006F
-        NAME = 'Basic.RecoverOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C006F
+        NAME: ClassVar[str] = 'Basic.RecoverOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2317,14 +2317,14 @@ class Basic(amqp_object.Class):
     class Nack(amqp_object.Method):
         """AMQP method basic.nack (asynchronous)."""
 
-        INDEX = 0x003C0078
-        NAME = 'Basic.Nack'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x003C0078
+        NAME: ClassVar[str] = 'Basic.Nack'
+        synchronous: ClassVar[bool] = False
 
         def __init__(self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True) -> None:
-            self.delivery_tag = delivery_tag
-            self.multiple = multiple
-            self.requeue = requeue
+            self.delivery_tag: int = delivery_tag
+            self.multiple: bool = multiple
+            self.requeue: bool = requeue
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2358,15 +2358,15 @@ class Basic(amqp_object.Class):
 class Tx(amqp_object.Class):
     """AMQP class tx (id 90) and its methods."""
 
-    INDEX = 0x005A
-    NAME = 'Tx'
+    INDEX: ClassVar[int] = 0x005A
+    NAME: ClassVar[str] = 'Tx'
 
     class Select(amqp_object.Method):
         """AMQP method tx.select (synchronous)."""
 
-        INDEX = 0x005A000A
-        NAME = 'Tx.Select'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x005A000A
+        NAME: ClassVar[str] = 'Tx.Select'
+        synchronous: ClassVar[bool] = True
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2379,9 +2379,9 @@ class Tx(amqp_object.Class):
     class SelectOk(amqp_object.Method):
         """AMQP method tx.select-ok (asynchronous)."""
 
-        INDEX = 0x005A000B
-        NAME = 'Tx.SelectOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x005A000B
+        NAME: ClassVar[str] = 'Tx.SelectOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2394,9 +2394,9 @@ class Tx(amqp_object.Class):
     class Commit(amqp_object.Method):
         """AMQP method tx.commit (synchronous)."""
 
-        INDEX = 0x005A0014
-        NAME = 'Tx.Commit'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x005A0014
+        NAME: ClassVar[str] = 'Tx.Commit'
+        synchronous: ClassVar[bool] = True
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2409,9 +2409,9 @@ class Tx(amqp_object.Class):
     class CommitOk(amqp_object.Method):
         """AMQP method tx.commit-ok (asynchronous)."""
 
-        INDEX = 0x005A0015
-        NAME = 'Tx.CommitOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x005A0015
+        NAME: ClassVar[str] = 'Tx.CommitOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2424,9 +2424,9 @@ class Tx(amqp_object.Class):
     class Rollback(amqp_object.Method):
         """AMQP method tx.rollback (synchronous)."""
 
-        INDEX = 0x005A001E
-        NAME = 'Tx.Rollback'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x005A001E
+        NAME: ClassVar[str] = 'Tx.Rollback'
+        synchronous: ClassVar[bool] = True
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2439,9 +2439,9 @@ class Tx(amqp_object.Class):
     class RollbackOk(amqp_object.Method):
         """AMQP method tx.rollback-ok (asynchronous)."""
 
-        INDEX = 0x005A001F
-        NAME = 'Tx.RollbackOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x005A001F
+        NAME: ClassVar[str] = 'Tx.RollbackOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2456,18 +2456,18 @@ class Tx(amqp_object.Class):
 class Confirm(amqp_object.Class):
     """AMQP class confirm (id 85) and its methods."""
 
-    INDEX = 0x0055
-    NAME = 'Confirm'
+    INDEX: ClassVar[int] = 0x0055
+    NAME: ClassVar[str] = 'Confirm'
 
     class Select(amqp_object.Method):
         """AMQP method confirm.select (synchronous)."""
 
-        INDEX = 0x0055000A
-        NAME = 'Confirm.Select'
-        synchronous = True
+        INDEX: ClassVar[int] = 0x0055000A
+        NAME: ClassVar[str] = 'Confirm.Select'
+        synchronous: ClassVar[bool] = True
 
         def __init__(self, nowait: bool = False) -> None:
-            self.nowait = nowait
+            self.nowait: bool = nowait
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2493,9 +2493,9 @@ class Confirm(amqp_object.Class):
     class SelectOk(amqp_object.Method):
         """AMQP method confirm.select-ok (asynchronous)."""
 
-        INDEX = 0x0055000B
-        NAME = 'Confirm.SelectOk'
-        synchronous = False
+        INDEX: ClassVar[int] = 0x0055000B
+        NAME: ClassVar[str] = 'Confirm.SelectOk'
+        synchronous: ClassVar[bool] = False
 
         def encode(self) -> list[bytes]:
             """Return the argument payload as byte pieces (no class/method id)."""
@@ -2510,9 +2510,9 @@ class Confirm(amqp_object.Class):
 class BasicProperties(amqp_object.Properties):
     """Content header properties of the basic class."""
 
-    CLASS = Basic
-    INDEX = 0x003C
-    NAME = 'BasicProperties'
+    CLASS: ClassVar[type[amqp_object.Class]] = Basic
+    INDEX: ClassVar[int] = 0x003C
+    NAME: ClassVar[str] = 'BasicProperties'
 
     FLAG_CONTENT_TYPE = 1 << 15
     FLAG_CONTENT_ENCODING = 1 << 14
@@ -2546,23 +2546,23 @@ class BasicProperties(amqp_object.Properties):
         app_id: Optional[str] = None,
         cluster_id: Optional[str] = None,
     ) -> None:
-        self.content_type = content_type
-        self.content_encoding = content_encoding
-        self.headers = headers
+        self.content_type: Optional[str] = content_type
+        self.content_encoding: Optional[str] = content_encoding
+        self.headers: Optional[dict[str, Any]] = headers
         self.delivery_mode: Optional[int] = (
             delivery_mode.value if isinstance(delivery_mode, DeliveryMode)
             else delivery_mode
         )
-        self.priority = priority
-        self.correlation_id = correlation_id
-        self.reply_to = reply_to
-        self.expiration = expiration
-        self.message_id = message_id
-        self.timestamp = timestamp
-        self.type = type
-        self.user_id = user_id
-        self.app_id = app_id
-        self.cluster_id = cluster_id
+        self.priority: Optional[int] = priority
+        self.correlation_id: Optional[str] = correlation_id
+        self.reply_to: Optional[str] = reply_to
+        self.expiration: Optional[str] = expiration
+        self.message_id: Optional[str] = message_id
+        self.timestamp: Optional[int] = timestamp
+        self.type: Optional[str] = type
+        self.user_id: Optional[str] = user_id
+        self.app_id: Optional[str] = app_id
+        self.cluster_id: Optional[str] = cluster_id
 
     def encode(self) -> list[bytes]:
         """Return the property flags word followed by the values that are set."""

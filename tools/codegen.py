@@ -293,7 +293,7 @@ def attribute_line(field: Field) -> str:
     if field.default is None and field.kind != 'table' and field.default_source is not None:
         wire_type = PY_TYPES[field.kind]
         return f'    self.{field.name}: {wire_type} = {field.name}  # type: ignore[assignment]'
-    return f'    self.{field.name} = {field.name}'
+    return f'    self.{field.name}: {field.annotation} = {field.name}'
 
 
 def method_lines(
@@ -309,13 +309,13 @@ def method_lines(
             cname, mname, 'synchronous' if method.get('synchronous') else 'asynchronous'
         ),
         '',
-        '    INDEX = 0x{:04X}{:04X}'.format(cls['id'], method['id']),
-        f"    NAME = '{qual}'",
-        '    synchronous = {}'.format(bool(method.get('synchronous'))),
+        '    INDEX: ClassVar[int] = 0x{:04X}{:04X}'.format(cls['id'], method['id']),
+        f"    NAME: ClassVar[str] = '{qual}'",
+        '    synchronous: ClassVar[bool] = {}'.format(bool(method.get('synchronous'))),
     ]
     secret = SECRETS.get((cname, mname))
     if secret:
-        out.append(f"    _SECRET_FIELDS = frozenset({{'{secret}'}})")
+        out.append(f"    _SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({{'{secret}'}})")
     out.append('')
     out += indent(init_lines(fields), 1)
     out += [
@@ -359,8 +359,8 @@ def class_lines(cls: dict[str, Any], domains: dict[str, str], structs: Structs) 
         'class {}(amqp_object.Class):'.format(camel(cls['name'])),
         f'    """AMQP class {cls["name"]} (id {cls["id"]}) and its methods."""',
         '',
-        '    INDEX = 0x{:04X}'.format(cls['id']),
-        "    NAME = '{}'".format(camel(cls['name'])),
+        '    INDEX: ClassVar[int] = 0x{:04X}'.format(cls['id']),
+        "    NAME: ClassVar[str] = '{}'".format(camel(cls['name'])),
         '',
     ]
     for method in cls['methods']:
@@ -382,9 +382,9 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
         f'class {name}(amqp_object.Properties):',
         '    """Content header properties of the {} class."""'.format(cls['name']),
         '',
-        '    CLASS = {}'.format(camel(cls['name'])),
-        '    INDEX = 0x{:04X}'.format(cls['id']),
-        f"    NAME = '{name}'",
+        '    CLASS: ClassVar[type[amqp_object.Class]] = {}'.format(camel(cls['name'])),
+        '    INDEX: ClassVar[int] = 0x{:04X}'.format(cls['id']),
+        f"    NAME: ClassVar[str] = '{name}'",
         '',
     ]
     out += [f'    FLAG_{const_name(f.name)} = 1 << {15 - i}' for i, f in enumerate(fields)]
@@ -404,7 +404,7 @@ def properties_lines(cls: dict[str, Any], domains: dict[str, str], structs: Stru
                 '        )',
             ]
         else:
-            out.append(f'        self.{f.name} = {f.name}')
+            out.append(f'        self.{f.name}: Optional[{PY_TYPES[f.kind]}] = {f.name}')
     groups = [flags[i : i + 8] for i in range(0, len(flags), 8)]
     out += ['', *indent(properties_encode_lines(groups, structs), 1)]
     out += ['', *indent(properties_decode_lines(groups, structs), 1)]
@@ -572,7 +572,7 @@ Names, argument order and defaults are pika 1.x's (``tests/unit/codec/test_spec_
 from __future__ import annotations
 
 import struct
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 from pika import amqp_object, data, exceptions
 from pika.delivery_mode import DeliveryMode

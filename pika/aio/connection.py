@@ -1,0 +1,518 @@
+"""`pika.aio.Connection`: one AMQP connection driven from async code, on the sans-I/O core.
+
+The connection is the core's driver, as the blocking pump is for `BlockingConnection`: the
+backend hands it received bytes (:meth:`Connection.data_received`), it feeds them to
+:class:`~pika._core.connection.ConnectionCore` and routes each returned event to the channel or
+waiter it concerns; what the core queues is written to the transport once per loop step (many
+publishes, one write), or at once above :data:`FLUSH_BYTES`. One background task runs the
+core's timers (heartbeats, the blocked-connection timeout) and expires waits that passed their
+deadline (every wait on the broker is bounded: ``rpc_timeout`` or a per-call ``timeout=``).
+
+See docs/aio.md for the API and docs/architecture.md for the core contract.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from pika import exceptions
+from pika._core import events as ev
+from pika._core.connection import ConnectionCore
+from pika._parameters import ConnectionParameters, Parameters
+from pika._url_parameters import URLParameters
+from pika.adapters._io import transport as _transport
+from pika.aio.backend import AsyncioBackend
+from pika.aio.channel import Channel
+from pika.aio.waits import Pending, bounded
+from pika.connection import erase_credentials_of
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from pika.aio.backend import Backend, TaskHandle, Transport, Waiter
+
+__all__ = ['DEFAULT_RPC_TIMEOUT', 'Connection', 'ParametersLike', 'connect']
+
+LOGGER = logging.getLogger(__name__)
+
+#: Default bound (seconds) on every wait for the broker; ``rpc_timeout=None`` removes it.
+DEFAULT_RPC_TIMEOUT = 60.0
+#: Handshake bound when the parameters set no ``stack_timeout``; also bounds ``close()``.
+DEFAULT_HANDSHAKE_TIMEOUT = 60.0
+#: Queued output above which a publish or ack writes at once instead of at the end of the step.
+FLUSH_BYTES = 64 * 1024
+#: The timer task wakes at least this often to expire confirm waits past their deadline (s).
+SWEEP_INTERVAL = 0.25
+
+ParametersLike = Union[Parameters, str, Sequence[Union[Parameters, str]], None]
+"""What :func:`connect` takes: parameters, an ``amqp://`` URL, a list of either, or None."""
+
+_NOT_FATAL_ON_RETRY = (
+    exceptions.ProbableAuthenticationError,
+    exceptions.ProbableAccessDeniedError,
+    exceptions.AuthenticationError,
+)
+
+EventCallback = Callable[['Connection', Any], Any]
+"""``callback(connection, method_or_error)`` for blocked, unblocked and close notifications."""
+
+
+def _one_params(value: object) -> Parameters:
+    if isinstance(value, Parameters):
+        return value
+    if isinstance(value, str):
+        return URLParameters(value)
+    raise TypeError(f'parameters: expected Parameters or a URL, got {type(value).__name__}')
+
+
+def param_list(parameters: ParametersLike) -> list[Parameters]:
+    """Normalise what :func:`connect` takes into a non-empty list of ``Parameters``."""
+    if parameters is None:
+        return [ConnectionParameters()]
+    if isinstance(parameters, (Parameters, str)):
+        return [_one_params(parameters)]
+    if isinstance(parameters, (list, tuple)):
+        if not parameters:
+            raise ValueError('parameters: the sequence is empty')
+        return [_one_params(item) for item in parameters]
+    raise TypeError(f'parameters must be Parameters, a URL or a list, not {type(parameters)}')
+
+
+def check_timeout(name: str, value: Optional[float]) -> Optional[float]:
+    """``None`` or a finite number > 0 (as float).
+
+    :raises TypeError: not a number
+    :raises ValueError: not > 0
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f'{name} must be a number or None, not {type(value).__name__}')
+    if math.isnan(value) or value <= 0:
+        raise ValueError(f'{name} must be > 0, got {value!r}')
+    return None if math.isinf(value) else float(value)
+
+
+async def connect(
+    parameters: ParametersLike = None,
+    *,
+    rpc_timeout: Optional[float] = DEFAULT_RPC_TIMEOUT,
+    backend: Optional[Backend] = None,
+) -> Connection:
+    """Connect to RabbitMQ and return the open :class:`Connection`.
+
+    :param parameters: ``ConnectionParameters``/``URLParameters``, an ``amqp://`` URL, or a list
+        of them tried in turn (``connection_attempts``/``retry_delay`` as `BlockingConnection`);
+        None: localhost as guest
+    :param rpc_timeout: default bound (seconds) on every wait for the broker (None: no bound)
+    :param backend: the I/O backend (default: asyncio on the running loop)
+    :raises AMQPConnectionError: (a subclass) when no attempt succeeded
+    """
+    params_list = param_list(parameters)
+    rpc_timeout = check_timeout('rpc_timeout', rpc_timeout)
+    if backend is None:
+        backend = AsyncioBackend()
+    last_error: Optional[BaseException] = None
+    try:
+        for params, delay in _transport.connect_with_retries(params_list):
+            if delay:
+                await backend.sleep(delay)
+            try:
+                return await Connection.open(params, backend, rpc_timeout)
+            except _NOT_FATAL_ON_RETRY:
+                raise
+            except exceptions.AMQPError as error:
+                LOGGER.warning('Connection to %s:%s failed: %r', params.host, params.port, error)
+                last_error = error
+    except BaseException:
+        erase_credentials_of(params_list)  # erase_on_connect holds on failure too
+        raise
+    erase_credentials_of(params_list)
+    if isinstance(last_error, exceptions.AMQPConnectionError):
+        raise last_error
+    raise exceptions.AMQPConnectionError(last_error)
+
+
+class Connection:
+    """An open AMQP connection; create it with :func:`connect` (``await pika.aio.connect()``).
+
+    ``async with conn:`` closes it on exit. Channels come from :meth:`channel`.
+    """
+
+    def __init__(self, params: Parameters, backend: Backend, rpc_timeout: Optional[float]) -> None:
+        self.params = params
+        self.backend = backend
+        #: default bound on waits for the broker (seconds, None: unbounded)
+        self.rpc_timeout = rpc_timeout
+        self.core = ConnectionCore(params, self)
+        self._transport: Optional[Transport] = None
+        self._timer_task: Optional[TaskHandle] = None
+        self._channels: dict[int, Channel] = {}
+        self._flush_scheduled = False
+        self._write_paused = False
+        self._drain_waiters: list[Waiter] = []
+        self._opening: Optional[Pending] = None
+        self._closed_waiters: list[Waiter] = []
+        self._unblocked_waiters: list[Waiter] = []
+        self._error: Optional[BaseException] = None
+        self._blocked = False
+        self._on_blocked: list[EventCallback] = []
+        self._on_unblocked: list[EventCallback] = []
+        self._on_close: list[EventCallback] = []
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ev.MessageDelivered: self._on_channel_event,
+            ev.RpcReply: self._on_channel_event,
+            ev.DeliveryConfirmed: self._on_channel_event,
+            ev.MessageReturned: self._on_channel_event,
+            ev.ConsumerCancelled: self._on_channel_event,
+            ev.FlowChanged: self._on_channel_event,
+            ev.ChannelOpened: self._on_channel_event,
+            ev.ChannelClosed: self._on_channel_closed,
+            ev.ConnectionOpened: self._on_opened,
+            ev.ConnectionOpenFailed: self._on_finished,
+            ev.ConnectionClosed: self._on_finished,
+            ev.ConnectionInterrupted: self._on_interrupted,
+            ev.ConnectionBlocked: self._on_blocked_event,
+            ev.ConnectionUnblocked: self._on_unblocked_event,
+        }
+
+    @classmethod
+    async def open(
+        cls, params: Parameters, backend: Backend, rpc_timeout: Optional[float]
+    ) -> Connection:
+        """Connect one ``params`` (no retries; :func:`connect` walks the list): the stream,
+        then the AMQP handshake, bounded by ``socket_timeout`` and ``stack_timeout``."""
+        self = cls(params, backend, rpc_timeout)
+        self._transport = await backend.open_transport(params, self, params.socket_timeout)
+        self.core.start()
+        self._timer_task = backend.spawn(self._run_timers())
+        handshake = params.stack_timeout or DEFAULT_HANDSHAKE_TIMEOUT
+        waiter = backend.create_waiter()
+        self._opening = Pending(waiter)
+        self.flush()
+        try:
+            await bounded(backend, waiter, backend.now() + handshake, 'AMQP handshake')
+        except BaseException as error:
+            if not isinstance(error, exceptions.AMQPError) or not self.core.is_closed:
+                self._shut_down(exceptions.AMQPConnectionError(f'connect aborted: {error!r}'))
+            raise
+        LOGGER.info(
+            'Connected to %s:%s (heartbeat %s)', params.host, params.port, self.core.heartbeat
+        )
+        return self
+
+    def __repr__(self) -> str:
+        state = 'open' if self.is_open else 'closed'
+        return f'<pika.aio.Connection {state} {self.params.host}:{self.params.port}>'
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if not self.is_closed:
+            await self.close()
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """True while the connection is usable."""
+        return self._error is None and self.core.is_open
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection is closed or lost."""
+        return self._error is not None
+
+    @property
+    def is_blocked(self) -> bool:
+        """True while the broker blocks publishing (a resource alarm, Connection.Blocked)."""
+        return self._blocked
+
+    @property
+    def close_reason(self) -> Optional[BaseException]:
+        """Why the connection closed (``ConnectionClosedByClient`` after :meth:`close`), or
+        None while open."""
+        return self._error
+
+    @property
+    def server_properties(self) -> dict[str, Any]:
+        """The broker's Connection.Start server properties."""
+        return self.core.server_properties
+
+    @property
+    def write_paused(self) -> bool:
+        """True while the transport holds more than its high-water mark of unsent bytes."""
+        return self._write_paused
+
+    # -- user operations -----------------------------------------------------------------
+
+    async def channel(
+        self, channel_number: Optional[int] = None, *, timeout: Optional[float] = None
+    ) -> Channel:
+        """Open a channel (``async with await conn.channel() as ch:`` closes it on exit).
+
+        :param channel_number: a specific number, or None for the lowest free one
+        :param timeout: bound on waiting for Channel.OpenOk (default: ``rpc_timeout``)
+        """
+        self.check_usable()
+        core_channel = self.core.open_channel(channel_number)
+        channel = Channel(self, core_channel)
+        self._channels[core_channel.channel_number] = channel
+        self.schedule_flush()
+        await channel.wait_opened(self.deadline(timeout))
+        return channel
+
+    async def close(self, reply_code: int = 200, reply_text: str = 'Normal shutdown') -> None:
+        """Close the connection (its channels and consumers first) and wait until it is closed,
+        at most ``stack_timeout`` (else 60 s); then the stream is dropped. Idempotent."""
+        if self._error is None and not self.core.is_closing:
+            self._dispatch(self.core.close(reply_code, reply_text))
+            self.flush()
+        if self._error is not None:
+            return
+        limit = self.params.stack_timeout or DEFAULT_HANDSHAKE_TIMEOUT
+        waiter = self.backend.create_waiter()
+        self._closed_waiters.append(waiter)
+        try:
+            await bounded(self.backend, waiter, self.backend.now() + limit, 'Connection.Close')
+        except exceptions.OperationTimeout:
+            self._shut_down(exceptions.ConnectionClosedByClient(reply_code, reply_text))
+
+    async def wait_closed(self) -> BaseException:
+        """Wait until the connection is closed or lost and return the cause (an exception:
+        ``ConnectionClosedByClient``, ``ConnectionClosedByBroker``, ``StreamLostError``...)."""
+        if self._error is None:
+            waiter = self.backend.create_waiter()
+            self._closed_waiters.append(waiter)
+            await waiter
+        assert self._error is not None
+        return self._error
+
+    async def wait_unblocked(self, timeout: Optional[float] = None) -> None:
+        """Return once the broker no longer blocks the connection (at once if it does not).
+
+        :raises OperationTimeout: still blocked after ``timeout`` (default ``rpc_timeout``)
+        """
+        while self._blocked:
+            self.check_usable()
+            waiter = self.backend.create_waiter()
+            self._unblocked_waiters.append(waiter)
+            await bounded(self.backend, waiter, self.deadline(timeout), 'wait_unblocked')
+
+    def add_on_blocked_callback(self, callback: EventCallback) -> None:
+        """Call ``callback(connection, Connection.Blocked method)`` when the broker blocks us."""
+        self._on_blocked.append(callback)
+
+    def add_on_unblocked_callback(self, callback: EventCallback) -> None:
+        """Call ``callback(connection, Connection.Unblocked method)`` when it unblocks us."""
+        self._on_unblocked.append(callback)
+
+    def add_on_close_callback(self, callback: EventCallback) -> None:
+        """Call ``callback(connection, error)`` once the connection is closed or lost."""
+        self._on_close.append(callback)
+
+    # -- what channels use ---------------------------------------------------------------
+
+    def deadline(self, timeout: Optional[float]) -> Optional[float]:
+        """Absolute deadline of a wait: ``timeout`` or the connection's ``rpc_timeout``."""
+        if timeout is None:
+            timeout = self.rpc_timeout
+            if timeout is None:
+                return None
+        else:
+            timeout = check_timeout('timeout', timeout)
+            if timeout is None:
+                return None
+        return self.backend.now() + timeout
+
+    def check_usable(self) -> None:
+        """Raise unless the connection is open.
+
+        :raises ConnectionWrongStateError: closing or closed
+        """
+        if self._error is not None or not self.core.is_open:
+            raise exceptions.ConnectionWrongStateError(
+                'Connection is closed' if self._error is not None else 'Connection is closing'
+            )
+
+    def schedule_flush(self) -> None:
+        """Write what the core queued at the end of this loop step (once for many calls)."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.backend.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write what the core queued now."""
+        self._flush_scheduled = False
+        core = self.core
+        if core.has_output() and self._transport is not None:
+            self._transport.write(core.data_to_send())
+
+    async def drained(self, deadline: Optional[float]) -> None:
+        """Wait until the transport is below its low-water mark (flow control).
+
+        :raises OperationTimeout: not drained by ``deadline``
+        """
+        while self._write_paused:
+            self.check_usable()
+            waiter = self.backend.create_waiter()
+            self._drain_waiters.append(waiter)
+            await bounded(self.backend, waiter, deadline, 'output drain')
+
+    def forget_channel(self, channel_number: int) -> None:
+        """Drop a finished channel from the routing table."""
+        self._channels.pop(channel_number, None)
+
+    # -- the Sink: what the backend reports ------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """Feed received bytes to the core and route its events."""
+        core = self.core
+        events = core.receive_data(data, self.backend.now())
+        if events:
+            self._dispatch(events)
+        if core.has_output() and self._transport is not None:
+            self._transport.write(core.data_to_send())
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        """The stream ended: let the core close everything (events fail the waiters)."""
+        self._transport = None
+        if self._error is None:
+            events = self.core.connection_lost(exc)
+            self._dispatch(events)
+            if self._error is None:  # the core was closed already: finish here
+                self._finish(exceptions.StreamLostError(f'Stream connection lost: {exc!r}'))
+
+    def pause_writing(self) -> None:
+        """The transport is above its high-water mark: publishes wait (flow control)."""
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        """The transport drained: wake the waiting publishers."""
+        self._write_paused = False
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- event routing -------------------------------------------------------------------
+
+    def _dispatch(self, events: list[ev.Event]) -> None:
+        handlers = self._handlers
+        for event in events:
+            handlers[type(event)](event)
+
+    def _on_channel_event(self, event: Any) -> None:
+        channel = self._channels.get(event.channel_number)
+        if channel is not None:
+            channel.on_event(event)
+
+    def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
+        channel = self._channels.pop(event.channel_number, None)
+        if channel is not None:
+            channel.on_closed(event.error)
+
+    def _on_opened(self, event: ev.ConnectionOpened) -> None:
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.settle(None)
+
+    def _on_finished(self, event: Union[ev.ConnectionClosed, ev.ConnectionOpenFailed]) -> None:
+        self._finish(event.error)
+
+    def _on_interrupted(self, event: ev.ConnectionInterrupted) -> None:
+        """Recovery is not run by `pika.aio` yet: a loss closes the connection for good."""
+        error = event.error
+        if not isinstance(error, exceptions.AMQPError):
+            error = exceptions.StreamLostError(repr(error))
+        self._dispatch(self.core.give_up(error))
+
+    def _on_blocked_event(self, event: ev.ConnectionBlocked) -> None:
+        self._blocked = True
+        self._notify(self._on_blocked, event.method)
+
+    def _on_unblocked_event(self, event: ev.ConnectionUnblocked) -> None:
+        self._blocked = False
+        waiters, self._unblocked_waiters = self._unblocked_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._notify(self._on_unblocked, event.method)
+
+    def _notify(self, callbacks: list[EventCallback], value: Any) -> None:
+        for callback in list(callbacks):
+            try:
+                callback(self, value)
+            except Exception:  # a user callback must not break the connection
+                LOGGER.exception('Connection callback %r failed', callback)
+
+    def _finish(self, error: BaseException) -> None:
+        """The connection is over: fail every wait, stop the timers, drop the stream."""
+        if self._error is not None:
+            return
+        self._error = error
+        LOGGER.info('Connection to %s:%s closed: %r', self.params.host, self.params.port, error)
+        for channel in list(self._channels.values()):
+            channel.on_closed(error)
+        self._channels.clear()
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.fail(error)
+        for waiters in (self._drain_waiters, self._unblocked_waiters):
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            waiters.clear()
+        closed, self._closed_waiters = self._closed_waiters, []
+        for waiter in closed:
+            if not waiter.done():
+                waiter.set_result(error)
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            self._timer_task = None
+        transport = self._transport
+        if transport is not None:
+            if self.core.has_output():
+                transport.write(self.core.data_to_send())
+            transport.close()
+        self._notify(self._on_close, error)
+
+    def _shut_down(self, error: exceptions.AMQPError) -> None:
+        """Give up on the stream at once (a wait expired or the caller was cancelled)."""
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.abort()
+        if self._error is None:
+            events = self.core.connection_lost(error)
+            self._dispatch(events)
+            self._finish(error)
+
+    # -- timers --------------------------------------------------------------------------
+
+    async def _run_timers(self) -> None:
+        """Run the core's timers (heartbeats, blocked timeout) and expire confirm waits, until
+        the connection is finished (then this task is cancelled)."""
+        backend = self.backend
+        core = self.core
+        while self._error is None:
+            now = backend.now()
+            delay = SWEEP_INTERVAL
+            deadline = core.next_deadline()
+            if deadline is not None and deadline - now < delay:
+                delay = max(deadline - now, 0.0)
+            await backend.sleep(delay)
+            now = backend.now()
+            if deadline is not None and now >= deadline:
+                self._dispatch(core.tick(now))
+                self.flush()
+            for channel in list(self._channels.values()):
+                channel.expire(now)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Optional
 
-from pika.cli import check
+from pika.cli import check, messages, topology
 
 __all__ = ['build_parser', 'main']
 
@@ -17,7 +17,14 @@ _DESCRIPTION = 'Tools around a RabbitMQ (AMQP 0-9-1) broker, built on the pika l
 _EPILOG = """examples:
   pika check                                   # the local broker as guest/guest
   pika check amqp://app:secret@rabbit:5672/prod
+  pika declare queue orders --durable
+  pika publish -q orders --body hello
+  pika consume orders --count 1
+  pika purge orders
+  pika delete queue orders
   pika check --help                            # help of one sub-command
+
+Every sub-command but check takes --url (default: $PIKA_URL, else the local broker).
 """
 
 
@@ -32,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
     check.add_parser(commands)
+    messages.add_parsers(commands)
+    topology.add_parsers(commands)
     return parser
 
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Optional
 
-from pika.cli import check, messages, topology
+from pika.cli import check, messages, perf, topology
 
 __all__ = ['build_parser', 'main']
 
@@ -21,6 +21,7 @@ _EPILOG = """examples:
   pika publish -q orders --body hello
   pika consume orders --count 1
   pika purge orders
+  pika perf -x 2 -y 2 -z 10                    # load test: rates and latencies
   pika delete queue orders
   pika check --help                            # help of one sub-command
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(commands)
     messages.add_parsers(commands)
     topology.add_parsers(commands)
+    perf.add_parser(commands)
     return parser
 
 

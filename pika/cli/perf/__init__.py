@@ -1,0 +1,80 @@
+"""``pika perf``: a load generator and meter for RabbitMQ in the spirit of PerfTest, built
+on pika itself (so it also measures pika).
+
+Modules: ``options`` (the command line), ``stats`` (counting and percentiles, no I/O),
+``blocking_workers`` and ``callback_workers`` (producers and consumers per adapter),
+``runner`` (the coordinator: threads or processes), ``report`` (what is printed) and
+``plot`` (the optional chart).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from pika.cli import common
+from pika.cli.perf import options as options_mod
+from pika.cli.perf import report, runner
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ['add_parser', 'perf']
+
+
+def perf(args: argparse.Namespace) -> int:
+    """``pika perf``: run, report, summarise; exit 1 when a worker failed or messages were
+    missing at the end of a ``-C`` run."""
+    opts = options_mod.options_from(args)
+    if opts.plot:
+        from pika.cli.perf.plot import require_matplotlib
+
+        require_matplotlib()
+    if opts.adapter == 'blocking' and opts.confirm and opts.confirm > 1:
+        print(
+            'pika perf: note: the blocking adapter waits for each confirm (window 1); '
+            'use --adapter select or asyncio for a window',
+            file=sys.stderr,
+        )
+    reporter = report.Reporter(opts)
+    outcome = runner.run_perf(opts, reporter.row)
+    record = report.summary_record(opts, outcome)
+    reporter.summary(record)
+    if opts.plot:
+        _plot(opts, outcome)
+    for error in outcome.errors:
+        print(f'pika perf: error: {error}', file=sys.stderr)
+    if outcome.incomplete:
+        print(f'pika perf: error: {outcome.incomplete}', file=sys.stderr)
+    return _exit_code(outcome)
+
+
+def _plot(opts: Any, outcome: runner.Outcome) -> None:
+    from pika.cli.perf.plot import write_chart
+
+    title = f'pika perf: {opts.producers}x{opts.consumers} {opts.adapter}, {opts.size} B'
+    write_chart(opts.plot, outcome.tally.rows, title)
+    print(f'pika perf: chart written to {opts.plot}', file=sys.stderr)
+
+
+def _exit_code(outcome: runner.Outcome) -> int:
+    if outcome.interrupted:
+        return common.EXIT_INTERRUPTED
+    if outcome.errors or outcome.incomplete:
+        return common.EXIT_FAILED
+    return common.EXIT_OK
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``perf`` with the sub-commands of ``pika``."""
+    parser = commands.add_parser(
+        'perf',
+        help='load test: producers and consumers, rates and latency percentiles',
+        description='Run producers and consumers against a broker and report send/receive '
+        'rates and latency percentiles (from a timestamp in each message) every second, then '
+        'a summary. Options follow RabbitMQ PerfTest.',
+        epilog=options_mod.EPILOG,
+        formatter_class=common.help_formatter(),
+    )
+    options_mod.add_arguments(parser)
+    parser.set_defaults(run=common.guarded('perf', perf))

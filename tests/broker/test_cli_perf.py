@@ -73,6 +73,13 @@ def test_asyncio_adapter_multi_ack_and_chart(amqp_url: str, tmp_path: Path) -> N
     assert len(data) > 10_000  # two panels with lines, not an empty canvas
 
 
+def test_aio_adapter_with_a_confirm_window(amqp_url: str) -> None:
+    args = ['-x', '2', '-y', '2', '-C', '600', '-c', '50', '-A', '10', '-q', '100']
+    summary, _ = perf_json(*args, '--adapter', 'aio', url=amqp_url)
+    check_counted_run(summary, 1200)
+    assert (summary['adapter'], summary['confirmed']) == ('aio', 1200)
+
+
 def test_stream_queue(amqp_url: str) -> None:
     summary, _ = perf_json('-C', '500', '--queue-type', 'stream', '-c', '100', url=amqp_url)
     check_counted_run(summary, 500)

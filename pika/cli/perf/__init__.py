@@ -2,7 +2,8 @@
 on pika itself (so it also measures pika).
 
 Modules: ``options`` (the command line), ``stats`` (counting and percentiles, no I/O),
-``blocking_workers`` and ``callback_workers`` (producers and consumers per adapter),
+``blocking_workers``, ``callback_workers`` and ``aio_workers`` (producers and consumers
+per adapter),
 ``runner`` (the coordinator: threads or processes), ``report`` (what is printed) and
 ``plot`` (the optional chart).
 """
@@ -33,7 +34,7 @@ def perf(args: argparse.Namespace) -> int:
     if opts.adapter == 'blocking' and opts.confirm and opts.confirm > 1:
         print(
             'pika perf: note: the blocking adapter waits for each confirm (window 1); '
-            'use --adapter select or asyncio for a window',
+            'use --adapter select, asyncio or aio for a window',
             file=sys.stderr,
         )
     reporter = report.Reporter(opts)

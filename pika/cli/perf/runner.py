@@ -52,6 +52,10 @@ def run_group(opts: PerfOptions, queue: str, roles: list[Role], sink: Any, stop:
             if role == 'consumer':
                 run = blocking_workers.run_consumer
             run(opts, queue, meter, stop)
+        elif opts.adapter == 'aio':
+            from pika.cli.perf.aio_workers import run_aio_group
+
+            run_aio_group(opts, queue, meters, stop)
         else:
             from pika.cli.perf.callback_workers import CallbackGroup
 

@@ -32,6 +32,7 @@ from tests.helpers.private_broker import (  # noqa: E402
     PrivateCluster,
     reap_stale_nodes,
 )
+from tests.helpers.recovery_figures import RECORDED as _RECOVERY_FIGURES  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -178,7 +179,12 @@ def _heal_private_cluster(request: pytest.FixtureRequest) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Report the private cluster's formation time and memory when a test used it."""
+    """Report the private cluster's formation time and memory when a test used it, and the
+    figures recovery scenarios recorded (tests/helpers/recovery_figures.py)."""
+    if _RECOVERY_FIGURES:
+        terminalreporter.write_sep('-', 'recovery figures')
+        for line in _RECOVERY_FIGURES:
+            terminalreporter.write_line(line)
     if _CLUSTER_REPORT:
         terminalreporter.write_sep('-', 'private cluster')
         for line in _CLUSTER_REPORT:

@@ -22,6 +22,7 @@ import pytest
 
 import pika
 from pika import exceptions
+from tests.helpers.recovery_figures import record_figures
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -80,7 +81,7 @@ class Observed:
 
 
 def report(name: str, figures: dict[str, Any]) -> None:
-    print(f'\n[failover figures] {name}: ' + ', '.join(f'{k}={v}' for k, v in figures.items()))
+    record_figures('blocking failover ' + name, figures)
 
 
 def connected_node(cluster: PrivateCluster, connection: pika.BlockingConnection) -> PrivateBroker:

@@ -15,6 +15,7 @@ import pytest
 
 import pika
 from pika import exceptions
+from tests.helpers.recovery_figures import record_figures
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -72,7 +73,7 @@ def close_my_connection(broker: PrivateBroker, connection: pika.BlockingConnecti
 
 
 def report(name: str, figures: dict[str, Any]) -> None:
-    print(f'\n[recovery figures] {name}: ' + ', '.join(f'{k}={v}' for k, v in figures.items()))
+    record_figures('blocking ' + name, figures)
 
 
 def run_until(connection: pika.BlockingConnection, done: Any, limit: float) -> None:

@@ -141,6 +141,7 @@ class BlockingConnection:
         except BaseException:
             erase_credentials_of(params_list)  # erase_on_connect holds on failure too
             raise
+        self._pump.on_alarm = self._dispatch_alarms
         self.params: Parameters = self._params
 
     def __repr__(self) -> str:
@@ -426,6 +427,23 @@ class BlockingConnection:
                     pump.write_batched_acks()
                     pump.send_now()  # acks batched by the callbacks
         return count
+
+    def _dispatch_alarms(self) -> None:
+        """Called by a blocking call waiting in the pump (lock released) when the broker
+        blocked or unblocked the connection: run those callbacks now, not at the next
+        ``process_data_events`` (issue 15 item 5: a ``basic_publish`` waiting for its
+        confirm while blocked hears about it before ``ConnectionBlockedTimeout``)."""
+        local = self._local
+        local.depth = getattr(local, 'depth', 0) + 1
+        try:
+            self._dispatch_connection_events()
+        finally:
+            local.depth -= 1
+            if local.depth == 0:
+                pump = self._pump
+                with pump.lock:
+                    pump.write_batched_acks()  # acks the callbacks made, as _dispatch does
+                    pump.send_now()
 
     def _dispatch_connection_events(self) -> int:
         pending = self._pump.conn_pending

@@ -182,6 +182,42 @@ def test_blocked_and_unblocked_callbacks(private_broker: PrivateBroker) -> None:
 
 
 @pytest.mark.private_broker
+def test_blocked_callback_fires_inside_a_blocking_publish(private_broker: PrivateBroker) -> None:
+    """Issue 15 item 5: the application sits in a confirm-mode ``basic_publish`` when the
+    broker blocks the connection; the blocked callback runs during that call (not at some
+    later ``process_data_events``), and the call fails with ``ConnectionBlockedTimeout`` at
+    the bound."""
+    bound = 2.0
+    params = pika.URLParameters(private_broker.url)
+    params.blocked_connection_timeout = bound
+    connection = BlockingConnection(params)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    queue = channel.queue_declare('', exclusive=True).method.queue
+    inside = [False]
+    seen: list[tuple[str, bool, float]] = []
+    connection.add_on_connection_blocked_callback(
+        lambda conn, frame: seen.append((frame.method.NAME, inside[0], time.monotonic()))
+    )
+    private_broker.set_memory_alarm()
+    try:
+        inside[0] = True
+        started = time.monotonic()
+        with pytest.raises(exceptions.ConnectionBlockedTimeout):
+            channel.basic_publish('', queue, b'blocked in flight', timeout=30)
+        took = time.monotonic() - started
+        inside[0] = False
+    finally:
+        private_broker.clear_memory_alarm()
+    assert [(name, during) for name, during, _at in seen] == [('Connection.Blocked', True)]
+    blocked_after = seen[0][2] - started
+    print(f'\nBLOCKED inside basic_publish: callback after {blocked_after:.3f}s, '
+          f'ConnectionBlockedTimeout after {took:.3f}s (bound {bound}s)')  # fmt: skip
+    assert bound <= took < bound + 2.0
+    assert connection.is_closed
+
+
+@pytest.mark.private_broker
 def test_blocked_connection_timeout(private_broker: PrivateBroker) -> None:
     params = pika.URLParameters(private_broker.url)
     params.blocked_connection_timeout = 1.0

@@ -76,6 +76,12 @@ class Pump:
         self.opened = False
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
+        #: Connection.Blocked/Unblocked routed and not yet dispatched (set by the router)
+        self.alarm_pending = False
+        #: dispatches them to the application's callbacks (set by BlockingConnection); a
+        #: waiting call runs it with the lock released, so the blocked callback fires even
+        #: while the application sits in a blocking call such as a confirm-mode publish
+        self.on_alarm: Optional[Callable[[], Any]] = None
         self._out = SendQueue()  # what the kernel has not taken yet
         self._leader = False
         # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
@@ -276,6 +282,10 @@ class Pump:
     def _wait(self, done: Callable[[], bool], deadline: Optional[float]) -> bool:
         """The loop of :meth:`wait`: lead a cycle or follow, until done or timed out."""
         while True:  # done() is checked once per cycle or wake-up, right after it
+            if self.alarm_pending and self.on_alarm is not None:
+                self._dispatch_alarm(self.on_alarm)
+                if done():
+                    return True
             if self.error is not None:
                 return done()
             now = _monotonic()
@@ -301,6 +311,16 @@ class Pump:
                 return True
             if deadline is not None and _monotonic() >= deadline:
                 return False
+
+    def _dispatch_alarm(self, on_alarm: Callable[[], Any]) -> None:
+        """Run the blocked/unblocked callbacks with the lock released (lock held on entry
+        and on return, even when a callback raises: the waiting call then raises it)."""
+        self.alarm_pending = False
+        self.lock.release()
+        try:
+            on_alarm()
+        finally:
+            self.lock.acquire()
 
     def wake_followers(self) -> None:
         """Make sleeping waiters re-check their conditions, after events were routed (lock

@@ -186,7 +186,10 @@ class EventRouter:
         self._pump.recovered(event.params, event.renamed)
 
     def _on_connection_event(self, event: ev.Event) -> None:
+        """Connection.Blocked/Unblocked: queued for the application, and a call waiting in
+        the pump dispatches it (``Pump.on_alarm``)."""
         self._conn_pending.append(event)
+        self._pump.alarm_pending = True
 
     def _on_flow(self, event: ev.FlowChanged) -> None:
         LOGGER.info('Channel %d flow active=%s', event.channel_number, event.active)

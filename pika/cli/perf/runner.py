@@ -5,9 +5,9 @@ the run ends and tells every worker to stop.
 Workers and coordinator only share a report queue and a stop flag (``queue.SimpleQueue`` and
 ``threading.Event``, or their ``multiprocessing`` twins), so the same code runs in both
 modes. Consumers start first and report ``ready`` before any producer starts, so the first
-messages do not wait for a consumer. A ``-C`` run ends when every message was received (or,
-without consumers, when every producer is done), a ``-z`` run when its time is up, any run on
-Ctrl-C or when a worker reports an error.
+messages do not wait for a consumer; the clock starts when every producer is ready. A ``-C``
+run ends when every message was received (or, without consumers, when every producer is
+done), a ``-z`` run when its time is up, any run on Ctrl-C or when a worker reports an error.
 """
 
 from __future__ import annotations
@@ -248,6 +248,8 @@ def run_perf(opts: PerfOptions, on_row: Callable[[dict[str, Any], Tally], None])
         coordinator.wait_ready(consumer_ids)
         if not coordinator.outcome.errors:
             coordinator.start(_groups(opts, 'producer', 0, opts.producers))
+            coordinator.wait_ready(producer_ids)  # the clock starts once all are connected
+        if not coordinator.outcome.errors:
             coordinator.measure(producer_ids)
     except KeyboardInterrupt:
         coordinator.outcome.interrupted = True

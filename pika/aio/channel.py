@@ -49,8 +49,6 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 _GET_OK = spec.Basic.GetOk.INDEX
 _CONSUME_OK = spec.Basic.ConsumeOk.INDEX
 _CANCEL_OK = spec.Basic.CancelOk.INDEX
-#: queued output above which a publish writes at once instead of at the end of the loop step
-_FLUSH_BYTES = 64 * 1024
 
 ReturnCallback = Callable[['Channel', spec.Basic.Return, spec.BasicProperties, bytes], Any]
 """``callback(channel, method, properties, body)`` for a returned message no confirm-mode
@@ -429,14 +427,10 @@ class Channel:
         if self._error is not None:
             self.check_usable()
         connection = self.connection
-        core = self._core
-        core.publish(exchange, routing_key, body, properties, mandatory)
-        if connection.core.pending_bytes > _FLUSH_BYTES:
-            connection.flush()
-            if connection.write_paused:
-                await connection.drained(connection.deadline(timeout))
-        else:
-            connection.schedule_flush()
+        self._core.publish(exchange, routing_key, body, properties, mandatory)
+        connection.wrote()
+        if connection.write_paused:
+            await connection.drained(connection.deadline(timeout))
 
     async def _publish_confirmed(
         self,
@@ -461,10 +455,7 @@ class Channel:
         assert tag is not None
         waiter = self._backend.create_waiter()
         confirms.add((tag, waiter, deadline, exchange, routing_key, body, properties, mandatory))
-        if connection.core.pending_bytes > _FLUSH_BYTES:
-            connection.flush()
-        else:
-            connection.schedule_flush()
+        connection.wrote()
         await waiter
 
     # -- acknowledgements ----------------------------------------------------------------
@@ -475,10 +466,14 @@ class Channel:
             delivery_tag = args_mod.delivery_tag_value(delivery_tag)
         if multiple is not False and multiple is not True:
             args_mod.require_bool('multiple', multiple)
+        self.ack_delivery(delivery_tag, multiple)
+
+    def ack_delivery(self, delivery_tag: int, multiple: bool) -> None:
+        """Queue Basic.Ack for a checked tag (``Message.ack``'s path: no coroutine of its own)."""
         if self._error is not None:
             self.check_usable()
         self._core.ack(delivery_tag, multiple)
-        self._after_send()
+        self.connection.wrote()
 
     async def basic_nack(
         self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True
@@ -491,7 +486,7 @@ class Channel:
         if self._error is not None:
             self.check_usable()
         self._core.send(spec.Basic.Nack(tag, multiple, requeue))
-        self._after_send()
+        self.connection.wrote()
 
     async def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> None:
         """Refuse one delivery, requeued unless ``requeue`` is False."""
@@ -500,14 +495,7 @@ class Channel:
         if self._error is not None:
             self.check_usable()
         self._core.send(spec.Basic.Reject(tag, requeue))
-        self._after_send()
-
-    def _after_send(self) -> None:
-        connection = self.connection
-        if connection.core.pending_bytes > _FLUSH_BYTES:
-            connection.flush()
-        else:
-            connection.schedule_flush()
+        self.connection.wrote()
 
     def requeue(self, delivery_tag: int) -> None:
         """Nack one delivery with ``requeue=True`` now (consumers giving back what they buffer)."""

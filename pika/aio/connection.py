@@ -148,6 +148,7 @@ class Connection:
         #: default bound on waits for the broker (seconds, None: unbounded)
         self.rpc_timeout = rpc_timeout
         self.core = ConnectionCore(params, self)
+        self._output = self.core.output
         self._transport: Optional[Transport] = None
         self._timer_task: Optional[TaskHandle] = None
         self._channels: dict[int, Channel] = {}
@@ -163,7 +164,7 @@ class Connection:
         self._on_unblocked: list[EventCallback] = []
         self._on_close: list[EventCallback] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
-            ev.MessageDelivered: self._on_channel_event,
+            ev.MessageDelivered: self._on_delivered,
             ev.RpcReply: self._on_channel_event,
             ev.DeliveryConfirmed: self._on_channel_event,
             ev.MessageReturned: self._on_channel_event,
@@ -247,6 +248,14 @@ class Connection:
     def server_properties(self) -> dict[str, Any]:
         """The broker's Connection.Start server properties."""
         return self.core.server_properties
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes queued for the broker and not yet sent (the core's queue plus the transport's
+        buffer): bounded by flow control."""
+        transport = self._transport
+        buffered = 0 if transport is None else transport.get_write_buffer_size()
+        return buffered + self.core.pending_bytes
 
     @property
     def write_paused(self) -> bool:
@@ -350,6 +359,16 @@ class Connection:
             self._flush_scheduled = True
             self.backend.call_soon(self.flush)
 
+    def wrote(self) -> None:
+        """A channel queued frames (publish, ack): write them at the end of this loop step,
+        or at once when more than :data:`FLUSH_BYTES` are queued (the hot paths' one call)."""
+        output = self._output
+        if len(output.buffer) + output.parts_size > FLUSH_BYTES:
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.backend.call_soon(self.flush)
+
     def flush(self) -> None:
         """Write what the core queued now."""
         self._flush_scheduled = False
@@ -410,6 +429,11 @@ class Connection:
         handlers = self._handlers
         for event in events:
             handlers[type(event)](event)
+
+    def _on_delivered(self, event: ev.MessageDelivered) -> None:
+        channel = self._channels.get(event.channel_number)
+        if channel is not None:
+            channel.on_delivery(event)
 
     def _on_channel_event(self, event: Any) -> None:
         channel = self._channels.get(event.channel_number)

@@ -105,8 +105,12 @@ class Message:
         :raises AMQPChannelError: already settled
         :raises ChannelWrongStateError: its channel is closed
         """
-        self._settle()
-        await self._channel.basic_ack(self.method.delivery_tag, multiple)
+        if self._settled or multiple is not False:
+            self._settle()
+            await self._channel.basic_ack(self.method.delivery_tag, multiple)
+            return
+        self._settled = True
+        self._channel.ack_delivery(self.method.delivery_tag, False)
 
     async def nack(self, multiple: bool = False, requeue: bool = True) -> None:
         """Refuse it; ``requeue=True`` gives it back to the queue, else it is dropped or

@@ -167,6 +167,9 @@ class _AckRecorder:
     async def basic_ack(self, tag: int, multiple: bool) -> None:
         self.calls.append(('ack', tag, multiple))
 
+    def ack_delivery(self, tag: int, multiple: bool) -> None:
+        self.calls.append(('ack', tag, multiple))
+
     async def basic_nack(self, tag: int, multiple: bool, requeue: bool) -> None:
         self.calls.append(('nack', tag, multiple, requeue))
 

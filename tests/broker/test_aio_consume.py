@@ -1,0 +1,194 @@
+"""`pika.aio` consuming against the real broker: `async with ch.consume(...)`, `async for`,
+`msg.process()`, requeue of prefetched messages on exit, and how iteration ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import pika.aio
+from pika import exceptions
+from tests.helpers.aio import LOOP_KINDS, run
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture(params=LOOP_KINDS)
+def loop_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def _count_becomes(ch: pika.aio.Channel, queue: str, messages: int, consumers: int) -> None:
+    """Poll the queue until it holds ``messages`` ready messages and ``consumers`` consumers."""
+    for _ in range(200):
+        ok = await ch.queue_declare(queue, passive=True)
+        if (ok.method.message_count, ok.method.consumer_count) == (messages, consumers):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f'queue holds {ok.method.message_count} messages, '
+                         f'{ok.method.consumer_count} consumers')  # fmt: skip
+
+
+def test_consume_with_process_acks_and_requeues_on_error(loop_kind: str, amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            for i in range(5):
+                await ch.basic_publish('', queue, b'%d' % i)
+            done: list[bytes] = []
+            failed_once = False
+            async with ch.consume(queue, prefetch=10) as messages:
+                async for msg in messages:
+                    try:
+                        async with msg.process(requeue_on_error=True):
+                            if msg.body == b'2' and not failed_once:
+                                failed_once = True
+                                raise RuntimeError('first attempt fails')
+                            done.append(msg.body)
+                    except RuntimeError:
+                        continue
+                    if msg.body == b'2':
+                        assert msg.redelivered
+                    if len(done) == 5:
+                        break
+            assert sorted(done) == [b'0', b'1', b'2', b'3', b'4']
+            await _count_becomes(ch, queue, 0, 0)
+
+    run(loop_kind, main)
+
+
+def test_exit_requeues_prefetched_messages(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            for i in range(100):
+                await ch.basic_publish('', queue, b'%d' % i)
+            async with ch.consume(queue, prefetch=50) as messages:
+                first = await messages.__anext__()
+                for _ in range(100):  # let the prefetch window fill
+                    if messages.buffered == 49:
+                        break
+                    await asyncio.sleep(0.02)
+                assert messages.buffered == 49
+                await first.ack()
+            assert messages.buffered == 0
+            await _count_becomes(ch, queue, 99, 0)  # none lost, none left unacked
+            again = await ch.basic_get(queue)
+            assert again is not None and again.body == b'1' and again.redelivered
+
+    run('asyncio', main)
+
+
+def test_handed_out_messages_stay_the_applications_after_exit(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.basic_publish('', queue, b'kept')
+            async with ch.consume(queue) as messages:
+                msg = await messages.__anext__()
+            await msg.ack()  # still valid on the open channel
+            await _count_becomes(ch, queue, 0, 0)
+            with pytest.raises(StopAsyncIteration):
+                await messages.__anext__()
+
+    run('asyncio', main)
+
+
+def test_auto_ack_consumer(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            for i in range(3):
+                await ch.basic_publish('', queue, b'%d' % i)
+            bodies = []
+            async with ch.consume(queue, auto_ack=True) as messages:
+                async for msg in messages:
+                    with pytest.raises(exceptions.AMQPChannelError):
+                        await msg.ack()
+                    bodies.append(msg.body)
+                    if len(bodies) == 3:
+                        break
+            assert bodies == [b'0', b'1', b'2']
+            await _count_becomes(ch, queue, 0, 0)
+
+    run('asyncio', main)
+
+
+def test_broker_cancel_ends_iteration_with_consumer_cancelled(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.basic_publish('', queue, b'before delete')
+            other = await conn.channel()
+            got = []
+            with pytest.raises(exceptions.ConsumerCancelled):
+                async with ch.consume(queue) as messages:
+                    async for msg in messages:
+                        got.append(msg.body)
+                        await msg.ack()
+                        await other.queue_delete(queue)
+            assert got == [b'before delete']
+            assert ch.is_open
+
+    run('asyncio', main)
+
+
+def test_channel_closed_by_broker_ends_iteration_with_its_error(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            ch = await conn.channel()
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.basic_publish('', queue, b'x')
+            with pytest.raises(exceptions.ChannelClosedByBroker) as info:
+                async with ch.consume(queue) as messages:
+                    async for _msg in messages:
+                        await ch.basic_ack(9999)  # unknown tag: the broker closes the channel
+            assert info.value.reply_code == 406
+            assert ch.is_closed
+
+    run('asyncio', main)
+
+
+def test_closing_the_channel_ends_iteration_quietly(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            ch = await conn.channel()
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+
+            async def iterate() -> int:
+                seen = 0
+                async with ch.consume(queue) as messages:
+                    async for _msg in messages:
+                        seen += 1
+                return seen
+
+            task = asyncio.ensure_future(iterate())
+            await asyncio.sleep(0.2)
+            await ch.close()
+            assert await asyncio.wait_for(task, 10) == 0
+
+    run('asyncio', main)
+
+
+def test_two_consumers_on_one_channel(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            first = (await ch.queue_declare('', exclusive=True)).method.queue
+            second = (await ch.queue_declare('', exclusive=True)).method.queue
+            async with ch.consume(first) as a, ch.consume(second) as b:
+                await ch.basic_publish('', second, b'to b')
+                await ch.basic_publish('', first, b'to a')
+                msg_a = await asyncio.wait_for(a.__anext__(), 10)
+                msg_b = await asyncio.wait_for(b.__anext__(), 10)
+                assert (msg_a.body, msg_b.body) == (b'to a', b'to b')
+                await msg_a.ack()
+                await msg_b.ack()
+            with pytest.raises(exceptions.DuplicateConsumerTag):
+                async with (
+                    ch.consume(first, consumer_tag='t'),
+                    ch.consume(second, consumer_tag='t'),
+                ):
+                    pass
+
+    run('asyncio', main)

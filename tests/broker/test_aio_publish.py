@@ -1,0 +1,197 @@
+"""`pika.aio` publishing against the real broker: plain publishes, confirm mode with many in
+flight and a bounded window, nacks, returns, flow control and blocked-connection events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+import pika
+import pika.aio
+from pika import exceptions, spec
+from pika.aio.backend import WRITE_HIGH_WATER
+from pika.aio.connection import FLUSH_BYTES
+from tests.helpers.aio import LOOP_KINDS, run
+
+if TYPE_CHECKING:
+    from tests.helpers.private_broker import PrivateBroker
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture(params=LOOP_KINDS)
+def loop_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_publish_and_get_round_trip_with_properties(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            props = pika.BasicProperties(
+                content_type='text/plain', delivery_mode=2, headers={'a': 1}, correlation_id='c'
+            )
+            await ch.basic_publish('', queue, 'héllo', props)
+            await ch.basic_publish('', queue, b'x' * 300_000)  # several body frames
+            first = await ch.basic_get(queue)
+            assert first is not None
+            assert first.body == 'héllo'.encode() and first.properties.headers == {'a': 1}
+            assert first.properties.correlation_id == 'c' and first.message_count == 1
+            assert first.routing_key == queue and first.exchange == '' and not first.redelivered
+            await first.ack()
+            second = await ch.basic_get(queue, auto_ack=True)
+            assert second is not None and second.body == b'x' * 300_000
+            assert await ch.basic_get(queue) is None
+
+    run('asyncio', main)
+
+
+def test_confirms_with_1000_in_flight(loop_kind: str, amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.confirm_delivery()
+            results = await asyncio.gather(
+                *(ch.basic_publish('', queue, b'%d' % i) for i in range(1000))
+            )
+            assert results == [None] * 1000
+            declared = await ch.queue_declare(queue, passive=True)
+            assert declared.method.message_count == 1000
+            first = await ch.basic_get(queue, auto_ack=True)
+            assert first is not None and first.body == b'0'  # in publish order
+
+    run(loop_kind, main)
+
+
+def test_confirm_window_bounds_messages_in_flight(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.confirm_delivery()
+            ch.confirm_window = 10
+            frames_before = conn.core.frames_sent
+            tasks = [asyncio.ensure_future(ch.basic_publish('', queue, b'm')) for _ in range(50)]
+            await asyncio.sleep(0)  # every task ran up to its first await
+            assert conn.core.frames_sent - frames_before == 10 * 3  # method, header, body each
+            await asyncio.gather(*tasks)
+            assert (await ch.queue_declare(queue, passive=True)).method.message_count == 50
+            with pytest.raises(ValueError):
+                ch.confirm_window = 0
+
+    run('asyncio', main)
+
+
+def test_nack_raises_nack_error(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            arguments = {'x-max-length': 1, 'x-overflow': 'reject-publish'}
+            queue = (await ch.queue_declare('', exclusive=True, arguments=arguments)).method.queue
+            await ch.confirm_delivery()
+            await ch.basic_publish('', queue, b'fits')
+            with pytest.raises(exceptions.NackError) as info:
+                await ch.basic_publish('', queue, b'refused')
+            assert info.value.messages[0].body == b'refused'
+            assert isinstance(info.value.messages[0].method, spec.Basic.Nack)
+            await ch.basic_publish('', 'pikatest-no-such-queue', b'unroutable but acked')
+
+    run('asyncio', main)
+
+
+def test_mandatory_unroutable_raises_or_reaches_the_return_callback(amqp_url: str) -> None:
+    returned: list[bytes] = []
+
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            plain = await conn.channel()
+            plain.add_on_return_callback(lambda ch, method, props, body: returned.append(body))
+            await plain.basic_publish('', 'pikatest-no-such-queue', b'back', mandatory=True)
+            await plain.queue_declare('', exclusive=True)  # the Return came before this reply
+            confirming = await conn.channel()
+            await confirming.confirm_delivery()
+            queue = (await confirming.queue_declare('', exclusive=True)).method.queue
+            outcomes = await asyncio.gather(
+                confirming.basic_publish('', queue, b'ok', mandatory=True),
+                confirming.basic_publish('', 'pikatest-no-such-queue', b'lost', mandatory=True),
+                confirming.basic_publish('', queue, b'ok too', mandatory=True),
+                return_exceptions=True,
+            )
+            assert outcomes[0] is None and outcomes[2] is None
+            assert isinstance(outcomes[1], exceptions.UnroutableError)
+            assert outcomes[1].messages[0].body == b'lost'
+
+    run('asyncio', main)
+    assert returned == [b'back']
+
+
+def test_publish_on_a_closed_channel_raises(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            ch = await conn.channel()
+            await ch.close()
+            with pytest.raises(exceptions.ChannelWrongStateError):
+                await ch.basic_publish('', 'q', b'x')
+            confirming = await conn.channel()
+            await confirming.confirm_delivery()
+            pending = asyncio.ensure_future(confirming.basic_publish('', 'q', b'x'))
+            await asyncio.sleep(0)
+            await conn.close()
+            with pytest.raises(exceptions.ChannelClosedByClient):
+                await pending  # a closing channel drops confirms: the close fails the wait
+
+    run('asyncio', main)
+
+
+@pytest.mark.private_broker
+def test_flow_control_and_blocked_events(private_broker: PrivateBroker) -> None:
+    """While a memory alarm blocks the connection, publishes without confirms stop being
+    queued once the transport is above its high-water mark: memory stays bounded. Unblocked,
+    everything arrives."""
+    events: list[str] = []
+    body = b'b' * 10_000
+    count = 2_000  # 20 MB: far above what the socket buffers and the high-water mark hold
+
+    async def publisher(ch: pika.aio.Channel, queue: str, peak: list[int]) -> None:
+        for _ in range(count):
+            await ch.basic_publish('', queue, body)
+            peak[0] = max(peak[0], ch.connection.buffered_bytes)
+
+    async def main() -> None:
+        params = pika.URLParameters(private_broker.url)
+        async with await pika.aio.connect(params) as conn:
+            conn.add_on_blocked_callback(lambda c, method: events.append('blocked'))
+            conn.add_on_unblocked_callback(lambda c, method: events.append('unblocked'))
+            ch = await conn.channel()
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await asyncio.to_thread(private_broker.set_memory_alarm)
+            await ch.basic_publish('', queue, b'first')  # the broker blocks at a publish
+            for _ in range(100):
+                if conn.is_blocked:
+                    break
+                await asyncio.sleep(0.05)
+            assert conn.is_blocked
+            peak = [0]
+            task = asyncio.ensure_future(publisher(ch, queue, peak))
+            await asyncio.sleep(1.0)
+            assert not task.done()  # held back by flow control
+            assert conn.write_paused
+            limit = WRITE_HIGH_WATER + FLUSH_BYTES + 2 * (len(body) + 100)
+            assert 0 < peak[0] <= limit  # bounded, whatever the producer does
+            with pytest.raises(exceptions.OperationTimeout):
+                await conn.wait_unblocked(timeout=0.1)
+            await asyncio.to_thread(private_broker.clear_memory_alarm)
+            await conn.wait_unblocked(timeout=30)
+            await asyncio.wait_for(task, 60)
+            for _ in range(100):  # plain publishes reach the queue process asynchronously
+                declared = await ch.queue_declare(queue, passive=True)
+                if declared.method.message_count == count + 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert declared.method.message_count == count + 1
+
+    try:
+        run('asyncio', main, timeout=120)
+    finally:
+        private_broker.clear_memory_alarm()
+    assert events == ['blocked', 'unblocked']

@@ -95,13 +95,14 @@ and nothing on this machine checks it (install it, e.g. pyenv install 3.9)")
     done
 }
 
-# The broker tests each other Python runs: both callback front-ends and the seed examples.
+# The broker tests each other Python runs: both callback front-ends, the seed examples and pika.aio.
 OTHER_PYTHON_SMOKE=(
     tests/broker/test_select_connection.py
     tests/broker/test_blocking_basic.py
     tests/broker/test_seed_blocking_examples.py
     tests/broker/test_seed_cps_example.py
     tests/broker/test_asyncore_seed.py
+    tests/broker/test_aio_basic.py
 )
 
 finish() {

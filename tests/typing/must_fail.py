@@ -9,6 +9,7 @@ below stops catching the mistake (say, ``port`` becomes ``Any``), the typing tes
 from __future__ import annotations
 
 import pika
+import pika.aio
 from pika import spec
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.channel import Channel
@@ -74,3 +75,16 @@ def wrong_callbacks(channel: Channel) -> None:
     channel.add_on_flow_callback(takes_str)  # type: ignore[arg-type]
     channel.add_on_close_callback(takes_str)  # type: ignore[arg-type]
     spec.Basic.Ack(delivery_tag='1')  # type: ignore[arg-type]
+
+
+async def wrong_aio_calls(ch: pika.aio.Channel) -> None:
+    await ch.queue_declare(5)  # type: ignore[arg-type]
+    await ch.basic_qos(prefetch_count='10')  # type: ignore[arg-type]
+    ok = await ch.queue_declare('q')
+    ok.method.queue + 1  # type: ignore[operator]
+    msg = await ch.basic_get('q')
+    print(msg.body)  # type: ignore[union-attr]
+    async with ch.consume('q') as messages:
+        async for message in messages:
+            message.body + 'text'  # type: ignore[operator]
+    ch.basic_publish('', 'q', b'never awaited')  # type: ignore[unused-coroutine]

@@ -158,6 +158,12 @@ gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider -m 'not priva
 gate 'cluster tests (private 3-node cluster)' 600 "$PY" -m pytest -q -ra -p no:cacheprovider \
     -m private_cluster tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
+# The documentation site: Sphinx (guides + API reference from the docstrings), warnings are
+# errors; then every ```python example of README.md and docs/*.md runs against the broker
+# (blocks marked "# fragment" are listed as skipped).
+gate 'docs: sphinx build, warnings are errors' 300 env PYTHON="$PY" OUT="$LOG_DIR/docs-html" \
+    bash tools/build_docs.sh
+gate 'docs: run the code examples' 300 "$PY" tools/run_doc_examples.py
 # The sdist and the wheel build, pass `twine check`, and the wheel alone (clean venv, no
 # PYTHONPATH) imports every public module and runs the demo: a file left out of it fails here.
 gate 'packaging: build, twine check, wheel in a clean venv' 180 "$PY" tools/check_package.py

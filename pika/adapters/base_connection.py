@@ -131,7 +131,7 @@ class BaseConnection(Connection):
         between them. ``on_done`` is called once, from the loop, with the open connection (an
         instance of the class this is called on) or with an `AMQPConnectorException`:
         `AMQPConnectionWorkflowFailed` (its ``.exceptions`` holds one error per attempt) or
-        `AMQPConnectionWorkflowAborted` after `abort()`. Both are `AMQPConnectionError`s.
+        `AMQPConnectionWorkflowAborted` after `abort()`, both `AMQPConnectionError` subclasses.
 
         :param connection_configs: a sequence of `ConnectionParameters`/`URLParameters`
         :param on_done: ``on_done(connection_or_exception)``

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pika import exceptions
 from pika.cli import common
-from tests.helpers.cli import run_pika
+from tests.helpers.cli import ROOT, run_pika
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -125,3 +129,27 @@ def test_queue_of_another_type_exits_1(amqp_url: str, queue: str) -> None:
     result = run_pika('perf', '-C', '10', '-u', queue, '--queue-type', 'quorum', url=amqp_url)
     assert result.returncode == common.EXIT_FAILED
     assert '406 PRECONDITION_FAILED' in result.stderr
+
+
+def test_sigterm_ends_the_run_with_a_summary(amqp_url: str, conn: BlockingConnection) -> None:
+    """A kill (as Ctrl-C) stops the workers, deletes the queue and prints the summary."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PIKA_URL=amqp_url)
+    command = [sys.executable, '-m', 'pika', 'perf', '-r', '300', '--processes', '--json']
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = json.loads(process.stdout.readline())  # the first interval: running
+            assert first['kind'] == 'interval'
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == common.EXIT_INTERRUPTED, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary['interrupted'] is True
+    assert summary['sent'] > 0
+    assert summary['received'] > 0
+    with pytest.raises(exceptions.ChannelClosedByBroker, match='NOT_FOUND'):
+        conn.channel().queue_declare(summary['queue'], passive=True)

@@ -180,3 +180,23 @@ def test_perf_help_lists_the_perftest_options(capsys: pytest.CaptureFixture[str]
     assert 'examples:\n  pika perf' in out
     assert '--json' in out
     assert '--processes' in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_gets_a_bar_rewritten_in_place() -> None:
+    opts = options.PerfOptions(url='amqp://localhost', duration=10.0)
+    out = _Terminal()
+    reporter = report.Reporter(opts, out)
+    now = [0.0]
+    tally = Tally(clock=lambda: now[0])
+    now[0] = 5.0
+    reporter.row(tally.close_interval(), tally)
+    assert out.getvalue().startswith('\r[' + '#' * 12 + '.' * 12 + ']  50% time     5.0 s')
+    assert out.getvalue().endswith('\x1b[K')  # clears what a longer previous line left
+    outcome = runner.Outcome(tally, queue='q', seconds=5.0)
+    reporter.summary(report.summary_record(opts, outcome))
+    assert '\x1b[K\nsummary: ' in out.getvalue()  # the bar's line is ended first

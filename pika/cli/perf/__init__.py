@@ -10,6 +10,8 @@ per adapter),
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from pika.cli.perf import report, runner
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
 __all__ = ['add_parser', 'perf']
 
@@ -38,7 +41,8 @@ def perf(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     reporter = report.Reporter(opts)
-    outcome = runner.run_perf(opts, reporter.row)
+    with _sigterm_as_interrupt():
+        outcome = runner.run_perf(opts, reporter.row)
     record = report.summary_record(opts, outcome)
     reporter.summary(record)
     if opts.plot:
@@ -48,6 +52,24 @@ def perf(args: argparse.Namespace) -> int:
     if outcome.incomplete:
         print(f'pika perf: error: {outcome.incomplete}', file=sys.stderr)
     return _exit_code(outcome)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``) ends the run as Ctrl-C does: workers stopped, the
+    generated queue deleted, the summary printed."""
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f'signal {signum}')
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _plot(opts: Any, outcome: runner.Outcome) -> None:

@@ -13,6 +13,7 @@ done), a ``-z`` run when its time is up, any run on Ctrl-C or when a worker repo
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_mod
 import signal
 import threading
@@ -40,10 +41,27 @@ IDLE_END = 5.0
 Role = tuple[str, int]  # ('producer' | 'consumer', worker id)
 
 
+class OrphanAwareStop:
+    """The stop flag of a worker process: set by the coordinator, or as good as set once the
+    coordinator is gone (killed), so no worker outlives it."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+        self.parent = os.getppid()
+
+    def is_set(self) -> bool:
+        """Should the worker stop?"""
+        return self.stop.is_set() or os.getppid() != self.parent
+
+
 def run_group(opts: PerfOptions, queue: str, roles: list[Role], sink: Any, stop: Any) -> None:
     """Run workers (one per role) until ``stop``: the target of every thread and process."""
     if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+        # Ctrl-C and a kill of the process group are the coordinator's to handle: it stops
+        # every worker and collects its last report (and a worker whose coordinator died stops)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop = OrphanAwareStop(stop)
     meters = [(role, Meter(sink, worker)) for role, worker in roles]
     try:
         if opts.adapter == 'blocking':

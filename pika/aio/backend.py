@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from pika.adapters._io import transport as _transport
@@ -36,6 +37,7 @@ __all__ = [
     'TaskHandle',
     'Transport',
     'Waiter',
+    'running_backend',
 ]
 
 #: Bytes a transport may hold unsent before it tells the connection to pause writing; a
@@ -141,6 +143,25 @@ class Backend(Protocol):
         :raises AMQPConnectionError: a subclass saying what failed (resolve, connect, TLS,
             time-out)
         """
+
+
+def running_backend() -> Backend:
+    """The backend of the async library running the caller: asyncio (uvloop included) when a
+    loop runs, else trio inside ``trio.run`` (the ``pika[trio]`` extra). No dependency is
+    needed to tell them apart: trio is only looked at once something imported it.
+
+    :raises RuntimeError: neither asyncio nor trio is running
+    """
+    try:
+        return AsyncioBackend(asyncio.get_running_loop())
+    except RuntimeError:
+        pass
+    if 'trio' in sys.modules:
+        from pika.aio import trio_backend
+
+        if trio_backend.trio_running():
+            return trio_backend.TrioBackend()
+    raise RuntimeError('pika.aio needs a running asyncio event loop or trio.run')
 
 
 class _StreamProtocol(asyncio.Protocol):

@@ -24,7 +24,7 @@ from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
 from pika._url_parameters import URLParameters
 from pika.adapters._io import transport as _transport
-from pika.aio.backend import AsyncioBackend
+from pika.aio.backend import running_backend
 from pika.aio.channel import Channel
 from pika.aio.waits import Pending, bounded
 from pika.connection import erase_credentials_of
@@ -108,13 +108,13 @@ async def connect(
         of them tried in turn (``connection_attempts``/``retry_delay`` as `BlockingConnection`);
         None: localhost as guest
     :param rpc_timeout: default bound (seconds) on every wait for the broker (None: no bound)
-    :param backend: the I/O backend (default: asyncio on the running loop)
+    :param backend: the I/O backend (default: that of the running library, asyncio or trio)
     :raises AMQPConnectionError: (a subclass) when no attempt succeeded
     """
     params_list = param_list(parameters)
     rpc_timeout = check_timeout('rpc_timeout', rpc_timeout)
     if backend is None:
-        backend = AsyncioBackend()
+        backend = running_backend()
     last_error: Optional[BaseException] = None
     try:
         for params, delay in _transport.connect_with_retries(params_list):

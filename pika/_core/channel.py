@@ -126,6 +126,15 @@ class ChannelCore:
         #: The application's methods in flight or queued at the loss(es) since the last
         #: replay, in order; sent again by :meth:`resend_interrupted` (``resend_on_recovery``)
         self.interrupted: list[Any] = []
+        #: Recovery: a recovered confirm-mode channel is on probation until its first
+        #: Basic.Ack; a Nack first makes the recoverer open it afresh (RabbitMQ 3.10.8 can
+        #: keep a recovered channel nacking every publish to a quorum queue)
+        self.on_probation = False
+        #: such fresh reopens since the last Basic.Ack (the recoverer bounds them)
+        self.nack_reopens = 0
+        # our Channel.Close of a reopen is in flight: everything but its CloseOk is dropped
+        self._discarding = False
+        self._saved_handlers: dict[str, Callable[[Any], None]] = {}
         self._was_opened = False
         self._method_handlers: dict[str, Callable[[Any], None]] = {
             'Channel.OpenOk': self._on_channel_open_ok,
@@ -506,7 +515,7 @@ class ChannelCore:
                 UNEXPECTED_FRAME, f'UNEXPECTED_FRAME - channel {self.channel_number}: {exc}'
             )
             return
-        if body is None or self.state is _CLOSING:
+        if body is None or self.state is _CLOSING or self._discarding:
             return
         self._content_complete(body)
 
@@ -533,7 +542,7 @@ class ChannelCore:
             complete = assembler.on_header(len(body), properties)
             if complete is None:
                 complete = assembler.on_body(body)
-            if complete is not None and self.state is not _CLOSING:
+            if complete is not None and self.state is not _CLOSING and not self._discarding:
                 self._content_complete(complete)
         return True
 
@@ -560,6 +569,9 @@ class ChannelCore:
         state = self.state
         if name in CHANNEL_INBOUND[state]:
             self._method_handlers[name](method)
+            return
+        if self._discarding:  # a late reply, our CloseOk: not on the hot path
+            self._discard(method)
             return
         if state is _CLOSING:
             if spec.has_content(method.INDEX):
@@ -654,9 +666,22 @@ class ChannelCore:
                 f'{self.channel_number}, never published (last: {self._delivery_tag})',
             )
         elif self.record is not None:
+            if self.on_probation and self._nacked_on_probation(method):
+                return
             self._confirmed_with_record(method, self.record)
         else:
             self._emit(events.DeliveryConfirmed(self.channel_number, method))
+
+    def _nacked_on_probation(self, method: Any) -> bool:
+        """The first confirm of a recovered channel: an Ack ends the probation; a Nack asks
+        the recoverer to open the channel afresh. True: the confirm is not reported (its
+        messages are published again on the fresh channel)."""
+        if method.INDEX != _NACK_INDEX:
+            self.on_probation = False
+            self.nack_reopens = 0
+            return False
+        recoverer = self._conn.recoverer
+        return recoverer is not None and recoverer.reopen_after_nack(self)
 
     def _confirmed_with_record(self, method: Any, record: ChannelRecord) -> None:
         """Recovery on: a confirm settles application sequence numbers, which differ from
@@ -719,6 +744,20 @@ class ChannelCore:
         self._content_is_reply = False
         self._confirm = False
         self._delivery_tag = 0
+        self._set_discarding(False)
+
+    def _set_discarding(self, discarding: bool) -> None:
+        """Enter or leave the wait for our reopen's CloseOk: meanwhile every method the
+        broker may send unprompted goes to :meth:`_discard` (the usual handlers swapped
+        out, so the inbound path pays nothing for it the rest of the time)."""
+        if discarding == self._discarding:
+            return
+        self._discarding = discarding
+        if discarding:
+            self._saved_handlers = self._method_handlers
+            self._method_handlers = dict.fromkeys(self._saved_handlers, self._discard)
+        else:
+            self._method_handlers = self._saved_handlers
 
     def suspend(self) -> None:
         """The connection was interrupted (recovery on): keep this channel for the replay.
@@ -729,6 +768,8 @@ class ChannelCore:
         self.state = next_channel_state(self.state, ChannelInput.SUSPEND)
         if self.resend_on_recovery:
             self.interrupted.extend(self._application_rpcs())
+        else:  # the front-end fails its waiting calls (a reopen may have kept some)
+            self.interrupted.clear()
         self._forget_session()
 
     def _application_rpcs(self) -> list[Any]:
@@ -773,7 +814,37 @@ class ChannelCore:
         self.state = next_channel_state(self.state, ChannelInput.RESUME)
         first = not self._was_opened
         self._was_opened = True
+        self.on_probation = self._confirm and not first
         return first
+
+    def begin_reopen(self) -> None:
+        """Recovery, on a live connection: close this channel on the broker to open it
+        afresh under the same number (the application keeps its objects; calls meanwhile
+        raise ``ConnectionRecovering`` or wait). Until the broker's CloseOk everything that
+        arrives on it is dropped (AMQP: after Channel.Close only Close/CloseOk count). The
+        application's calls in flight are sent again once it is back."""
+        self.interrupted.extend(self._application_rpcs())
+        self.state = next_channel_state(self.state, ChannelInput.SUSPEND)
+        self._forget_session()
+        self._set_discarding(True)
+        self._output.send_method(
+            self.channel_number, spec.Channel.Close(200, 'Reopening: every publish nacked', 0, 0)
+        )
+
+    def _discard(self, method: Any) -> None:
+        """While our reopen's Channel.Close is in flight: wait for its CloseOk (or the
+        broker's own Close, which crossed it), drop the rest (swallowing message bodies)."""
+        index = method.INDEX
+        if index == _CLOSE_INDEX:
+            self._output.send_method(self.channel_number, spec.Channel.CloseOk())
+        elif index != _CLOSE_OK_INDEX:
+            if spec.has_content(index):
+                self.assembler.start(method)
+            return
+        self._set_discarding(False)
+        recoverer = self._conn.recoverer
+        if recoverer is not None:
+            recoverer.closed_for_reopen(self)
 
     def publish_again(self, entry: PendingPublish) -> int:
         """Publish an unconfirmed message lost with the connection; returns its new broker
@@ -809,6 +880,9 @@ def _with_tag(method: Any, delivery_tag: int) -> Any:
 
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _TX_COMMIT_INDEX = spec.Tx.Commit.INDEX
+_NACK_INDEX = spec.Basic.Nack.INDEX
+_CLOSE_INDEX = spec.Channel.Close.INDEX
+_CLOSE_OK_INDEX = spec.Channel.CloseOk.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
 #: Bodies up to this size are copied (Output queues larger ones by reference).
 _SMALL_BODY = 16 * 1024

@@ -275,6 +275,9 @@ class ConnectionCore:
             if timer.send_due(now, output.bytes_queued_total):
                 output.write(HEARTBEAT_FRAME, 1)
                 timer.bytes_seen = output.bytes_queued_total
+        recoverer = self.recoverer
+        if recoverer is not None:
+            recoverer.tick(now)
         timeout = self.params.blocked_connection_timeout
         blocked_since = self._channel_zero.blocked_since
         if blocked_since is not None and timeout and now >= blocked_since + timeout:
@@ -295,6 +298,11 @@ class ConnectionCore:
             blocked_deadline = blocked_since + timeout
             if deadline is None or blocked_deadline < deadline:
                 deadline = blocked_deadline
+        recoverer = self.recoverer
+        if recoverer is not None:
+            reopen = recoverer.next_deadline()
+            if reopen is not None and (deadline is None or reopen < deadline):
+                deadline = reopen
         return deadline
 
     def has_output(self) -> bool:

@@ -51,6 +51,13 @@ RECOVERABLE_ERRORS = (
 )
 
 _RECOVERING = ChannelState.RECOVERING
+#: Pauses (seconds) before each fresh open of a recovered channel that keeps nacking (no
+#: Basic.Ack in between; see :meth:`Recoverer.reopen_after_nack`). A quorum queue whose leader
+#: died needs seconds to elect another, and a channel opened before that can get stuck too
+#: (measured on the private 3-node cluster: a channel opened 3 s after the kill acks). After
+#: the last one, the nacks are believed and reported.
+NACK_REOPEN_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+NACK_REOPEN_LIMIT = len(NACK_REOPEN_DELAYS)
 _LIVE_CHANNEL = (ChannelState.OPENING, ChannelState.OPEN, _RECOVERING)
 
 # What the recoverer waits for (``Recoverer._waiting``).
@@ -89,6 +96,13 @@ class Recoverer:
         self._consumed: dict[int, list[Any]] = {}
         # ids of MessageDelivered events of the current read mapped by interrupt()
         self._premapped: set[int] = set()
+        # channel number -> restore methods left, for channels opened afresh on the live
+        # connection (None until the channel's OpenOk)
+        self._reopening: dict[int, Optional[deque[Any]]] = {}
+        # channel number -> when it may be opened again (its reopen started then)
+        self._reopen_due: dict[int, float] = {}
+        # channel number -> channel closed for a reopen, waiting for its due time
+        self._reopen_waiting: dict[int, ChannelCore] = {}
 
     # -- feeding --------------------------------------------------------------------
 
@@ -168,6 +182,9 @@ class Recoverer:
         self._replay = self._step = self._waiting = None
         self._extra.clear()
         self._consumed.clear()
+        self._reopening.clear()
+        self._reopen_due.clear()
+        self._reopen_waiting.clear()
         own = {self._closing_topology}
         if self._topology is not None:
             own.add(self._topology.channel_number)
@@ -261,6 +278,9 @@ class Recoverer:
 
     def step_completed(self, channel: ChannelCore, reply: Any) -> None:
         """The broker answered what the replay sent on ``channel`` (called by the channel)."""
+        if channel.channel_number in self._reopening:
+            self._reopen_next(channel)
+            return
         waiting = self._waiting
         self._waiting = None
         if waiting == _TOPOLOGY_OPEN:
@@ -278,6 +298,14 @@ class Recoverer:
     def step_failed(self, channel: ChannelCore, error: Exception) -> None:
         """The broker closed ``channel`` over what the replay sent (called by the channel):
         log it, skip it, open the channel again and go on."""
+        if self._reopening.pop(channel.channel_number, 0) != 0:
+            LOGGER.warning(
+                'Channel %d: the broker refused restoring it after a fresh open: %r; closed',
+                channel.channel_number,
+                error,
+            )
+            self._drop_channel(channel, error)
+            return
         waiting = self._waiting
         step = self._step
         LOGGER.warning(
@@ -354,11 +382,92 @@ class Recoverer:
     def _republish(self) -> None:
         """Publish again, in order, what was unconfirmed at the loss (at-least-once)."""
         for channel in self._conn.channels.values():
-            record = channel.record
-            if record is None or not channel.confirm_mode:
-                continue
-            for entry in record.unconfirmed():
-                record.republished(entry, channel.publish_again(entry))
+            _republish_channel(channel)
+
+    # -- a recovered channel opened afresh (the connection stays) --------------------
+
+    def reopen_after_nack(self, channel: ChannelCore) -> bool:
+        """The first confirm ``channel`` got after a recovery is a Nack: open the channel
+        afresh and publish its unconfirmed messages again there. RabbitMQ 3.10.8 can keep a
+        recovered channel whose first publish to a quorum queue met a dying leader nacking
+        every publish (issue 15); a fresh channel process does not. Returns False (report
+        the Nack) during a connection recovery, or after :data:`NACK_REOPEN_LIMIT` reopens
+        in a row: then the nacks are the broker's real answer."""
+        record = channel.record
+        if self.active or record is None or channel.nack_reopens >= NACK_REOPEN_LIMIT:
+            channel.on_probation = False
+            return False
+        delay = NACK_REOPEN_DELAYS[channel.nack_reopens]
+        channel.nack_reopens += 1
+        number = channel.channel_number
+        LOGGER.warning(
+            'Channel %d nacked a publish right after recovery: opening it afresh in %.1f s '
+            'and publishing its unconfirmed messages again (%d of %d)',
+            number,
+            delay,
+            channel.nack_reopens,
+            NACK_REOPEN_LIMIT,
+        )
+        self._reopen_due[number] = self._conn.now + delay
+        record.connection_lost()  # tag offsets move; the unconfirmed wait for the new channel
+        channel.begin_reopen()
+        return True
+
+    def closed_for_reopen(self, channel: ChannelCore) -> None:
+        """The broker closed the channel being reopened: open it again (same number) once
+        its pause is over (:meth:`tick`)."""
+        if self.active:  # a connection recovery took over; it reopens every channel
+            return
+        number = channel.channel_number
+        if self._conn.now >= self._reopen_due.get(number, 0.0):
+            self._open_again(channel)
+        else:
+            self._reopen_waiting[number] = channel
+            self._conn.deadline_changes += 1  # next_deadline() may be earlier now
+
+    def next_deadline(self) -> Optional[float]:
+        """When a channel closed for a reopen is due to open again (None: none waits)."""
+        if not self._reopen_waiting:
+            return None
+        return min(self._reopen_due[number] for number in self._reopen_waiting)
+
+    def tick(self, now: float) -> None:
+        """Open again the channels whose pause is over (called by the connection's tick)."""
+        for number, channel in list(self._reopen_waiting.items()):
+            if now >= self._reopen_due[number]:
+                del self._reopen_waiting[number]
+                self._open_again(channel)
+
+    def _open_again(self, channel: ChannelCore) -> None:
+        number = channel.channel_number
+        self._reopen_due.pop(number, None)
+        self._reopening[number] = None
+        channel.reopen()
+
+    def _reopen_next(self, channel: ChannelCore) -> None:
+        """A reply on a channel opened afresh: send its next restore method (qos, confirm,
+        tx, consumers, from the record), or resume it and publish again."""
+        number = channel.channel_number
+        steps = self._reopening[number]
+        if steps is None:  # its OpenOk
+            steps = self._reopening[number] = deque(self.record.channel_restore(number))
+        if steps:
+            channel.replay_rpc(steps.popleft())
+            return
+        del self._reopening[number]
+        channel.resume()
+        channel.resend_interrupted()
+        _republish_channel(channel)
+        LOGGER.info('Channel %d opened afresh', number)
+
+
+def _republish_channel(channel: ChannelCore) -> None:
+    """Publish again, in order, what the channel had unconfirmed when it was lost."""
+    record = channel.record
+    if record is None or not channel.confirm_mode:
+        return
+    for entry in record.unconfirmed():
+        record.republished(entry, channel.publish_again(entry))
 
 
 def _qos(prefetch: tuple[int, int], global_qos: bool) -> spec.Basic.Qos:

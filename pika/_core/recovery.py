@@ -945,6 +945,21 @@ class RecoveryRecord:
         for channel in channels:
             yield from self._consumer_steps(replay, channel, consumers.get(channel.channel_number))
 
+    def channel_restore(self, channel_number: int) -> list[Any]:
+        """The methods that restore one channel opened afresh on a live connection, after
+        its Channel.Open: qos, confirm and tx modes, then its consumers (each after the qos
+        it was started with). Empty for a channel the record does not know."""
+        channel = self.channels.get(channel_number)
+        if channel is None:
+            return []
+        consumers = self._consumers_to_recover().get(channel_number)
+        replay = Replay(self)
+        steps = [
+            *_channel_setup(channel, has_consumers=consumers is not None),
+            *self._consumer_steps(replay, channel, consumers),
+        ]
+        return [step.method for step in steps if not isinstance(step.method, spec.Channel.Open)]
+
     def _topology_steps(self, replay: Replay) -> Iterator[ReplayStep]:
         for exchange in list(self.exchanges.values()):
             if self._excluded(exchange):

@@ -15,6 +15,7 @@ import pytest
 
 from pika import exceptions, spec
 from pika._core import ConnectionCore, events
+from pika._core.recoverer import NACK_REOPEN_DELAYS, NACK_REOPEN_LIMIT
 from pika._core.states import ChannelState, ConnectionState
 from pika.recovery import Recovery
 from tests.helpers import server_frames as sf
@@ -296,3 +297,101 @@ def test_a_commit_in_flight_closes_its_channel_instead_of_recovering_it() -> Non
     assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
     _out, found = answer(core, sf.channel_open_ok(2))
     assert names(found) == ['ConnectionRecovered']
+
+
+def _recovered_confirm_channel() -> tuple[ConnectionCore, Any]:
+    """A confirm-mode channel with a consumer, two publishes unconfirmed at a loss, recovered:
+    the copies are out again under broker tags 1 and 2."""
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    call(core, 1, Basic.Consume(queue='q', consumer_tag='ct'), Basic.ConsumeOk('ct'))
+    call(core, 1, spec.Confirm.Select(), spec.Confirm.SelectOk())
+    assert [channel.publish('', 'qq', b'%d' % n) for n in (1, 2)] == [1, 2]
+    sent(core)
+    core.connection_lost(exceptions.StreamLostError('reset'))
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    assert answer(core, sf.channel_open_ok(1)) == (['Confirm.Select'], [])
+    assert answer(core, sf.method(1, spec.Confirm.SelectOk())) == (['Basic.Consume'], [])
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert out == ['Basic.Publish', 'Basic.Publish'] and names(found) == ['ConnectionRecovered']
+    assert channel.on_probation
+    return core, channel
+
+
+def test_a_recovered_channel_that_nacks_first_is_opened_afresh_and_republishes() -> None:
+    """RabbitMQ 3.10.8 (issue 15): a recovered channel can nack every publish to a quorum
+    queue. Its first confirm being a Nack, the channel is closed and opened again under the
+    same number and object, restored (confirm, consumer) and the messages go out again; the
+    application sees only the final Ack, under its own sequence numbers."""
+    core, channel = _recovered_confirm_channel()
+    out, found = answer(core, sf.method(1, Basic.Nack(delivery_tag=1)))
+    assert out == ['Channel.Close'] and found == []
+    with pytest.raises(exceptions.ConnectionRecovering):
+        channel.publish('', 'qq', b'meanwhile')
+    # Until the CloseOk, what the old channel sends is dropped: a Nack, a delivery.
+    late = sf.method(1, Basic.Nack(delivery_tag=2)) + sf.deliver(1, b'x', consumer_tag='ct')
+    assert answer(core, late) == ([], [])
+    # Closed; opened again only after the first pause (a quorum queue may still be
+    # electing its leader), through the core's timer.
+    assert answer(core, sf.channel_close_ok(1)) == ([], [])
+    assert core.next_deadline() == 2.0 + NACK_REOPEN_DELAYS[0]
+    assert core.tick(2.0 + NACK_REOPEN_DELAYS[0] / 2) == [] and sent(core) == []
+    assert core.tick(2.0 + NACK_REOPEN_DELAYS[0]) == []
+    assert [m.NAME for m in sent(core)] == ['Channel.Open']
+    assert core.next_deadline() is None
+    assert answer(core, sf.channel_open_ok(1)) == (['Confirm.Select'], [])
+    assert answer(core, sf.method(1, spec.Confirm.SelectOk())) == (['Basic.Consume'], [])
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert out == ['Basic.Publish', 'Basic.Publish'] and found == []
+    assert channel.state is ChannelState.OPEN and channel.nack_reopens == 1
+    acked = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=2, multiple=True)), 3.0)
+    assert [(e.method.NAME, e.method.delivery_tag, e.method.multiple) for e in acked] == [
+        ('Basic.Ack', 2, True)
+    ]
+    assert not channel.on_probation and channel.nack_reopens == 0
+    assert channel.publish('', 'qq', b'3') == 3
+
+
+def test_nacks_are_believed_after_the_reopen_limit() -> None:
+    core, channel = _recovered_confirm_channel()
+    for number in range(NACK_REOPEN_LIMIT):
+        out, _found = answer(core, sf.method(1, Basic.Nack(delivery_tag=1, multiple=True)))
+        assert out == ['Channel.Close']
+        answer(core, sf.channel_close_ok(1))
+        assert core.next_deadline() == 2.0 + NACK_REOPEN_DELAYS[number]  # longer each time
+        core.tick(2.0 + NACK_REOPEN_DELAYS[number])
+        assert [m.NAME for m in sent(core)] == ['Channel.Open']
+        answer(core, sf.channel_open_ok(1))
+        answer(core, sf.method(1, spec.Confirm.SelectOk()))
+        out, _found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+        assert out == ['Basic.Publish', 'Basic.Publish']
+    out, found = answer(core, sf.method(1, Basic.Nack(delivery_tag=2, multiple=True)))
+    assert out == [] and [(e.method.NAME, e.method.delivery_tag) for e in found] == [
+        ('Basic.Nack', 2)
+    ]
+    assert not channel.on_probation
+
+
+def test_a_first_ack_ends_the_probation() -> None:
+    core, channel = _recovered_confirm_channel()
+    found = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=1)), 3.0)
+    assert names(found) == ['DeliveryConfirmed'] and not channel.on_probation
+    out, found = answer(core, sf.method(1, Basic.Nack(delivery_tag=2)))
+    assert out == [] and found[0].method.NAME == 'Basic.Nack'  # a real nack, reported
+
+
+def test_a_connection_loss_during_a_reopen_recovers_the_channel_as_usual() -> None:
+    core, channel = _recovered_confirm_channel()
+    answer(core, sf.method(1, Basic.Nack(delivery_tag=1)))
+    answer(core, sf.channel_close_ok(1))  # waiting for its pause
+    assert core.next_deadline() is not None
+    lost = core.connection_lost(exceptions.StreamLostError('reset'))
+    assert names(lost) == ['ConnectionInterrupted'] and core.next_deadline() is None
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    assert answer(core, sf.channel_open_ok(1)) == (['Confirm.Select'], [])
+    assert answer(core, sf.method(1, spec.Confirm.SelectOk())) == (['Basic.Consume'], [])
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert out == ['Basic.Publish', 'Basic.Publish'] and names(found) == ['ConnectionRecovered']
+    assert channel.state is ChannelState.OPEN and channel.on_probation

@@ -426,8 +426,16 @@ BLOCKING_CONNECTION_BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]]
 
 
 def _call_id(call: tuple[str, tuple[Any, ...], dict[str, Any]]) -> str:
+    """A test id that is the same in every process: a function shows as ``<fn>``, not as its
+    address, so pytest-xdist workers collect the same ids."""
     name, args, kwargs = call
-    return f'{name}{args!r}{kwargs!r}'[:60]
+    shown_args = ', '.join(_shown(a) for a in args)
+    shown_kwargs = ', '.join(f'{k}={_shown(v)}' for k, v in kwargs.items())
+    return f'{name}({shown_args}){{{shown_kwargs}}}'[:60]
+
+
+def _shown(value: Any) -> str:
+    return '<fn>' if callable(value) else repr(value)
 
 
 @pytest.fixture

@@ -108,8 +108,12 @@ def test_timed_rate_limited_run_prints_plain_lines(amqp_url: str, conn: Blocking
         conn.channel().queue_delete('pika-perf-cli-test')  # -u names it: perf leaves it
 
 
-def test_generated_queue_is_deleted(amqp_url: str, conn: BlockingConnection) -> None:
-    summary, _ = perf_json('-C', '10', url=amqp_url)
+def test_through_an_exchange_and_the_queue_is_deleted(
+    amqp_url: str, conn: BlockingConnection
+) -> None:
+    summary, _ = perf_json('-C', '50', '-e', 'amq.topic', '-k', 'perf.cli', url=amqp_url)
+    check_counted_run(summary, 50)  # routed by amq.topic through the binding perf made
+    assert (summary['exchange'], summary['routing_key']) == ('amq.topic', 'perf.cli')
     channel = conn.channel()
     with pytest.raises(exceptions.ChannelClosedByBroker, match='NOT_FOUND'):
         channel.queue_declare(summary['queue'], passive=True)

@@ -55,12 +55,13 @@ async def _publish_plain(opts: PerfOptions, channel: Any, queue: str, meter: Met
     publish, pack, now_ns = channel.basic_publish, TIMESTAMP.pack, time.time_ns
     pad, props, limit = body_template(opts.size), properties(opts), _limit(opts)
     pacer = Pacer(opts.rate, time.monotonic())
+    exchange, key = opts.target(queue)
     sent = 0
     while sent < limit:
         now = time.monotonic()
         batch = pacer.allowed(sent, now, int(min(BATCH, limit - sent)))
         for _ in range(batch):
-            await publish('', queue, pack(now_ns()) + pad, props)
+            await publish(exchange, key, pack(now_ns()) + pad, props)
         sent += batch
         meter.sent += batch
         await asyncio.sleep(pacer.delay(sent, time.monotonic()) if not batch else 0)
@@ -71,11 +72,12 @@ async def _publish_confirmed(opts: PerfOptions, channel: Any, queue: str, meter:
     pad, props, limit = body_template(opts.size), properties(opts), _limit(opts)
     pacer = Pacer(opts.rate, time.monotonic())
     slots = asyncio.Semaphore(opts.confirm or 1)
+    exchange, key = opts.target(queue)
     in_flight: set[asyncio.Task[None]] = set()
 
     async def one(body: bytes) -> None:
         try:
-            await publish('', queue, body, props)
+            await publish(exchange, key, body, props)
             meter.confirmed += 1
         except exceptions.NackError:
             meter.nacked += 1

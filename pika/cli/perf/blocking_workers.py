@@ -70,6 +70,7 @@ def _publish_loop(
 def _publisher(opts: PerfOptions, channel: BlockingChannel, queue: str, meter: Meter) -> Any:
     """A function that publishes ``n`` messages and counts them."""
     basic_publish = channel.basic_publish
+    exchange, key = opts.target(queue)
     pack = TIMESTAMP.pack
     now_ns = time.time_ns
     pad = body_template(opts.size)
@@ -77,14 +78,14 @@ def _publisher(opts: PerfOptions, channel: BlockingChannel, queue: str, meter: M
 
     def fast(n: int) -> None:
         for _ in range(n):
-            basic_publish('', queue, pack(now_ns()) + pad, props)
+            basic_publish(exchange, key, pack(now_ns()) + pad, props)
         meter.sent += n
 
     def confirmed(n: int) -> None:
         for _ in range(n):
             meter.sent += 1
             try:
-                basic_publish('', queue, pack(now_ns()) + pad, props)
+                basic_publish(exchange, key, pack(now_ns()) + pad, props)
                 meter.confirmed += 1
             except exceptions.NackError:
                 meter.nacked += 1

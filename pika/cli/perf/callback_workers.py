@@ -133,6 +133,7 @@ class CallbackProducer(CallbackWorker):
         self.pressure = False
         self.connection.add_backpressure_callback(self._on_backpressure)
         self.publish = self.channel.basic_publish
+        self.target = self.opts.target(self.group.queue)
         self.pad = body_template(self.opts.size)
         self.props = properties(self.opts)
         self.limit = self.opts.count if self.opts.count is not None else float('inf')
@@ -162,10 +163,11 @@ class CallbackProducer(CallbackWorker):
         if self.stopping:
             return
         batch = self._room()
-        publish, queue, pad, props = self.publish, self.group.queue, self.pad, self.props
+        publish, pad, props = self.publish, self.pad, self.props
+        exchange, key = self.target
         pack, now_ns = TIMESTAMP.pack, time.time_ns
         for _ in range(batch):
-            publish('', queue, pack(now_ns()) + pad, props)
+            publish(exchange, key, pack(now_ns()) + pad, props)
         self.window.published += batch
         self.meter.sent += batch
         self._next()

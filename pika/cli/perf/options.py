@@ -30,12 +30,14 @@ EPILOG = f"""examples:
   pika perf -r 1000 -s 1024 -z 30          # 1000 msg/s per producer, 1 KiB bodies
   pika perf --adapter select -x 4 -y 4 --processes -z 20
   pika perf --queue-type quorum -u perf.q -z 10 --plot perf.png
+  pika perf -e amq.topic -k orders.new -z 10  # through an exchange, bound to the queue
 
 The summary's JSON (last line with --json) has: kind "summary", url (password masked),
-adapter, producers, consumers, processes, queue, queue_type, body_size, confirm, prefetch,
-auto_ack, rate, duration, sent, confirmed, nacked, received, sent_rate, received_rate (msg/s)
-and latency_ms {{min, p50, p95, p99, max}}. Each earlier line is an interval: kind "interval",
-time, sent_rate, confirmed_rate, received_rate, p50, p95, p99. See docs/cli.md.
+adapter, producers, consumers, processes, queue, queue_type, exchange, routing_key,
+body_size, confirm, prefetch, auto_ack, rate, duration, sent, confirmed, nacked, received,
+sent_rate, received_rate (msg/s), latency_ms {{min, p50, p95, p99, max}}, interrupted,
+errors. Each earlier line is an interval: kind "interval", time, sent_rate,
+confirmed_rate, received_rate, p50, p95, p99. See docs/cli.md.
 {common.EXIT_CODES_HELP}"""
 
 
@@ -56,6 +58,9 @@ class PerfOptions:
     count: Optional[int] = None
     queue: Optional[str] = None
     queue_type: str = 'classic'
+    exchange: str = ''
+    exchange_type: str = 'direct'
+    routing_key: Optional[str] = None
     adapter: str = 'blocking'
     processes: bool = False
     persistent: bool = False
@@ -63,6 +68,11 @@ class PerfOptions:
     plot: Optional[str] = None
     interval: float = 1.0
     timeout: float = 10.0
+
+    def target(self, queue: str) -> tuple[str, str]:
+        """Where producers publish: the exchange and the routing key (default: the queue's
+        name, which the default exchange routes to the queue)."""
+        return self.exchange, queue if self.routing_key is None else self.routing_key
 
     @property
     def expected(self) -> Optional[int]:
@@ -154,6 +164,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '-u', '--queue', help='queue name (default: a fresh queue, deleted afterwards)'
     )
     where.add_argument(
+        '-e', '--exchange', default='', help="exchange to publish to (default: '', the default)"
+    )
+    where.add_argument(
+        '-t', '--type', dest='exchange_type', default='direct', help='its type (default direct)'
+    )
+    where.add_argument(
+        '-k', '--routing-key', help='routing and binding key (default: the queue name)'
+    )
+    where.add_argument(
         '--queue-type', choices=QUEUE_TYPES, default='classic', help='(default classic)'
     )
     where.add_argument(
@@ -212,6 +231,9 @@ _COPIED = (
     'count',
     'queue',
     'queue_type',
+    'exchange',
+    'exchange_type',
+    'routing_key',
     'adapter',
     'processes',
     'persistent',

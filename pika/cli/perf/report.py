@@ -67,6 +67,8 @@ def summary_record(opts: PerfOptions, outcome: Outcome) -> dict[str, Any]:
         'processes': opts.processes,
         'queue': outcome.queue,
         'queue_type': opts.queue_type,
+        'exchange': opts.exchange,
+        'routing_key': opts.target(outcome.queue)[1],
         'body_size': opts.size,
         'confirm': opts.confirm,
         'prefetch': opts.prefetch,

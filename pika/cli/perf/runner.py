@@ -229,15 +229,23 @@ class Coordinator:
 
 
 def prepare_queue(opts: PerfOptions) -> str:
-    """Declare the queue of the run; its name (a fresh one unless ``-u`` names it)."""
+    """Declare the queue of the run (and with ``-e`` the exchange and the binding); its name
+    (a fresh one unless ``-u`` names it)."""
     name = opts.queue or f'pika-perf-{uuid.uuid4().hex[:12]}'
     connection = common.connect(opts.url, opts.timeout)
     try:
-        connection.channel().queue_declare(
+        channel = connection.channel()
+        channel.queue_declare(
             name,
             durable=opts.queue_type != 'classic',
             arguments=queue_arguments(opts.queue_type, {}) or None,
         )
+        if opts.exchange:
+            exchange, key = opts.target(name)
+            # amq.* exchanges exist already and may not be declared, only checked
+            passive = exchange.startswith('amq.')
+            channel.exchange_declare(exchange, opts.exchange_type, passive=passive)
+            channel.queue_bind(name, exchange, key)
     finally:
         common.close_quietly(connection)
     return name

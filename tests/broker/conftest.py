@@ -1,4 +1,5 @@
-"""Fixtures shared by the broker tests of the blocking adapter.
+"""Fixtures shared by the broker tests: the blocking adapter's connection and queue, and the
+private TLS node with its certificates (module scope: started only when a test asks for it).
 
 A test file may still define its own ``conn`` or ``queue`` (pytest prefers the nearer one), as
 the Twisted tests do.
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pika.adapters.blocking_connection import BlockingConnection
+from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
+from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,3 +39,19 @@ def queue(conn: BlockingConnection, unique_name: str) -> Iterator[str]:
         cleanup = conn.channel()
         cleanup.queue_delete(unique_name)
         cleanup.close()
+
+
+@pytest.fixture(scope='module')
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    # A missing tool is a failure, not a skip: CI must never pass without this suite.
+    assert openssl_available(), 'the openssl command is needed to make test certificates'
+    return make_tls_files(tmp_path_factory.mktemp('tls'))
+
+
+@pytest.fixture(scope='module')
+def tls_broker(tls_files: TlsFiles) -> Iterator[PrivateBroker]:
+    """A private node with a TLS listener (its own, so the shared node stays untouched)."""
+    assert rabbitmq_available(), 'rabbitmq-server is needed for the TLS suite'
+    with PrivateBroker(tls=tls_files) as broker:
+        broker.start()
+        yield broker

@@ -23,6 +23,7 @@ import pytest
 import pika
 from pika import exceptions
 from tests.helpers.recovery_figures import record_figures
+from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,46 +39,8 @@ INITIAL_DELAY = 0.1
 FAILOVER_BOUND = 1.0 + INITIAL_DELAY
 #: every wait of a scenario ends by then (CI must never hang)
 SCENARIO_LIMIT = 90.0
-
-
-class Observed:
-    """Recovery hook calls with their times, and the node reached."""
-
-    def __init__(self) -> None:
-        self.lost_at = 0.0
-        self.recovered_at = 0.0
-        self.attempts = 0
-        self.reached: Any = None
-        self.recovered = threading.Event()
-
-    def policy(self) -> pika.Recovery:
-        return pika.Recovery(
-            initial_delay=INITIAL_DELAY,
-            max_delay=1.0,
-            max_duration=SCENARIO_LIMIT,
-            on_connection_lost=self._lost,
-            on_recovering=self._recovering,
-            on_recovered=self._recovered,
-        )
-
-    def _lost(self, connection: Any, error: BaseException) -> None:
-        self.lost_at = _monotonic()
-
-    def _recovering(self, connection: Any, number: int, params: Any) -> None:
-        self.attempts = number
-
-    def _recovered(self, connection: Any, params: Any) -> None:
-        self.recovered_at = _monotonic()
-        self.reached = params
-        self.recovered.set()
-
-    def figures(self, hurt_at: float) -> dict[str, Any]:
-        return {
-            'detect_s': round(self.lost_at - hurt_at, 3),
-            'recover_s': round(self.recovered_at - self.lost_at, 3),
-            'failover_s': round(self.recovered_at - hurt_at, 3),
-            'attempts': self.attempts,
-        }
+#: the recovery settings of every scenario
+POLICY = {'initial_delay': INITIAL_DELAY, 'max_duration': SCENARIO_LIMIT}
 
 
 def report(name: str, figures: dict[str, Any]) -> None:
@@ -139,9 +102,9 @@ def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[
 def test_kill_the_publishers_node_while_it_publishes(
     private_cluster: PrivateCluster, quorum_queue: str
 ) -> None:
-    observed = Observed()
+    watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
     connection = pika.BlockingConnection(params)
     assert connected_node(private_cluster, connection) is first
     channel = connection.channel()
@@ -168,32 +131,29 @@ def test_kill_the_publishers_node_while_it_publishes(
         finally:
             longest = max(longest, _monotonic() - started)
         confirmed.append(body)
-        if observed.recovered.is_set():
+        if watch.recovered_event.is_set():
             after += 1
     assert killer is not None
     killer.join(30)
-    assert observed.recovered.is_set(), 'not recovered'
+    assert watch.recovered_event.is_set(), 'not recovered'
     reached = connected_node(private_cluster, connection)
     assert reached is not first
     assert channel.is_open and connection.is_open
     connection.close()
     received = drain(private_cluster.nodes[1], quorum_queue)
-    lost = set(confirmed) - set(received)
-    figures = observed.figures(began[0])
+    figures = {**watch.figures(began[0]), **message_figures(confirmed, received)}
     report(
         'kill -9 the publisher node',
         {
             **figures,
             'confirmed': len(confirmed),
             'refused_while_recovering': refused,
-            'lost': len(lost),
-            'duplicates': len(received) - len(set(received)),
             'longest_call_s': round(longest, 3),
             'reached': reached.port,
         },
     )
     assert after == 200
-    assert not lost
+    assert figures['lost'] == 0
     assert figures['failover_s'] <= FAILOVER_BOUND
 
 
@@ -203,9 +163,9 @@ def test_kill_the_consumers_node_while_it_consumes(
     total = 300
     bodies = [b'c-%d' % n for n in range(total)]
     publish_confirmed(private_cluster.nodes[1], quorum_queue, bodies)
-    observed = Observed()
+    watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
     connection = pika.BlockingConnection(params)
     assert connected_node(private_cluster, connection) is first
     channel = connection.channel()
@@ -233,22 +193,19 @@ def test_kill_the_consumers_node_while_it_consumes(
         longest = max(longest, _monotonic() - started)
     assert killer is not None
     killer.join(30)
-    assert observed.recovered.is_set(), 'not recovered'
+    assert watch.recovered_event.is_set(), 'not recovered'
     reached = connected_node(private_cluster, connection)
-    lost = set(bodies) - set(received)
-    figures = observed.figures(began[0])
+    figures = {**watch.figures(began[0]), **message_figures(bodies, received)}
     report(
         'kill -9 the consumer node',
         {
             **figures,
             'received': len(received),
-            'lost': len(lost),
-            'duplicates': len(received) - len(set(received)),
             'longest_call_s': round(longest, 3),
             'reached': reached.port,
         },
     )
-    assert not lost
+    assert figures['lost'] == 0
     assert reached is not first
     assert channels_seen == {id(channel)}  # the same channel object throughout
     assert tags == sorted(tags) and len(set(tags)) == len(tags)  # tags keep increasing
@@ -261,9 +218,9 @@ def test_kill_the_consumers_node_while_it_consumes(
 def test_stop_and_start_the_node_of_a_publisher_and_consumer(
     private_cluster: PrivateCluster, quorum_queue: str
 ) -> None:
-    observed = Observed()
+    watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
     connection = pika.BlockingConnection(params)
     assert connected_node(private_cluster, connection) is first
     publisher = connection.channel()
@@ -290,7 +247,7 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
         if n == 100:
             stopper, began = hurt_in_background(lambda: private_cluster.stop(first))
         stopped = stopper is not None and not stopper.is_alive()
-        if starter is None and stopped and observed.recovered.is_set():
+        if starter is None and stopped and watch.recovered_event.is_set():
             starter, _ = hurt_in_background(lambda: private_cluster.start_node(first))
         body = b's-%d' % n
         n += 1
@@ -313,10 +270,9 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
     assert stopper is not None and starter is not None
     stopper.join(30)
     starter.join(30)
-    assert observed.recovered.is_set(), 'not recovered'
+    assert watch.recovered_event.is_set(), 'not recovered'
     reached = connected_node(private_cluster, connection)
-    lost = set(confirmed) - set(received)
-    figures = observed.figures(began[0])
+    figures = {**watch.figures(began[0]), **message_figures(confirmed, received)}
     report(
         'stop and start the connection node',
         {
@@ -324,14 +280,12 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
             'confirmed': len(confirmed),
             'refused_while_recovering': refused,
             'received': len(received),
-            'lost': len(lost),
-            'duplicates': len(received) - len(set(received)),
             'longest_call_s': round(longest, 3),
             'reached': reached.port,
         },
     )
     assert after_start == 100
-    assert not lost
+    assert figures['lost'] == 0
     assert reached is not first
     assert publisher.is_open and consumer.is_open and connection.is_open
     connection.close()

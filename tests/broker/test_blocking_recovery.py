@@ -15,7 +15,9 @@ import pytest
 
 import pika
 from pika import exceptions
+from tests.helpers.private_broker import close_my_connection
 from tests.helpers.recovery_figures import record_figures
+from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -23,53 +25,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.private_broker
 
 _monotonic = time.monotonic
-
-
-class Observed:
-    """Hook calls with their times."""
-
-    def __init__(self) -> None:
-        self.lost_at: float = 0.0
-        self.recovered_at: float = 0.0
-        self.attempts = 0
-        self.renamed: list[tuple[str, str]] = []
-        self.recovered = threading.Event()
-
-    def policy(self) -> pika.Recovery:
-        return pika.Recovery(
-            initial_delay=0.1,
-            max_delay=1.0,
-            max_duration=120,
-            on_connection_lost=self._lost,
-            on_recovering=self._recovering,
-            on_queue_renamed=self._renamed,
-            on_recovered=self._recovered,
-        )
-
-    def _lost(self, connection: Any, error: BaseException) -> None:
-        self.lost_at = _monotonic()
-
-    def _recovering(self, connection: Any, number: int, params: Any) -> None:
-        self.attempts = number
-
-    def _renamed(self, connection: Any, old: str, new: str) -> None:
-        self.renamed.append((old, new))
-
-    def _recovered(self, connection: Any, params: Any) -> None:
-        self.recovered_at = _monotonic()
-        self.recovered.set()
-
-
-def close_my_connection(broker: PrivateBroker, connection: pika.BlockingConnection) -> None:
-    """``rabbitmqctl close_connection`` of this test's connection (found by its local port)."""
-    port = connection._pump.sock.getsockname()[1]  # type: ignore[union-attr]
-    listing = broker.rabbitmqctl('list_connections', 'pid', 'peer_port', '--quiet')
-    for line in listing.splitlines():
-        fields = line.split()
-        if len(fields) == 2 and fields[1] == str(port):
-            broker.rabbitmqctl('close_connection', fields[0], 'recovery test')
-            return
-    raise AssertionError(f'connection on port {port} not found in {listing!r}')
 
 
 def report(name: str, figures: dict[str, Any]) -> None:
@@ -84,8 +39,8 @@ def run_until(connection: pika.BlockingConnection, done: Any, limit: float) -> N
 
 
 def _consumer_scenario(broker: PrivateBroker, hurt: str) -> None:
-    observed = Observed()
-    params = broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    watch = RecoveryWatch()
+    params = broker.connection_parameters(recovery=watch.policy(), heartbeat=10)
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.exchange_declare('recovery-ex', 'topic', auto_delete=True)
@@ -118,31 +73,20 @@ def _consumer_scenario(broker: PrivateBroker, hurt: str) -> None:
         broker.restart()
     longest = 0.0
     end = _monotonic() + 120
-    while not observed.recovered.is_set() and _monotonic() < end:
+    while not watch.recovered_event.is_set() and _monotonic() < end:
         started = _monotonic()
         connection.process_data_events(0.2)
         longest = max(longest, _monotonic() - started)
-    assert observed.recovered.is_set(), 'not recovered'
+    assert watch.recovered_event.is_set(), 'not recovered'
     publish([b'after-%d' % n for n in range(10)])
     run_until(connection, lambda: len(received) >= 20, 20)
     assert channels_seen == {id(channel)}  # the same channel object throughout
     assert channel.is_open and connection.is_open
-    assert len(observed.renamed) == 1 and observed.renamed[0][0] == queue
+    assert len(watch.renamed) == 1 and watch.renamed[0][0] == queue
     assert tags == sorted(tags) and len(set(tags)) == len(tags)  # tags keep increasing
-    lost = {b'after-%d' % n for n in range(10)} - set(received)
-    duplicates = len(received) - len(set(received))
-    report(
-        hurt,
-        {
-            'detect_s': round(observed.lost_at - hurt_at, 3),
-            'recover_s': round(observed.recovered_at - observed.lost_at, 3),
-            'lost': len(lost),
-            'duplicates': duplicates,
-            'longest_call_s': round(longest, 3),
-            'attempts': observed.attempts,
-        },
-    )
-    assert not lost
+    counted = message_figures([b'after-%d' % n for n in range(10)], received)
+    report(hurt, {**watch.figures(hurt_at), **counted, 'longest_call_s': round(longest, 3)})
+    assert counted['lost'] == 0
     connection.close()
 
 
@@ -157,8 +101,8 @@ def test_consumer_keeps_receiving_across_a_broker_restart(private_broker: Privat
 def test_confirmed_publisher_loses_nothing_across_close_connection(
     private_broker: PrivateBroker,
 ) -> None:
-    observed = Observed()
-    params = private_broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    watch = RecoveryWatch()
+    params = private_broker.connection_parameters(recovery=watch.policy(), heartbeat=10)
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.queue_declare('recovery-confirm', durable=True)
@@ -188,11 +132,11 @@ def test_confirmed_publisher_loses_nothing_across_close_connection(
         finally:
             longest = max(longest, _monotonic() - started)
         confirmed.append(body)
-        if observed.recovered.is_set():
+        if watch.recovered_event.is_set():
             after += 1
     assert closer is not None
     closer.join(30)
-    assert observed.recovered.is_set()
+    assert watch.recovered_event.is_set()
     connection.close()
     with pika.BlockingConnection(private_broker.connection_parameters()) as reader:
         ch = reader.channel()
@@ -203,29 +147,26 @@ def test_confirmed_publisher_loses_nothing_across_close_connection(
                 break
             received.append(body)
         ch.queue_delete('recovery-confirm')
-    lost = set(confirmed) - set(received)
-    duplicates = len(received) - len(set(received))
+    counted = message_figures(confirmed, received)
     report(
         'confirm publisher, close_connection',
         {
-            'detect_s': round(observed.lost_at - hurt_at, 3),
-            'recover_s': round(observed.recovered_at - observed.lost_at, 3),
+            **watch.figures(hurt_at),
             'confirmed': len(confirmed),
-            'lost': len(lost),
-            'duplicates': duplicates,
+            **counted,
             'longest_call_s': round(longest, 3),
         },
     )
     assert after == 200
-    assert not lost
+    assert counted['lost'] == 0
 
 
 @pytest.mark.parametrize('style', ['start_consuming', 'consume'])
 def test_consuming_loops_keep_going_across_close_connection(
     private_broker: PrivateBroker, style: str
 ) -> None:
-    observed = Observed()
-    params = private_broker.connection_parameters(recovery=observed.policy(), heartbeat=10)
+    watch = RecoveryWatch()
+    params = private_broker.connection_parameters(recovery=watch.policy(), heartbeat=10)
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.exchange_declare('recovery-loop', 'fanout', auto_delete=True)
@@ -241,7 +182,7 @@ def test_consuming_loops_keep_going_across_close_connection(
 
     def hurt() -> None:
         close_my_connection(private_broker, connection)
-        assert observed.recovered.wait(60)
+        assert watch.recovered_event.wait(60)
         publish(b'after-')
 
     hurter = threading.Thread(target=hurt, daemon=True)

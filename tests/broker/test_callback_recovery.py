@@ -18,8 +18,9 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.helpers.loop_drivers import Driver, driver_factories
+from tests.helpers.loop_drivers import Driver, driver_factories, recovering_adapters
 from tests.helpers.recovery_figures import record_figures
+from tests.helpers.recovery_watch import RecoveryWatch
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -28,51 +29,9 @@ pytestmark = pytest.mark.private_broker
 
 _FACTORIES = driver_factories()
 PADDING = b'.' * 1024
-TOPOLOGY_ADAPTERS = [
-    name
-    for name in ('select-select', 'asyncio', 'tornado', 'asyncore', 'gevent', 'twisted')
-    if name in _FACTORIES
-]
-
-
-class Watch:
-    """The recovery hooks of one connection, with the time each was called."""
-
-    def __init__(self) -> None:
-        self.lost_at = 0.0
-        self.recovered_at = 0.0
-        self.lost_error: BaseException | None = None
-        self.attempts: list[tuple[int, str]] = []
-        self.renamed: list[tuple[str, str]] = []
-        self.recovered: list[Any] = []
-        self.given_up: list[BaseException] = []
-        self.connection: Any = None
-        #: called in on_connection_lost, to snapshot what the test counts at the loss
-        self.at_loss: Callable[[], None] = lambda: None
-
-    def policy(self, **settings: Any) -> pika.Recovery:
-        return pika.Recovery(
-            initial_delay=0.2,
-            max_delay=1.0,
-            jitter=0.0,
-            max_duration=60,
-            on_connection_lost=self._lost,
-            on_recovering=lambda conn, number, params: self.attempts.append((number, params.host)),
-            on_queue_renamed=lambda conn, old, new: self.renamed.append((old, new)),
-            on_recovered=self._recovered,
-            on_given_up=lambda conn, cause: self.given_up.append(cause),
-            **settings,
-        )
-
-    def _lost(self, conn: Any, error: BaseException) -> None:
-        self.lost_at = time.monotonic()
-        self.lost_error = error
-        self.connection = conn
-        self.at_loss()
-
-    def _recovered(self, conn: Any, params: Any) -> None:
-        self.recovered_at = time.monotonic()
-        self.recovered.append(conn)
+#: the recovery settings of every scenario
+POLICY = {'initial_delay': 0.2, 'max_duration': 60}
+TOPOLOGY_ADAPTERS = recovering_adapters()
 
 
 class Consumer:
@@ -175,14 +134,14 @@ class Fault:
         return not self.thread.is_alive()
 
 
-def _report(name: str, watch: Watch, fault: Fault, **figures: Any) -> str:
-    detect = watch.lost_at - fault.started
+def _report(name: str, watch: RecoveryWatch, fault: Fault, **figures: Any) -> str:
+    """Report the figures, detection timed from the start of the fault command (the CLI
+    itself needs about 2 s to boot, so ``command_s`` says how long it ran)."""
     return record_figures(
         name,
         {
-            'detect_s': detect,  # from the command start
+            **watch.figures(fault.started),  # detect_s: from the command start
             'fault_command_s': fault.ended - fault.started,  # the CLI needs about 2 s to boot
-            'recover_s': watch.recovered_at - watch.lost_at,
             **figures,
         },
     )
@@ -195,9 +154,9 @@ def test_close_connection_keeps_consumer_on_server_named_queue(
     """An exclusive server-named queue, its binding and a consumer come back after
     ``rabbitmqctl close_connection``; the consumer keeps receiving on the same channel."""
     driver = _FACTORIES[adapter]()
-    watch = Watch()
+    watch = RecoveryWatch()
     try:
-        params = private_broker.connection_parameters(recovery=watch.policy())
+        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
         conn, closed = _open(driver, params)
         channel = _channel(driver, conn)
         exchange = f'rx-{uuid.uuid4().hex[:8]}'
@@ -228,7 +187,6 @@ def test_close_connection_keeps_consumer_on_server_named_queue(
             f'{adapter} close_connection+server-named queue',
             watch,
             fault,
-            attempts=len(watch.attempts),
             received=len(consumer.bodies),
             refused_publishes=publisher.refused,
             longest_gap=consumer.longest_gap(),
@@ -245,9 +203,9 @@ def test_select_broker_restart_recovers_named_queue_and_consumer(
 ) -> None:
     """A broker restart: the consumer of a (non-durable, redeclared) queue comes back."""
     driver = _FACTORIES['select-select']()
-    watch = Watch()
+    watch = RecoveryWatch()
     try:
-        params = private_broker.connection_parameters(recovery=watch.policy())
+        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
         conn, closed = _open(driver, params)
         channel = _channel(driver, conn)
         queue = f'rx-restart-{uuid.uuid4().hex[:8]}'
@@ -269,7 +227,6 @@ def test_select_broker_restart_recovers_named_queue_and_consumer(
             'select broker restart',
             watch,
             fault,
-            attempts=len(watch.attempts),
             received=len(consumer.bodies),
             longest_gap=consumer.longest_gap(),
         )
@@ -285,9 +242,9 @@ def test_select_confirm_publisher_loses_no_confirmed_message(
     """Publishes in flight at ``close_connection`` are republished and confirmed once each
     under the sequence numbers the application saw; none that was confirmed is missing."""
     driver = _FACTORIES['select-select']()
-    watch = Watch()
+    watch = RecoveryWatch()
     try:
-        params = private_broker.connection_parameters(recovery=watch.policy())
+        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
         conn, closed = _open(driver, params)
         channel = _channel(driver, conn)
         queue = f'rx-confirm-{uuid.uuid4().hex[:8]}'

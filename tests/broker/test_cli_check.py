@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pika.cli.check import EXIT_CODES
-
-# The private TLS node and its certificates, shared with the TLS conformance suite (started
-# only when a TLS test below runs).
-from tests.broker.conformance.test_tls import tls_broker, tls_files
 from tests.helpers.tls_certs import SERVER_NAME
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerAddress
     from tests.helpers.private_broker import PrivateBroker
     from tests.helpers.tls_certs import TlsFiles
-
-__all__ = ['tls_broker', 'tls_files']  # fixtures: imported for pytest to find them
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = 'N0t-the-Passw0rd-4711'

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions
 from pika.adapters import select_connection
+from tests.helpers.tls_certs import SERVER_NAME
 
 if TYPE_CHECKING:
     from pika._parameters import Parameters
+    from tests.helpers.tls_certs import TlsFiles
 
 Callback = Optional[Callable[..., Any]]
 
@@ -296,3 +298,21 @@ def driver_factories() -> dict[str, Callable[[], Driver]]:
     factories['gevent'] = GeventDriver
     factories['twisted'] = TwistedDriver
     return factories
+
+
+#: The adapters that recover automatically (issue 15) and have a driver here, in test order.
+_RECOVERING = ('select-select', 'asyncio', 'tornado', 'asyncore', 'gevent', 'twisted')
+
+
+def recovering_adapters() -> list[str]:
+    """The ids of :func:`driver_factories` whose adapter recovers (``recovery=``)."""
+    factories = driver_factories()
+    return [name for name in _RECOVERING if name in factories]
+
+
+def twisted_tls_driver(files: TlsFiles, server_name: str = SERVER_NAME) -> TwistedDriver:
+    """A Twisted driver connecting with TLS that trusts the test CA and checks the name."""
+    from twisted.internet import ssl as twisted_ssl
+
+    authority = twisted_ssl.Certificate.loadPEM(files.ca_cert.read_bytes())
+    return TwistedDriver(twisted_ssl.optionsForClientTLS(server_name, trustRoot=authority))

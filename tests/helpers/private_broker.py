@@ -28,7 +28,6 @@ process group of the launcher we spawned (``start_new_session=True``). Never by 
 
 from __future__ import annotations
 
-import atexit
 import concurrent.futures
 import contextlib
 import itertools
@@ -46,10 +45,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from tests.helpers import amqp_answers
+from tests.helpers.owned import Owned
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
     import pika
     from tests.helpers.tls_certs import TlsFiles
@@ -199,7 +198,7 @@ def _config_text(port: int, tls: TlsFiles | None = None, tls_port: int = 0) -> s
     return '\n'.join([*lines, ''])
 
 
-class PrivateBroker:
+class PrivateBroker(Owned):
     """Start, hurt and remove a private RabbitMQ node.
 
     Use as a context manager (``with PrivateBroker() as broker:``) or call :meth:`start` and
@@ -234,9 +233,8 @@ class PrivateBroker:
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix='pikatest-broker-'))
         self._process: subprocess.Popen[bytes] | None = None
         self._frozen = False
-        self._closed = False
         self._write_files()
-        atexit.register(self.close)
+        super().__init__()
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -324,7 +322,7 @@ class PrivateBroker:
     def launch(self) -> None:
         """Spawn the node's launcher without waiting (no-op when it runs): :class:`PrivateCluster`
         boots its nodes side by side, then calls :meth:`wait_until_up` on each."""
-        if self._closed:
+        if self.closed:
             raise PrivateBrokerError('this PrivateBroker was closed')
         if self.is_running():
             return
@@ -459,28 +457,12 @@ class PrivateBroker:
             raise PrivateBrokerError(f'node {self.node_name} is not running')
         return pid
 
-    def close(self) -> None:
-        """Make sure the node is gone and delete its files. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
+        """Make sure the node is gone and delete its files (:meth:`close` calls it once)."""
         self.kill()
         _wait_node_processes_gone(self.node_name)
         if self._own_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
-        with contextlib.suppress(Exception):
-            atexit.unregister(self.close)
-
-    def __enter__(self) -> PrivateBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -547,6 +529,18 @@ class PrivateBroker:
         return '\n'.join(parts)
 
 
+def close_my_connection(broker: PrivateBroker, connection: pika.BlockingConnection) -> None:
+    """``rabbitmqctl close_connection`` of this test's connection (found by its local port)."""
+    port = connection._pump.sock.getsockname()[1]  # type: ignore[union-attr]
+    listing = broker.rabbitmqctl('list_connections', 'pid', 'peer_port', '--quiet')
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == str(port):
+            broker.rabbitmqctl('close_connection', fields[0], 'recovery test')
+            return
+    raise AssertionError(f'connection on port {port} not found in {listing!r}')
+
+
 #: Emulator flags of every cluster node: one scheduler thread each. Three VMs with a scheduler per
 #: core would fight over the two cores of a small CI machine; with one each the cluster forms as
 #: fast and idles cheaper.
@@ -556,7 +550,7 @@ CLUSTER_ERL_ARGS = '+S 1:1'
 NodeRef = Union[PrivateBroker, int]
 
 
-class PrivateCluster:
+class PrivateCluster(Owned):
     """A private RabbitMQ cluster on loopback, for failover tests. Never the shared broker.
 
     Each node is a :class:`PrivateBroker` (own node name, AMQP port, distribution port, data, log
@@ -589,8 +583,7 @@ class PrivateCluster:
         ]
         #: Seconds :meth:`start` took from the first launch to all nodes running in the cluster.
         self.formation_seconds: float | None = None
-        self._removed = False
-        atexit.register(self.remove)
+        super().__init__()
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -603,7 +596,7 @@ class PrivateCluster:
         start their application together. On any failure the whole cluster is removed and
         :class:`PrivateBrokerError` says which step failed, with the node's log tail.
         """
-        if self._removed:
+        if self.closed:
             raise PrivateBrokerError('this PrivateCluster was removed')
         began = time.monotonic()
         seed, joiners = self.nodes[0], self.nodes[1:]
@@ -690,24 +683,12 @@ class PrivateCluster:
 
     def remove(self) -> None:
         """Kill every node and delete its files. Safe to call more than once."""
-        if self._removed:
-            return
-        self._removed = True
+        self.close()
+
+    def _release(self) -> None:
+        """Close every node (:meth:`close` calls it once)."""
         for node in self.nodes:
             node.close()
-        with contextlib.suppress(Exception):
-            atexit.unregister(self.remove)
-
-    def __enter__(self) -> PrivateCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
     # -- hurting one node ---------------------------------------------------------------------
 

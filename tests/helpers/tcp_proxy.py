@@ -15,10 +15,8 @@ import selectors
 import socket
 import struct
 import threading
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from tests.helpers.owned import Owned
 
 LOGGER = logging.getLogger(__name__)
 
@@ -90,7 +88,7 @@ class _Pipe:
         return bool(data)
 
 
-class TcpProxy:
+class TcpProxy(Owned):
     """Forward connections from ``127.0.0.1:<port>`` to ``target_host:target_port``.
 
     :param target_host: where to connect for every accepted client
@@ -108,7 +106,7 @@ class TcpProxy:
         self.forwarding.set()
         self._pipes: set[_Pipe] = set()
         self._lock = threading.Lock()
-        self._closed = False
+        super().__init__(at_exit=False)
         self._acceptor = threading.Thread(target=self._accept_loop, name='tcp-proxy', daemon=True)
         self._acceptor.start()
 
@@ -136,11 +134,8 @@ class TcpProxy:
         for pipe in pipes:
             pipe.close(reset)
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Stop listening and drop every connection."""
-        if self._closed:
-            return
-        self._closed = True
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
@@ -148,23 +143,12 @@ class TcpProxy:
         self._acceptor.join(timeout=5)
         self.close_all()
 
-    def __enter__(self) -> TcpProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _forget(self, pipe: _Pipe) -> None:
         with self._lock:
             self._pipes.discard(pipe)
 
     def _accept_loop(self) -> None:
-        while not self._closed:
+        while not self.closed:
             try:
                 client, _ = self._listener.accept()
             except OSError:
@@ -180,7 +164,7 @@ class TcpProxy:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             pipe = _Pipe(client, upstream, self)
             with self._lock:
-                if self._closed:
+                if self.closed:
                     _close_socket(client, False)
                     _close_socket(upstream, False)
                     return

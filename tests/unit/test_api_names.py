@@ -18,7 +18,7 @@ from pika.adapters.select_connection import IOLoop
 from pika.channel import Channel
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
-from tests.unit.test_channel_args import LoopbackConnection, open_channel
+from tests.helpers.loopback import LoopbackConnection, open_channel
 
 
 def test_connection_state_constants_are_pika_1x() -> None:

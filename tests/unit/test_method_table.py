@@ -13,7 +13,7 @@ from pika._api import args as ca
 from pika._api.methods import METHODS
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.channel import Channel
-from tests.unit.test_channel_args import open_channel
+from tests.helpers.loopback import open_channel
 
 #: a call of each table method that binds (1.x form), by name
 GOOD_CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {

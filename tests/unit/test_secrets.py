@@ -25,6 +25,7 @@ from pika import credentials as pika_credentials
 from pika import exceptions, frame, spec
 from pika.adapters.blocking_connection import BlockingConnection
 from pika.adapters.select_connection import SelectConnection
+from tests.helpers.fake_peer import FakePeer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -361,8 +362,6 @@ def test_erase_on_connect_select_success_and_failures(
 def test_update_secret_and_fake_peer_session_never_show_the_secret(captured: _Capture) -> None:
     """update_secret (e.g. a rotated OAuth token) and a StartOk with the password, over a
     real socket to a fake broker, with DEBUG logging on: nothing shows the secret."""
-    from tests.unit.test_bad_input import FakePeer
-
     peer = FakePeer(trigger=None)
     try:
         creds = pika.PlainCredentials(USER, PASSWORD)

@@ -11,13 +11,14 @@ import socket
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pytest
 
 import pika
 from pika import exceptions, spec
 from tests.helpers.private_broker import free_port
+from tests.helpers.session import Session, declare_queue
 from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -29,59 +30,6 @@ if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.broker
-
-
-class Session:
-    """One connection made by a driver, with what its connection callbacks received."""
-
-    def __init__(self, driver: Driver, params: pika.ConnectionParameters) -> None:
-        self.driver = driver
-        self.opened = False
-        self.open_error: Optional[BaseException] = None
-        self.close_error: Optional[BaseException] = None
-        self.connection = driver.make_connection(
-            params, self._on_open, self._on_open_error, self._on_close
-        )
-
-    def _on_open(self, connection: Any) -> None:
-        assert connection is self.connection
-        self.opened = True
-
-    def _on_open_error(self, connection: Any, error: BaseException) -> None:
-        assert connection is self.connection
-        self.open_error = error
-
-    def _on_close(self, connection: Any, error: BaseException) -> None:
-        assert connection is self.connection
-        self.close_error = error
-
-    @property
-    def finished(self) -> bool:
-        return self.open_error is not None or self.close_error is not None
-
-    def wait_open(self) -> Session:
-        self.driver.run_until(lambda: self.opened or self.finished)
-        assert self.opened, f'open failed: {self.open_error!r}'
-        return self
-
-    def channel(self) -> Channel:
-        opened: list[Channel] = []
-        self.connection.channel(on_open_callback=opened.append)
-        self.driver.run_until(lambda: bool(opened))
-        assert opened[0].is_open
-        return opened[0]
-
-    def rpc(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call a channel RPC with `callback=` and run until its reply arrives."""
-        replies: list[Any] = []
-        method(*args, callback=replies.append, **kwargs)
-        self.driver.run_until(lambda: bool(replies))
-        return replies[0]
-
-    def close(self) -> None:
-        if self.connection.is_open:
-            self.connection.close()
-        self.driver.run_until(lambda: self.finished or self.connection.is_closed)
 
 
 @pytest.fixture
@@ -97,18 +45,6 @@ def session(driver: Driver, params: pika.ConnectionParameters) -> Iterator[Sessi
         yield opened
     finally:
         opened.close()
-
-
-def declare_queue(session: Session, channel: Channel, auto_delete: bool = True) -> str:
-    name = f'pikatest.conformance.{uuid.uuid4().hex}'
-    # x-expires: the broker removes the queue once it is unused, even if no consumer ever came
-    # (auto_delete alone only fires after a consumer has left), so no run leaves queues behind.
-    reply = session.rpc(
-        channel.queue_declare, name, auto_delete=auto_delete, arguments={'x-expires': 30000}
-    )
-    assert isinstance(reply.method, spec.Queue.DeclareOk)
-    assert reply.method.queue == name
-    return name
 
 
 # -- scenarios ---------------------------------------------------------------------------------

@@ -36,18 +36,21 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.broker.conformance.test_conformance import Session, declare_queue
-from tests.broker.test_blocking_recovery import close_my_connection
-from tests.broker.test_callback_recovery import TOPOLOGY_ADAPTERS
-from tests.helpers.loop_drivers import TwistedDriver, driver_factories
-from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
+from tests.helpers.loop_drivers import (
+    TwistedDriver,
+    driver_factories,
+    recovering_adapters,
+    twisted_tls_driver,
+)
+from tests.helpers.private_broker import PrivateBroker, close_my_connection
+from tests.helpers.session import Session, declare_queue
 from tests.helpers.tcp_proxy import TcpProxy
-from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from tests.helpers.loop_drivers import Driver
+    from tests.helpers.tls_certs import TlsFiles
 
 pytestmark = pytest.mark.broker
 
@@ -248,23 +251,15 @@ def _filled(cell: Any) -> bool:
 
 
 @pytest.fixture(scope='module')
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    assert openssl_available(), 'the openssl command is needed to make test certificates'
-    return make_tls_files(tmp_path_factory.mktemp('tls'))
-
-
-@pytest.fixture(scope='module')
-def node(tls_files: TlsFiles) -> Iterator[PrivateBroker]:
-    """A private node with a TLS listener and a user whose password is :data:`PASSWORD`."""
-    assert rabbitmq_available(), 'rabbitmq-server is needed for this suite'
-    with PrivateBroker(tls=tls_files) as broker:
-        broker.start()
-        broker.rabbitmqctl('add_user', USER, PASSWORD)
-        broker.rabbitmqctl('set_permissions', '-p', '/', USER, '.*', '.*', '.*')
-        try:
-            yield broker
-        finally:
-            broker.rabbitmqctl('delete_user', USER)
+def node(tls_broker: PrivateBroker) -> Iterator[PrivateBroker]:
+    """The private TLS node (tests/broker/conftest.py) with a user whose password is
+    :data:`PASSWORD`."""
+    tls_broker.rabbitmqctl('add_user', USER, PASSWORD)
+    tls_broker.rabbitmqctl('set_permissions', '-p', '/', USER, '.*', '.*', '.*')
+    try:
+        yield tls_broker
+    finally:
+        tls_broker.rabbitmqctl('delete_user', USER)
 
 
 def login_url(host: str, port: int, password: str = PASSWORD) -> str:
@@ -348,9 +343,7 @@ def tls_failure(driver: Driver, node: PrivateBroker, files: TlsFiles, leaks: Lea
     params = pika.URLParameters(tls_url(node, files))
     tls_driver: Driver = driver
     if isinstance(driver, TwistedDriver):
-        from tests.broker.conformance.test_tls import twisted_driver
-
-        tls_driver = twisted_driver(files, server_name=WRONG_NAME)
+        tls_driver = twisted_tls_driver(files, server_name=WRONG_NAME)
         params.ssl_options = None
     try:
         session = Session(tls_driver, params)
@@ -597,7 +590,7 @@ def recover_then_give_up_callback(driver: Driver, node: PrivateBroker, leaks: Le
     leaks.objects += [session.connection, channel, params, *hooks.attempted]
 
 
-@pytest.mark.parametrize('adapter', TOPOLOGY_ADAPTERS)
+@pytest.mark.parametrize('adapter', recovering_adapters())
 def test_no_secret_leaks_callback_recovery(adapter: str, node: PrivateBroker, leaks: Leaks) -> None:
     driver = driver_factories()[adapter]()
     try:

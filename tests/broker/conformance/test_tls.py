@@ -22,42 +22,22 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.broker.conformance.test_conformance import Session, declare_queue
-from tests.helpers.loop_drivers import TwistedDriver
-from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
+from tests.helpers.loop_drivers import twisted_tls_driver
+from tests.helpers.session import Session, declare_queue
 from tests.helpers.tls_certs import (
     CLIENT_USER,
     SERVER_NAME,
     TlsFiles,
-    make_tls_files,
-    openssl_available,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from pika.channel import Channel
     from tests.helpers.loop_drivers import Driver
+    from tests.helpers.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.broker
 
 LARGE = bytes(range(256)) * 4096  # 1 MiB: several body frames and many TLS records
-
-
-@pytest.fixture(scope='module')
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    # A missing tool is a failure, not a skip: CI must never pass without this suite.
-    assert openssl_available(), 'the openssl command is needed to make test certificates'
-    return make_tls_files(tmp_path_factory.mktemp('tls'))
-
-
-@pytest.fixture(scope='module')
-def tls_broker(tls_files: TlsFiles) -> Iterator[PrivateBroker]:
-    """A private node with a TLS listener (its own, so the shared node stays untouched)."""
-    assert rabbitmq_available(), 'rabbitmq-server is needed for the TLS suite'
-    with PrivateBroker(tls=tls_files) as broker:
-        broker.start()
-        yield broker
 
 
 def tls_params(
@@ -124,14 +104,6 @@ def test_tls_publish_and_consume_on_every_adapter(
     assert session.open_error is None
 
 
-def twisted_driver(files: TlsFiles, server_name: str = SERVER_NAME) -> TwistedDriver:
-    """A Twisted driver connecting with TLS that trusts the test CA and checks the name."""
-    from twisted.internet import ssl as twisted_ssl
-
-    authority = twisted_ssl.Certificate.loadPEM(files.ca_cert.read_bytes())
-    return TwistedDriver(twisted_ssl.optionsForClientTLS(server_name, trustRoot=authority))
-
-
 def plain_params(broker: PrivateBroker) -> pika.ConnectionParameters:
     """Where Twisted connects: the TLS port, without ``ssl_options`` (it does not read them)."""
     return pika.ConnectionParameters(host=broker.host, port=broker.tls_port, socket_timeout=5.0)
@@ -140,7 +112,7 @@ def plain_params(broker: PrivateBroker) -> pika.ConnectionParameters:
 def test_twisted_publish_and_consume_over_tls(
     tls_broker: PrivateBroker, tls_files: TlsFiles
 ) -> None:
-    driver = twisted_driver(tls_files)
+    driver = twisted_tls_driver(tls_files)
     try:
         session = Session(driver, plain_params(tls_broker)).wait_open()
         try:
@@ -155,7 +127,7 @@ def test_twisted_publish_and_consume_over_tls(
 def test_twisted_tls_failure_reaches_the_open_error_callback(
     tls_broker: PrivateBroker, tls_files: TlsFiles
 ) -> None:
-    driver = twisted_driver(tls_files, server_name='not-the-broker')
+    driver = twisted_tls_driver(tls_files, server_name='not-the-broker')
     try:
         session = Session(driver, plain_params(tls_broker))
         driver.run_until(lambda: session.finished or session.opened, timeout=20.0)

@@ -15,7 +15,7 @@ import pika
 from pika import exceptions, spec
 from pika.connection import Connection
 from tests.helpers import server_frames as sf
-from tests.unit.adapters.test_reconnector import FakeLoop
+from tests.helpers.fake_loop import FakeLoop
 
 
 class LoopConnection(Connection):

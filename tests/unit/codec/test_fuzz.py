@@ -17,8 +17,18 @@ from hypothesis import strategies as st
 from pika import exceptions, frame, spec
 from pika._wire import deliveries
 from pika.amqp_object import AMQPObject
-from pika.amqp_object import Method as AMQPMethod
 from tests.helpers.deliveries import channel_at, check_run, decode_run, frames_of
+from tests.helpers.strategies import (
+    any_frame,
+    channels,
+    deliver_streams,
+    header_frames,
+    method_frames,
+    mutate,
+    properties_values,
+    short_str,
+    u64,
+)
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -46,63 +56,6 @@ def decode_loop(data: Buffer, frame_max: int | None = None) -> list[frame.Frame]
 
 
 # ---------------------------------------------------------------------------- valid frames
-
-short_str = st.text(max_size=20).filter(lambda s: len(s.encode()) <= 255)
-u64 = st.integers(min_value=0, max_value=2**64 - 1)
-channels = st.integers(min_value=0, max_value=65535)
-
-
-@st.composite
-def method_frames(draw: st.DrawFn) -> frame.Frame:
-    kind = draw(st.sampled_from(['deliver', 'publish', 'ack', 'close', 'declare']))
-    method: AMQPMethod
-    if kind == 'deliver':
-        method = spec.Basic.Deliver(
-            consumer_tag=draw(short_str),
-            delivery_tag=draw(u64),
-            redelivered=draw(st.booleans()),
-            exchange=draw(short_str),
-            routing_key=draw(short_str),
-        )
-    elif kind == 'publish':
-        method = spec.Basic.Publish(
-            exchange=draw(short_str), routing_key=draw(short_str), mandatory=draw(st.booleans())
-        )
-    elif kind == 'ack':
-        method = spec.Basic.Ack(delivery_tag=draw(u64), multiple=draw(st.booleans()))
-    elif kind == 'close':
-        method = spec.Channel.Close(
-            reply_code=draw(st.integers(0, 65535)),
-            reply_text=draw(short_str),
-            class_id=draw(st.integers(0, 65535)),
-            method_id=draw(st.integers(0, 65535)),
-        )
-    else:
-        method = spec.Queue.Declare(
-            queue=draw(short_str),
-            durable=draw(st.booleans()),
-            arguments=draw(
-                st.dictionaries(short_str, st.integers(-(2**31), 2**31 - 1), max_size=3)
-            ),
-        )
-    return frame.Method(draw(channels), method)
-
-
-@st.composite
-def header_frames(draw: st.DrawFn) -> frame.Frame:
-    props = spec.BasicProperties(
-        content_type=draw(st.none() | short_str),
-        delivery_mode=draw(st.none() | st.sampled_from([1, 2])),
-        priority=draw(st.none() | st.integers(0, 9)),
-        correlation_id=draw(st.none() | short_str),
-        headers=draw(st.none() | st.dictionaries(short_str, short_str, max_size=3)),
-    )
-    return frame.Header(draw(channels), draw(u64), props)
-
-
-body_frames = st.builds(frame.Body, channels, st.binary(max_size=300))
-heartbeats = st.just(frame.Heartbeat())
-any_frame = st.one_of(method_frames(), header_frames(), body_frames, heartbeats)
 
 
 @FUZZ
@@ -163,21 +116,8 @@ def test_every_method_decoder_survives_garbage(data: bytes) -> None:
 @st.composite
 def mutated_streams(draw: st.DrawFn) -> bytes:
     frames = draw(st.lists(any_frame, min_size=1, max_size=5))
-    data = bytearray(b''.join(f.marshal() for f in frames))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(['flip', 'insert', 'delete', 'truncate', 'size']))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == 'flip' and data:
-            data[pos] ^= draw(st.integers(1, 255))
-        elif op == 'insert':
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif op == 'delete' and data:
-            del data[pos : pos + draw(st.integers(1, 8))]
-        elif op == 'truncate':
-            del data[pos:]
-        elif op == 'size' and len(data) >= 7:
-            data[3:7] = struct.pack('>I', draw(st.integers(0, 2**32 - 1)))
-    return bytes(data)
+    data = b''.join(f.marshal() for f in frames)
+    return mutate(draw, data, rounds=st.integers(1, 6), sizes=True)
 
 
 @FUZZ
@@ -382,65 +322,6 @@ def test_decode_frames_agrees_with_decode_frame(data: bytes, frame_max: int | No
 
 
 # ---------------------------------------------------------------------------- Deliver set path
-
-
-properties_values = st.builds(
-    spec.BasicProperties,
-    content_type=st.none() | short_str,
-    content_encoding=st.none() | short_str,
-    headers=st.none() | st.dictionaries(short_str, short_str | st.integers(0, 9), max_size=3),
-    delivery_mode=st.none() | st.sampled_from([1, 2]),
-    priority=st.none() | st.integers(0, 9),
-    timestamp=st.none() | u64,
-    app_id=st.none() | short_str,
-)
-
-
-@st.composite
-def deliver_sets(draw: st.DrawFn) -> bytes:
-    """A Basic.Deliver set, sometimes bent (other channel, wrong size, split body, no content)."""
-    channel = draw(st.sampled_from([1, 1, 1, 2, 3]))  # 2 may be closing, 3 is not open
-    deliver = spec.Basic.Deliver(
-        consumer_tag=draw(short_str),
-        delivery_tag=draw(u64),
-        redelivered=draw(st.booleans()),
-        exchange=draw(short_str),
-        routing_key=draw(short_str),
-    )
-    body = draw(st.binary(max_size=200))
-    bend = draw(st.sampled_from(['none'] * 6 + ['channel', 'size', 'split', 'method only']))
-    header_channel = channel + 1 if bend == 'channel' else channel
-    size = len(body) + 1 if bend == 'size' else len(body)
-    frames: list[frame.Frame] = [
-        frame.Method(channel, deliver),
-        frame.Header(header_channel, size, draw(properties_values)),
-    ]
-    if bend == 'method only':  # the next set then arrives while this one is being assembled
-        del frames[1:]
-    elif bend == 'split' and len(body) > 1:
-        frames += [frame.Body(channel, body[:1]), frame.Body(channel, body[1:])]
-    elif body:
-        frames.append(frame.Body(channel, body))
-    return b''.join(f.marshal() for f in frames)
-
-
-@st.composite
-def deliver_streams(draw: st.DrawFn) -> bytes:
-    """Deliver sets mixed with other frames, then possibly mutated like ``mutated_streams``."""
-    parts = draw(st.lists(deliver_sets() | any_frame.map(lambda f: f.marshal()), max_size=4))
-    data = bytearray(b''.join(parts))
-    for _ in range(draw(st.integers(0, 3))):
-        op = draw(st.sampled_from(['flip', 'insert', 'delete', 'truncate']))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == 'flip' and data:
-            data[pos] ^= draw(st.integers(1, 255))
-        elif op == 'insert':
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif op == 'delete' and data:
-            del data[pos : pos + draw(st.integers(1, 8))]
-        elif op == 'truncate':
-            del data[pos:]
-    return bytes(data)
 
 
 def _deliveries(data: Buffer, offset: int, frame_max: int | None) -> list[Any]:

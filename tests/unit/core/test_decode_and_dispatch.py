@@ -12,7 +12,7 @@ from pika import exceptions, spec
 from pika._core import states
 from tests.helpers import server_frames as sf
 from tests.helpers.fake_transport import FakeTransportConnection, open_fake_channel
-from tests.unit.core.test_protocol_errors import ALL_METHODS, sample
+from tests.helpers.methods import ALL_METHODS, sample
 
 # ---------------------------------------------------------------------------- spec decoders
 

@@ -3,7 +3,6 @@ random bytes never make anything but AMQPError escape ``receive_data``."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 import pytest
@@ -15,28 +14,7 @@ from pika._core import ConnectionCore, ConnectionState, events
 from pika._core.states import CHANNEL_INBOUND, CONNECTION_INBOUND, ChannelState
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import make_core, open_channel, open_core
-
-
-def sample(cls: type) -> Any:
-    """An instance of a spec method with every required argument filled in."""
-    kwargs: dict[str, Any] = {}
-    for name, param in inspect.signature(cls).parameters.items():
-        if param.default not in (None, param.empty):  # None: required by the spec
-            continue
-        annotation = str(param.annotation)
-        if 'dict' in annotation:
-            kwargs[name] = {}
-        elif 'int' in annotation:
-            kwargs[name] = 1
-        elif 'bytes' in annotation:
-            kwargs[name] = b'x'
-        else:
-            kwargs[name] = 'x'
-    return cls(**kwargs)
-
-
-ALL_METHODS = sorted(spec.methods.values(), key=lambda c: c.INDEX)
-
+from tests.helpers.methods import ALL_METHODS, sample
 
 # --------------------------------------------------------------------------- states
 

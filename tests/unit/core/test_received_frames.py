@@ -17,8 +17,8 @@ from pika.connection import Connection
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import names, open_channel, open_core
 from tests.helpers.deliveries import check_run, decode_run
-from tests.unit.codec.test_fuzz import deliver_streams, properties_values, short_str
-from tests.unit.core.test_protocol_errors import sample
+from tests.helpers.methods import sample
+from tests.helpers.strategies import deliver_streams, properties_values, short_str
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

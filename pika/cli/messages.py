@@ -82,7 +82,9 @@ def read_bodies(args: argparse.Namespace) -> list[bytes]:
     elif args.file not in (None, '-'):
         data = Path(args.file).read_bytes()
     elif sys.stdin.isatty() and args.file is None:
-        raise common.CliError('give --body TEXT or --file PATH, or pipe the body in', 2)
+        raise common.CliError(
+            'give --body TEXT or --file PATH, or pipe the body in', common.EXIT_USAGE
+        )
     else:
         data = sys.stdin.buffer.read()
     if args.lines:

@@ -142,6 +142,12 @@ def test_summary_record_masks_the_password() -> None:
     assert json.loads(out.getvalue().splitlines()[-1])['kind'] == 'summary'
 
 
+def test_options_repr_leaves_out_the_url() -> None:
+    opts = options.PerfOptions(url='amqp://app:s3cret@host/%2F')
+    assert 's3cret' not in repr(opts)
+    assert 'producers=1' in repr(opts)
+
+
 def test_progress_bar() -> None:
     assert report.bar(None) == '[running]'
     assert report.bar(0.5).startswith('[' + '#' * 12 + '.' * 12 + ']')

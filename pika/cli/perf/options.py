@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from pika.cli import common
@@ -43,9 +43,10 @@ confirmed_rate, received_rate, p50, p95, p99. See docs/cli.md.
 
 @dataclass
 class PerfOptions:
-    """One run of ``pika perf``, as the options asked for it."""
+    """One run of ``pika perf``, as the options asked for it (its repr leaves out the URL,
+    which may hold a password)."""
 
-    url: str
+    url: str = field(repr=False)
     producers: int = 1
     consumers: int = 1
     size: int = 12
@@ -207,11 +208,13 @@ def options_from(args: argparse.Namespace) -> PerfOptions:
     """Check the combination of options and build the record; :class:`common.CliError`
     (exit 2) names the first one that cannot work."""
     if args.size < TIMESTAMP.size:
-        raise common.CliError(f'-s/--size must be at least {TIMESTAMP.size} (the timestamp)', 2)
+        raise common.CliError(
+            f'-s/--size must be at least {TIMESTAMP.size} (the timestamp)', common.EXIT_USAGE
+        )
     if args.producers == 0 and args.consumers == 0:
-        raise common.CliError('nothing to do: -x 0 and -y 0', 2)
+        raise common.CliError('nothing to do: -x 0 and -y 0', common.EXIT_USAGE)
     if args.queue_type == 'stream' and args.auto_ack:
-        raise common.CliError('stream consumers must ack: drop -a/--autoack', 2)
+        raise common.CliError('stream consumers must ack: drop -a/--autoack', common.EXIT_USAGE)
     prefetch = args.prefetch
     if prefetch is None and args.queue_type == 'stream':
         prefetch = STREAM_PREFETCH

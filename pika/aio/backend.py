@@ -239,10 +239,16 @@ class AsyncioBackend:
         except socket.gaierror as error:
             raise _transport.AddressResolutionError(f'cannot resolve {where}: {error}') from error
         except (ssl.SSLError, ssl.CertificateError) as error:
-            raise _transport.TLSHandshakeError(f'TLS with {where} failed: {error}') from error
+            raise _transport.TLSHandshakeError(
+                f'TLS handshake with {where} failed: {error}'
+            ) from error
         except ConnectionRefusedError as error:
             raise _transport.SocketConnectError(f'TCP connection to {where} refused') from error
         except OSError as error:
+            if context is not None:  # reset or closed by a peer that does not speak TLS
+                raise _transport.TLSHandshakeError(
+                    f'TLS handshake with {where} failed: {error!r}'
+                ) from error
             raise _transport.SocketConnectError(
                 f'TCP connection to {where} failed: {error}'
             ) from error

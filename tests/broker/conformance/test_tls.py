@@ -13,6 +13,7 @@ with `reactor.connectSSL` and Twisted's own client options.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import urllib.parse
 import uuid
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pika
+import pika.aio
 from pika import exceptions
 from tests.helpers.loop_drivers import twisted_tls_driver
 from tests.helpers.session import Session, declare_queue
@@ -160,6 +162,27 @@ def test_blocking_connection_over_tls(tls_broker: PrivateBroker, tls_files: TlsF
     assert connection.is_closed
 
 
+def test_aio_connection_over_tls(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:
+    async def main() -> None:
+        params = tls_params(tls_broker, trusting(tls_files))
+        async with await pika.aio.connect(params) as conn, await conn.channel() as channel:
+            await channel.confirm_delivery()
+            queue = (await channel.queue_declare('', exclusive=True)).method.queue
+            bodies = [b'one', LARGE, b'three']
+            await asyncio.gather(*(channel.basic_publish('', queue, body) for body in bodies))
+            got = []
+            async with channel.consume(queue, prefetch=10) as messages:
+                async for message in messages:
+                    got.append(message.body)
+                    await message.ack()
+                    if len(got) == len(bodies):
+                        break
+            assert got == bodies
+        assert conn.is_closed
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
 def test_amqps_url_with_the_ca(tls_broker: PrivateBroker, tls_files: TlsFiles) -> None:
     options = {'ca_certs': str(tls_files.ca_cert), 'server_hostname': SERVER_NAME}
     query = urllib.parse.urlencode({'ssl_options': repr(options), 'socket_timeout': '5'})
@@ -192,6 +215,28 @@ def test_a_tls_failure_fails_the_connection_cleanly(
         params = tls_params(tls_broker, trusting(tls_files), port=tls_broker.port)
     with pytest.raises(exceptions.AMQPConnectionError, match=reason):
         pika.BlockingConnection(params)
+
+
+@pytest.mark.parametrize(
+    ('case', 'reason'),
+    [
+        ('wrong server name', 'Hostname mismatch'),
+        ('TLS client on the plain port', 'TLS handshake'),
+    ],
+)
+def test_a_tls_failure_fails_an_aio_connection_cleanly(
+    case: str, reason: str, tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    if case == 'wrong server name':
+        params = tls_params(tls_broker, trusting(tls_files), server_hostname='not-the-broker')
+    else:
+        params = tls_params(tls_broker, trusting(tls_files), port=tls_broker.port)
+
+    async def main() -> None:
+        with pytest.raises(exceptions.AMQPConnectionError, match=reason):
+            await pika.aio.connect(params)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
 
 
 def test_a_tls_failure_reaches_the_open_error_callback(

@@ -1,0 +1,180 @@
+"""`pika.aio` connection and channel logic without a socket: the test is the broker
+(`tests.helpers.aio_fake`), so each late reply, requeue and event is exact."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from pika import exceptions, spec
+from tests.helpers import server_frames as sf
+from tests.helpers.aio_fake import consume_ok, open_channel, open_connection, sent_methods
+
+
+def _run(main: Any) -> None:
+    asyncio.run(asyncio.wait_for(main(), 10))
+
+
+async def _abandon(awaitable: Any) -> None:
+    """Start a call, let its request out, cancel it before any reply."""
+    task = asyncio.ensure_future(awaitable)
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_late_rpc_reply_goes_to_nobody_and_the_next_caller_gets_its_own() -> None:
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        await _abandon(ch.queue_declare('first'))
+        second = asyncio.ensure_future(ch.queue_declare('second'))
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('first', 0, 0)))
+        await asyncio.sleep(0)
+        assert not second.done()  # the late reply was not handed over
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('second', 0, 0)))
+        assert (await second).method.queue == 'second'
+
+    _run(main)
+
+
+def test_late_consume_ok_is_cancelled_and_its_deliveries_requeued() -> None:
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+
+        async def enter() -> None:
+            async with ch.consume('q', consumer_tag='late'):
+                pass
+
+        await _abandon(enter())
+        sent_methods(backend.transport)
+        conn.data_received(consume_ok(1, 'late') + sf.deliver(1, b'x', 7, 'late'))
+        await asyncio.sleep(0)
+        methods = sent_methods(backend.transport)
+        assert [type(m) for m in methods] == [spec.Basic.Cancel, spec.Basic.Nack]
+        assert methods[0].consumer_tag == 'late'
+        assert (methods[1].delivery_tag, methods[1].requeue) == (7, True)
+        conn.data_received(sf.method(1, spec.Basic.CancelOk('late')))
+        ok = asyncio.ensure_future(ch.basic_qos(prefetch_count=1))  # the FIFO is in step
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Basic.QosOk()))
+        assert isinstance((await ok).method, spec.Basic.QosOk)
+
+    _run(main)
+
+
+def test_late_get_ok_message_is_requeued() -> None:
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        await _abandon(ch.basic_get('q'))
+        sent_methods(backend.transport)
+        conn.data_received(sf.get_ok(1, b'body', delivery_tag=3))
+        await asyncio.sleep(0)
+        (nack,) = sent_methods(backend.transport)
+        assert isinstance(nack, spec.Basic.Nack) and (nack.delivery_tag, nack.requeue) == (3, True)
+
+    _run(main)
+
+
+def test_consumer_exit_cancels_then_requeues_each_buffered_message() -> None:
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        consumer = ch.consume('q', consumer_tag='c')
+        start = asyncio.ensure_future(consumer.__aenter__())
+        await asyncio.sleep(0)
+        conn.data_received(
+            consume_ok(1, 'c') + b''.join(sf.deliver(1, b'm', t, 'c') for t in (1, 2, 3))
+        )
+        await start
+        first = await consumer.__anext__()
+        sent_methods(backend.transport)
+        exit_task = asyncio.ensure_future(consumer.__aexit__(None, None, None))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        methods = sent_methods(backend.transport)
+        assert [type(m).__name__ for m in methods] == ['Cancel', 'Nack', 'Nack']
+        assert [m.delivery_tag for m in methods[1:]] == [2, 3]
+        conn.data_received(sf.deliver(1, b'late', 4, 'c') + sf.method(1, spec.Basic.CancelOk('c')))
+        await exit_task
+        (late,) = sent_methods(backend.transport)
+        assert isinstance(late, spec.Basic.Nack) and late.delivery_tag == 4
+        await first.ack()  # handed out before exit: still the application's
+        await asyncio.sleep(0)  # written at the end of the loop step
+        (ack,) = sent_methods(backend.transport)
+        assert isinstance(ack, spec.Basic.Ack) and ack.delivery_tag == 1
+
+    _run(main)
+
+
+def test_blocked_and_unblocked_events() -> None:
+    seen: list[str] = []
+
+    async def main() -> None:
+        conn, _backend = await open_connection()
+        conn.add_on_blocked_callback(lambda c, m: seen.append(f'blocked {m.reason}'))
+        conn.add_on_unblocked_callback(lambda c, m: seen.append('unblocked'))
+        await conn.wait_unblocked()  # not blocked: returns at once
+        conn.data_received(sf.blocked('low on memory'))
+        assert conn.is_blocked
+        waiting = asyncio.ensure_future(conn.wait_unblocked(timeout=5))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        conn.data_received(sf.unblocked())
+        await waiting
+        assert not conn.is_blocked
+
+    _run(main)
+    assert seen == ['blocked low on memory', 'unblocked']
+
+
+def test_broker_close_fails_waits_and_reports_the_cause() -> None:
+    causes: list[BaseException] = []
+
+    async def main() -> None:
+        conn, _backend = await open_connection()
+        conn.add_on_close_callback(lambda c, error: causes.append(error))
+        ch = await open_channel(conn)
+        waiting = asyncio.ensure_future(ch.queue_declare('q'))
+        closed = asyncio.ensure_future(conn.wait_closed())
+        await asyncio.sleep(0)
+        conn.data_received(sf.connection_close(320, 'CONNECTION_FORCED - bye'))
+        with pytest.raises(exceptions.ConnectionClosedByBroker):
+            await waiting
+        cause = await closed
+        assert isinstance(cause, exceptions.ConnectionClosedByBroker) and cause.reply_code == 320
+        assert conn.is_closed and not ch.is_open
+        await conn.close()  # nothing left to close
+
+    _run(main)
+    assert len(causes) == 1
+
+
+def test_stream_loss_ends_consumers_with_the_error() -> None:
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        consumer = ch.consume('q', consumer_tag='c')
+        start = asyncio.ensure_future(consumer.start())
+        await asyncio.sleep(0)
+        conn.data_received(consume_ok(1, 'c'))
+        await start
+        waiting = asyncio.ensure_future(consumer.__anext__())
+        await asyncio.sleep(0)
+        conn.connection_lost(ConnectionResetError('reset'))
+        with pytest.raises(exceptions.StreamLostError):
+            await waiting
+        assert isinstance(conn.close_reason, exceptions.StreamLostError)
+
+    _run(main)

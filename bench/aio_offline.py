@@ -1,5 +1,6 @@
 """`pika.aio`'s hot paths without a broker or socket: CPU per message of publish, consume
-(ack each) and pipelined confirms, the broker's bytes fed straight into the connection.
+(ack each), pipelined confirms and RPC round trips (one task per call), the broker's bytes fed
+straight into the connection.
 
     PYTHONPATH=. python bench/aio_offline.py [--messages 200000] [--runs 5]
 
@@ -78,12 +79,29 @@ async def confirms(count: int) -> float:
     return (time.process_time() - started) / count
 
 
+async def rpc(count: int) -> float:
+    conn, backend = await open_connection()
+    ch = await open_channel(conn)
+    assert backend.transport is not None
+    reply = sf.method(1, spec.Queue.DeclareOk('q', 0, 0))
+    count = min(count, 50_000)
+    started = time.process_time()
+    for _ in range(count):
+        call = asyncio.ensure_future(ch.queue_declare('q', passive=True))
+        await asyncio.sleep(0)
+        conn.data_received(reply)
+        await call
+        backend.transport.written.clear()
+    return (time.process_time() - started) / count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--messages', type=int, default=200_000)
     parser.add_argument('--runs', type=int, default=5)
     options = parser.parse_args()
-    for name, scenario in (('publish', publish), ('consume', consume), ('confirms', confirms)):
+    scenarios = (('publish', publish), ('consume', consume), ('confirms', confirms), ('rpc', rpc))
+    for name, scenario in scenarios:
         runs = [asyncio.run(scenario(options.messages)) for _ in range(options.runs)]
         print(
             f'{name:9s} {statistics.median(runs) * 1e6:6.2f} us CPU/msg (median of {options.runs})'

@@ -3,8 +3,9 @@
 thread, each with a connection of its own.
 
 A producer publishes in batches from loop callbacks, so reads, confirms and timers run
-between two batches; with ``-c`` at most WINDOW publishes await their confirm; with ``-r``
-the next batch waits for its time. A timer every :data:`FLUSH_INTERVAL` reports to the
+between two batches; with ``-c`` at most WINDOW publishes await their confirm, without it a
+round trip every :data:`SYNC_BYTES` bounds its output; with ``-r`` the next batch waits for
+its time. A timer every :data:`FLUSH_INTERVAL` reports to the
 coordinator and looks at the stop flag.
 """
 
@@ -31,8 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = ['CallbackGroup']
 
-#: pause of a producer whose connection reported unsent output piling up (backpressure)
-BACKPRESSURE_PAUSE = 0.002
+#: bytes a producer without confirms publishes (bodies plus a rough frame overhead each)
+#: before it waits for a round trip on its channel: the reply comes once the broker has read
+#: everything before it, so at most this much (plus the socket's buffers) waits in our
+#: output. Without it a producer faster than the broker buffers without bound.
+SYNC_BYTES = 1 << 20
+FRAME_OVERHEAD = 100
 
 
 class Loop:
@@ -131,6 +136,7 @@ class CallbackProducer(CallbackWorker):
         self.window = ConfirmWindow()
         self.scheduled = False
         self.pressure = False
+        self.unsynced = 0
         self.connection.add_backpressure_callback(self._on_backpressure)
         self.publish = self.channel.basic_publish
         self.target = self.opts.target(self.group.queue)
@@ -170,6 +176,7 @@ class CallbackProducer(CallbackWorker):
             publish(exchange, key, pack(now_ns()) + pad, props)
         self.window.published += batch
         self.meter.sent += batch
+        self.unsynced += batch * (self.opts.size + FRAME_OVERHEAD)
         self._next()
 
     def _next(self) -> None:
@@ -182,11 +189,22 @@ class CallbackProducer(CallbackWorker):
             return
         if self.opts.confirm and window.outstanding >= self.opts.confirm:
             return  # _on_confirm schedules the next batch
-        delay = self.pacer.delay(window.published, time.monotonic())
-        if self.pressure:
-            self.pressure = False
-            delay = max(delay, BACKPRESSURE_PAUSE)
-        self._schedule(delay)
+        if not self.opts.confirm and (self.pressure or self.unsynced >= SYNC_BYTES):
+            self._sync()
+            return
+        self._schedule(self.pacer.delay(window.published, time.monotonic()))
+
+    def _sync(self) -> None:
+        """Publish no more until a round trip shows the broker read what went before."""
+        self.pressure = False
+        self.unsynced = 0
+        self.scheduled = True  # no batch until the reply
+        self.channel.queue_declare(self.group.queue, passive=True, callback=self._on_synced)
+
+    def _on_synced(self, _frame: Any) -> None:
+        self.scheduled = False
+        if not self.stopping:
+            self._next()
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method

@@ -119,8 +119,8 @@ class Consumer:
         channel = self.channel
         if self.prefetch is not None:
             await channel.basic_qos(prefetch_count=self.prefetch, timeout=self._timeout)
+        channel.add_consumer(self)  # raises for a tag in use: then nothing was started
         self.wanted = True
-        channel.add_consumer(self)
         try:
             await channel.send_rpc(self._method, self._timeout)
         except BaseException:

@@ -46,6 +46,8 @@ def check_counted_run(summary: dict[str, Any], expected: int) -> None:
     assert summary['sent_rate'] > 0
     assert summary['received_rate'] > 0
     assert summary['errors'] == []
+    assert summary['cpu_seconds'] > 0
+    assert summary['cpu_us_per_message'] > 0
     lat = summary['latency_ms']
     assert 0 <= lat['min'] <= lat['p50'] <= lat['p95'] <= lat['p99'] <= lat['max'], lat
     assert summary['url'] == 'amqp://guest:***@127.0.0.1:5672/%2F' or '***' in summary['url']
@@ -98,8 +100,8 @@ def test_timed_rate_limited_run_prints_plain_lines(amqp_url: str, conn: Blocking
         lines = result.stdout.splitlines()
         assert lines[0].startswith('time ')  # not a terminal: no progress bar
         assert '\r' not in result.stdout
-        assert lines[-4].startswith('summary: 1 producers, 1 consumers, adapter blocking')
-        sent = int(lines[-3].split()[1])
+        assert lines[-5].startswith('summary: 1 producers, 1 consumers, adapter blocking')
+        sent = int(lines[-4].split()[1])
         # the rate limit holds (unlimited, it would be thousands); the slack covers the producer's
         # head start before the clock and its last sleep before it sees the stop flag
         assert 50 <= sent <= 200 * (1.5 + 1), lines

@@ -129,13 +129,17 @@ def test_body_template_keeps_the_size() -> None:
 
 def test_summary_record_masks_the_password() -> None:
     opts = options.PerfOptions(url='amqp://app:s3cret@host/%2F', count=10)
-    outcome = runner.Outcome(Tally(), queue='q', seconds=1.0)
+    tally = Tally()
+    tally.add(100, 0, 0, [1_000_000] * 100)
+    outcome = runner.Outcome(tally, queue='q', seconds=1.0, cpu_seconds=0.002)
     record = report.summary_record(opts, outcome)
     assert record['url'] == 'amqp://app:***@host/%2F'
+    assert (record['cpu_seconds'], record['cpu_us_per_message']) == (0.002, 10.0)
     out = io.StringIO()
     report.Reporter(opts, out).summary(record)
     assert 's3cret' not in out.getvalue()
     assert out.getvalue().startswith('summary: 1 producers, 1 consumers, adapter blocking')
+    assert '  client CPU 0.00 s, 10.0 us per message sent or received\n' in out.getvalue()
     json_opts = options.PerfOptions(url='amqp://localhost', json=True)
     out = io.StringIO()
     report.Reporter(json_opts, out).summary(record)

@@ -35,9 +35,9 @@ EPILOG = f"""examples:
 The summary's JSON (last line with --json) has: kind "summary", url (password masked),
 adapter, producers, consumers, processes, queue, queue_type, exchange, routing_key,
 body_size, confirm, prefetch, auto_ack, rate, duration, sent, confirmed, nacked, received,
-sent_rate, received_rate (msg/s), latency_ms {{min, p50, p95, p99, max}}, interrupted,
-errors. Each earlier line is an interval: kind "interval", time, sent_rate,
-confirmed_rate, received_rate, p50, p95, p99. See docs/cli.md.
+sent_rate, received_rate (msg/s), latency_ms {{min, p50, p95, p99, max}}, cpu_seconds,
+cpu_us_per_message, interrupted, errors. Each earlier line is an interval: kind
+"interval", time, sent_rate, confirmed_rate, received_rate, p50, p95, p99. See docs/cli.md.
 {common.EXIT_CODES_HELP}"""
 
 

@@ -76,6 +76,11 @@ def summary_record(opts: PerfOptions, outcome: Outcome) -> dict[str, Any]:
         'rate': opts.rate,
     }
     record.update(outcome.tally.totals(outcome.seconds))
+    operations = outcome.tally.sent + outcome.tally.received
+    record['cpu_seconds'] = round(outcome.cpu_seconds, 3)
+    record['cpu_us_per_message'] = (
+        round(outcome.cpu_seconds / operations * 1e6, 2) if operations else None
+    )
     record['interrupted'] = outcome.interrupted
     record['errors'] = outcome.errors
     if outcome.incomplete:
@@ -99,6 +104,11 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     lines.append(
         f'  received  {record["received"]:>10} msg  {_rate(record["received_rate"]):>10} msg/s'
     )
+    if record['cpu_us_per_message'] is not None:
+        lines.append(
+            f'  client CPU {record["cpu_seconds"]:.2f} s, '
+            f'{record["cpu_us_per_message"]:.1f} us per message sent or received'
+        )
     lines.append(
         f'  latency ms  min {_ms(lat["min"])}  p50 {_ms(lat["p50"])}  p95 {_ms(lat["p95"])}  '
         f'p99 {_ms(lat["p99"])}  max {_ms(lat["max"])}'

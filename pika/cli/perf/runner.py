@@ -107,6 +107,7 @@ class Outcome:
     interrupted: bool = False
     incomplete: Optional[str] = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 class Coordinator:
@@ -262,6 +263,17 @@ def remove_queue(opts: PerfOptions, name: str) -> None:
         common.close_quietly(connection)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended."""
+    try:
+        import resource
+    except ImportError:  # not on Windows: this process only
+        return time.process_time()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_perf(opts: PerfOptions, on_row: Callable[[dict[str, Any], Tally], None]) -> Outcome:
     """One whole run: the queue, consumers, then producers, measuring, stopping, cleanup."""
     name = prepare_queue(opts)
@@ -269,6 +281,7 @@ def run_perf(opts: PerfOptions, on_row: Callable[[dict[str, Any], Tally], None])
     coordinator.outcome.queue = name
     consumer_ids = set(range(opts.producers, opts.producers + opts.consumers))
     producer_ids = set(range(opts.producers))
+    cpu_before = cpu_seconds()
     try:
         coordinator.start(_groups(opts, 'consumer', opts.producers, opts.consumers))
         coordinator.wait_ready(consumer_ids)
@@ -281,6 +294,7 @@ def run_perf(opts: PerfOptions, on_row: Callable[[dict[str, Any], Tally], None])
         coordinator.outcome.interrupted = True
         coordinator.outcome.seconds = coordinator.outcome.tally.elapsed()
     finally:
-        coordinator.finish()
+        coordinator.finish()  # joins the worker processes: their CPU time is counted now
+        coordinator.outcome.cpu_seconds = cpu_seconds() - cpu_before
         remove_queue(opts, name)
     return coordinator.outcome

@@ -159,3 +159,23 @@ def test_sigterm_ends_the_run_with_a_summary(amqp_url: str, conn: BlockingConnec
     assert summary['received'] > 0
     with pytest.raises(exceptions.ChannelClosedByBroker, match='NOT_FOUND'):
         conn.channel().queue_declare(summary['queue'], passive=True)
+
+
+def test_counted_run_with_lost_messages_exits_1(
+    amqp_url: str, queue: str, conn: BlockingConnection
+) -> None:
+    """Messages the broker drops (here: a queue that keeps 10) end the run once nothing more
+    arrives, with exit 1 and what was missing."""
+    conn.channel().queue_delete(queue)
+    conn.channel().queue_declare(queue, arguments={'x-max-length': 10})
+    perf = ['perf', '-p', '-u', queue]  # predeclared: used as it is
+    result = run_pika(*perf, '-C', '2000', '-y', '0', url=amqp_url)
+    assert result.returncode == 0, result.stderr  # no consumers: done when all were sent
+    result = run_pika(*perf, '-C', '5', '-x', '0', '--json', url=amqp_url)
+    assert result.returncode == 0, result.stderr  # the 10 it kept: more than 5
+    lost = run_pika(*perf, '-C', '20', '-x', '0', '--json', url=amqp_url)
+    assert lost.returncode == common.EXIT_FAILED, lost.stdout + lost.stderr
+    summary = json.loads(lost.stdout.splitlines()[-1])
+    assert summary['received'] < 20
+    assert 'nothing more arrived' in summary['incomplete']
+    assert 'pika perf: error: received' in lost.stderr

@@ -59,6 +59,7 @@ class PerfOptions:
     count: Optional[int] = None
     queue: Optional[str] = None
     queue_type: str = 'classic'
+    predeclared: bool = False
     exchange: str = ''
     exchange_type: str = 'direct'
     routing_key: Optional[str] = None
@@ -165,6 +166,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '-u', '--queue', help='queue name (default: a fresh queue, deleted afterwards)'
     )
     where.add_argument(
+        '-p',
+        '--predeclared',
+        action='store_true',
+        help='the queue (and binding) exist: use them as they are, declare nothing',
+    )
+    where.add_argument(
         '-e', '--exchange', default='', help="exchange to publish to (default: '', the default)"
     )
     where.add_argument(
@@ -216,6 +223,8 @@ def options_from(args: argparse.Namespace) -> PerfOptions:
     if args.queue_type == 'stream' and args.auto_ack:
         raise common.CliError('stream consumers must ack: drop -a/--autoack', common.EXIT_USAGE)
     prefetch = args.prefetch
+    if args.predeclared and not args.queue:
+        raise common.CliError('-p/--predeclared needs -u/--queue NAME', common.EXIT_USAGE)
     if prefetch is None and args.queue_type == 'stream':
         prefetch = STREAM_PREFETCH
     values = {name: getattr(args, name) for name in _COPIED}
@@ -234,6 +243,7 @@ _COPIED = (
     'count',
     'queue',
     'queue_type',
+    'predeclared',
     'exchange',
     'exchange_type',
     'routing_key',

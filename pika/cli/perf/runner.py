@@ -236,6 +236,9 @@ def prepare_queue(opts: PerfOptions) -> str:
     connection = common.connect(opts.url, opts.timeout)
     try:
         channel = connection.channel()
+        if opts.predeclared:
+            channel.queue_declare(name, passive=True)  # fails early (404) when it is missing
+            return name
         channel.queue_declare(
             name,
             durable=opts.queue_type != 'classic',

@@ -29,7 +29,7 @@ import logging
 import math
 import numbers
 import ssl
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Union, cast
 
 from pika import _limits, spec
 from pika import credentials as pika_credentials
@@ -296,7 +296,7 @@ class Parameters:
             return not self == other
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         # Deliberately omits credentials: a password must never reach a log line.

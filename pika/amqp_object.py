@@ -49,7 +49,7 @@ class AMQPObject:
             return NotImplemented
         return getattr(self, '__dict__', {}) == getattr(other, '__dict__', {})
 
-    __hash__ = None  # type: ignore[assignment]  # mutable value objects are not hashable
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # mutable value objects are not hashable
 
 
 class Class(AMQPObject):

@@ -71,9 +71,9 @@ class ConnectionLink:
     __slots__ = ('after_call', 'dispatching', 'routes')
 
     def __init__(self, after_call: Callable[[], None]) -> None:
-        self.after_call = after_call
+        self.after_call: Callable[[], None] = after_call
         """Schedule the output (and timers) a channel call may have queued."""
-        self.dispatching = False
+        self.dispatching: bool = False
         self.routes: dict[int, ChannelRoute] = {}
         """Channel number -> route; the connection removes a channel once it has closed."""
 
@@ -112,7 +112,7 @@ class Channel:
         # add_callback's listeners: reply method class -> [(callback, attribute values to
         # match, one_shot)]; empty (a falsy check per reply) unless someone registered.
         self._listeners: dict[type, list[tuple[_Listener, dict[str, Any]]]] = {}
-        self.flow_active = True
+        self.flow_active: bool = True
         """False while the broker has paused this channel's publishing (Channel.Flow)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             events.ChannelOpened: self._on_open_ok,

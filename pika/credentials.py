@@ -19,7 +19,7 @@ If no credentials are given, ``ConnectionParameters`` uses ``guest``/``guest``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class PlainCredentials:
             raise TypeError(f'password must be str or bytes, not {type(password).__name__}')
         self.username: Optional[Union[str, bytes]] = username
         self.password: Optional[Union[str, bytes]] = password
-        self.erase_on_connect = bool(erase_on_connect)
+        self.erase_on_connect: bool = bool(erase_on_connect)
 
     def response_for(self, start: Any) -> tuple[Optional[str], Optional[bytes]]:
         """Validate that ``PLAIN`` is offered and build the SASL response.
@@ -115,7 +115,7 @@ class PlainCredentials:
             )
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]  # mutable (erasable): not hashable
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # mutable (erasable): not hashable
 
     def __repr__(self) -> str:
         return (
@@ -154,7 +154,7 @@ class ExternalCredentials:
             return self.erase_on_connect == other.erase_on_connect
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__}>'

@@ -12,7 +12,7 @@ only the channel (a "soft" error), and which exception class represents it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -405,7 +405,9 @@ class ChannelError(AMQPError):
 class ReentrancyError(AMQPError):
     """A blocking call was made from inside a callback that does not allow it."""
 
-    __repr__ = Exception.__repr__  # pika 1.x's ReentrancyError prints as ReentrancyError('...')
+    __repr__: ClassVar[Callable[[BaseException], str]] = (
+        Exception.__repr__
+    )  # pika 1.x's ReentrancyError prints as ReentrancyError('...')
 
 
 class ShortStringTooLong(AMQPError, ValueError):

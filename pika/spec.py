@@ -60,7 +60,7 @@ _S_II = struct.Struct('>II')
 _S_Q = struct.Struct('>Q')
 
 #: The types a string argument may have (pika 1.x exports this name here).
-str_or_bytes = (str, bytes)
+str_or_bytes: tuple[type[str], type[bytes]] = (str, bytes)
 
 
 def as_bytes(value: Union[str, bytes]) -> bytes:

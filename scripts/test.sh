@@ -166,6 +166,10 @@ gate 'docs: sphinx build, warnings are errors' 300 env PYTHON="$PY" OUT="$LOG_DI
 gate 'docs: run the code examples' 300 "$PY" tools/run_doc_examples.py
 # The sdist and the wheel build, pass `twine check`, and the wheel alone (clean venv, no
 # PYTHONPATH) imports every public module and runs the demo: a file left out of it fails here.
+# pyright --verifytypes on the installed wheel (>= 95% of the public symbols fully typed; the
+# report and its score are printed), then pyright over the mypy --strict user programs.
+gate 'typing: pyright --verifytypes (installed wheel) + tests/typing' 300 \
+    env PYTHON="$PY" bash tools/verifytypes.sh
 gate 'packaging: build, twine check, wheel in a clean venv' 180 "$PY" tools/check_package.py
 gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart

@@ -32,7 +32,7 @@ class ReceiveBuffer:
 
     def __init__(self) -> None:
         self.data: Union[bytes, bytearray] = b''
-        self.offset = 0
+        self.offset: int = 0
 
     def feed(self, chunk: BytesLike) -> Union[bytes, bytearray]:
         """Append received bytes; return :attr:`data`, the buffer to decode from.

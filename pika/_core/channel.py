@@ -95,7 +95,7 @@ class ChannelCore:
         self._conn = connection
         self._output = output
         self.channel_number = channel_number
-        self.state = ChannelState.OPENING
+        self.state: ChannelState = ChannelState.OPENING
         #: consumer tags the broker confirmed (ConsumeOk) and has not cancelled yet
         self.consumer_tags: set[str] = set()
         self._cancelling: set[str] = set()
@@ -104,7 +104,7 @@ class ChannelCore:
         self._queue: deque[tuple[Any, bytes, bool]] = deque()
         #: collects an inbound message's frames; ``assembler.active`` while one is incomplete
         #: (the receiver's shortcuts then leave this channel's frames to :meth:`on_frame`)
-        self.assembler = content.ContentAssembler()
+        self.assembler: content.ContentAssembler = content.ContentAssembler()
         self._content_is_reply = False
         self._confirm = False
         self._delivery_tag = 0
@@ -129,9 +129,9 @@ class ChannelCore:
         #: Recovery: a recovered confirm-mode channel is on probation until its first
         #: Basic.Ack; a Nack first makes the recoverer open it afresh (RabbitMQ 3.10.8 can
         #: keep a recovered channel nacking every publish to a quorum queue)
-        self.on_probation = False
+        self.on_probation: bool = False
         #: such fresh reopens since the last Basic.Ack (the recoverer bounds them)
-        self.nack_reopens = 0
+        self.nack_reopens: int = 0
         # our Channel.Close of a reopen is in flight: everything but its CloseOk is dropped
         self._discarding = False
         self._saved_handlers: dict[str, Callable[[Any], None]] = {}

@@ -54,6 +54,7 @@ from pika._wire.constants import FRAME_OVERHEAD, HEARTBEAT_FRAME
 if TYPE_CHECKING:
     from pika._core.large_message import LargeMessage
     from pika._core.settings import CoreSettings
+    from pika.recovery import Recovery
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,9 +79,9 @@ class ConnectionCore:
     """
 
     def __init__(self, params: CoreSettings, owner: Any = None) -> None:
-        self.params = params
+        self.params: CoreSettings = params
         self.owner = owner
-        self.state = _CS.INIT
+        self.state: ConnectionState = _CS.INIT
         self.channels: dict[int, ChannelCore] = {}
         self.server_properties: dict[str, Any] = {}
         self.channel_max: int = params.channel_max
@@ -92,25 +93,25 @@ class ConnectionCore:
         #: started or stopped. In between it only moves later (received bytes push the dead-peer
         #: deadline back), so a front-end whose timer is armed for the deadline it read at the
         #: current count need not ask again: a timer that fires early is harmless.
-        self.deadline_changes = 0
+        self.deadline_changes: int = 0
         #: The events of the call in progress: each call that returns events starts a fresh
         #: list here, and the receiver, channel 0 and the channels append to it.
         self.events: list[events.Event] = []
         #: the time passed to the call in progress (the core reads no clock)
-        self.now = 0.0
+        self.now: float = 0.0
         #: the heartbeat arithmetic, from Connection.Tune (when a heartbeat was negotiated) until
         #: the connection is finished
         self.heartbeat_timer: Optional[HeartbeatTimer] = None
         #: The outbound frame queue, shared with the channels (they queue their frames into
         #: it). Transports drain it with :meth:`data_to_send` and ask :meth:`has_output`.
-        self.output = Output(HANDSHAKE_FRAME_MAX)
+        self.output: Output = Output(HANDSHAKE_FRAME_MAX)
         self._channel_zero = ChannelZero(self, self.output)
         #: decodes received bytes and routes the frames (:meth:`receive_data` feeds it)
-        self.receiver = FrameReceiver(self, self._channel_zero)
+        self.receiver: FrameReceiver = FrameReceiver(self, self._channel_zero)
         self._close_code = 200
         self._close_text = 'Normal shutdown'
         #: the recovery policy (``params.recovery``), None when recovery is off
-        self.recovery = getattr(params, 'recovery', None)
+        self.recovery: Optional[Recovery] = getattr(params, 'recovery', None)
         #: runs recoveries (:class:`~pika._core.recoverer.Recoverer`); None when recovery is
         #: off, and then nothing about recovery runs
         self.recoverer: Optional[Recoverer] = (

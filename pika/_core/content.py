@@ -236,10 +236,10 @@ class ContentAssembler:
     __slots__ = ('_chunks', '_received', 'active', 'body_size', 'method', 'properties')
 
     def __init__(self) -> None:
-        self.active = False
+        self.active: bool = False
         self.method: Any = None
         self.properties: Any = None
-        self.body_size = -1  # -1: header not received yet
+        self.body_size: int = -1  # -1: header not received yet
         self._received = 0
         self._chunks: list[Union[bytes, bytearray]] = []
 

@@ -7,7 +7,7 @@ needs to call the user's callbacks. Front-ends dispatch on ``type(event)``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 if TYPE_CHECKING:
     from pika import spec
@@ -48,7 +48,7 @@ class Event:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self._fields())
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def _fields(self) -> list[str]:
         names: list[str] = []
@@ -96,7 +96,7 @@ class ConnectionInterrupted(Event):
     __slots__ = ('error',)
 
     def __init__(self, error: Exception) -> None:
-        self.error = error
+        self.error: Exception = error
 
 
 class ConnectionRecovered(Event):
@@ -178,10 +178,10 @@ class MessageDelivered(Event):
         properties: spec.BasicProperties,
         body: bytes,
     ) -> None:
-        self.channel_number = channel_number
-        self.method = method
-        self.properties = properties
-        self.body = body
+        self.channel_number: int = channel_number
+        self.method: spec.Basic.Deliver = method
+        self.properties: spec.BasicProperties = properties
+        self.body: bytes = body
 
 
 class MessageReturned(Event):
@@ -196,10 +196,10 @@ class MessageReturned(Event):
         properties: spec.BasicProperties,
         body: bytes,
     ) -> None:
-        self.channel_number = channel_number
-        self.method = method
-        self.properties = properties
-        self.body = body
+        self.channel_number: int = channel_number
+        self.method: spec.Basic.Return = method
+        self.properties: spec.BasicProperties = properties
+        self.body: bytes = body
 
 
 class DeliveryConfirmed(Event):

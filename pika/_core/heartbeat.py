@@ -36,10 +36,10 @@ class HeartbeatTimer:
     def __init__(self, interval: float, now: float, bytes_queued_total: int = 0) -> None:
         if interval <= 0:
             raise ValueError(f'heartbeat interval must be > 0, got {interval!r}')
-        self.interval = interval
-        self.last_received = now
-        self.unproven = 0  # bytes received since last_received that completed no frame
-        self.bytes_seen = bytes_queued_total
+        self.interval: float = interval
+        self.last_received: float = now
+        self.unproven: int = 0  # bytes received since last_received that completed no frame
+        self.bytes_seen: int = bytes_queued_total
         self._next_send_check = now + interval / 2.0
 
     def received(self, now: float, nbytes: int, whole_frame: bool) -> None:

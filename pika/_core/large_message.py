@@ -106,24 +106,24 @@ class LargeMessage:
         :param first: the body frame bytes received with them
         :param spare: a previous message's buffer (:meth:`release`), used if large enough
         """
-        self.channel = channel
-        self.method = method
-        self.properties = properties
-        self.body_size = body_size
-        self.prefix = prefix
-        self.frame_max = frame_max
+        self.channel: Any = channel
+        self.method: Any = method
+        self.properties: Any = properties
+        self.body_size: int = body_size
+        self.prefix: bytes = prefix
+        self.frame_max: Optional[int] = frame_max
         #: the room all the body frames take when each is full, and the start of what follows
-        self.planned = max(body_frames_size(body_size, frame_max), len(first)) + LOOKAHEAD
+        self.planned: int = max(body_frames_size(body_size, frame_max), len(first)) + LOOKAHEAD
         size = min(self.planned, max(FIRST_BUFFER_MAX, len(first) + LOOKAHEAD))
         if spare is not None and len(spare) >= size:
             # no allocation, no zeroing; all of it, up to what the frames take
-            self.view = memoryview(spare)[: min(len(spare), self.planned)]
+            self.view: memoryview = memoryview(spare)[: min(len(spare), self.planned)]
         else:
             self.view = memoryview(bytearray(size))
-        self.filled = len(first)
+        self.filled: int = len(first)
         self.view[: self.filled] = first
-        self.scanned = 0  # offset of the first body frame not yet checked
-        self.received = 0  # body bytes in the checked frames
+        self.scanned: int = 0  # offset of the first body frame not yet checked
+        self.received: int = 0  # body bytes in the checked frames
         self.spans: list[tuple[int, int]] = []  # (start, end) of each checked frame's payload
 
     def room(self) -> memoryview:

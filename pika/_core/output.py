@@ -57,16 +57,16 @@ class Output:
     )
 
     def __init__(self, frame_max: int) -> None:
-        self.buffer = bytearray()
+        self.buffer: bytearray = bytearray()
         self.parts: list[BytesLike] = []
-        self.parts_size = 0
+        self.parts_size: int = 0
         #: frames and bytes queued since creation (the backpressure rule uses their ratio)
-        self.frames_sent = 0
-        self.bytes_queued_total = 0
-        self.frame_max = frame_max
+        self.frames_sent: int = 0
+        self.bytes_queued_total: int = 0
+        self.frame_max: int = frame_max
         #: The largest payload one outbound frame may carry: ``frame_max`` less the frame
         #: overhead. A frame above it would make the broker close the connection.
-        self.max_payload = frame_max - FRAME_OVERHEAD
+        self.max_payload: int = frame_max - FRAME_OVERHEAD
 
     def set_frame_max(self, frame_max: int) -> None:
         """Apply the negotiated ``frame_max`` (0: unlimited) to every later frame."""

@@ -86,7 +86,7 @@ class FrameReceiver:
         self._conn = connection
         self._channel_zero = channel_zero
         #: received bytes not decoded yet (a frame cut at the end of a read)
-        self.buffer = ReceiveBuffer()
+        self.buffer: ReceiveBuffer = ReceiveBuffer()
         #: The large delivery being read in place (see receive_buffer), else None: a transport
         #: reads ``ConnectionCore.large_message`` before each read, which costs less than
         #: calling receive_buffer.

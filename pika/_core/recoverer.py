@@ -34,7 +34,7 @@ from pika._core.states import ChannelState, ConnectionState
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
-    from pika._core.recovery import ReplayStep
+    from pika._core.recovery import RecoveryRecord, ReplayStep
     from pika.recovery import Recovery
 
 __all__ = ['RECOVERABLE_ERRORS', 'Recoverer']
@@ -79,11 +79,11 @@ class Recoverer:
         self._conn = connection
         self.policy = policy
         #: what the connection declared and must restore (:class:`RecoveryRecord`)
-        self.record = policy.new_record()
+        self.record: RecoveryRecord = policy.new_record()
         #: True from an interruption until ConnectionRecovered (or give_up)
-        self.active = False
+        self.active: bool = False
         #: the connection was opened once: later losses are recovery cases
-        self.opened_once = False
+        self.opened_once: bool = False
         #: give_up() in progress: the failure it causes is final
         self.giving_up = False
         self._replay: Any = None

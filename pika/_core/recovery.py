@@ -32,7 +32,7 @@ publish one tuple (:data:`Sent`) until its confirm.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Union
 
 from pika import spec
 
@@ -91,9 +91,9 @@ class RecordedExchange:
         self.name: str = method.exchange
         # ExchangeType members are str enums: keep the plain value ('direct', ...).
         self.exchange_type: str = getattr(method.type, 'value', method.type)
-        self.durable = bool(method.durable)
-        self.auto_delete = bool(method.auto_delete)
-        self.internal = bool(method.internal)
+        self.durable: bool = bool(method.durable)
+        self.auto_delete: bool = bool(method.auto_delete)
+        self.internal: bool = bool(method.internal)
         self.arguments: Optional[dict[str, Any]] = method.arguments
 
     def method(self) -> spec.Exchange.Declare:
@@ -122,12 +122,12 @@ class RecordedQueue:
     __slots__ = ('arguments', 'auto_delete', 'durable', 'exclusive', 'name', 'server_named')
 
     def __init__(self, name: str, method: Any, server_named: bool) -> None:
-        self.name = name
-        self.durable = bool(method.durable)
-        self.exclusive = bool(method.exclusive)
-        self.auto_delete = bool(method.auto_delete)
+        self.name: str = name
+        self.durable: bool = bool(method.durable)
+        self.exclusive: bool = bool(method.exclusive)
+        self.auto_delete: bool = bool(method.auto_delete)
         self.arguments: Optional[dict[str, Any]] = method.arguments
-        self.server_named = server_named
+        self.server_named: bool = server_named
 
     def method(self) -> spec.Queue.Declare:
         """The Queue.Declare that recreates it (an empty name for a server-named queue)."""
@@ -162,11 +162,11 @@ class RecordedBinding:
         routing_key: str,
         arguments: Optional[dict[str, Any]],
     ) -> None:
-        self.destination_kind = destination_kind
-        self.destination = destination
-        self.source = source
-        self.routing_key = routing_key
-        self.arguments = arguments
+        self.destination_kind: str = destination_kind
+        self.destination: str = destination
+        self.source: str = source
+        self.routing_key: str = routing_key
+        self.arguments: Optional[dict[str, Any]] = arguments
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -222,14 +222,14 @@ class RecordedConsumer:
     )
 
     def __init__(self, channel_number: int, tag: str, method: Any, prefetch: Prefetch) -> None:
-        self.channel_number = channel_number
-        self.consumer_tag = tag
+        self.channel_number: int = channel_number
+        self.consumer_tag: str = tag
         self.queue: str = method.queue
-        self.no_local = bool(method.no_local)
-        self.no_ack = bool(method.no_ack)
-        self.exclusive = bool(method.exclusive)
+        self.no_local: bool = bool(method.no_local)
+        self.no_ack: bool = bool(method.no_ack)
+        self.exclusive: bool = bool(method.exclusive)
         self.arguments: Optional[dict[str, Any]] = method.arguments
-        self.prefetch = prefetch
+        self.prefetch: Prefetch = prefetch
 
     def method(self) -> spec.Basic.Consume:
         """The Basic.Consume that restarts it, with the same consumer tag."""
@@ -283,13 +283,13 @@ class PendingPublish:
         properties: Any,
         mandatory: bool,
     ) -> None:
-        self.sequence = sequence
-        self.broker_tag = broker_tag
-        self.exchange = exchange
-        self.routing_key = routing_key
-        self.body = body
-        self.properties = properties
-        self.mandatory = mandatory
+        self.sequence: int = sequence
+        self.broker_tag: Optional[int] = broker_tag
+        self.exchange: str = exchange
+        self.routing_key: str = routing_key
+        self.body: Any = body
+        self.properties: Any = properties
+        self.mandatory: bool = mandatory
 
     @classmethod
     def from_sent(cls, broker_tag: Optional[int], sent: Sent) -> PendingPublish:
@@ -352,22 +352,22 @@ class ChannelRecord:
     )
 
     def __init__(self, channel_number: int) -> None:
-        self.channel_number = channel_number
-        self.confirm = False
-        self.tx = False
+        self.channel_number: int = channel_number
+        self.confirm: bool = False
+        self.tx: bool = False
         #: Per-consumer and channel-wide (``global_qos=True``) Basic.Qos in effect.
         self.prefetch: Prefetch = NO_PREFETCH
         self.global_qos: Prefetch = NO_PREFETCH
         #: Added to broker delivery tags; tags up to it are from an earlier connection.
-        self.tag_offset = 0
+        self.tag_offset: int = 0
         #: The last application-visible delivery tag handed out.
-        self.last_tag = 0
+        self.last_tag: int = 0
         #: The last application-visible publish sequence number handed out.
-        self.publish_sequence = 0
+        self.publish_sequence: int = 0
         #: Work done in the current transaction (publishes, acks) since Tx.Commit/Rollback.
-        self.tx_dirty = False
+        self.tx_dirty: bool = False
         #: A transaction with work in it was lost with the connection (see docs/recovery.md).
-        self.transaction_lost = False
+        self.transaction_lost: bool = False
         # Unconfirmed publishes of this connection by broker tag: _sent[i] has tag
         # _first_tag + i; None once settled by a single confirm (or never recorded).
         self._sent: list[Optional[Sent]] = []
@@ -583,9 +583,9 @@ class ReplayStep:
     def __init__(
         self, channel_number: Optional[int], method: Any, entity: Optional[RecordedEntity] = None
     ) -> None:
-        self.channel_number = channel_number
-        self.method = method
-        self.entity = entity
+        self.channel_number: Optional[int] = channel_number
+        self.method: Any = method
+        self.entity: Optional[RecordedEntity] = entity
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReplayStep):
@@ -596,7 +596,7 @@ class ReplayStep:
             other.entity,
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f'<ReplayStep channel={self.channel_number} {self.method.NAME}>'
@@ -702,7 +702,7 @@ class RecoveryRecord:
         self.bindings: dict[tuple[Any, ...], RecordedBinding] = {}
         self.consumers: dict[tuple[int, str], RecordedConsumer] = {}
         #: How many times the connection was lost.
-        self.losses = 0
+        self.losses: int = 0
 
     # -- channels -------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ Channel::
 from __future__ import annotations
 
 import enum
+from typing import Callable, ClassVar
 
 from pika import exceptions
 
@@ -80,7 +81,7 @@ class ConnectionState(enum.Enum):
     # Members are singletons compared by identity, so hash them by identity too: object's C
     # hash instead of Enum.__hash__ (a Python call), for the lookups keyed by state (or by a
     # (state, input) pair) that run on every inbound method.
-    __hash__ = object.__hash__
+    __hash__: ClassVar[Callable[[object], int]] = object.__hash__
 
     INIT = 'INIT'
     PROTOCOL_HEADER_SENT = 'PROTOCOL_HEADER_SENT'
@@ -97,7 +98,7 @@ class ConnectionState(enum.Enum):
 class ConnectionInput(enum.Enum):
     """Things that move the connection state machine."""
 
-    __hash__ = object.__hash__  # see ConnectionState
+    __hash__: ClassVar[Callable[[object], int]] = object.__hash__  # see ConnectionState
 
     START = 'start()'
     RECV_START = 'Connection.Start'
@@ -176,7 +177,7 @@ def next_connection_state(state: ConnectionState, event: ConnectionInput) -> Con
 class ChannelState(enum.Enum):
     """Lifecycle of one channel."""
 
-    __hash__ = object.__hash__  # see ConnectionState
+    __hash__: ClassVar[Callable[[object], int]] = object.__hash__  # see ConnectionState
 
     OPENING = 'OPENING'
     OPEN = 'OPEN'
@@ -190,7 +191,7 @@ class ChannelState(enum.Enum):
 class ChannelInput(enum.Enum):
     """Things that move a channel state machine."""
 
-    __hash__ = object.__hash__  # see ConnectionState
+    __hash__: ClassVar[Callable[[object], int]] = object.__hash__  # see ConnectionState
 
     RECV_OPEN_OK = 'Channel.OpenOk'
     CLOSE = 'close()'

@@ -9,7 +9,7 @@ every frame (the protocol header aside)::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Optional, Union
 
 from pika import spec
 from pika._wire.constants import (
@@ -59,11 +59,11 @@ class Frame(AMQPObject):
     """
 
     __slots__ = ('channel_number', 'frame_type')
-    NAME = 'Frame'
+    NAME: ClassVar[str] = 'Frame'
 
     def __init__(self, frame_type: int, channel_number: int) -> None:
-        self.frame_type = frame_type
-        self.channel_number = channel_number
+        self.frame_type: int = frame_type
+        self.channel_number: int = channel_number
 
     def field_values(self) -> tuple[Any, ...]:
         """Values that define the frame (in slot order), used by equality and repr."""
@@ -113,7 +113,7 @@ class Method(Frame, Generic[_M]):
     """
 
     __slots__ = ('method',)
-    NAME = 'METHOD'
+    NAME: ClassVar[str] = 'METHOD'
 
     def __init__(self, channel_number: int, method: _M) -> None:
         self.frame_type = FRAME_METHOD
@@ -137,13 +137,13 @@ class Header(Frame):
     """
 
     __slots__ = ('body_size', 'properties')
-    NAME = 'Header'
+    NAME: ClassVar[str] = 'Header'
 
     def __init__(self, channel_number: int, body_size: int, props: AMQPProperties) -> None:
         self.frame_type = FRAME_HEADER
         self.channel_number = channel_number
-        self.body_size = body_size
-        self.properties = props
+        self.body_size: int = body_size
+        self.properties: AMQPProperties = props
 
     def marshal(self) -> bytes:
         """Return the frame's wire bytes: class id, weight, body size, property flags/values."""
@@ -164,12 +164,12 @@ class Body(Frame):
     """
 
     __slots__ = ('fragment',)
-    NAME = 'Body'
+    NAME: ClassVar[str] = 'Body'
 
     def __init__(self, channel_number: int, fragment: BytesLike) -> None:
         self.frame_type = FRAME_BODY
         self.channel_number = channel_number
-        self.fragment = fragment
+        self.fragment: BytesLike = fragment
 
     def marshal(self) -> bytes:
         """Return the frame's wire bytes."""
@@ -180,7 +180,7 @@ class Heartbeat(Frame):
     """A heartbeat frame (always on channel 0, empty payload)."""
 
     __slots__ = ()
-    NAME = 'Heartbeat'
+    NAME: ClassVar[str] = 'Heartbeat'
 
     def __init__(self) -> None:
         self.frame_type = FRAME_HEARTBEAT
@@ -202,7 +202,7 @@ class ProtocolHeader(Frame):
     """
 
     __slots__ = ('major', 'minor', 'revision')
-    NAME = 'ProtocolHeader'
+    NAME: ClassVar[str] = 'ProtocolHeader'
 
     def __init__(
         self,

@@ -75,7 +75,9 @@ class BaseConnection(Connection):
         self._all_params = param_list
         self._nbio = nbio
         # pika 1.x: for I/O services of its nbio interface, `connection.ioloop` is their loop.
-        self.ioloop = nbio.get_native_ioloop() if isinstance(nbio, AbstractIOServices) else nbio
+        self.ioloop: Any = (
+            nbio.get_native_ioloop() if isinstance(nbio, AbstractIOServices) else nbio
+        )
         self._sock: Optional[socket.socket] = None
         self._fd = -1
         # Output the socket has not taken yet: whole buffers, and how much of the first was sent.

@@ -90,7 +90,7 @@ class IOLoop(AbstractSelectorIOLoop):
     ERROR = ERROR
 
     def __init__(self) -> None:
-        self.poller_type = choose_poller_type(
+        self.poller_type: str = choose_poller_type(
             POLLER_TYPE if POLLER_TYPE is not None else SELECT_TYPE
         )
         self._poller = make_poller(self.poller_type)

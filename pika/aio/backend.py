@@ -195,7 +195,9 @@ class AsyncioBackend:
     """:class:`Backend` on the running asyncio loop (uvloop included)."""
 
     def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
-        self.loop = loop if loop is not None else asyncio.get_running_loop()
+        self.loop: asyncio.AbstractEventLoop = (
+            loop if loop is not None else asyncio.get_running_loop()
+        )
         self.now = self.loop.time  # type: ignore[method-assign]
         self.create_waiter = self.loop.create_future  # type: ignore[method-assign]
         self.call_soon = self.loop.call_soon  # type: ignore[method-assign,assignment]

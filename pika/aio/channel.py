@@ -80,7 +80,7 @@ class Channel:
         self._confirm_window = DEFAULT_CONFIRM_WINDOW
         self._on_return: list[ReturnCallback] = []
         #: False while the broker paused our publishing (Channel.Flow)
-        self.flow_active = True
+        self.flow_active: bool = True
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.MessageDelivered: self.on_delivery,
             ev.RpcReply: self._on_reply,

@@ -42,7 +42,7 @@ class Confirms:
     __slots__ = ('_entries', '_returned', 'slot_waiters', 'window')
 
     def __init__(self, window: int = DEFAULT_CONFIRM_WINDOW) -> None:
-        self.window = window
+        self.window: int = window
         self._entries: deque[Entry] = deque()
         self._returned: dict[int, ev.MessageReturned] = {}
         #: publishes waiting for a free slot in the window, oldest first

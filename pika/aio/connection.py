@@ -147,7 +147,7 @@ class Connection:
         self.backend = backend
         #: default bound on waits for the broker (seconds, None: unbounded)
         self.rpc_timeout = rpc_timeout
-        self.core = ConnectionCore(params, self)
+        self.core: ConnectionCore = ConnectionCore(params, self)
         self._output = self.core.output
         self._transport: Optional[Transport] = None
         self._timer_task: Optional[TaskHandle] = None

@@ -56,7 +56,7 @@ class Consumer:
         self.queue = queue
         self.prefetch = prefetch
         self.auto_ack = auto_ack
-        self.consumer_tag = consumer_tag or channel.new_consumer_tag()
+        self.consumer_tag: str = consumer_tag or channel.new_consumer_tag()
         self._method = METHODS['basic_consume'].prepare(
             (),
             {
@@ -72,7 +72,7 @@ class Consumer:
         self._buffer: deque[Message] = deque()
         self._waiter: Optional[Waiter] = None
         #: True from the start until cancelled: deliveries are for this application
-        self.wanted = False
+        self.wanted: bool = False
         self._end: Optional[BaseException] = None
 
     def __repr__(self) -> str:

@@ -40,9 +40,9 @@ class Message:
         settled: bool,
     ) -> None:
         self._channel = channel
-        self.method = method
-        self.properties = properties
-        self.body = body
+        self.method: Union[spec.Basic.Deliver, spec.Basic.GetOk] = method
+        self.properties: spec.BasicProperties = properties
+        self.body: bytes = body
         self._settled = settled  # auto_ack: settled by the broker already
 
     def __repr__(self) -> str:

@@ -136,10 +136,10 @@ class _Timer:
     __slots__ = ('callback', 'cancelled', 'loop', 'when')
 
     def __init__(self, loop: _Loop, when: float, callback: Callable[[], None]) -> None:
-        self.loop = loop
-        self.when = when
-        self.callback = callback
-        self.cancelled = False
+        self.loop: _Loop = loop
+        self.when: float = when
+        self.callback: Callable[[], None] = callback
+        self.cancelled: bool = False
 
     def __lt__(self, other: _Timer) -> bool:
         return self.when < other.when
@@ -157,7 +157,7 @@ class _TaskHandle:
     __slots__ = ('scope',)
 
     def __init__(self) -> None:
-        self.scope = trio.CancelScope()
+        self.scope: trio.CancelScope = trio.CancelScope()
 
     def cancel(self) -> None:
         """Stop the task (idempotent)."""

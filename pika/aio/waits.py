@@ -25,9 +25,9 @@ class Pending:
 
     def __init__(self, waiter: Optional[Waiter], undo: Any = None) -> None:
         #: None: nobody waits (a request of our own whose reply is discarded)
-        self.waiter = waiter
+        self.waiter: Optional[Waiter] = waiter
         #: what the owner needs to undo a late reply (e.g. the request), or None
-        self.undo = undo
+        self.undo: Any = undo
 
     @property
     def live(self) -> bool:

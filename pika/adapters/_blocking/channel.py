@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, Optional, Union, overload
 
 from pika import exceptions, frame, spec
 from pika._api import args as args_mod
@@ -98,9 +98,9 @@ class ReturnedMessage:
     __slots__ = ('body', 'method', 'properties')
 
     def __init__(self, method: Any, properties: Any, body: bytes) -> None:
-        self.method = method
-        self.properties = properties
-        self.body = body
+        self.method: Any = method
+        self.properties: Any = properties
+        self.body: bytes = body
 
     def __repr__(self) -> str:
         return (
@@ -118,7 +118,7 @@ class ReturnedMessage:
             other.body,
         )
 
-    __hash__ = None  # type: ignore[assignment]  # mutable value object
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # mutable value object
 
 
 class _Consumer:

@@ -68,8 +68,8 @@ class Pump:
         self.core = core
         self.sock: Optional[socket.socket] = sock
         sock.setblocking(False)
-        self.lock = threading.Lock()
-        self.cond = threading.Condition(self.lock)
+        self.lock: threading.Lock = threading.Lock()
+        self.cond: threading.Condition = threading.Condition(self.lock)
         self.slots: dict[int, ChannelSlot] = {}
         self.conn_pending: deque[ev.Event] = deque()
         self.conn_rpc_waiters: deque[Waiter] = deque()  # channel-0 RPCs (update_secret)
@@ -77,7 +77,7 @@ class Pump:
         self.error: Optional[BaseException] = None  # set once the connection is finished
         self.on_change: Optional[Callable[[], None]] = None
         #: Connection.Blocked/Unblocked routed and not yet dispatched (set by the router)
-        self.alarm_pending = False
+        self.alarm_pending: bool = False
         #: dispatches them to the application's callbacks (set by BlockingConnection); a
         #: waiting call runs it with the lock released, so the blocked callback fires even
         #: while the application sits in a blocking call such as a confirm-mode publish
@@ -114,11 +114,11 @@ class Pump:
         params = cast('Parameters', core.params)  # the core's type names only what it reads
         #: deliveries waiting for the application; above its high mark only the threads
         #: waiting for something else than a delivery (``_urgent``) read (docs/blocking.md)
-        self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
+        self.backlog: Backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
         self._urgent = 0
         self._paused_read_at = 0.0  # while paused: when to read PAUSED_READ_SIZE anyway
         #: puts each core event into ``slots``, ``conn_pending``, ... (lock held)
-        self.router = EventRouter(self)
+        self.router: EventRouter = EventRouter(self)
 
     def _attach(self, sock: socket.socket) -> None:
         """Use ``sock`` (connected, any blocking mode) from now on (lock held)."""

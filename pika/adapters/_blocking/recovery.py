@@ -52,23 +52,23 @@ class BlockingReconnect:
     ) -> None:
         self._connection = connection
         self.policy = policy
-        self.hosts = list(hosts)
-        self.current = current
-        self.rng = random.Random()
+        self.hosts: list[Parameters] = list(hosts)
+        self.current: Parameters = current
+        self.rng: random.Random = random.Random()
         #: between the core's ConnectionInterrupted and its ConnectionRecovered
-        self.active = False
-        self.lost_at = 0.0
+        self.active: bool = False
+        self.lost_at: float = 0.0
         self.last_error: Optional[BaseException] = None
         #: the attempt planned or running, and when it may start
         self.attempt: Optional[Attempt] = None
-        self.due = 0.0
+        self.due: float = 0.0
         #: when the running attempt's handshake and replay must be over
         self.step_deadline: Optional[float] = None
         self._attempts: Optional[Iterator[Attempt]] = None
         #: hook calls waiting for the leader to release the lock: (name, args)
         self.hooks: list[tuple[str, tuple[Any, ...]]] = []
         #: losses so far (a confirm that waited across one has an unknown outcome on timeout)
-        self.losses = 0
+        self.losses: int = 0
 
     def interrupted(self, error: BaseException, now: float) -> None:
         """The core reported ConnectionInterrupted (the socket is gone)."""

@@ -29,7 +29,7 @@ class Waiter:
     __slots__ = ('done', 'error', 'value')
 
     def __init__(self) -> None:
-        self.done = False
+        self.done: bool = False
         self.value: Any = None
         self.error: Optional[BaseException] = None
 
@@ -101,20 +101,20 @@ class ChannelSlot:
                  'owner', 'pending', 'rpc_waiters', 'unconfirmed')  # fmt: skip
 
     def __init__(self, core: ChannelCore) -> None:
-        self.core = core
+        self.core: ChannelCore = core
         self.number: int = core.channel_number
-        self.opened = False
-        self.open_waiter = Waiter()
+        self.opened: bool = False
+        self.open_waiter: Waiter = Waiter()
         self.rpc_waiters: deque[Waiter] = deque()
         self.pending: deque[ev.Event] = deque()
         self.gen_tag: Optional[str] = None
         self.gen_queue: deque[ev.MessageDelivered] = deque()
-        self.gen_cancelled = False
+        self.gen_cancelled: bool = False
         self.unconfirmed: dict[int, PendingConfirm] = {}
         self.owner: Optional[int] = None
         self.error: Optional[BaseException] = None
-        self.error_reported = False
-        self.backlog = 0
+        self.error_reported: bool = False
+        self.backlog: int = 0
         self.dispatch: Callable[[int], int] = _nothing_to_dispatch
         self.acks: deque[int] = deque()
 

@@ -48,13 +48,13 @@ class Backlog:
     def __init__(self, high: int, low: int) -> None:
         if high < 0 or low < 0:
             raise ValueError(f'backlog marks must be >= 0, got high={high} low={low}')
-        self.high = high
-        self.low = min(low, high)
-        self.size = 0
-        self.paused = False
+        self.high: int = high
+        self.low: int = min(low, high)
+        self.size: int = 0
+        self.paused: bool = False
         #: how much a dispatcher may take before it reports (one lock per ``chunk`` bytes, not
         #: per message): a quarter of the gap, so reading resumes close to the low mark
-        self.chunk = max(1, (high - self.low) // 4) if high else 1 << 20
+        self.chunk: int = max(1, (high - self.low) // 4) if high else 1 << 20
 
     def add(self, nbytes: int) -> None:
         """``nbytes`` of deliveries were queued for the application."""

@@ -39,10 +39,10 @@ class TimerHandle:
     FIRED = 'fired'
 
     def __init__(self, deadline: float, sequence: int, callback: Callable[[], object]) -> None:
-        self.deadline = deadline
-        self.sequence = sequence  # tie-breaker: equal deadlines run in scheduling order
+        self.deadline: float = deadline
+        self.sequence: int = sequence  # tie-breaker: equal deadlines run in scheduling order
         self.callback: Optional[Callable[[], object]] = callback
-        self.state = self.PENDING
+        self.state: str = self.PENDING
 
     def __repr__(self) -> str:
         return f'<TimerHandle deadline={self.deadline:.3f} {self.state}>'

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Union
 
 from pika import exceptions
 from pika._parameters import Parameters
@@ -73,8 +73,8 @@ class AMQPConnectorException(exceptions.AMQPConnectionError):
     They print as plain exceptions do (``Cls('text')`` and ``text``), as pika's do.
     """
 
-    __repr__ = Exception.__repr__
-    __str__ = Exception.__str__
+    __repr__: ClassVar[Callable[[BaseException], str]] = Exception.__repr__
+    __str__: ClassVar[Callable[[BaseException], str]] = Exception.__str__
 
 
 class AMQPConnectorStackTimeout(AMQPConnectorException):
@@ -133,7 +133,7 @@ class AMQPConnectionWorkflowFailed(AMQPConnectorException):
 
     def __init__(self, exceptions: Sequence[BaseException], *args: Any) -> None:
         super().__init__(*args)
-        self.exceptions = tuple(exceptions)
+        self.exceptions: tuple[BaseException, ...] = tuple(exceptions)
 
     def __repr__(self) -> str:
         count = len(self.exceptions)

@@ -68,10 +68,10 @@ class CallbackWorker:
 
     def __init__(self, group: CallbackGroup, meter: Meter) -> None:
         self.group = group
-        self.opts = group.opts
+        self.opts: PerfOptions = group.opts
         self.meter = meter
         self.channel: Any = None
-        self.stopping = False
+        self.stopping: bool = False
         self.connection = group.loop.connection_class(
             common.parameters(self.opts.url, self.opts.timeout),
             on_open_callback=self._on_open,
@@ -133,23 +133,23 @@ class CallbackProducer(CallbackWorker):
 
     def begin(self) -> None:
         """Turn on confirms if asked, then publish."""
-        self.window = ConfirmWindow()
-        self.scheduled = False
-        self.pressure = False
-        self.unsynced = 0
+        self.window: ConfirmWindow = ConfirmWindow()
+        self.scheduled: bool = False
+        self.pressure: bool = False
+        self.unsynced: int = 0
         self.connection.add_backpressure_callback(self._on_backpressure)
         self.publish = self.channel.basic_publish
-        self.target = self.opts.target(self.group.queue)
-        self.pad = body_template(self.opts.size)
+        self.target: tuple[str, str] = self.opts.target(self.group.queue)
+        self.pad: bytes = body_template(self.opts.size)
         self.props = properties(self.opts)
-        self.limit = self.opts.count if self.opts.count is not None else float('inf')
+        self.limit: float = self.opts.count if self.opts.count is not None else float('inf')
         if self.opts.confirm:
             self.channel.confirm_delivery(self._on_confirm, callback=lambda _frame: self._go())
         else:
             self._go()
 
     def _go(self) -> None:
-        self.pacer = Pacer(self.opts.rate, time.monotonic())
+        self.pacer: Pacer = Pacer(self.opts.rate, time.monotonic())
         self.meter.tell('ready')
         self._schedule(0)
 
@@ -270,8 +270,8 @@ class CallbackGroup:
         self.opts = opts
         self.queue = queue
         self.stop = stop
-        self.loop = Loop(opts.adapter)
-        self.running = 0
+        self.loop: Loop = Loop(opts.adapter)
+        self.running: int = 0
         self.roles = roles
         self.workers: list[CallbackWorker] = []
 

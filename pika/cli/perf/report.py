@@ -122,8 +122,8 @@ class Reporter:
     def __init__(self, opts: PerfOptions, out: IO[str] = sys.stdout) -> None:
         self.opts = opts
         self.out = out
-        self.tty = not opts.json and out.isatty()
-        self.bar_shown = False
+        self.tty: bool = not opts.json and out.isatty()
+        self.bar_shown: bool = False
 
     def row(self, row: dict[str, Any], tally: Tally) -> None:
         """An interval closed."""

@@ -47,7 +47,7 @@ class OrphanAwareStop:
 
     def __init__(self, stop: Any) -> None:
         self.stop = stop
-        self.parent = os.getppid()
+        self.parent: int = os.getppid()
 
     def is_set(self) -> bool:
         """Should the worker stop?"""
@@ -128,7 +128,7 @@ class Coordinator:
             self.sink = queue_mod.SimpleQueue()
             self.stop = threading.Event()
             self.starter = threading.Thread
-        self.outcome = Outcome(Tally())
+        self.outcome: Outcome = Outcome(Tally())
         self.ready: set[int] = set()
         self.done: set[int] = set()
         self.started: list[Any] = []

@@ -52,9 +52,11 @@ class Meter:
     __slots__ = ('confirmed', 'latencies', 'nacked', 'sent', 'sink', 'worker')
 
     def __init__(self, sink: Any, worker: int) -> None:
-        self.sink = sink
-        self.worker = worker
-        self.sent = self.confirmed = self.nacked = 0
+        self.sink: Any = sink
+        self.worker: int = worker
+        self.sent: int = 0
+        self.confirmed: int = 0
+        self.nacked: int = 0
         self.latencies: list[int] = []
 
     def flush(self) -> None:
@@ -100,7 +102,7 @@ class ConfirmWindow:
 
     def __init__(self) -> None:
         self.published = 0
-        self.floor = 0
+        self.floor: int = 0
         self.above: set[int] = set()
 
     @property
@@ -144,7 +146,7 @@ class LatencyDigest:
     def __init__(self, keep: int = 2000) -> None:
         self.keep = keep
         self.samples: list[tuple[int, list[int]]] = []
-        self.count = 0
+        self.count: int = 0
         self.low: Optional[int] = None
         self.high: Optional[int] = None
 
@@ -189,13 +191,16 @@ class Tally:
     """The coordinator's sums: totals of the run, the open interval and the closed rows."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.sent = self.confirmed = self.nacked = self.received = 0
-        self.digest = LatencyDigest()
+        self.clock: Callable[[], float] = clock
+        self.sent: int = 0
+        self.confirmed: int = 0
+        self.nacked: int = 0
+        self.received: int = 0
+        self.digest: LatencyDigest = LatencyDigest()
         self.rows: list[dict[str, Any]] = []
         self._interval = [0, 0, 0]  # sent, confirmed, received
         self._latencies: list[int] = []
-        self.started = clock()
+        self.started: float = clock()
         self._interval_start = self.started
 
     def restart(self) -> None:

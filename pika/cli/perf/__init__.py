@@ -75,7 +75,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def _plot(opts: Any, outcome: runner.Outcome) -> None:
     from pika.cli.perf.plot import write_chart
 
-    title = f'pika perf: {opts.producers}x{opts.consumers} {opts.adapter}, {opts.size} B'
+    title = f'pika perf: {opts.producers}x{opts.consumers} {opts.adapter}'
+    title += ' (processes)' if opts.processes else ''
+    title += f', {opts.queue_type} queue, {opts.size} B'
+    title += f', confirms {opts.confirm}' if opts.confirm else ''
+    title += f', prefetch {opts.prefetch}' if opts.prefetch else ''
+    title += f', {opts.rate:g} msg/s' if opts.rate else ''
     write_chart(opts.plot, outcome.tally.rows, title)
     print(f'pika perf: chart written to {opts.plot}', file=sys.stderr)
 

@@ -19,6 +19,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
+# Absolute (pyright runs from the temporary directory), without resolving the venv's symlink.
+PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
 MIN_SCORE="${MIN_SCORE:-95}"
 WORK="$(mktemp -d -t pika-verifytypes-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

@@ -60,6 +60,7 @@ __all__ = [
     'ReentrancyError',
     'ShortStringTooLong',
     'StreamLostError',
+    'TransactionInterrupted',
     'UnexpectedFrameError',
     'UnroutableError',
     'UnsupportedAMQPFieldException',
@@ -258,6 +259,13 @@ class ChannelClosedByBroker(ChannelClosed):
 
 class ChannelClosedByClient(ChannelClosed):
     """The channel was closed at our own request."""
+
+
+class TransactionInterrupted(AMQPChannelError):
+    """``tx_commit`` on a channel whose transaction had work in it when the connection was
+    lost (``ConnectionParameters(recovery=...)``): the broker rolled that work back, so
+    committing now would commit only what came after the recovery and report success. Roll
+    back (``tx_rollback``) and do the transaction again. Raised once per lost transaction."""
 
 
 class DuplicateConsumerTag(AMQPChannelError):

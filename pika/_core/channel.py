@@ -126,6 +126,9 @@ class ChannelCore:
         #: The application's methods in flight or queued at the loss(es) since the last
         #: replay, in order; sent again by :meth:`resend_interrupted` (``resend_on_recovery``)
         self.interrupted: list[Any] = []
+        #: A Tx.Commit of the application was in flight at the last loss: the broker may or
+        #: may not have committed, so it is never sent again (the recoverer closes the channel)
+        self.commit_interrupted = False
         #: Recovery: a recovered confirm-mode channel is on probation until its first
         #: Basic.Ack; a Nack first makes the recoverer open it afresh (RabbitMQ 3.10.8 can
         #: keep a recovered channel nacking every publish to a quorum queue)
@@ -215,6 +218,10 @@ class ChannelCore:
             self._confirm = True
         elif index == _CANCEL_INDEX:
             self._cancelling.add(method.consumer_tag)
+        elif index == _TX_COMMIT_INDEX and self.record is not None:
+            self._refuse_lost_transaction(self.record)
+        elif index == _TX_SELECT_INDEX and self.record is not None:
+            self.publish = self._publish_in_transaction  # type: ignore[method-assign]
         if self._outstanding is not None or self._queue:
             self._queue.append((method, data, False))
             self._pump()
@@ -230,6 +237,15 @@ class ChannelCore:
             self._outstanding_internal = False
         elif nowait:
             self._on_nowait_sent(method)
+
+    def _refuse_lost_transaction(self, record: ChannelRecord) -> None:
+        """Recovery: a Tx.Commit after a loss that rolled back the transaction's earlier
+        work must not report success for what is left of it."""
+        if record.take_transaction_lost():
+            raise exceptions.TransactionInterrupted(
+                f'Channel {self.channel_number}: the transaction was rolled back by the broker '
+                'when the connection was lost; roll back and do it again'
+            )
 
     def send(self, method: Any) -> None:
         """Send an asynchronous method at once (Basic.Ack/Nack/Reject, Basic.Recover-async...).
@@ -370,6 +386,22 @@ class ChannelCore:
                 )  # fmt: skip
             return self._delivery_tag
         return None
+
+    def _publish_in_transaction(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: BytesLike,
+        properties: Optional[spec.BasicProperties] = None,
+        mandatory: bool = False,
+    ) -> Optional[int]:
+        """:meth:`publish` of a channel in tx mode with recovery on (set over it at
+        Tx.Select, so other channels pay nothing): the transaction now has work a loss
+        would roll back."""
+        tag = ChannelCore.publish(self, exchange, routing_key, body, properties, mandatory)
+        if self.record is not None:
+            self.record.tx_dirty = True
+        return tag
 
     def close(self, reply_code: int = 200, reply_text: str = 'Normal shutdown') -> None:
         """Start a client close: cancel this channel's consumers, then send Channel.Close.
@@ -766,8 +798,10 @@ class ChannelCore:
         ``ConnectionRecovering``); broker tags restart on the new connection.
         """
         self.state = next_channel_state(self.state, ChannelInput.SUSPEND)
+        in_flight = self._application_rpcs()
+        self.commit_interrupted = any(method.INDEX == _TX_COMMIT_INDEX for method in in_flight)
         if self.resend_on_recovery:
-            self.interrupted.extend(self._application_rpcs())
+            self.interrupted.extend(in_flight)
         else:  # the front-end fails its waiting calls (a reopen may have kept some)
             self.interrupted.clear()
         self._forget_session()
@@ -780,12 +814,6 @@ class ChannelCore:
             methods.append(self._outstanding)
         methods.extend(method for method, _data, internal in self._queue if not internal)
         return methods
-
-    @property
-    def commit_interrupted(self) -> bool:
-        """A Tx.Commit of the application was in flight at the loss: the broker may or may
-        not have committed, so it cannot be sent again (the caller closes the channel)."""
-        return any(method.INDEX == _TX_COMMIT_INDEX for method in self.interrupted)
 
     def resend_interrupted(self) -> None:
         """The replay is over (the channel is open again): send the application's methods
@@ -880,6 +908,7 @@ def _with_tag(method: Any, delivery_tag: int) -> Any:
 
 _CONFIRM_SELECT_INDEX = spec.Confirm.Select.INDEX
 _TX_COMMIT_INDEX = spec.Tx.Commit.INDEX
+_TX_SELECT_INDEX = spec.Tx.Select.INDEX
 _NACK_INDEX = spec.Basic.Nack.INDEX
 _CLOSE_INDEX = spec.Channel.Close.INDEX
 _CLOSE_OK_INDEX = spec.Channel.CloseOk.INDEX

@@ -151,3 +151,75 @@ def test_blocking_consume_in_flight_raises_and_is_not_restored(
     finally:
         proxy.resume()
         connection.close()
+
+
+def _wait_recovered(connection: pika.BlockingConnection, recovered: list[Any]) -> None:
+    end = time.monotonic() + 30
+    while not recovered and time.monotonic() < end:
+        connection.process_data_events(0.05)
+    assert recovered == [connection]
+
+
+def test_blocking_commit_in_flight_closes_the_channel_with_the_reason(
+    proxy: TcpProxy, unique_name: str
+) -> None:
+    """A Tx.Commit whose CommitOk was lost: nobody knows whether the broker committed, so it
+    is not sent again; the call raises ChannelClosed saying so, the connection recovers."""
+    recovered: list[Any] = []
+    params = pika.ConnectionParameters(
+        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
+    )
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.queue_declare(unique_name, auto_delete=True)
+        channel.tx_select()
+        channel.basic_publish('', unique_name, b'maybe committed')
+
+        def cut() -> None:
+            time.sleep(0.3)
+            proxy.close_all()
+            proxy.resume()
+
+        proxy.pause()
+        threading.Thread(target=cut, daemon=True).start()
+        with pytest.raises(exceptions.ChannelClosed, match='outcome is unknown'):
+            channel.tx_commit()
+        assert channel.is_closed
+        _wait_recovered(connection, recovered)
+        assert connection.is_open
+    finally:
+        proxy.resume()
+        connection.close()
+
+
+def test_blocking_commit_after_a_loss_that_rolled_back_raises_once(
+    proxy: TcpProxy, broker_params: Any, unique_name: str
+) -> None:
+    """The broker rolled back the transaction's publish with the lost connection: tx_commit
+    raises TransactionInterrupted (it would commit nothing and say yes); after a rollback
+    the transaction done again commits."""
+    recovered: list[Any] = []
+    params = pika.ConnectionParameters(
+        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
+    )
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.queue_declare(unique_name)
+        channel.tx_select()
+        channel.basic_publish('', unique_name, b'rolled back by the broker')
+        proxy.close_all()
+        _wait_recovered(connection, recovered)
+        with pytest.raises(exceptions.TransactionInterrupted):
+            channel.tx_commit()
+        channel.tx_rollback()
+        channel.basic_publish('', unique_name, b'done again')
+        channel.tx_commit()
+        with pika.BlockingConnection(broker_params) as reader:
+            check = reader.channel()
+            _method, _props, body = check.basic_get(unique_name, auto_ack=True)
+            assert body == b'done again'
+            assert check.queue_delete(unique_name).method.message_count == 0
+    finally:
+        connection.close()

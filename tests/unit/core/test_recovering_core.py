@@ -279,11 +279,12 @@ def test_rpcs_in_flight_are_dropped_unless_the_front_end_asks() -> None:
     assert core.recoverer.record.consumers == {}  # type: ignore[union-attr]
 
 
-def test_a_commit_in_flight_closes_its_channel_instead_of_recovering_it() -> None:
+@pytest.mark.parametrize('resend', [True, False])  # callback adapters, BlockingConnection
+def test_a_commit_in_flight_closes_its_channel_instead_of_recovering_it(resend: bool) -> None:
     core = recovering_core()
     channel = open_channel(core, 1)
     other = open_channel(core, 2)
-    channel.resend_on_recovery = True
+    channel.resend_on_recovery = resend
     call(core, 1, spec.Tx.Select(), spec.Tx.SelectOk())
     channel.publish('', 'q', b'x')
     channel.rpc(spec.Tx.Commit())
@@ -297,6 +298,42 @@ def test_a_commit_in_flight_closes_its_channel_instead_of_recovering_it() -> Non
     assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
     _out, found = answer(core, sf.channel_open_ok(2))
     assert names(found) == ['ConnectionRecovered']
+
+
+def _recover_tx_channel(work: bool) -> tuple[ConnectionCore, Any]:
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    call(core, 1, spec.Tx.Select(), spec.Tx.SelectOk())
+    call(core, 1, spec.Tx.Commit(), spec.Tx.CommitOk())
+    if work:
+        channel.publish('', 'q', b'in the transaction')
+    sent(core)
+    core.connection_lost(exceptions.StreamLostError('reset'))
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    assert answer(core, sf.channel_open_ok(1)) == (['Tx.Select'], [])
+    _out, found = answer(core, sf.method(1, spec.Tx.SelectOk()))
+    assert names(found) == ['ConnectionRecovered']
+    return core, channel
+
+
+def test_a_commit_after_a_loss_that_rolled_back_the_transaction_raises_once() -> None:
+    """The broker rolled the publish back with the lost connection: a Tx.Commit now would
+    report success for an empty transaction. It raises, once; the next one goes out."""
+    core, channel = _recover_tx_channel(work=True)
+    with pytest.raises(exceptions.TransactionInterrupted):
+        channel.rpc(spec.Tx.Commit())
+    assert sent(core) == []  # nothing went out
+    channel.rpc(spec.Tx.Rollback())
+    core.receive_data(sf.method(1, spec.Tx.RollbackOk()), 3.0)
+    channel.rpc(spec.Tx.Commit())
+    assert [m.NAME for m in sent(core)] == ['Tx.Rollback', 'Tx.Commit']
+
+
+def test_a_commit_after_a_loss_without_work_in_the_transaction_goes_out() -> None:
+    core, channel = _recover_tx_channel(work=False)
+    channel.rpc(spec.Tx.Commit())
+    assert [m.NAME for m in sent(core)] == ['Tx.Commit']
 
 
 def _recovered_confirm_channel() -> tuple[ConnectionCore, Any]:

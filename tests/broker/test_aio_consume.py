@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -190,5 +191,27 @@ def test_two_consumers_on_one_channel(amqp_url: str) -> None:
                     ch.consume(second, consumer_tag='t'),
                 ):
                     pass
+
+    run('asyncio', main)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason='asyncio.timeout is new in Python 3.11')
+def test_asyncio_timeout_around_async_for(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.basic_publish('', queue, b'only one')
+            got = []
+            async with ch.consume(queue, prefetch=5) as messages:
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        async for msg in messages:
+                            got.append(msg.body)
+                            await msg.ack()
+                await ch.basic_publish('', queue, b'still consuming')
+                msg = await asyncio.wait_for(messages.__anext__(), 10)
+                assert msg.body == b'still consuming'
+                await msg.ack()
+            assert got == [b'only one']
 
     run('asyncio', main)

@@ -195,3 +195,25 @@ def test_flow_control_and_blocked_events(private_broker: PrivateBroker) -> None:
     finally:
         private_broker.clear_memory_alarm()
     assert events == ['blocked', 'unblocked']
+
+
+def test_close_right_after_plain_publishes_loses_nothing(amqp_url: str, unique_name: str) -> None:
+    """Publishes without confirms return before they are written; closing the connection
+    writes them first, so every one reaches the queue."""
+
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            ch = await conn.channel()
+            await ch.queue_declare(unique_name)
+            for i in range(5000):
+                await ch.basic_publish('', unique_name, b'%d' % i)
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            for _ in range(100):
+                declared = await ch.queue_declare(unique_name, passive=True)
+                if declared.method.message_count == 5000:
+                    break
+                await asyncio.sleep(0.05)
+            assert declared.method.message_count == 5000
+            await ch.queue_delete(unique_name)
+
+    run('asyncio', main)

@@ -96,6 +96,10 @@ class Transport(Protocol):
     def abort(self) -> None:
         """Close at once, dropping what is buffered; :meth:`Sink.connection_lost` follows."""
 
+    # Optional (asyncio's transports have them): ``pause_reading()`` and ``resume_reading()``.
+    # With them, consumers slower than the broker keep at most ``delivery_backlog_high`` bytes
+    # buffered; a transport without them is never paused.
+
 
 class Sink(Protocol):
     """What a backend tells the connection about its stream (asyncio's Protocol callbacks)."""

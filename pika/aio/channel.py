@@ -129,6 +129,12 @@ class Channel:
         return self._error
 
     @property
+    def awaiting_reply(self) -> bool:
+        """True while an RPC, the open or the close of this channel awaits the broker's reply
+        (even an abandoned one): the connection then keeps reading."""
+        return bool(self._rpcs) or self._opening is not None or bool(self._closing)
+
+    @property
     def confirm_window(self) -> int:
         """Confirm mode: the most publishes awaiting a confirm before the next one waits."""
         return self._confirm_window
@@ -167,10 +173,13 @@ class Channel:
         """Send ``method`` (or queue it behind the outstanding one) now, and return what to
         await for its reply (the ``RpcReply``, bounded by ``timeout`` or ``rpc_timeout``);
         None for a method that gets no reply."""
-        deadline = self.connection.deadline(timeout)
+        connection = self.connection
+        deadline = connection.deadline(timeout)
         self.check_usable()
         self._core.rpc(method)  # raises (state, arguments) before anything is queued
-        self.connection.schedule_flush()
+        connection.schedule_flush()
+        if connection.reading_paused:
+            connection.resume_reading()  # the reply must not wait for the consumers
         if not method.synchronous or getattr(method, 'nowait', False):
             return None
         waiter = self._backend.create_waiter()
@@ -574,6 +583,7 @@ class Channel:
             self.connection.schedule_flush()
         waiter = self._backend.create_waiter()
         self._closing.append(waiter)
+        self.connection.resume_reading()  # Channel.CloseOk must not wait for the consumers
         await bounded(self._backend, waiter, deadline, 'Channel.Close')
 
     # -- what the connection calls ---------------------------------------------------------

@@ -24,6 +24,7 @@ from pika._core.connection import ConnectionCore
 from pika._parameters import ConnectionParameters, Parameters
 from pika._url_parameters import URLParameters
 from pika.adapters._io import transport as _transport
+from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, Backlog
 from pika.aio.backend import running_backend
 from pika.aio.channel import Channel
 from pika.aio.waits import Pending, bounded
@@ -149,6 +150,11 @@ class Connection:
         self.rpc_timeout = rpc_timeout
         self.core: ConnectionCore = ConnectionCore(params, self)
         self._output = self.core.output
+        #: bytes of deliveries buffered by this connection's consumers and not yet handed out
+        #: by ``async for``; above ``delivery_backlog_high`` reading pauses (docs/aio.md)
+        self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
+        self._reading_paused = False
+        self._paused_at = 0.0
         self._transport: Optional[Transport] = None
         self._timer_task: Optional[TaskHandle] = None
         self._channels: dict[int, Channel] = {}
@@ -286,6 +292,7 @@ class Connection:
         if self._error is None and not self.core.is_closing:
             self._dispatch(self.core.close(reply_code, reply_text))
             self.flush()
+            self.resume_reading()  # the replies must not wait for the consumers
         if self._error is not None:
             return
         limit = self.params.stack_timeout or DEFAULT_HANDSHAKE_TIMEOUT
@@ -387,6 +394,32 @@ class Connection:
             self._drain_waiters.append(waiter)
             await bounded(self.backend, waiter, deadline, 'output drain')
 
+    @property
+    def reading_paused(self) -> bool:
+        """True while reading is paused because consumers hold too many undelivered bytes."""
+        return self._reading_paused
+
+    def resume_reading(self) -> None:
+        """Read again: the consumers' backlog fell to its low mark, an RPC needs its reply,
+        or the once-a-second read that shows the broker's writes progressing."""
+        if self._reading_paused:
+            self._reading_paused = False
+            resume = getattr(self._transport, 'resume_reading', None)
+            if resume is not None:
+                resume()
+
+    def _maybe_pause_reading(self) -> None:
+        """Stop reading while the backlog is above its high mark, unless a channel awaits a
+        reply (it would wait for the application's consumers) or the transport cannot pause."""
+        pause = getattr(self._transport, 'pause_reading', None)
+        if pause is None or self.core.is_closing:
+            return
+        if any(channel.awaiting_reply for channel in self._channels.values()):
+            return
+        pause()
+        self._reading_paused = True
+        self._paused_at = self.backend.now()
+
     def forget_channel(self, channel_number: int) -> None:
         """Drop a finished channel from the routing table."""
         self._channels.pop(channel_number, None)
@@ -401,6 +434,8 @@ class Connection:
             self._dispatch(events)
         if core.has_output() and self._transport is not None:
             self._transport.write(core.data_to_send())
+        if self.backlog.paused and not self._reading_paused:
+            self._maybe_pause_reading()
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         """The stream ended: let the core close everything (events fail the waiters)."""
@@ -538,5 +573,7 @@ class Connection:
             if deadline is not None and now >= deadline:
                 self._dispatch(core.tick(now))
                 self.flush()
+            if self._reading_paused and now - self._paused_at >= PAUSED_READ_INTERVAL:
+                self.resume_reading()  # one read; data_received pauses again if still needed
             for channel in list(self._channels.values()):
                 channel.expire(now)

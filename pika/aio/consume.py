@@ -3,8 +3,9 @@
 The channel appends each delivery for the consumer's tag to the consumer's buffer
 (:meth:`Consumer.push`); ``__anext__`` takes from it and suspends only when it is empty, on one
 waiter for however many messages the next read brings. The buffer holds at most ``prefetch``
-unacknowledged messages (``basic_qos`` on entry); with ``auto_ack`` and no prefetch the broker
-is not bounded, so give a prefetch.
+unacknowledged messages (``basic_qos`` on entry). Without a prefetch (or with ``auto_ack``,
+which qos does not bound) the connection's backlog bounds it: above ``delivery_backlog_high``
+bytes buffered by its consumers the connection stops reading (docs/aio.md).
 
 On exit (or :meth:`Consumer.cancel`) the consumer stops being wanted at once: Basic.Cancel is
 sent, every buffered message not yet handed out is nacked with ``requeue=True`` (each alone:
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pika import exceptions, spec
 from pika._api.methods import METHODS
+from pika.adapters._io.backlog import DELIVERY_OVERHEAD
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -70,6 +72,7 @@ class Consumer:
         )[0]
         self._timeout = timeout
         self._buffer: deque[Message] = deque()
+        self._backlog = channel.connection.backlog
         self._waiter: Optional[Waiter] = None
         #: True from the start until cancelled: deliveries are for this application
         self.wanted: bool = False
@@ -103,7 +106,10 @@ class Consumer:
                 raise end
             self._waiter = waiter = self.channel.connection.backend.create_waiter()
             await waiter
-        return buffer.popleft()
+        message = buffer.popleft()
+        if self._backlog.remove(len(message.body) + DELIVERY_OVERHEAD):
+            self.channel.connection.resume_reading()
+        return message
 
     @property
     def buffered(self) -> int:
@@ -145,18 +151,27 @@ class Consumer:
 
     def requeue_buffered(self) -> None:
         """Nack (requeue) every buffered message (no-op with ``auto_ack``: already settled)."""
-        buffer = self._buffer
+        dropped = self._take_buffer()
         if self.auto_ack or not self.channel.is_open:
-            buffer.clear()
             return
-        while buffer:
-            self.channel.requeue(buffer.popleft().delivery_tag)
+        for message in dropped:
+            self.channel.requeue(message.delivery_tag)
+
+    def _take_buffer(self) -> list[Message]:
+        """Empty the buffer (its bytes leave the connection's backlog) and return it."""
+        taken = list(self._buffer)
+        self._buffer.clear()
+        size = sum(len(message.body) for message in taken) + DELIVERY_OVERHEAD * len(taken)
+        if self._backlog.remove(size):
+            self.channel.connection.resume_reading()
+        return taken
 
     # -- what the channel calls ----------------------------------------------------------
 
     def push(self, message: Message) -> None:
         """A delivery for this consumer arrived."""
         self._buffer.append(message)
+        self._backlog.add(len(message.body) + DELIVERY_OVERHEAD)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -168,7 +183,7 @@ class Consumer:
         still handed out first) or the channel closed (buffered ones are void: dropped)."""
         self.wanted = False
         if not isinstance(error, exceptions.ConsumerCancelled):
-            self._buffer.clear()
+            self._take_buffer()
         if self._end is None:
             self._end = error
         self._wake()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
+import pika
 import pika.aio
 from pika import exceptions
 from tests.helpers.aio import LOOP_KINDS, run
+
+if TYPE_CHECKING:
+    from tests.conftest import BrokerAddress
 
 pytestmark = pytest.mark.broker
 
@@ -213,5 +218,37 @@ def test_asyncio_timeout_around_async_for(amqp_url: str) -> None:
                 assert msg.body == b'still consuming'
                 await msg.ack()
             assert got == [b'only one']
+
+    run('asyncio', main)
+
+
+def test_slow_consumer_without_prefetch_keeps_memory_bounded(broker_address: BrokerAddress) -> None:
+    """auto_ack and no prefetch: the broker sends as fast as TCP allows, so the connection
+    stops reading once its consumers buffer more than delivery_backlog_high bytes."""
+    body = b'z' * 10_000
+    count = 1500  # 15 MB
+
+    async def main() -> None:
+        params = pika.ConnectionParameters(host=broker_address.host, port=broker_address.port)
+        params.delivery_backlog_high = 1 << 20
+        params.delivery_backlog_low = 1 << 19
+        async with await pika.aio.connect(params) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.confirm_delivery()
+            await asyncio.gather(*(ch.basic_publish('', queue, body) for _ in range(count)))
+            got = 0
+            async with ch.consume(queue, auto_ack=True) as messages:
+                async for _msg in messages:
+                    got += 1
+                    if got == 1:
+                        await asyncio.sleep(1.5)  # slow: the broker keeps sending
+                        assert conn.reading_paused
+                        held = messages.buffered * (len(body) + 1024)
+                        assert held <= (1 << 20) + 4 * 256 * 1024, messages.buffered
+                        ok = await ch.queue_declare(queue, passive=True)  # replies still come
+                        assert ok.method.queue == queue
+                    if got == count:
+                        break
+            assert got == count
 
     run('asyncio', main)

@@ -93,7 +93,7 @@ class Probe:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password (and any query that mentions a password) replaced by ***."""
+    """``url`` with its password (and any query that mentions a password) replaced by ``***``."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:

@@ -18,7 +18,11 @@ Deliver sets of 100 bytes, without properties or with content_type + delivery_mo
 ``select_rpc`` (a whole SelectConnection round trip over a socket pair whose other end, a reader on
 the same loop, answers each request with a canned DeclareOk: loop, pump, codec and front-end).
 
-Usage: ``.venv/bin/python bench/offline.py [--instructions] [scenario ...]``
+``--recovery`` runs the loops that use a fake-transport connection (``rpc``, ``consume``,
+``confirms``, ``publish``) with ``recovery=pika.Recovery()``: the price of automatic recovery
+on the hot paths (issue 15 allows 5% on publish and consume).
+
+Usage: ``.venv/bin/python bench/offline.py [--instructions] [--recovery] [scenario ...]``
 """
 
 from __future__ import annotations
@@ -49,13 +53,16 @@ from tests.helpers import server_frames as sf  # noqa: E402
 from tests.helpers.fake_transport import open_fake_channel  # noqa: E402
 
 BODY = b'x' * 100
+#: the parameters of the fake-transport loops: None (recovery off) or, with ``--recovery``,
+#: heartbeats off and ``recovery=pika.Recovery()``
+PARAMETERS: list[Any] = [None]
 CONSUME_BATCH = 200
 CONFIRM_BATCH = 50
 
 
 def rpc(n: int) -> float:
     """Seconds for ``n`` Queue.Declare(passive) round trips."""
-    conn, channel = open_fake_channel()
+    conn, channel = open_fake_channel(PARAMETERS[0])
     reply = sf.method(1, spec.Queue.DeclareOk('q', 5, 0))
     replies: list[Any] = []
     on_reply = replies.append
@@ -71,7 +78,7 @@ def rpc(n: int) -> float:
 
 def consume(n: int) -> float:
     """Seconds for ``n`` deliveries (read 200 at a time), each acked by the callback."""
-    conn, channel = open_fake_channel()
+    conn, channel = open_fake_channel(PARAMETERS[0])
 
     def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
         ch.basic_ack(method.delivery_tag)
@@ -117,7 +124,7 @@ def deliveries_props(n: int) -> float:
 
 def confirms(n: int) -> float:
     """Seconds for ``n`` publishes in confirm mode, confirmed 50 at a time."""
-    conn, channel = open_fake_channel()
+    conn, channel = open_fake_channel(PARAMETERS[0])
     confirmed: list[Any] = []
     channel.confirm_delivery(ack_nack_callback=confirmed.append, callback=lambda _frame: None)
     conn._on_data_received(sf.method(1, spec.Confirm.SelectOk()))
@@ -135,7 +142,7 @@ def confirms(n: int) -> float:
 
 def publish(n: int) -> float:
     """Seconds for ``n`` 100-byte publishes, the output taken after each."""
-    conn, channel = open_fake_channel()
+    conn, channel = open_fake_channel(PARAMETERS[0])
     started = time.perf_counter()
     for _ in range(n):
         channel.basic_publish('', 'q', BODY)
@@ -318,6 +325,8 @@ def _callgrind_total(name: str, n: int) -> int:
         out = os.path.join(tmp, 'cg.out')
         cmd = ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}']
         cmd += [sys.executable, __file__, '--run-once', name, str(n)]
+        if PARAMETERS[0] is not None:
+            cmd.append('--recovery')
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     match = re.search(r'Collected : (\d+)', proc.stderr)
     if match is None:
@@ -336,8 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
     parser.add_argument('--instructions', action='store_true', help='count with callgrind')
+    parser.add_argument(
+        '--recovery', action='store_true', help='fake-transport loops with recovery on'
+    )
     parser.add_argument('--run-once', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.recovery:
+        PARAMETERS[0] = pika.ConnectionParameters(heartbeat=0, recovery=pika.Recovery())
     if args.run_once:  # inside valgrind: NAME N
         name, n = args.scenarios
         SCENARIOS[name][0](int(n))

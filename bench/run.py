@@ -20,6 +20,10 @@ is checked out with ``git worktree add --detach`` into a temporary directory (re
 end); the very same scenario code (this tree's ``scenarios_ours.py``) runs with ``PYTHONPATH``
 pointing at that checkout, so only the library differs.
 
+``--clients ours-blocking-rec ours-select-rec`` measure our client with automatic recovery
+on (``recovery=pika.Recovery()``); each such row has a *vs off* column, its CPU per message over
+the same adapter's without recovery (median of the per-run ratios).
+
 Outputs: ``bench/results/bench-{quick,full}.json`` and ``.png``; with ``--write-docs`` the
 tables in ``docs/performance.md``.
 """
@@ -56,6 +60,11 @@ MIB = 1024 * 1024
 CLIENTS = ('ours-blocking', 'ours-select', 'pika-blocking', 'pika-select', 'raw')
 #: our client at the ``--baseline`` revision; only measured when that option is given
 BASE_CLIENTS = ('base-blocking', 'base-select')
+#: our client with ``ConnectionParameters(recovery=pika.Recovery())`` (issue 15: within 5% of
+#: recovery off on publish and consume); measured only when ``--clients`` names them
+RECOVERY_CLIENTS = ('ours-blocking-rec', 'ours-select-rec')
+#: the suffix that turns recovery on for an ``ours-*`` client
+RECOVERY_SUFFIX = '-rec'
 # name: (full count, quick count, body size, prefilled by the harness)
 SCENARIOS: dict[str, tuple[int, int, int, bool]] = {
     'publish': (100_000, 5_000, 100, False),
@@ -139,10 +148,12 @@ def measure(
         row.update(ok=False, error='not available: reference venv missing')
         return row
     library, _dash, adapter = client.partition('-')
+    recovery = adapter.endswith(RECOVERY_SUFFIX)
     queue = f'bench-{scenario}-{client}-{uuid.uuid4().hex[:12]}'
     job = {
         'library': library,
-        'adapter': adapter,
+        'adapter': adapter.removesuffix(RECOVERY_SUFFIX),
+        'recovery': recovery,
         'scenario': scenario,
         'queue': queue,
         'count': count,
@@ -252,6 +263,11 @@ def summarize(rows: list[dict[str, Any]], scenarios: list[str], clients: list[st
             if (scenario, base) in table:
                 pairs = _pairs(per_run, scenario, client, base)
                 entry['rate_vs_base'] = _median_ratio(pairs, 'msgs_per_s')
+            off = client.removesuffix(RECOVERY_SUFFIX)
+            if off != client and (scenario, off) in table:
+                pairs = _pairs(per_run, scenario, client, off)
+                entry['cpu_vs_off'] = _median_ratio(pairs, 'cpu_us_per_msg')
+                entry['rate_vs_off'] = _median_ratio(pairs, 'msgs_per_s')
         if client != 'raw':
             pairs = _pairs(per_run, scenario, client, 'raw')
             entry['vs_ceiling'] = _median_ratio(pairs, 'msgs_per_s')
@@ -339,14 +355,19 @@ def results_table(summary: list[dict[str, Any]]) -> str:
     """The main Markdown table: one line per (scenario, client).
 
     With ``--baseline`` rows there is one more column, *vs base*: ours over the baseline
-    revision's same adapter (median of the per-run ratios).
+    revision's same adapter (median of the per-run ratios). With recovery-on rows (``-rec``)
+    one more, *CPU vs off*: their CPU per message over the same adapter's without recovery.
     """
     with_base = any(e['client'].startswith('base-') for e in summary)
+    with_rec = any(e['client'].endswith(RECOVERY_SUFFIX) for e in summary)
     lines = [
         '| scenario | client | msgs/s | CPU us/msg | msgs/s vs pika | CPU vs pika '
         '| of ceiling | RSS growth MB | page faults/msg | runs ok | spread |'
-        + (' vs base |' if with_base else ''),
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + ('---:|' if with_base else ''),
+        + (' vs base |' if with_base else '')
+        + (' CPU vs off |' if with_rec else ''),
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+        + ('---:|' if with_base else '')
+        + ('---:|' if with_rec else ''),
     ]
     for e in summary:
         if e['runs_ok'] == 0:
@@ -368,6 +389,8 @@ def results_table(summary: list[dict[str, Any]]) -> str:
             ]
         if with_base:
             cells.append(_fmt(e.get('rate_vs_base'), '.2f'))
+        if with_rec:
+            cells.append(_fmt(e.get('cpu_vs_off'), '.3f'))
         lines.append(_row(cells))
     return '\n'.join(lines)
 
@@ -493,7 +516,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=None, help='runs per measurement (3)')
     parser.add_argument('--rss', action='store_true', help='also run the 1M-message RSS scenario')
     parser.add_argument('--scenarios', nargs='+', default=None, help=', '.join(SCENARIOS))
-    parser.add_argument('--clients', nargs='+', default=None, help=', '.join(CLIENTS))
+    parser.add_argument(
+        '--clients', nargs='+', default=None, help=', '.join((*CLIENTS, *RECOVERY_CLIENTS))
+    )
     parser.add_argument('--write-docs', action='store_true', help='regenerate docs/performance.md')
     parser.add_argument('--no-chart', action='store_true', help='skip the PNG')
     parser.add_argument(
@@ -531,7 +556,7 @@ def with_baseline(
     With ``--baseline`` every ``ours-X`` measured gets its ``base-X`` beside it unless
     ``--clients`` names base clients itself; without it, naming a base client is an error.
     """
-    allowed = (*CLIENTS, *BASE_CLIENTS)
+    allowed = (*CLIENTS, *RECOVERY_CLIENTS, *BASE_CLIENTS)
     clients = _names(names, allowed, 'clients') if names else list(CLIENTS)
     if baseline is None:
         if any(c in BASE_CLIENTS for c in clients):
@@ -603,7 +628,7 @@ def measure_all(
                 row['run'] = run_index
                 rows.append(row)
                 status = f'ok {row["elapsed"]:.2f}s' if row.get('ok') else row.get('error')
-                print(f'[run {run_index + 1}] {scenario:17} {client:13} {status}')
+                print(f'[run {run_index + 1}] {scenario:17} {client:17} {status}')
     return rows
 
 
@@ -616,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
         scenarios = [s for s in SCENARIOS if s in meta['counts']]
         saved_clients = {row['client'] for row in rows}
         wanted = {*args.clients, *BASE_CLIENTS}  # base rows are shown whenever they were saved
-        clients = [c for c in (*CLIENTS, *BASE_CLIENTS) if c in saved_clients and c in wanted]
+        every = (*CLIENTS, *RECOVERY_CLIENTS, *BASE_CLIENTS)
+        clients = [c for c in every if c in saved_clients and c in wanted]
         ref_python = None
     else:
         wants_pika = any(c.startswith('pika-') for c in args.clients)

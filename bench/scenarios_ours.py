@@ -8,9 +8,10 @@ bench/scenarios_ours.py '<json job>'`` puts the repository root first on ``sys.p
 
 A job is a JSON object: ``library`` ('ours' | 'pika'), ``adapter`` ('blocking' | 'select'),
 ``scenario``, ``queue`` (already declared, and prefilled for consume scenarios, by ``run.py``),
-``count``, ``body_size`` and, for ``rss``, ``checkpoint``. The process prints one JSON line:
-``{'ok': true, 'count', 'elapsed', 'cpu', ...}`` with wall and CPU seconds of the timed section
-only, or ``{'ok': false, 'error': ...}``.
+``count``, ``body_size``, for ``rss``, ``checkpoint``, and ``recovery`` (true: our client with
+``ConnectionParameters(recovery=pika.Recovery())``, which pika 1.4.4 does not have). The
+process prints one JSON line: ``{'ok': true, 'count', 'elapsed', 'cpu', ...}`` with wall and
+CPU seconds of the timed section only, or ``{'ok': false, 'error': ...}``.
 """
 
 from __future__ import annotations
@@ -108,10 +109,17 @@ BLOCKING: dict[str, Callable[[Any, dict[str, Any], Meter], None]] = {
 }
 
 
+def connection_parameters(pika: ModuleType, job: dict[str, Any]) -> Any:
+    """The broker's parameters; with ``job['recovery']``, automatic recovery on (defaults)."""
+    if job.get('recovery'):
+        return pika.ConnectionParameters(HOST, recovery=pika.Recovery())
+    return pika.ConnectionParameters(HOST)
+
+
 def run_blocking(pika: ModuleType, job: dict[str, Any]) -> Meter:
     """Run one scenario on a BlockingConnection."""
     meter = Meter()
-    conn = pika.BlockingConnection(pika.ConnectionParameters(HOST))
+    conn = pika.BlockingConnection(connection_parameters(pika, job))
     try:
         BLOCKING[job['scenario']](conn.channel(), job, meter)
     finally:
@@ -137,7 +145,7 @@ class SelectRun:
         self.ch: Any = None
         self.published = self.confirmed = self.seen = self.nacks = 0
         self.conn = pika.SelectConnection(
-            pika.ConnectionParameters(HOST),
+            connection_parameters(pika, job),
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_failed,
             on_close_callback=self._on_failed,
@@ -281,6 +289,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     needed = 'BlockingConnection' if job['adapter'] == 'blocking' else 'SelectConnection'
     if not hasattr(pika, needed) or not hasattr(pika, 'ConnectionParameters'):
         return {'ok': False, 'error': f'not available: pika.{needed} is missing'}
+    if job.get('recovery') and not hasattr(pika, 'Recovery'):
+        return {'ok': False, 'error': 'not available: pika.Recovery is missing'}
     try:
         if job['adapter'] == 'blocking':
             meter = run_blocking(pika, job)

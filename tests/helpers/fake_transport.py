@@ -39,9 +39,12 @@ class FakeTransportConnection(Connection):
         pass
 
 
-def open_fake_channel() -> tuple[FakeTransportConnection, Channel]:
-    """An open connection (heartbeats off) and its open channel 1, with no output pending."""
-    conn = FakeTransportConnection()
+def open_fake_channel(
+    parameters: Optional[pika.ConnectionParameters] = None,
+) -> tuple[FakeTransportConnection, Channel]:
+    """An open connection (default parameters: heartbeats off) and its open channel 1, with no
+    output pending."""
+    conn = FakeTransportConnection(parameters)
     conn._start_protocol(conn.params)
     conn._take_output()
     conn._on_data_received(sf.start() + sf.tune() + sf.open_ok())

@@ -14,15 +14,24 @@ boots a CLI VM first); from there the same bound applies to the recovery.
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import pika
 from pika import exceptions
-from tests.helpers.recovery_figures import record_figures
+from tests.helpers.failover import (
+    FAILOVER_BOUND,
+    POLICY,
+    SCENARIO_LIMIT,
+    Hurt,
+    delete_queue,
+    drain,
+    node_at,
+    publish_confirmed,
+    report,
+)
 from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
@@ -34,58 +43,10 @@ pytestmark = pytest.mark.private_cluster
 
 _monotonic = time.monotonic
 
-INITIAL_DELAY = 0.1
-#: issue 15: "Failover after a kill: at most 1 s plus the first back-off delay"
-FAILOVER_BOUND = 1.0 + INITIAL_DELAY
-#: every wait of a scenario ends by then (CI must never hang)
-SCENARIO_LIMIT = 90.0
-#: the recovery settings of every scenario
-POLICY = {'initial_delay': INITIAL_DELAY, 'max_duration': SCENARIO_LIMIT}
-
-
-def report(name: str, figures: dict[str, Any]) -> None:
-    record_figures('blocking failover ' + name, figures)
-
 
 def connected_node(cluster: PrivateCluster, connection: pika.BlockingConnection) -> PrivateBroker:
     """The cluster node this connection's socket reaches (by the peer port)."""
-    port = connection._pump.sock.getpeername()[1]  # type: ignore[union-attr]
-    return next(node for node in cluster.nodes if node.port == port)
-
-
-def hurt_in_background(action: Callable[[], None]) -> tuple[threading.Thread, list[float]]:
-    """Run ``action`` (kill a node) on a thread; the list gets the time it was started."""
-    began: list[float] = []
-
-    def run() -> None:
-        began.append(_monotonic())
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, began
-
-
-def drain(node: PrivateBroker, queue: str) -> list[bytes]:
-    """Every message left in ``queue``, read through ``node`` and removed."""
-    received: list[bytes] = []
-    with pika.BlockingConnection(node.connection_parameters()) as reader:
-        channel = reader.channel()
-        end = _monotonic() + SCENARIO_LIMIT
-        while _monotonic() < end:
-            method, _, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            received.append(body)
-    return received
-
-
-def publish_confirmed(node: PrivateBroker, queue: str, bodies: list[bytes]) -> None:
-    with pika.BlockingConnection(node.connection_parameters()) as publisher:
-        channel = publisher.channel()
-        channel.confirm_delivery()
-        for body in bodies:
-            channel.basic_publish('', queue, body)
+    return node_at(cluster, connection._pump.sock.getpeername()[1])  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -95,8 +56,7 @@ def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[
     private_cluster.declare_quorum_queue(unique_name, node=leader)
     assert private_cluster.queue_leader(unique_name) is leader
     yield unique_name
-    with pika.BlockingConnection(leader.connection_parameters()) as connection:
-        connection.channel().queue_delete(unique_name)
+    delete_queue(leader, unique_name)
 
 
 def test_kill_the_publishers_node_while_it_publishes(
@@ -112,8 +72,7 @@ def test_kill_the_publishers_node_while_it_publishes(
     confirmed: list[bytes] = []
     refused = 0
     longest = 0.0
-    killer: threading.Thread | None = None
-    began: list[float] = []
+    killer: Hurt | None = None
     after = 0  # confirmed after the recovery
     n = 0
     end = _monotonic() + SCENARIO_LIMIT
@@ -121,7 +80,7 @@ def test_kill_the_publishers_node_while_it_publishes(
         body = b'm-%d' % n
         n += 1
         if n == 200:
-            killer, began = hurt_in_background(lambda: private_cluster.kill(first))
+            killer = Hurt(lambda: private_cluster.kill(first))
         started = _monotonic()
         try:
             channel.basic_publish('', quorum_queue, body, timeout=30)
@@ -141,9 +100,9 @@ def test_kill_the_publishers_node_while_it_publishes(
     assert channel.is_open and connection.is_open
     connection.close()
     received = drain(private_cluster.nodes[1], quorum_queue)
-    figures = {**watch.figures(began[0]), **message_figures(confirmed, received)}
+    figures = {**watch.figures(killer.began), **message_figures(confirmed, received)}
     report(
-        'kill -9 the publisher node',
+        'blocking: kill -9 the publisher node',
         {
             **figures,
             'confirmed': len(confirmed),
@@ -181,13 +140,12 @@ def test_kill_the_consumers_node_while_it_consumes(
         ch.basic_ack(method.delivery_tag)
 
     channel.basic_consume(quorum_queue, on_message)
-    killer: threading.Thread | None = None
-    began: list[float] = []
+    killer: Hurt | None = None
     longest = 0.0
     end = _monotonic() + SCENARIO_LIMIT
     while len(set(received)) < total and _monotonic() < end:
         if killer is None and len(received) >= 100:
-            killer, began = hurt_in_background(lambda: private_cluster.kill(first))
+            killer = Hurt(lambda: private_cluster.kill(first))
         started = _monotonic()
         connection.process_data_events(0.1)
         longest = max(longest, _monotonic() - started)
@@ -195,9 +153,9 @@ def test_kill_the_consumers_node_while_it_consumes(
     killer.join(30)
     assert watch.recovered_event.is_set(), 'not recovered'
     reached = connected_node(private_cluster, connection)
-    figures = {**watch.figures(began[0]), **message_figures(bodies, received)}
+    figures = {**watch.figures(killer.began), **message_figures(bodies, received)}
     report(
-        'kill -9 the consumer node',
+        'blocking: kill -9 the consumer node',
         {
             **figures,
             'received': len(received),
@@ -237,18 +195,17 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
     confirmed: list[bytes] = []
     refused = 0
     longest = 0.0
-    stopper: threading.Thread | None = None
-    starter: threading.Thread | None = None
-    began: list[float] = []
+    stopper: Hurt | None = None
+    starter: Hurt | None = None
     after_start = 0  # confirmed once the stopped node runs in the cluster again
     n = 0
     end = _monotonic() + SCENARIO_LIMIT
     while after_start < 100 and _monotonic() < end:
         if n == 100:
-            stopper, began = hurt_in_background(lambda: private_cluster.stop(first))
-        stopped = stopper is not None and not stopper.is_alive()
+            stopper = Hurt(lambda: private_cluster.stop(first))
+        stopped = stopper is not None and stopper.done()
         if starter is None and stopped and watch.recovered_event.is_set():
-            starter, _ = hurt_in_background(lambda: private_cluster.start_node(first))
+            starter = Hurt(lambda: private_cluster.start_node(first))
         body = b's-%d' % n
         n += 1
         started = _monotonic()
@@ -261,7 +218,7 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
         finally:
             longest = max(longest, _monotonic() - started)
         confirmed.append(body)
-        if starter is not None and not starter.is_alive():
+        if starter is not None and starter.done():
             after_start += 1
     while len(set(received)) < len(set(confirmed)) and _monotonic() < end:
         started = _monotonic()
@@ -272,9 +229,9 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
     starter.join(30)
     assert watch.recovered_event.is_set(), 'not recovered'
     reached = connected_node(private_cluster, connection)
-    figures = {**watch.figures(began[0]), **message_figures(confirmed, received)}
+    figures = {**watch.figures(stopper.began), **message_figures(confirmed, received)}
     report(
-        'stop and start the connection node',
+        'blocking: stop and start the connection node',
         {
             **figures,
             'confirmed': len(confirmed),

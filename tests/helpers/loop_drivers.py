@@ -285,6 +285,33 @@ class TwistedDriver(Driver):
         self.run_for(0.05)
 
 
+def open_connection(driver: Driver, params: Any) -> tuple[Any, list[BaseException]]:
+    """A connection made on ``driver``'s loop and run until open; also the list its close
+    (or open-error) callbacks append their error to.
+
+    :raises AssertionError: when it did not open within 20 s
+    """
+    opened: list[Any] = []
+    closed: list[BaseException] = []
+    conn = driver.make_connection(
+        params,
+        opened.append,
+        lambda _c, error: closed.append(error),
+        lambda _c, error: closed.append(error),
+    )
+    driver.run_until(lambda: bool(opened) or bool(closed), timeout=20)
+    assert opened, closed
+    return conn, closed
+
+
+def open_channel(driver: Driver, conn: Any) -> Any:
+    """A new channel of ``conn``, run until open (15 s at most)."""
+    box: list[Any] = []
+    conn.channel(on_open_callback=box.append)
+    driver.run_until(lambda: bool(box), timeout=15)
+    return box[0]
+
+
 def driver_factories() -> dict[str, Callable[[], Driver]]:
     """Every adapter this machine can run, by id: each select poller, then the other loops."""
     factories: dict[str, Callable[[], Driver]] = {}

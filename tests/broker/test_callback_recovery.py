@@ -18,7 +18,13 @@ import pytest
 
 import pika
 from pika import exceptions
-from tests.helpers.loop_drivers import Driver, driver_factories, recovering_adapters
+from tests.helpers.loop_drivers import (
+    Driver,
+    driver_factories,
+    open_channel,
+    open_connection,
+    recovering_adapters,
+)
 from tests.helpers.recovery_figures import record_figures
 from tests.helpers.recovery_watch import RecoveryWatch
 
@@ -62,25 +68,8 @@ def _rpc(driver: Driver, call: Callable[..., Any], *args: Any, **kwargs: Any) ->
     return box[0]
 
 
-def _open(driver: Driver, params: Any) -> tuple[Any, list[BaseException]]:
-    opened: list[Any] = []
-    closed: list[BaseException] = []
-    conn = driver.make_connection(
-        params,
-        opened.append,
-        lambda _c, error: closed.append(error),
-        lambda _c, error: closed.append(error),
-    )
-    driver.run_until(lambda: bool(opened) or bool(closed), timeout=20)
-    assert opened, closed
-    return conn, closed
-
-
-def _channel(driver: Driver, conn: Any) -> Any:
-    box: list[Any] = []
-    conn.channel(on_open_callback=box.append)
-    driver.run_until(lambda: bool(box), timeout=15)
-    return box[0]
+_open = open_connection
+_channel = open_channel
 
 
 class Ticker:
@@ -198,11 +187,13 @@ def test_close_connection_keeps_consumer_on_server_named_queue(
         driver.stop()
 
 
-def test_select_broker_restart_recovers_named_queue_and_consumer(
-    private_broker: PrivateBroker,
+@pytest.mark.parametrize('adapter', TOPOLOGY_ADAPTERS)
+def test_broker_restart_recovers_named_queue_and_consumer(
+    private_broker: PrivateBroker, adapter: str
 ) -> None:
-    """A broker restart: the consumer of a (non-durable, redeclared) queue comes back."""
-    driver = _FACTORIES['select-select']()
+    """A broker restart: the consumer of a (non-durable, redeclared) queue comes back on the
+    same channel object, with increasing tags."""
+    driver = _FACTORIES[adapter]()
     watch = RecoveryWatch()
     try:
         params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
@@ -223,11 +214,14 @@ def test_select_broker_restart_recovers_named_queue_and_consumer(
         driver.run_until(lambda: len(consumer.bodies) >= before + 10, timeout=15)
         publisher.running = False
         assert consumer.channels == {id(channel)} and not closed
+        assert consumer.tags == sorted(consumer.tags)  # tags keep increasing
+        assert channel.is_open and conn.is_open
         _report(
-            'select broker restart',
+            f'{adapter} broker restart',
             watch,
             fault,
             received=len(consumer.bodies),
+            refused_publishes=publisher.refused,
             longest_gap=consumer.longest_gap(),
         )
         conn.close()

@@ -99,6 +99,10 @@ def mask_url(url: str) -> str:
     except ValueError:
         return MASK
     netloc = parts.netloc
+    if '@' not in netloc and '@' in url:
+        # An unencoded '/', '?' or '#' in the password ends the authority early, so the
+        # password lands in the path, query or fragment: show nothing after the scheme.
+        return f'{parts.scheme}://{MASK}' if parts.scheme else MASK
     if '@' in netloc:
         userinfo, _, hostport = netloc.rpartition('@')
         user, colon, _password = userinfo.partition(':')

@@ -40,6 +40,19 @@ def test_mask_url_hides_a_query_holding_a_key_password() -> None:
     assert masked == 'amqps://app:***@host/?***'
 
 
+@pytest.mark.parametrize(
+    ('url', 'masked'),
+    [
+        ('amqp://u:s/ecret@h/', 'amqp://***'),
+        ('amqp://u:s?ecret@h/', 'amqp://***'),
+        ('amqps://u:s#ecret@h/', 'amqps://***'),
+        ('amqp://host/?x=a@b', 'amqp://***'),  # an '@' it cannot place: masked, to be safe
+    ],
+)
+def test_mask_url_hides_a_password_holding_an_unencoded_delimiter(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
 def test_mask_url_of_an_unparsable_url_shows_nothing() -> None:
     assert mask_url('amqp://user:secret@[::1/') == '***'
 

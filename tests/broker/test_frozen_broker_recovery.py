@@ -24,6 +24,7 @@ import pika
 from pika import exceptions
 from tests.helpers.loop_drivers import driver_factories
 from tests.helpers.recovery_figures import record_figures
+from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -39,46 +40,22 @@ DETECT_SLACK = 0.75
 _monotonic = time.monotonic
 
 
-class Hooks:
-    """The recovery hooks, with the time each was called."""
-
-    def __init__(self) -> None:
-        self.lost_at = 0.0
-        self.recovered_at = 0.0
-        self.attempts = 0
-        self.lost_error: BaseException | None = None
-        self.lost = threading.Event()
-        self.recovered = threading.Event()
-
-    def policy(self) -> pika.Recovery:
-        return pika.Recovery(
-            initial_delay=0.2,
-            max_delay=1.0,
-            jitter=0.0,
-            max_duration=60,
-            on_connection_lost=self._lost,
-            on_recovering=self._recovering,
-            on_recovered=self._recovered,
-        )
-
-    def _lost(self, connection: Any, error: BaseException) -> None:
-        self.lost_at = _monotonic()
-        self.lost_error = error
-        self.lost.set()
-
-    def _recovering(self, connection: Any, number: int, params: Any) -> None:
-        self.attempts = number
-
-    def _recovered(self, connection: Any, params: Any) -> None:
-        self.recovered_at = _monotonic()
-        self.recovered.set()
+def _watch() -> tuple[RecoveryWatch, threading.Event]:
+    """The recovery hooks, and an event set at the loss (a thread waits for it)."""
+    watch = RecoveryWatch()
+    lost = threading.Event()
+    watch.at_loss = lost.set
+    return watch, lost
 
 
-def _params(broker: PrivateBroker, hooks: Hooks) -> pika.ConnectionParameters:
+def _params(broker: PrivateBroker, watch: RecoveryWatch) -> pika.ConnectionParameters:
     # A reconnect attempt to the frozen node connects (the kernel accepts) and then hears
     # nothing: stack_timeout bounds it, so the attempts keep coming until the node thaws.
     return broker.connection_parameters(
-        recovery=hooks.policy(), heartbeat=HEARTBEAT, socket_timeout=2, stack_timeout=3
+        recovery=watch.policy(initial_delay=0.2, max_duration=60),
+        heartbeat=HEARTBEAT,
+        socket_timeout=2,
+        stack_timeout=3,
     )
 
 
@@ -98,42 +75,39 @@ def _stored(broker: PrivateBroker, queue: str) -> list[bytes]:
 
 def _check(
     scenario: str,
-    hooks: Hooks,
+    watch: RecoveryWatch,
     frozen_at: float,
     thawed_at: float,
     confirmed: set[bytes],
     stored: list[bytes],
     **extra: Any,
 ) -> None:
-    lost = len(confirmed - set(stored))
-    detect = hooks.lost_at - frozen_at
+    counts = message_figures(confirmed, stored)
+    detect = watch.lost_at - frozen_at
     line = record_figures(
         scenario,
         {
             'heartbeat_s': HEARTBEAT,
-            'detect_s': detect,
-            'recover_s': hooks.recovered_at - hooks.lost_at,
-            'thaw_to_recovered_s': hooks.recovered_at - thawed_at,
-            'attempts': hooks.attempts,
+            **watch.figures(frozen_at),
+            'thaw_to_recovered_s': round(watch.recovered_at - thawed_at, 3),
             'confirmed': len(confirmed),
-            'lost': lost,
-            'duplicates': len(stored) - len(set(stored)),
+            **counts,
             **extra,
         },
     )
-    assert isinstance(hooks.lost_error, exceptions.AMQPHeartbeatTimeout), hooks.lost_error
+    assert isinstance(watch.lost_error, exceptions.AMQPHeartbeatTimeout), watch.lost_error
     assert detect <= 2 * HEARTBEAT + DETECT_SLACK, line
-    assert lost == 0, line
+    assert counts['lost'] == 0, line
 
 
 def test_blocking_frozen_broker_is_detected_then_recovered(private_broker: PrivateBroker) -> None:
-    hooks = Hooks()
+    watch, lost = _watch()
     queue = f'frozen-blocking-{uuid.uuid4().hex[:8]}'
-    connection = pika.BlockingConnection(_params(private_broker, hooks))
+    connection = pika.BlockingConnection(_params(private_broker, watch))
     thawed: list[float] = []
 
     def thaw_after_detection() -> None:
-        hooks.lost.wait(4 * HEARTBEAT + 5)
+        lost.wait(4 * HEARTBEAT + 5)
         time.sleep(FROZEN_AFTER_DETECT)
         private_broker.thaw()
         thawed.append(_monotonic())
@@ -164,9 +138,9 @@ def test_blocking_frozen_broker_is_detected_then_recovered(private_broker: Priva
             finally:
                 longest = max(longest, _monotonic() - started)
             confirmed.add(body)
-            if hooks.recovered.is_set():
+            if watch.recovered_event.is_set():
                 after += 1
-        assert hooks.recovered.is_set() and after == 100
+        assert watch.recovered_event.is_set() and after == 100
         assert connection.is_open and channel.is_open
     finally:
         private_broker.thaw()
@@ -174,7 +148,7 @@ def test_blocking_frozen_broker_is_detected_then_recovered(private_broker: Priva
         connection.close()
     _check(
         'blocking frozen broker (SIGSTOP)',
-        hooks,
+        watch,
         frozen_at,
         thawed[0],
         confirmed,
@@ -185,7 +159,7 @@ def test_blocking_frozen_broker_is_detected_then_recovered(private_broker: Priva
 
 def test_select_frozen_broker_is_detected_then_recovered(private_broker: PrivateBroker) -> None:
     driver = driver_factories()['select-select']()
-    hooks = Hooks()
+    watch, lost = _watch()
     queue = f'frozen-select-{uuid.uuid4().hex[:8]}'
     sent: dict[int, bytes] = {}
     acked: set[int] = set()
@@ -195,7 +169,7 @@ def test_select_frozen_broker_is_detected_then_recovered(private_broker: Private
         opened: list[Any] = []
         closed: list[Any] = []
         conn = driver.make_connection(
-            _params(private_broker, hooks),
+            _params(private_broker, watch),
             opened.append,
             lambda _c, error: closed.append(error),
             lambda _c, error: closed.append(error),
@@ -242,13 +216,13 @@ def test_select_frozen_broker_is_detected_then_recovered(private_broker: Private
         driver.run_until(lambda: len(sent) >= 400, timeout=20)
         frozen_at = _monotonic()
         private_broker.freeze()
-        driver.run_until(hooks.lost.is_set, timeout=4 * HEARTBEAT + 5)
+        driver.run_until(lost.is_set, timeout=4 * HEARTBEAT + 5)
         thaw_at = _monotonic() + FROZEN_AFTER_DETECT
         driver.run_until(lambda: _monotonic() >= thaw_at, timeout=5)
         private_broker.thaw()
         thawed_at = _monotonic()
-        driver.run_until(lambda: hooks.recovered.is_set() or bool(closed), timeout=60)
-        assert hooks.recovered.is_set(), closed
+        driver.run_until(lambda: bool(watch.recovered) or bool(closed), timeout=60)
+        assert watch.recovered == [conn], closed
         target = len(sent) + 400
         driver.run_until(lambda: len(sent) >= target, timeout=20)
         state['publishing'] = False
@@ -262,7 +236,7 @@ def test_select_frozen_broker_is_detected_then_recovered(private_broker: Private
         driver.stop()
     _check(
         'select frozen broker (SIGSTOP)',
-        hooks,
+        watch,
         frozen_at,
         thawed_at,
         {sent[n] for n in acked},

@@ -24,6 +24,7 @@ import pytest
 import pika
 from pika import exceptions
 from tests.helpers.recovery_figures import record_figures
+from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -75,20 +76,8 @@ def test_publisher_on_the_killed_leader_keeps_publishing(
 ) -> None:
     queue = led_by_first
     first = private_cluster.nodes[0]
-    times: dict[str, float] = {}
-    recovered = threading.Event()
-
-    def on_recovered(conn: Any, params: Any) -> None:
-        times.setdefault('recovered', _monotonic())
-        recovered.set()
-
-    policy = pika.Recovery(
-        initial_delay=0.2,
-        max_delay=1.0,
-        max_duration=SCENARIO_LIMIT,
-        on_connection_lost=lambda conn, error: times.setdefault('lost', _monotonic()),
-        on_recovered=on_recovered,
-    )
+    watch = RecoveryWatch()
+    policy = watch.policy(initial_delay=0.2, max_duration=SCENARIO_LIMIT)
     params = private_cluster.connection_parameters(recovery=policy, heartbeat=10)
     reopens = _Reopens()
     logger = logging.getLogger('pika.recovery')
@@ -102,11 +91,12 @@ def test_publisher_on_the_killed_leader_keeps_publishing(
         longest = 0.0
         after = 0
         n = 0
+        killed_at = 0.0
         end = _monotonic() + SCENARIO_LIMIT
         while after < 200 and _monotonic() < end:
             n += 1
             if n == 200:
-                times['kill'] = _monotonic()
+                killed_at = _monotonic()
                 threading.Thread(target=private_cluster.kill, args=(first,), daemon=True).start()
             body = b'q-%d' % n
             started = _monotonic()
@@ -120,25 +110,23 @@ def test_publisher_on_the_killed_leader_keeps_publishing(
             finally:
                 longest = max(longest, _monotonic() - started)
             confirmed.append(body)
-            if recovered.is_set():
+            if watch.recovered_event.is_set():
                 after += 1
     finally:
         logger.removeHandler(reopens)
         connection.close()
     received = _drain(private_cluster.nodes[1], queue)
-    lost = len(set(confirmed) - set(received))
+    counts = message_figures(confirmed, received)
     figures: dict[str, Any] = {
-        'detect_s': times.get('lost', 0.0) - times['kill'],
-        'recover_s': times.get('recovered', 0.0) - times.get('lost', 0.0),
+        **watch.figures(killed_at),
         'reopens': reopens.count,
         'nacks_reported': nacked,
         'confirmed': len(confirmed),
-        'lost': lost,
-        'duplicates': len(received) - len(set(received)),
+        **counts,
         'longest_call_s': longest,
-        'resumed_after_kill_s': _monotonic() - times['kill'],
+        'scenario_after_kill_s': _monotonic() - killed_at,
     }
     line = record_figures('blocking quorum leader killed under the publisher', figures)
-    assert recovered.is_set(), line
+    assert watch.recovered == [connection], line
     assert after == 200, f'publishing did not resume: {line}'
-    assert lost == 0, line
+    assert counts['lost'] == 0, line

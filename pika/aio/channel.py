@@ -16,6 +16,7 @@ Deliveries go straight to their consumer's buffer (:mod:`pika.aio.consume`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from collections import deque
@@ -37,10 +38,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from pika._core.channel import ChannelCore
-    from pika.aio.backend import Waiter
+    from pika.aio.backend import TaskHandle, Waiter
     from pika.aio.connection import Connection
 
-__all__ = ['Channel', 'ReturnCallback']
+__all__ = ['Channel', 'MessageCallback', 'ReturnCallback']
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ ReturnCallback = Callable[['Channel', spec.Basic.Return, spec.BasicProperties, b
 publish is waiting for."""
 
 Arguments = Optional[Mapping[str, Any]]
+
+MessageCallback = Callable[[Message], Optional[Awaitable[Any]]]
+"""``on_message_callback(message)`` of :meth:`Channel.basic_consume`: a plain function, or
+one returning an awaitable (an ``async def``), awaited before the next message."""
 
 
 class Channel:
@@ -76,6 +81,8 @@ class Channel:
         self._error: Optional[BaseException] = None
         self._error_reported = False
         self._consumers: dict[str, Consumer] = {}
+        #: the tasks running basic_consume callbacks, by consumer tag (a reference keeps each)
+        self._dispatchers: dict[str, TaskHandle] = {}
         self._confirms: Optional[Confirms] = None
         self._confirm_window = DEFAULT_CONFIRM_WINDOW
         self._on_return: list[ReturnCallback] = []
@@ -537,6 +544,54 @@ class Channel:
             self, queue, prefetch, auto_ack, exclusive, consumer_tag,
             None if arguments is None else dict(arguments), timeout,
         )  # fmt: skip
+
+    async def basic_consume(
+        self,
+        queue: str,
+        on_message_callback: MessageCallback,
+        auto_ack: bool = False,
+        exclusive: bool = False,
+        consumer_tag: Optional[str] = None,
+        arguments: Arguments = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> str:
+        """Consume ``queue`` with a callback, as ``BlockingChannel.basic_consume`` does: each
+        message is handed to ``on_message_callback(message)`` in order, in a background task;
+        a coroutine it returns is awaited before the next message. Returns the consumer tag;
+        :meth:`basic_cancel` stops it (buffered messages go back to the queue).
+
+        An exception from the callback is logged and the next message follows (the failed
+        one stays unsettled unless the callback settled it: ``message.process()`` helps).
+        """
+        if not callable(on_message_callback):
+            raise TypeError('on_message_callback must be callable')
+        consumer = self.consume(
+            queue, None, auto_ack, exclusive, consumer_tag, arguments, timeout=timeout
+        )
+        await consumer.start()
+        tag = consumer.consumer_tag
+        self._dispatchers[tag] = self._backend.spawn(
+            self._run_callback(consumer, on_message_callback)
+        )
+        return tag
+
+    async def _run_callback(self, consumer: Consumer, callback: MessageCallback) -> None:
+        """Hand each message of ``consumer`` to ``callback`` until the consumer ends."""
+        try:
+            async for message in consumer:
+                try:
+                    result = callback(message)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    LOGGER.exception(
+                        'Consumer %r: on_message_callback failed', consumer.consumer_tag
+                    )
+        except exceptions.AMQPError as error:
+            LOGGER.info('Consumer %r ended: %r', consumer.consumer_tag, error)
+        finally:
+            self._dispatchers.pop(consumer.consumer_tag, None)
 
     async def basic_get(
         self, queue: str, auto_ack: bool = False, *, timeout: Optional[float] = None

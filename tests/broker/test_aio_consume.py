@@ -252,3 +252,41 @@ def test_slow_consumer_without_prefetch_keeps_memory_bounded(broker_address: Bro
             assert got == count
 
     run('asyncio', main)
+
+
+def test_basic_consume_with_sync_and_async_callbacks(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            seen: list[bytes] = []
+            done = asyncio.Event()
+
+            async def on_message(msg: pika.aio.Message) -> None:
+                async with msg.process():
+                    if msg.body == b'boom' and not msg.redelivered:
+                        raise RuntimeError('logged, requeued, and the next message follows')
+                    seen.append(msg.body)
+                    if len(seen) == 3:
+                        done.set()
+
+            tag = await ch.basic_consume(queue, on_message)
+            for body in (b'a', b'boom', b'c'):
+                await ch.basic_publish('', queue, body)
+            await asyncio.wait_for(done.wait(), 10)
+            assert sorted(seen) == [b'a', b'boom', b'c']
+            ok = await ch.basic_cancel(tag)
+            assert ok.method.consumer_tag == tag
+            assert (await ch.queue_declare(queue, passive=True)).method.consumer_count == 0
+            plain: list[int] = []
+            other = await ch.basic_consume(queue, lambda m: plain.append(m.delivery_tag), True)
+            await ch.basic_publish('', queue, b'auto acked')
+            for _ in range(100):
+                if plain:
+                    break
+                await asyncio.sleep(0.02)
+            assert len(plain) == 1
+            await ch.basic_cancel(other)
+            with pytest.raises(TypeError):
+                await ch.basic_consume(queue, 'not callable')  # type: ignore[arg-type]
+
+    run('asyncio', main)

@@ -60,6 +60,19 @@ async def consume(ch: pika.aio.Channel, queue: str) -> list[bytes]:
     return bodies
 
 
+async def callbacks(ch: pika.aio.Channel, queue: str) -> None:
+    async def on_message(msg: pika.aio.Message) -> None:
+        async with msg.process():
+            print(msg.body)
+
+    def on_message_sync(msg: pika.aio.Message) -> None:
+        print(msg.delivery_tag)
+
+    tag: str = await ch.basic_consume(queue, on_message)
+    await ch.basic_consume(queue, on_message_sync, auto_ack=True, consumer_tag='sync')
+    await ch.basic_cancel(tag)
+
+
 async def rpc_reply(ch: pika.aio.Channel, msg: pika.aio.Message) -> None:
     props = pika.BasicProperties(correlation_id=msg.properties.correlation_id)
     await ch.basic_publish('', msg.properties.reply_to, msg.body, props)

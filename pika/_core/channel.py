@@ -128,7 +128,7 @@ class ChannelCore:
         self.interrupted: list[Any] = []
         #: A Tx.Commit of the application was in flight at the last loss: the broker may or
         #: may not have committed, so it is never sent again (the recoverer closes the channel)
-        self.commit_interrupted = False
+        self.commit_interrupted: bool = False
         #: Recovery: a recovered confirm-mode channel is on probation until its first
         #: Basic.Ack; a Nack first makes the recoverer open it afresh (RabbitMQ 3.10.8 can
         #: keep a recovered channel nacking every publish to a quorum queue)

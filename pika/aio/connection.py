@@ -152,7 +152,7 @@ class Connection:
         self._output = self.core.output
         #: bytes of deliveries buffered by this connection's consumers and not yet handed out
         #: by ``async for``; above ``delivery_backlog_high`` reading pauses (docs/aio.md)
-        self.backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
+        self.backlog: Backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
         self._reading_paused = False
         self._paused_at = 0.0
         self._transport: Optional[Transport] = None

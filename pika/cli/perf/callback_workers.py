@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from pika import exceptions, spec
 from pika.cli import common
@@ -28,7 +28,9 @@ from pika.cli.perf.stats import (
 )
 
 if TYPE_CHECKING:
+    from pika.adapters.base_connection import BaseConnection
     from pika.cli.perf.options import PerfOptions
+    from pika.spec import BasicProperties
 
 __all__ = ['CallbackGroup']
 
@@ -72,7 +74,7 @@ class CallbackWorker:
         self.meter = meter
         self.channel: Any = None
         self.stopping: bool = False
-        self.connection = group.loop.connection_class(
+        self.connection: BaseConnection = group.loop.connection_class(
             common.parameters(self.opts.url, self.opts.timeout),
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_open_error,
@@ -138,10 +140,10 @@ class CallbackProducer(CallbackWorker):
         self.pressure: bool = False
         self.unsynced: int = 0
         self.connection.add_backpressure_callback(self._on_backpressure)
-        self.publish = self.channel.basic_publish
+        self.publish: Callable[..., None] = self.channel.basic_publish
         self.target: tuple[str, str] = self.opts.target(self.group.queue)
         self.pad: bytes = body_template(self.opts.size)
-        self.props = properties(self.opts)
+        self.props: Optional[BasicProperties] = properties(self.opts)
         self.limit: float = self.opts.count if self.opts.count is not None else float('inf')
         if self.opts.confirm:
             self.channel.confirm_delivery(self._on_confirm, callback=lambda _frame: self._go())

@@ -62,12 +62,19 @@ nacked,
 """
 
 
-class CliError(Exception):
-    """A failure to report as ``pika COMMAND: error: MESSAGE`` with exit code ``code``."""
+class CliError(exceptions.AMQPError):
+    """A failure to report as ``pika COMMAND: error: MESSAGE`` with exit code ``code``.
+
+    Under :class:`~pika.exceptions.AMQPError`, as every error pika raises, so code that calls
+    these helpers catches one tree.
+    """
 
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+    def _detail(self) -> str:
+        return str(self.args[0])
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

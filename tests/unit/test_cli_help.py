@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pika import exceptions
 from pika.cli import common, main
 from pika.cli.messages import PROPERTY_NAMES
 
@@ -19,6 +20,7 @@ COMMANDS = [
     ['delete', 'exchange'],
     ['delete', 'binding'],
     ['purge'],
+    ['perf'],
 ]
 
 
@@ -57,6 +59,16 @@ def test_property_names_come_from_basic_properties() -> None:
 )
 def test_table_values_are_typed(text: str, value: object) -> None:
     assert common.parse_value(text) == value
+
+
+def test_cli_error_is_in_the_one_exception_tree() -> None:
+    error = common.CliError('cannot parse the URL', common.EXIT_USAGE)
+    assert isinstance(error, exceptions.AMQPError)
+    assert (str(error), repr(error), error.code) == (
+        'cannot parse the URL',
+        'CliError: cannot parse the URL',
+        common.EXIT_USAGE,
+    )
 
 
 def test_pairs_need_an_equals_sign() -> None:

@@ -163,6 +163,8 @@ class Connection:
         self._drain_waiters: list[Waiter] = []
         self._opening: Optional[Pending] = None
         self._closed_waiters: list[Waiter] = []
+        #: update_secret calls awaiting UpdateSecretOk (channel 0's replies), oldest first
+        self._secret_updates: list[Pending] = []
         self._unblocked_waiters: list[Waiter] = []
         self._error: Optional[BaseException] = None
         self._blocked = False
@@ -302,6 +304,19 @@ class Connection:
             await bounded(self.backend, waiter, self.backend.now() + limit, 'Connection.Close')
         except exceptions.OperationTimeout:
             self._shut_down(exceptions.ConnectionClosedByClient(reply_code, reply_text))
+
+    async def update_secret(
+        self, new_secret: str, reason: str, *, timeout: Optional[float] = None
+    ) -> None:
+        """Send Connection.UpdateSecret (a refreshed OAuth token, say) and wait for the
+        broker's UpdateSecretOk, bounded by ``timeout`` (default ``rpc_timeout``)."""
+        deadline = self.deadline(timeout)
+        self.check_usable()
+        self.core.update_secret(new_secret, reason)  # raises for bad arguments, sends nothing
+        waiter = self.backend.create_waiter()
+        self._secret_updates.append(Pending(waiter))
+        self.schedule_flush()
+        await bounded(self.backend, waiter, deadline, 'Connection.UpdateSecret')
 
     async def wait_closed(self) -> BaseException:
         """Wait until the connection is closed or lost and return the cause (an exception:
@@ -474,6 +489,8 @@ class Connection:
         channel = self._channels.get(event.channel_number)
         if channel is not None:
             channel.on_event(event)
+        elif event.channel_number == 0 and self._secret_updates:  # Connection.UpdateSecretOk
+            self._secret_updates.pop(0).settle(None)
 
     def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
         channel = self._channels.pop(event.channel_number, None)
@@ -526,6 +543,9 @@ class Connection:
         opening, self._opening = self._opening, None
         if opening is not None:
             opening.fail(error)
+        for pending in self._secret_updates:
+            pending.fail(error)
+        self._secret_updates.clear()
         for waiters in (self._drain_waiters, self._unblocked_waiters):
             for waiter in waiters:
                 if not waiter.done():

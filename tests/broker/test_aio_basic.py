@@ -234,3 +234,15 @@ def test_channel_numbers_and_many_channels(amqp_url: str) -> None:
             assert len({r.method.queue for r in results}) == 4
 
     run('asyncio', main)
+
+
+def test_update_secret(amqp_url: str) -> None:
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            await conn.update_secret('guest', 'same password, new secret')
+            with pytest.raises(TypeError):
+                await conn.update_secret(5, 'not a str')  # type: ignore[arg-type]
+            ch = await conn.channel()
+            await ch.queue_declare('', exclusive=True)  # still fine
+
+    run('asyncio', main)

@@ -5,15 +5,18 @@ this checkout, from a temporary directory, with a time bound, and must exit with
 A block that is not a whole program (a signature, a piece of a larger one, something that
 needs a remote host or certificate files) says so where readers see it: its first line is a
 comment starting with ``# fragment``, followed by why. Those are listed and counted as skipped,
-never silently; everything else must pass.
+never silently; everything else must pass. The literal blocks (``::``) of the docstrings of
+the public modules, which the API reference shows, follow the same rule.
 
-Usage: ``python tools/run_doc_examples.py [FILE.md ...]`` (default: README.md and docs/*.md).
+Usage: ``python tools/run_doc_examples.py [FILE.md ...]`` (default: README.md, docs/*.md and
+the docstrings of the public modules under pika/).
 Exit status 0 when every example that runs passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import subprocess
 import sys
@@ -68,6 +71,53 @@ def examples_in(path: Path) -> list[Example]:
     return found
 
 
+def literal_blocks(docstring: str) -> list[tuple[int, str]]:
+    """The reST literal blocks (after a line ending in ``::``) of a docstring, with the line
+    of the docstring each starts on."""
+    lines = docstring.splitlines()
+    blocks = []
+    for index, line in enumerate(lines):
+        if not line.rstrip().endswith('::'):
+            continue
+        base = len(line) - len(line.lstrip())
+        body: list[str] = []
+        for following in lines[index + 1 :]:
+            if following.strip() and len(following) - len(following.lstrip()) <= base:
+                break
+            body.append(following)
+        blank = next((n for n, text in enumerate(body) if text.strip()), 0)
+        text = textwrap.dedent('\n'.join(body)).strip('\n')
+        if text:
+            blocks.append((index + 2 + blank, text + '\n'))
+    return blocks
+
+
+def docstring_examples(path: Path) -> list[Example]:
+    """The literal blocks of every docstring (module, classes, functions) of a module."""
+    tree = ast.parse(path.read_text(encoding='utf-8'))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        docstring = ast.get_docstring(node, clean=False)
+        if not docstring:
+            continue
+        start = node.body[0].lineno if node.body else 1
+        for offset, text in literal_blocks(docstring):
+            found.append(Example(path, start + offset - 1, text))
+    return found
+
+
+def public_module_files() -> list[Path]:
+    """The modules of pika/ that the API reference documents (no path part starts with _)."""
+    files = []
+    for path in sorted((ROOT / 'pika').rglob('*.py')):
+        parts = path.relative_to(ROOT).with_suffix('').parts
+        if not any(part.startswith('_') and part != '__init__' for part in parts):
+            files.append(path)
+    return files
+
+
 def run_example(example: Example, work: Path) -> tuple[bool, str, float]:
     """Run one example; return (passed, its output, seconds)."""
     script = work / f'example_{example.path.stem}_{example.line}.py'
@@ -97,8 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     files = [p.resolve() for p in args.files] or [
         ROOT / 'README.md',
         *sorted((ROOT / 'docs').glob('*.md')),
+        *public_module_files(),
     ]
-    examples = [example for path in files for example in examples_in(path)]
+    examples = [
+        example
+        for path in files
+        for example in (docstring_examples(path) if path.suffix == '.py' else examples_in(path))
+    ]
     ran = skipped = failed = 0
     with tempfile.TemporaryDirectory(prefix='pika-doc-examples-') as tmp:
         for example in examples:

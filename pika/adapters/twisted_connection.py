@@ -8,6 +8,7 @@ is re-exported here.
 
 Usage::
 
+    # fragment: inside an inlineCallbacks generator (docs/adapters.md has the whole program)
     creator = ClientCreator(reactor, TwistedProtocolConnection, params)
     protocol = yield creator.connectTCP(host, port)   # or connectSSL / an endpoint for TLS
     yield protocol.ready

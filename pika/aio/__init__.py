@@ -2,6 +2,7 @@
 
 ::
 
+    # fragment: inside a coroutine (docs/aio.md has the whole program)
     import pika.aio
 
     async with await pika.aio.connect('amqp://guest:guest@localhost/') as conn:

@@ -70,6 +70,19 @@ def test_only_marked_blocks_are_fragments(tmp_path: Path) -> None:
     assert reasons == [None, None, 'a signature, not a program']
 
 
+def test_docstring_literal_blocks_are_examples_too(tmp_path: Path) -> None:
+    module = tmp_path / 'mod.py'
+    module.write_text(
+        '"""A module.\n\nUsage::\n\n    import pika\n    print(1)\n\nAfter.\n"""\n\n\n'
+        'def f() -> None:\n    """No example here."""\n',
+        encoding='utf-8',
+    )
+    [example] = run_doc_examples.docstring_examples(module)
+    assert example.line == 5
+    assert example.source == 'import pika\nprint(1)\n'
+    assert example.fragment_reason is None
+
+
 def test_a_failing_example_is_reported(tmp_path: Path) -> None:
     page = ROOT / 'docs' / 'fake.md'  # only its name is used
     bad = run_doc_examples.Example(page, 1, 'raise SystemExit(3)\n')

@@ -6,6 +6,7 @@ A loop with pika's `IOLoop` methods (timers, `add_callback`, `add_handler`/`upda
 with `AbstractSelectorIOLoop`; `pika.adapters.select_connection.IOLoop` is one. Wrapped in a
 `SelectorIOServicesAdapter`, it can drive a `BaseConnection` subclass::
 
+    # fragment: `MyLoop` is your event loop
     class MyLoopConnection(BaseConnection):
         def __init__(self, parameters=None, on_open_callback=None,
                      on_open_error_callback=None, on_close_callback=None,

@@ -184,13 +184,16 @@ class Channel:
         deadline = connection.deadline(timeout)
         self.check_usable()
         self._core.rpc(method)  # raises (state, arguments) before anything is queued
-        connection.schedule_flush()
         if connection.reading_paused:
             connection.resume_reading()  # the reply must not wait for the consumers
         if not method.synchronous or getattr(method, 'nowait', False):
+            connection.schedule_flush()
             return None
         waiter = self._backend.create_waiter()
         self._rpcs.append(Pending(waiter, method))
+        # the caller waits for the reply: write now rather than one loop step later (a whole
+        # loop iteration less per round trip; nothing to coalesce with while it waits)
+        self.connection.flush()
         what = f'{method.NAME} on channel {self.channel_number}'
         return bounded(self._backend, waiter, deadline, what)
 

@@ -172,6 +172,7 @@ gate 'typing: pyright --verifytypes (installed wheel) + tests/typing' 300 \
     env PYTHON="$PY" bash tools/verifytypes.sh
 gate 'packaging: build, twine check, wheel in a clean venv' 180 "$PY" tools/check_package.py
 gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
+gate 'bench/aio.py --quick (smoke)' 120 "$PY" bench/aio.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
 gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5

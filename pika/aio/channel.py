@@ -74,6 +74,9 @@ class Channel:
         #: the connection this channel belongs to
         self.connection = connection
         self._core = core
+        # recovery on: calls in flight at a loss are sent again, so their replies still come,
+        # in order, to the waits of the FIFO below
+        core.resend_on_recovery = True
         self._backend = connection.backend
         self._rpcs: deque[Pending] = deque()
         self._opening: Optional[Pending] = None
@@ -198,11 +201,22 @@ class Channel:
         return bounded(self._backend, waiter, deadline, what)
 
     async def send_rpc(self, method: Any, timeout: Optional[float] = None) -> Any:
-        """:meth:`begin_rpc` and await the reply (an ``RpcReply`` event, None for nowait)."""
+        """:meth:`begin_rpc` and await the reply (an ``RpcReply`` event, None for nowait);
+        while the connection recovers, wait for it first."""
+        if self.connection.recovering:
+            await self.connection.wait_recovered(self.connection.deadline(timeout))
         reply = self.begin_rpc(method, timeout)
         if reply is None:
             return None
-        return await reply
+        pending = self._rpcs[-1]  # the wait begin_rpc just queued
+        try:
+            return await reply
+        except BaseException:
+            if pending.delivered is not None:  # cancelled after its reply had come
+                # nobody will use the reply: undo it as a late one (a consumer nobody
+                # iterates is cancelled, a got message requeued)
+                self._late_reply(pending.undo, pending.delivered)
+            raise
 
     async def _table_rpc(self, name: str, kwargs: dict[str, Any], timeout: Optional[float]) -> Any:
         """Build method ``name`` from the shared table, send it, return the reply frame."""
@@ -437,6 +451,8 @@ class Channel:
             raise TypeError('properties must be a pika.BasicProperties or None')
         if mandatory is not False and mandatory is not True:
             args_mod.require_bool('mandatory', mandatory)
+        if self.connection.recovering:
+            await self.connection.wait_recovered(self.connection.deadline(timeout))
         confirms = self._confirms
         if confirms is not None:
             await self._publish_confirmed(
@@ -695,9 +711,28 @@ class Channel:
         self.connection.forget_channel(self.channel_number)
 
     def expire(self, now: float) -> None:
-        """Fail confirm waits past their deadline (the connection's timer task calls this)."""
+        """Fail confirm waits past their deadline (the connection's timer task calls this).
+        One whose message was in flight at a connection loss raises ``PublishOutcomeUnknown``
+        and is not published again by a later recovery."""
         if self._confirms is not None and len(self._confirms):
-            self._confirms.expire(now)
+            record = self._core.record
+            for tag in self._confirms.expire(now):
+                if record is not None:
+                    record.abandon(tag)
+
+    def interrupted(self) -> None:
+        """Recovery: the connection was lost. Messages received but not handed out are void
+        (the broker requeues them; their acks could not reach it), and the confirm-mode
+        publishes in flight are marked: the core sends them again after the recovery."""
+        for consumer in list(self._consumers.values()):
+            consumer.requeue_buffered()
+        if self._confirms is not None:
+            self._confirms.interrupted()
+
+    def fail_unconfirmed(self, error: BaseException) -> None:
+        """Recovery gave up: every confirm-mode publish still waiting raises ``error``."""
+        if self._confirms is not None:
+            self._confirms.fail_all(error)
 
     # -- event handlers ----------------------------------------------------------------------
 
@@ -721,8 +756,13 @@ class Channel:
         method = event.method
         index = method.INDEX
         if index == _CONSUME_OK:
+            # the start that sent it was abandoned, even if its task has not run its own
+            # clean-up yet (the reply came between the cancellation and the task's resumption)
             consumer = self._consumers.get(method.consumer_tag)
-            if (consumer is None or not consumer.wanted) and self._core.state is _OPEN:
+            if consumer is not None:
+                consumer.wanted = False
+                consumer.requeue_buffered()
+            if self._core.state is _OPEN:
                 self._core.rpc(spec.Basic.Cancel(method.consumer_tag))
                 self._rpcs.append(Pending(None))  # nobody waits for this CancelOk
         elif index == _GET_OK and request is not None and not request.no_ack:

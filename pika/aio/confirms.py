@@ -39,7 +39,7 @@ class Confirms:
     :param window: the most publishes in flight (> 0)
     """
 
-    __slots__ = ('_entries', '_returned', 'slot_waiters', 'window')
+    __slots__ = ('_entries', '_returned', 'lost_upto', 'slot_waiters', 'window')
 
     def __init__(self, window: int = DEFAULT_CONFIRM_WINDOW) -> None:
         self.window: int = window
@@ -47,6 +47,9 @@ class Confirms:
         self._returned: dict[int, ev.MessageReturned] = {}
         #: publishes waiting for a free slot in the window, oldest first
         self.slot_waiters: deque[Waiter] = deque()
+        #: the highest tag in flight at the last connection loss (recovery on): waits up to
+        #: it that time out raise ``PublishOutcomeUnknown`` (published again, maybe twice)
+        self.lost_upto = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -117,17 +120,41 @@ class Confirms:
                 waiter.set_result(None)
                 free -= 1
 
-    def expire(self, now: float) -> None:
+    def interrupted(self) -> None:
+        """Recovery: the connection was lost with the current entries in flight."""
+        if self._entries:
+            self.lost_upto = self._entries[-1][0]
+
+    def expire(self, now: float) -> list[int]:
         """Fail the waits whose deadline passed with ``OperationTimeout`` (the entries stay:
-        their messages are still in flight)."""
+        their messages are still in flight), or, for one in flight at a connection loss,
+        ``PublishOutcomeUnknown``: that entry is dropped, and its tag returned so that the
+        recovery does not publish it again."""
+        abandoned: list[int] = []
         for entry in self._entries:
             deadline = entry[2]
             if deadline is not None and deadline <= now and not entry[1].done():
-                entry[1].set_exception(
-                    exceptions.OperationTimeout(
-                        f'basic_publish: no publisher confirm for delivery tag {entry[0]} in time'
+                if entry[0] <= self.lost_upto:
+                    abandoned.append(entry[0])
+                    entry[1].set_exception(
+                        exceptions.PublishOutcomeUnknown(
+                            'basic_publish: the connection was lost before the publisher '
+                            'confirm, and no confirm of the republished copy came in time'
+                        )
                     )
-                )
+                else:
+                    entry[1].set_exception(
+                        exceptions.OperationTimeout(
+                            f'basic_publish: no publisher confirm for delivery tag {entry[0]} '
+                            'in time'
+                        )
+                    )
+        if abandoned:
+            dropped = set(abandoned)
+            self._entries = deque(entry for entry in self._entries if entry[0] not in dropped)
+            if self.slot_waiters:
+                self._wake_slots()
+        return abandoned
 
     def fail_all(self, error: BaseException) -> None:
         """The channel closed: every wait fails with ``error``."""

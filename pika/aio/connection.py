@@ -27,6 +27,7 @@ from pika.adapters._io import transport as _transport
 from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, Backlog
 from pika.aio.backend import running_backend
 from pika.aio.channel import Channel
+from pika.aio.recovery import ConnectionRecovery
 from pika.aio.waits import Pending, bounded
 from pika.connection import erase_credentials_of
 
@@ -122,12 +123,15 @@ async def connect(
             if delay:
                 await backend.sleep(delay)
             try:
-                return await Connection.open(params, backend, rpc_timeout)
+                conn = await Connection.open(params, backend, rpc_timeout)
             except _NOT_FATAL_ON_RETRY:
                 raise
             except exceptions.AMQPError as error:
                 LOGGER.warning('Connection to %s:%s failed: %r', params.host, params.port, error)
                 last_error = error
+            else:
+                conn.hosts = params_list  # a recovery walks the whole list
+                return conn
     except BaseException:
         erase_credentials_of(params_list)  # erase_on_connect holds on failure too
         raise
@@ -155,7 +159,14 @@ class Connection:
         self.backlog: Backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
         self._reading_paused = False
         self._paused_at = 0.0
+        #: the parameters list :func:`connect` was given (a recovery tries each node)
+        self.hosts: list[Parameters] = [params]
+        #: True from a loss until the connection is recovered (recovery on): calls wait
+        self.recovering = False
+        self._recovery: Optional[ConnectionRecovery] = None
+        self._recovered_waiters: list[Waiter] = []
         self._transport: Optional[Transport] = None
+        self._stream: Optional[Stream] = None
         self._timer_task: Optional[TaskHandle] = None
         self._channels: dict[int, Channel] = {}
         self._flush_scheduled = False
@@ -184,6 +195,7 @@ class Connection:
             ev.ConnectionOpenFailed: self._on_finished,
             ev.ConnectionClosed: self._on_finished,
             ev.ConnectionInterrupted: self._on_interrupted,
+            ev.ConnectionRecovered: self._on_recovered,
             ev.ConnectionBlocked: self._on_blocked_event,
             ev.ConnectionUnblocked: self._on_unblocked_event,
         }
@@ -195,7 +207,8 @@ class Connection:
         """Connect one ``params`` (no retries; :func:`connect` walks the list): the stream,
         then the AMQP handshake, bounded by ``socket_timeout`` and ``stack_timeout``."""
         self = cls(params, backend, rpc_timeout)
-        self._transport = await backend.open_transport(params, self, params.socket_timeout)
+        self._stream = stream = Stream(self)
+        self._transport = await backend.open_transport(params, stream, params.socket_timeout)
         self.core.start()
         self._timer_task = backend.spawn(self._run_timers())
         handshake = params.stack_timeout or DEFAULT_HANDSHAKE_TIMEOUT
@@ -458,7 +471,7 @@ class Connection:
         if self._error is None:
             events = self.core.connection_lost(exc)
             self._dispatch(events)
-            if self._error is None:  # the core was closed already: finish here
+            if self._error is None and not self.recovering:  # the core was closed already
                 self._finish(exceptions.StreamLostError(f'Stream connection lost: {exc!r}'))
 
     def pause_writing(self) -> None:
@@ -506,11 +519,99 @@ class Connection:
         self._finish(event.error)
 
     def _on_interrupted(self, event: ev.ConnectionInterrupted) -> None:
-        """Recovery is not run by `pika.aio` yet: a loss closes the connection for good."""
-        error = event.error
-        if not isinstance(error, exceptions.AMQPError):
-            error = exceptions.StreamLostError(repr(error))
+        """Recovery on: the core kept the connection and its channels. Drop the stream, tell
+        the channels, and reconnect (:mod:`pika.aio.recovery`)."""
+        self.recovering = True
+        self._drop_stream()
+        for channel in list(self._channels.values()):
+            channel.interrupted()
+        recovery = self._recovery
+        if recovery is None:
+            policy = self.core.recovery
+            assert policy is not None  # the core interrupts only with recovery on
+            recovery = self._recovery = ConnectionRecovery(self, policy, self.hosts)
+        recovery.interrupted(event.error, self.params)
+
+    def _on_recovered(self, event: ev.ConnectionRecovered) -> None:
+        """The core replayed everything on the new stream: calls may go on."""
+        self.params = event.params
+        self.recovering = False
+        waiters, self._recovered_waiters = self._recovered_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._recovery is not None:
+            self._recovery.recovered(event.params, event.renamed)
+
+    def _drop_stream(self) -> None:
+        """Recovery: let go of the lost stream (what the core queued for it goes first, best
+        effort); its late reports are ignored, and publishers waiting for it to drain go on."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.dropped = True
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            if self.core.has_output():
+                transport.write(self.core.data_to_send())
+            transport.close()
+        self._reading_paused = False  # the next stream starts reading
+        self.resume_writing()
+
+    # -- recovery hooks (pika.aio.recovery) ------------------------------------------------
+
+    async def reconnect_stream(self, params: Parameters) -> None:
+        """Recovery: open a new stream to ``params`` and let the core start over on it.
+
+        :raises AMQPConnectionError: the stream could not be opened
+        """
+        stream = Stream(self)
+        transport = await self.backend.open_transport(params, stream, params.socket_timeout)
+        if self._error is not None or not self.recovering or self._transport is not None:
+            stream.dropped = True  # closed (or recovered) meanwhile: not needed any more
+            transport.abort()
+            raise exceptions.ConnectionWrongStateError('no recovery in progress')
+        self._stream = stream
+        self._transport = transport
+        self.core.begin_reconnect(params)
+        self.flush()
+
+    def abort_stream(self) -> None:
+        """Recovery: drop the current stream at once; its loss is reported as usual."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def give_up_recovery(self, cause: BaseException) -> None:
+        """Recovery gave up (the policy's ``on_given_up`` ran): confirm-mode publishes still
+        waiting fail with ``PublishOutcomeUnknown``, then the connection closes with
+        ``cause``."""
+        if self._error is not None:
+            return
+        unknown = exceptions.PublishOutcomeUnknown(
+            f'no publisher confirm before recovery gave up: {cause}'
+        )
+        for channel in list(self._channels.values()):
+            channel.fail_unconfirmed(unknown)
+        error = cause if isinstance(cause, exceptions.AMQPError) else exceptions.AMQPError(cause)
         self._dispatch(self.core.give_up(error))
+
+    async def wait_recovered(self, deadline: Optional[float]) -> None:
+        """Return once the connection is not recovering (at once if it is not).
+
+        :raises ConnectionRecovering: still recovering at ``deadline``
+        :raises AMQPConnectionError: the connection closed meanwhile (recovery gave up, or
+            the application closed it)
+        """
+        while self.recovering:
+            waiter = self.backend.create_waiter()
+            self._recovered_waiters.append(waiter)
+            try:
+                await bounded(self.backend, waiter, deadline, 'connection recovery')
+            except exceptions.OperationTimeout:
+                raise exceptions.ConnectionRecovering(
+                    'the connection is being recovered and did not come back in time'
+                ) from None
+        if self._error is not None:
+            raise exceptions.ConnectionWrongStateError('Connection is closed') from self._error
 
     def _on_blocked_event(self, event: ev.ConnectionBlocked) -> None:
         self._blocked = True
@@ -536,7 +637,10 @@ class Connection:
         if self._error is not None:
             return
         self._error = error
+        self.recovering = False
         LOGGER.info('Connection to %s:%s closed: %r', self.params.host, self.params.port, error)
+        if self._recovery is not None:
+            self._recovery.stop()
         for channel in list(self._channels.values()):
             channel.on_closed(error)
         self._channels.clear()
@@ -546,7 +650,7 @@ class Connection:
         for pending in self._secret_updates:
             pending.fail(error)
         self._secret_updates.clear()
-        for waiters in (self._drain_waiters, self._unblocked_waiters):
+        for waiters in (self._drain_waiters, self._unblocked_waiters, self._recovered_waiters):
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(error)
@@ -597,3 +701,31 @@ class Connection:
                 self.resume_reading()  # one read; data_received pauses again if still needed
             for channel in list(self._channels.values()):
                 channel.expire(now)
+
+
+class Stream:
+    """The :class:`~pika.aio.backend.Sink` of one transport: the connection, until a recovery
+    drops the stream (``dropped``); then the old transport's late reports go nowhere."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dropped = False
+        self.data_received = connection.data_received  # type: ignore[method-assign]
+
+    def data_received(self, data: bytes) -> None:  # replaced by the connection's in __init__
+        self.connection.data_received(data)
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        """The stream ended: the connection's business unless it was dropped."""
+        if not self.dropped:
+            self.connection.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """Above the high-water mark (ignored once dropped)."""
+        if not self.dropped:
+            self.connection.pause_writing()
+
+    def resume_writing(self) -> None:
+        """Below the low-water mark (ignored once dropped)."""
+        if not self.dropped:
+            self.connection.resume_writing()

@@ -21,13 +21,16 @@ __all__ = ['Pending', 'bounded']
 class Pending:
     """One wait for the broker: its waiter and, for an RPC, what to undo if it is abandoned."""
 
-    __slots__ = ('undo', 'waiter')
+    __slots__ = ('delivered', 'undo', 'waiter')
 
     def __init__(self, waiter: Optional[Waiter], undo: Any = None) -> None:
         #: None: nobody waits (a request of our own whose reply is discarded)
         self.waiter: Optional[Waiter] = waiter
         #: what the owner needs to undo a late reply (e.g. the request), or None
         self.undo: Any = undo
+        #: the reply handed to the waiter (None until then): if the awaiting task is
+        #: cancelled after this but before it resumes, the owner undoes it as a late reply
+        self.delivered: Any = None
 
     @property
     def live(self) -> bool:
@@ -41,6 +44,7 @@ class Pending:
         if waiter is None or waiter.done():
             return False
         waiter.set_result(value)
+        self.delivered = value
         return True
 
     def fail(self, error: BaseException) -> None:

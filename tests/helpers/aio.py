@@ -126,3 +126,12 @@ async def cancel_while_awaiting(make: Callable[[], Awaitable[Any]]) -> bool:
     except asyncio.CancelledError:
         return True
     return False
+
+
+async def in_thread(function: Callable[[], T]) -> T:
+    """Run a blocking ``function()`` (a ``rabbitmqctl`` call, say) in a worker thread."""
+    if trio_running():
+        import trio
+
+        return await trio.to_thread.run_sync(function)
+    return await asyncio.to_thread(function)

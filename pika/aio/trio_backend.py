@@ -283,6 +283,8 @@ class TrioTransport:
         self._closing = False
         self._lost = False
         self._more = trio.Event()
+        self._read_paused = False
+        self._read_resumed = trio.Event()
         self._reader = backend.spawn(self._read_loop())
         self._writer = backend.spawn(self._write_loop())
 
@@ -306,6 +308,18 @@ class TrioTransport:
         if not self._paused and queue.size > WRITE_HIGH_WATER:
             self._paused = True
             self._sink.pause_writing()
+
+    def pause_reading(self) -> None:
+        """Stop reading until :meth:`resume_reading` (the consumers hold too much)."""
+        if not self._read_paused:
+            self._read_paused = True
+            self._read_resumed = trio.Event()
+
+    def resume_reading(self) -> None:
+        """Read again after :meth:`pause_reading`."""
+        if self._read_paused:
+            self._read_paused = False
+            self._read_resumed.set()
 
     def get_write_buffer_size(self) -> int:
         """Bytes written but not yet sent."""
@@ -345,6 +359,9 @@ class TrioTransport:
         sink = self._sink
         try:
             while True:
+                if self._read_paused:
+                    await self._read_resumed.wait()
+                    continue
                 data = _transport.recv_some(sock, READ_SIZE)
                 if data is None:
                     await trio.lowlevel.wait_readable(sock)

@@ -220,3 +220,35 @@ def test_cancelled_next_message_and_consume_start(kind: str, amqp_url: str) -> N
             assert ch.is_open
 
     run(kind, main)
+
+
+def test_slow_consumer_keeps_memory_bounded_on_trio(broker_address: Any) -> None:
+    """Reading pauses above delivery_backlog_high on trio too (the transport's pause_reading),
+    and replies still come while it is paused."""
+    body = b'z' * 10_000
+    count = 500
+
+    async def main() -> None:
+        params = pika.ConnectionParameters(host=broker_address.host, port=broker_address.port)
+        params.delivery_backlog_high = 1 << 20
+        params.delivery_backlog_low = 1 << 19
+        async with await pika.aio.connect(params) as conn, await conn.channel() as ch:
+            queue = (await ch.queue_declare('', exclusive=True)).method.queue
+            await ch.confirm_delivery()
+            await gather(*(ch.basic_publish('', queue, body) for _ in range(count)))
+            got = 0
+            async with ch.consume(queue, auto_ack=True) as messages:
+                async for _msg in messages:
+                    got += 1
+                    if got == 1:
+                        await trio.sleep(1.0)  # slow: the broker keeps sending
+                        assert conn.reading_paused
+                        held = messages.buffered * (len(body) + 1024)
+                        assert held <= (1 << 20) + 4 * 256 * 1024, messages.buffered
+                        ok = await ch.queue_declare(queue, passive=True)  # replies still come
+                        assert ok.method.queue == queue
+                    if got == count:
+                        break
+            assert got == count
+
+    run('trio', main)

@@ -210,3 +210,22 @@ def test_terminal_gets_a_bar_rewritten_in_place() -> None:
     outcome = runner.Outcome(tally, queue='q', seconds=5.0)
     reporter.summary(report.summary_record(opts, outcome))
     assert '\x1b[K\nsummary: ' in out.getvalue()  # the bar's line is ended first
+
+
+class _Ended:
+    """A stand-in for a worker process or thread, as far as the coordinator looks at it."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        self.exitcode = exitcode
+
+
+def test_a_worker_process_that_died_silently_ends_the_run() -> None:
+    coordinator = runner.Coordinator(options.PerfOptions(url='amqp://localhost'), 'q', print)
+    coordinator.members = [(_Ended(None), {0}), (_Ended(-9), {1}), (_Ended(0), {2})]
+    coordinator.check_lost()
+    assert coordinator.done == {1}  # running (None) and clean exits (0) report by themselves
+    assert coordinator.outcome.errors == [
+        'worker 1: its process exited with code -9 without reporting its end'
+    ]
+    coordinator.check_lost()
+    assert len(coordinator.outcome.errors) == 1  # once per worker

@@ -132,6 +132,8 @@ class Coordinator:
         self.ready: set[int] = set()
         self.done: set[int] = set()
         self.started: list[Any] = []
+        #: each started thread or process with the ids of the workers it runs
+        self.members: list[tuple[Any, set[int]]] = []
 
     def start(self, groups: list[list[Role]]) -> None:
         """Start one thread or process per group."""
@@ -143,6 +145,7 @@ class Coordinator:
             )
             worker.start()
             self.started.append(worker)
+            self.members.append((worker, {number for _role, number in roles}))
 
     def wait_ready(self, ids: set[int]) -> None:
         """Read reports until every worker in ``ids`` is ready (or done, or the time is up)."""
@@ -157,6 +160,7 @@ class Coordinator:
 
     def _read(self, until: float) -> None:
         """Handle the reports that arrive before ``until``."""
+        self.check_lost()
         try:
             report = self.sink.get(timeout=max(0.0, until - time.monotonic()))
         except queue_mod.Empty:
@@ -170,6 +174,19 @@ class Coordinator:
             self.done.add(worker)
         elif kind == 'error':
             self.outcome.errors.append(f'worker {worker}: {report[2]}')
+
+    def check_lost(self) -> None:
+        """A worker process that died without reporting ``done`` (killed, crashed) is an
+        error that ends the run: a ``-C`` run would otherwise wait for its messages forever,
+        and the stop would wait :data:`STOP_TIMEOUT` for its last report."""
+        for worker, ids in self.members:
+            exitcode = getattr(worker, 'exitcode', None)  # threads have none: they report
+            if exitcode and not ids <= self.done:
+                self.done |= ids
+                self.outcome.errors.append(
+                    f'worker {min(ids)}: its process exited with code {exitcode} '
+                    'without reporting its end'
+                )
 
     def measure(self, producers: set[int]) -> None:
         """Read reports, closing a row every interval, until the run should end."""

@@ -8,6 +8,13 @@
 # All gates run even after a failure (FAIL_FAST=1 stops at the first); the exit status is
 # non-zero when any gate failed. A summary of every gate is printed at the end.
 # SKIP_BOOTSTRAP=1 uses the existing .venv without checking or installing anything.
+#
+# Time (the whole run must stay well under CI's 25 minutes on a 2-core machine): the unit tests
+# run on every core with pytest-xdist (UNIT_WORKERS, default auto; 0 runs them in one process),
+# and the other Pythons' venvs, unit tests and mypy run in a background lane while the broker
+# and cluster tests, which mostly wait on brokers and timers, use the foreground. A lane's
+# output is printed as a whole when it is joined, its gates are in the summary like the others.
+# Each summary line gives wall and CPU seconds (user+sys of the gate's processes).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,6 +23,9 @@ LOG_DIR="${TEST_LOG_DIR:-$(mktemp -d -t pika-gates-XXXXXX)}"
 mkdir -p "$LOG_DIR"
 declare -a SUMMARY=()
 FAILED=0
+# Background lanes (start_lane): their pids and names; IN_LANE=1 inside one.
+declare -a LANE_PIDS=() LANE_NAMES=()
+IN_LANE=0
 
 log() { printf '\n=== %s\n' "$*"; }
 
@@ -25,24 +35,67 @@ gate() {
     shift 2
     local out="$LOG_DIR/$(printf %s "$name" | tr -c 'a-zA-Z0-9' '_').log"
     log "$name: $*"
-    local start=$SECONDS
-    timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$out"
-    local rc=${PIPESTATUS[0]}
-    local took=$((SECONDS - start))
+    local start=$SECONDS rc cpu TIMEFORMAT='%U %S'
+    # `time` reports the CPU seconds of the command and every child it waited for.
+    { time {
+        timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$out"
+        rc=${PIPESTATUS[0]}
+    }; } 2>"$out.cpu"
+    cpu="$(awk 'END { printf "%d", $1 + $2 }' "$out.cpu")"
+    local took="$((SECONDS - start))s, cpu ${cpu}s"
     # For pytest, keep its final "N passed ..." line in the summary.
     local detail
     detail="$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)|no tests ran' "$out" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//')"
     if [ "$rc" = 0 ]; then
-        SUMMARY+=("PASS  $name (${took}s) $detail")
+        SUMMARY+=("PASS  $name (${took}) $detail")
     else
         [ "$rc" = 124 ] && detail="timed out after ${limit}s; $detail"
-        SUMMARY+=("FAIL  $name (${took}s, exit $rc) $detail")
+        SUMMARY+=("FAIL  $name (${took}, exit $rc) $detail")
         FAILED=1
         if [ "${FAIL_FAST:-0}" = 1 ]; then
             finish
         fi
     fi
     return "$rc"
+}
+
+# start_lane NAME FUNCTION: run FUNCTION (a list of gates) in the background, its output into
+# $LOG_DIR/lane-NAME.out and its summary lines into $LOG_DIR/lane-NAME.summary; join_lanes
+# waits for it. Only for gates that share no broker state with the foreground (unique names).
+start_lane() {
+    local name="$1" fn="$2"
+    log "lane $name: started in the background ($fn); its output follows when it is joined"
+    (
+        SUMMARY=()
+        FAILED=0
+        IN_LANE=1
+        LANE_SUMMARY="$LOG_DIR/lane-$name.summary"
+        "$fn"
+        finish
+    ) >"$LOG_DIR/lane-$name.out" 2>&1 </dev/null &
+    LANE_PIDS+=("$!")
+    LANE_NAMES+=("$name")
+}
+
+# join_lanes: wait for every lane (each gate in it has its own time bound), print its output
+# and add its summary lines; a lane that died without a summary is a failure.
+join_lanes() {
+    local i name rc
+    for i in "${!LANE_PIDS[@]}"; do
+        name="${LANE_NAMES[$i]}"
+        wait "${LANE_PIDS[$i]}"
+        rc=$?
+        log "lane $name: joined (exit $rc); its output:"
+        cat "$LOG_DIR/lane-$name.out"
+        if [ -e "$LOG_DIR/lane-$name.summary" ]; then
+            mapfile -t -O "${#SUMMARY[@]}" SUMMARY <"$LOG_DIR/lane-$name.summary"
+        else
+            SUMMARY+=("FAIL  lane $name: exit $rc, no summary")
+        fi
+        [ "$rc" = 0 ] || FAILED=1
+    done
+    LANE_PIDS=()
+    LANE_NAMES=()
 }
 
 # find_python VERSION: print a runnable interpreter reporting VERSION (e.g. 3.9), or nothing.
@@ -63,10 +116,11 @@ find_python() {
     return 1
 }
 
-# other_python_gates: for each version in OTHER_PYTHONS, a cached venv (.venvs/pyXY, refreshed by
-# scripts/bootstrap.sh when pyproject.toml changes), then the unit tests and the broker smoke
-# subset with it. A version that is not installed shows in the summary; never silently skipped.
-other_python_gates() {
+# other_python_lane: for each version in OTHER_PYTHONS, a cached venv (.venvs/pyXY, refreshed by
+# scripts/bootstrap.sh when pyproject.toml changes), then the unit tests with it (one process:
+# the lane shares the machine with the broker tests). A version that is not installed shows in
+# the summary; never silently skipped. Runs in a lane; other_python_smoke comes after it.
+other_python_lane() {
     local version py venv
     for version in ${OTHER_PYTHONS:-3.9 3.12 3.13}; do
         if ! py="$(find_python "$version")"; then
@@ -82,6 +136,7 @@ and nothing on this machine checks it (install it, e.g. pyenv install 3.9)")
         venv=".venvs/py${version//./}"
         gate "Python $version: venv $venv" 900 env PYTHON="$py" VENV="$PWD/$venv" EXTRAS=dev \
             sh scripts/bootstrap.sh || continue
+        touch "$LOG_DIR/venv-ready-$version"
         gate "Python $version: unit tests" 600 "$venv/bin/python" -m pytest -q -ra \
             -p no:cacheprovider tests/unit
         if [ "$version" = 3.9 ]; then
@@ -90,8 +145,17 @@ and nothing on this machine checks it (install it, e.g. pyenv install 3.9)")
             gate "Python $version: mypy --python-version $version" 600 "$venv/bin/python" -m mypy \
                 --python-version "$version"
         fi
-        gate "Python $version: broker smoke" 300 "$venv/bin/python" -m pytest -q -ra \
-            -p no:cacheprovider "${OTHER_PYTHON_SMOKE[@]}"
+    done
+}
+
+# other_python_smoke: the broker smoke subset with each version whose venv the lane made. In the
+# foreground, after the broker tests: the seed examples use fixed queue names.
+other_python_smoke() {
+    local version
+    for version in ${OTHER_PYTHONS:-3.9 3.12 3.13}; do
+        [ -e "$LOG_DIR/venv-ready-$version" ] || continue
+        gate "Python $version: broker smoke" 300 ".venvs/py${version//./}/bin/python" -m pytest \
+            -q -ra -p no:cacheprovider "${OTHER_PYTHON_SMOKE[@]}"
     done
 }
 
@@ -105,7 +169,15 @@ OTHER_PYTHON_SMOKE=(
     tests/broker/test_aio_basic.py
 )
 
+# finish: inside a lane, hand the summary to join_lanes; else join the lanes, print the summary
+# and exit non-zero when a gate failed.
 finish() {
+    if [ "$IN_LANE" = 1 ]; then
+        : >"$LANE_SUMMARY"
+        [ "${#SUMMARY[@]}" = 0 ] || printf '%s\n' "${SUMMARY[@]}" >"$LANE_SUMMARY"
+        exit "$FAILED"
+    fi
+    join_lanes
     printf '\n=== summary (logs in %s)\n' "$LOG_DIR"
     printf '%s\n' "${SUMMARY[@]}"
     if [ "$FAILED" = 0 ]; then
@@ -145,7 +217,14 @@ gate 'ruff format --check' 300 "$PY" -m ruff format --check .
 gate 'ruff check' 300 "$PY" -m ruff check .
 gate 'mypy' 600 "$PY" -m mypy
 gate 'codegen --check' 120 "$PY" tools/codegen.py --check
-gate 'unit tests' 600 "$PY" -m pytest -q -ra -p no:cacheprovider tests/unit
+# pytest-xdist spreads the unit tests over every core (test ids are the same in every process).
+UNIT_XDIST=()
+if [ "${UNIT_WORKERS:-auto}" != 0 ] && "$PY" -c 'import xdist' 2>/dev/null; then
+    UNIT_XDIST=(-n "${UNIT_WORKERS:-auto}")
+fi
+gate 'unit tests' 600 "$PY" -m pytest -q -ra -p no:cacheprovider "${UNIT_XDIST[@]}" tests/unit
+# The other Pythons' venvs, unit tests and mypy: CPU on one core while the broker tests wait.
+start_lane other-pythons other_python_lane
 # API parity with pika 1.4.4 (installed once into the cached .venvs/pika-ref-1.4.4): fails on
 # any difference not listed as deliberate in docs/api-generations.md.
 gate 'parity with pika 1.4.4' 300 "$PY" tools/parity.py --check
@@ -176,5 +255,6 @@ gate 'bench/aio.py --quick (smoke)' 120 "$PY" bench/aio.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
 gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5
-other_python_gates
+join_lanes
+other_python_smoke
 finish

@@ -116,6 +116,14 @@ find_python() {
     return 1
 }
 
+# cluster_tests: the tests on the private 3-node cluster (marked private_cluster, automatically
+# for every test that uses the fixture), with a time bound of their own: forming the cluster
+# takes tens of seconds and each node restart a test does 10-30 s more (figures in the README).
+cluster_tests() {
+    gate 'cluster tests (private 3-node cluster)' 600 "$PY" -m pytest -q -ra -p no:cacheprovider \
+        -m private_cluster tests/broker
+}
+
 # other_python_lane: for each version in OTHER_PYTHONS, a cached venv (.venvs/pyXY, refreshed by
 # scripts/bootstrap.sh when pyproject.toml changes), then the unit tests with it (one process:
 # the lane shares the machine with the broker tests). A version that is not installed shows in
@@ -188,20 +196,16 @@ finish() {
     exit "$FAILED"
 }
 
-log 'set-up: virtualenv'
+# The set-up steps are gates too, so that their time is bounded and shows in the summary (in a
+# fresh clone, as CI has, bootstrap.sh installs the whole .venv).
 if [ "${SKIP_BOOTSTRAP:-0}" = 1 ]; then
     echo 'SKIP_BOOTSTRAP=1: using the existing .venv as it is'
-elif ! sh scripts/bootstrap.sh; then
-    SUMMARY+=('FAIL  set-up: virtualenv (scripts/bootstrap.sh)')
-    FAILED=1
+elif ! gate 'set-up: virtualenv (scripts/bootstrap.sh)' 1200 sh scripts/bootstrap.sh; then
     finish
 fi
-log 'set-up: broker'
-if ! sh scripts/ensure_broker.sh; then
-    # Keep going: lint and unit tests still tell something; broker tests will fail loudly.
-    SUMMARY+=('FAIL  set-up: broker (scripts/ensure_broker.sh)')
-    FAILED=1
-fi
+# A failure does not stop the run: lint and unit tests still tell something, and the broker
+# tests fail loudly.
+gate 'set-up: broker (scripts/ensure_broker.sh)' 300 sh scripts/ensure_broker.sh
 
 log 'set-up: openssl (the TLS tests make their certificates with it)'
 if ! command -v openssl >/dev/null 2>&1; then
@@ -229,13 +233,11 @@ start_lane other-pythons other_python_lane
 # any difference not listed as deliberate in docs/api-generations.md.
 gate 'parity with pika 1.4.4' 300 "$PY" tools/parity.py --check
 gate 'opentelemetry-instrumentation-pika own tests' 300 env PYTHON="$PY" sh tools/otel_pika_tests.sh
-# Tests on the private 3-node cluster (marked private_cluster, automatically for every test that
-# uses the fixture) have a gate and a time bound of their own: forming the cluster takes tens
-# of seconds and each node restart a test does 10-30 s more (figures in the README).
+# The cluster tests in a lane of their own, beside the broker tests: the private cluster's nodes
+# have their own names and ports, and the tests mostly wait for nodes to form and restart.
+start_lane cluster cluster_tests
 gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider -m 'not private_cluster' \
     tests/broker
-gate 'cluster tests (private 3-node cluster)' 600 "$PY" -m pytest -q -ra -p no:cacheprovider \
-    -m private_cluster tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
 # The documentation site: Sphinx (guides + API reference from the docstrings), warnings are
 # errors; then every ```python example of README.md and docs/*.md runs against the broker

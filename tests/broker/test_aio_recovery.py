@@ -5,7 +5,7 @@ close_all_connections``, never on the shared broker) while publishes are in flig
 memory alarm), as tasks publish with confirms and another consumes with ``process()`` on the
 same connection. The consumer's ``async for``
 must keep yielding, the publisher's awaits must return (in-flight publishes are sent again)
-and no confirmed message may be lost. One test body, run on asyncio and on trio.
+and no confirmed message may be lost. One test body, run on asyncio, uvloop and trio.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import pika
 import pika.aio
 from pika import exceptions
-from tests.helpers.aio import gather, in_thread, run, sleep
+from tests.helpers.aio import ALL_KINDS, gather, in_thread, run, sleep
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -27,13 +27,11 @@ pytestmark = pytest.mark.private_broker
 
 EXCHANGE = 'aio-recovery-ex'
 CLOSE_AFTER = 200
-#: uvloop runs the same AsyncioBackend as asyncio: this ~10 s scenario skips it
-RECOVERY_KINDS = ('asyncio', 'trio')
 AFTER = 200
 WORKERS = 5
 
 
-@pytest.fixture(params=RECOVERY_KINDS)
+@pytest.fixture(params=ALL_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

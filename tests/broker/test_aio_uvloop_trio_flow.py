@@ -1,21 +1,20 @@
-"""`pika.aio` flow control on trio against a private node's memory alarm: the trio transport
-pauses the connection above its high-water mark, so publishes without confirms stop being
-queued and memory stays bounded while the broker blocks us (the asyncio twin is in
-test_aio_publish.py)."""
+"""`pika.aio` flow control on uvloop and trio against a private node's memory alarm: the
+transport pauses the connection above its high-water mark, so publishes without confirms stop
+being queued and memory stays bounded while the broker blocks us (the asyncio test is in
+test_aio_publish.py; this body is backend-neutral)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import pytest
-import trio
 
 import pika
 import pika.aio
 from pika import exceptions
 from pika.aio.backend import WRITE_HIGH_WATER
 from pika.aio.connection import FLUSH_BYTES
-from tests.helpers.aio import run
+from tests.helpers.aio import gather, in_thread, run, sleep
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -23,7 +22,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.private_broker
 
 
-def test_flow_control_on_trio_keeps_memory_bounded(private_broker: PrivateBroker) -> None:
+@pytest.mark.parametrize('kind', ['uvloop', 'trio'])
+def test_flow_control_keeps_memory_bounded(kind: str, private_broker: PrivateBroker) -> None:
     events: list[str] = []
     body = b'b' * 10_000
     count = 2_000  # 20 MB: far above what the socket buffers and the high-water mark hold
@@ -43,34 +43,36 @@ def test_flow_control_on_trio_keeps_memory_bounded(private_broker: PrivateBroker
             conn.add_on_unblocked_callback(lambda c, method: events.append('unblocked'))
             ch = await conn.channel()
             queue = (await ch.queue_declare('', exclusive=True)).method.queue
-            await trio.to_thread.run_sync(private_broker.set_memory_alarm)
+            await in_thread(private_broker.set_memory_alarm)
             await ch.basic_publish('', queue, b'first')  # the broker blocks at a publish
             for _ in range(100):
                 if conn.is_blocked:
                     break
-                await trio.sleep(0.05)
+                await sleep(0.05)
             assert conn.is_blocked
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(publisher, ch, queue)
-                await trio.sleep(1.0)
+
+            async def check_then_unblock() -> None:
+                await sleep(1.0)
                 assert not finished  # held back by flow control
                 assert conn.write_paused
                 limit = WRITE_HIGH_WATER + FLUSH_BYTES + 2 * (len(body) + 100)
                 assert 0 < peak[0] <= limit  # bounded, whatever the producer does
                 with pytest.raises(exceptions.OperationTimeout):
                     await conn.wait_unblocked(timeout=0.1)
-                await trio.to_thread.run_sync(private_broker.clear_memory_alarm)
+                await in_thread(private_broker.clear_memory_alarm)
                 await conn.wait_unblocked(timeout=30)
+
+            await gather(publisher(ch, queue), check_then_unblock())
             assert finished
             for _ in range(100):  # plain publishes reach the queue process asynchronously
                 declared = await ch.queue_declare(queue, passive=True)
                 if declared.method.message_count == count + 1:
                     break
-                await trio.sleep(0.1)
+                await sleep(0.1)
             assert declared.method.message_count == count + 1
 
     try:
-        run('trio', main, timeout=120)
+        run(kind, main, timeout=120)
     finally:
         private_broker.clear_memory_alarm()
     assert events == ['blocked', 'unblocked']

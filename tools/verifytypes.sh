@@ -59,4 +59,5 @@ fi
 # users run it). From the repository root `import pika` resolves to this checkout; the .venv's
 # interpreter provides Twisted, Tornado and gevent.
 echo '=== pyright tests/typing (the mypy --strict user programs)'
-"$PY" -m pyright --pythonpath "$PY"
+# `-p pyproject.toml`: pyright would otherwise prefer a pyrightconfig.json in any parent directory.
+"$PY" -m pyright -p pyproject.toml --pythonpath "$PY"

@@ -240,17 +240,17 @@ gate 'broker tests' 900 "$PY" -m pytest -q -ra -p no:cacheprovider -m 'not priva
     tests/broker
 gate 'examples/demo.py (smoke)' 300 env PYTHONPATH=. "$PY" examples/demo.py --count 2000
 # The documentation site: Sphinx (guides + API reference from the docstrings), warnings are
-# errors; then every ```python example of README.md and docs/*.md runs against the broker
-# (blocks marked "# fragment" are listed as skipped).
+# errors; then every ```python example of README.md and docs/*.md, and every :: block of the
+# public modules' docstrings, runs against the broker ("# fragment" blocks listed as skipped).
 gate 'docs: sphinx build, warnings are errors' 300 env PYTHON="$PY" OUT="$LOG_DIR/docs-html" \
     bash tools/build_docs.sh
 gate 'docs: run the code examples' 300 "$PY" tools/run_doc_examples.py
-# The sdist and the wheel build, pass `twine check`, and the wheel alone (clean venv, no
-# PYTHONPATH) imports every public module and runs the demo: a file left out of it fails here.
 # pyright --verifytypes on the installed wheel (>= 95% of the public symbols fully typed; the
 # report and its score are printed), then pyright over the mypy --strict user programs.
 gate 'typing: pyright --verifytypes (installed wheel) + tests/typing' 300 \
     env PYTHON="$PY" bash tools/verifytypes.sh
+# The sdist and the wheel build, pass `twine check`, and the wheel alone (clean venv, no
+# PYTHONPATH) imports every public module and runs the demo: a file left out of it fails here.
 gate 'packaging: build, twine check, wheel in a clean venv' 180 "$PY" tools/check_package.py
 gate 'bench/codec.py --quick (smoke)' 300 "$PY" bench/codec.py --quick
 gate 'bench/aio.py --quick (smoke)' 120 "$PY" bench/aio.py --quick

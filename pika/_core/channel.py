@@ -554,6 +554,13 @@ class ChannelCore:
             return
         self._content_complete(body)
 
+    def deliveries_decoded(self, delivered: list[Any], first: int) -> None:
+        """The receiver's fast path appended a run of this channel's deliveries to
+        ``delivered``, from ``first`` on. With recovery on, their tags become the
+        application's (once per run: ``ChannelRecord.delivered_run``); else nothing to do."""
+        if self.record is not None:
+            self.record.delivered_run(delivered, first)
+
     def on_content_set(self, method: Any, properties: Any, body: bytes) -> bool:
         """Handle a content method with its header and whole body, decoded in one go.
 
@@ -568,6 +575,8 @@ class ChannelCore:
         state = self.state
         if type(method) is _Deliver and (state is _OPEN or state is _CANCELLING):
             # What the general path below ends in for a delivery, minus its bookkeeping.
+            if self.record is not None:
+                method.delivery_tag = self.record.deliver(method.delivery_tag)
             self._conn.events.append(
                 events.MessageDelivered(self.channel_number, method, properties, body)
             )
@@ -589,6 +598,8 @@ class ChannelCore:
             self._content_is_reply = False
             self._on_reply(method, assembler.properties, body)
         elif method.INDEX == _DELIVER_INDEX:
+            if self.record is not None:  # recovery on: the application's tag
+                method.delivery_tag = self.record.deliver(method.delivery_tag)
             self._emit(
                 events.MessageDelivered(self.channel_number, method, assembler.properties, body)
             )

@@ -155,7 +155,9 @@ class FrameReceiver:
                             (state := channel.state) is _CH_OPEN or state is _CH_CANCELLING
                         ):
                             # All the Deliver sets that follow, in one call: no bookkeeping
-                            # but the event (what ChannelCore.on_content_set does).
+                            # but the event (what ChannelCore.on_content_set does), and with
+                            # recovery on, the tags of the run made the application's.
+                            first = len(result)
                             after = decode_deliveries(
                                 buf,
                                 offset,
@@ -166,6 +168,7 @@ class FrameReceiver:
                                 conn.max_message_size,
                             )
                             if after != offset:
+                                channel.deliveries_decoded(result, first)
                                 offset = after
                                 continue
                         elif (method_class := _FAST_METHODS.get(method_id)) is not None:

@@ -94,8 +94,6 @@ class Recoverer:
         self._closing_topology: Optional[int] = None
         # channel number -> Basic.Consume methods replayed on it (redone after a reopen)
         self._consumed: dict[int, list[Any]] = {}
-        # ids of MessageDelivered events of the current read mapped by interrupt()
-        self._premapped: set[int] = set()
         # channel number -> restore methods left, for channels opened afresh on the live
         # connection (None until the channel's OpenOk)
         self._reopening: dict[int, Optional[deque[Any]]] = {}
@@ -112,24 +110,27 @@ class Recoverer:
         channel.record = self.record.channel_opened(channel.channel_number)
 
     def after_receive(self, result: list[events.Event]) -> None:
-        """Post-process the events of one read: delivery tags become application tags, the
-        reconnect's ConnectionOpened starts the replay, the replay channel's close is not
-        reported. One pass over the events (recovery on only)."""
-        channels = self._conn.channels
+        """Post-process the events of one read: the reconnect's ConnectionOpened starts the
+        replay, and the replay channel's close is not reported. Recovery on only.
+
+        Only the first open, a recovery in progress and the close of the replay's channel
+        make such events, so a read outside those (a consumer's steady state) is not looked
+        at: no cost per delivery (bench/NOTES.md, "Cost of recovery"). Delivery tags are
+        mapped where deliveries are decoded (``ChannelRecord.delivered_run`` per run of the
+        receiver's fast path, ``ChannelRecord.deliver`` on the others), with the offset of
+        the connection they came on.
+        """
+        if self.active or not self.opened_once or self._closing_topology is not None:
+            self._after_other_events(result)
+
+    def _after_other_events(self, result: list[events.Event]) -> None:
+        """The reconnect's ConnectionOpened starts the replay; the close of the replay's own
+        channel is not reported; both are dropped from ``result``."""
         dropped: list[events.Event] = []
         start = False
-        premapped = self._premapped
         for event in result:
             kind = type(event)
-            if kind is events.MessageDelivered:
-                if premapped and id(event) in premapped:
-                    continue  # mapped by interrupt(), with the lost connection's offset
-                channel = channels.get(event.channel_number)  # type: ignore[attr-defined]
-                record = None if channel is None else channel.record
-                if record is not None:
-                    method = event.method  # type: ignore[attr-defined]
-                    method.delivery_tag = record.deliver(method.delivery_tag)
-            elif kind is events.ConnectionOpened:
+            if kind is events.ConnectionOpened:
                 if self.opened_once:
                     dropped.append(event)
                     start = True
@@ -139,29 +140,12 @@ class Recoverer:
             ):
                 dropped.append(event)
                 self._closing_topology = None
-        if premapped:
-            premapped.clear()
         if dropped:
             result[:] = [event for event in result if not any(event is d for d in dropped)]
         if start:
             self._start_replay()
 
     # -- interruption ---------------------------------------------------------------
-
-    def _map_deliveries(self, pending: list[events.Event]) -> None:
-        """Map the tags of the deliveries decoded in this read before the interruption, while
-        the tag offsets are still the lost connection's (``after_receive`` then skips them):
-        mapped after ``record.connection_lost()`` they would get the next connection's
-        offset, and an ack of one would hit another message on the new channel."""
-        channels = self._conn.channels
-        for event in pending:
-            if type(event) is events.MessageDelivered:
-                channel = channels.get(event.channel_number)
-                record = None if channel is None else channel.record
-                if record is not None:
-                    method = event.method
-                    method.delivery_tag = record.deliver(method.delivery_tag)
-                    self._premapped.add(id(event))
 
     def takes_over(self, state: ConnectionState, error: BaseException) -> bool:
         """Whether the failure ``error`` in ``state`` is an interruption to recover from."""
@@ -177,7 +161,6 @@ class Recoverer:
         if not self.active:
             LOGGER.info('Connection lost, recovering: %r', error)
         self.active = True
-        self._map_deliveries(conn.events)  # before the offsets move
         self.record.connection_lost()
         self._replay = self._step = self._waiting = None
         self._extra.clear()

@@ -383,6 +383,19 @@ class ChannelRecord:
         self.last_tag = tag
         return tag
 
+    def delivered_run(self, delivered: list[Any], first: int) -> None:
+        """``delivered[first:]`` are Basic.Deliver events just decoded for this channel, in
+        order (a run of the receiver's fast path): their tags become the application's.
+
+        Once per run, not per delivery: before the first loss the tags stay as they are and
+        only the last one is kept (broker tags only grow within a connection).
+        """
+        offset = self.tag_offset
+        if offset:
+            for index in range(first, len(delivered)):
+                delivered[index].method.delivery_tag += offset
+        self.last_tag = delivered[-1].method.delivery_tag
+
     def broker_tag_for(self, app_tag: int) -> Optional[int]:
         """The broker's tag for an ack/nack/reject of ``app_tag``; ``None``: from before a loss.
 

@@ -143,10 +143,16 @@ class BaseConnection(Connection):
         """
         require_callable('on_done', on_done)
         native_loop, nbio = cls._workflow_services(custom_ioloop)
+        configs = list(connection_configs)
 
         def connection_factory(params: Parameters) -> BaseConnection:
+            # With recovery on, a reconnect may go to any config, as from the constructor's
+            # list (issue 15); the socket handed over sets the node connected to.
+            recovers = params.recovery is not None and any(p is params for p in configs)
             return cls(  # type: ignore[call-arg]
-                parameters=params, custom_ioloop=native_loop, internal_connection_workflow=False
+                parameters=configs if recovers else params,
+                custom_ioloop=native_loop,
+                internal_connection_workflow=False,
             )
 
         if workflow is None:

@@ -249,6 +249,9 @@ def _quorum_queues(cluster: PrivateCluster, leaders: dict[str, int]) -> None:
     assert cluster.queue_leaders(list(leaders)) == expected
 
 
+flat_roles = ('publisher', 'consumer')
+
+
 class Pair:
     """A confirm-mode publisher connection and a manual-ack consumer connection on one quorum
     queue, both on node 1, each with its own recovery hooks."""
@@ -300,7 +303,13 @@ class Pair:
             **counts,
             'reached': (self.pub_seen.reached.port, self.con_seen.reached.port),
         }
-        report(f'select: kill -9 the publisher and consumer node, {self.label}', figures)
+        flat = {
+            f'{role}_{key}': value
+            for role in ('publisher', 'consumer')
+            for key, value in figures[role].items()
+        }
+        flat.update((key, value) for key, value in figures.items() if key not in flat_roles)
+        report(f'select: kill -9 the publisher and consumer node, {self.label}', flat)
         first = self.scene.cluster.nodes[0].port
         assert counts['lost'] == 0, figures
         assert publisher.all_settled(), 'every publish acked or nacked, none dropped'
@@ -427,3 +436,37 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
     )
     assert counts['lost'] == 0
     assert figures['recover_s'] <= FAILOVER_BOUND, figures
+
+
+def test_create_connection_reconnects_over_the_whole_list(
+    scene: Scene, private_cluster: PrivateCluster
+) -> None:
+    """``SelectConnection.create_connection([node 1, node 2, node 3])`` with recovery: when
+    node 1 drops every client connection (``close_all_connections``, no node restart), the
+    connection comes back on another node of the list, not only on the one it first reached."""
+    seen = RecoveryWatch()
+    params = private_cluster.connection_parameters(recovery=seen.policy(**POLICY), heartbeat=10)
+    done: list[Any] = []
+    select_connection.SelectConnection.create_connection(
+        params, done.append, custom_ioloop=scene.driver.loop
+    )
+    scene.run_until(lambda: bool(done), 30)
+    conn = done[0]
+    assert isinstance(conn, select_connection.SelectConnection), conn
+    closed: list[BaseException] = []
+    conn.add_on_close_callback(lambda _conn, error: closed.append(error))
+    scene.connections.append((conn, closed))
+    first = private_cluster.nodes[0]
+    assert conn.params.port == first.port
+    channel = scene.channel(conn)
+
+    dropper = Hurt(lambda: private_cluster.close_connections(first))
+    scene.run_until(lambda: (dropper.done() and seen.recovered_event.is_set()) or bool(closed), 60)
+    dropper.join(30)
+    report(
+        'select: create_connection list, node 1 drops its connections',
+        {**seen.figures(dropper.began), 'reached': conn.params.port},
+    )
+    assert seen.recovered_event.is_set() and not closed, (closed, seen.given_up)
+    assert conn.params.port != first.port
+    assert channel.is_open

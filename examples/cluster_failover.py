@@ -10,7 +10,8 @@ message, both close, and the last line printed is a JSON summary::
 
     summary: {"confirmed": 5000, "received": 5002, "lost": 0, "duplicates": 2, ...}
 
-Exit status 0 when no confirmed message was lost. Stop or kill a node (``rabbitmqctl stop``,
+Ctrl-C (SIGINT) stops publishing early; the consumer still waits for everything confirmed
+so far. Exit status 0 when no confirmed message was lost. Stop or kill a node (``rabbitmqctl stop``,
 ``kill -9``, ``rabbitmqctl close_all_connections``) while it runs and watch the ``recovered``
 lines. The same connection and channel objects are used throughout; the application code
 below never reconnects by itself.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -76,6 +78,8 @@ class Tally:
         self.received: list[bytes] = []
         self.recoveries: dict[str, int] = {'publisher': 0, 'consumer': 0}
         self.publisher_done = threading.Event()
+        #: set by Ctrl-C: publish no more
+        self.stop = threading.Event()
         self.errors: list[str] = []
 
 
@@ -115,7 +119,7 @@ def publish(nodes: list[Any], args: argparse.Namespace, tally: Tally) -> None:
         declare(channel, args.queue)
         channel.confirm_delivery()
         number = 0
-        while number < args.count and time.monotonic() < deadline:
+        while number < args.count and time.monotonic() < deadline and not tally.stop.is_set():
             body = b'message %d' % number
             try:
                 channel.basic_publish('', args.queue, body, pika.BasicProperties(delivery_mode=2))
@@ -181,6 +185,7 @@ def main(argv: list[str]) -> int:
         format='%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s',
     )
     tally = Tally()
+    signal.signal(signal.SIGINT, lambda _signum, _frame: tally.stop.set())
     threads = []
     for role, target in (('consumer', consume), ('publisher', publish)):
         policy = recovery_policy(role, tally, args.timeout)
@@ -201,7 +206,8 @@ def main(argv: list[str]) -> int:
         'errors': tally.errors,
     }
     print('summary: ' + json.dumps(summary), flush=True)
-    complete = len(tally.confirmed) == args.count and not tally.errors
+    stopped = tally.stop.is_set()
+    complete = (stopped or len(tally.confirmed) == args.count) and not tally.errors
     return 0 if summary['lost'] == 0 and complete else 1
 
 

@@ -7,7 +7,6 @@ invariants are in ``tests/fuzz/``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from pika import exceptions, frame
 from tests.fuzz import targets
 from tests.fuzz.seeds import seed_inputs
+from tests.helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / 'tests' / 'fuzz' / 'corpus'
@@ -27,11 +27,7 @@ SHORT_CAMPAIGN_SECONDS = 2
 
 
 def _tool() -> Any:
-    spec = importlib.util.spec_from_file_location('fuzz_tool', ROOT / 'tools' / 'fuzz.py')
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / 'tools' / 'fuzz.py', 'fuzz_tool')
 
 
 @pytest.mark.parametrize('name', NAMES)

@@ -8,7 +8,6 @@ package compared with itself shows no difference.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import inspect
 import json
 import subprocess
@@ -19,17 +18,13 @@ from typing import Any
 import pytest
 
 import pika
+from tests.helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / 'tools' / f'{name}.py', name)
 
 
 parity = _load('parity')

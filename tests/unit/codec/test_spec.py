@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
 from pathlib import Path
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from pika import amqp_object, exceptions, spec
 from pika.delivery_mode import DeliveryMode
 from pika.exchange_type import ExchangeType
+from tests.helpers.scripts import load_script
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -24,11 +24,7 @@ JSON = json.loads((ROOT / 'codegen' / 'amqp-rabbitmq-0.9.1.json').read_text(enco
 
 
 def load_codegen() -> ModuleType:
-    module_spec = importlib.util.spec_from_file_location('_codegen', ROOT / 'tools' / 'codegen.py')
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / 'tools' / 'codegen.py', '_codegen')
 
 
 CODEGEN = load_codegen()

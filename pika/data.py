@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._limits import MAX_TABLE_DEPTH
-from pika._wire.constants import SHORT_STRING_MAX
+from pika._wire.constants import LONG_MAX, LONGLONG_MAX, SHORT_STRING_MAX
 
 __all__ = [
     'decode_long_string',
@@ -67,8 +67,13 @@ _DECIMAL = struct.Struct('>Bi')
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_UINT64_MAX = 2**64 - 1
-_LONG_MAX = 2**32 - 1
+_UINT64_MAX = LONGLONG_MAX
+_LONG_MAX = LONG_MAX
+_OCTET_MAX = SHORT_STRING_MAX  # also the most decimal places
+#: Octets of a field value's type tag, and of the 32-bit length that starts a long string, a
+#: table and an array.
+_TAG_SIZE = 1
+_LENGTH_SIZE = _LONG.size
 
 
 # --------------------------------------------------------------------------- strings
@@ -99,7 +104,7 @@ def encode_short_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
         raise exceptions.ShortStringTooLong(f'got {length} bytes')
     pieces.append(_OCTET.pack(length))
     pieces.append(raw)
-    return 1 + length
+    return _OCTET.size + length
 
 
 def decode_short_string(encoded: Buffer, offset: int) -> tuple[str, int]:
@@ -108,7 +113,7 @@ def decode_short_string(encoded: Buffer, offset: int) -> tuple[str, int]:
     :raises pika.exceptions.InvalidFrameError: truncated buffer or invalid UTF-8
     """
     try:
-        start = offset + 1
+        start = offset + _OCTET.size
         end = start + encoded[offset]
         if end > len(encoded):
             raise exceptions.InvalidFrameError(f'truncated short string at offset {offset}')
@@ -135,7 +140,7 @@ def encode_long_string(pieces: list[bytes], value: Union[str, bytes]) -> int:
         raise ValueError(f'long string is {length} bytes long, the limit is {_LONG_MAX}')
     pieces.append(_LONG.pack(length))
     pieces.append(raw)
-    return 4 + length
+    return _LENGTH_SIZE + length
 
 
 def _text_or_bytes(raw: Buffer) -> Union[str, bytes]:
@@ -151,7 +156,7 @@ def _decode_raw_long(encoded: Buffer, offset: int, limit: int) -> tuple[Buffer, 
     is checked against ``limit`` (where the enclosing frame or table ends) before anything is
     sliced, so a length of 4 GiB in a 100-byte frame costs nothing."""
     (length,) = _LONG.unpack_from(encoded, offset)
-    start = offset + 4
+    start = offset + _LENGTH_SIZE
     end = start + length
     if end > limit:
         raise exceptions.InvalidFrameError(
@@ -224,7 +229,7 @@ def _encode_table_at(
     if size > _LONG_MAX:
         raise _unsupported(path, 'field table larger than 4 GiB')
     pieces[index] = _LONG.pack(size)
-    return 4 + size
+    return _LENGTH_SIZE + size
 
 
 def _encode_array_at(pieces: list[bytes], values: Sequence[Any], path: str, depth: int) -> int:
@@ -239,7 +244,7 @@ def _encode_array_at(pieces: list[bytes], values: Sequence[Any], path: str, dept
     if size > _LONG_MAX:
         raise _unsupported(path, 'field array larger than 4 GiB')
     pieces[index] = _LONG.pack(size)
-    return 4 + size
+    return _LENGTH_SIZE + size
 
 
 def _encode_decimal(pieces: list[bytes], value: decimal.Decimal, path: str) -> int:
@@ -250,10 +255,10 @@ def _encode_decimal(pieces: list[bytes], value: decimal.Decimal, path: str) -> i
         exponent = int(candidate.as_tuple().exponent)  # an int for every finite decimal
         places = -exponent if exponent < 0 else 0
         raw = int(candidate.scaleb(places))
-        if places <= 255 and _INT32_MIN <= raw <= _INT32_MAX:
+        if places <= _OCTET_MAX and _INT32_MIN <= raw <= _INT32_MAX:
             pieces.append(b'D')
             pieces.append(_DECIMAL.pack(places, raw))
-            return 1 + _DECIMAL.size
+            return _TAG_SIZE + _DECIMAL.size
     raise _unsupported(path, f'decimal {value} does not fit 32 bits with at most 255 places')
 
 
@@ -264,7 +269,7 @@ def _encode_timestamp(pieces: list[bytes], value: datetime, path: str) -> int:
         raise _unsupported(path, f'timestamp {value} is before 1970')
     pieces.append(b'T')
     pieces.append(_UINT64.pack(seconds))
-    return 9
+    return _TAG_SIZE + _UINT64.size
 
 
 def _encode_bytes_tagged(pieces: list[bytes], tag: bytes, raw: bytes, path: str) -> int:
@@ -274,7 +279,7 @@ def _encode_bytes_tagged(pieces: list[bytes], tag: bytes, raw: bytes, path: str)
     pieces.append(tag)
     pieces.append(_LONG.pack(len(raw)))
     pieces.append(raw)
-    return 5 + len(raw)
+    return _TAG_SIZE + _LENGTH_SIZE + len(raw)
 
 
 def _encode_value_at(pieces: list[bytes], value: Any, path: str, depth: int) -> int:
@@ -285,21 +290,21 @@ def _encode_value_at(pieces: list[bytes], value: Any, path: str, depth: int) -> 
     if isinstance(value, bool):  # before int: bool is an int subclass
         pieces.append(b't')
         pieces.append(b'\x01' if value else b'\x00')
-        return 2
+        return _TAG_SIZE + _OCTET.size
     if isinstance(value, int):
         if _INT32_MIN <= value <= _INT32_MAX:
             pieces.append(b'I')
             pieces.append(_INT32.pack(value))
-            return 5
+            return _TAG_SIZE + _INT32.size
         if _INT64_MIN <= value <= _INT64_MAX:
             pieces.append(b'l')
             pieces.append(_INT64.pack(value))
-            return 9
+            return _TAG_SIZE + _INT64.size
         raise _unsupported(path, f'integer {value} does not fit a signed 64-bit field')
     if isinstance(value, float):
         pieces.append(b'd')
         pieces.append(_DOUBLE.pack(value))
-        return 9
+        return _TAG_SIZE + _DOUBLE.size
     if isinstance(value, decimal.Decimal):
         return _encode_decimal(pieces, value, path)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -308,13 +313,13 @@ def _encode_value_at(pieces: list[bytes], value: Any, path: str, depth: int) -> 
         return _encode_timestamp(pieces, value, path)
     if isinstance(value, Mapping):
         pieces.append(b'F')
-        return 1 + _encode_table_at(pieces, value, path, depth + 1)
+        return _TAG_SIZE + _encode_table_at(pieces, value, path, depth + 1)
     if isinstance(value, (list, tuple)):
         pieces.append(b'A')
-        return 1 + _encode_array_at(pieces, value, path, depth + 1)
+        return _TAG_SIZE + _encode_array_at(pieces, value, path, depth + 1)
     if value is None:
         pieces.append(b'V')
-        return 1
+        return _TAG_SIZE
     raise _unsupported(path, f'no AMQP field type for {type(value).__name__}')
 
 
@@ -355,7 +360,7 @@ def _fixed(packer: struct.Struct) -> _Decoder:
 
 
 def _decode_bool(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
-    return bool(encoded[offset]), offset + 1
+    return bool(encoded[offset]), offset + _OCTET.size
 
 
 def _decode_decimal(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
@@ -369,7 +374,7 @@ def _decode_timestamp(encoded: Buffer, offset: int, limit: int, depth: int) -> t
         moment = datetime.fromtimestamp(seconds, timezone.utc)
     except (OverflowError, OSError, ValueError) as exc:
         raise exceptions.InvalidFrameError(f'timestamp {seconds} out of range') from exc
-    return moment.replace(tzinfo=None), offset + 8
+    return moment.replace(tzinfo=None), offset + _UINT64.size
 
 
 def _decode_long_text(encoded: Buffer, offset: int, limit: int, depth: int) -> tuple[Any, int]:
@@ -390,7 +395,7 @@ def _bounded_end(encoded: Buffer, offset: int, limit: int, what: str) -> int:
     """Read a 32-bit byte length at ``offset`` and return where that many bytes end, which
     must not be past ``limit`` (the end of the enclosing frame or table)."""
     length: int = _LONG.unpack_from(encoded, offset)[0]
-    end = offset + 4 + length
+    end = offset + _LENGTH_SIZE + length
     if end > limit:
         raise exceptions.InvalidFrameError(
             f'{what} of {length} bytes at offset {offset} overruns its frame or table'
@@ -465,7 +470,7 @@ def _decode_value_at(encoded: Buffer, offset: int, limit: int, depth: int) -> tu
     decoder = _DECODERS.get(kind)
     if decoder is None:
         raise exceptions.InvalidFieldTypeException(f'{chr(kind)!r} at offset {offset}')
-    return decoder(encoded, offset + 1, limit, depth)
+    return decoder(encoded, offset + _TAG_SIZE, limit, depth)
 
 
 def decode_value(encoded: Buffer, offset: int) -> tuple[Any, int]:

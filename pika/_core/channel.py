@@ -25,7 +25,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions, spec
-from pika._core import content, events
+from pika._core import events
+from pika._core.content import ContentAssembler
 from pika._core.states import (
     CHANNEL_INBOUND,
     COMMAND_INVALID,
@@ -41,6 +42,7 @@ from pika._wire.constants import (
     ACK_PAYLOAD_SIZE,
     BASIC_ACK_ID,
     BASIC_CLASS_ID,
+    CONNECTION_CLASS_ID,
     EMPTY_CONTENT_HEADER_SIZE,
     EMPTY_HEADER_AND_BODY_HEAD,
     FRAME_BODY,
@@ -54,6 +56,7 @@ from pika._wire.constants import (
     METHOD_FRAME_HEAD,
     METHOD_ID_SIZE,
 )
+from pika._wire.encode import encode_method, encode_publish_method, frame_too_large
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
@@ -104,7 +107,7 @@ class ChannelCore:
         self._queue: deque[tuple[Any, bytes, bool]] = deque()
         #: collects an inbound message's frames; ``assembler.active`` while one is incomplete
         #: (the receiver's shortcuts then leave this channel's frames to :meth:`on_frame`)
-        self.assembler: content.ContentAssembler = content.ContentAssembler()
+        self.assembler: ContentAssembler = ContentAssembler()
         self._content_is_reply = False
         self._confirm = False
         self._delivery_tag = 0
@@ -204,14 +207,14 @@ class ChannelCore:
             synchronous = method.synchronous
         except AttributeError:
             raise TypeError(f'rpc() needs a pika.spec method, got {method!r}') from None
-        if index >> 16 == 10 or index in _LIFECYCLE:
+        if index >> 16 == CONNECTION_CLASS_ID or index in _LIFECYCLE:
             raise ValueError(f'{method.NAME} is managed by the core (use open_channel/close)')
-        # content.encode_method, inlined (every RPC comes here); encoding errors raise here.
+        # encode_method, inlined (every RPC comes here); encoding errors raise here.
         payload = b''.join(method.encode())
         size = len(payload) + METHOD_ID_SIZE
         output = self._output
         if size > output.max_payload:  # the broker would close the connection
-            raise content.frame_too_large(method.NAME, size + FRAME_OVERHEAD, output.frame_max)
+            raise frame_too_large(method.NAME, size + FRAME_OVERHEAD, output.frame_max)
         head = METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, size, index)
         data = head + payload + FRAME_END_BYTE
         if index == _CONFIRM_SELECT_INDEX:
@@ -267,7 +270,7 @@ class ChannelCore:
             self._require_state(_OPEN, _CANCELLING)
         if not hasattr(method, 'INDEX'):
             raise TypeError(f'send() needs a pika.spec method, got {method!r}')
-        self._output.write(content.encode_method(self.channel_number, method), 1)
+        self._output.write(encode_method(self.channel_number, method), 1)
 
     def ack(self, delivery_tag: int, multiple: bool = False) -> None:
         """Queue Basic.Ack: the same frame as ``send(Basic.Ack(...))``, packed in one struct call.
@@ -349,7 +352,7 @@ class ChannelCore:
         if head is None:
             if not isinstance(exchange, str) or not isinstance(routing_key, str):
                 raise TypeError('exchange and routing_key must be str')
-            head = content.encode_publish_method(
+            head = encode_publish_method(
                 self.channel_number, exchange, routing_key, bool(mandatory)
             )
             if len(self._publish_cache) >= _PUBLISH_CACHE_LIMIT:
@@ -418,7 +421,7 @@ class ChannelCore:
         if not isinstance(reply_text, str):
             raise TypeError('reply_text must be str')
         self._require_state(ChannelState.OPENING, _OPEN)
-        content.encode_method(0, spec.Channel.Close(reply_code, reply_text, 0, 0))  # validate
+        encode_method(0, spec.Channel.Close(reply_code, reply_text, 0, 0))  # validate
         self.begin_close(reply_code, reply_text)
 
     # ----------------------------------------------------------------- internals
@@ -453,7 +456,7 @@ class ChannelCore:
         for tag in sorted(self.consumer_tags - self._cancelling):
             self._cancelling.add(tag)
             cancel = spec.Basic.Cancel(consumer_tag=tag)
-            self._queue.append((cancel, content.encode_method(self.channel_number, cancel), True))
+            self._queue.append((cancel, encode_method(self.channel_number, cancel), True))
         self._pump()
         if not self.consumer_tags and self._outstanding is None and not self._queue:
             self.state = next_channel_state(self.state, ChannelInput.CONSUMERS_CANCELLED)
@@ -515,11 +518,11 @@ class ChannelCore:
         frame_type = frame.frame_type
         if self.assembler.active:
             self._on_content_frame(frame, frame_type)
-        elif frame_type == 1:
+        elif frame_type == FRAME_METHOD:
             self.on_method(frame.method)
         elif self.state is _CLOSING:
             return  # content of a message we are discarding
-        elif frame_type in (2, 3):
+        elif frame_type == FRAME_HEADER or frame_type == FRAME_BODY:
             self._conn.close_for_protocol_error(
                 UNEXPECTED_FRAME,
                 'UNEXPECTED_FRAME - content frame without a content method on channel '
@@ -534,9 +537,9 @@ class ChannelCore:
     def _on_content_frame(self, frame: Any, frame_type: int) -> None:
         assembler = self.assembler
         try:
-            if frame_type == 3:
+            if frame_type == FRAME_BODY:
                 body = assembler.on_body(frame.fragment)
-            elif frame_type == 2:
+            elif frame_type == FRAME_HEADER:
                 if self._conn.body_size_refused(self.channel_number, frame.body_size):
                     return  # the connection is closed
                 body = assembler.on_header(frame.body_size, frame.properties)

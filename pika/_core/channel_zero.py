@@ -28,6 +28,7 @@ from pika._core.states import (
     ConnectionState,
     next_connection_state,
 )
+from pika._wire.constants import FRAME_HEARTBEAT, FRAME_METHOD, FRAME_PROTOCOL_HEADER
 
 if TYPE_CHECKING:
     from pika._core.connection import ConnectionCore
@@ -88,7 +89,7 @@ class ChannelZero:
         """Handle one frame received on channel 0."""
         conn = self._conn
         frame_type = frame.frame_type
-        if frame_type == 1:
+        if frame_type == FRAME_METHOD:
             method = frame.method
             name = method.NAME
             if name in CONNECTION_INBOUND[conn.state]:
@@ -98,9 +99,9 @@ class ChannelZero:
                     COMMAND_INVALID,
                     f'COMMAND_INVALID - unexpected {name} on channel 0 in state {conn.state.value}',
                 )
-        elif frame_type == 8:
+        elif frame_type == FRAME_HEARTBEAT:
             return  # liveness was recorded in receive_data
-        elif frame_type == -1:
+        elif frame_type == FRAME_PROTOCOL_HEADER:
             if conn.state is _CS.PROTOCOL_HEADER_SENT:
                 conn.terminate(
                     exceptions.IncompatibleProtocolError(
@@ -187,9 +188,9 @@ class ChannelZero:
         self._output.send_method(0, spec.Connection.CloseOk())
         exc: exceptions.AMQPError = exceptions.ConnectionClosedByBroker(code, text)
         # As pika 1.x, a refused login or vhost carries the broker's close, printed, as its text.
-        if state is _CS.START_OK_SENT and code == 403:
+        if state is _CS.START_OK_SENT and code == spec.ACCESS_REFUSED:
             exc = exceptions.ProbableAuthenticationError(repr(exc))
-        elif state is _CS.OPEN_SENT and code in (403, 530):
+        elif state is _CS.OPEN_SENT and code in (spec.ACCESS_REFUSED, spec.NOT_ALLOWED):
             exc = exceptions.ProbableAccessDeniedError(repr(exc))
         conn.terminate(exc, _CI.RECV_CLOSE)
 

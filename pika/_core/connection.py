@@ -28,7 +28,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions, spec
-from pika._core import content, events
+from pika._core import events
 from pika._core.buffer import ReceiveBuffer
 from pika._core.channel import ChannelCore, ChannelNumberError
 from pika._core.channel_zero import ChannelZero
@@ -50,6 +50,7 @@ from pika._core.states import (
 )
 from pika._limits import HANDSHAKE_FRAME_MAX, MAX_CHANNEL_NUMBER
 from pika._wire.constants import FRAME_OVERHEAD, HEARTBEAT_FRAME
+from pika._wire.encode import encode_method, frame_too_large
 
 if TYPE_CHECKING:
     from pika._core.large_message import LargeMessage
@@ -356,7 +357,7 @@ class ConnectionCore:
         if state is not _CS.OPEN:
             self.terminate(exceptions.ConnectionOpenAborted('close() during the handshake'))
             return result
-        content.encode_method(0, spec.Connection.Close(reply_code, reply_text, 0, 0))  # validate
+        encode_method(0, spec.Connection.Close(reply_code, reply_text, 0, 0))  # validate
         self._close_code = reply_code
         self._close_text = reply_text
         self.state = next_connection_state(state, _CI.CLOSE)
@@ -452,11 +453,9 @@ class ConnectionCore:
             raise TypeError('new_secret and reason must be str')
         if self.state is not _CS.OPEN:
             raise exceptions.ConnectionWrongStateError(f'Connection is {self.state.value.lower()}')
-        data = content.encode_method(
-            0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason)
-        )
+        data = encode_method(0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason))
         if len(data) - FRAME_OVERHEAD > self.output.max_payload:
-            raise content.frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
+            raise frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
         self._channel_zero.send_update_secret(data)
 
     # ----------------------------------------------------------------- used by the parts

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from pika._core.content import join_spans, scan_body_frames
+from pika._wire.bodies import join_spans, scan_body_frames
 from pika._wire.constants import FRAME_OVERHEAD
 
 __all__ = [

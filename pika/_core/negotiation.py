@@ -9,6 +9,8 @@ from __future__ import annotations
 import platform
 from typing import TYPE_CHECKING, Any
 
+from pika._wire.constants import SHORT_STRING_MAX
+
 if TYPE_CHECKING:
     from pika._core.settings import CoreSettings, HeartbeatSetting
 
@@ -68,9 +70,9 @@ def negotiate_heartbeat(setting: HeartbeatSetting, server: int, owner: Any = Non
 def short_text(text: str) -> str:
     """Cut ``text`` so it fits an AMQP short string (255 bytes of UTF-8)."""
     raw = text.encode('utf-8')
-    if len(raw) <= 255:
+    if len(raw) <= SHORT_STRING_MAX:
         return text
-    return raw[:255].decode('utf-8', 'ignore')
+    return raw[:SHORT_STRING_MAX].decode('utf-8', 'ignore')
 
 
 PRODUCT = 'Pika Python Client Library'

@@ -19,12 +19,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from pika._core import content
 from pika._wire.constants import (
     CONTENT_HEADER_FIXED_SIZE,
     FRAME_END_BYTE,
     FRAME_OVERHEAD,
     NO_FRAME_LIMIT,
+)
+from pika._wire.encode import (
+    append_content,
+    append_header,
+    body_frame_head,
+    encode_method,
+    encode_properties,
+    frame_too_large,
 )
 
 if TYPE_CHECKING:
@@ -83,7 +90,7 @@ class Output:
 
     def send_method(self, channel_number: int, method: Any) -> None:
         """Queue one method frame (raises before queueing anything if it cannot encode)."""
-        data = content.encode_method(channel_number, method)
+        data = encode_method(channel_number, method)
         self.buffer += data
         self.frames_sent += 1
         self.bytes_queued_total += len(data)
@@ -99,22 +106,20 @@ class Output:
 
         :raises FrameTooLargeError: the properties do not fit one frame (nothing is queued)
         """
-        encoded_properties = content.encode_properties(properties)  # may raise: nothing written yet
+        encoded_properties = encode_properties(properties)  # may raise: nothing written yet
         header_size = len(encoded_properties) + CONTENT_HEADER_FIXED_SIZE
         max_payload = self.max_payload
         if header_size > max_payload:  # one header frame holds them all
-            raise content.frame_too_large(
-                'content header', header_size + FRAME_OVERHEAD, self.frame_max
-            )
+            raise frame_too_large('content header', header_size + FRAME_OVERHEAD, self.frame_max)
         out = self.buffer
         out += method_frame
         if len(body) >= _BODY_REF_MIN and type(body) is bytes:
-            written = content.append_header(out, channel_number, encoded_properties, len(body))
+            written = append_header(out, channel_number, encoded_properties, len(body))
             frames, body_written = self.queue_body_refs(channel_number, body, max_payload)
             frames += 1
             written += body_written
         else:
-            frames, written = content.append_content(
+            frames, written = append_content(
                 out, channel_number, encoded_properties, body, max_payload
             )
         self.frames_sent += frames + 1
@@ -131,7 +136,7 @@ class Output:
         frames = 0
         for pos in range(0, size, max_payload):
             chunk: BytesLike = body if view is None else view[pos : pos + max_payload]
-            out += content.body_frame_head(channel, len(chunk))
+            out += body_frame_head(channel, len(chunk))
             parts.append(out)
             parts.append(chunk)
             self.parts_size += len(out) + len(chunk)

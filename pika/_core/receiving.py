@@ -25,6 +25,7 @@ from pika._core.buffer import ReceiveBuffer
 from pika._core.large_message import IN_PLACE_MIN, LargeMessage
 from pika._core.states import FRAME_ERROR, ChannelState, ConnectionState
 from pika._limits import HANDSHAKE_FRAME_MAX
+from pika._wire import bodies
 from pika._wire.constants import (
     FRAME_END,
     FRAME_HEADER_SIZE,
@@ -307,7 +308,8 @@ class FrameReceiver:
     ) -> Optional[int]:
         """The content method at ``start`` was decoded and its frames follow at ``offset``: if
         the body is large, hand the whole message to the channel at once (see
-        :func:`content.collect_body`), or read the rest of it in place (:class:`LargeMessage`).
+        :func:`pika._wire.bodies.collect_body`), or read the rest of it in place
+        (:class:`LargeMessage`).
 
         :returns: the offset after what was taken; 0 to wait for more bytes; None to go on
             frame by frame (small body, anything unusual)
@@ -321,9 +323,9 @@ class FrameReceiver:
             and (state is _CH_OPEN or state is _CH_CANCELLING)
             and not channel.assembler.active
         )
-        if len(buf) - offset < content.HEADER_PEEK_SIZE:
+        if len(buf) - offset < bodies.HEADER_PEEK_SIZE:
             return 0 if in_place else None  # 0: decode the method again with its header
-        body_size = content.peek_body_size(buf, offset, number)
+        body_size = bodies.peek_body_size(buf, offset, number)
         if self._conn.body_size_refused(number, body_size):
             return len(buf)
         if (
@@ -340,7 +342,7 @@ class FrameReceiver:
             return 0 if in_place else None
         properties = getattr(header, 'properties', None)
         body_start = offset + consumed
-        found = content.collect_body(buf, body_start, number, body_size, frame_max)
+        found = bodies.collect_body(buf, body_start, number, body_size, frame_max)
         if found == 0 and in_place and body_size >= IN_PLACE_MIN:
             with memoryview(buf) as view:
                 self.large_message = LargeMessage(

@@ -29,6 +29,7 @@ __all__ = [
     'BASIC_CLASS_ID',
     'BASIC_DELIVER_ID',
     'BASIC_PUBLISH_ID',
+    'CONNECTION_CLASS_ID',
     'CONTENT_HEAD',
     'CONTENT_HEADER_FIXED_SIZE',
     'CONTENT_HEADER_FRAME_HEAD',
@@ -53,6 +54,7 @@ __all__ = [
     'FRAME_KIND_CHANNEL',
     'FRAME_METHOD',
     'FRAME_OVERHEAD',
+    'FRAME_PROTOCOL_HEADER',
     'HEARTBEAT_FRAME',
     'LONGLONG_MAX',
     'LONG_MAX',
@@ -80,6 +82,9 @@ FRAME_METHOD: Final[int] = 1
 FRAME_HEADER: Final[int] = 2  # content header
 FRAME_BODY: Final[int] = 3
 FRAME_HEARTBEAT: Final[int] = 8
+#: The ``frame_type`` of pika 1.x's ``ProtocolHeader`` object: no octet on the wire (the
+#: protocol header is no frame), a value no frame type takes.
+FRAME_PROTOCOL_HEADER: Final[int] = -1
 #: The octet closing every frame (206).
 FRAME_END: Final[int] = 0xCE
 FRAME_END_BYTE: Final[bytes] = bytes((FRAME_END,))
@@ -121,6 +126,8 @@ METHOD_ID_SIZE: Final[int] = METHOD_ID.size
 #: frame head + method id (11 bytes; the method's arguments follow)
 METHOD_FRAME_HEAD: Final = struct.Struct('>BHII')
 
+#: Class Connection: its methods belong to channel 0.
+CONNECTION_CLASS_ID: Final[int] = 10
 #: Class Basic, and the ids (class id << 16 | method id) of the methods the fast paths compare.
 BASIC_CLASS_ID: Final[int] = 60
 BASIC_DELIVER_ID: Final[int] = BASIC_CLASS_ID << 16 | 60

@@ -223,7 +223,7 @@ def decode_basic_properties(payload: bytes, offset: int) -> AMQPProperties:
         props = spec.BasicProperties()
         props.decode(payload, offset)
         return props
-    return decoder(payload, offset + 2, len(payload))  # type: ignore[no-any-return]
+    return decoder(payload, offset + PROPERTY_FLAGS_SIZE, len(payload))  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------- whole Deliver frame set

@@ -1,4 +1,5 @@
-"""Frame encoders: generic frames, body splitting and the Basic.Publish fast path.
+"""Frame encoders: generic frames, body splitting, the Basic.Publish fast path, and the
+writers the connection core appends content frames with.
 
 The public names are re-exported by :mod:`pika.frame` (their pika path); the core's publish
 shortcut shares :func:`publish_method_frame` and its cache.
@@ -10,7 +11,7 @@ cached per (channel, exchange, routing key, flags).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pika import exceptions
 from pika._wire.constants import (
@@ -31,14 +32,28 @@ from pika._wire.constants import (
     FRAME_OVERHEAD,
     METHOD_FRAME_HEAD,
     METHOD_ID_SIZE,
+    NO_PROPERTIES,
     PUBLISH_METHOD_HEAD,
     SHORT_STRING_MAX,
 )
 
 if TYPE_CHECKING:
+    from pika import spec
     from pika.amqp_object import Properties as AMQPProperties
 
-__all__ = ['encode_frame', 'encode_method', 'encode_publish', 'publish_method_frame', 'split_body']
+__all__ = [
+    'append_content',
+    'append_header',
+    'body_frame_head',
+    'encode_frame',
+    'encode_method',
+    'encode_properties',
+    'encode_publish',
+    'encode_publish_method',
+    'frame_too_large',
+    'publish_method_frame',
+    'split_body',
+]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -216,3 +231,89 @@ def _publish_large_body(
         parts = [FRAME_END_BYTE]
     out.append(FRAME_END_BYTE)
     return out
+
+
+# ------------------------------------------------------------------------------ the core's writers
+# The connection core writes content frames straight into its ``bytearray`` with the cached
+# ``struct.Struct`` objects of :mod:`pika._wire.constants`: no frame objects on the publish path.
+
+
+def frame_too_large(what: str, frame_size: int, frame_max: int) -> exceptions.FrameTooLargeError:
+    """The error for a frame we were asked to send that the broker would refuse (a method
+    with large arguments, a content header with large headers): raised at the call."""
+    return exceptions.FrameTooLargeError(
+        f'{what} frame of {frame_size} bytes exceeds the negotiated frame_max {frame_max}'
+    )
+
+
+def encode_publish_method(channel: int, exchange: str, routing_key: str, mandatory: bool) -> bytes:
+    """Return the complete Basic.Publish method frame (ticket 0, immediate off).
+
+    The encoder (and its cache) is :func:`publish_method_frame`, shared with
+    :func:`pika.frame.encode_publish`; callers may cache the result per
+    (exchange, routing_key, mandatory): it does not depend on the message.
+    """
+    return publish_method_frame(channel, exchange, routing_key, mandatory, False)
+
+
+def encode_properties(properties: Optional[spec.BasicProperties]) -> bytes:
+    """Return the property flags and values of a content header (``None``: no properties)."""
+    if properties is None:
+        return NO_PROPERTIES
+    encode = getattr(properties, 'encode', None)
+    if encode is None:
+        raise TypeError(f'properties must be BasicProperties, got {type(properties).__name__}')
+    return b''.join(encode())
+
+
+def append_header(out: bytearray, channel: int, properties: bytes, body_size: int) -> int:
+    """Append one content header frame (class Basic) to ``out``; return the bytes written."""
+    out += CONTENT_HEADER_FRAME_HEAD.pack(
+        FRAME_HEADER, channel, CONTENT_HEADER_FIXED_SIZE + len(properties), BASIC_CLASS_ID, 0,
+        body_size,
+    )  # fmt: skip
+    out += properties
+    out += FRAME_END_BYTE
+    return FRAME_OVERHEAD + CONTENT_HEADER_FIXED_SIZE + len(properties)
+
+
+def body_frame_head(channel: int, size: int) -> bytes:
+    """The head of a body frame of ``size`` payload bytes (:data:`FRAME_HEADER_SIZE` bytes;
+    the payload and the frame-end octet follow)."""
+    return FRAME_HEAD.pack(FRAME_BODY, channel, size)
+
+
+def append_content(
+    out: bytearray,
+    channel: int,
+    properties: bytes,
+    body: BytesLike,
+    max_payload: int,
+) -> tuple[int, int]:
+    """Append the content header and body frames of one message to ``out``.
+
+    :param out: the connection's outbound buffer
+    :param channel: channel number
+    :param properties: encoded property flags and values (:func:`encode_properties`)
+    :param body: the message body
+    :param max_payload: largest body fragment per frame (frame_max - 8)
+    :returns: ``(frames_written, bytes_written)``
+    """
+    size = len(body)
+    written = append_header(out, channel, properties, size)
+    if size == 0:
+        return 1, written
+    if size <= max_payload:
+        out += FRAME_HEAD.pack(FRAME_BODY, channel, size)
+        out += body
+        out += FRAME_END_BYTE
+        return 2, written + size + FRAME_OVERHEAD
+    view = memoryview(body)
+    frames = 1
+    for pos in range(0, size, max_payload):
+        chunk = view[pos : pos + max_payload]
+        out += FRAME_HEAD.pack(FRAME_BODY, channel, len(chunk))
+        out += chunk
+        out += FRAME_END_BYTE
+        frames += 1
+    return frames, written + size + (frames - 1) * FRAME_OVERHEAD

@@ -22,6 +22,7 @@ from pika._wire.constants import (
     FRAME_HEADER,
     FRAME_HEARTBEAT,
     FRAME_METHOD,
+    FRAME_PROTOCOL_HEADER,
     HEARTBEAT_FRAME,
     PROTOCOL_MAGIC,
 )
@@ -210,7 +211,7 @@ class ProtocolHeader(Frame):
         minor: Optional[int] = None,
         revision: Optional[int] = None,
     ) -> None:
-        self.frame_type = -1
+        self.frame_type = FRAME_PROTOCOL_HEADER
         self.channel_number = 0
         default_major, default_minor, default_revision = spec.PROTOCOL_VERSION
         self.major: int = default_major if major is None else major

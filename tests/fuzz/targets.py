@@ -426,6 +426,7 @@ _CORE_MODULES = (
     'pika/_core/channel_zero.py',
     'pika/_core/channel.py',
     'pika/_core/content.py',
+    'pika/_wire/bodies.py',
     'pika/_core/large_message.py',
     'pika/_core/buffer.py',
     'pika/_core/heartbeat.py',

@@ -16,7 +16,7 @@ import pytest
 
 from pika import data, exceptions, frame, spec
 from pika._api import args as args_
-from pika._core import content
+from pika._wire import encode
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import open_channel, open_core
 from tests.helpers.fake_transport import open_fake_channel
@@ -31,7 +31,7 @@ def _general_publish(
     core = open_core(**size_kwargs)
     ch = open_channel(core)
     frames, total = core.frames_sent, core.bytes_queued_total
-    head = content.encode_publish_method(1, 'ex', 'rk', mandatory)
+    head = encode.encode_publish_method(1, 'ex', 'rk', mandatory)
     core.output.send_publish(ch.channel_number, head, properties, body)
     sent = b''.join(bytes(part) for part in core.data_to_send_parts())
     return sent, core.frames_sent - frames, core.bytes_queued_total - total
@@ -94,7 +94,7 @@ def test_lone_rpc_is_sent_like_a_queued_one(method: Any) -> None:
     ch = open_channel(core)
     ch.rpc(method)  # nothing outstanding: the inlined send
     first = bytes(core.data_to_send())
-    assert first == content.encode_method(1, method)
+    assert first == encode.encode_method(1, method)
     assert ch.outstanding_rpc is method
     ch.rpc(method)  # queued behind the first
     assert core.data_to_send() == b''
@@ -373,7 +373,7 @@ def test_front_end_methods_send_what_keywords_would_build(call: Any, expected: A
     call(channel)
     sent = sf.methods(bytes(conn._take_output()))
     assert len(sent) == 1
-    assert bytes(content.encode_method(1, sent[0])) == content.encode_method(1, expected)
+    assert bytes(encode.encode_method(1, sent[0])) == encode.encode_method(1, expected)
 
 
 @pytest.mark.parametrize('flag', ['passive', 'durable', 'exclusive', 'auto_delete'])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pika import exceptions, spec
-from pika._core import content
+from pika._wire import encode
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import names, open_channel, open_core
 from tests.helpers.fake_transport import FakeTransportConnection, open_fake_channel
@@ -22,7 +22,7 @@ def test_core_ack_frame_is_the_generic_encoding(tag: int, multiple: Any) -> None
     fast = bytes(core.data_to_send())
     ch.send(spec.Basic.Ack(delivery_tag=tag, multiple=bool(multiple)))
     assert fast == bytes(core.data_to_send())
-    assert fast == content.encode_method(
+    assert fast == encode.encode_method(
         1, spec.Basic.Ack(delivery_tag=tag, multiple=bool(multiple))
     )
 

@@ -10,6 +10,7 @@ import pytest
 from pika import frame, spec
 from pika._core import content, large_message, receiving
 from pika._core.large_message import LOOKAHEAD, LargeMessage, body_frames_size
+from pika._wire import bodies as wire_bodies
 from pika.amqp_object import AMQPObject
 from tests.helpers import server_frames as sf
 from tests.helpers.core_setup import names, open_channel, open_core
@@ -56,8 +57,8 @@ def test_collect_body_waits_then_takes_the_whole_body() -> None:
     frames = sf.content(1, BODY, frame_max=FRAME_MAX)
     header_size = 7 + 1 + 14  # header frame of empty properties
     bodies = frames[header_size:]
-    assert content.collect_body(bodies[:-1], 0, 1, len(BODY), FRAME_MAX) == 0
-    end, body = content.collect_body(bodies + b'tail', 0, 1, len(BODY), FRAME_MAX)  # type: ignore[misc]
+    assert wire_bodies.collect_body(bodies[:-1], 0, 1, len(BODY), FRAME_MAX) == 0
+    end, body = wire_bodies.collect_body(bodies + b'tail', 0, 1, len(BODY), FRAME_MAX)  # type: ignore[misc]
     assert body == BODY and end == len(bodies)
 
 
@@ -71,7 +72,7 @@ def test_collect_body_waits_then_takes_the_whole_body() -> None:
 )
 def test_collect_body_declines_anything_unusual(mutate: Any) -> None:
     bodies = sf.content(1, BODY, frame_max=FRAME_MAX)[22:]
-    assert content.collect_body(mutate(bodies), 0, 1, len(BODY), FRAME_MAX) is None
+    assert wire_bodies.collect_body(mutate(bodies), 0, 1, len(BODY), FRAME_MAX) is None
 
 
 def test_bad_frame_end_inside_large_body_is_still_a_frame_error() -> None:
@@ -107,13 +108,13 @@ def test_large_return_and_get_ok() -> None:
 def test_bodies_above_the_cap_are_assembled_frame_by_frame(monkeypatch: Any) -> None:
     monkeypatch.setattr(content, 'LARGE_BODY_MAX', 70_000)
     called: list[int] = []
-    original = content.collect_body
+    original = wire_bodies.collect_body
 
     def spy(*args: Any) -> Any:
         called.append(args[3])
         return original(*args)
 
-    monkeypatch.setattr(content, 'collect_body', spy)
+    monkeypatch.setattr(wire_bodies, 'collect_body', spy)
     core = _consuming_core()
     data = sf.deliver(1, BODY, 1, frame_max=FRAME_MAX) + sf.deliver(
         1, BODY[:65536], 2, frame_max=FRAME_MAX

@@ -22,6 +22,7 @@ from pika._core.states import (
     next_channel_state,
     next_connection_state,
 )
+from pika._wire import encode
 
 CORE_DIR = Path(__file__).resolve().parents[3] / 'pika' / '_core'
 
@@ -71,7 +72,7 @@ def test_assembler_violations() -> None:
 
 def test_encode_method_matches_frame_marshal() -> None:
     method = spec.Queue.Declare(queue='abc', durable=True, arguments={'x-max-length': 5})
-    assert content.encode_method(3, method) == frame.Method(3, method).marshal()
+    assert encode.encode_method(3, method) == frame.Method(3, method).marshal()
 
 
 @pytest.mark.parametrize('size', [0, 1, 4087, 4088, 4089, 20000])
@@ -79,7 +80,7 @@ def test_append_content_matches_frame_classes(size: int) -> None:
     body = bytes(i % 251 for i in range(size))
     props = spec.BasicProperties(message_id='m', headers={'k': 'v'})
     out = bytearray()
-    frames, written = content.append_content(out, 2, content.encode_properties(props), body, 4088)
+    frames, written = encode.append_content(out, 2, encode.encode_properties(props), body, 4088)
     expected = [frame.Header(2, size, props).marshal()] + [
         frame.Body(2, bytes(chunk)).marshal() for chunk in frame.split_body(body, 4096)
     ]
@@ -88,7 +89,7 @@ def test_append_content_matches_frame_classes(size: int) -> None:
 
 
 def test_publish_method_encoder() -> None:
-    data = content.encode_publish_method(4, 'ex', 'rk', True)
+    data = encode.encode_publish_method(4, 'ex', 'rk', True)
     assert (
         data
         == frame.Method(
@@ -96,7 +97,7 @@ def test_publish_method_encoder() -> None:
         ).marshal()
     )
     with pytest.raises(exceptions.ShortStringTooLong):
-        content.encode_publish_method(1, 'e' * 256, '', False)
+        encode.encode_publish_method(1, 'e' * 256, '', False)
 
 
 def test_receive_buffer_compaction() -> None:

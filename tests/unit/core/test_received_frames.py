@@ -129,7 +129,7 @@ def _run(chunks: list[bytes], fast: bool, into: bool = False) -> tuple[list[Any]
     """Feed ``chunks`` to an open core (channel 1 with a passive declare outstanding, 2 in
     confirm mode, 3 closing), with or without every receive shortcut.
 
-    With them, every delivery body takes the whole-body path (``content.collect_body``) and,
+    With them, every delivery body takes the whole-body path (``bodies.collect_body``) and,
     when still incomplete after its header, is read in place (``LargeMessage``); with ``into``
     the chunks then go into ``receive_buffer()`` (``received_into()``) while it is offered,
     as a transport that reads in place would do.

@@ -180,7 +180,7 @@ def test_events_before_violation_are_kept() -> None:
 # --------------------------------------------------------------------------- fuzz
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chunks=st.lists(st.binary(max_size=64), max_size=8))
 def test_random_bytes_after_handshake(chunks: list[bytes]) -> None:
     core = open_core()

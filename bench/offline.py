@@ -16,7 +16,15 @@ Scenarios: ``rpc`` (``queue_declare(passive=True)`` and its DeclareOk), ``consum
 Deliver sets of 100 bytes, without properties or with content_type + delivery_mode; per set),
 ``loop`` (one ``IOLoop`` turn of a SelectConnection's loop woken by one byte on a socket pair),
 ``select_rpc`` (a whole SelectConnection round trip over a socket pair whose other end, a reader on
-the same loop, answers each request with a canned DeclareOk: loop, pump, codec and front-end).
+the same loop, answers each request with a canned DeclareOk: loop, pump, codec and front-end),
+``blocking_rpc`` and ``raw_rpc`` (the BlockingChannel's and the raw client's RPC loops against the
+same scripted TCP peer), ``blocking_publish`` (100-byte BlockingChannel publishes, no confirms)
+and ``blocking_consume`` (100-byte deliveries at prefetch 1000, each acked from the callback),
+all four against a scripted TCP peer in a thread of the same process, which ``--instructions``
+leaves out of the count (:data:`CLIENT_ONLY`): the counts are the clients' own work.
+
+``BENCH_PIKA=DIR`` measures the pika of another checkout (e.g. a detached worktree of an older
+revision) with these scenarios, for before/after counts.
 
 ``--recovery`` runs the loops that use a fake-transport connection (``rpc``, ``consume``,
 ``confirms``, ``publish``) with ``recovery=pika.Recovery()``: the price of automatic recovery
@@ -28,6 +36,7 @@ Usage: ``.venv/bin/python bench/offline.py [--instructions] [--recovery] [scenar
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import socket
@@ -41,8 +50,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+#: ``BENCH_PIKA=DIR``: measure the pika (and its tests/helpers) of another checkout, e.g. a
+#: ``git worktree add --detach`` of an older revision, with this file's scenarios.
+PIKA_ROOT = Path(os.environ.get('BENCH_PIKA', ROOT)).resolve()
 sys.path.insert(0, str(ROOT / 'bench'))
+sys.path.insert(0, str(ROOT))
+if PIKA_ROOT != ROOT:
+    sys.path.insert(0, str(PIKA_ROOT))
 
 import raw_ceiling  # noqa: E402
 
@@ -298,6 +312,125 @@ def raw_rpc(n: int) -> float:
     return elapsed
 
 
+#: The heartbeat :class:`_StreamPeer` offers: as against a broker, the BlockingConnection then
+#: runs its keeper thread, which also flushes coalesced publishes (never due within a run).
+HEARTBEAT = 600
+
+
+class _StreamPeer(_RpcPeer):
+    """A scripted broker for the BlockingConnection's publish and consume loops: the
+    handshake, ``QosOk``/``ConsumeOk``, publishes read and dropped, and, once a consumer is
+    on, a window of :data:`CONSUME_WINDOW` 100-byte deliveries kept full as acks come back
+    (as a broker with that prefetch would). Frames are parsed at an offset, never by slicing,
+    so its own cost stays linear in the bytes."""
+
+    _ANSWERS = {
+        **_RpcPeer._ANSWERS,
+        (10, 11): sf.tune(heartbeat=HEARTBEAT),  # StartOk: a heartbeat, so a keeper thread
+        (60, 10): sf.method(1, spec.Basic.QosOk()),
+        (60, 20): sf.method(1, spec.Basic.ConsumeOk('ctag1')),
+        (60, 30): sf.method(1, spec.Basic.CancelOk('ctag1')),
+    }
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sent = self.acked = 0
+        with conn:
+            pending = bytearray()
+            while True:
+                data = conn.recv(262144)
+                if not data:
+                    return
+                pending += data
+                if pending.startswith(b'AMQP'):
+                    conn.sendall(sf.start())
+                    del pending[:8]
+                used, replies = self._scan(pending)
+                del pending[:used]
+                if replies:
+                    conn.sendall(b''.join(replies))
+
+    def _scan(self, pending: bytearray) -> tuple[int, list[bytes]]:
+        replies: list[bytes] = []
+        offset, total = 0, len(pending)
+        while total - offset >= 8:
+            size = struct.unpack_from('>I', pending, offset + 3)[0]
+            if total - offset < size + 8:
+                break
+            if pending[offset] == 1:
+                key = struct.unpack_from('>HH', pending, offset + 7)
+                if key == (60, 80):
+                    self.acked += 1
+                else:
+                    replies.append(self._ANSWERS.get(key, b''))
+                if key == (60, 20):
+                    self.sent = 0
+                    replies.append(self._deliveries(CONSUME_WINDOW))
+                elif key == (60, 30):
+                    self.sent = 0  # cancelled: no more deliveries
+            offset += size + 8
+        if self.sent and self.sent - self.acked <= CONSUME_WINDOW - CONSUME_BATCH:
+            replies.append(self._deliveries(CONSUME_WINDOW - (self.sent - self.acked)))
+        return offset, replies
+
+    _TEMPLATE = sf.deliver(1, BODY, 1)
+    #: where the delivery tag sits: frame head, method id, consumer tag 'ctag1' (1 + 5 octets)
+    _TAG_AT = 7 + 4 + 1 + len('ctag1')
+
+    def _deliveries(self, count: int) -> bytes:
+        """``count`` deliveries with the next tags, from one encoded template."""
+        step = len(self._TEMPLATE)
+        out = bytearray(self._TEMPLATE * count)
+        pack_tag = struct.Struct('>Q').pack_into
+        for index in range(count):
+            self.sent += 1
+            pack_tag(out, index * step + self._TAG_AT, self.sent)
+        return bytes(out)
+
+
+#: Deliveries the scripted peer keeps unacknowledged (the consume benchmark's prefetch).
+CONSUME_WINDOW = 1000
+
+
+def blocking_publish(n: int) -> float:
+    """Seconds for ``n`` 100-byte BlockingChannel publishes (no confirms) to
+    :class:`_StreamPeer`, which reads and drops them; the connection's close waits until
+    every publish is written."""
+    peer = _StreamPeer()
+    conn = pika.BlockingConnection(pika.ConnectionParameters(port=peer.port))
+    channel = conn.channel()
+    started = time.perf_counter()
+    for _ in range(n):
+        channel.basic_publish('', 'q', BODY)
+    conn.close()
+    return time.perf_counter() - started
+
+
+def blocking_consume(n: int) -> float:
+    """Seconds for ``n`` 100-byte deliveries consumed by a BlockingChannel at prefetch
+    :data:`CONSUME_WINDOW`, each acked (``basic_ack``, ``multiple=False``) in the callback,
+    from :class:`_StreamPeer`."""
+    peer = _StreamPeer()
+    conn = pika.BlockingConnection(pika.ConnectionParameters(port=peer.port))
+    channel = conn.channel()
+    channel.basic_qos(prefetch_count=CONSUME_WINDOW)
+    seen = [0]
+
+    def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
+        ch.basic_ack(method.delivery_tag)
+        seen[0] += 1
+        if seen[0] == n:
+            ch.stop_consuming()
+
+    channel.basic_consume('q', on_message, consumer_tag='ctag1')
+    started = time.perf_counter()
+    channel.start_consuming()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
 SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'rpc': (rpc, 20_000),
     'consume': (consume, 100_000),
@@ -309,6 +442,8 @@ SCENARIOS: dict[str, tuple[Callable[[int], float], int]] = {
     'select_rpc': (select_rpc, 20_000),
     'blocking_rpc': (blocking_rpc, 20_000),
     'raw_rpc': (raw_rpc, 20_000),
+    'blocking_publish': (blocking_publish, 100_000),
+    'blocking_consume': (blocking_consume, 100_000),
 }
 
 
@@ -320,18 +455,40 @@ def time_per_op(name: str, runs: int = 5) -> float:
     return samples[len(samples) // 2]
 
 
+#: Scenarios counted without their scripted peer: its thread (the process's second, started
+#: before the client's) is left out, so the count is the client's own work.
+CLIENT_ONLY = frozenset({'blocking_publish', 'blocking_consume', 'blocking_rpc', 'raw_rpc'})
+
+
 def _callgrind_total(name: str, n: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'cg.out')
         cmd = ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}']
+        if name in CLIENT_ONLY:
+            cmd.append('--separate-threads=yes')
         cmd += [sys.executable, __file__, '--run-once', name, str(n)]
         if PARAMETERS[0] is not None:
             cmd.append('--recovery')
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        if name in CLIENT_ONLY:
+            return _threads_total(Path(tmp), skip='cg.out-02')
     match = re.search(r'Collected : (\d+)', proc.stderr)
     if match is None:
         raise RuntimeError(f'no instruction count from valgrind:\n{proc.stderr[-2000:]}')
     return int(match.group(1))
+
+
+def _threads_total(directory: Path, skip: str) -> int:
+    """The instructions of every thread's callgrind file in ``directory`` but ``skip``."""
+    total = 0
+    for path in sorted(directory.glob('cg.out-*')):
+        if path.name == skip:
+            continue
+        match = re.search(r'^totals: (\d+)', path.read_text(), re.MULTILINE)
+        if match is None:
+            raise RuntimeError(f'no totals line in {path.name}')
+        total += int(match.group(1))
+    return total
 
 
 def instructions_per_op(name: str) -> float:
@@ -354,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
         PARAMETERS[0] = pika.ConnectionParameters(heartbeat=0, recovery=pika.Recovery())
     if args.run_once:  # inside valgrind: NAME N
         name, n = args.scenarios
+        # What start-up allocated is frozen out of the collector: otherwise a full collection
+        # that falls in one of the two runs and not in the other swamps the difference.
+        gc.collect()
+        gc.freeze()
         SCENARIOS[name][0](int(n))
         return 0
     for name in args.scenarios:

@@ -193,7 +193,11 @@ class ConnectionCore:
         self.now = now
         result: list[events.Event] = []
         self.events = result
-        self.receiver.receive_data(data, now)
+        receiver = self.receiver
+        if receiver.large_message is None:
+            receiver.receive_data(data, now)
+        else:
+            receiver.receive_more(data, now)
         if self.recoverer is not None:
             self.recoverer.after_receive(result)
         return result

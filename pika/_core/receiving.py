@@ -107,15 +107,13 @@ class FrameReceiver:
         connection's event list (:meth:`ConnectionCore.receive_data` is the entry point).
 
         :param data: received bytes, not empty (frames may be split anywhere); the connection
-            is not closed
+            is not closed and no large message is being read in place (then the bytes go to
+            :meth:`receive_more`)
         :param now: current time (seconds, same clock as ``ConnectionCore.tick``)
         """
         # The per-frame common case (the method-frame and delivery shortcuts) stays in this
         # one function: each piece moved out would cost a call per frame. The cold branches go
         # through _large_progress and _receive_frame.
-        if self.large_message is not None:
-            self._large_progress(self.large_message.append(data), now, len(data))
-            return
         conn = self._conn
         timer = conn.heartbeat_timer
         result = conn.events
@@ -195,7 +193,15 @@ class FrameReceiver:
         finally:
             if timer is not None:  # a whole frame proves the peer alive, part of one may
                 timer.received(now, len(data), offset != start)
-            buffer.keep(buf, offset)
+            if offset < total or buffer.data:  # else nothing to keep: one call less a read
+                buffer.keep(buf, offset)
+
+    def receive_more(self, data: BytesLike, now: float) -> None:
+        """Bytes received while :attr:`large_message` is read in place: they go to its
+        buffer (and what follows the message is decoded as usual)."""
+        large = self.large_message
+        assert large is not None
+        self._large_progress(large.append(data), now, len(data))
 
     def receive_buffer(self) -> Optional[memoryview]:
         """Where the next read should go while a large message body arrives, else None (read

@@ -75,18 +75,19 @@ class Pump:
         self.conn_rpc_waiters: deque[Waiter] = deque()  # channel-0 RPCs (update_secret)
         self.opened = False
         self.error: Optional[BaseException] = None  # set once the connection is finished
-        self.on_change: Optional[Callable[[], None]] = None
         #: Connection.Blocked/Unblocked routed and not yet dispatched (set by the router)
         self.alarm_pending: bool = False
         #: dispatches them to the application's callbacks (set by BlockingConnection); a
         #: waiting call runs it with the lock released, so the blocked callback fires even
         #: while the application sits in a blocking call such as a confirm-mode publish
         self.on_alarm: Optional[Callable[[], Any]] = None
-        self._out = SendQueue()  # what the kernel has not taken yet
+        #: what the kernel has not taken yet (``unsent.size``: its bytes, read without a call
+        #: by ``basic_publish`` after every publish)
+        self.unsent = SendQueue()
         self._leader = False
-        # Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
-        # in threading) is skipped. Changed and read only with the lock held.
-        self._followers = 0
+        #: Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
+        #: in threading) is skipped. Changed and read only with the lock held.
+        self.followers = 0
         self._selecting = False
         self._close_deferred = False
         self._wake_r, self._wake_w = socket.socketpair()
@@ -110,7 +111,12 @@ class Pump:
         self._keeper_stop = threading.Event()
         self._keeper_wake = threading.Event()
         self._held = False  # the core holds publish frames we chose not to send yet
-        self._sent_mark = 0  # core.bytes_queued_total at the last drain
+        # The core's frame queue (ConnectionCore.output, one object for the core's life). Its
+        # counters and buffers are read here directly where every publish, RPC and read passes:
+        # core.has_output() and core.bytes_queued_total as calls cost 5% of a blocking publish
+        # (bench/offline.py --instructions blocking_publish).
+        self._output = core.output
+        self._sent_mark = 0  # output.bytes_queued_total at the last drain
         params = cast('Parameters', core.params)  # the core's type names only what it reads
         #: deliveries waiting for the application; above its high mark only the threads
         #: waiting for something else than a delivery (``_urgent``) read (docs/blocking.md)
@@ -141,7 +147,7 @@ class Pump:
     @property
     def output_pending(self) -> int:
         """Bytes accepted from the core but not yet taken by the kernel."""
-        return len(self._out)
+        return self.unsent.size
 
     # -- writing -------------------------------------------------------------------------
 
@@ -156,15 +162,15 @@ class Pump:
         """Drain the core's output and write as much as the kernel takes (lock held).
 
         Called by the thread that queued frames, right after queueing them, so a publish costs
-        one ``send`` on the fast path. A remainder stays in ``_out`` for the leader.
+        one ``send`` on the fast path. A remainder stays in ``unsent`` for the leader.
         """
-        core = self.core
+        output = self._output
         self._held = False
-        self._sent_mark = core.bytes_queued_total
-        if not core.has_output():  # every read ends here, usually with nothing queued
-            return
-        parts = core.data_to_send_parts()  # large bodies by reference: no join
-        if len(parts) > 1 or self._out.size:  # several buffers, or a backlog: keep the order
+        self._sent_mark = output.bytes_queued_total
+        if not (output.buffer or output.parts):  # core.has_output(): every read ends here,
+            return  # usually with nothing queued
+        parts = self.core.data_to_send_parts()  # large bodies by reference: no join
+        if len(parts) > 1 or self.unsent.size:  # several buffers, or a backlog: keep the order
             self._send_parts(parts)
             return
         data = parts[0]  # the usual case (every RPC and confirmed publish): one send
@@ -179,14 +185,14 @@ class Pump:
             self._lost(error)
             return
         if sent < len(data):
-            self._out.extend((data,), sent)
+            self.unsent.extend((data,), sent)
             self.kick()  # the leader waits for writability
 
     def _send_parts(self, parts: list[Any]) -> None:
-        """Queue ``parts`` behind what waits in ``_out`` and send what the kernel takes."""
+        """Queue ``parts`` behind what waits in ``unsent`` and send what the kernel takes."""
         if self.sock is None:
             return
-        out = self._out
+        out = self.unsent
         out.extend(parts)
         self._write_out()
         if out.size and self.sock is not None:
@@ -196,14 +202,14 @@ class Pump:
         """Like :meth:`send_now` for a plain publish, but may coalesce (lock held).
 
         The frames stay queued in the core when the keeper can flush them, nothing is waiting
-        in ``_out`` and fewer than :data:`COALESCE_LIMIT` bytes are pending. The first held
+        in ``unsent`` and fewer than :data:`COALESCE_LIMIT` bytes are pending. The first held
         publish of a burst nudges the keeper (one ``Event.set`` per burst, not per message).
         """
         if (
             self._keeper is None
-            or self._out.size
+            or self.unsent.size
             or self.error is not None
-            or self.core.bytes_queued_total - self._sent_mark >= COALESCE_LIMIT
+            or self._output.bytes_queued_total - self._sent_mark >= COALESCE_LIMIT
         ):
             self.send_now()
             return
@@ -223,17 +229,17 @@ class Pump:
         try:
             if self._held and self.error is None:
                 self.send_now()
-            return self._out.size > 0 and self.error is None
+            return self.unsent.size > 0 and self.error is None
         finally:
             self.lock.release()
 
     def _write_out(self) -> None:
-        """Send as much of ``_out`` as the kernel accepts (lock held)."""
+        """Send as much of ``unsent`` as the kernel accepts (lock held)."""
         sock = self.sock
-        if sock is None or not self._out.size:
+        if sock is None or not self.unsent.size:
             return
         try:
-            self._out.send(sock)
+            self.unsent.send(sock)
         except exceptions.StreamLostError as error:
             self._lost(error)
 
@@ -243,12 +249,12 @@ class Pump:
         :returns: False if ``deadline`` passed first
         """
         self.send_now()
-        if not self._out.size:
+        if not self.unsent.size:
             return True
         return self.wait(self._output_drained, deadline)
 
     def _output_drained(self) -> bool:
-        return not self._out.size
+        return not self.unsent.size
 
     # -- waiting -------------------------------------------------------------------------
 
@@ -292,11 +298,11 @@ class Pump:
             if self._leader:
                 if deadline is not None and now >= deadline:
                     return False
-                self._followers += 1
+                self.followers += 1
                 try:
                     self.cond.wait(None if deadline is None else deadline - now)
                 finally:
-                    self._followers -= 1
+                    self.followers -= 1
                 if done():
                     return True
                 continue
@@ -305,7 +311,7 @@ class Pump:
                 self._cycle(deadline, now)
             finally:
                 self._leader = False
-                if self._followers:
+                if self.followers:
                     self.cond.notify_all()
             if done():
                 return True
@@ -324,15 +330,13 @@ class Pump:
 
     def wake_followers(self) -> None:
         """Make sleeping waiters re-check their conditions, after events were routed (lock
-        held); then tell ``on_change``, if set."""
-        if self._followers:
+        held). The router tests :attr:`followers` first: no call when none sleeps."""
+        if self.followers:
             self.cond.notify_all()
-        if self.on_change is not None:
-            self.on_change()
 
     def kick(self) -> None:
         """Make waiters re-check their conditions (lock held): notify followers, wake the leader."""
-        if self._followers:
+        if self.followers:
             self.cond.notify_all()
         if self._selecting and not self._wake_sent:
             self._wake_sent = True
@@ -341,11 +345,15 @@ class Pump:
             except OSError:  # pragma: no cover - full or closed wake pipe: leader is awake anyway
                 pass
 
-    def _cycle(self, deadline: Optional[float], now: float) -> None:
+    def _cycle(  # noqa: C901 (bench/offline.py --instructions blocking_rpc, see below)
+        self, deadline: Optional[float], now: float
+    ) -> None:
         """One leader cycle: select (lock released), read, route, write, tick (lock held).
 
-        The hot path (poll, read, route, write) stays inline; recovery, a paused backlog and
-        a deferred socket end are handled by the helpers below.
+        Every RPC, confirm and delivery read comes through here, so the common path (arm the
+        poll, poll, read, route, write, tick check) is one function: as six helper calls it
+        cost 2.5% more instructions per round trip (bench/offline.py --instructions
+        blocking_rpc). Recovery, a paused backlog and a deferred socket end are helpers.
         """
         sock = self.sock
         reconnect = self.reconnect
@@ -356,18 +364,55 @@ class Pump:
         if sock is None:
             return
         reading = self._urgent > 0 or not self.backlog.paused
-        timeout = self._arm(sock, deadline, now, reading)
-        readable = self._poll(timeout)
-        if self._end_deferred():
+        # Wake at the deadline, the core's next timer or the next paused read, whichever is
+        # first (None: none of them).
+        tick_at = self._tick_at
+        if self.core.deadline_changes != self._deadline_seen:
+            tick_at = self._next_tick()
+        if tick_at is not None and (deadline is None or tick_at < deadline):
+            deadline = tick_at
+        if not reading and (deadline is None or self._paused_read_at < deadline):
+            deadline = self._paused_read_at
+        timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
+        interest = (READ if reading else 0) | (WRITE if self.unsent.size else 0)
+        if interest != self._interest:  # start or stop waiting to read or to write
+            self._set_interest(interest)
+        if reading and self._tls and sock.pending():  # type: ignore[attr-defined]
+            timeout = 0.0
+        self._selecting = True
+        self.lock.release()
+        try:
+            ready = self._poller.poll(timeout)
+        finally:
+            self.lock.acquire()
+            self._selecting = False
+        # the usual wake-up: the socket alone, readable
+        readable = True if ready == self._just_readable else self._scan(ready)
+        if (self._close_deferred or self._drop_deferred) and self._end_deferred():
             return
         now = _monotonic()  # one clock read serves the read and the tick check
         if not reading:
             self._paused_read(readable, now)
-        elif readable or (self._tls and sock.pending()):  # type: ignore[attr-defined]
-            self._read(now)
-        if self._out.size:
+        elif (readable or (self._tls and sock.pending())) and self.sock is not None:  # type: ignore[attr-defined]
+            # _read(now), inlined: one call less per RPC reply or read of deliveries
+            try:
+                found = self._reader.read(now, 0)
+            except exceptions.StreamLostError as error:
+                self._lost(error)
+            else:
+                try:
+                    self.router.route(found)  # even none: a reply may be queued (TuneOk)
+                finally:
+                    output = self._output
+                    if output.buffer or output.parts:  # core.has_output()
+                        self.send_now()
+        if self.unsent.size:
             self._write_out()
-        self._tick_if_due(now)
+        tick_at = self._tick_at
+        if (tick_at is not None and now >= tick_at) or (
+            self.core.deadline_changes != self._deadline_seen
+        ):
+            self._tick(now)  # due, or the cached deadline is stale (_tick re-reads it)
         if reconnect is not None and reconnect.hooks:
             self._run_hooks()
 
@@ -394,39 +439,6 @@ class Pump:
             deadline = step_deadline
         return True, deadline
 
-    def _arm(
-        self, sock: socket.socket, deadline: Optional[float], now: float, reading: bool
-    ) -> Optional[float]:
-        """Set the poll interest and return the poll timeout: wake at ``deadline``, the core's
-        next timer or the next paused read, whichever is first (None: none of them)."""
-        tick_at = self._tick_at
-        if self.core.deadline_changes != self._deadline_seen:
-            tick_at = self._next_tick()
-        if tick_at is not None and (deadline is None or tick_at < deadline):
-            deadline = tick_at
-        if not reading and (deadline is None or self._paused_read_at < deadline):
-            deadline = self._paused_read_at
-        timeout = None if deadline is None else (deadline - now if deadline > now else 0.0)
-        interest = (READ if reading else 0) | (WRITE if self._out.size else 0)
-        if interest != self._interest:  # start or stop waiting to read or to write
-            self._set_interest(interest)
-        if reading and self._tls and sock.pending():  # type: ignore[attr-defined]
-            timeout = 0.0
-        return timeout
-
-    def _poll(self, timeout: Optional[float]) -> bool:
-        """Poll with the lock released; whether the socket is readable (or failed)."""
-        self._selecting = True
-        self.lock.release()
-        try:
-            ready = self._poller.poll(timeout)
-        finally:
-            self.lock.acquire()
-            self._selecting = False
-        if ready == self._just_readable:  # the usual wake-up: the socket alone, readable
-            return True
-        return self._scan(ready)
-
     def _end_deferred(self) -> bool:
         """Close or drop the socket if another thread asked to while we polled."""
         if self._close_deferred:
@@ -443,14 +455,6 @@ class Pump:
         if readable or now >= self._paused_read_at:
             self._paused_read_at = now + PAUSED_READ_INTERVAL
             self._read(now, PAUSED_READ_SIZE)
-
-    def _tick_if_due(self, now: float) -> None:
-        """Tick when due, or when the cached deadline is stale (_tick re-reads it)."""
-        tick_at = self._tick_at
-        if (tick_at is not None and now >= tick_at) or (
-            self.core.deadline_changes != self._deadline_seen
-        ):
-            self._tick(now)
 
     def _set_interest(self, interest: int) -> None:
         """Register the socket for ``interest`` (READ/WRITE bits; 0 unregisters it)."""
@@ -498,7 +502,8 @@ class Pump:
         try:
             self.router.route(found)  # even none: a reply may be queued (Connection.TuneOk)
         finally:
-            if self.core.has_output():  # else send_now has nothing to do
+            output = self._output
+            if output.buffer or output.parts:  # core.has_output(): else nothing to send
                 self.send_now()
 
     def _next_tick(self) -> Optional[float]:
@@ -574,7 +579,7 @@ class Pump:
         except (KeyError, ValueError, OSError):
             pass
         self._interest = 0
-        data = self._out.take() + bytes(self.core.data_to_send())
+        data = self.unsent.take() + bytes(self.core.data_to_send())
         try:
             if data:
                 sock.send(data)
@@ -664,7 +669,7 @@ class Pump:
             # Not a __del__: the socket sits in the same garbage cycle and could be finalized
             # (closed) first; the finalizer's references keep it open until we are done.
             finalizer = weakref.finalize(
-                self, send_abandoned, self.sock, self._out, self.core.output
+                self, send_abandoned, self.sock, self.unsent, self.core.output
             )
             # flush_at_exit handles live pumps, under their lock. (mypy 1.19's typeshed, the
             # newest that checks Python 3.9, rejects this attribute; mypy 2's accepts it.)
@@ -691,7 +696,7 @@ class Pump:
                     LOGGER.exception('Heartbeat keeper cycle failed')
                 finally:
                     self._leader = False
-                    if self._followers:
+                    if self.followers:
                         self.cond.notify_all()
             tick_at = self._next_tick()
             if self.backlog.paused and (tick_at is None or self._paused_read_at < tick_at):
@@ -713,7 +718,7 @@ class Pump:
         self._keeper_stop.set()
         self._keeper_wake.set()
         self._close_socket()
-        if self._followers:
+        if self.followers:
             self.cond.notify_all()
 
     def _close_socket(self) -> None:
@@ -731,8 +736,8 @@ class Pump:
                 self._poller.unregister(self._fd)
             except (KeyError, ValueError, OSError):
                 pass
-            self._out.extend(self.core.data_to_send_parts())
-            data = self._out.take()
+            self.unsent.extend(self.core.data_to_send_parts())
+            data = self.unsent.take()
             if data:
                 try:
                     sock.send(data)  # best effort: e.g. our Connection.CloseOk

@@ -81,7 +81,8 @@ class EventRouter:
                     handler(self, event)
         if added:
             self._backlog.add(added)
-        self._pump.wake_followers()
+        if self._pump.followers:  # wake_followers() has nothing to do without: one call less
+            self._pump.wake_followers()
 
     def release(self, slot: ChannelSlot, nbytes: int, wait: bool = True) -> None:
         """The application took deliveries costing ``nbytes`` from ``slot`` (takes the lock).

@@ -44,7 +44,7 @@ class SocketReader:
     :param buffer_size: size of the reusable read buffer of a plain socket
     """
 
-    __slots__ = ('_core', '_sock', '_view')
+    __slots__ = ('_core', '_receiver', '_sock', '_view')
 
     def __init__(
         self,
@@ -54,6 +54,9 @@ class SocketReader:
     ) -> None:
         self._sock = sock
         self._core = core
+        # core.large_message without the property call, before every read: the receiver is
+        # the core's for its whole life (bench/offline.py --instructions blocking_rpc).
+        self._receiver = core.receiver
         # TLS: None (a plain recv of what was decrypted); plain: the reusable buffer.
         self._view: Optional[memoryview] = (
             None if isinstance(sock, ssl.SSLSocket) else memoryview(bytearray(buffer_size))
@@ -73,7 +76,7 @@ class SocketReader:
         if view is None:
             data = _recv_some(self._sock, limit or transport.RECV_SIZE)  # raises when lost
             return [] if data is None else core.receive_data(data, now)
-        large = core.large_message
+        large = self._receiver.large_message
         if large is not None:  # a large message arrives: straight into its buffer
             view = cast('memoryview', core.receive_buffer())
         if limit:

@@ -88,17 +88,17 @@ def test_kick_wakes_a_polling_leader_and_follower(pump_pair: Any) -> None:
         thread.start()
     for _ in range(500):  # one leads (in poll), the other follows (on cond)
         with pump.lock:
-            if pump._selecting and pump._followers == 1:
+            if pump._selecting and pump.followers == 1:
                 break
         time.sleep(0.01)
     with pump.lock:
-        assert pump._followers == 1
+        assert pump.followers == 1
         flag['set'] = True
         pump.kick()
     for thread in threads:
         thread.join(5.0)
     assert results == [True, True]
-    assert pump._followers == 0
+    assert pump.followers == 0
 
 
 # -- the RPC shortcuts: route's inline reply, the cycle's tick check, wait's done() checks ------
@@ -220,11 +220,11 @@ def test_wait_checks_done_once_per_cycle(pump_pair: Any, monkeypatch: Any) -> No
 
 
 def test_send_now_keeps_a_backlog_ahead_of_new_output(pump_pair: Any) -> None:
-    """With bytes waiting in _out, new core output goes behind them, not straight out."""
+    """With bytes waiting in unsent, new core output goes behind them, not straight out."""
     pump, peer = pump_pair
     with pump.lock:
         pump.send_now()  # the protocol header
-        pump._out.extend([b'first-'])
+        pump.unsent.extend([b'first-'])
         pump.core.output.buffer += b'second'
         pump.send_now()
         assert pump.output_pending == 0

@@ -31,6 +31,7 @@ class _FakeCore:
     def __init__(self) -> None:
         self.queued: list[Any] = []
         self.target: Optional[memoryview] = None  # what receive_buffer() hands out
+        self.receiver = self  # SocketReader reads receiver.large_message
 
     @property
     def large_message(self) -> object:  # what the pump tests before asking receive_buffer()
@@ -180,6 +181,7 @@ class _ReadCore:
 
     def __init__(self) -> None:
         self.target: Optional[memoryview] = None  # what receive_buffer() hands out
+        self.receiver = self  # SocketReader reads receiver.large_message
 
     @property
     def large_message(self) -> object:

@@ -469,7 +469,9 @@ def _callgrind_total(name: str, n: int) -> int:
         cmd += [sys.executable, __file__, '--run-once', name, str(n)]
         if PARAMETERS[0] is not None:
             cmd.append('--recovery')
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        # One hash seed for every run: dict and set layouts (and so the count) then repeat.
+        env = {**os.environ, 'PYTHONHASHSEED': '0'}
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         if name in CLIENT_ONLY:
             return _threads_total(Path(tmp), skip='cg.out-02')
     match = re.search(r'Collected : (\d+)', proc.stderr)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.helpers.failover import report
+
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateCluster
 
@@ -77,7 +79,7 @@ def test_the_example_loses_no_message_when_a_node_goes(
             process.wait(10)
     output = '\n'.join(lines.lines)
     summary = json.loads(lines.wait_for('summary: ', 5).partition(': ')[2])
-    print(f'\n[failover figures] examples/cluster_failover.py: {summary}')
+    report('examples/cluster_failover.py, node 1 drops its connections', summary)
     assert status == 0, output
     assert summary['lost'] == 0 and summary['confirmed'] > 0, output
     assert summary['recoveries'] == {'publisher': 1, 'consumer': 1}, output

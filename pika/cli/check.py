@@ -11,6 +11,7 @@ the password: the URL is echoed through :func:`mask_url`.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import ssl
 import time
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     'DEFAULT_URL',
     'EXIT_CODES',
+    'URL_ENV',
     'StepFailed',
     'add_parser',
     'describe_certificate',
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672/%2F'
+#: the environment variable holding the broker URL when none is given (keeps a password out
+#: of the process list and the shell history)
+URL_ENV = 'PIKA_URL'
 MASK = '***'
 
 DNS = 'DNS'
@@ -59,7 +64,7 @@ _EPILOG = f"""Steps, and the exit code when that step fails:
 (0: all passed, {EXIT_BAD_URL}: the URL cannot be parsed).
 
 examples:
-  pika check
+  pika check                     # $PIKA_URL, else the local broker as guest
   pika check amqp://app:secret@rabbit.example.com:5672/prod
   pika check 'amqps://app:secret@rabbit.example.com/%2F?ssl_options=...' --timeout 3
 """
@@ -381,10 +386,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         'url',
         nargs='?',
-        default=DEFAULT_URL,
-        help=f'AMQP URL (default: {mask_url(DEFAULT_URL).replace("%", "%%")})',
+        default=None,
+        help=f'AMQP URL (default: ${URL_ENV}, else {mask_url(DEFAULT_URL).replace("%", "%%")})',
     )
     parser.add_argument(
         '--timeout', type=float, default=5.0, help='seconds each step may take (default: 5)'
     )
-    parser.set_defaults(run=lambda args: run_check(args.url, args.timeout))
+    parser.set_defaults(
+        run=lambda args: run_check(args.url or os.environ.get(URL_ENV) or DEFAULT_URL, args.timeout)
+    )

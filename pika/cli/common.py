@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pika
 from pika import exceptions
-from pika.cli.check import DEFAULT_URL, mask_url
+from pika.cli.check import DEFAULT_URL, URL_ENV, mask_url
 
 if TYPE_CHECKING:
     from pika.adapters.blocking_connection import BlockingConnection
@@ -37,8 +37,6 @@ __all__ = [
     'parse_value',
     'resolve_url',
 ]
-
-URL_ENV = 'PIKA_URL'
 
 EXIT_OK = 0
 #: the broker refused the operation (404 NOT_FOUND, 406 PRECONDITION_FAILED, a nack...)

@@ -112,3 +112,24 @@ def test_top_level_help_lists_check(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     assert 'check' in text
     assert 'examples:' in text
+
+
+def test_check_without_a_url_checks_pika_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other commands' connect errors say "run `pika check`": it must check the same
+    broker they used, $PIKA_URL, not the local default."""
+    seen: list[str] = []
+    monkeypatch.setattr('pika.cli.check.run_check', lambda url, timeout: seen.append(url) or 0)
+    parser = build_parser()
+    monkeypatch.setenv('PIKA_URL', 'amqp://app:s3cret@rabbit.example/prod')
+    args = parser.parse_args(['check'])
+    assert args.run(args) == 0
+    monkeypatch.delenv('PIKA_URL')
+    args = parser.parse_args(['check'])
+    args.run(args)
+    args = parser.parse_args(['check', 'amqp://other/'])
+    args.run(args)
+    assert seen == [
+        'amqp://app:s3cret@rabbit.example/prod',
+        'amqp://guest:guest@127.0.0.1:5672/%2F',
+        'amqp://other/',
+    ]

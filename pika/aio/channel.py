@@ -50,6 +50,11 @@ _CLOSED_BY_US = (exceptions.ChannelClosedByClient, exceptions.ConnectionClosedBy
 _GET_OK = spec.Basic.GetOk.INDEX
 _CONSUME_OK = spec.Basic.ConsumeOk.INDEX
 _CANCEL_OK = spec.Basic.CancelOk.INDEX
+#: RPC waits bounded by at least this many seconds (the default ``rpc_timeout`` is 60) are
+#: expired by the connection's sweep (every 0.25 s: at most that late, 5% of this) instead of a
+#: loop timer each: an asyncio timer created and cancelled per round trip cost ~18% of its
+#: instructions (callgrind of a queue_declare(passive) loop: 158k -> 129k per round trip).
+SWEPT_RPC_TIMEOUT = 5.0
 
 ReturnCallback = Callable[['Channel', spec.Basic.Return, spec.BasicProperties, bytes], Any]
 """``callback(channel, method, properties, body)`` for a returned message no confirm-mode
@@ -193,10 +198,16 @@ class Channel:
             connection.schedule_flush()
             return None
         waiter = self._backend.create_waiter()
-        self._rpcs.append(Pending(waiter, method))
+        pending = Pending(waiter, method)
+        self._rpcs.append(pending)
         # the caller waits for the reply: write now rather than one loop step later (a whole
         # loop iteration less per round trip; nothing to coalesce with while it waits)
-        self.connection.flush()
+        connection.flush()
+        if deadline is None:
+            return waiter
+        if deadline - self._backend.now() >= SWEPT_RPC_TIMEOUT:
+            pending.deadline = deadline  # expire() fails it
+            return waiter
         what = f'{method.NAME} on channel {self.channel_number}'
         return bounded(self._backend, waiter, deadline, what)
 
@@ -711,9 +722,17 @@ class Channel:
         self.connection.forget_channel(self.channel_number)
 
     def expire(self, now: float) -> None:
-        """Fail confirm waits past their deadline (the connection's timer task calls this).
-        One whose message was in flight at a connection loss raises ``PublishOutcomeUnknown``
-        and is not published again by a later recovery."""
+        """Fail RPC and confirm waits past their deadline (the connection's timer task calls
+        this). A confirm whose message was in flight at a connection loss raises
+        ``PublishOutcomeUnknown`` and is not published again by a later recovery."""
+        for pending in self._rpcs:
+            deadline = pending.deadline
+            if deadline is not None and deadline <= now and pending.live:
+                pending.fail(
+                    exceptions.OperationTimeout(
+                        f'{pending.undo.NAME} on channel {self.channel_number} timed out'
+                    )
+                )
         if self._confirms is not None and len(self._confirms):
             record = self._core.record
             for tag in self._confirms.expire(now):

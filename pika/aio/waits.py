@@ -21,7 +21,7 @@ __all__ = ['Pending', 'bounded']
 class Pending:
     """One wait for the broker: its waiter and, for an RPC, what to undo if it is abandoned."""
 
-    __slots__ = ('delivered', 'undo', 'waiter')
+    __slots__ = ('deadline', 'delivered', 'undo', 'waiter')
 
     def __init__(self, waiter: Optional[Waiter], undo: Any = None) -> None:
         #: None: nobody waits (a request of our own whose reply is discarded)
@@ -31,6 +31,9 @@ class Pending:
         #: the reply handed to the waiter (None until then): if the awaiting task is
         #: cancelled after this but before it resumes, the owner undoes it as a late reply
         self.delivered: Any = None
+        #: when its owner's periodic sweep fails it with ``OperationTimeout`` (None: bounded
+        #: otherwise, or not at all)
+        self.deadline: Optional[float] = None
 
     @property
     def live(self) -> bool:
@@ -65,7 +68,11 @@ async def bounded(backend: Backend, waiter: Waiter, deadline: Optional[float], w
         if not waiter.done():
             waiter.set_exception(exceptions.OperationTimeout(f'{what} timed out'))
 
-    timer = backend.call_later(max(deadline - backend.now(), 0.0), expire)
+    remaining = deadline - backend.now()
+    if remaining <= 0:  # already past: fail now, not after a reply that may come first
+        expire()
+        return await waiter
+    timer = backend.call_later(remaining, expire)
     try:
         return await waiter
     finally:

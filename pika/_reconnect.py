@@ -82,16 +82,16 @@ class Reconnector:
         self._give_up = give_up
         self._rng = rng if rng is not None else random.Random()
         #: True from a loss until the connection is back or recovery gave up.
-        self.active = False
+        self.active: bool = False
         #: True while one attempt is in progress (connecting, handshake or replay).
-        self.connecting = False
+        self.connecting: bool = False
         self._attempts: Optional[Iterator[Attempt]] = None
         self._attempt: Optional[Attempt] = None
         self._timer: Optional[object] = None
         self._lost_at = 0.0
         self._last_error: Optional[BaseException] = None
         #: Completed recoveries, for the application's and the tests' curiosity.
-        self.recoveries = 0
+        self.recoveries: int = 0
         #: Seconds from the loss to ``on_recovered`` of the last recovery.
         self.last_duration: Optional[float] = None
 

@@ -83,11 +83,11 @@ class Pump:
         self.on_alarm: Optional[Callable[[], Any]] = None
         #: what the kernel has not taken yet (``unsent.size``: its bytes, read without a call
         #: by ``basic_publish`` after every publish)
-        self.unsent = SendQueue()
+        self.unsent: SendQueue = SendQueue()
         self._leader = False
         #: Threads sleeping on ``cond`` (followers): with none, notify_all (three Python calls
         #: in threading) is skipped. Changed and read only with the lock held.
-        self.followers = 0
+        self.followers: int = 0
         self._selecting = False
         self._close_deferred = False
         self._wake_r, self._wake_w = socket.socketpair()

@@ -34,8 +34,8 @@ class SendQueue:
 
     def __init__(self) -> None:
         self.parts: collections.deque[BytesLike] = collections.deque()
-        self.offset = 0
-        self.size = 0  # bytes still to send
+        self.offset: int = 0
+        self.size: int = 0  # bytes still to send
 
     def __len__(self) -> int:
         return self.size

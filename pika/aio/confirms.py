@@ -49,7 +49,7 @@ class Confirms:
         self.slot_waiters: deque[Waiter] = deque()
         #: the highest tag in flight at the last connection loss (recovery on): waits up to
         #: it that time out raise ``PublishOutcomeUnknown`` (published again, maybe twice)
-        self.lost_upto = 0
+        self.lost_upto: int = 0
 
     def __len__(self) -> int:
         return len(self._entries)

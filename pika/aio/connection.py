@@ -148,7 +148,7 @@ class Connection:
     """
 
     def __init__(self, params: Parameters, backend: Backend, rpc_timeout: Optional[float]) -> None:
-        self.params = params
+        self.params: Parameters = params
         self.backend = backend
         #: default bound on waits for the broker (seconds, None: unbounded)
         self.rpc_timeout = rpc_timeout
@@ -162,7 +162,7 @@ class Connection:
         #: the parameters list :func:`connect` was given (a recovery tries each node)
         self.hosts: list[Parameters] = [params]
         #: True from a loss until the connection is recovered (recovery on): calls wait
-        self.recovering = False
+        self.recovering: bool = False
         self._recovery: Optional[ConnectionRecovery] = None
         self._recovered_waiters: list[Waiter] = []
         self._transport: Optional[Transport] = None

@@ -54,7 +54,7 @@ class ConnectionRecovery:
         self._backend = backend
         self._task: Optional[TaskHandle] = None
         self._watchdog: Optional[TaskHandle] = None
-        self.reconnector = Reconnector(
+        self.reconnector: Reconnector = Reconnector(
             connection,
             policy,
             hosts,

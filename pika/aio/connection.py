@@ -331,13 +331,26 @@ class Connection:
         self.schedule_flush()
         await bounded(self.backend, waiter, deadline, 'Connection.UpdateSecret')
 
-    async def wait_closed(self) -> BaseException:
+    async def wait_closed(self, timeout: Optional[float] = None) -> BaseException:
         """Wait until the connection is closed or lost and return the cause (an exception:
-        ``ConnectionClosedByClient``, ``ConnectionClosedByBroker``, ``StreamLostError``...)."""
+        ``ConnectionClosedByClient``, ``ConnectionClosedByBroker``, ``StreamLostError``...).
+
+        ``timeout`` (seconds) bounds the wait; None (the default) waits as long as the
+        connection lives, since waiting for the end of a healthy connection is this call's
+        purpose (``rpc_timeout``, which bounds replies from the broker, does not apply).
+
+        :raises OperationTimeout: still open after ``timeout``
+        """
         if self._error is None:
             waiter = self.backend.create_waiter()
             self._closed_waiters.append(waiter)
-            await waiter
+            deadline = None if timeout is None else self.backend.now() + timeout
+            try:
+                await bounded(self.backend, waiter, deadline, 'wait_closed')
+            except exceptions.OperationTimeout:
+                if waiter in self._closed_waiters:  # a caller that retries does not pile up
+                    self._closed_waiters.remove(waiter)
+                raise
         assert self._error is not None
         return self._error
 

@@ -94,7 +94,7 @@ async def main() -> None:
                 pass
         await conn.wait_unblocked(timeout=1.0)
         print(conn.is_blocked, conn.is_open, conn.close_reason)
-    cause: BaseException = await conn.wait_closed()
+    cause: BaseException = await conn.wait_closed(timeout=30.0)
     print(cause)
 
 

@@ -138,6 +138,23 @@ def test_blocked_and_unblocked_events() -> None:
     assert seen == ['blocked low on memory', 'unblocked']
 
 
+def test_wait_closed_times_out_on_an_open_connection_and_can_wait_again() -> None:
+    async def main() -> None:
+        conn, _backend = await open_connection()
+        with pytest.raises(exceptions.OperationTimeout, match='wait_closed'):
+            await conn.wait_closed(timeout=0.01)
+        assert conn.is_open  # the timeout ends the wait, not the connection
+        closed = asyncio.ensure_future(conn.wait_closed(timeout=5))
+        await asyncio.sleep(0)
+        conn.data_received(sf.connection_close(320, 'CONNECTION_FORCED - bye'))
+        cause = await closed
+        assert isinstance(cause, exceptions.ConnectionClosedByBroker) and cause.reply_code == 320
+        # closed already: returns the cause at once, whatever the bound
+        assert await conn.wait_closed(timeout=0) is cause
+
+    _run(main)
+
+
 def test_broker_close_fails_waits_and_reports_the_cause() -> None:
     causes: list[BaseException] = []
 

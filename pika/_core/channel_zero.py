@@ -46,7 +46,7 @@ class ChannelZero:
     """Handlers for channel-0 frames and frames for unknown channels.
 
     :param connection: the connection whose state these methods move (``params``, ``owner``,
-        ``state``, ``server_properties``, ``channel_max``, ``now``, ``events``,
+        ``state``, ``server_properties``, ``channel_max``, ``now``, ``events``, ``recoverer``,
         :meth:`~ConnectionCore.apply_tune`, :meth:`~ConnectionCore.terminate`,
         :meth:`~ConnectionCore.close_for_protocol_error`,
         :meth:`~ConnectionCore.client_close_error`)
@@ -58,8 +58,9 @@ class ChannelZero:
         self._output = output
         #: when the broker's Connection.Blocked arrived (None: not blocked)
         self.blocked_since: Optional[float] = None
-        #: encoded Connection.UpdateSecret frames: the first is sent and awaits its reply
-        self._secret_queue: deque[bytes] = deque()
+        #: Connection.UpdateSecret requests (encoded frame, its secret): the first is sent and
+        #: awaits its reply; the secret goes to the recovery's login once accepted
+        self._secret_queue: deque[tuple[bytes, str]] = deque()
         self._handlers: dict[str, Callable[[Any], None]] = {
             'Connection.Start': self._on_connection_start,
             'Connection.Tune': self._on_connection_tune,
@@ -76,10 +77,10 @@ class ChannelZero:
         self.blocked_since = None
         self._secret_queue.clear()
 
-    def send_update_secret(self, frame: bytes) -> None:
-        """Queue an encoded Connection.UpdateSecret: sent once the ones before it are answered
-        (the reply names no request, so one at a time)."""
-        self._secret_queue.append(frame)
+    def send_update_secret(self, frame: bytes, secret: str) -> None:
+        """Queue an encoded Connection.UpdateSecret carrying ``secret``: sent once the ones
+        before it are answered (the reply names no request, so one at a time)."""
+        self._secret_queue.append((frame, secret))
         if len(self._secret_queue) == 1:
             self._output.write(frame, 1)
 
@@ -140,7 +141,9 @@ class ChannelZero:
         conn.server_properties = method.server_properties or {}
         params = conn.params
         credentials = params.credentials
-        mechanism, response = credentials.response_for(method)
+        recoverer = conn.recoverer  # with recovery on, a refreshed secret replaces the password
+        login = credentials if recoverer is None else recoverer.login.for_login(credentials)
+        mechanism, response = login.response_for(method)
         if mechanism is None:
             needed = getattr(credentials, 'TYPE', type(credentials).__name__)
             LOGGER.warning('Broker offers SASL %r, credentials need %s', method.mechanisms, needed)
@@ -218,7 +221,10 @@ class ChannelZero:
                 COMMAND_INVALID, 'COMMAND_INVALID - Connection.UpdateSecretOk without a request'
             )
             return
-        queue.popleft()
-        self._conn.events.append(events.RpcReply(0, method))
+        _frame, secret = queue.popleft()
+        conn = self._conn
+        if conn.recoverer is not None:
+            conn.recoverer.login.accepted(conn.params.credentials, secret)
+        conn.events.append(events.RpcReply(0, method))
         if queue:
-            self._output.write(queue[0], 1)
+            self._output.write(queue[0][0], 1)

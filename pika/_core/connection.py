@@ -460,7 +460,7 @@ class ConnectionCore:
         data = encode_method(0, spec.Connection.UpdateSecret(new_secret=new_secret, reason=reason))
         if len(data) - FRAME_OVERHEAD > self.output.max_payload:
             raise frame_too_large('Connection.UpdateSecret', len(data), self.frame_max)
-        self._channel_zero.send_update_secret(data)
+        self._channel_zero.send_update_secret(data, new_secret)
 
     # ----------------------------------------------------------------- used by the parts
 
@@ -523,6 +523,8 @@ class ConnectionCore:
         if how is _CI.INTERRUPT and recoverer is not None:
             self.events.append(recoverer.interrupt(error))
             return
+        if recoverer is not None:
+            recoverer.login.forget()  # finished for good: keep no refreshed secret
         channels = list(self.channels.values())
         self.channels.clear()
         for channel in channels:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from pika import exceptions, spec
 from pika._core import events
 from pika._core.channel import ChannelCore
+from pika._core.refreshed_login import RefreshedLogin
 from pika._core.states import ChannelState, ConnectionState
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class Recoverer:
         self.policy = policy
         #: what the connection declared and must restore (:class:`RecoveryRecord`)
         self.record: RecoveryRecord = policy.new_record()
+        #: the last secret the broker accepted (``update_secret``): the reconnects log in with
+        #: it instead of the parameters' password, which may be an expired token
+        self.login: RefreshedLogin = RefreshedLogin()
         #: True from an interruption until ConnectionRecovered (or give_up)
         self.active: bool = False
         #: the connection was opened once: later losses are recovery cases

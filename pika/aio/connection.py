@@ -657,6 +657,14 @@ class Connection:
         for channel in list(self._channels.values()):
             channel.on_closed(error)
         self._channels.clear()
+        self._fail_waits(error)
+        self._report_closed(error)
+        self._stop_io()
+        self._notify(self._on_close, error)
+
+    def _fail_waits(self, error: BaseException) -> None:
+        """Fail the handshake, update_secret calls and every wait on the connection's state
+        with ``error``: none of them can be answered any more."""
         opening, self._opening = self._opening, None
         if opening is not None:
             opening.fail(error)
@@ -668,10 +676,18 @@ class Connection:
                 if not waiter.done():
                     waiter.set_exception(error)
             waiters.clear()
+
+    def _report_closed(self, error: BaseException) -> None:
+        """Hand ``error`` to every :meth:`wait_closed` (and :meth:`close`): for them it is
+        the result they waited for, not a failure."""
         closed, self._closed_waiters = self._closed_waiters, []
         for waiter in closed:
             if not waiter.done():
                 waiter.set_result(error)
+
+    def _stop_io(self) -> None:
+        """Stop the timer task and close the transport, after writing what the core still
+        has to send (a Connection.Close or CloseOk)."""
         if self._timer_task is not None:
             self._timer_task.cancel()
             self._timer_task = None
@@ -680,7 +696,6 @@ class Connection:
             if self.core.has_output():
                 transport.write(self.core.data_to_send())
             transport.close()
-        self._notify(self._on_close, error)
 
     def _shut_down(self, error: exceptions.AMQPError) -> None:
         """Give up on the stream at once (a wait expired or the caller was cancelled)."""

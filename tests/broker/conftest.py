@@ -1,4 +1,5 @@
-"""Fixtures shared by the broker tests: the blocking adapter's connection and queue, and the
+"""Fixtures shared by the broker tests: the blocking adapter's connection and queue, a
+:class:`TcpProxy` in front of the shared broker (to pause or cut our own connections), and the
 private TLS node with its certificates (module scope: started only when a test asks for it).
 
 A test file may still define its own ``conn`` or ``queue`` (pytest prefers the nearer one), as
@@ -13,6 +14,7 @@ import pytest
 
 from pika.adapters.blocking_connection import BlockingConnection
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
+from tests.helpers.tcp_proxy import TcpProxy
 from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
 
 if TYPE_CHECKING:
@@ -39,6 +41,15 @@ def queue(conn: BlockingConnection, unique_name: str) -> Iterator[str]:
         cleanup = conn.channel()
         cleanup.queue_delete(unique_name)
         cleanup.close()
+
+
+@pytest.fixture
+def proxy(broker_params: Any) -> Iterator[TcpProxy]:
+    """A :class:`TcpProxy` to the shared broker, closed (its connections cut) after the test:
+    connect through ``proxy.host``/``proxy.port``, then ``pause()``, ``resume()`` or
+    ``close_all()`` to hurt only the test's own connections."""
+    with TcpProxy(broker_params.host, broker_params.port) as tcp_proxy:
+        yield tcp_proxy
 
 
 @pytest.fixture(scope='module')

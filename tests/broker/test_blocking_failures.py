@@ -14,22 +14,14 @@ import pytest
 import pika
 from pika import exceptions
 from pika.adapters.blocking_connection import BlockingConnection
-from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.helpers.private_broker import PrivateBroker
+    from tests.helpers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.broker
 
 HEARTBEAT = 2
-
-
-@pytest.fixture
-def proxy(broker_params: Any) -> Iterator[TcpProxy]:
-    with TcpProxy(broker_params.host, broker_params.port) as tcp_proxy:
-        yield tcp_proxy
 
 
 def _via(proxy: TcpProxy, **overrides: Any) -> pika.ConnectionParameters:

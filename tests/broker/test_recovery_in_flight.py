@@ -22,18 +22,11 @@ import pytest
 import pika
 from pika import exceptions
 from tests.helpers.loop_drivers import driver_factories
-from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from tests.helpers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def proxy(broker_params: Any) -> Iterator[TcpProxy]:
-    with TcpProxy(broker_params.host, broker_params.port) as tcp_proxy:
-        yield tcp_proxy
 
 
 def _policy(recovered: list[Any]) -> pika.Recovery:
@@ -44,6 +37,14 @@ def _policy(recovered: list[Any]) -> pika.Recovery:
         max_duration=30,
         on_recovered=lambda conn, params: recovered.append(conn),
     )
+
+
+def _wait_recovered(connection: pika.BlockingConnection, recovered: list[Any]) -> None:
+    """Run ``connection`` until its recovery reported (30 s at most)."""
+    end = time.monotonic() + 30
+    while not recovered and time.monotonic() < end:
+        connection.process_data_events(0.05)
+    assert recovered == [connection]
 
 
 def _publish(broker_params: Any, queue: str, body: bytes) -> None:
@@ -137,10 +138,7 @@ def test_blocking_consume_in_flight_raises_and_is_not_restored(
         took = time.monotonic() - started
         cutter.join(5)
         assert channel.consumer_tags == []
-        end = time.monotonic() + 30
-        while not recovered and time.monotonic() < end:
-            connection.process_data_events(0.05)
-        assert recovered == [connection]
+        _wait_recovered(connection, recovered)
         _publish(broker_params, queue, b'not for the dead consumer')
         connection.process_data_events(0.5)
         assert got == [] and channel.consumer_tags == []
@@ -151,13 +149,6 @@ def test_blocking_consume_in_flight_raises_and_is_not_restored(
     finally:
         proxy.resume()
         connection.close()
-
-
-def _wait_recovered(connection: pika.BlockingConnection, recovered: list[Any]) -> None:
-    end = time.monotonic() + 30
-    while not recovered and time.monotonic() < end:
-        connection.process_data_events(0.05)
-    assert recovered == [connection]
 
 
 def test_blocking_commit_in_flight_closes_the_channel_with_the_reason(

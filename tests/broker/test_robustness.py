@@ -19,23 +19,15 @@ import pika
 from pika import exceptions, spec
 from pika.adapters.blocking_connection import BlockingConnection
 from pika.adapters.select_connection import SelectConnection
-from tests.helpers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.helpers.private_broker import PrivateBroker
+    from tests.helpers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.broker
 
 BOUND = 1.0  # rpc_timeout used by the bounded-wait tests
 SLACK = 4.0  # what "promptly" allows beyond a bound on a loaded machine
-
-
-@pytest.fixture
-def proxy(broker_params: Any) -> Iterator[TcpProxy]:
-    with TcpProxy(broker_params.host, broker_params.port) as tcp_proxy:
-        yield tcp_proxy
 
 
 def _via(proxy: TcpProxy, **overrides: Any) -> pika.ConnectionParameters:

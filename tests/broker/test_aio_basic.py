@@ -1,7 +1,7 @@
 """`pika.aio` against the real broker: connect, close, channels, every RPC and its errors.
 
-Each test runs its coroutine on a fresh loop (asyncio, and uvloop where parametrized), bounded
-by `tests.helpers.aio.run`.
+Each test runs its coroutine on a fresh loop (asyncio; asyncio, uvloop and trio where
+parametrized by `loop_kind`), bounded by `tests.helpers.aio.run`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import pika
 import pika.aio
 from pika import exceptions, spec
-from tests.helpers.aio import LOOP_KINDS, run
+from tests.helpers.aio import ALL_KINDS, run
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerAddress
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.broker
 
 
-@pytest.fixture(params=LOOP_KINDS)
+@pytest.fixture(params=ALL_KINDS)
 def loop_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

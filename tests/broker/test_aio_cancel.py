@@ -15,7 +15,7 @@ import pytest
 
 import pika.aio
 from pika import exceptions
-from tests.helpers.aio import LOOP_KINDS, run
+from tests.helpers.aio import LOOP_KINDS, run, wait_queue_state
 
 pytestmark = pytest.mark.broker
 
@@ -34,14 +34,6 @@ async def _sent_then_cancelled(awaitable: Any) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-
-
-async def _consumers_of(ch: pika.aio.Channel, queue: str, expected: int) -> None:
-    for _ in range(200):
-        if (await ch.queue_declare(queue, passive=True)).method.consumer_count == expected:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f'{queue} never had {expected} consumers')
 
 
 def test_cancelled_rpc_reply_is_discarded_in_order(
@@ -105,11 +97,8 @@ def test_cancelled_consume_start_leaves_no_consumer(amqp_url: str) -> None:
                     await messages.__anext__()
 
             await _sent_then_cancelled(enter())
-            await _consumers_of(ch, queue, 0)
-            for _ in range(100):  # its delivery, if any, was requeued
-                if (await ch.queue_declare(queue, passive=True)).method.message_count == 1:
-                    break
-                await asyncio.sleep(0.05)
+            # no consumer left, and its delivery, if any, was requeued
+            await wait_queue_state(ch, queue, messages=1, consumers=0)
             msg = await ch.basic_get(queue)
             assert msg is not None and msg.body == b'stays in the queue'
             await msg.ack()
@@ -169,9 +158,9 @@ def test_cancelled_consumer_exit_still_cancels(amqp_url: str) -> None:
             queue = (await ch.queue_declare('', exclusive=True)).method.queue
             consumer = ch.consume(queue, prefetch=5)
             await consumer.start()
-            await _consumers_of(ch, queue, 1)
+            await wait_queue_state(ch, queue, consumers=1)
             await _sent_then_cancelled(consumer.cancel())  # Basic.Cancel already went out
-            await _consumers_of(ch, queue, 0)
+            await wait_queue_state(ch, queue, consumers=0)
             await ch.basic_publish('', queue, b'x')
             assert (await ch.basic_get(queue)) is not None
 

@@ -1,9 +1,11 @@
 """`pika.aio` on trio (and, for the backend-neutral tests, asyncio and uvloop) against the real
-broker: connect and every RPC, 1,000 confirms in flight, consume with ``process()``, a
-cancellation at each await point, and ``trio.fail_after`` time-outs.
+broker: backend detection, connect failures, 1,000 confirms in flight, a cancellation at each
+await point, and ``trio.fail_after`` time-outs.
 
-The asyncio-only suites (test_aio_basic, _publish, _consume) cover asyncio and uvloop in
-depth; here the same behaviour is shown on trio, and the cancellation tests run on all three.
+The scenarios that need no library-specific call (connect and close, every RPC, consume with
+``process()``, the slow consumer's bounded memory) are parametrized by loop kind, trio
+included, in test_aio_basic and test_aio_consume; this file holds what is about trio itself
+and the cancellation tests that run on all three.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ import pika.aio
 from pika import exceptions
 from pika.aio.backend import AsyncioBackend, running_backend
 from pika.aio.trio_backend import TrioBackend
-from tests.broker import test_aio_basic as basic
-from tests.helpers.aio import ALL_KINDS, cancel_while_awaiting, gather, run, sleep
+from tests.helpers.aio import (
+    ALL_KINDS,
+    cancel_while_awaiting,
+    gather,
+    queue_state,
+    run,
+    wait_queue_state,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -28,22 +36,6 @@ pytestmark = pytest.mark.broker
 @pytest.fixture(params=ALL_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-async def _queue_depth(ch: pika.aio.Channel, queue: str) -> tuple[int, int]:
-    """(messages ready, consumers) of ``queue``."""
-    ok = await ch.queue_declare(queue, passive=True)
-    return ok.method.message_count, ok.method.consumer_count
-
-
-async def _wait_depth(ch: pika.aio.Channel, queue: str, messages: int, consumers: int) -> None:
-    """Poll until ``queue`` has ``messages`` ready and ``consumers`` (the broker applies a
-    requeue or a cancel shortly after it answered)."""
-    for _ in range(100):
-        if await _queue_depth(ch, queue) == (messages, consumers):
-            return
-        await sleep(0.05)
-    assert await _queue_depth(ch, queue) == (messages, consumers)
 
 
 def test_the_running_library_chooses_the_backend() -> None:
@@ -59,14 +51,6 @@ def test_the_running_library_chooses_the_backend() -> None:
         running_backend()
     with pytest.raises(RuntimeError, match=r'inside trio\.run'):
         TrioBackend()
-
-
-def test_connect_and_close_on_trio(amqp_url: str) -> None:
-    basic.test_connect_with_url_and_close('trio', amqp_url)
-
-
-def test_every_rpc_on_trio(amqp_url: str, unique_name: str) -> None:
-    basic.test_every_rpc('trio', amqp_url, unique_name)
 
 
 def test_connect_failures_on_trio() -> None:
@@ -91,38 +75,7 @@ def test_confirms_with_1000_in_flight_on_trio(amqp_url: str) -> None:
             ch.confirm_window = 1000
             results = await gather(*(ch.basic_publish('', queue, b'%d' % n) for n in range(1000)))
             assert results == [None] * 1000
-            assert await _queue_depth(ch, queue) == (1000, 0)
-
-    run('trio', main)
-
-
-def test_consume_with_process_on_trio(amqp_url: str) -> None:
-    """``process()`` acks a handled message and requeues one whose handler raised; the
-    requeued one comes back redelivered."""
-
-    async def main() -> None:
-        async with await pika.aio.connect(amqp_url) as conn, await conn.channel() as ch:
-            queue = (await ch.queue_declare('', exclusive=True)).method.queue
-            for n in range(20):
-                await ch.basic_publish('', queue, b'%d' % n)
-            handled: list[bytes] = []
-            failed_once = False
-            async with ch.consume(queue, prefetch=5) as messages:
-                async for msg in messages:
-                    try:
-                        async with msg.process(requeue_on_error=True):
-                            if msg.body == b'7' and not failed_once:
-                                failed_once = True
-                                raise ValueError('handler failed')
-                            handled.append(msg.body)
-                    except ValueError:
-                        continue
-                    if msg.body == b'7':
-                        assert msg.redelivered
-                    if len(handled) == 20:
-                        break
-            assert sorted(handled, key=int) == [b'%d' % n for n in range(20)]
-            await _wait_depth(ch, queue, 0, 0)
+            assert await queue_state(ch, queue) == (1000, 0)
 
     run('trio', main)
 
@@ -183,9 +136,9 @@ def test_cancelled_confirm_wait_and_basic_get(kind: str, amqp_url: str) -> None:
             await ch.confirm_delivery()
             assert await cancel_while_awaiting(lambda: ch.basic_publish('', queue, b'first'))
             await ch.basic_publish('', queue, b'second')
-            assert await _queue_depth(ch, queue) == (2, 0)
+            assert await queue_state(ch, queue) == (2, 0)
             assert await cancel_while_awaiting(lambda: ch.basic_get(queue))
-            await _wait_depth(ch, queue, 2, 0)
+            await wait_queue_state(ch, queue, 2, 0)
             bodies = []
             for _ in range(2):
                 msg = await ch.basic_get(queue)
@@ -210,45 +163,13 @@ def test_cancelled_next_message_and_consume_start(kind: str, amqp_url: str) -> N
                 msg = await messages.__anext__()
                 assert msg.body == b'kept'
                 await msg.ack()
-            await _wait_depth(ch, queue, 0, 0)
+            await wait_queue_state(ch, queue, 0, 0)
 
             async def start() -> None:
                 await ch.consume(queue).start()
 
             assert await cancel_while_awaiting(start)
-            await _wait_depth(ch, queue, 0, 0)
+            await wait_queue_state(ch, queue, 0, 0)
             assert ch.is_open
 
     run(kind, main)
-
-
-def test_slow_consumer_keeps_memory_bounded_on_trio(broker_address: Any) -> None:
-    """Reading pauses above delivery_backlog_high on trio too (the transport's pause_reading),
-    and replies still come while it is paused."""
-    body = b'z' * 10_000
-    count = 500
-
-    async def main() -> None:
-        params = pika.ConnectionParameters(host=broker_address.host, port=broker_address.port)
-        params.delivery_backlog_high = 1 << 20
-        params.delivery_backlog_low = 1 << 19
-        async with await pika.aio.connect(params) as conn, await conn.channel() as ch:
-            queue = (await ch.queue_declare('', exclusive=True)).method.queue
-            await ch.confirm_delivery()
-            await gather(*(ch.basic_publish('', queue, body) for _ in range(count)))
-            got = 0
-            async with ch.consume(queue, auto_ack=True) as messages:
-                async for _msg in messages:
-                    got += 1
-                    if got == 1:
-                        await trio.sleep(1.0)  # slow: the broker keeps sending
-                        assert conn.reading_paused
-                        held = messages.buffered * (len(body) + 1024)
-                        assert held <= (1 << 20) + 4 * 256 * 1024, messages.buffered
-                        ok = await ch.queue_declare(queue, passive=True)  # replies still come
-                        assert ok.method.queue == queue
-                    if got == count:
-                        break
-            assert got == count
-
-    run('trio', main)

@@ -4,10 +4,12 @@ time."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
+
+    import pika.aio
 
 T = TypeVar('T')
 
@@ -135,3 +137,36 @@ async def in_thread(function: Callable[[], T]) -> T:
 
         return await trio.to_thread.run_sync(function)
     return await asyncio.to_thread(function)
+
+
+# -- the broker's view of a queue, for any backend -------------------------------------------
+
+
+async def queue_state(ch: pika.aio.Channel, queue: str) -> tuple[int, int]:
+    """(messages ready, consumers) of ``queue``, from a passive declare."""
+    ok = await ch.queue_declare(queue, passive=True)
+    return ok.method.message_count, ok.method.consumer_count
+
+
+async def wait_queue_state(
+    ch: pika.aio.Channel,
+    queue: str,
+    messages: Optional[int] = None,
+    consumers: Optional[int] = None,
+    timeout: float = 10.0,
+) -> None:
+    """Poll until ``queue`` has ``messages`` ready and ``consumers`` consumers (None: either
+    count will do): the broker applies a requeue, a cancel or a consumer's exit shortly after
+    it answered, so the counts are awaited, not read once. Fails after ``timeout`` seconds
+    with the last counts seen."""
+    interval = 0.05
+    state = (-1, -1)
+    for _ in range(max(1, int(timeout / interval))):
+        state = await queue_state(ch, queue)
+        if messages in (None, state[0]) and consumers in (None, state[1]):
+            return
+        await sleep(interval)
+    raise AssertionError(
+        f'{queue} holds {state[0]} messages and {state[1]} consumers, '
+        f'not {messages} and {consumers}'
+    )

@@ -276,7 +276,7 @@ _EXCHANGE_LENGTH_AT = DELIVER_FIXED.size - 1
 # ``bench/offline.py --instructions deliveries deliveries_props`` (callgrind, instructions per
 # set of a 200-set read, CPython 3.11): 12,147 / 21,370 split out against 12,138 / 19,782 as
 # written here; before this rework 12,795 / 20,273 (and 12,382 / 19,841 before issue 16).
-def decode_deliveries(  # noqa: C901, RUF100 (RUF100: until C90 is enabled in pyproject.toml)
+def decode_deliveries(  # noqa: C901 (bench/offline.py --instructions deliveries, see above)
     buf: Union[bytes, bytearray],
     offset: int,
     frame_max: Optional[int],

@@ -70,6 +70,9 @@ class GeventServices:
         """
         require_callable('callback', callback)
         self._check_open()
+        # libev measures a timer from the loop's cached time, which is only refreshed when the
+        # loop runs: after a hub has sat idle for minutes, an unrefreshed timer fires at once.
+        self.loop.update_now()
         timer = self.loop.timer(max(0.0, delay))
         self._timers.add(timer)
         timer.start(self._fire, timer, callback)

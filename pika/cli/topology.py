@@ -106,14 +106,22 @@ def declare_exchange(args: argparse.Namespace) -> int:
 
 def declare_binding(args: argparse.Namespace) -> int:
     """``pika declare binding SOURCE DESTINATION``."""
+    return _change_binding(args, bind=True)
+
+
+def _change_binding(args: argparse.Namespace, *, bind: bool) -> int:
+    """Bind (``bind``) or unbind ``args.destination`` (a queue, or an exchange with
+    ``--to-exchange``) to ``args.source``: the one job behind ``declare`` and ``delete binding``."""
     arguments = common.parse_pairs(args.argument, '--argument') or None
 
     def job(channel: BlockingChannel) -> str:
+        change: Callable[..., object]
         if args.to_exchange:
-            channel.exchange_bind(args.destination, args.source, args.routing_key, arguments)
+            change = channel.exchange_bind if bind else channel.exchange_unbind
         else:
-            channel.queue_bind(args.destination, args.source, args.routing_key, arguments)
-        return f'bound {_binding_text(args)}'
+            change = channel.queue_bind if bind else channel.queue_unbind
+        change(args.destination, args.source, args.routing_key, arguments)
+        return f'{"bound" if bind else "unbound"} {_binding_text(args)}'
 
     return with_channel(args, job)
 
@@ -148,16 +156,7 @@ def delete_exchange(args: argparse.Namespace) -> int:
 
 def delete_binding(args: argparse.Namespace) -> int:
     """``pika delete binding SOURCE DESTINATION``."""
-    arguments = common.parse_pairs(args.argument, '--argument') or None
-
-    def job(channel: BlockingChannel) -> str:
-        if args.to_exchange:
-            channel.exchange_unbind(args.destination, args.source, args.routing_key, arguments)
-        else:
-            channel.queue_unbind(args.destination, args.source, args.routing_key, arguments)
-        return f'unbound {_binding_text(args)}'
-
-    return with_channel(args, job)
+    return _change_binding(args, bind=False)
 
 
 def purge(args: argparse.Namespace) -> int:

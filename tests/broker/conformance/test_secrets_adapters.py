@@ -16,6 +16,8 @@ end. The BlockingConnection, which recovers automatically (issue 15), also runs 
 connection loss with recovery (``rabbitmqctl close_connection``), and a recovery that gives up
 (the user's password changed on the broker), with the hooks' arguments scanned too; so do the
 callback adapters that recover (those of ``tests/broker/test_callback_recovery.py``).
+``pika.aio`` (issue 17) runs through the same steps on asyncio and trio: login, update_secret,
+loss, failed login, TLS failure, recovery and a recovery that gives up, and ``erase_on_connect``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import pika
+import pika.aio
 from pika import exceptions
+from tests.helpers.aio import in_thread, run, sleep
 from tests.helpers.loop_drivers import (
     TwistedDriver,
     driver_factories,
@@ -601,6 +605,124 @@ def test_no_secret_leaks_callback_recovery(adapter: str, node: PrivateBroker, le
     assert any('recovered' in text for text in messages), messages
     assert any('failed' in text for text in messages), messages
     leaks.assert_clean()
+
+
+# -- pika.aio ------------------------------------------------------------------------------------
+
+
+async def aio_login_update_and_lose(node: PrivateBroker, leaks: Leaks) -> None:
+    """Log in through a proxy from a URL, publish with confirms, rotate the secret, drop the
+    socket: the connection ends with a StreamLostError."""
+    with TcpProxy(node.host, node.port) as proxy:
+        params = pika.URLParameters(login_url(proxy.host, proxy.port))
+        conn = await pika.aio.connect(params)
+        ch = await conn.channel()
+        await ch.confirm_delivery()
+        queue = (await ch.queue_declare('', exclusive=True)).method.queue
+        await ch.basic_publish('', queue, b'payload')
+        await conn.update_secret(TOKEN, 'token rotated')
+        leaks.objects += [conn, ch, params, params.credentials]
+        proxy.close_all()
+        lost = await conn.wait_closed(timeout=15.0)
+    assert isinstance(lost, exceptions.StreamLostError), repr(lost)
+    leaks.errors.append(lost)
+    leaks.objects += [conn, ch]
+
+
+async def aio_refused(node: PrivateBroker, files: TlsFiles, leaks: Leaks) -> None:
+    """A wrong password, then a certificate that does not name the server."""
+    try:
+        await pika.aio.connect(login_url(node.host, node.port, WRONG_PASSWORD))
+    except exceptions.ProbableAuthenticationError as refused:
+        leaks.errors.append(refused)
+    else:
+        raise AssertionError('a wrong password was accepted')
+    try:
+        await pika.aio.connect(tls_url(node, files))
+    except exceptions.AMQPConnectionError as tls:
+        assert 'Hostname mismatch' in str(tls), repr(tls)
+        leaks.errors.append(tls)
+    else:
+        raise AssertionError('a certificate naming another server was accepted')
+
+
+async def aio_recover_then_give_up(node: PrivateBroker, leaks: Leaks) -> RecoveryHooks:
+    """:func:`recover_then_give_up` on ``pika.aio``: the broker closes the connection, which
+    recovers (its consumer gets a message published afterwards); then the user's password
+    changes, the connection is closed again and recovery gives up."""
+    hooks = RecoveryHooks()
+    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
+    params = pika.URLParameters(
+        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
+    )
+    assert params.recovery is not None and params.credentials.password == PASSWORD
+    params.recovery = hooks.policy(params.recovery)
+    conn = await pika.aio.connect(params)
+    ch = await conn.channel()
+    queue = (await ch.queue_declare(f'secrets-recovery-{_random()}', exclusive=True)).method.queue
+    leaks.objects += [conn, ch, params, params.credentials, params.recovery]
+    async with ch.consume(queue, auto_ack=True) as messages:
+        await in_thread(lambda: node.rabbitmqctl('close_all_connections', 'recovery test'))
+        end = time.monotonic() + 30.0
+        while not hooks.recovered and time.monotonic() < end:
+            await sleep(0.05)
+        assert hooks.recovered, ('not recovered', hooks.given_up)
+        await ch.basic_publish('', queue, b'after')
+        async for msg in messages:
+            assert msg.body == b'after'
+            break
+    leaks.objects += [conn, ch, *hooks.attempted, *hooks.recovered]
+
+    await in_thread(lambda: node.rabbitmqctl('change_password', USER, f'Ch{_random()}'))
+    try:
+        await in_thread(lambda: node.rabbitmqctl('close_all_connections', 'recovery test'))
+        cause = await conn.wait_closed(timeout=60.0)
+    finally:
+        await in_thread(lambda: node.rabbitmqctl('change_password', USER, PASSWORD))
+    assert len(hooks.given_up) == 1 and len(hooks.recovered) == 1
+    assert 'gave up after 3 connection attempts' in str(hooks.given_up[0])
+    assert isinstance(hooks.given_up[0].__cause__, exceptions.ProbableAuthenticationError)
+    assert not conn.is_open
+    leaks.errors += [cause, *hooks.scanned()]
+    leaks.objects += [conn, ch, params, *hooks.attempted]
+    return hooks
+
+
+@pytest.mark.parametrize('kind', ['asyncio', 'trio'])
+def test_no_secret_leaks_aio(
+    kind: str, node: PrivateBroker, tls_files: TlsFiles, leaks: Leaks
+) -> None:
+    async def main() -> RecoveryHooks:
+        await aio_login_update_and_lose(node, leaks)
+        await aio_refused(node, tls_files, leaks)
+        return await aio_recover_then_give_up(node, leaks)
+
+    hooks = run(kind, main, timeout=150.0)
+    parse_errors(leaks, node.host, node.port)
+    messages = [record.getMessage() for record in leaks.handler.records]
+    assert any('recovered' in text for text in messages), messages
+    assert len(hooks.attempted) >= 4  # one to recover, three before giving up
+    leaks.assert_clean()
+
+
+@pytest.mark.parametrize('kind', ['asyncio', 'trio'])
+def test_erase_on_connect_leaves_no_copy_aio(kind: str, node: PrivateBroker) -> None:
+    """A pika.aio connection with ``erase_on_connect`` keeps no copy of the password, nor of a
+    rotated token once the broker took it."""
+    credentials = pika.PlainCredentials(USER, PASSWORD, erase_on_connect=True)
+    params = pika.ConnectionParameters(node.host, node.port, credentials=credentials, heartbeat=0)
+
+    async def main() -> None:
+        async with await pika.aio.connect(params) as conn:
+            ch = await conn.channel()
+            await ch.queue_declare('', exclusive=True)
+            assert credentials.username is None and credentials.password is None
+            assert reachable_secrets(conn) == []
+            assert reachable_secrets(params) == []
+            await conn.update_secret(TOKEN, 'token rotated')
+            assert reachable_secrets(conn, TOKEN) == []
+
+    run(kind, main)
 
 
 def test_erase_on_connect_leaves_no_copy_blocking(node: PrivateBroker) -> None:

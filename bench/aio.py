@@ -17,12 +17,21 @@ Scenarios (100-byte bodies): ``publish`` (no confirms), ``consume`` (ack each, p
 against the raw-socket ceiling). Reported: msgs/s, client CPU us/msg (process CPU time), and
 the issue's targets as ratios (never asserted).
 
-``--quick`` is the CI smoke: our client on asyncio and trio only, small counts, one run.
+Two references for ``rpc``: ``raw`` is the ceiling of the issue's target (a blocking socket
+that sends the request and blocks in ``recv``); ``raw-asyncio`` (and ``raw-uvloop`` when uvloop
+is installed) is the floor of any asyncio client: the same request written through an asyncio
+transport and awaited on a future its protocol settles, so the same two loop turns per round
+trip as every asyncio client (the read callback, then the task's wake-up). They measure ``rpc``
+only; ours is compared against both.
+
+``--quick`` is the CI smoke: our client on asyncio and trio (and the asyncio floor), small
+counts, one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -43,9 +52,13 @@ import raw_ceiling  # noqa: E402  (stdlib-only helper living next to this script
 REF_VENV = BENCH_DIR / '.venv-aio-ref'
 REF_REQUIREMENTS = ['aio-pika==10.2.1', 'aiormq==7.2.4']
 STAMP = 'installed-requirements.txt'
-CLIENTS = ('ours', 'ours-uvloop', 'ours-trio', 'aio-pika', 'aiormq', 'raw')
+HAVE_UVLOOP = importlib.util.find_spec('uvloop') is not None
+FLOOR_CLIENTS = ('raw-asyncio', 'raw-uvloop') if HAVE_UVLOOP else ('raw-asyncio',)
+CLIENTS = ('ours', 'ours-uvloop', 'ours-trio', 'aio-pika', 'aiormq', 'raw', *FLOOR_CLIENTS)
 REF_CLIENTS = ('aio-pika', 'aiormq')
-QUICK_CLIENTS = ('ours', 'ours-trio')
+#: clients that measure only these scenarios (the others are skipped for them)
+ONLY = {client: ('rpc',) for client in FLOOR_CLIENTS}
+QUICK_CLIENTS = ('ours', 'ours-trio', 'raw-asyncio')
 BODY_SIZE = 100
 # name: (full count, quick count)
 SCENARIOS = {
@@ -178,6 +191,11 @@ def targets(summary: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     if rpc is not None:
         verdict = 'met' if rpc <= RPC_TARGET else 'MISSED'
         out.append(f'rpc: p50 {rpc:.2f}x the raw ceiling (target <= 1.15x): {verdict}')
+    for ours, floor in (('ours', 'raw-asyncio'), ('ours-uvloop', 'raw-uvloop')):
+        ratio = _ratio(get('rpc', ours, 'p50_us'), get('rpc', floor, 'p50_us'))
+        if ratio is not None:
+            out.append(f'rpc: {ours} p50 {ratio:.2f}x the {floor} floor (no target; the same '
+                       'two loop turns per round trip)')  # fmt: skip
     return out
 
 
@@ -186,7 +204,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true', help='CI smoke: ours only, small counts')
     parser.add_argument('--runs', type=int, default=None, help='interleaved runs (default 5)')
     parser.add_argument('--scale', type=float, default=1.0, help='multiply the message counts')
-    parser.add_argument('--clients', nargs='+', choices=CLIENTS, default=None)
+    floors = ', '.join(FLOOR_CLIENTS)
+    parser.add_argument(
+        '--clients', nargs='+', choices=CLIENTS, default=None,
+        help=f'default: all ({floors}: rpc only)',
+    )  # fmt: skip
     parser.add_argument('--scenarios', nargs='+', choices=list(SCENARIOS), default=None)
     parser.add_argument('--json', type=Path, default=None, help='also write the rows here')
     return parser.parse_args(argv)
@@ -207,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             count = max(1, int(SCENARIOS[scenario][1 if args.quick else 0] * args.scale))
             shift = run % len(clients)
             for client in clients[shift:] + clients[:shift]:
+                if scenario not in ONLY.get(client, SCENARIOS):
+                    continue
                 row = measure(client, scenario, count)
                 rows.append(row)
                 if not row.get('ok'):

@@ -1,8 +1,9 @@
 """One measurement of an async client, in its own process: ``python aio_scenarios.py '<job>'``.
 
 Runs under our interpreter (clients ``ours``, ``ours-uvloop``, ``ours-trio``: `pika.aio` on
-asyncio, uvloop or trio), under ``bench/.venv-aio-ref`` (``aio-pika``, ``aiormq``), or either
-(``raw``: the raw-socket ceiling of ``raw_ceiling.py``). It imports only the client it
+asyncio, uvloop or trio; ``raw-asyncio``, ``raw-uvloop``: the asyncio floor, ``rpc`` only),
+under ``bench/.venv-aio-ref`` (``aio-pika``, ``aiormq``), or either (``raw``: the raw-socket
+ceiling of ``raw_ceiling.py``). It imports only the client it
 measures, so aio-pika never shares a process with our code. Prints one JSON line (the protocol
 of ``raw_ceiling.run_job_main``): ``count``, ``elapsed`` and ``cpu`` (process CPU seconds) of
 the timed section, plus ``p50_us`` for ``rpc``.
@@ -17,10 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import struct
 import time
 from typing import Any, Callable
 
-from raw_ceiling import Meter, RawConnection, declare_frame, run_job_main, run_raw
+from raw_ceiling import (
+    FRAME_METHOD,
+    Meter,
+    RawConnection,
+    declare_frame,
+    method,
+    run_job_main,
+    run_raw,
+    shortstr,
+)
 
 URL = 'amqp://guest:guest@127.0.0.1:5672/%2F'
 PREFETCH = 1000
@@ -247,6 +258,77 @@ def raw(job: dict[str, Any]) -> dict[str, Any]:
     return _rpc_result(meter, latencies)
 
 
+_HEAD = struct.Struct('>BHI')  # frame type, channel, payload size
+_CLOSES = (b'\x00\x0a\x00\x32', b'\x00\x14\x00\x28')  # Connection.Close, Channel.Close
+
+
+class _FloorProtocol(asyncio.Protocol):
+    """The least an asyncio client can do per round trip: buffer what arrives, cut it into
+    frames, and set the waiting future's result when the awaited method comes."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.wanted = b''
+        self.waiter: Any = None
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        while len(buf) >= 7:
+            end = _HEAD.unpack_from(buf)[2] + 8
+            if len(buf) < end:
+                return
+            ident = bytes(buf[7:11]) if buf[0] == FRAME_METHOD else b''
+            del buf[:end]
+            waiter = self.waiter
+            if ident == self.wanted and waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            elif ident in _CLOSES:
+                self.connection_lost(ConnectionError('closed by the broker'))
+
+    def connection_lost(self, exc: Any) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError('connection lost'))
+
+
+async def raw_asyncio(job: dict[str, Any]) -> dict[str, Any]:
+    """The asyncio floor of ``rpc``: the raw client's request written through an asyncio
+    transport, its reply awaited on a future that ``data_received`` settles. What any client
+    on this loop pays per round trip (two loop turns: the read, then the task's wake-up); the
+    handshake is the raw client's, on the blocking socket handed over afterwards."""
+    if job['scenario'] != 'rpc':
+        raise ValueError('raw-asyncio measures rpc only')
+    loop = asyncio.get_running_loop()
+    conn = RawConnection()
+    transport, proto = await loop.create_connection(_FloorProtocol, sock=conn.sock)
+
+    async def call(request: bytes, class_id: int, method_id: int) -> None:
+        proto.wanted = struct.pack('>HH', class_id, method_id)
+        proto.waiter = waiter = loop.create_future()
+        transport.write(request)
+        await waiter
+
+    request = declare_frame(job['queue'], passive=True)
+    latencies = []
+    clock = time.perf_counter
+    meter = Meter()
+    create_future, write = loop.create_future, transport.write
+    proto.wanted = struct.pack('>HH', 50, 11)  # Queue.DeclareOk
+    try:
+        meter.start()
+        for _ in range(job['count']):
+            start = clock()
+            proto.waiter = waiter = create_future()
+            write(request)
+            await waiter
+            latencies.append(clock() - start)
+        meter.stop()
+        await call(method(0, 10, 50, b'\x00\xc8' + shortstr('bye') + b'\x00' * 4), 10, 51)
+    finally:
+        transport.close()
+    return _rpc_result(meter, latencies)
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Measure ``job['scenario']`` with ``job['client']``."""
     client = job['client']
@@ -256,15 +338,18 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         import trio
 
         return trio.run(ours, job, True)  # type: ignore[no-any-return]
-    if client == 'ours-uvloop':
+    if client in ('ours-uvloop', 'raw-uvloop'):
         import uvloop
 
         loop = uvloop.new_event_loop()
         try:
-            return loop.run_until_complete(ours(job))
+            return loop.run_until_complete(
+                ours(job) if client == 'ours-uvloop' else raw_asyncio(job)
+            )
         finally:
             loop.close()
-    runners = {'ours': ours, 'aio-pika': aio_pika_client, 'aiormq': aiormq_client}
+    runners = {'ours': ours, 'raw-asyncio': raw_asyncio, 'aio-pika': aio_pika_client,
+               'aiormq': aiormq_client}  # fmt: skip
     return asyncio.run(runners[client](job))
 
 

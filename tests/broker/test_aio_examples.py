@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import pika
+from pika import exceptions
+from tests.helpers.aio import run
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 pytestmark = pytest.mark.broker
 
@@ -24,6 +32,89 @@ def _run(script: str, *args: str, timeout: float = 120) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def _load_example(script: str) -> ModuleType:
+    """Import an example as a module (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(Path(script).stem, EXAMPLES / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_starlette_publisher(amqp_url: str, unique_name: str) -> None:
+    """200 concurrent HTTP publishes: each 202 comes after the confirm, every message is in the
+    bound queue; an unroutable key and a too long one get their errors; shutdown closes."""
+    import httpx  # the dev extra's, as starlette is: the example's test needs no server
+
+    example = _load_example('aio_starlette_publisher.py')
+    app = example.create_app(amqp_url, 'amq.direct')
+    count = 200
+    with pika.BlockingConnection(pika.URLParameters(amqp_url)) as conn:
+        ch = conn.channel()
+        ch.queue_declare(unique_name)
+        ch.queue_bind(unique_name, 'amq.direct', unique_name)
+
+    async def main() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url='http://app') as client:
+            async with app.router.lifespan_context(app):
+                seen: dict[str, Any] = {'health': await client.get('/health')}
+                seen['sent'] = await asyncio.gather(*(
+                    client.post(f'/publish/{unique_name}', content=b'message %d' % i,
+                                headers={'content-type': 'text/plain'})
+                    for i in range(count)
+                ))  # fmt: skip
+                seen['unroutable'] = await client.post(f'/publish/{unique_name}.none', content=b'x')
+                seen['too_long'] = await client.post('/publish/' + 'k' * 256, content=b'x')
+            seen['health_after'] = await client.get('/health')
+        return seen
+
+    try:
+        seen = run('asyncio', main)
+        assert seen['health'].json() == {'status': 'ok'}
+        assert [r.status_code for r in seen['sent']] == [202] * count
+        assert seen['unroutable'].status_code == 500
+        assert seen['unroutable'].json()['type'] == 'UnroutableError'
+        assert seen['too_long'].status_code == 400
+        assert seen['health_after'].status_code == 503
+        conn_closed = app.state.publisher.connection
+        assert conn_closed.is_closed
+        assert isinstance(conn_closed.close_reason, exceptions.ConnectionClosedByClient)
+        with pika.BlockingConnection(pika.URLParameters(amqp_url)) as conn:
+            ch = conn.channel()
+            got = [ch.basic_get(unique_name, auto_ack=True) for _ in range(count + 1)]
+        assert got[-1] == (None, None, None)  # nothing else reached the queue
+        bodies = sorted(body or b'' for _, _, body in got[:-1])
+        assert bodies == sorted(b'message %d' % i for i in range(count))
+        kinds = {(p.content_type, p.delivery_mode) for _, p, _ in got[:-1] if p is not None}
+        assert kinds == {('text/plain', 2)}
+    finally:
+        with pika.BlockingConnection(pika.URLParameters(amqp_url)) as conn:
+            conn.channel().queue_delete(unique_name)
+
+
+def test_starlette_publisher_channel_lost(amqp_url: str, unique_name: str) -> None:
+    """A publish to a missing exchange: the broker closes the channel, the request gets 503 (not
+    a hang, not a 202) and /health turns 503."""
+    import httpx
+
+    example = _load_example('aio_starlette_publisher.py')
+    app = example.create_app(amqp_url, unique_name, confirm_timeout=5.0)
+
+    async def main() -> list[Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url='http://app') as client:
+            async with app.router.lifespan_context(app):
+                first = await client.post('/publish/key', content=b'x')
+                return [first, await client.post('/publish/key', content=b'y'),
+                        await client.get('/health')]  # fmt: skip
+
+    first, second, health = run('asyncio', main)
+    assert (first.status_code, first.json()['type']) == (503, 'ChannelClosedByBroker')
+    assert second.status_code == 503  # the channel stays closed: no reconnection here
+    assert health.status_code == 503
 
 
 def test_confirm_publisher_then_worker(amqp_url: str, unique_name: str) -> None:

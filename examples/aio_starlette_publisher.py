@@ -125,8 +125,8 @@ async def health(request: Request) -> JSONResponse:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """Open the connection before the first request, close it at shutdown."""
     publisher: Publisher = app.state.publisher
-    await publisher.open()
     try:
+        await publisher.open()  # inside: a channel that fails to open still closes the connection
         yield
     finally:
         await publisher.close()

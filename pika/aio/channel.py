@@ -709,8 +709,8 @@ class Channel:
         if opening is not None and opening.live:
             self._error_reported = True
             opening.fail(error)
-        if self._confirms is not None:
-            self._confirms.fail_all(error)
+        if self._confirms is not None and self._confirms.fail_all(error):
+            self._error_reported = True
         consumers = list(self._consumers.values())
         self._consumers.clear()
         for consumer in consumers:

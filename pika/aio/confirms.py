@@ -156,14 +156,19 @@ class Confirms:
                 self._wake_slots()
         return abandoned
 
-    def fail_all(self, error: BaseException) -> None:
-        """The channel closed: every wait fails with ``error``."""
+    def fail_all(self, error: BaseException) -> bool:
+        """The channel closed: every wait fails with ``error``. True when a waiter was there
+        to receive it (so the channel's next call need not raise it again)."""
+        told = False
         for entry in self._entries:
             if not entry[1].done():
                 entry[1].set_exception(error)
+                told = True
         self._entries.clear()
         self._returned.clear()
         for waiter in self.slot_waiters:
             if not waiter.done():
                 waiter.set_exception(error)
+                told = True
         self.slot_waiters.clear()
+        return told

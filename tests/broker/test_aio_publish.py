@@ -4,6 +4,7 @@ flight and a bounded window, nacks, returns, flow control and blocked-connection
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -123,6 +124,24 @@ def test_mandatory_unroutable_raises_or_reaches_the_return_callback(amqp_url: st
 
     run('asyncio', main)
     assert returned == [b'back']
+
+
+def test_confirm_wait_reports_the_channel_close_once(amqp_url: str) -> None:
+    """A confirm-mode publish the broker answers by closing the channel (no such exchange)
+    raises ChannelClosedByBroker; the next call raises ChannelWrongStateError, as after a
+    failed RPC, not the same close again."""
+
+    async def main() -> None:
+        async with await pika.aio.connect(amqp_url) as conn:
+            ch = await conn.channel()
+            await ch.confirm_delivery()
+            with pytest.raises(exceptions.ChannelClosedByBroker) as closed:
+                await ch.basic_publish(f'no-such-exchange-{uuid.uuid4().hex}', 'k', b'x')
+            assert closed.value.reply_code == 404
+            with pytest.raises(exceptions.ChannelWrongStateError):
+                await ch.basic_publish('', 'k', b'x')
+
+    run('asyncio', main)
 
 
 def test_publish_on_a_closed_channel_raises(amqp_url: str) -> None:

@@ -69,6 +69,22 @@ def erase_credentials_of(params_list: Sequence[Parameters]) -> None:
             credentials.erase_credentials()
 
 
+def parameters_list(parameters: Union[Parameters, Sequence[Parameters], None]) -> list[Parameters]:
+    """What a callback adapter's ``parameters`` argument may be, as a non-empty list: None
+    (localhost, guest), one ``Parameters``, or a list or tuple of them (the first is connected
+    first; a recovery may reconnect to any of them).
+
+    :raises TypeError: anything else, or an empty list
+    """
+    if parameters is None:
+        return [ConnectionParameters()]
+    if isinstance(parameters, Parameters):
+        return [parameters]
+    if isinstance(parameters, (list, tuple)) and parameters:
+        return list(parameters)
+    raise TypeError(f'parameters must be Parameters or a list of them: {parameters!r}')
+
+
 class Connection:
     """An AMQP connection with the pika callback API (both the 0.9 and the 1.x generation).
 

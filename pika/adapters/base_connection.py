@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from pika import exceptions
 from pika._api.args import require_callable
-from pika._parameters import ConnectionParameters, Parameters
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.reader import SocketReader
 from pika.adapters._io.send_queue import SendQueue
 from pika.adapters.utils import connection_workflow
 from pika.adapters.utils.nbio_interface import AbstractIOServices
-from pika.connection import Connection
+from pika.connection import Connection, parameters_list
 
 if TYPE_CHECKING:
     import socket
     from collections.abc import Sequence
 
+    from pika._parameters import Parameters
     from pika.adapters._io.services import IOServices
 
 LOGGER = logging.getLogger(__name__)
@@ -63,14 +63,7 @@ class BaseConnection(Connection):
         nbio: IOServices,
         internal_connection_workflow: bool = True,
     ) -> None:
-        if parameters is None:
-            param_list: list[Parameters] = [ConnectionParameters()]
-        elif isinstance(parameters, Parameters):
-            param_list = [parameters]
-        elif isinstance(parameters, (list, tuple)) and parameters:
-            param_list = list(parameters)
-        else:
-            raise TypeError(f'parameters must be Parameters or a list of them: {parameters!r}')
+        param_list = parameters_list(parameters)
         super().__init__(param_list[0], on_open_callback, on_open_error_callback, on_close_callback)
         self._all_params = param_list
         self._nbio = nbio

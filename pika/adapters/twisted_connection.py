@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from twisted.internet import interfaces, protocol
 from twisted.internet.error import ConnectionDone
@@ -35,10 +35,12 @@ from pika.adapters._twisted_channel import (
     ReceivedMessage,
     TwistedChannel,
 )
-from pika.connection import Connection
+from pika.connection import Connection, parameters_list
 from pika.exchange_type import ExchangeType as ExchangeType  # importable here, as in pika 1.x
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from twisted.python.failure import Failure
 
     from pika._parameters import Parameters
@@ -124,8 +126,13 @@ class _TwistedConnection(Connection):
     callbacks.
     """
 
-    def __init__(self, parameters: Optional[Parameters], reactor: Any) -> None:
-        super().__init__(parameters)
+    def __init__(
+        self, parameters: Union[Parameters, Sequence[Parameters], None], reactor: Any
+    ) -> None:
+        hosts = parameters_list(parameters)
+        super().__init__(hosts[0])
+        #: a recovery may reconnect to any of them (Twisted connected the first stream)
+        self._all_params = hosts
         self.ioloop = reactor
         self.transport: Any = None
         self._stack_timer: Any = None
@@ -263,13 +270,19 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
     from then on `closed` is a Deferred that fires with the close reason (an exception).
 
     :param parameters: connection parameters (host and port are the caller's business: connect
-        this protocol with `connectTCP`/`connectSSL` or an endpoint)
+        this protocol with `connectTCP`/`connectSSL` or an endpoint), or a list of them, the
+        node the protocol is connected to first: with ``recovery=`` a reconnect may go to any
+        of them (a cluster's nodes), over plain TCP
     :param custom_reactor: the reactor to use (default: the global one)
     """
 
     _impl: _TwistedConnection
 
-    def __init__(self, parameters: Optional[Parameters] = None, custom_reactor: Any = None):
+    def __init__(
+        self,
+        parameters: Union[Parameters, Sequence[Parameters], None] = None,
+        custom_reactor: Any = None,
+    ):
         reactor = custom_reactor if custom_reactor is not None else _default_reactor()
         super().__init__(_TwistedConnection(parameters, reactor))
 

@@ -1,6 +1,7 @@
 """Fixtures shared by the broker tests: the blocking adapter's connection and queue, a
-:class:`TcpProxy` in front of the shared broker (to pause or cut our own connections), and the
-private TLS node with its certificates (module scope: started only when a test asks for it).
+:class:`TcpProxy` in front of the shared broker (to pause or cut our own connections), the
+private TLS node with its certificates (module scope: started only when a test asks for it),
+and the failover scenarios' quorum queue on the private cluster.
 
 A test file may still define its own ``conn`` or ``queue`` (pytest prefers the nearer one), as
 the Twisted tests do.
@@ -13,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pika.adapters.blocking_connection import BlockingConnection
+from tests.helpers.failover import delete_queue
 from tests.helpers.private_broker import PrivateBroker, rabbitmq_available
 from tests.helpers.tcp_proxy import TcpProxy
 from tests.helpers.tls_certs import TlsFiles, make_tls_files, openssl_available
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.helpers.private_broker import PrivateCluster
 
 
 @pytest.fixture
@@ -41,6 +45,17 @@ def queue(conn: BlockingConnection, unique_name: str) -> Iterator[str]:
         cleanup = conn.channel()
         cleanup.queue_delete(unique_name)
         cleanup.close()
+
+
+@pytest.fixture
+def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[str]:
+    """A quorum queue led by node 2 (index 1), which the failover scenarios never hurt (so the
+    client's failover and the queue's leader election are tested apart); deleted after."""
+    leader = private_cluster.nodes[1]
+    private_cluster.declare_quorum_queue(unique_name, node=leader)
+    assert private_cluster.queue_leader(unique_name) is leader
+    yield unique_name
+    delete_queue(leader, unique_name)
 
 
 @pytest.fixture

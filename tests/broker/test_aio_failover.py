@@ -30,18 +30,15 @@ from pika import exceptions
 from tests.helpers.aio import gather, run, sleep
 from tests.helpers.failover import (
     FAILOVER_BOUND,
-    POLICY,
     SCENARIO_LIMIT,
     Hurt,
-    delete_queue,
+    cluster_parameters,
     drain,
     report,
 )
 from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.helpers.private_broker import PrivateCluster
 
 pytestmark = pytest.mark.private_cluster
@@ -57,16 +54,6 @@ AHEAD = 300
 BEFORE = AFTER = 200
 #: loop-stall probe period, seconds
 PROBE = 0.01
-
-
-@pytest.fixture
-def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[str]:
-    """A quorum queue led by node 2 (index 1), which the scenario never hurts; deleted after."""
-    leader = private_cluster.nodes[1]
-    private_cluster.declare_quorum_queue(unique_name, node=leader)
-    assert private_cluster.queue_leader(unique_name) is leader
-    yield unique_name
-    delete_queue(leader, unique_name)
 
 
 class Scenario:
@@ -162,14 +149,8 @@ def test_kill_the_node_of_a_publisher_and_a_consumer(
     seen: dict[str, Any] = {}
 
     async def main() -> None:
-        pub_params = private_cluster.connection_parameters(
-            recovery=scene.pub_seen.policy(**POLICY), heartbeat=10
-        )
-        con_params = private_cluster.connection_parameters(
-            recovery=scene.con_seen.policy(**POLICY), heartbeat=10
-        )
-        pub_conn = await pika.aio.connect(pub_params)
-        con_conn = await pika.aio.connect(con_params)
+        pub_conn = await pika.aio.connect(cluster_parameters(private_cluster, scene.pub_seen))
+        con_conn = await pika.aio.connect(cluster_parameters(private_cluster, scene.con_seen))
         try:
             await scenario(pub_conn, con_conn)
         finally:

@@ -23,10 +23,9 @@ import pika
 from pika import exceptions
 from tests.helpers.failover import (
     FAILOVER_BOUND,
-    POLICY,
     SCENARIO_LIMIT,
     Hurt,
-    delete_queue,
+    connect_first,
     drain,
     node_at,
     publish_confirmed,
@@ -35,8 +34,6 @@ from tests.helpers.failover import (
 from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.helpers.private_broker import PrivateBroker, PrivateCluster
 
 pytestmark = pytest.mark.private_cluster
@@ -49,24 +46,12 @@ def connected_node(cluster: PrivateCluster, connection: pika.BlockingConnection)
     return node_at(cluster, connection._pump.sock.getpeername()[1])  # type: ignore[union-attr]
 
 
-@pytest.fixture
-def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[str]:
-    """A quorum queue led by node 2 (index 1), which the scenarios never hurt; deleted after."""
-    leader = private_cluster.nodes[1]
-    private_cluster.declare_quorum_queue(unique_name, node=leader)
-    assert private_cluster.queue_leader(unique_name) is leader
-    yield unique_name
-    delete_queue(leader, unique_name)
-
-
 def test_kill_the_publishers_node_while_it_publishes(
     private_cluster: PrivateCluster, quorum_queue: str
 ) -> None:
     watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
-    connection = pika.BlockingConnection(params)
-    assert connected_node(private_cluster, connection) is first
+    connection = connect_first(private_cluster, watch)
     channel = connection.channel()
     channel.confirm_delivery()
     confirmed: list[bytes] = []
@@ -124,9 +109,7 @@ def test_kill_the_consumers_node_while_it_consumes(
     publish_confirmed(private_cluster.nodes[1], quorum_queue, bodies)
     watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
-    connection = pika.BlockingConnection(params)
-    assert connected_node(private_cluster, connection) is first
+    connection = connect_first(private_cluster, watch)
     channel = connection.channel()
     channel.basic_qos(prefetch_count=20)
     received: list[bytes] = []
@@ -178,9 +161,7 @@ def test_stop_and_start_the_node_of_a_publisher_and_consumer(
 ) -> None:
     watch = RecoveryWatch()
     first = private_cluster.nodes[0]
-    params = private_cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
-    connection = pika.BlockingConnection(params)
-    assert connected_node(private_cluster, connection) is first
+    connection = connect_first(private_cluster, watch)
     publisher = connection.channel()
     publisher.confirm_delivery()
     consumer = connection.channel()

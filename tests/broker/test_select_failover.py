@@ -35,10 +35,10 @@ from pika import exceptions
 from pika.adapters import select_connection
 from tests.helpers.failover import (
     FAILOVER_BOUND,
-    POLICY,
     SCENARIO_LIMIT,
     Hurt,
     Longest,
+    cluster_parameters,
     delete_queue,
     drain,
     node_at,
@@ -193,10 +193,7 @@ class Scene:
 
     def connect(self, observed: RecoveryWatch) -> Any:
         """A connection given every node (node 1 first), recovering as ``observed`` says."""
-        params = self.cluster.connection_parameters(
-            recovery=observed.policy(**POLICY), heartbeat=10
-        )
-        conn, closed = open_connection(self.driver, params)
+        conn, closed = open_connection(self.driver, cluster_parameters(self.cluster, observed))
         self.connections.append((conn, closed))
         assert conn.params.port == self.cluster.nodes[0].port
         return conn
@@ -445,7 +442,7 @@ def test_create_connection_reconnects_over_the_whole_list(
     node 1 drops every client connection (``close_all_connections``, no node restart), the
     connection comes back on another node of the list, not only on the one it first reached."""
     seen = RecoveryWatch()
-    params = private_cluster.connection_parameters(recovery=seen.policy(**POLICY), heartbeat=10)
+    params = cluster_parameters(private_cluster, seen)
     done: list[Any] = []
     select_connection.SelectConnection.create_connection(
         params, done.append, custom_ioloop=scene.driver.loop

@@ -36,19 +36,16 @@ from pika import exceptions, spec
 from pika.adapters.twisted_connection import TwistedProtocolConnection
 from tests.helpers.failover import (
     FAILOVER_BOUND,
-    POLICY,
     SCENARIO_LIMIT,
     Hurt,
     Longest,
-    delete_queue,
+    cluster_parameters,
     drain,
     report,
 )
 from tests.helpers.recovery_watch import RecoveryWatch, message_figures
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from twisted.internet import defer
 
     from pika.adapters.twisted_connection import TwistedChannel
@@ -85,16 +82,6 @@ def wait(d: defer.Deferred[Any], timeout: float = 30.0) -> Any:
     if isinstance(outcome[0], Failure):
         outcome[0].raiseException()
     return outcome[0]
-
-
-@pytest.fixture
-def quorum_queue(private_cluster: PrivateCluster, unique_name: str) -> Iterator[str]:
-    """A quorum queue led by node 2 (index 1), which the scenario never hurts; deleted after."""
-    leader = private_cluster.nodes[1]
-    private_cluster.declare_quorum_queue(unique_name, node=leader)
-    assert private_cluster.queue_leader(unique_name) is leader
-    yield unique_name
-    delete_queue(leader, unique_name)
 
 
 class Publisher:
@@ -216,9 +203,9 @@ class ReactorStall:
 
 def connect(cluster: PrivateCluster, watch: RecoveryWatch) -> TwistedProtocolConnection:
     """A protocol given every node's parameters, connected by Twisted to node 1."""
-    params = cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=10)
     first = cluster.nodes[0]
     creator: Any = protocol.ClientCreator  # untyped in Twisted
+    params = cluster_parameters(cluster, watch)
     connected = creator(_reactor, TwistedProtocolConnection, params).connectTCP(
         first.host, first.port
     )

@@ -12,7 +12,10 @@ so that the blocking and the callback scenarios report comparable figures:
   client's loop keeps running and detection is measured, not hidden behind the fault command;
 * :class:`Longest` keeps the longest duration of the calls it timed;
 * :func:`report` records one line per scenario with ``tests/helpers/recovery_figures.py``
-  (printed, and in the terminal summary).
+  (printed, and in the terminal summary);
+* :func:`cluster_parameters` is what every scenario's connection is given (every node, node 1
+  first, the scenarios' recovery policy), :func:`connect_first` the BlockingConnection made
+  with it, checked to start on node 1, the node the scenarios hurt.
 
 The bound the issue sets, "failover after a kill: at most 1 s plus the first back-off delay",
 is :data:`FAILOVER_BOUND` with the :data:`INITIAL_DELAY` every scenario's policy uses.
@@ -29,6 +32,7 @@ from tests.helpers.recovery_figures import record_figures
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker, PrivateCluster
+    from tests.helpers.recovery_watch import RecoveryWatch
 
 _monotonic = time.monotonic
 
@@ -40,6 +44,8 @@ FAILOVER_BOUND = 1.0 + INITIAL_DELAY
 SCENARIO_LIMIT = 90.0
 #: the recovery settings of every scenario: ``RecoveryWatch().policy(**POLICY)``
 POLICY: dict[str, Any] = {'initial_delay': INITIAL_DELAY, 'max_duration': SCENARIO_LIMIT}
+#: the heartbeat of every scenario's connection, seconds (a kill -9 is seen at once anyway)
+HEARTBEAT = 10
 
 
 class Hurt:
@@ -92,6 +98,21 @@ def report(name: str, figures: dict[str, Any]) -> str:
     """Record the figures of one scenario (``record_figures``: printed, and listed in the
     terminal summary); returns the line."""
     return record_figures('failover ' + name, figures)
+
+
+def cluster_parameters(
+    cluster: PrivateCluster, watch: RecoveryWatch
+) -> list[pika.ConnectionParameters]:
+    """Every node's parameters, node 1 first, with :data:`POLICY`'s recovery reporting to
+    ``watch`` and a :data:`HEARTBEAT`: a connection given them starts on node 1."""
+    return cluster.connection_parameters(recovery=watch.policy(**POLICY), heartbeat=HEARTBEAT)
+
+
+def connect_first(cluster: PrivateCluster, watch: RecoveryWatch) -> pika.BlockingConnection:
+    """A BlockingConnection given :func:`cluster_parameters`, checked to be on node 1."""
+    connection = pika.BlockingConnection(cluster_parameters(cluster, watch))
+    assert connection.params.port == cluster.nodes[0].port, connection.params.port
+    return connection
 
 
 def node_at(cluster: PrivateCluster, port: int) -> PrivateBroker:

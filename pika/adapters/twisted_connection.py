@@ -2,7 +2,9 @@
 
 Twisted owns the socket, so there is no `IOServices` here: the protocol feeds received bytes
 (`dataReceived`) into the transport-agnostic callback `Connection` and writes what it produces to
-`self.transport`; timers are `reactor.callLater`. That is all this module does. The Deferred API
+`self.transport`; timers are `reactor.callLater`. That is all this module does, but for a
+recovery's reconnect (`reactor.connectTCP` of its own), which runs the TLS of ``ssl_options``
+itself over the TCP stream (`pika.adapters._io.memory_tls`). The Deferred API
 (`ready`, `channel()`, `TwistedChannel`, `ClosableDeferredQueue`) lives in `_twisted_channel` and
 is re-exported here.
 
@@ -27,8 +29,10 @@ from twisted.internet.error import ConnectionDone
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from pika import exceptions
+from pika._reconnect import describe
 from pika.adapters._io import transport as _transport
 from pika.adapters._io.backlog import PAUSED_READ_INTERVAL, Backlog
+from pika.adapters._io.memory_tls import MemoryTLS
 from pika.adapters._twisted_channel import (
     ClosableDeferredQueue,
     DeferredConnectionAPI,
@@ -53,6 +57,9 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger(__name__)
+
+#: Seconds a reconnect's TCP connect (and TLS handshake) may take when ``socket_timeout`` is unset.
+_CONNECT_TIMEOUT = 30
 
 
 def _default_reactor() -> Any:
@@ -167,6 +174,17 @@ class _TwistedConnection(Connection):
             transport.loseConnection()
             return
         self.transport = transport
+        params = self.params
+        if (
+            params.recovery is not None
+            and params.ssl_options is None
+            and interfaces.ISSLTransport.providedBy(transport)
+        ):
+            LOGGER.warning(
+                'Connected over TLS but the parameters have no ssl_options: a recovery '
+                'reconnects to %s over plain TCP',
+                describe(params),
+            )
         transport.registerProducer(self, True)
         if self.params.stack_timeout:
             self._stack_timer = self.call_later(self.params.stack_timeout, self._on_stack_timeout)
@@ -178,19 +196,13 @@ class _TwistedConnection(Connection):
         self, params: Parameters, on_failed: Callable[[BaseException], None]
     ) -> None:
         """One reconnect attempt: `reactor.connectTCP` to ``params`` with a stream protocol
-        of our own that feeds this same connection (Twisted's TLS is the application's
-        business, so a TLS node cannot be reconnected here: that attempt fails)."""
-        if params.ssl_options is not None:
-            error = exceptions.AMQPConnectionError(
-                'the Twisted adapter reconnects over plain TCP only (ssl_options is set)'
-            )
-            self.call_later(0, lambda: on_failed(error))
-            return
+        of our own that feeds this same connection; with ``params.ssl_options`` that stream
+        runs the TLS itself (`_RecoveryStream`)."""
         self.ioloop.connectTCP(
             params.host,
             params.port,
             _RecoveryFactory(self, params, on_failed),
-            params.socket_timeout or 30,
+            params.socket_timeout or _CONNECT_TIMEOUT,
         )
 
     def attach_reconnected(self, transport: Any, params: Parameters) -> None:
@@ -304,33 +316,193 @@ class TwistedProtocolConnection(DeferredConnectionAPI, protocol.Protocol):
         impl.transport_lost(exceptions.StreamLostError(f'Transport lost: {error!r}'))
 
 
-class _RecoveryStream(protocol.Protocol):
-    """The stream of one reconnect attempt: feeds the application's connection."""
+class _TLSTransport:
+    """What the connection writes to on a reconnected TLS stream: the plaintext goes through
+    `MemoryTLS`, its records to the TCP transport. Flow control (producer registration,
+    pausing reads) is the TCP transport's."""
 
-    def __init__(self, connection: _TwistedConnection, params: Parameters) -> None:
+    def __init__(self, transport: Any, tls: MemoryTLS) -> None:
+        self._transport = transport
+        self._tls = tls
+
+    def write(self, data: bytes) -> None:
+        """Encrypt ``data`` and write the records (a TLS failure drops the TCP stream, whose
+        loss the connection then hears of)."""
+        try:
+            self._tls.send(data)
+        except exceptions.StreamLostError as error:
+            LOGGER.warning('%s; dropping the stream', error)
+            self._transport.loseConnection()
+            return
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the TLS session has for the peer (records, alerts, close_notify)."""
+        records = self._tls.data_to_send()
+        if records:
+            self._transport.write(records)
+
+    def loseConnection(self) -> None:
+        """Send our close_notify, then close the TCP stream once its buffer is written."""
+        self._tls.close()
+        self.flush()
+        self._transport.loseConnection()
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Twisted: the connection learns of the TCP write buffer's pauses."""
+        self._transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        """Twisted: see `registerProducer`."""
+        self._transport.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        """Stop reading the TCP stream (the consumers' backlog is full)."""
+        self._transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """Read the TCP stream again."""
+        self._transport.resumeProducing()
+
+
+class _RecoveryStream(protocol.Protocol):
+    """The stream of one reconnect attempt: feeds the application's connection.
+
+    With ``params.ssl_options`` it first runs the TLS handshake over the TCP stream
+    (`MemoryTLS`, bounded by ``socket_timeout``) and hands the connection a `_TLSTransport`
+    once it is done; a handshake that fails (certificate, name, protocol, timeout, the peer
+    hanging up) fails the attempt with a `TLSHandshakeError`/`SocketConnectTimeout`, as the
+    other adapters' connect does.
+    """
+
+    def __init__(
+        self,
+        connection: _TwistedConnection,
+        params: Parameters,
+        on_failed: Callable[[BaseException], None],
+    ) -> None:
         self._connection = connection
         self._params = params
+        self._on_failed: Optional[Callable[[BaseException], None]] = on_failed
+        self._stream: Any = None  # what the connection writes to, once attached
+        self._tls: Optional[MemoryTLS] = None
+        self._tls_timer: Optional[object] = None
+        self._error: Optional[BaseException] = None  # why we closed an attached stream
 
     def connectionMade(self) -> None:
-        """Twisted: connected; the core starts its handshake on this stream."""
-        connection = self._connection
+        """Twisted: connected; TLS (if configured), then the core's handshake on this stream."""
         transport: Any = self.transport
-        if not connection.is_closed:
-            connection.attach_reconnected(transport, self._params)
-        else:
+        if self._connection.is_closed:
             transport.loseConnection()
+            return
+        options = self._params.ssl_options
+        if options is None:
+            self._attach(transport)
+            return
+        where = describe(self._params)
+        tls = self._tls = MemoryTLS(
+            options.context, _transport.tls_server_name(self._params), where
+        )
+        try:
+            tls.start()
+        except exceptions.AMQPConnectionError as error:
+            self._fail(error)
+            return
+        transport.write(tls.data_to_send())
+        timeout = self._params.socket_timeout or _CONNECT_TIMEOUT
+        self._tls_timer = self._connection.call_later(timeout, self._on_tls_timeout)
 
     def dataReceived(self, data: bytes) -> None:
         """Twisted: bytes arrived."""
-        if self._connection.transport is self.transport:
+        if self._tls is not None:
+            data = self._decrypt(self._tls, data)
+        if data and self._stream is not None and self._connection.transport is self._stream:
             self._connection.transport_received(data)
 
+    def _decrypt(self, tls: MemoryTLS, data: bytes) -> bytes:
+        """Feed the TLS session; attach when its handshake completes; the plaintext."""
+        transport: Any = self.transport
+        handshaking = not tls.handshake_done
+        try:
+            plaintext = tls.receive(data)
+        except exceptions.AMQPConnectionError as error:  # TLSHandshakeError, StreamLostError
+            if handshaking:
+                self._fail(error)
+            else:
+                self._error = error
+                self._flush_and_close(tls)
+            return b''
+        records = tls.data_to_send()
+        if records:
+            transport.write(records)
+        if handshaking and tls.handshake_done:
+            self._cancel_tls_timer()
+            if self._connection.is_closed:
+                self._flush_and_close(tls)
+                return b''
+            self._attach(_TLSTransport(transport, tls))
+        if tls.peer_closed:
+            transport.loseConnection()
+        return plaintext
+
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
-        """Twisted: the stream is gone."""
-        error = reason.value if reason is not None else ConnectionDone()
-        self._connection.recovery_stream_lost(
-            self.transport, exceptions.StreamLostError(f'Transport lost: {error!r}')
+        """Twisted: the stream is gone (before the TLS handshake finished: the attempt failed)."""
+        self._cancel_tls_timer()
+        cause = reason.value if reason is not None else ConnectionDone()
+        if self._stream is None:
+            if self._tls is not None:
+                where = describe(self._params)
+                self._report(
+                    _transport.TLSHandshakeError(
+                        f'TLS handshake with {where} failed: the peer closed ({cause!r})'
+                    )
+                )
+            return
+        error = self._error or exceptions.StreamLostError(f'Transport lost: {cause!r}')
+        self._connection.recovery_stream_lost(self._stream, error)
+
+    def _attach(self, stream: Any) -> None:
+        self._stream = stream
+        self._on_failed = None  # from now on, the core reports how the attempt ends
+        self._connection.attach_reconnected(stream, self._params)
+
+    def _on_tls_timeout(self) -> None:
+        self._tls_timer = None
+        timeout = self._params.socket_timeout or _CONNECT_TIMEOUT
+        self._fail(
+            _transport.SocketConnectTimeout(
+                f'TLS handshake with {describe(self._params)} timed out after {timeout} s'
+            )
         )
+
+    def _fail(self, error: BaseException) -> None:
+        """The attempt failed before the connection took the stream: tell the peer, close."""
+        self._cancel_tls_timer()
+        self._report(error)
+        transport: Any = self.transport
+        if self._tls is not None:
+            records = self._tls.data_to_send()  # the alert that says why
+            if records:
+                transport.write(records)
+        transport.loseConnection()
+
+    def _flush_and_close(self, tls: MemoryTLS) -> None:
+        transport: Any = self.transport
+        tls.close()
+        records = tls.data_to_send()
+        if records:
+            transport.write(records)
+        transport.loseConnection()
+
+    def _report(self, error: BaseException) -> None:
+        on_failed, self._on_failed = self._on_failed, None
+        if on_failed is not None:
+            on_failed(error)
+
+    def _cancel_tls_timer(self) -> None:
+        timer, self._tls_timer = self._tls_timer, None
+        if timer is not None:
+            self._connection.remove_timeout(timer)
 
 
 class _RecoveryFactory(protocol.ClientFactory):
@@ -348,7 +520,7 @@ class _RecoveryFactory(protocol.ClientFactory):
 
     def buildProtocol(self, addr: Any) -> _RecoveryStream:
         """Twisted: the protocol of the new stream."""
-        return _RecoveryStream(self._connection, self._params)
+        return _RecoveryStream(self._connection, self._params, self._on_failed)
 
     def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
         """Twisted: the TCP connect failed."""

@@ -9,6 +9,7 @@ objects keep working, the consumer keeps receiving, no confirmed message is lost
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 import uuid
@@ -18,18 +19,22 @@ import pytest
 
 import pika
 from pika import exceptions
+from pika.adapters._io.transport import TLSHandshakeError
 from tests.helpers.loop_drivers import (
     Driver,
     driver_factories,
     open_channel,
     open_connection,
     recovering_adapters,
+    twisted_tls_driver,
 )
 from tests.helpers.recovery_figures import record_figures
 from tests.helpers.recovery_watch import RecoveryWatch
+from tests.helpers.tls_certs import SERVER_NAME
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
+    from tests.helpers.tls_certs import TlsFiles
 
 pytestmark = pytest.mark.private_broker
 
@@ -321,3 +326,159 @@ def _drain(channel: Any, queue: str) -> list[bytes]:
         if method is None:
             return bodies
         bodies.append(body)
+
+
+# -- Twisted over TLS: the reconnect runs TLS itself (pika.adapters._io.memory_tls) ----------
+
+
+def _twisted_tls_params(
+    broker: PrivateBroker, files: TlsFiles, watch: RecoveryWatch, server_name: str, **policy: Any
+) -> pika.ConnectionParameters:
+    """The TLS node's parameters with ``ssl_options`` (what the reconnect uses; the first
+    connect is the driver's ``connectSSL``) and a recovery reporting to ``watch``."""
+    context = ssl.create_default_context(cafile=str(files.ca_cert))
+    return pika.ConnectionParameters(
+        host=broker.host,
+        port=broker.tls_port,
+        ssl_options=pika.SSLOptions(context, server_name),
+        socket_timeout=5.0,
+        stack_timeout=15.0,
+        recovery=watch.policy(**{**POLICY, **policy}),
+    )
+
+
+def _ssl_of_connections(broker: PrivateBroker) -> list[str]:
+    """``ssl`` of each client connection of ``broker`` (``true``/``false``)."""
+    return broker.rabbitmqctl('list_connections', 'ssl', '--quiet', '--no-table-headers').split()
+
+
+class ConfirmCounter:
+    """Sequence numbers the broker acked (``multiple`` expanded) and the nacks."""
+
+    def __init__(self) -> None:
+        self.acked: set[int] = set()
+        self.nacked: list[int] = []
+        self.highest = 0
+
+    def __call__(self, frame: Any) -> None:
+        method = frame.method
+        tag = method.delivery_tag
+        numbers = range(self.highest + 1, tag + 1) if method.multiple else [tag]
+        if isinstance(method, pika.spec.Basic.Ack):
+            self.acked.update(numbers)
+        else:
+            self.nacked.extend(numbers)
+        self.highest = max(self.highest, tag)
+
+
+def test_twisted_over_tls_recovers_consumer_and_confirmed_publisher(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    """Twisted connected over TLS, a consumer and a confirm-mode publisher on one queue: after
+    ``close_all_connections`` the reconnect runs TLS (verified against the CA and the name),
+    the same channel objects carry on, and every confirmed message reaches the consumer."""
+    driver = twisted_tls_driver(tls_files)
+    watch = RecoveryWatch()
+    try:
+        params = _twisted_tls_params(tls_broker, tls_files, watch, SERVER_NAME)
+        conn, closed = _open(driver, params)
+        consuming = _channel(driver, conn)
+        queue = f'rx-tls-{uuid.uuid4().hex[:8]}'
+        _rpc(driver, consuming.queue_declare, queue=queue, durable=True)
+        consumer = Consumer()
+        tag = consuming.basic_consume(queue, consumer)
+        publishing = _channel(driver, conn)
+        confirms = ConfirmCounter()
+        _rpc(driver, publishing.confirm_delivery, confirms)
+        sent: dict[int, bytes] = {}  # sequence number -> body
+        state = {'publishing': True}
+
+        def burst() -> None:
+            if not state['publishing']:
+                return
+            for _ in range(50):
+                body = b'm%d ' % (len(sent) + 1) + PADDING
+                try:
+                    publishing.basic_publish('', queue, body)
+                except (exceptions.ConnectionRecovering, exceptions.ChannelWrongStateError):
+                    break
+                sent[len(sent) + 1] = body
+            conn.call_later(0.01, burst)
+
+        conn.call_later(0, burst)
+        driver.run_until(lambda: len(consumer.bodies) >= 500, timeout=20)
+        assert _ssl_of_connections(tls_broker) == ['true']
+
+        fault = Fault(lambda: tls_broker.rabbitmqctl('close_all_connections', 'recovery'))
+        driver.run_until(lambda: fault.done() and (bool(watch.recovered) or bool(closed)), 60)
+        assert fault.error is None, fault.error
+        assert watch.recovered == [conn], (closed, watch.given_up)
+        before = len(consumer.bodies)
+        driver.run_until(lambda: len(consumer.bodies) >= before + 500, timeout=20)
+        state['publishing'] = False
+        driver.run_until(lambda: len(confirms.acked) + len(confirms.nacked) >= len(sent), 20)
+        acked_bodies = {sent[number] for number in confirms.acked}
+        driver.run_until(lambda: acked_bodies <= set(consumer.bodies), timeout=20)
+
+        assert _ssl_of_connections(tls_broker) == ['true']  # the reconnect is TLS too
+        assert not confirms.nacked and confirms.acked == set(sent)
+        assert consumer.channels == {id(consuming)} and not closed
+        assert consuming.is_open and publishing.is_open and consuming.consumer_tags == [tag]
+        lost = len(acked_bodies - set(consumer.bodies))
+        _report(
+            'twisted TLS close_connection, consumer + confirm publisher',
+            watch,
+            fault,
+            published=len(sent),
+            confirmed=len(confirms.acked),
+            received=len(consumer.bodies),
+            lost=lost,
+            duplicates=len(consumer.bodies) - len(set(consumer.bodies)),
+            longest_gap=consumer.longest_gap(),
+        )
+        assert lost == 0
+        _rpc(driver, consuming.queue_delete, queue=queue)
+        conn.close()
+        driver.run_until(lambda: bool(closed), timeout=15)
+    finally:
+        driver.stop()
+
+
+def test_twisted_tls_verify_failure_on_reconnect_gives_up(
+    tls_broker: PrivateBroker, tls_files: TlsFiles
+) -> None:
+    """A reconnect whose certificate check fails (a name the certificate does not carry):
+    each attempt fails with `TLSHandshakeError`, and the policy gives up with the documented
+    error on the close callback, instead of hanging."""
+    driver = twisted_tls_driver(tls_files)  # the first connect checks the right name
+    watch = RecoveryWatch()
+    try:
+        params = _twisted_tls_params(
+            tls_broker, tls_files, watch, 'not-the-broker', max_attempts=3, max_delay=0.2
+        )
+        conn, closed = _open(driver, params)
+        channel = _channel(driver, conn)
+
+        fault = Fault(lambda: tls_broker.rabbitmqctl('close_all_connections', 'recovery'))
+        driver.run_until(lambda: bool(closed), timeout=60)
+        closed_at = time.monotonic()
+        driver.run_until(fault.done, timeout=30)
+        assert fault.error is None, fault.error
+        assert not watch.recovered and len(watch.attempts) == 3
+        assert len(watch.given_up) == 1 and closed[0] is watch.given_up[0]
+        error = closed[0]
+        assert isinstance(error, exceptions.AMQPConnectionError)
+        assert 'Connection recovery gave up' in str(error)
+        assert isinstance(error.__cause__, TLSHandshakeError), repr(error.__cause__)
+        assert 'certificate verify failed' in str(error.__cause__)
+        assert conn.is_closed and channel.is_closed
+        record_figures(
+            'twisted TLS verify failure on reconnect',
+            {
+                'detect_s': watch.lost_at - fault.started,
+                'given_up_s': closed_at - watch.lost_at,  # at most: the loop polls every 10 ms
+                'attempts': len(watch.attempts),
+            },
+        )
+    finally:
+        driver.stop()

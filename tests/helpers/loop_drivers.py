@@ -222,9 +222,9 @@ class GeventDriver(Driver):
 
 class TwistedDriver(Driver):
     """`TwistedProtocolConnection`'s callback core, connected by `reactor.connectTCP` (or
-    `reactor.connectSSL` with ``tls_options``: Twisted's TLS is the caller's, the adapter does
-    not read ``ssl_options``) and run with `reactor.iterate` (the global reactor cannot be
-    restarted once stopped)."""
+    `reactor.connectSSL` with ``tls_options``: the first connect's TLS is the caller's, the
+    adapter reads ``ssl_options`` only to reconnect) and run with `reactor.iterate` (the global
+    reactor cannot be restarted once stopped)."""
 
     name = 'twisted'
 

@@ -50,6 +50,7 @@ __all__ = [
     'send_vector',
     'start_nonblocking_connect',
     'tls_handshake_step',
+    'tls_server_name',
     'wrap_tls',
 ]
 
@@ -261,7 +262,7 @@ def _connect_failure(params: Parameters, error: Optional[OSError]) -> SocketConn
     return SocketConnectError(f'TCP connection to {where} failed: {error}')
 
 
-def _server_hostname(params: Parameters) -> str:
+def tls_server_name(params: Parameters) -> str:
     """The TLS name to verify: ``ssl_options.server_hostname``, else ``params.host``."""
     configured = params.ssl_options.server_hostname if params.ssl_options else None
     return configured or params.host
@@ -316,7 +317,7 @@ def wrap_tls(sock: socket.socket, params: Parameters) -> ssl.SSLSocket:
         server_side=False,
         do_handshake_on_connect=False,
         suppress_ragged_eofs=False,
-        server_hostname=_server_hostname(params),
+        server_hostname=tls_server_name(params),
     )
 
 

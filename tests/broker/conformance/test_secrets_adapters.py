@@ -15,7 +15,8 @@ failure needs one anyway), so the shared broker is never reconfigured; it is del
 end. The BlockingConnection, which recovers automatically (issue 15), also runs through a
 connection loss with recovery (``rabbitmqctl close_connection``), and a recovery that gives up
 (the user's password changed on the broker), with the hooks' arguments scanned too; so do the
-callback adapters that recover (those of ``tests/broker/test_callback_recovery.py``).
+callback adapters that recover (those of ``tests/broker/test_callback_recovery.py``), and
+Twisted over TLS through a recovery and a reconnect whose certificate check fails.
 ``pika.aio`` (issue 17) runs through the same steps on asyncio and trio: login, update_secret,
 loss, failed login, TLS failure, recovery and a recovery that gives up, and ``erase_on_connect``.
 """
@@ -49,6 +50,7 @@ from tests.helpers.loop_drivers import (
 from tests.helpers.private_broker import PrivateBroker, close_my_connection
 from tests.helpers.session import Session, declare_queue
 from tests.helpers.tcp_proxy import TcpProxy
+from tests.helpers.tls_certs import SERVER_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -342,8 +344,9 @@ def failed_login(driver: Driver, node: PrivateBroker, leaks: Leaks) -> None:
 
 def tls_failure(driver: Driver, node: PrivateBroker, files: TlsFiles, leaks: Leaks) -> None:
     """The certificate does not name the server: the connection fails before AMQP starts.
-    Twisted does not read ``ssl_options`` (its TLS is the caller's): it connects with its own
-    client options naming the wrong server, and the URL only gives host, port and password."""
+    Twisted's first connect does not read ``ssl_options`` (its TLS is the caller's): it
+    connects with its own client options naming the wrong server, and the URL only gives host,
+    port and password."""
     params = pika.URLParameters(tls_url(node, files))
     tls_driver: Driver = driver
     if isinstance(driver, TwistedDriver):
@@ -604,6 +607,56 @@ def test_no_secret_leaks_callback_recovery(adapter: str, node: PrivateBroker, le
     messages = [record.getMessage() for record in leaks.handler.records]
     assert any('recovered' in text for text in messages), messages
     assert any('failed' in text for text in messages), messages
+    leaks.assert_clean()
+
+
+def test_no_secret_leaks_twisted_tls_recovery(
+    node: PrivateBroker, tls_files: TlsFiles, leaks: Leaks
+) -> None:
+    """Twisted over TLS from an ``amqps://`` URL with the password: the reconnect runs TLS
+    itself (``ssl_options``) and recovers; then the reconnect's certificate check fails (the
+    parameters now name the wrong server) and recovery gives up. Nothing shows the secret."""
+    hooks = RecoveryHooks()
+    options = {'ca_certs': str(tls_files.ca_cert), 'server_hostname': SERVER_NAME}
+    query = urllib.parse.urlencode(
+        {
+            'ssl_options': repr(options),
+            'socket_timeout': '5',
+            'recovery': 'true',
+            'recovery_initial_delay': '0.1',
+            'recovery_max_delay': '0.5',
+            'recovery_max_attempts': '3',
+        }
+    )
+    url = f'amqps://{USER}:{quoted(PASSWORD)}@{node.host}:{node.tls_port}/%2F?{query}'
+    params = pika.URLParameters(url)
+    assert params.recovery is not None and params.ssl_options is not None
+    params.recovery = hooks.policy(params.recovery)
+    driver = twisted_tls_driver(tls_files)
+    try:
+        session = Session(driver, params).wait_open()
+        channel = session.channel()
+        leaks.objects += [session.connection, channel, params, params.credentials, params.recovery]
+
+        node.rabbitmqctl('close_all_connections', 'recovery test')
+        driver.run_until(lambda: bool(hooks.recovered) or session.finished, timeout=30.0)
+        assert hooks.recovered and not session.finished, (session.close_error, hooks.given_up)
+
+        context = ssl.create_default_context(cafile=str(tls_files.ca_cert))
+        params.ssl_options = pika.SSLOptions(context, WRONG_NAME)
+        node.rabbitmqctl('close_all_connections', 'recovery test')
+        driver.run_until(lambda: session.close_error is not None, timeout=60.0)
+    finally:
+        driver.stop()
+    assert len(hooks.given_up) == 1 and len(hooks.recovered) == 1
+    cause = hooks.given_up[0]
+    assert 'gave up after 3 connection attempts' in str(cause)
+    assert 'certificate verify failed' in str(cause.__cause__), repr(cause.__cause__)
+    assert session.close_error is cause
+    leaks.errors += [cause, *hooks.scanned()]
+    leaks.objects += [session.connection, channel, *hooks.attempted, *hooks.recovered]
+    messages = [record.getMessage() for record in leaks.handler.records]
+    assert any('TLS handshake' in text for text in messages), messages
     leaks.assert_clean()
 
 

@@ -7,8 +7,9 @@ name the certificate does not carry, an untrusted certificate and a TLS client o
 port fail the connection with an error from our tree, within the socket timeout. SASL
 EXTERNAL logs in as the client certificate's common name, and without a certificate it is
 refused as an authentication error.
-Twisted's TLS is the caller's (the adapter does not read `ssl_options`): its tests connect
-with `reactor.connectSSL` and Twisted's own client options.
+Twisted's first connect is the caller's (the adapter reads `ssl_options` only to reconnect,
+tests/broker/test_callback_recovery.py): its tests connect with `reactor.connectSSL` and
+Twisted's own client options.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def test_tls_publish_and_consume_on_every_adapter(
 
 
 def plain_params(broker: PrivateBroker) -> pika.ConnectionParameters:
-    """Where Twisted connects: the TLS port, without ``ssl_options`` (it does not read them)."""
+    """Where Twisted connects: the TLS port, without ``ssl_options`` (only reconnects read
+    them)."""
     return pika.ConnectionParameters(host=broker.host, port=broker.tls_port, socket_timeout=5.0)
 
 

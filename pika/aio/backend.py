@@ -16,9 +16,11 @@ and runs on uvloop too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 import sys
+import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from pika.adapters._io import transport as _transport
@@ -202,9 +204,18 @@ class AsyncioBackend:
         self.loop: asyncio.AbstractEventLoop = (
             loop if loop is not None else asyncio.get_running_loop()
         )
-        self.now = self.loop.time  # type: ignore[method-assign]
-        self.create_waiter = self.loop.create_future  # type: ignore[method-assign]
-        self.call_soon = self.loop.call_soon  # type: ignore[method-assign,assignment]
+        loop = self.loop
+        self.now = loop.time  # type: ignore[method-assign]
+        self.create_waiter = loop.create_future  # type: ignore[method-assign]
+        self.call_soon = loop.call_soon  # type: ignore[method-assign,assignment]
+        # asyncio's own loops (not uvloop's, whose methods are C already): the same clock and
+        # the same futures without the Python method around each (every RPC reads the clock
+        # and creates a future; bench/NOTES.md "pika.aio RPC")
+        loop_type = type(loop)
+        if loop_type.time is asyncio.BaseEventLoop.time:
+            self.now = time.monotonic  # type: ignore[method-assign]
+        if loop_type.create_future is asyncio.BaseEventLoop.create_future:
+            self.create_waiter = functools.partial(asyncio.Future, loop=loop)  # type: ignore[method-assign]
 
     def now(self) -> float:  # replaced by the loop's bound method in __init__
         return self.loop.time()

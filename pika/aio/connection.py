@@ -157,7 +157,10 @@ class Connection:
         #: bytes of deliveries buffered by this connection's consumers and not yet handed out
         #: by ``async for``; above ``delivery_backlog_high`` reading pauses (docs/aio.md)
         self.backlog: Backlog = Backlog(params.delivery_backlog_high, params.delivery_backlog_low)
-        self._reading_paused = False
+        #: True while reading is paused because consumers hold too many undelivered bytes
+        #: (read it, never set it: :meth:`resume_reading` clears it; a plain attribute, as
+        #: every RPC reads it)
+        self.reading_paused: bool = False
         self._paused_at = 0.0
         #: the parameters list :func:`connect` was given (a recovery tries each node)
         self.hosts: list[Parameters] = [params]
@@ -184,7 +187,7 @@ class Connection:
         self._on_close: list[EventCallback] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
             ev.MessageDelivered: self._on_delivered,
-            ev.RpcReply: self._on_channel_event,
+            ev.RpcReply: self._on_rpc_reply,
             ev.DeliveryConfirmed: self._on_channel_event,
             ev.MessageReturned: self._on_channel_event,
             ev.ConsumerCancelled: self._on_channel_event,
@@ -381,15 +384,17 @@ class Connection:
 
     def deadline(self, timeout: Optional[float]) -> Optional[float]:
         """Absolute deadline of a wait: ``timeout`` or the connection's ``rpc_timeout``."""
-        if timeout is None:
-            timeout = self.rpc_timeout
-            if timeout is None:
-                return None
-        else:
-            timeout = check_timeout('timeout', timeout)
-            if timeout is None:
-                return None
-        return self.backend.now() + timeout
+        limit = self.wait_limit(timeout)
+        return None if limit is None else self.backend.now() + limit
+
+    def wait_limit(self, timeout: Optional[float]) -> Optional[float]:
+        """How long a wait may last: ``timeout`` checked (None: ``rpc_timeout``); None when
+        unbounded.
+
+        :raises TypeError: not a number
+        :raises ValueError: not > 0
+        """
+        return self.rpc_timeout if timeout is None else check_timeout('timeout', timeout)
 
     def check_usable(self) -> None:
         """Raise unless the connection is open.
@@ -420,9 +425,11 @@ class Connection:
     def flush(self) -> None:
         """Write what the core queued now."""
         self._flush_scheduled = False
-        core = self.core
-        if core.has_output() and self._transport is not None:
-            self._transport.write(core.data_to_send())
+        # core.has_output() and core.data_to_send(), inlined on the core's Output (every RPC
+        # and every loop step with publishes or acks comes here)
+        output = self._output
+        if (output.buffer or output.parts) and self._transport is not None:
+            self._transport.write(output.take())
 
     async def drained(self, deadline: Optional[float]) -> None:
         """Wait until the transport is below its low-water mark (flow control).
@@ -435,16 +442,11 @@ class Connection:
             self._drain_waiters.append(waiter)
             await bounded(self.backend, waiter, deadline, 'output drain')
 
-    @property
-    def reading_paused(self) -> bool:
-        """True while reading is paused because consumers hold too many undelivered bytes."""
-        return self._reading_paused
-
     def resume_reading(self) -> None:
         """Read again: the consumers' backlog fell to its low mark, an RPC needs its reply,
         or the once-a-second read that shows the broker's writes progressing."""
-        if self._reading_paused:
-            self._reading_paused = False
+        if self.reading_paused:
+            self.reading_paused = False
             resume = getattr(self._transport, 'resume_reading', None)
             if resume is not None:
                 resume()
@@ -458,7 +460,7 @@ class Connection:
         if any(channel.awaiting_reply for channel in self._channels.values()):
             return
         pause()
-        self._reading_paused = True
+        self.reading_paused = True
         self._paused_at = self.backend.now()
 
     def forget_channel(self, channel_number: int) -> None:
@@ -469,13 +471,15 @@ class Connection:
 
     def data_received(self, data: bytes) -> None:
         """Feed received bytes to the core and route its events."""
-        core = self.core
-        events = core.receive_data(data, self.backend.now())
+        events = self.core.receive_data(data, self.backend.now())
         if events:
-            self._dispatch(events)
-        if core.has_output() and self._transport is not None:
-            self._transport.write(core.data_to_send())
-        if self.backlog.paused and not self._reading_paused:
+            handlers = self._handlers  # _dispatch, inlined: every read comes here
+            for event in events:
+                handlers[type(event)](event)
+        output = self._output
+        if (output.buffer or output.parts) and self._transport is not None:
+            self._transport.write(output.take())
+        if self.backlog.paused and not self.reading_paused:
             self._maybe_pause_reading()
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
@@ -511,12 +515,17 @@ class Connection:
         if channel is not None:
             channel.on_delivery(event)
 
+    def _on_rpc_reply(self, event: ev.RpcReply) -> None:
+        channel = self._channels.get(event.channel_number)
+        if channel is not None:
+            channel.on_reply(event)  # not on_event: one call less per round trip
+        elif event.channel_number == 0 and self._secret_updates:  # Connection.UpdateSecretOk
+            self._secret_updates.pop(0).settle(None)
+
     def _on_channel_event(self, event: Any) -> None:
         channel = self._channels.get(event.channel_number)
         if channel is not None:
             channel.on_event(event)
-        elif event.channel_number == 0 and self._secret_updates:  # Connection.UpdateSecretOk
-            self._secret_updates.pop(0).settle(None)
 
     def _on_channel_closed(self, event: ev.ChannelClosed) -> None:
         channel = self._channels.pop(event.channel_number, None)
@@ -567,7 +576,7 @@ class Connection:
             if self.core.has_output():
                 transport.write(self.core.data_to_send())
             transport.close()
-        self._reading_paused = False  # the next stream starts reading
+        self.reading_paused = False  # the next stream starts reading
         self.resume_writing()
 
     # -- recovery hooks (pika.aio.recovery) ------------------------------------------------
@@ -725,7 +734,7 @@ class Connection:
             if deadline is not None and now >= deadline:
                 self._dispatch(core.tick(now))
                 self.flush()
-            if self._reading_paused and now - self._paused_at >= PAUSED_READ_INTERVAL:
+            if self.reading_paused and now - self._paused_at >= PAUSED_READ_INTERVAL:
                 self.resume_reading()  # one read; data_received pauses again if still needed
             for channel in list(self._channels.values()):
                 channel.expire(now)

@@ -21,13 +21,16 @@ __all__ = ['Pending', 'bounded']
 class Pending:
     """One wait for the broker: its waiter and, for an RPC, what to undo if it is abandoned."""
 
-    __slots__ = ('deadline', 'delivered', 'undo', 'waiter')
+    __slots__ = ('deadline', 'delivered', 'framed', 'undo', 'waiter')
 
-    def __init__(self, waiter: Optional[Waiter], undo: Any = None) -> None:
+    def __init__(self, waiter: Optional[Waiter], undo: Any = None, framed: bool = False) -> None:
         #: None: nobody waits (a request of our own whose reply is discarded)
         self.waiter: Optional[Waiter] = waiter
         #: what the owner needs to undo a late reply (e.g. the request), or None
         self.undo: Any = undo
+        #: an RPC whose waiter gets the reply as the ``frame.Method`` the caller returns
+        #: (the channel's table methods), not the ``RpcReply`` event
+        self.framed: bool = framed
         #: the reply handed to the waiter (None until then): if the awaiting task is
         #: cancelled after this but before it resumes, the owner undoes it as a late reply
         self.delivered: Any = None

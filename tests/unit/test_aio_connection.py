@@ -195,3 +195,74 @@ def test_stream_loss_ends_consumers_with_the_error() -> None:
         assert isinstance(conn.close_reason, exceptions.StreamLostError)
 
     _run(main)
+
+
+# Each table method of pika.aio, its arguments (a few off their defaults) and its reply.
+TABLE_CALLS: list[tuple[str, dict[str, Any], Any]] = [
+    ('exchange_declare', {'exchange': 'x', 'exchange_type': 'topic', 'durable': True},
+     spec.Exchange.DeclareOk()),
+    ('exchange_delete', {'exchange': 'x', 'if_unused': True}, spec.Exchange.DeleteOk()),
+    ('exchange_bind', {'destination': 'd', 'source': 's', 'routing_key': 'k'},
+     spec.Exchange.BindOk()),
+    ('exchange_unbind', {'destination': 'd', 'source': 's', 'arguments': {'a': 1}},
+     spec.Exchange.UnbindOk()),
+    ('queue_declare', {'queue': 'q', 'passive': True, 'auto_delete': True},
+     spec.Queue.DeclareOk('q', 2, 1)),
+    ('queue_bind', {'queue': 'q', 'exchange': 'x'}, spec.Queue.BindOk()),
+    ('queue_unbind', {'queue': 'q', 'exchange': 'x', 'routing_key': 'k'}, spec.Queue.UnbindOk()),
+    ('queue_purge', {'queue': 'q'}, spec.Queue.PurgeOk(3)),
+    ('queue_delete', {'queue': 'q', 'if_empty': True}, spec.Queue.DeleteOk(0)),
+    ('basic_qos', {'prefetch_count': 10, 'global_qos': True}, spec.Basic.QosOk()),
+    ('basic_recover', {'requeue': True}, spec.Basic.RecoverOk()),
+    ('basic_cancel', {'consumer_tag': 'ctag'}, spec.Basic.CancelOk('ctag')),
+    ('tx_select', {}, spec.Tx.SelectOk()),
+    ('tx_commit', {}, spec.Tx.CommitOk()),
+    ('tx_rollback', {}, spec.Tx.RollbackOk()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(('name', 'kwargs', 'reply'), TABLE_CALLS, ids=[c[0] for c in TABLE_CALLS])
+def test_table_methods_send_what_the_shared_table_prepares(
+    name: str, kwargs: dict[str, Any], reply: Any
+) -> None:
+    """pika.aio checks and builds its table methods without ``args.bind`` (its signatures
+    bind): what it sends is what the table's full ``prepare`` of the same call builds, and
+    the caller gets the reply as a ``frame.Method``."""
+    from pika import frame
+    from pika._api.methods import METHODS
+
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        sent_methods(backend.transport)  # the Channel.Open
+        call = asyncio.ensure_future(getattr(ch, name)(**kwargs))
+        await asyncio.sleep(0)
+        [sent] = sent_methods(backend.transport)
+        expected = METHODS[name].prepare((), kwargs)[0]
+        assert type(sent) is type(expected)
+        assert b''.join(sent.encode()) == b''.join(expected.encode())  # the same wire bytes
+        conn.data_received(sf.method(1, reply))
+        result = await call
+        assert isinstance(result, frame.Method) and result.channel_number == 1
+        assert type(result.method) is type(reply) and vars(result.method) == vars(reply)
+
+    _run(main)
+
+
+def test_table_rpc_cancelled_after_its_reply_came_keeps_the_fifo_in_step() -> None:
+    async def main() -> None:
+        conn, _ = await open_connection()
+        ch = await open_channel(conn)
+        first = asyncio.ensure_future(ch.queue_declare('first'))
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('first', 0, 0)))
+        first.cancel()  # the reply is set, the task has not resumed yet
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        second = asyncio.ensure_future(ch.queue_declare('second'))
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('second', 0, 0)))
+        assert (await second).method.queue == 'second'
+
+    _run(main)

@@ -144,6 +144,7 @@ class _TwistedConnection(Connection):
         self.transport: Any = None
         self._stack_timer: Any = None
         self._unsent_since_pause: Optional[int] = None  # None: the transport is not full
+        self._recovery_connector: Any = None  # the reconnect attempt's (connectTCP's result)
         params = self.params
         #: what the consumers' queue objects hold, and whether reading is paused for it
         self.delivery_flow = _DeliveryFlow(
@@ -198,7 +199,7 @@ class _TwistedConnection(Connection):
         """One reconnect attempt: `reactor.connectTCP` to ``params`` with a stream protocol
         of our own that feeds this same connection; with ``params.ssl_options`` that stream
         runs the TLS itself (`_RecoveryStream`)."""
-        self.ioloop.connectTCP(
+        self._recovery_connector = self.ioloop.connectTCP(
             params.host,
             params.port,
             _RecoveryFactory(self, params, on_failed),
@@ -217,7 +218,15 @@ class _TwistedConnection(Connection):
         self._after_core_call()
 
     def _reconnect_succeeded(self) -> None:
+        self._recovery_connector = None
         self._cancel_stack_timer()
+
+    def _stop_reconnecting(self) -> None:
+        """The application closes while recovering: stop the attempt's TCP connect, or drop
+        its stream (a TLS handshake in progress would otherwise run to its timeout)."""
+        connector, self._recovery_connector = self._recovery_connector, None
+        if connector is not None:
+            connector.disconnect()
 
     def recovery_stream_lost(self, transport: Any, error: BaseException) -> None:
         """A transport went away: only the current one's loss concerns the connection (the

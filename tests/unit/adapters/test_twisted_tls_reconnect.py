@@ -5,24 +5,31 @@ session in memory (no socket, no reactor).
 Checks that the connection gets the stream only once the handshake is done, that bytes go
 through TLS both ways, and that every way a handshake can fail (certificate, the peer hanging
 up, the timeout) fails the attempt exactly once with the documented error and closes the TCP
-stream, while a TLS error after the handshake is the connection's ``StreamLostError``.
+stream, while a TLS error after the handshake is the connection's ``StreamLostError``. Around
+it, on a fake reactor: closing the connection while it recovers stops the attempt, and a first
+connection over Twisted's TLS whose parameters lack ``ssl_options`` warns that a reconnect would
+be plain TCP.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from zope.interface import directlyProvides  # type: ignore[import-untyped]
 
 import pika
 from pika import exceptions
 from pika.adapters._io.transport import SocketConnectTimeout, TLSHandshakeError
-from pika.adapters.twisted_connection import _RecoveryFactory
+from pika.adapters.twisted_connection import TwistedProtocolConnection, _RecoveryFactory
+from tests.helpers import server_frames as sf
 from tests.helpers.tls_certs import SERVER_NAME, TlsFiles, make_tls_files, openssl_available
 from tests.helpers.tls_peer import MemoryTLSServer
 
@@ -193,3 +200,91 @@ def test_the_peers_close_notify_ends_the_stream(files: TlsFiles) -> None:
     attempt.stream.dataReceived(records + attempt.server.outgoing.read())
     assert bytes(attempt.connection.received) == b'last frame'
     assert attempt.tcp.disconnecting
+
+
+# -- the connection around the stream (a fake reactor, as in test_twisted_recovery_hosts) ------
+
+
+class Connector:
+    """What ``reactor.connectTCP`` returns; records `disconnect`."""
+
+    def __init__(self) -> None:
+        self.disconnected = False
+
+    def disconnect(self) -> None:
+        self.disconnected = True
+
+
+class Reactor:
+    """Records TCP connects; the test runs the timers."""
+
+    def __init__(self) -> None:
+        self.timers: list[Any] = []
+        self.connectors: list[Connector] = []
+
+    def callLater(self, delay: float, callback: Any) -> Any:
+        call = Clock().callLater(delay, callback)
+        self.timers.append((call, callback))
+        return call
+
+    def connectTCP(self, host: str, port: int, factory: Any, timeout: float) -> Connector:
+        self.connectors.append(Connector())
+        return self.connectors[-1]
+
+    def run_timers(self) -> None:
+        timers, self.timers = self.timers, []
+        for call, callback in timers:
+            if call.active():
+                callback()
+
+
+class FirstTransport(StringTransport):
+    """The application's first stream; `tls` makes it look like Twisted's TLS transport."""
+
+    def __init__(self, tls: bool) -> None:
+        super().__init__()
+        if tls:
+            directlyProvides(self, ISSLTransport)
+
+
+def _opened(params: pika.ConnectionParameters, tls: bool = False) -> tuple[Any, Reactor]:
+    reactor = Reactor()
+    proto = TwistedProtocolConnection(params, custom_reactor=reactor)
+    proto.makeConnection(FirstTransport(tls))
+    proto.dataReceived(sf.start() + sf.tune(heartbeat=0) + sf.open_ok())
+    assert proto.is_open
+    return proto, reactor
+
+
+def _recovering(files: TlsFiles) -> pika.ConnectionParameters:
+    context = ssl.create_default_context(cafile=str(files.ca_cert))
+    return pika.ConnectionParameters(
+        heartbeat=0,
+        ssl_options=pika.SSLOptions(context, SERVER_NAME),
+        recovery=pika.Recovery(initial_delay=0.0, jitter=0.0, max_attempts=3),
+    )
+
+
+def test_closing_while_recovering_stops_the_attempt(files: TlsFiles) -> None:
+    proto, reactor = _opened(_recovering(files))
+    proto.connectionLost(Failure(ConnectionLost('node killed')))
+    reactor.run_timers()
+    assert len(reactor.connectors) == 1 and not reactor.connectors[0].disconnected
+    proto.close()
+    assert reactor.connectors[0].disconnected  # no TLS handshake left to run to its timeout
+    assert proto.is_closed
+
+
+def test_a_tls_first_connection_without_ssl_options_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recovery = pika.Recovery(initial_delay=0.0, jitter=0.0, max_attempts=3)
+    with caplog.at_level(logging.WARNING, logger='pika.adapters.twisted_connection'):
+        _opened(pika.ConnectionParameters(heartbeat=0, recovery=recovery), tls=True)
+        _opened(pika.ConnectionParameters(heartbeat=0, recovery=recovery), tls=False)
+        _opened(pika.ConnectionParameters(heartbeat=0), tls=True)  # no recovery: no reconnect
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        'Connected over TLS but the parameters have no ssl_options: a recovery reconnects to '
+        'localhost:5672 over plain TCP'
+    ]

@@ -262,7 +262,7 @@ _HEAD = struct.Struct('>BHI')  # frame type, channel, payload size
 _CLOSES = (b'\x00\x0a\x00\x32', b'\x00\x14\x00\x28')  # Connection.Close, Channel.Close
 
 
-class _FloorProtocol(asyncio.Protocol):
+class FloorProtocol(asyncio.Protocol):
     """The least an asyncio client can do per round trip: buffer what arrives, cut it into
     frames, and set the waiting future's result when the awaited method comes."""
 
@@ -300,7 +300,7 @@ async def raw_asyncio(job: dict[str, Any]) -> dict[str, Any]:
         raise ValueError('raw-asyncio measures rpc only')
     loop = asyncio.get_running_loop()
     conn = RawConnection()
-    transport, proto = await loop.create_connection(_FloorProtocol, sock=conn.sock)
+    transport, proto = await loop.create_connection(FloorProtocol, sock=conn.sock)
 
     async def call(request: bytes, class_id: int, method_id: int) -> None:
         proto.wanted = struct.pack('>HH', class_id, method_id)

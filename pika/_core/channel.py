@@ -110,6 +110,9 @@ class ChannelCore:
         self.assembler: ContentAssembler = ContentAssembler()
         self._content_is_reply = False
         self._confirm = False
+        #: the number of the last confirm-mode publish: the broker's delivery tag, or with
+        #: recovery on the application's sequence number, which goes on across losses (the
+        #: record maps broker tags to it: ChannelRecord.sequence_of)
         self._delivery_tag = 0
         self._close_code = 200
         self._close_text = 'Normal shutdown'
@@ -363,6 +366,8 @@ class ChannelCore:
                 body = body.encode('utf-8')
             elif not isinstance(body, (bytes, bytearray, memoryview)):
                 raise TypeError(f'body must be bytes, got {type(body).__name__}')
+            elif self.record is not None and self._confirm:
+                body = bytes(body)  # kept for a republish: the caller may reuse its buffer
         output = self._output
         size = len(body)
         if properties is None and 0 < size <= _SMALL_BODY and size <= output.max_payload:
@@ -383,14 +388,16 @@ class ChannelCore:
         else:
             output.send_publish(self.channel_number, head, properties, body)
         if self._confirm:
-            self._delivery_tag += 1
+            tag = self._delivery_tag + 1
+            self._delivery_tag = tag
             record = self.record
-            if record is not None:  # kept until confirmed, to publish again after a loss
-                return record.published(
-                    self._delivery_tag, exchange, routing_key,
-                    body if type(body) is bytes else bytes(body), properties, mandatory,
-                )  # fmt: skip
-            return self._delivery_tag
+            if record is None:
+                return tag
+            # Recovery on: kept until confirmed, to publish again after a loss, at the
+            # index of its broker tag (ChannelRecord.published, inlined: this append is the
+            # whole cost of recovery on a confirm-mode publish, bench/NOTES.md).
+            record.sent.append((key, body, properties))
+            return tag
         return None
 
     def _publish_in_transaction(
@@ -702,22 +709,25 @@ class ChannelCore:
         mode, or for a tag above the last we published, confirms nothing we sent: a broken peer,
         whose other confirms cannot be trusted either, so the connection is closed."""
         tag = method.delivery_tag
+        record = self.record
+        # the last broker tag published (record.next_broker_tag - 1, inlined)
+        last = self._delivery_tag if record is None else record.first_tag + len(record.sent) - 1
         if not self._confirm:
             self._conn.close_for_protocol_error(
                 COMMAND_INVALID,
                 f'COMMAND_INVALID - {method.NAME} on channel {self.channel_number}, '
                 'which is not in confirm mode',
             )
-        elif tag > self._delivery_tag:
+        elif tag > last:
             self._conn.close_for_protocol_error(
                 spec.PRECONDITION_FAILED,
                 f'PRECONDITION_FAILED - {method.NAME} for delivery tag {tag} on channel '
-                f'{self.channel_number}, never published (last: {self._delivery_tag})',
+                f'{self.channel_number}, never published (last: {last})',
             )
-        elif self.record is not None:
+        elif record is not None:
             if self.on_probation and self._nacked_on_probation(method):
                 return
-            self._confirmed_with_record(method, self.record)
+            self._confirmed_with_record(method, record)
         else:
             self._emit(events.DeliveryConfirmed(self.channel_number, method))
 
@@ -792,7 +802,8 @@ class ChannelCore:
         self.assembler.active = False
         self._content_is_reply = False
         self._confirm = False
-        self._delivery_tag = 0
+        if self.record is None:  # else the application's numbers go on (ChannelRecord)
+            self._delivery_tag = 0
         self._set_discarding(False)
 
     def _set_discarding(self, discarding: bool) -> None:
@@ -893,16 +904,21 @@ class ChannelCore:
 
     def publish_again(self, entry: PendingPublish) -> int:
         """Publish an unconfirmed message lost with the connection; returns its new broker
-        tag (the record is told by the caller, under the sequence the application saw)."""
-        record, self.record = self.record, None  # publish() would record it as a new one
+        tag (the record is told by the caller, under the sequence the application saw: it
+        takes no new number)."""
+        record = self.record
+        if record is None or not self._confirm:  # pragma: no cover - replayed before
+            raise exceptions.ChannelWrongStateError('republish outside confirm mode')
+        tag = record.next_broker_tag
+        number = self._delivery_tag
+        self.record = None  # publish() would record it as a new one
         try:
-            tag = self.publish(
+            self.publish(
                 entry.exchange, entry.routing_key, entry.body, entry.properties, entry.mandatory
             )
         finally:
             self.record = record
-        if tag is None:  # pragma: no cover - confirm mode is replayed before
-            raise exceptions.ChannelWrongStateError('republish outside confirm mode')
+            self._delivery_tag = number
         return tag
 
     def __repr__(self) -> str:

@@ -292,31 +292,27 @@ class PendingPublish:
         self.mandatory: bool = mandatory
 
     @classmethod
-    def from_sent(cls, broker_tag: Optional[int], sent: Sent) -> PendingPublish:
+    def from_sent(cls, sequence: int, broker_tag: Optional[int], sent: Sent) -> PendingPublish:
         """The record of a publish kept as a :data:`Sent` tuple."""
-        return cls(sent[0], broker_tag, sent[1], sent[2], sent[3], sent[4], sent[5])
+        (exchange, routing_key, mandatory), body, properties = sent
+        return cls(sequence, broker_tag, exchange, routing_key, body, properties, mandatory)
 
     def sent(self) -> Sent:
         """This publish as a :data:`Sent` tuple."""
-        return (
-            self.sequence,
-            self.exchange,
-            self.routing_key,
-            self.body,
-            self.properties,
-            self.mandatory,
-        )
+        return ((self.exchange, self.routing_key, self.mandatory), self.body, self.properties)
 
     def __repr__(self) -> str:
         # No body or properties: a message's content does not belong in a log line.
         return f'<PendingPublish sequence={self.sequence} broker_tag={self.broker_tag}>'
 
 
-#: How a publish awaiting its confirm is kept while the connection lives: ``(sequence,
-#: exchange, routing_key, body, properties, mandatory)``. A tuple costs a fifth of a
-#: ``PendingPublish`` to build, and every confirm-mode publish builds one; the object is made
-#: only when one is handed out (lost with a connection, dropped, abandoned).
-Sent = tuple[int, str, str, Any, Any, bool]
+#: How a publish awaiting its confirm is kept while the connection lives: ``((exchange,
+#: routing_key, mandatory), body, properties)`` (the first, ``ChannelCore.publish``'s key of
+#: its encoded method frames, is already made), at the index of its broker tag in
+#: ``ChannelRecord.sent`` (its sequence number follows from the tag). A tuple costs a fifth
+#: of a ``PendingPublish`` to build, and every confirm-mode publish builds one; the object is
+#: made only when one is handed out (lost with a connection, dropped, abandoned).
+Sent = tuple[tuple[str, str, bool], Any, Any]
 
 
 class ChannelRecord:
@@ -331,20 +327,28 @@ class ChannelRecord:
     per batch of deliveries with the last tag (only ``last_tag`` must be kept).
 
     Publishes in confirm mode: the broker numbers them 1, 2, 3... per connection, and every
-    one goes through :meth:`published` or :meth:`republished`, so they are kept in a list
-    indexed by ``broker_tag - first tag`` (settling a multiple confirm is one slice).
+    one is kept, in order, in :attr:`sent`, so ``sent[broker_tag - first_tag]`` is the
+    publish of ``broker_tag`` (settling a multiple confirm is one slice). The application
+    numbers publishes by channel, across losses: the number of a new publish is its broker
+    tag plus :attr:`sequence_offset` (0 until a loss); one published again keeps the number
+    it had (:attr:`resent`). ``ChannelCore`` counts those numbers itself (its count goes on
+    across losses, and a message published again takes none), so keeping a new publish is
+    a single append, which ``ChannelCore.publish`` does (:meth:`published`, inlined: it is
+    every confirm-mode publish's cost of recovery, bench/NOTES.md "Cost of recovery");
+    anything else goes through :meth:`published` or :meth:`republished`.
     """
 
     __slots__ = (
-        '_first_tag',
-        '_sent',
         '_unsent',
         'channel_number',
         'confirm',
+        'first_tag',
         'global_qos',
         'last_tag',
         'prefetch',
-        'publish_sequence',
+        'resent',
+        'sent',
+        'sequence_offset',
         'tag_offset',
         'transaction_lost',
         'tx',
@@ -362,16 +366,22 @@ class ChannelRecord:
         self.tag_offset: int = 0
         #: The last application-visible delivery tag handed out.
         self.last_tag: int = 0
-        #: The last application-visible publish sequence number handed out.
-        self.publish_sequence: int = 0
+        #: The application's number of a new confirm-mode publish is its broker tag plus
+        #: this: 0 until a loss, then the last number handed out, less one per message
+        #: published again (those keep their numbers, in :attr:`resent`).
+        self.sequence_offset: int = 0
         #: Work done in the current transaction (publishes, acks) since Tx.Commit/Rollback.
         self.tx_dirty: bool = False
         #: A transaction with work in it was lost with the connection (see docs/recovery.md).
         self.transaction_lost: bool = False
-        # Unconfirmed publishes of this connection by broker tag: _sent[i] has tag
-        # _first_tag + i; None once settled by a single confirm (or never recorded).
-        self._sent: list[Optional[Sent]] = []
-        self._first_tag = 1
+        #: Unconfirmed publishes of this connection by broker tag: ``sent[i]`` has the tag
+        #: ``first_tag + i``; None once settled by a single confirm (or never recorded).
+        #: ``first_tag + len(sent)`` is always the next broker tag. Appended to in place
+        #: (``ChannelCore.publish``): never rebound.
+        self.sent: list[Optional[Sent]] = []
+        self.first_tag: int = 1
+        #: broker tag -> sequence number of a message published again on this connection
+        self.resent: dict[int, int] = {}
         # sequence -> PendingPublish lost with a connection, not published again yet.
         self._unsent: dict[int, PendingPublish] = {}
 
@@ -430,29 +440,35 @@ class ChannelRecord:
             self.tx_dirty = True
         if broker_tag is None:
             return None
-        self.publish_sequence += 1
-        sequence = self.publish_sequence
-        sent = (sequence, exchange, routing_key, body, properties, mandatory)
-        sent_list = self._sent
-        if broker_tag - self._first_tag == len(sent_list):  # _keep's usual case, inlined
-            sent_list.append(sent)
-        else:
-            self._keep(broker_tag, sent)
-        return sequence
+        self._keep(broker_tag, ((exchange, routing_key, mandatory), body, properties))
+        return broker_tag + self.sequence_offset
 
     def _keep(self, broker_tag: int, sent: Sent) -> None:
-        sent_list = self._sent
-        gap = broker_tag - self._first_tag - len(sent_list)
+        sent_list = self.sent
+        gap = broker_tag - self.first_tag - len(sent_list)
         if gap == 0:  # always, when every confirm-mode publish is recorded
             sent_list.append(sent)
         elif not sent_list:
-            self._first_tag = broker_tag
+            self.first_tag = broker_tag
             sent_list.append(sent)
         elif gap > 0:  # publishes the record did not see: nothing to settle for them
             sent_list.extend([None] * gap)
             sent_list.append(sent)
         else:
             raise ValueError(f'broker tag {broker_tag} is not after the last one recorded')
+
+    @property
+    def next_broker_tag(self) -> int:
+        """The broker's delivery tag of the next confirm-mode publish on this connection."""
+        return self.first_tag + len(self.sent)
+
+    def sequence_of(self, broker_tag: int) -> int:
+        """The application-visible sequence number of this connection's ``broker_tag``."""
+        if self.resent:
+            sequence = self.resent.get(broker_tag)
+            if sequence is not None:
+                return sequence
+        return broker_tag + self.sequence_offset
 
     def confirmed(self, broker_tag: int, multiple: bool) -> list[PendingPublish]:
         """A Basic.Ack/Nack of ``broker_tag`` arrived: the publishes it settles (removed), in
@@ -462,7 +478,7 @@ class ChannelRecord:
         """
         base, slots = self._settle(broker_tag, multiple)
         return [
-            PendingPublish.from_sent(base + index, sent)
+            PendingPublish.from_sent(self.sequence_of(base + index), base + index, sent)
             for index, sent in enumerate(slots)
             if sent is not None
         ]
@@ -472,23 +488,40 @@ class ChannelRecord:
         in the broker tag's place, with the same ``multiple`` (sequence numbers rise with
         broker tags on a connection, since the unconfirmed are published again first, in
         order); ``None`` when the confirm settles nothing the record holds."""
-        slots = self._settle(broker_tag, multiple)[1]
-        for sent in reversed(slots):  # the last one, unless it was confirmed on its own
-            if sent is not None:
-                return sent[0]
-        return None
+        sent_list = self.sent
+        first = self.first_tag
+        index = broker_tag - first
+        if index < 0 or index >= len(sent_list):
+            return None
+        if not multiple:
+            if sent_list[index] is None:
+                return None
+            sent_list[index] = None
+            if index == 0:
+                self._drop_settled_head()
+            return self.sequence_of(broker_tag)
+        last = index  # the last one still unconfirmed, unless it was confirmed on its own
+        while last >= 0 and sent_list[last] is None:
+            last -= 1
+        del sent_list[: index + 1]
+        self.first_tag = broker_tag + 1
+        if last < 0:
+            return None
+        if self.resent:
+            return self.sequence_of(first + last)
+        return first + last + self.sequence_offset  # sequence_of, inlined
 
     def _settle(self, broker_tag: int, multiple: bool) -> tuple[int, list[Optional[Sent]]]:
         """Remove what a confirm of ``broker_tag`` covers: (broker tag of the first slot, slots)."""
-        index = broker_tag - self._first_tag
-        sent_list = self._sent
+        index = broker_tag - self.first_tag
+        sent_list = self.sent
         if index < 0 or index >= len(sent_list):
             return broker_tag, []
         if multiple:
-            base = self._first_tag
+            base = self.first_tag
             slots = sent_list[: index + 1]
             del sent_list[: index + 1]
-            self._first_tag = broker_tag + 1
+            self.first_tag = broker_tag + 1
             return base, slots
         slots = [sent_list[index]]
         sent_list[index] = None
@@ -498,19 +531,18 @@ class ChannelRecord:
 
     def _drop_settled_head(self) -> None:
         """Slots settled one by one at the front go, so the list starts at a live one."""
-        sent_list = self._sent
+        sent_list = self.sent
         settled = 0
         while settled < len(sent_list) and sent_list[settled] is None:
             settled += 1
         del sent_list[:settled]
-        self._first_tag += settled
+        self.first_tag += settled
 
     def app_sequence(self, broker_tag: int) -> Optional[int]:
         """The application-visible sequence number of an unconfirmed publish, or ``None``."""
-        index = broker_tag - self._first_tag
-        if 0 <= index < len(self._sent):
-            sent = self._sent[index]
-            return None if sent is None else sent[0]
+        index = broker_tag - self.first_tag
+        if 0 <= index < len(self.sent) and self.sent[index] is not None:
+            return self.sequence_of(broker_tag)
         return None
 
     def unconfirmed(self) -> list[PendingPublish]:
@@ -521,31 +553,39 @@ class ChannelRecord:
         return sorted(self._unsent.values(), key=_by_sequence)
 
     def republished(self, entry: PendingPublish, broker_tag: int) -> None:
-        """``entry`` was published again on the new connection as ``broker_tag``."""
+        """``entry`` was published again on the new connection as ``broker_tag``: it keeps
+        its sequence number, which a new publish's tag no longer gives (one number less)."""
         self._unsent.pop(entry.sequence, None)
         entry.broker_tag = broker_tag
         self._keep(broker_tag, entry.sent())
+        self.resent[broker_tag] = entry.sequence
+        self.sequence_offset -= 1
 
     def abandon(self, sequence: int) -> Optional[PendingPublish]:
         """Stop tracking a publish (its caller gave up: the outcome is unknown)."""
         entry = self._unsent.pop(sequence, None)
         if entry is not None:
             return entry
-        for index, sent in enumerate(self._sent):
-            if sent is not None and sent[0] == sequence:
-                self._sent[index] = None
-                return PendingPublish.from_sent(self._first_tag + index, sent)
+        for index, sent in enumerate(self.sent):
+            tag = self.first_tag + index
+            if sent is not None and self.sequence_of(tag) == sequence:
+                self.sent[index] = None
+                return PendingPublish.from_sent(sequence, tag, sent)
         return None
+
+    def _tracked(self) -> Iterator[PendingPublish]:
+        """The unconfirmed publishes of this connection, as records (still kept)."""
+        first = self.first_tag
+        for index, sent in enumerate(self.sent):
+            if sent is not None:
+                yield PendingPublish.from_sent(self.sequence_of(first + index), first + index, sent)
 
     def drop_publishes(self) -> list[PendingPublish]:
         """Every publish still tracked, removed (the channel is closed for good)."""
-        dropped = [
-            PendingPublish.from_sent(self._first_tag + index, sent)
-            for index, sent in enumerate(self._sent)
-            if sent is not None
-        ]
+        dropped = list(self._tracked())
         dropped.extend(self._unsent.values())
-        self._sent.clear()
+        self.sent.clear()
+        self.resent.clear()
         self._unsent.clear()
         return sorted(dropped, key=_by_sequence)
 
@@ -558,17 +598,21 @@ class ChannelRecord:
     def connection_lost(self) -> None:
         """The connection is gone: later broker tags restart at 1, unconfirmed wait for resend."""
         self.tag_offset = self.last_tag
-        for sent in self._sent:
-            if sent is not None:
-                self._unsent[sent[0]] = PendingPublish.from_sent(None, sent)
-        self._sent.clear()
-        self._first_tag = 1
+        for entry in self._tracked():
+            entry.broker_tag = None
+            self._unsent[entry.sequence] = entry
+        # Numbers go on after the last one handed out: what a new publish would have had
+        # under the last broker tag (a message published again had an older number).
+        self.sequence_offset += self.first_tag + len(self.sent) - 1
+        self.sent.clear()
+        self.resent.clear()
+        self.first_tag = 1
         self.transaction_lost = self.transaction_lost or self.tx_dirty
         self.tx_dirty = False
 
     def __repr__(self) -> str:
         modes = ''.join((' confirm' if self.confirm else '', ' tx' if self.tx else ''))
-        pending = sum(sent is not None for sent in self._sent)
+        pending = sum(sent is not None for sent in self.sent)
         return (
             f'<ChannelRecord {self.channel_number}{modes} tag_offset={self.tag_offset} '
             f'pending={pending} unsent={len(self._unsent)}>'

@@ -356,6 +356,40 @@ def _recovered_confirm_channel() -> tuple[ConnectionCore, Any]:
     return core, channel
 
 
+def _confirms(found: list[events.Event]) -> list[tuple[str, int, bool]]:
+    return [(e.method.NAME, e.method.delivery_tag, e.method.multiple) for e in found]
+
+
+def test_publish_numbers_go_on_across_two_losses_with_copies_unconfirmed() -> None:
+    """ChannelCore numbers confirm-mode publishes itself with recovery on: a copy published
+    again takes no number, a new publish takes the next one, whatever the broker's tags."""
+    core, channel = _recovered_confirm_channel()  # 1 and 2 out again as broker tags 1, 2
+    assert channel.publish('', 'qq', b'3') == 3  # broker tag 3
+    sent(core)
+    found = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=1, multiple=False)), 3.0)
+    assert _confirms(found) == [('Basic.Ack', 1, False)]
+    core.connection_lost(exceptions.StreamLostError('reset'))  # lost again: 2 and 3 open
+    reconnect(core)
+    assert answer(core, sf.open_ok()) == (['Channel.Open'], [])
+    assert answer(core, sf.channel_open_ok(1)) == (['Confirm.Select'], [])
+    assert answer(core, sf.method(1, spec.Confirm.SelectOk())) == (['Basic.Consume'], [])
+    out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
+    assert out == ['Basic.Publish'] * 2 and names(found) == ['ConnectionRecovered']
+    assert channel.publish('', 'qq', b'4') == 4  # broker tag 3
+    sent(core)
+    found = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=2, multiple=True)), 3.0)
+    assert _confirms(found) == [('Basic.Ack', 3, True)]  # the copies of 2 and 3
+    found = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=3, multiple=False)), 3.0)
+    assert _confirms(found) == [('Basic.Ack', 4, False)]
+    assert channel.publish('', 'qq', b'5') == 5  # broker tag 4
+    sent(core)
+    # A confirm of a broker tag not used yet on this connection is a protocol error, even
+    # one at or below the application's last number.
+    found = core.receive_data(sf.method(1, Basic.Ack(delivery_tag=5, multiple=False)), 3.0)
+    assert names(found) == ['ChannelClosed', 'ConnectionClosed']
+    assert 'never published (last: 4)' in str(found[-1].error)
+
+
 def test_a_recovered_channel_that_nacks_first_is_opened_afresh_and_republishes() -> None:
     """RabbitMQ 3.10.8 (issue 15): a recovered channel can nack every publish to a quorum
     queue. Its first confirm being a Nack, the channel is closed and opened again under the

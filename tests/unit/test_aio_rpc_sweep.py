@@ -57,3 +57,19 @@ def test_a_past_deadline_fails_at_once_even_if_the_reply_is_quick() -> None:
         assert (await third).method.queue == 'third'
 
     _run(main)
+
+
+def test_a_short_timeout_wait_returns_the_reply_frame() -> None:
+    """Below SWEPT_RPC_TIMEOUT a loop timer bounds the wait; the reply is the same frame."""
+
+    async def main() -> None:
+        conn, _backend = await open_connection()
+        ch = await open_channel(conn)
+        waiting = asyncio.ensure_future(ch.queue_declare('short', timeout=SWEPT_RPC_TIMEOUT / 2))
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('short', 4, 1)))
+        reply = await waiting
+        assert reply.channel_number == 1
+        assert (reply.method.queue, reply.method.message_count) == ('short', 4)
+
+    _run(main)

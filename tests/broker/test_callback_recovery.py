@@ -4,13 +4,14 @@ Every scenario hurts only the private node (``private_broker``): its connections
 with ``rabbitmqctl close_all_connections`` or the node is restarted. Each test prints its
 figures (time to detect, time to recover, confirmed messages lost, duplicates, the longest gap
 between two consumer callbacks) and asserts what must hold: the same connection and channel
-objects keep working, the consumer keeps receiving, no confirmed message is lost.
+objects keep working, the consumer keeps receiving, no confirmed message is lost. The steps
+every scenario shares (open with a watched recovery policy, hurt the node on a thread, wait
+for the recovery, report, close) are ``tests/helpers/recovery_scenario.py``'s.
 """
 
 from __future__ import annotations
 
 import ssl
-import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
@@ -20,20 +21,15 @@ import pytest
 import pika
 from pika import exceptions
 from pika.adapters._io.transport import TLSHandshakeError
-from tests.helpers.loop_drivers import (
-    Driver,
-    driver_factories,
-    open_channel,
-    open_connection,
-    recovering_adapters,
-    twisted_tls_driver,
-)
+from tests.helpers.failover import drain
+from tests.helpers.loop_drivers import driver_factories, recovering_adapters, twisted_tls_driver
 from tests.helpers.recovery_figures import record_figures
-from tests.helpers.recovery_watch import RecoveryWatch
+from tests.helpers.recovery_scenario import recovery_scenario
 from tests.helpers.tls_certs import SERVER_NAME
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
+    from tests.helpers.recovery_watch import RecoveryWatch
     from tests.helpers.tls_certs import TlsFiles
 
 pytestmark = pytest.mark.private_broker
@@ -41,7 +37,7 @@ pytestmark = pytest.mark.private_broker
 _FACTORIES = driver_factories()
 PADDING = b'.' * 1024
 #: the recovery settings of every scenario
-POLICY = {'initial_delay': 0.2, 'max_duration': 60}
+POLICY: dict[str, Any] = {'initial_delay': 0.2, 'max_duration': 60}
 TOPOLOGY_ADAPTERS = recovering_adapters()
 
 
@@ -64,17 +60,6 @@ class Consumer:
 
     def longest_gap(self) -> float:
         return max((b - a for a, b in zip(self.times, self.times[1:])), default=0.0)
-
-
-def _rpc(driver: Driver, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    box: list[Any] = []
-    call(*args, callback=box.append, **kwargs)
-    driver.run_until(lambda: bool(box), timeout=15)
-    return box[0]
-
-
-_open = open_connection
-_channel = open_channel
 
 
 class Ticker:
@@ -103,42 +88,36 @@ class Ticker:
         self.conn.call_later(self.interval, self._tick)
 
 
-class Fault:
-    """A fault command (``rabbitmqctl``) run in a thread, so that the adapter's loop keeps
-    running meanwhile: detection is then measured, not hidden behind a blocked loop.
-    ``started``/``ended``: when the command started and returned (the CLI itself needs about
-    2 s to boot, so the broker acts somewhere in between)."""
+class Burst:
+    """Publishes ``size`` numbered 1 KiB messages every ``interval`` seconds on the
+    connection's own loop, from :meth:`start` until ``running`` is cleared; ``sent`` maps each
+    publish's sequence number to its body. A burst ends at the first publish the recovering
+    connection refuses (not counted as sent)."""
 
-    def __init__(self, action: Callable[[], Any]) -> None:
-        self.started = time.monotonic()
-        self.ended = 0.0
-        self.error: BaseException | None = None
-        self._action = action
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+    def __init__(self, conn: Any, channel: Any, queue: str, size: int, interval: float) -> None:
+        self.conn = conn
+        self.channel = channel
+        self.queue = queue
+        self.size = size
+        self.interval = interval
+        self.sent: dict[int, bytes] = {}  # sequence number -> body
+        self.running = True
 
-    def _run(self) -> None:
-        try:
-            self._action()
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-        self.ended = time.monotonic()
+    def start(self) -> None:
+        self.conn.call_later(0, self._burst)
 
-    def done(self) -> bool:
-        return not self.thread.is_alive()
-
-
-def _report(name: str, watch: RecoveryWatch, fault: Fault, **figures: Any) -> str:
-    """Report the figures, detection timed from the start of the fault command (the CLI
-    itself needs about 2 s to boot, so ``command_s`` says how long it ran)."""
-    return record_figures(
-        name,
-        {
-            **watch.figures(fault.started),  # detect_s: from the command start
-            'fault_command_s': fault.ended - fault.started,  # the CLI needs about 2 s to boot
-            **figures,
-        },
-    )
+    def _burst(self) -> None:
+        if not self.running:
+            return
+        sent = self.sent
+        for _ in range(self.size):
+            body = b'm%d ' % (len(sent) + 1) + PADDING
+            try:
+                self.channel.basic_publish('', self.queue, body)
+            except (exceptions.ConnectionRecovering, exceptions.ChannelWrongStateError):
+                break
+            sent[len(sent) + 1] = body
+        self.conn.call_later(self.interval, self._burst)
 
 
 @pytest.mark.parametrize('adapter', TOPOLOGY_ADAPTERS)
@@ -147,49 +126,37 @@ def test_close_connection_keeps_consumer_on_server_named_queue(
 ) -> None:
     """An exclusive server-named queue, its binding and a consumer come back after
     ``rabbitmqctl close_connection``; the consumer keeps receiving on the same channel."""
-    driver = _FACTORIES[adapter]()
-    watch = RecoveryWatch()
-    try:
-        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
-        conn, closed = _open(driver, params)
-        channel = _channel(driver, conn)
+    with recovery_scenario(_FACTORIES[adapter](), private_broker, **POLICY) as scenario:
+        conn, watch = scenario.conn, scenario.watch
+        channel = scenario.channel()
         exchange = f'rx-{uuid.uuid4().hex[:8]}'
-        _rpc(driver, channel.exchange_declare, exchange=exchange, exchange_type='direct')
-        old_name = _rpc(driver, channel.queue_declare, queue='', exclusive=True).method.queue
-        _rpc(driver, channel.queue_bind, queue=old_name, exchange=exchange, routing_key='k')
+        scenario.rpc(channel.exchange_declare, exchange=exchange, exchange_type='direct')
+        old_name = scenario.rpc(channel.queue_declare, queue='', exclusive=True).method.queue
+        scenario.rpc(channel.queue_bind, queue=old_name, exchange=exchange, routing_key='k')
         consumer = Consumer()
         tag = channel.basic_consume(old_name, consumer)
-        publisher = Ticker(conn, _channel(driver, conn), exchange, 'k', 0.01)
-        driver.run_until(lambda: len(consumer.bodies) >= 20, timeout=15)
+        publisher = Ticker(conn, scenario.channel(), exchange, 'k', 0.01)
+        scenario.run_until(lambda: len(consumer.bodies) >= 20, timeout=15)
 
-        fault = Fault(lambda: private_broker.rabbitmqctl('close_all_connections', 'recovery'))
-        driver.run_until(lambda: fault.done() and (bool(watch.recovered) or bool(closed)), 60)
-        assert fault.error is None, fault.error
-        assert watch.recovered == [conn], (closed, watch.given_up)
+        scenario.recover_from(scenario.close_all_connections)
         before = len(consumer.bodies)
-        driver.run_until(lambda: len(consumer.bodies) >= before + 20, timeout=15)
+        scenario.run_until(lambda: len(consumer.bodies) >= before + 20, timeout=15)
         publisher.running = False
 
-        assert watch.connection is conn and not closed
+        assert watch.connection is conn and not scenario.closed
         assert isinstance(watch.lost_error, exceptions.ConnectionClosedByBroker)
         assert len(watch.renamed) == 1 and watch.renamed[0][0] == old_name
         assert watch.renamed[0][1] != old_name
         assert consumer.channels == {id(channel)}  # the same channel object, every time
         assert channel.is_open and conn.is_open and channel.consumer_tags == [tag]
         assert consumer.tags == sorted(consumer.tags)  # tags keep increasing
-        line = _report(
+        line = scenario.report(
             f'{adapter} close_connection+server-named queue',
-            watch,
-            fault,
             received=len(consumer.bodies),
             refused_publishes=publisher.refused,
             longest_gap=consumer.longest_gap(),
         )
         assert watch.recovered_at - watch.lost_at < 10, line
-        conn.close()
-        driver.run_until(lambda: bool(closed), timeout=15)
-    finally:
-        driver.stop()
 
 
 @pytest.mark.parametrize('adapter', TOPOLOGY_ADAPTERS)
@@ -198,41 +165,28 @@ def test_broker_restart_recovers_named_queue_and_consumer(
 ) -> None:
     """A broker restart: the consumer of a (non-durable, redeclared) queue comes back on the
     same channel object, with increasing tags."""
-    driver = _FACTORIES[adapter]()
-    watch = RecoveryWatch()
-    try:
-        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
-        conn, closed = _open(driver, params)
-        channel = _channel(driver, conn)
+    with recovery_scenario(_FACTORIES[adapter](), private_broker, **POLICY) as scenario:
+        channel = scenario.channel()
         queue = f'rx-restart-{uuid.uuid4().hex[:8]}'
-        _rpc(driver, channel.queue_declare, queue=queue)
+        scenario.rpc(channel.queue_declare, queue=queue)
         consumer = Consumer()
         channel.basic_consume(queue, consumer)
-        publisher = Ticker(conn, _channel(driver, conn), '', queue, 0.01)
-        driver.run_until(lambda: len(consumer.bodies) >= 10, timeout=15)
+        publisher = Ticker(scenario.conn, scenario.channel(), '', queue, 0.01)
+        scenario.run_until(lambda: len(consumer.bodies) >= 10, timeout=15)
 
-        fault = Fault(private_broker.restart)
-        driver.run_until(lambda: fault.done() and (bool(watch.recovered) or bool(closed)), 120)
-        assert fault.error is None, fault.error
-        assert watch.recovered == [conn], (closed, watch.given_up)
+        scenario.recover_from(private_broker.restart, timeout=120)
         before = len(consumer.bodies)
-        driver.run_until(lambda: len(consumer.bodies) >= before + 10, timeout=15)
+        scenario.run_until(lambda: len(consumer.bodies) >= before + 10, timeout=15)
         publisher.running = False
-        assert consumer.channels == {id(channel)} and not closed
+        assert consumer.channels == {id(channel)} and not scenario.closed
         assert consumer.tags == sorted(consumer.tags)  # tags keep increasing
-        assert channel.is_open and conn.is_open
-        _report(
+        assert channel.is_open and scenario.conn.is_open
+        scenario.report(
             f'{adapter} broker restart',
-            watch,
-            fault,
             received=len(consumer.bodies),
             refused_publishes=publisher.refused,
             longest_gap=consumer.longest_gap(),
         )
-        conn.close()
-        driver.run_until(lambda: bool(closed), timeout=15)
-    finally:
-        driver.stop()
 
 
 def test_select_confirm_publisher_loses_no_confirmed_message(
@@ -240,15 +194,13 @@ def test_select_confirm_publisher_loses_no_confirmed_message(
 ) -> None:
     """Publishes in flight at ``close_connection`` are republished and confirmed once each
     under the sequence numbers the application saw; none that was confirmed is missing."""
-    driver = _FACTORIES['select-select']()
-    watch = RecoveryWatch()
-    try:
-        params = private_broker.connection_parameters(recovery=watch.policy(**POLICY))
-        conn, closed = _open(driver, params)
-        channel = _channel(driver, conn)
+    with recovery_scenario(_FACTORIES['select-select'](), private_broker, **POLICY) as scenario:
+        channel = scenario.channel()
         queue = f'rx-confirm-{uuid.uuid4().hex[:8]}'
-        _rpc(driver, channel.queue_declare, queue=queue, durable=True)
-        sent: dict[int, bytes] = {}  # sequence number -> body
+        scenario.rpc(channel.queue_declare, queue=queue, durable=True)
+        # 200 bodies a burst: the broker lags, confirms are in flight
+        publisher = Burst(scenario.conn, channel, queue, size=200, interval=0.005)
+        sent = publisher.sent
         settled: dict[int, str] = {}  # sequence number -> 'ack' or 'nack'
         twice: list[int] = []
 
@@ -265,47 +217,24 @@ def test_select_confirm_publisher_loses_no_confirmed_message(
                     twice.append(number)
                 settled[number] = kind
 
-        _rpc(driver, channel.confirm_delivery, on_confirm)
-        state = {'publishing': True}
-
-        def burst() -> None:
-            if not state['publishing']:
-                return
-            for _ in range(200):  # a 1 KiB body each: the broker lags, confirms are in flight
-                body = b'm%d ' % (len(sent) + 1) + PADDING
-                try:
-                    channel.basic_publish('', queue, body)
-                except (exceptions.ConnectionRecovering, exceptions.ChannelWrongStateError):
-                    break
-                sent[len(sent) + 1] = body
-            conn.call_later(0.005, burst)
-
-        conn.call_later(0, burst)
+        scenario.rpc(channel.confirm_delivery, on_confirm)
+        publisher.start()
         unconfirmed_at_loss: list[int] = []
-        watch.at_loss = lambda: unconfirmed_at_loss.append(len(sent) - len(settled))
-        driver.run_until(lambda: len(sent) >= 2000, timeout=20)
-        fault = Fault(lambda: private_broker.rabbitmqctl('close_all_connections', 'recovery'))
-        driver.run_until(lambda: fault.done() and (bool(watch.recovered) or bool(closed)), 60)
-        assert fault.error is None, fault.error
-        assert watch.recovered == [conn], (closed, watch.given_up)
-        driver.run_until(lambda: len(sent) >= 4000, timeout=20)
-        state['publishing'] = False
-        driver.run_until(lambda: len(settled) >= len(sent), timeout=20)
+        scenario.watch.at_loss = lambda: unconfirmed_at_loss.append(len(sent) - len(settled))
+        scenario.run_until(lambda: len(sent) >= 2000, timeout=20)
+        scenario.recover_from(scenario.close_all_connections)
+        scenario.run_until(lambda: len(sent) >= 4000, timeout=20)
+        publisher.running = False
+        scenario.run_until(lambda: len(settled) >= len(sent), timeout=20)
 
         confirmed = {number for number, kind in settled.items() if kind == 'ack'}
         assert confirmed == set(sent) and not twice, 'each publish confirmed once, own number'
         # What the queue holds: every confirmed body, some maybe twice (at-least-once).
-        check = pika.BlockingConnection(private_broker.connection_parameters())
-        try:
-            bodies = _drain(check.channel(), queue)
-        finally:
-            check.close()
+        bodies = drain(private_broker, queue)
         lost = len(set(sent.values()) - set(bodies))
         duplicates = len(bodies) - len(set(bodies))
-        _report(
+        scenario.report(
             'select confirm publisher close_connection',
-            watch,
-            fault,
             published=len(sent),
             confirmed=len(confirmed),
             unconfirmed_at_loss=unconfirmed_at_loss[0],
@@ -313,38 +242,29 @@ def test_select_confirm_publisher_loses_no_confirmed_message(
             duplicates=duplicates,
         )
         assert lost == 0
-        conn.close()
-        driver.run_until(lambda: bool(closed), timeout=15)
-    finally:
-        driver.stop()
-
-
-def _drain(channel: Any, queue: str) -> list[bytes]:
-    bodies: list[bytes] = []
-    while True:
-        method, _props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            return bodies
-        bodies.append(body)
 
 
 # -- Twisted over TLS: the reconnect runs TLS itself (pika.adapters._io.memory_tls) ----------
 
 
 def _twisted_tls_params(
-    broker: PrivateBroker, files: TlsFiles, watch: RecoveryWatch, server_name: str, **policy: Any
-) -> pika.ConnectionParameters:
-    """The TLS node's parameters with ``ssl_options`` (what the reconnect uses; the first
-    connect is the driver's ``connectSSL``) and a recovery reporting to ``watch``."""
+    broker: PrivateBroker, files: TlsFiles, server_name: str, **policy: Any
+) -> Callable[[RecoveryWatch], pika.ConnectionParameters]:
+    """What builds the TLS node's parameters with ``ssl_options`` (what the reconnect uses;
+    the first connect is the driver's ``connectSSL``) and a recovery reporting to a watch."""
     context = ssl.create_default_context(cafile=str(files.ca_cert))
-    return pika.ConnectionParameters(
-        host=broker.host,
-        port=broker.tls_port,
-        ssl_options=pika.SSLOptions(context, server_name),
-        socket_timeout=5.0,
-        stack_timeout=15.0,
-        recovery=watch.policy(**{**POLICY, **policy}),
-    )
+
+    def build(watch: RecoveryWatch) -> pika.ConnectionParameters:
+        return pika.ConnectionParameters(
+            host=broker.host,
+            port=broker.tls_port,
+            ssl_options=pika.SSLOptions(context, server_name),
+            socket_timeout=5.0,
+            stack_timeout=15.0,
+            recovery=watch.policy(**{**POLICY, **policy}),
+        )
+
+    return build
 
 
 def _ssl_of_connections(broker: PrivateBroker) -> list[str]:
@@ -377,58 +297,37 @@ def test_twisted_over_tls_recovers_consumer_and_confirmed_publisher(
     """Twisted connected over TLS, a consumer and a confirm-mode publisher on one queue: after
     ``close_all_connections`` the reconnect runs TLS (verified against the CA and the name),
     the same channel objects carry on, and every confirmed message reaches the consumer."""
-    driver = twisted_tls_driver(tls_files)
-    watch = RecoveryWatch()
-    try:
-        params = _twisted_tls_params(tls_broker, tls_files, watch, SERVER_NAME)
-        conn, closed = _open(driver, params)
-        consuming = _channel(driver, conn)
+    params = _twisted_tls_params(tls_broker, tls_files, SERVER_NAME)
+    with recovery_scenario(twisted_tls_driver(tls_files), tls_broker, params=params) as scenario:
+        consuming = scenario.channel()
         queue = f'rx-tls-{uuid.uuid4().hex[:8]}'
-        _rpc(driver, consuming.queue_declare, queue=queue, durable=True)
+        scenario.rpc(consuming.queue_declare, queue=queue, durable=True)
         consumer = Consumer()
         tag = consuming.basic_consume(queue, consumer)
-        publishing = _channel(driver, conn)
+        publishing = scenario.channel()
         confirms = ConfirmCounter()
-        _rpc(driver, publishing.confirm_delivery, confirms)
-        sent: dict[int, bytes] = {}  # sequence number -> body
-        state = {'publishing': True}
-
-        def burst() -> None:
-            if not state['publishing']:
-                return
-            for _ in range(50):
-                body = b'm%d ' % (len(sent) + 1) + PADDING
-                try:
-                    publishing.basic_publish('', queue, body)
-                except (exceptions.ConnectionRecovering, exceptions.ChannelWrongStateError):
-                    break
-                sent[len(sent) + 1] = body
-            conn.call_later(0.01, burst)
-
-        conn.call_later(0, burst)
-        driver.run_until(lambda: len(consumer.bodies) >= 500, timeout=20)
+        scenario.rpc(publishing.confirm_delivery, confirms)
+        publisher = Burst(scenario.conn, publishing, queue, size=50, interval=0.01)
+        sent = publisher.sent
+        publisher.start()
+        scenario.run_until(lambda: len(consumer.bodies) >= 500, timeout=20)
         assert _ssl_of_connections(tls_broker) == ['true']
 
-        fault = Fault(lambda: tls_broker.rabbitmqctl('close_all_connections', 'recovery'))
-        driver.run_until(lambda: fault.done() and (bool(watch.recovered) or bool(closed)), 60)
-        assert fault.error is None, fault.error
-        assert watch.recovered == [conn], (closed, watch.given_up)
+        scenario.recover_from(scenario.close_all_connections)
         before = len(consumer.bodies)
-        driver.run_until(lambda: len(consumer.bodies) >= before + 500, timeout=20)
-        state['publishing'] = False
-        driver.run_until(lambda: len(confirms.acked) + len(confirms.nacked) >= len(sent), 20)
+        scenario.run_until(lambda: len(consumer.bodies) >= before + 500, timeout=20)
+        publisher.running = False
+        scenario.run_until(lambda: len(confirms.acked) + len(confirms.nacked) >= len(sent), 20)
         acked_bodies = {sent[number] for number in confirms.acked}
-        driver.run_until(lambda: acked_bodies <= set(consumer.bodies), timeout=20)
+        scenario.run_until(lambda: acked_bodies <= set(consumer.bodies), timeout=20)
 
         assert _ssl_of_connections(tls_broker) == ['true']  # the reconnect is TLS too
         assert not confirms.nacked and confirms.acked == set(sent)
-        assert consumer.channels == {id(consuming)} and not closed
+        assert consumer.channels == {id(consuming)} and not scenario.closed
         assert consuming.is_open and publishing.is_open and consuming.consumer_tags == [tag]
         lost = len(acked_bodies - set(consumer.bodies))
-        _report(
+        scenario.report(
             'twisted TLS close_connection, consumer + confirm publisher',
-            watch,
-            fault,
             published=len(sent),
             confirmed=len(confirms.acked),
             received=len(consumer.bodies),
@@ -437,11 +336,7 @@ def test_twisted_over_tls_recovers_consumer_and_confirmed_publisher(
             longest_gap=consumer.longest_gap(),
         )
         assert lost == 0
-        _rpc(driver, consuming.queue_delete, queue=queue)
-        conn.close()
-        driver.run_until(lambda: bool(closed), timeout=15)
-    finally:
-        driver.stop()
+        scenario.rpc(consuming.queue_delete, queue=queue)
 
 
 def test_twisted_tls_verify_failure_on_reconnect_gives_up(
@@ -451,18 +346,17 @@ def test_twisted_tls_verify_failure_on_reconnect_gives_up(
     each attempt fails with `TLSHandshakeError`, and the policy gives up with the documented
     error on the close callback, instead of hanging."""
     driver = twisted_tls_driver(tls_files)  # the first connect checks the right name
-    watch = RecoveryWatch()
-    try:
-        params = _twisted_tls_params(
-            tls_broker, tls_files, watch, 'not-the-broker', max_attempts=3, max_delay=0.2
-        )
-        conn, closed = _open(driver, params)
-        channel = _channel(driver, conn)
+    params = _twisted_tls_params(
+        tls_broker, tls_files, 'not-the-broker', max_attempts=3, max_delay=0.2
+    )
+    with recovery_scenario(driver, tls_broker, params=params) as scenario:
+        conn, closed, watch = scenario.conn, scenario.closed, scenario.watch
+        channel = scenario.channel()
 
-        fault = Fault(lambda: tls_broker.rabbitmqctl('close_all_connections', 'recovery'))
-        driver.run_until(lambda: bool(closed), timeout=60)
+        fault = scenario.hurt(scenario.close_all_connections)
+        scenario.run_until(lambda: bool(closed), timeout=60)
         closed_at = time.monotonic()
-        driver.run_until(fault.done, timeout=30)
+        scenario.run_until(fault.done, timeout=30)
         assert fault.error is None, fault.error
         assert not watch.recovered and len(watch.attempts) == 3
         assert len(watch.given_up) == 1 and closed[0] is watch.given_up[0]
@@ -475,10 +369,8 @@ def test_twisted_tls_verify_failure_on_reconnect_gives_up(
         record_figures(
             'twisted TLS verify failure on reconnect',
             {
-                'detect_s': watch.lost_at - fault.started,
+                'detect_s': watch.lost_at - fault.began,
                 'given_up_s': closed_at - watch.lost_at,  # at most: the loop polls every 10 ms
                 'attempts': len(watch.attempts),
             },
         )
-    finally:
-        driver.stop()

@@ -91,6 +91,49 @@ def test_declare_bind_purge_and_delete(
         channel.exchange_declare(exchange, passive=True)
 
 
+def test_declare_and_delete_an_exchange_to_exchange_binding(
+    conn: BlockingConnection, queue: str, unique_name: str, amqp_url: str
+) -> None:
+    """``--to-exchange`` binds (and unbinds) an exchange to an exchange: a message published
+    to the source reaches a queue bound to the destination only while the binding exists."""
+    source, destination = f'{unique_name}.src', f'{unique_name}.dst'
+    channel = conn.channel()
+    channel.exchange_declare(source, 'topic')
+    channel.exchange_declare(destination, 'fanout')
+    channel.queue_bind(queue, destination)
+    try:
+        out = ok(
+            'declare', 'binding', source, destination, '--to-exchange', '-k', 'a.*', url=amqp_url
+        )
+        assert out.strip() == f"bound exchange {source} -> exchange {destination} (key 'a.*')"
+        ok('publish', '-e', source, '-k', 'a.b', '--body', 'through', url=amqp_url)
+        method, _props, body = channel.basic_get(queue, auto_ack=True)
+        assert method is not None and body == b'through'
+        off_key = run_pika(
+            'publish', '-e', source, '-k', 'b.a', '--body', 'x', '--mandatory', url=amqp_url
+        )
+        assert off_key.returncode == common.EXIT_REFUSED, off_key.stderr  # the key is kept
+        # without --to-exchange the destination is a queue, and no such queue exists
+        as_queue = run_pika('declare', 'binding', source, destination, url=amqp_url)
+        assert as_queue.returncode == common.EXIT_FAILED, as_queue.stderr
+        assert '404 NOT_FOUND' in as_queue.stderr
+
+        out = ok(
+            'delete', 'binding', source, destination, '--to-exchange', '-k', 'a.*', url=amqp_url
+        )
+        assert out.strip() == f"unbound exchange {source} -> exchange {destination} (key 'a.*')"
+        refused = run_pika(
+            'publish', '-e', source, '-k', 'a.b', '--body', 'x', '--mandatory', url=amqp_url
+        )
+        assert refused.returncode == common.EXIT_REFUSED, refused.stderr
+        assert 'unroutable' in refused.stderr
+        assert depth(conn, queue) == 0
+    finally:
+        cleanup = conn.channel()
+        cleanup.exchange_delete(source)
+        cleanup.exchange_delete(destination)
+
+
 def test_declare_a_quorum_queue(conn: BlockingConnection, unique_name: str, amqp_url: str) -> None:
     ok('declare', 'queue', unique_name, '--type', 'quorum', url=amqp_url)
     try:

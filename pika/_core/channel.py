@@ -124,6 +124,10 @@ class ChannelCore:
         #: off, and then no line below consults them but one ``is not None`` per call.
         self.record: Optional[ChannelRecord] = None
         self.topology: Optional[RecoveryRecord] = None
+        #: Recovery on: ``record`` once an application's delivery tag may differ from the
+        #: broker's (after a loss, or in a transaction), for acks to be mapped; None before
+        #: (and with recovery off), so that until then an ack pays nothing for recovery.
+        self.tag_map: Optional[ChannelRecord] = None
         #: Recovery: the front-end answers the application's RPCs in flight at a loss by
         #: sending them again after the replay (the callback adapters, whose reply handlers
         #: stay queued) rather than failing them at once (BlockingConnection, whose waiting
@@ -228,6 +232,7 @@ class ChannelCore:
             self._refuse_lost_transaction(self.record)
         elif index == _TX_SELECT_INDEX and self.record is not None:
             self.publish = self._publish_in_transaction  # type: ignore[method-assign]
+            self.tag_map = self.record  # acks mark the transaction as having work
         if self._outstanding is not None or self._queue:
             self._queue.append((method, data, False))
             self._pump()
@@ -283,11 +288,11 @@ class ChannelCore:
 
         :raises ChannelWrongStateError: the channel is neither open nor cancelling
         """
-        record = self.record
-        # Recovery on: before the first loss (offset 0) and outside a transaction, the
-        # application's tag is the broker's; only then is the record asked (a call per ack
-        # costs about 5% of a consumed message, bench/NOTES.md "Cost of recovery").
-        if record is not None and (record.tag_offset or record.tx):
+        record = self.tag_map
+        # Recovery on: before the first loss and outside a transaction, the application's
+        # tag is the broker's and tag_map is None; only then is the record asked (a call per
+        # ack costs about 5% of a consumed message, bench/NOTES.md "Cost of recovery").
+        if record is not None:
             mapped = record.broker_tag_for(delivery_tag)
             if mapped is None:
                 LOGGER.debug('Dropped Basic.Ack of delivery tag %s: from before a recovery',
@@ -318,8 +323,8 @@ class ChannelCore:
 
         :raises ChannelWrongStateError: the channel is neither open nor cancelling
         """
-        record = self.record
-        if record is not None and (record.tag_offset or record.tx):  # as in ack()
+        record = self.tag_map
+        if record is not None:  # as in ack()
             delivery_tags = self._broker_tags(delivery_tags, record)
             if not delivery_tags:
                 return
@@ -804,6 +809,7 @@ class ChannelCore:
         self._confirm = False
         if self.record is None:  # else the application's numbers go on (ChannelRecord)
             self._delivery_tag = 0
+        self.tag_map = self.record  # delivery tags restart at 1: the offset maps them
         self._set_discarding(False)
 
     def _set_discarding(self, discarding: bool) -> None:

@@ -111,7 +111,9 @@ class Recoverer:
     def channel_created(self, channel: ChannelCore) -> None:
         """An application channel was created: give it its records."""
         channel.topology = self.record
-        channel.record = self.record.channel_opened(channel.channel_number)
+        record = channel.record = self.record.channel_opened(channel.channel_number)
+        if record.tag_offset or record.tx:  # a record from before a loss (not on a new channel)
+            channel.tag_map = record
 
     def after_receive(self, result: list[events.Event]) -> None:
         """Post-process the events of one read: the reconnect's ConnectionOpened starts the

@@ -466,3 +466,19 @@ def test_a_connection_loss_during_a_reopen_recovers_the_channel_as_usual() -> No
     out, found = answer(core, sf.method(1, Basic.ConsumeOk('ct')))
     assert out == ['Basic.Publish', 'Basic.Publish'] and names(found) == ['ConnectionRecovered']
     assert channel.state is ChannelState.OPEN and channel.on_probation
+
+
+def test_acks_are_mapped_only_once_tags_can_differ() -> None:
+    """Before a loss and outside a transaction an ack goes out as it is (no record lookup:
+    ``tag_map`` None); once Tx.Select went out, or after a loss, the record maps it."""
+    core = recovering_core()
+    channel = open_channel(core, 1)
+    other = open_channel(core, 2)
+    assert channel.tag_map is None and other.tag_map is None
+    other.rpc(spec.Tx.Select())
+    assert other.tag_map is other.record
+    sent(core)
+    channel.ack(7)
+    assert [(m.NAME, m.delivery_tag) for m in sent(core)] == [('Basic.Ack', 7)]
+    core.connection_lost(exceptions.StreamLostError('reset'))
+    assert channel.tag_map is channel.record is not None

@@ -25,8 +25,9 @@ adapter reports what happened and asks what to do.
   application-visible sequence numbers, to be published again after the replay.
 
 Cost: with recovery off there is no record (``None``) and nothing here runs. With it on, a
-delivery costs one call (:meth:`ChannelRecord.deliver`), an ack one more, a confirm-mode
-publish one tuple (:data:`Sent`) until its confirm.
+run of deliveries costs one call (:meth:`ChannelRecord.delivered_run`), an ack nothing until
+a loss or a transaction (then one call), a confirm-mode publish one tuple (:data:`Sent`)
+appended by ``ChannelCore.publish`` until its confirm.
 """
 
 from __future__ import annotations

@@ -81,12 +81,24 @@ def _encode_error(obj: amqp_object.AMQPObject, exc: struct.error) -> Exception:
 _OCTETS = [bytes((length,)) for length in range(256)]
 
 
+#: Encoded shortstrs by value (queue, exchange, routing key, consumer tag: the same few names
+#: come back on every declare, bind and cancel); emptied when full.
+_SHORT_STRINGS: dict[str, bytes] = {}
+_SHORT_STRINGS_MAX = 512
+
+
 def _short_string(value: Any) -> bytes:
     """A shortstr as one piece: length octet + UTF-8 bytes; other values as ``pika.data``."""
     if type(value) is str:
+        piece = _SHORT_STRINGS.get(value)
+        if piece is not None:
+            return piece
         raw = value.encode()
         if len(raw) < 256:
-            return _OCTETS[len(raw)] + raw
+            if len(_SHORT_STRINGS) >= _SHORT_STRINGS_MAX:
+                _SHORT_STRINGS.clear()
+            piece = _SHORT_STRINGS[value] = _OCTETS[len(raw)] + raw
+            return piece
     pieces: list[bytes] = []
     data.encode_short_string(pieces, value)  # bytes-likes, TypeError, ShortStringTooLong
     return b''.join(pieces)

@@ -224,15 +224,8 @@ class ChannelCore:
             raise frame_too_large(method.NAME, size + FRAME_OVERHEAD, output.frame_max)
         head = METHOD_FRAME_HEAD.pack(FRAME_METHOD, self.channel_number, size, index)
         data = head + payload + FRAME_END_BYTE
-        if index == _CONFIRM_SELECT_INDEX:
-            self._confirm = True
-        elif index == _CANCEL_INDEX:
-            self._cancelling.add(method.consumer_tag)
-        elif index == _TX_COMMIT_INDEX and self.record is not None:
-            self._refuse_lost_transaction(self.record)
-        elif index == _TX_SELECT_INDEX and self.record is not None:
-            self.publish = self._publish_in_transaction  # type: ignore[method-assign]
-            self.tag_map = self.record  # acks mark the transaction as having work
+        if index in _RPC_SIDE_EFFECTS:  # one set lookup for the usual declare, bind, qos...
+            self._before_rpc(method, index)
         if self._outstanding is not None or self._queue:
             self._queue.append((method, data, False))
             self._pump()
@@ -248,6 +241,19 @@ class ChannelCore:
             self._outstanding_internal = False
         elif nowait:
             self._on_nowait_sent(method)
+
+    def _before_rpc(self, method: Any, index: int) -> None:
+        """What sending ``method`` (one of :data:`_RPC_SIDE_EFFECTS`) changes before its reply:
+        confirm mode, a consumer being cancelled, and with recovery on a transaction's state."""
+        if index == _CONFIRM_SELECT_INDEX:
+            self._confirm = True
+        elif index == _CANCEL_INDEX:
+            self._cancelling.add(method.consumer_tag)
+        elif index == _TX_COMMIT_INDEX and self.record is not None:
+            self._refuse_lost_transaction(self.record)
+        elif index == _TX_SELECT_INDEX and self.record is not None:
+            self.publish = self._publish_in_transaction  # type: ignore[method-assign]
+            self.tag_map = self.record  # acks mark the transaction as having work
 
     def _refuse_lost_transaction(self, record: ChannelRecord) -> None:
         """Recovery: a Tx.Commit after a loss that rolled back the transaction's earlier
@@ -667,7 +673,15 @@ class ChannelCore:
         if self.topology is not None and not internal:
             self._recorded_reply(request, method)
         if not internal:
-            self._conn.events.append(events.RpcReply(self.channel_number, method, properties, body))
+            # events.RpcReply(...) without the class call (its __init__ is a C-to-Python
+            # call: ~0.6k instructions of every RPC reply); test_received_frames.py checks
+            # it equals the constructed event
+            reply = _new(_RpcReply)
+            reply.channel_number = self.channel_number
+            reply.method = method
+            reply.properties = properties
+            reply.body = body
+            self._conn.events.append(reply)
         elif self.state is _RECOVERING:  # a replay step's reply
             self._replay_reply(method)
             return
@@ -952,6 +966,12 @@ _NACK_INDEX = spec.Basic.Nack.INDEX
 _CLOSE_INDEX = spec.Channel.Close.INDEX
 _CLOSE_OK_INDEX = spec.Channel.CloseOk.INDEX
 _CANCEL_INDEX = spec.Basic.Cancel.INDEX
+#: The synchronous methods whose sending changes the channel's state (see _before_rpc).
+_RPC_SIDE_EFFECTS = frozenset(
+    {_CONFIRM_SELECT_INDEX, _CANCEL_INDEX, _TX_COMMIT_INDEX, _TX_SELECT_INDEX}
+)
+_RpcReply = events.RpcReply
+_new = object.__new__
 #: Bodies up to this size are copied (Output queues larger ones by reference).
 _SMALL_BODY = 16 * 1024
 #: The bytes of a small publish besides the method frame and the body: content header frame,

@@ -201,6 +201,19 @@ def test_core_receive_shortcuts_change_nothing(parts: list[bytes], choose: st.Da
     assert _run(chunks, fast=True, into=into) == _run(chunks, fast=False)
 
 
+def test_rpc_reply_event_is_the_constructed_event() -> None:
+    """ChannelCore builds RpcReply without its class call: the same fields as RpcReply(...)."""
+    from pika._core import events
+
+    core = open_core()
+    channel = open_channel(core, 1)
+    channel.rpc(spec.Queue.Declare(queue='q', passive=True))
+    [got] = core.receive_data(sf.method(1, spec.Queue.DeclareOk('q', 2, 1)), 0.0)
+    assert type(got) is events.RpcReply
+    assert got == events.RpcReply(1, got.method, None, None)
+    assert vars(got.method) == vars(spec.Queue.DeclareOk('q', 2, 1))
+
+
 def test_rpc_reply_then_deliveries_in_one_read() -> None:
     core = open_core()
     channel = open_channel(core, 1)

@@ -9,6 +9,11 @@ connection set-up excluded. The broker's work is not counted (another process).
 
 Usage: ``.venv/bin/python bench/recovery_cost.py [--count N] [--scenarios publish consume]
 [--adapters blocking select]``; prints one line per (scenario, adapter) with off, on and on/off.
+
+``--timed R`` measures time instead: R pairs of the same client processes without valgrind,
+the order within a pair alternating (off first, then on first), and prints the median CPU
+seconds per message of each side (the client's timed section, as ``bench/run.py`` reports) and
+the median of the pairs' on/off ratios.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +39,23 @@ BODY_SIZE = 100
 
 def instructions(adapter: str, scenario: str, count: int, recovery: bool) -> int:
     """Instructions callgrind counted in one client process running ``count`` messages."""
+    proc = run_client(adapter, scenario, count, recovery, callgrind=True)
+    match = re.search(r'Collected : (\d+)', proc.stderr)
+    if match is None:
+        raise RuntimeError(f'no instruction count from valgrind:\n{proc.stderr[-2000:]}')
+    return int(match.group(1))
+
+
+def cpu_per_message(adapter: str, scenario: str, count: int, recovery: bool) -> float:
+    """CPU seconds per message of the client's timed section, in one process."""
+    proc = run_client(adapter, scenario, count, recovery, callgrind=False)
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])['cpu']) / count
+
+
+def run_client(
+    adapter: str, scenario: str, count: int, recovery: bool, *, callgrind: bool
+) -> subprocess.CompletedProcess[str]:
+    """One ``scenarios_ours.py`` process on a fresh queue (prefilled to consume)."""
     queue = f'bench-cost-{scenario}-{uuid.uuid4().hex[:12]}'
     job = {
         'library': 'ours',
@@ -50,7 +73,9 @@ def instructions(adapter: str, scenario: str, count: int, recovery: bool) -> int
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, 'cg.out')
-            cmd = ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}']
+            cmd = (
+                ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}'] if callgrind else []
+            )
             cmd += [sys.executable, str(BENCH_DIR / 'scenarios_ours.py'), json.dumps(job)]
             env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
             proc = subprocess.run(
@@ -60,10 +85,20 @@ def instructions(adapter: str, scenario: str, count: int, recovery: bool) -> int
         raw_ceiling.delete(queue)
     if '"ok": true' not in proc.stdout:
         raise RuntimeError(f'{adapter} {scenario} failed: {proc.stdout[-500:]}')
-    match = re.search(r'Collected : (\d+)', proc.stderr)
-    if match is None:
-        raise RuntimeError(f'no instruction count from valgrind:\n{proc.stderr[-2000:]}')
-    return int(match.group(1))
+    return proc
+
+
+def timed(adapter: str, scenario: str, count: int, pairs: int) -> tuple[float, float, float]:
+    """Median CPU per message off, on, and the median of the pairs' on/off ratios."""
+    offs: list[float] = []
+    ons: list[float] = []
+    for pair in range(pairs):
+        order = (False, True) if pair % 2 == 0 else (True, False)
+        got = {rec: cpu_per_message(adapter, scenario, count, rec) for rec in order}
+        offs.append(got[False])
+        ons.append(got[True])
+    ratios = [on / off for on, off in zip(ons, offs)]
+    return statistics.median(offs), statistics.median(ons), statistics.median(ratios)
 
 
 def per_message(adapter: str, scenario: str, count: int, recovery: bool) -> float:
@@ -79,7 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--count', type=int, default=20_000, help='N (default 20000)')
     parser.add_argument('--scenarios', nargs='+', default=['publish', 'consume'])
     parser.add_argument('--adapters', nargs='+', default=['blocking', 'select'])
+    parser.add_argument('--timed', type=int, metavar='R', help='R timed pairs, no valgrind')
     args = parser.parse_args(argv)
+    if args.timed:
+        print(f'CPU us per message (N={args.count}, {args.timed} pairs, medians)')
+        for scenario in args.scenarios:
+            for adapter in args.adapters:
+                off, on, ratio = timed(adapter, scenario, args.count, args.timed)
+                print(
+                    f'{scenario:17} {adapter:9} off {off * 1e6:6.2f}  on {on * 1e6:6.2f}'
+                    f'  on/off (median of pairs) {ratio:.3f}'
+                )
+        return 0
     print(f'instructions per message (N={args.count}, 2N minus N), client process only')
     for scenario in args.scenarios:
         for adapter in args.adapters:

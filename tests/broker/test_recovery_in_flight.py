@@ -13,7 +13,6 @@ is dropped. The broker is neither stopped nor reconfigured: only our connection 
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,14 @@ def _policy(recovered: list[Any]) -> pika.Recovery:
         max_duration=30,
         on_recovered=lambda conn, params: recovered.append(conn),
     )
+
+
+def _blocking_connection(proxy: TcpProxy, recovered: list[Any]) -> pika.BlockingConnection:
+    """A BlockingConnection through ``proxy`` that recovers, appending to ``recovered``."""
+    params = pika.ConnectionParameters(
+        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
+    )
+    return pika.BlockingConnection(params)
 
 
 def _wait_recovered(connection: pika.BlockingConnection, recovered: list[Any]) -> None:
@@ -114,24 +121,13 @@ def test_blocking_consume_in_flight_raises_and_is_not_restored(
     proxy: TcpProxy, broker_params: Any, unique_name: str
 ) -> None:
     recovered: list[Any] = []
-    params = pika.ConnectionParameters(
-        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
-    )
-    connection = pika.BlockingConnection(params)
+    connection = _blocking_connection(proxy, recovered)
     try:
         channel = connection.channel()
         queue = unique_name
         channel.queue_declare(queue)
         got: list[bytes] = []
-
-        def cut() -> None:
-            time.sleep(0.3)
-            proxy.close_all()
-            proxy.resume()
-
-        proxy.pause()
-        cutter = threading.Thread(target=cut, daemon=True)
-        cutter.start()
+        cutter = proxy.drop_held_calls()
         started = time.monotonic()
         with pytest.raises(exceptions.ConnectionRecovering):
             channel.basic_consume(queue, lambda *args: got.append(args[3]), timeout=20)
@@ -157,23 +153,13 @@ def test_blocking_commit_in_flight_closes_the_channel_with_the_reason(
     """A Tx.Commit whose CommitOk was lost: nobody knows whether the broker committed, so it
     is not sent again; the call raises ChannelClosed saying so, the connection recovers."""
     recovered: list[Any] = []
-    params = pika.ConnectionParameters(
-        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
-    )
-    connection = pika.BlockingConnection(params)
+    connection = _blocking_connection(proxy, recovered)
     try:
         channel = connection.channel()
         channel.queue_declare(unique_name, auto_delete=True)
         channel.tx_select()
         channel.basic_publish('', unique_name, b'maybe committed')
-
-        def cut() -> None:
-            time.sleep(0.3)
-            proxy.close_all()
-            proxy.resume()
-
-        proxy.pause()
-        threading.Thread(target=cut, daemon=True).start()
+        proxy.drop_held_calls()
         with pytest.raises(exceptions.ChannelClosed, match='outcome is unknown'):
             channel.tx_commit()
         assert channel.is_closed
@@ -191,10 +177,7 @@ def test_blocking_commit_after_a_loss_that_rolled_back_raises_once(
     raises TransactionInterrupted (it would commit nothing and say yes); after a rollback
     the transaction done again commits."""
     recovered: list[Any] = []
-    params = pika.ConnectionParameters(
-        proxy.host, proxy.port, heartbeat=0, recovery=_policy(recovered)
-    )
-    connection = pika.BlockingConnection(params)
+    connection = _blocking_connection(proxy, recovered)
     try:
         channel = connection.channel()
         channel.queue_declare(unique_name)

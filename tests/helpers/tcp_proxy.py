@@ -15,6 +15,7 @@ import selectors
 import socket
 import struct
 import threading
+import time
 
 from tests.helpers.owned import Owned
 
@@ -133,6 +134,24 @@ class TcpProxy(Owned):
             pipes = list(self._pipes)
         for pipe in pipes:
             pipe.close(reset)
+
+    def drop_held_calls(self, after: float = 0.3) -> threading.Thread:
+        """Pause now; from a thread, after ``after`` seconds, drop every connection and resume.
+
+        For a blocking call made right after this returns: its request waits in the paused
+        proxy, so the broker never answers it, and the loss arrives while the call waits.
+        Returns the started thread (join it to know the drop happened).
+        """
+
+        def drop() -> None:
+            time.sleep(after)
+            self.close_all()
+            self.resume()
+
+        self.pause()
+        dropper = threading.Thread(target=drop, name='tcp-proxy-drop', daemon=True)
+        dropper.start()
+        return dropper
 
     def _release(self) -> None:
         """Stop listening and drop every connection."""

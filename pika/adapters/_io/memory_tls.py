@@ -19,7 +19,7 @@ import ssl
 from typing import Union
 
 from pika import exceptions
-from pika.adapters._io.transport import RECV_SIZE, TLSHandshakeError
+from pika.adapters._io.transport import RECV_SIZE, tls_handshake_step
 
 __all__ = ['MemoryTLS']
 
@@ -102,14 +102,9 @@ class MemoryTLS:
 
     def _handshake_step(self) -> bool:
         """Advance the handshake; True when it is done."""
-        try:
-            self._tls.do_handshake()
-        except ssl.SSLWantReadError:
-            return False
-        except (ssl.SSLError, ssl.CertificateError, OSError) as exc:
-            raise TLSHandshakeError(f'TLS handshake with {self._where} failed: {exc}') from exc
-        self.handshake_done = True
-        return True
+        # A memory BIO takes every write: the only wait is for the peer's records ('read').
+        self.handshake_done = tls_handshake_step(self._tls, self._where) is None
+        return self.handshake_done
 
     def _read_plaintext(self) -> bytes:
         """Decrypt every complete record buffered so far."""

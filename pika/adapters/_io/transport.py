@@ -321,9 +321,13 @@ def wrap_tls(sock: socket.socket, params: Parameters) -> ssl.SSLSocket:
     )
 
 
-def tls_handshake_step(sock: ssl.SSLSocket) -> Optional[str]:
-    """Advance a non-blocking TLS handshake.
+def tls_handshake_step(
+    sock: Union[ssl.SSLSocket, ssl.SSLObject], where: Optional[str] = None
+) -> Optional[str]:
+    """Advance a non-blocking TLS handshake (of a socket, or of an ``SSLObject`` on memory
+    BIOs: `pika.adapters._io.memory_tls`).
 
+    :param where: ``host:port`` of the peer, named in the error (never a secret)
     :returns: ``None`` when the handshake is complete, otherwise ``'read'`` or
         ``'write'``: wait until the socket is readable/writable and call again
     :raises TLSHandshakeError: the handshake failed
@@ -334,10 +338,9 @@ def tls_handshake_step(sock: ssl.SSLSocket) -> Optional[str]:
         return 'read'
     except ssl.SSLWantWriteError:
         return 'write'
-    except (ssl.SSLError, ssl.CertificateError) as exc:
-        raise TLSHandshakeError(f'TLS handshake failed: {exc}') from exc
-    except OSError as exc:
-        raise TLSHandshakeError(f'TLS handshake failed: {exc}') from exc
+    except (ssl.SSLError, ssl.CertificateError, OSError) as exc:
+        peer = f' with {where}' if where else ''
+        raise TLSHandshakeError(f'TLS handshake{peer} failed: {exc}') from exc
     return None
 
 

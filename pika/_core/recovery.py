@@ -20,9 +20,10 @@ adapter reports what happened and asks what to do.
   recoveries. ``ChannelRecord.broker_tag_for(app_tag)`` maps an ack back, and returns ``None``
   for a tag from before the loss: the caller drops that ack instead of sending it (the broker
   would close the new channel over an unknown tag).
-* **Publishes awaiting a confirm.** In confirm mode ``ChannelRecord.published`` keeps each
-  message until ``confirmed``; at a loss the unconfirmed ones are kept, with their
-  application-visible sequence numbers, to be published again after the replay.
+* **Publishes awaiting a confirm.** In confirm mode ``ChannelCore.publish`` keeps each
+  message in ``ChannelRecord.sent`` until ``confirmed``; at a loss the unconfirmed ones are
+  kept, with their application-visible sequence numbers, to be published again after the
+  replay.
 
 Cost: with recovery off there is no record (``None``) and nothing here runs. With it on, a
 run of deliveries costs one call (:meth:`ChannelRecord.delivered_run`), an ack nothing until
@@ -320,8 +321,8 @@ class ChannelRecord:
     """What one channel must get back, and its tag and sequence arithmetic across losses.
 
     The adapter keeps a reference next to its channel object and calls :meth:`deliver`,
-    :meth:`broker_tag_for`, :meth:`published` and :meth:`confirmed` (or
-    :meth:`confirmed_sequence`) directly (no lookup).
+    :meth:`broker_tag_for` and :meth:`confirmed` (or :meth:`confirmed_sequence`) directly
+    (no lookup); ``ChannelCore`` keeps its confirm-mode publishes itself (below).
 
     Hot paths may do less: while ``tag_offset`` is 0 (no loss yet) an application tag *is*
     the broker's, so a consumer may skip :meth:`broker_tag_for` and call :meth:`deliver` once
@@ -335,8 +336,10 @@ class ChannelRecord:
     it had (:attr:`resent`). ``ChannelCore`` counts those numbers itself (its count goes on
     across losses, and a message published again takes none), so keeping a new publish is
     a single append, which ``ChannelCore.publish`` does (:meth:`published`, inlined: it is
-    every confirm-mode publish's cost of recovery, bench/NOTES.md "Cost of recovery");
-    anything else goes through :meth:`published` or :meth:`republished`.
+    every confirm-mode publish's cost of recovery, bench/NOTES.md "Cost of recovery"), and
+    ``ChannelCore.publish_again`` reports through :meth:`republished`. No production code
+    calls :meth:`published`: only the record's unit tests do, for the gaps and out-of-order
+    tags no adapter can produce.
     """
 
     __slots__ = (

@@ -478,6 +478,17 @@ class RecoveryHooks:
             on_given_up=lambda _conn, cause: self.given_up.append(cause),
         )
 
+    def url_parameters(self, node: PrivateBroker) -> pika.URLParameters:
+        """Parameters from a URL carrying the password and a quick recovery (3 attempts),
+        with these hooks in its policy."""
+        recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
+        params = pika.URLParameters(
+            login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
+        )
+        assert params.recovery is not None and params.credentials.password == PASSWORD
+        params.recovery = self.policy(params.recovery)
+        return params
+
     def scanned(self) -> list[Any]:
         return [*self.lost, *self.given_up]
 
@@ -495,12 +506,7 @@ def recover_then_give_up(node: PrivateBroker, leaks: Leaks) -> RecoveryHooks:
     and recovers; then the user's password changes on the broker, the connection is lost again
     and recovery gives up after its attempts are used."""
     hooks = RecoveryHooks()
-    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
-    params = pika.URLParameters(
-        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
-    )
-    assert params.recovery is not None and params.credentials.password == PASSWORD
-    params.recovery = hooks.policy(params.recovery)
+    params = hooks.url_parameters(node)
     connection = pika.BlockingConnection(params)
     channel = connection.channel()
     channel.confirm_delivery()
@@ -554,12 +560,7 @@ def recover_then_give_up_callback(driver: Driver, node: PrivateBroker, leaks: Le
     the password, is closed by the broker and recovers (a message published afterwards reaches
     the recovered consumer); then the user's password changes and recovery gives up."""
     hooks = RecoveryHooks()
-    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
-    params = pika.URLParameters(
-        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
-    )
-    assert params.recovery is not None and params.credentials.password == PASSWORD
-    params.recovery = hooks.policy(params.recovery)
+    params = hooks.url_parameters(node)
     session = Session(driver, params).wait_open()
     channel = session.channel()
     queue = f'secrets-recovery-{_random()}'
@@ -704,12 +705,7 @@ async def aio_recover_then_give_up(node: PrivateBroker, leaks: Leaks) -> Recover
     recovers (its consumer gets a message published afterwards); then the user's password
     changes, the connection is closed again and recovery gives up."""
     hooks = RecoveryHooks()
-    recovery = '&recovery=true&recovery_initial_delay=0.1&recovery_max_delay=0.5'
-    params = pika.URLParameters(
-        login_url(node.host, node.port) + recovery + '&recovery_max_attempts=3'
-    )
-    assert params.recovery is not None and params.credentials.password == PASSWORD
-    params.recovery = hooks.policy(params.recovery)
+    params = hooks.url_parameters(node)
     conn = await pika.aio.connect(params)
     ch = await conn.channel()
     queue = (await ch.queue_declare(f'secrets-recovery-{_random()}', exclusive=True)).method.queue

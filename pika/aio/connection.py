@@ -573,9 +573,7 @@ class Connection:
             stream.dropped = True
         transport, self._transport = self._transport, None
         if transport is not None:
-            if self.core.has_output():
-                transport.write(self.core.data_to_send())
-            transport.close()
+            self._write_rest_and_close(transport)
         self.reading_paused = False  # the next stream starts reading
         self.resume_writing()
 
@@ -700,11 +698,15 @@ class Connection:
         if self._timer_task is not None:
             self._timer_task.cancel()
             self._timer_task = None
-        transport = self._transport
-        if transport is not None:
-            if self.core.has_output():
-                transport.write(self.core.data_to_send())
-            transport.close()
+        if self._transport is not None:
+            self._write_rest_and_close(self._transport)
+
+    def _write_rest_and_close(self, transport: Transport) -> None:
+        """Write what the core still queued for ``transport``, then close it (the one ending
+        of a stream that lets its last frames out: a close, or a recovery's drop)."""
+        if self.core.has_output():
+            transport.write(self.core.data_to_send())
+        transport.close()
 
     def _shut_down(self, error: exceptions.AMQPError) -> None:
         """Give up on the stream at once (a wait expired or the caller was cancelled)."""

@@ -332,13 +332,14 @@ class _TLSTransport:
 
     def __init__(self, transport: Any, tls: MemoryTLS) -> None:
         self._transport = transport
-        self._tls = tls
+        #: the session (`_RecoveryStream` drives its handshake through this same object)
+        self.tls = tls
 
     def write(self, data: bytes) -> None:
         """Encrypt ``data`` and write the records (a TLS failure drops the TCP stream, whose
         loss the connection then hears of)."""
         try:
-            self._tls.send(data)
+            self.tls.send(data)
         except exceptions.StreamLostError as error:
             LOGGER.warning('%s; dropping the stream', error)
             self._transport.loseConnection()
@@ -347,13 +348,13 @@ class _TLSTransport:
 
     def flush(self) -> None:
         """Write what the TLS session has for the peer (records, alerts, close_notify)."""
-        records = self._tls.data_to_send()
+        records = self.tls.data_to_send()
         if records:
             self._transport.write(records)
 
     def loseConnection(self) -> None:
         """Send our close_notify, then close the TCP stream once its buffer is written."""
-        self._tls.close()
+        self.tls.close()
         self.flush()
         self._transport.loseConnection()
 
@@ -394,7 +395,8 @@ class _RecoveryStream(protocol.Protocol):
         self._params = params
         self._on_failed: Optional[Callable[[BaseException], None]] = on_failed
         self._stream: Any = None  # what the connection writes to, once attached
-        self._tls: Optional[MemoryTLS] = None
+        #: with ssl_options: the TLS session over the TCP stream, from its first record
+        self._tls: Optional[_TLSTransport] = None
         self._tls_timer: Optional[object] = None
         self._error: Optional[BaseException] = None  # why we closed an attached stream
 
@@ -409,15 +411,14 @@ class _RecoveryStream(protocol.Protocol):
             self._attach(transport)
             return
         where = describe(self._params)
-        tls = self._tls = MemoryTLS(
-            options.context, _transport.tls_server_name(self._params), where
-        )
+        tls = MemoryTLS(options.context, _transport.tls_server_name(self._params), where)
+        self._tls = _TLSTransport(transport, tls)
         try:
             tls.start()
         except exceptions.AMQPConnectionError as error:
             self._fail(error)
             return
-        transport.write(tls.data_to_send())
+        self._tls.flush()
         timeout = self._params.socket_timeout or _CONNECT_TIMEOUT
         self._tls_timer = self._connection.call_later(timeout, self._on_tls_timeout)
 
@@ -428,9 +429,9 @@ class _RecoveryStream(protocol.Protocol):
         if data and self._stream is not None and self._connection.transport is self._stream:
             self._connection.transport_received(data)
 
-    def _decrypt(self, tls: MemoryTLS, data: bytes) -> bytes:
+    def _decrypt(self, secure: _TLSTransport, data: bytes) -> bytes:
         """Feed the TLS session; attach when its handshake completes; the plaintext."""
-        transport: Any = self.transport
+        tls = secure.tls
         handshaking = not tls.handshake_done
         try:
             plaintext = tls.receive(data)
@@ -439,18 +440,17 @@ class _RecoveryStream(protocol.Protocol):
                 self._fail(error)
             else:
                 self._error = error
-                self._flush_and_close(tls)
+                secure.loseConnection()  # our close_notify, then the TCP stream
             return b''
-        records = tls.data_to_send()
-        if records:
-            transport.write(records)
+        secure.flush()
         if handshaking and tls.handshake_done:
             self._cancel_tls_timer()
             if self._connection.is_closed:
-                self._flush_and_close(tls)
+                secure.loseConnection()
                 return b''
-            self._attach(_TLSTransport(transport, tls))
+            self._attach(secure)
         if tls.peer_closed:
+            transport: Any = self.transport
             transport.loseConnection()
         return plaintext
 
@@ -490,17 +490,7 @@ class _RecoveryStream(protocol.Protocol):
         self._report(error)
         transport: Any = self.transport
         if self._tls is not None:
-            records = self._tls.data_to_send()  # the alert that says why
-            if records:
-                transport.write(records)
-        transport.loseConnection()
-
-    def _flush_and_close(self, tls: MemoryTLS) -> None:
-        transport: Any = self.transport
-        tls.close()
-        records = tls.data_to_send()
-        if records:
-            transport.write(records)
+            self._tls.flush()  # the alert that says why
         transport.loseConnection()
 
     def _report(self, error: BaseException) -> None:

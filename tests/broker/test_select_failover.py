@@ -25,7 +25,6 @@ recorded.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
@@ -38,6 +37,7 @@ from tests.helpers.failover import (
     SCENARIO_LIMIT,
     Hurt,
     Longest,
+    TimerStall,
     cluster_parameters,
     delete_queue,
     drain,
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.private_cluster
 
-_monotonic = time.monotonic
 
 #: the confirm-mode publisher keeps at most this many publishes unconfirmed
 WINDOW = 50
@@ -63,35 +62,6 @@ WINDOW = 50
 AHEAD = 300
 #: loop-stall probe period, seconds
 PROBE = 0.01
-
-
-class LoopStall:
-    """From :meth:`start` (just before the fault), a timer every :data:`PROBE` seconds on the
-    loop; ``worst``: its largest lateness, the longest the loop was kept from running
-    callbacks (detection, connect, handshake and replay included)."""
-
-    def __init__(self, loop: Any) -> None:
-        self.loop = loop
-        self.worst = 0.0
-        self.running = False
-        self._due = 0.0
-
-    def start(self) -> None:
-        self.running = True
-        self._due = _monotonic() + PROBE
-        self.loop.call_later(PROBE, self._tick)
-
-    def stop(self) -> None:
-        """The scenario's loop work is over (the test goes on with blocking checks)."""
-        self.running = False
-
-    def _tick(self) -> None:
-        if not self.running:
-            return
-        now = _monotonic()
-        self.worst = max(self.worst, now - self._due)
-        self._due = now + PROBE
-        self.loop.call_later(PROBE, self._tick)
 
 
 class ConfirmPublisher:
@@ -186,7 +156,7 @@ class Scene:
     def __init__(self, cluster: PrivateCluster) -> None:
         self.cluster = cluster
         self.driver = SelectDriver(select_connection.available_poller_types()[0])
-        self.stall = LoopStall(self.driver.loop)
+        self.stall = TimerStall(self.driver.loop.call_later, PROBE)
         self.timing = Longest()
         self.connections: list[tuple[Any, list[BaseException]]] = []
         self._closed = False

@@ -39,6 +39,7 @@ from tests.helpers.failover import (
     SCENARIO_LIMIT,
     Hurt,
     Longest,
+    TimerStall,
     cluster_parameters,
     drain,
     report,
@@ -179,28 +180,6 @@ class Consumer:
         self._next()
 
 
-class ReactorStall:
-    """From :meth:`start`, the worst lateness of a :data:`PROBE` timer on the reactor."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self.running = False
-        self._due = 0.0
-
-    def start(self) -> None:
-        self.running = True
-        self._due = _monotonic() + PROBE
-        _reactor.callLater(PROBE, self._tick)
-
-    def _tick(self) -> None:
-        if not self.running:
-            return
-        now = _monotonic()
-        self.worst = max(self.worst, now - self._due)
-        self._due = now + PROBE
-        _reactor.callLater(PROBE, self._tick)
-
-
 def connect(cluster: PrivateCluster, watch: RecoveryWatch) -> TwistedProtocolConnection:
     """A protocol given every node's parameters, connected by Twisted to node 1."""
     first = cluster.nodes[0]
@@ -219,7 +198,7 @@ def test_kill_the_node_of_a_publisher_and_a_consumer(
 ) -> None:
     first = private_cluster.nodes[0]
     pub_seen, con_seen = RecoveryWatch(), RecoveryWatch()
-    stall = ReactorStall()
+    stall = TimerStall(_reactor.callLater, PROBE)
     protocols: list[TwistedProtocolConnection] = []
     publisher: Publisher | None = None
     try:
@@ -249,7 +228,7 @@ def test_kill_the_node_of_a_publisher_and_a_consumer(
         iterate_until(publisher.all_settled, 30)
         confirmed = publisher.confirmed()
         iterate_until(lambda: set(confirmed) <= set(consumer.bodies), 30)
-        stall.running = False
+        stall.stop()
         assert pub_conn.is_open and con_conn.is_open and pub_ch.is_open and con_ch.is_open
         reached = (pub_seen.reached.port, con_seen.reached.port)
         closed_early = list(consumer.closed)  # before the test closes the connections
@@ -259,7 +238,7 @@ def test_kill_the_node_of_a_publisher_and_a_consumer(
             consumer.channels == {id(con_ch)},
         )
     finally:
-        stall.running = False
+        stall.stop()
         if publisher is not None:
             publisher.running = False
         for proto in protocols:

@@ -10,6 +10,7 @@ so that the blocking and the callback scenarios report comparable figures:
   (``message_figures``);
 * :class:`Hurt` runs the fault (``kill -9``, ``rabbitmqctl stop``) on a thread, so the
   client's loop keeps running and detection is measured, not hidden behind the fault command;
+* :class:`TimerStall` measures the longest stall of the adapter's loop or reactor;
 * :class:`Longest` keeps the longest duration of the calls it timed;
 * :func:`report` records one line per scenario with ``tests/helpers/recovery_figures.py``
   (printed, and in the terminal summary);
@@ -77,6 +78,37 @@ class Hurt:
         assert self.done(), f'the fault action still runs after {timeout} s'
         if self.error is not None:
             raise self.error
+
+
+class TimerStall:
+    """From :meth:`start` (just before the fault), a timer every ``period`` seconds scheduled
+    with ``call_later`` (the loop's or the reactor's); ``worst``: its largest lateness, the
+    longest the loop was kept from running callbacks (detection, connect, handshake and
+    replay included)."""
+
+    def __init__(self, call_later: Callable[[float, Callable[[], None]], Any], period: float):
+        self.call_later = call_later
+        self.period = period
+        self.worst = 0.0
+        self.running = False
+        self._due = 0.0
+
+    def start(self) -> None:
+        self.running = True
+        self._due = _monotonic() + self.period
+        self.call_later(self.period, self._tick)
+
+    def stop(self) -> None:
+        """The scenario's loop work is over (the test goes on with blocking checks)."""
+        self.running = False
+
+    def _tick(self) -> None:
+        if not self.running:
+            return
+        now = _monotonic()
+        self.worst = max(self.worst, now - self._due)
+        self._due = now + self.period
+        self.call_later(self.period, self._tick)
 
 
 class Longest:

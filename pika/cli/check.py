@@ -35,6 +35,7 @@ __all__ = [
     'describe_certificate',
     'format_line',
     'mask_url',
+    'resolve_url',
     'run_check',
 ]
 
@@ -95,6 +96,11 @@ class Probe:
 
 
 # -- pure formatting ----------------------------------------------------------------------
+
+
+def resolve_url(url: Optional[str]) -> str:
+    """The URL to use: ``url``, else ``$PIKA_URL``, else the local broker."""
+    return url or os.environ.get(URL_ENV) or DEFAULT_URL
 
 
 def mask_url(url: str) -> str:
@@ -392,6 +398,4 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         '--timeout', type=float, default=5.0, help='seconds each step may take (default: 5)'
     )
-    parser.set_defaults(
-        run=lambda args: run_check(args.url or os.environ.get(URL_ENV) or DEFAULT_URL, args.timeout)
-    )
+    parser.set_defaults(run=lambda args: run_check(resolve_url(args.url), args.timeout))

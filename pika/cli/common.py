@@ -10,13 +10,12 @@ carry the password.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pika
 from pika import exceptions
-from pika.cli.check import DEFAULT_URL, URL_ENV, mask_url
+from pika.cli.check import DEFAULT_URL, URL_ENV, mask_url, resolve_url
 
 if TYPE_CHECKING:
     from pika.adapters.blocking_connection import BlockingConnection
@@ -88,11 +87,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=10.0,
         help='seconds to wait for the connection and for each broker reply (default: 10)',
     )
-
-
-def resolve_url(url: Optional[str]) -> str:
-    """The URL to use: ``url``, else ``$PIKA_URL``, else the local broker."""
-    return url or os.environ.get(URL_ENV) or DEFAULT_URL
 
 
 def parameters(url: str, timeout: float) -> pika.URLParameters:

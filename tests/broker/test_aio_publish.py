@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING
 
 import pytest
 
 import pika
 import pika.aio
 from pika import exceptions, spec
-from pika.aio.backend import WRITE_HIGH_WATER
-from pika.aio.connection import FLUSH_BYTES
 from tests.helpers.aio import LOOP_KINDS, run
-
-if TYPE_CHECKING:
-    from tests.helpers.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.broker
 
@@ -160,60 +154,6 @@ def test_publish_on_a_closed_channel_raises(amqp_url: str) -> None:
                 await pending  # a closing channel drops confirms: the close fails the wait
 
     run('asyncio', main)
-
-
-@pytest.mark.private_broker
-def test_flow_control_and_blocked_events(private_broker: PrivateBroker) -> None:
-    """While a memory alarm blocks the connection, publishes without confirms stop being
-    queued once the transport is above its high-water mark: memory stays bounded. Unblocked,
-    everything arrives."""
-    events: list[str] = []
-    body = b'b' * 10_000
-    count = 2_000  # 20 MB: far above what the socket buffers and the high-water mark hold
-
-    async def publisher(ch: pika.aio.Channel, queue: str, peak: list[int]) -> None:
-        for _ in range(count):
-            await ch.basic_publish('', queue, body)
-            peak[0] = max(peak[0], ch.connection.buffered_bytes)
-
-    async def main() -> None:
-        params = pika.URLParameters(private_broker.url)
-        async with await pika.aio.connect(params) as conn:
-            conn.add_on_blocked_callback(lambda c, method: events.append('blocked'))
-            conn.add_on_unblocked_callback(lambda c, method: events.append('unblocked'))
-            ch = await conn.channel()
-            queue = (await ch.queue_declare('', exclusive=True)).method.queue
-            await asyncio.to_thread(private_broker.set_memory_alarm)
-            await ch.basic_publish('', queue, b'first')  # the broker blocks at a publish
-            for _ in range(100):
-                if conn.is_blocked:
-                    break
-                await asyncio.sleep(0.05)
-            assert conn.is_blocked
-            peak = [0]
-            task = asyncio.ensure_future(publisher(ch, queue, peak))
-            await asyncio.sleep(1.0)
-            assert not task.done()  # held back by flow control
-            assert conn.write_paused
-            limit = WRITE_HIGH_WATER + FLUSH_BYTES + 2 * (len(body) + 100)
-            assert 0 < peak[0] <= limit  # bounded, whatever the producer does
-            with pytest.raises(exceptions.OperationTimeout):
-                await conn.wait_unblocked(timeout=0.1)
-            await asyncio.to_thread(private_broker.clear_memory_alarm)
-            await conn.wait_unblocked(timeout=30)
-            await asyncio.wait_for(task, 60)
-            for _ in range(100):  # plain publishes reach the queue process asynchronously
-                declared = await ch.queue_declare(queue, passive=True)
-                if declared.method.message_count == count + 1:
-                    break
-                await asyncio.sleep(0.1)
-            assert declared.method.message_count == count + 1
-
-    try:
-        run('asyncio', main, timeout=120)
-    finally:
-        private_broker.clear_memory_alarm()
-    assert events == ['blocked', 'unblocked']
 
 
 def test_close_right_after_plain_publishes_loses_nothing(amqp_url: str, unique_name: str) -> None:

@@ -1,7 +1,7 @@
-"""`pika.aio` flow control on uvloop and trio against a private node's memory alarm: the
+"""`pika.aio` flow control against a private node's memory alarm, on every backend: the
 transport pauses the connection above its high-water mark, so publishes without confirms stop
-being queued and memory stays bounded while the broker blocks us (the asyncio test is in
-test_aio_publish.py; this body is backend-neutral)."""
+being queued and memory stays bounded while the broker blocks us; unblocked, everything
+arrives, and the blocked/unblocked callbacks ran once each."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pika.aio
 from pika import exceptions
 from pika.aio.backend import WRITE_HIGH_WATER
 from pika.aio.connection import FLUSH_BYTES
-from tests.helpers.aio import gather, in_thread, run, sleep
+from tests.helpers.aio import ALL_KINDS, gather, in_thread, run, sleep
 
 if TYPE_CHECKING:
     from tests.helpers.private_broker import PrivateBroker
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.private_broker
 
 
-@pytest.mark.parametrize('kind', ['uvloop', 'trio'])
+@pytest.mark.parametrize('kind', ALL_KINDS)
 def test_flow_control_keeps_memory_bounded(kind: str, private_broker: PrivateBroker) -> None:
     events: list[str] = []
     body = b'b' * 10_000

@@ -175,13 +175,16 @@ class _StreamProtocol(asyncio.Protocol):
 
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
+        # the sink's own method, called by the transport without this one around it: set
+        # before the transport exists, because uvloop looks the method up once, when it
+        # attaches the protocol (before connection_made)
+        self.data_received = sink.data_received  # type: ignore[method-assign]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if isinstance(transport, asyncio.WriteTransport):
             transport.set_write_buffer_limits(high=WRITE_HIGH_WATER, low=WRITE_LOW_WATER)
-        self.data_received = self._sink.data_received  # type: ignore[method-assign]
 
-    def data_received(self, data: bytes) -> None:  # replaced by the sink's in connection_made
+    def data_received(self, data: bytes) -> None:  # replaced by the sink's in __init__
         self._sink.data_received(data)
 
     def eof_received(self) -> bool:

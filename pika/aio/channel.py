@@ -203,13 +203,17 @@ class Channel:
         if not method.synchronous or getattr(method, 'nowait', False):
             connection.schedule_flush()
             return None
-        backend = self._backend
-        waiter = backend.create_waiter()
-        pending = Pending(waiter, method, framed)
-        self._rpcs.append(pending)
-        # the caller waits for the reply: write now rather than one loop step later (a whole
-        # loop iteration less per round trip; nothing to coalesce with while it waits)
-        connection.flush()
+        # The caller waits for the reply: write now rather than one loop step later (a whole
+        # loop iteration less per round trip; nothing to coalesce with while it waits). The
+        # wait is set up after the write, while the request travels: off the round trip's
+        # critical path. Nothing can answer before this returns (replies come from the loop).
+        try:
+            connection.flush()
+        finally:  # even if the write raised: the core expects a reply, the FIFO a wait
+            backend = self._backend
+            waiter = backend.create_waiter()
+            pending = Pending(waiter, method, framed)
+            self._rpcs.append(pending)
         if limit is None:
             return waiter
         deadline = backend.now() + limit

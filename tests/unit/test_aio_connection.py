@@ -267,3 +267,49 @@ def test_table_rpc_cancelled_after_its_reply_came_keeps_the_fifo_in_step() -> No
         assert (await second).method.queue == 'second'
 
     _run(main)
+
+
+def test_rpc_whose_write_raised_still_takes_its_own_reply() -> None:
+    """The wait of an RPC is set up after its request is written; a write that raises must
+    still leave the wait in the FIFO, or the broker's reply would go to the next caller."""
+
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        transport = backend.transport
+        assert transport is not None
+
+        def refuse(_data: Any) -> None:
+            raise OSError('write refused')
+
+        transport.write = refuse  # type: ignore[method-assign]
+        with pytest.raises(OSError, match='write refused'):
+            await ch.queue_declare('first')
+        del transport.write  # the class's method again
+        second = asyncio.ensure_future(ch.queue_declare('second'))
+        await asyncio.sleep(0)
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('first', 0, 0)))
+        await asyncio.sleep(0)
+        assert not second.done()  # the first reply went to the first (abandoned) wait
+        conn.data_received(sf.method(1, spec.Queue.DeclareOk('second', 0, 0)))
+        assert (await second).method.queue == 'second'
+
+    _run(main)
+
+
+def test_stream_protocol_hands_reads_straight_to_the_sink() -> None:
+    """uvloop looks up ``data_received`` when it attaches the protocol, before
+    ``connection_made``: the sink's method must be in place from construction."""
+    from pika.aio.backend import _StreamProtocol
+
+    received: list[bytes] = []
+
+    class Sink:
+        def data_received(self, data: bytes) -> None:
+            received.append(data)
+
+    sink = Sink()
+    protocol = _StreamProtocol(sink)  # type: ignore[arg-type]
+    assert protocol.data_received == sink.data_received
+    protocol.data_received(b'frame')
+    assert received == [b'frame']

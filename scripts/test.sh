@@ -259,6 +259,7 @@ gate 'bench/aio.py --quick (smoke)' 120 "$PY" bench/aio.py --quick
 gate 'bench/run.py --quick (smoke)' 300 "$PY" bench/run.py --quick --no-chart
 gate 'bench/rpc_phases.py (smoke)' 120 "$PY" bench/rpc_phases.py --runs 1 --count 200
 gate 'bench/rpc_lines.py (smoke)' 120 "$PY" bench/rpc_lines.py --round-trips 5
+gate 'bench/aio_rpc_paired.py (smoke)' 120 "$PY" bench/aio_rpc_paired.py --runs 1 --count 100
 join_lanes
 other_python_smoke
 finish

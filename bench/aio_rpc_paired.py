@@ -1,0 +1,184 @@
+"""RPC round trips of `pika.aio`, its loop's floor and the raw socket, interleaved call by call.
+
+    PYTHONPATH=. .venv/bin/python bench/aio_rpc_paired.py [--loop asyncio|uvloop|both]
+        [--runs 5] [--count 3000]
+
+Why: ``bench/aio.py`` times each client in its own process, one after the other, and the p50
+of a loopback round trip moves by 10-30% between two such processes on this 2-core machine
+(the broker's state, the other core's load, how deeply the idle CPU sleeps). Its p50 ratios
+therefore scatter more than the changes they are meant to judge. Here the three clients run
+in one process, on one loop, against the same broker, and take turns call by call (the order
+rotates each time, so none always follows the same one): whatever the machine does, it does
+to all three alike, and the ratios of their p50s are steady to a percent or two.
+
+Clients, each a passive ``Queue.Declare`` of the same queue on its own connection:
+
+* ``ours``: ``await ch.queue_declare(queue, passive=True)`` through `pika.aio`;
+* ``floor``: the raw client's pre-encoded request written through an asyncio transport, its
+  reply awaited on a future that the protocol settles (``aio_scenarios.FloorProtocol``): what
+  any client on this loop pays, with no encoding, decoding or bookkeeping of its own;
+* ``raw``: the raw ceiling of ``bench/raw_ceiling.py``: ``sendall`` and a blocking read of
+  the reply on a plain socket (it blocks the loop while it waits; nothing else runs then).
+
+Each run is a fresh process; the table gives each client's median p50 over the runs and the
+median of the per-run ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(BENCH_DIR.parent))  # this checkout's pika, whatever is installed
+
+import raw_ceiling  # noqa: E402  (stdlib-only helpers living next to this script)
+
+URL = 'amqp://guest:guest@127.0.0.1:5672/%2F'
+CLIENTS = ('ours', 'floor', 'raw')
+WARM_UP = 200
+DECLARE_OK = b'\x00\x32\x00\x0b'  # Queue.DeclareOk's class and method ids
+
+
+async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
+    """``count`` round trips of each client, taking turns; their latencies in seconds."""
+    from aio_scenarios import FloorProtocol
+
+    import pika.aio
+
+    loop = asyncio.get_running_loop()
+    request = raw_ceiling.declare_frame(queue, passive=True)
+    async with await pika.aio.connect(URL) as conn, await conn.channel() as channel:
+        await channel.queue_declare(queue, auto_delete=True)
+        floor_conn = raw_ceiling.RawConnection()
+        transport, protocol = await loop.create_connection(FloorProtocol, sock=floor_conn.sock)
+        protocol.wanted = DECLARE_OK
+        raw = raw_ceiling.RawConnection()
+
+        async def ours() -> None:
+            await channel.queue_declare(queue, passive=True)
+
+        async def floor() -> None:
+            protocol.waiter = waiter = loop.create_future()
+            transport.write(request)
+            await waiter
+
+        async def raw_socket() -> None:
+            raw.sock.sendall(request)
+            raw.expect(50, 11)
+
+        calls: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ('ours', ours),
+            ('floor', floor),
+            ('raw', raw_socket),
+        ]
+        latencies: dict[str, list[float]] = {name: [] for name, _ in calls}
+        clock = time.perf_counter
+        try:
+            for index in range(WARM_UP + count):
+                turn = index % len(calls)
+                for name, call in calls[turn:] + calls[:turn]:
+                    started = clock()
+                    await call()
+                    if index >= WARM_UP:
+                        latencies[name].append(clock() - started)
+        finally:
+            transport.close()
+            raw.sock.close()
+        await channel.queue_delete(queue)
+    return latencies
+
+
+def run_child(loop_name: str, count: int) -> dict[str, Any]:
+    """One run in this process: each client's p50 and p90 in microseconds."""
+    queue = f'bench-paired-{uuid.uuid4().hex[:8]}'
+    if loop_name == 'uvloop':
+        import uvloop
+
+        runner: Callable[..., Any] = uvloop.run
+    else:
+        runner = asyncio.run
+    latencies = runner(interleaved(queue, count))
+    result: dict[str, Any] = {}
+    for name, values in latencies.items():
+        values.sort()
+        result[name] = {
+            'p50_us': statistics.median(values) * 1e6,
+            'p90_us': values[int(len(values) * 0.9)] * 1e6,
+        }
+    return result
+
+
+def run_parent(loops: list[str], runs: int, count: int) -> list[dict[str, Any]]:
+    """``runs`` fresh processes per loop, alternating the loops; one row per loop."""
+    per_loop: dict[str, list[dict[str, Any]]] = {name: [] for name in loops}
+    for _ in range(runs):
+        for loop_name in loops:
+            output = subprocess.run(
+                [sys.executable, __file__, '--child', loop_name, '--count', str(count)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            per_loop[loop_name].append(json.loads(output.strip().splitlines()[-1]))
+    rows = []
+    for loop_name, results in per_loop.items():
+        row: dict[str, Any] = {'loop': loop_name, 'runs': len(results)}
+        for name in CLIENTS:
+            row[f'{name}_p50_us'] = statistics.median(r[name]['p50_us'] for r in results)
+        for top, bottom in (('ours', 'raw'), ('ours', 'floor'), ('floor', 'raw')):
+            ratios = [r[top]['p50_us'] / r[bottom]['p50_us'] for r in results]
+            row[f'{top}/{bottom}'] = statistics.median(ratios)
+            row[f'{top}/{bottom} range'] = (min(ratios), max(ratios))
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """The rows as a markdown table (ratios: median of the runs, [lowest, highest])."""
+    print('| loop | ours p50 us | floor p50 us | raw p50 us | ours/raw | ours/floor | floor/raw |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    for row in rows:
+        ratios = ' | '.join(
+            f'{row[key]:.3f} [{row[key + " range"][0]:.3f}, {row[key + " range"][1]:.3f}]'
+            for key in ('ours/raw', 'ours/floor', 'floor/raw')
+        )
+        print(
+            f'| {row["loop"]} | {row["ours_p50_us"]:.0f} | {row["floor_p50_us"]:.0f} | '
+            f'{row["raw_p50_us"]:.0f} | {ratios} |'
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--loop', choices=('asyncio', 'uvloop', 'both'), default='both')
+    parser.add_argument('--runs', type=int, default=5, help='processes per loop (default 5)')
+    parser.add_argument('--count', type=int, default=3000, help='round trips per client')
+    parser.add_argument('--child', choices=('asyncio', 'uvloop'), help=argparse.SUPPRESS)
+    parser.add_argument('--json', type=Path, help='also write the rows here')
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(args.child, args.count)))
+        return 0
+    loops = ['asyncio', 'uvloop'] if args.loop == 'both' else [args.loop]
+    rows = run_parent(loops, args.runs, args.count)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

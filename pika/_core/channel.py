@@ -405,8 +405,8 @@ class ChannelCore:
             if record is None:
                 return tag
             # Recovery on: kept until confirmed, to publish again after a loss, at the
-            # index of its broker tag (ChannelRecord.published, inlined: this append is the
-            # whole cost of recovery on a confirm-mode publish, bench/NOTES.md).
+            # index of its broker tag (ChannelRecord.sent; this append is the whole cost
+            # of recovery on a confirm-mode publish, bench/NOTES.md).
             record.sent.append((key, body, properties))
             return tag
         return None

@@ -335,11 +335,9 @@ class ChannelRecord:
     tag plus :attr:`sequence_offset` (0 until a loss); one published again keeps the number
     it had (:attr:`resent`). ``ChannelCore`` counts those numbers itself (its count goes on
     across losses, and a message published again takes none), so keeping a new publish is
-    a single append, which ``ChannelCore.publish`` does (:meth:`published`, inlined: it is
-    every confirm-mode publish's cost of recovery, bench/NOTES.md "Cost of recovery"), and
-    ``ChannelCore.publish_again`` reports through :meth:`republished`. No production code
-    calls :meth:`published`: only the record's unit tests do, for the gaps and out-of-order
-    tags no adapter can produce.
+    a single append to :attr:`sent`, which ``ChannelCore.publish`` does itself (no call: it
+    is every confirm-mode publish's cost of recovery, bench/NOTES.md "Cost of recovery"). A
+    copy sent by ``ChannelCore.publish_again`` is kept by :meth:`republished`.
     """
 
     __slots__ = (
@@ -379,9 +377,9 @@ class ChannelRecord:
         #: A transaction with work in it was lost with the connection (see docs/recovery.md).
         self.transaction_lost: bool = False
         #: Unconfirmed publishes of this connection by broker tag: ``sent[i]`` has the tag
-        #: ``first_tag + i``; None once settled by a single confirm (or never recorded).
+        #: ``first_tag + i``; None once settled by a single confirm (or abandoned).
         #: ``first_tag + len(sent)`` is always the next broker tag. Appended to in place
-        #: (``ChannelCore.publish``): never rebound.
+        #: (``ChannelCore.publish``, :meth:`republished`): never rebound.
         self.sent: list[Optional[Sent]] = []
         self.first_tag: int = 1
         #: broker tag -> sequence number of a message published again on this connection
@@ -425,41 +423,6 @@ class ChannelRecord:
         return app_tag - self.tag_offset
 
     # -- publishes --------------------------------------------------------------------
-
-    def published(
-        self,
-        broker_tag: Optional[int],
-        exchange: str,
-        routing_key: str,
-        body: Any,
-        properties: Any = None,
-        mandatory: bool = False,
-    ) -> Optional[int]:
-        """Record a publish; returns its application-visible sequence number in confirm mode.
-
-        ``broker_tag`` is what ``ChannelCore.publish`` returned (``None`` outside confirm
-        mode, where nothing is kept: without confirms nobody knows what arrived).
-        """
-        if self.tx:
-            self.tx_dirty = True
-        if broker_tag is None:
-            return None
-        self._keep(broker_tag, ((exchange, routing_key, mandatory), body, properties))
-        return broker_tag + self.sequence_offset
-
-    def _keep(self, broker_tag: int, sent: Sent) -> None:
-        sent_list = self.sent
-        gap = broker_tag - self.first_tag - len(sent_list)
-        if gap == 0:  # always, when every confirm-mode publish is recorded
-            sent_list.append(sent)
-        elif not sent_list:
-            self.first_tag = broker_tag
-            sent_list.append(sent)
-        elif gap > 0:  # publishes the record did not see: nothing to settle for them
-            sent_list.extend([None] * gap)
-            sent_list.append(sent)
-        else:
-            raise ValueError(f'broker tag {broker_tag} is not after the last one recorded')
 
     @property
     def next_broker_tag(self) -> int:
@@ -558,10 +521,14 @@ class ChannelRecord:
 
     def republished(self, entry: PendingPublish, broker_tag: int) -> None:
         """``entry`` was published again on the new connection as ``broker_tag``: it keeps
-        its sequence number, which a new publish's tag no longer gives (one number less)."""
+        its sequence number, which a new publish's tag no longer gives (one number less).
+
+        ``broker_tag`` is what ``ChannelCore.publish_again`` returned: :attr:`next_broker_tag`
+        (that publish does not keep the copy itself), so the copy is appended to :attr:`sent`.
+        """
         self._unsent.pop(entry.sequence, None)
         entry.broker_tag = broker_tag
-        self._keep(broker_tag, entry.sent())
+        self.sent.append(entry.sent())
         self.resent[broker_tag] = entry.sequence
         self.sequence_offset -= 1
 

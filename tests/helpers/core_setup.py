@@ -38,6 +38,18 @@ def open_channel(core: ConnectionCore, number: int | None = None) -> ChannelCore
     return channel
 
 
+def reconnect(core: ConnectionCore) -> None:
+    """A new socket for a core with recovery on: the handshake up to (not including) OpenOk."""
+    core.begin_reconnect(core.params)
+    assert bytes(core.data_to_send()) == sf.PROTOCOL_HEADER
+    assert core.receive_data(sf.start() + sf.tune(heartbeat=0), 1.0) == []
+    assert [m.NAME for m in sent(core)] == [
+        'Connection.StartOk',
+        'Connection.TuneOk',
+        'Connection.Open',
+    ]
+
+
 def names(events: list[Any]) -> list[str]:
     """Event class names, for compact assertions."""
     return [type(e).__name__ for e in events]

@@ -19,7 +19,7 @@ from pika._core.recoverer import NACK_REOPEN_DELAYS, NACK_REOPEN_LIMIT
 from pika._core.states import ChannelState, ConnectionState
 from pika.recovery import Recovery
 from tests.helpers import server_frames as sf
-from tests.helpers.core_setup import names, open_channel, open_core, sent
+from tests.helpers.core_setup import names, open_channel, open_core, reconnect, sent
 
 Queue, Basic = spec.Queue, spec.Basic
 
@@ -33,18 +33,6 @@ def call(core: ConnectionCore, number: int, method: Any, reply: Any) -> list[eve
     core.channels[number].rpc(method)
     assert [m.NAME for m in sent(core)] == [method.NAME]
     return core.receive_data(sf.method(number, reply), 0.0)
-
-
-def reconnect(core: ConnectionCore) -> None:
-    """A new socket: the handshake up to (not including) OpenOk."""
-    core.begin_reconnect(core.params)
-    assert bytes(core.data_to_send()) == sf.PROTOCOL_HEADER
-    assert core.receive_data(sf.start() + sf.tune(heartbeat=0), 1.0) == []
-    assert [m.NAME for m in sent(core)] == [
-        'Connection.StartOk',
-        'Connection.TuneOk',
-        'Connection.Open',
-    ]
 
 
 def answer(core: ConnectionCore, data: bytes) -> tuple[list[str], list[events.Event]]:

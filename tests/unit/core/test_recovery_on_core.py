@@ -1,7 +1,8 @@
 """The recovery record driven beside real ConnectionCores, as an adapter will drive it (no socket).
 
-A first core declares topology, consumes and publishes in confirm mode while the record observes;
-the stream is lost; a second core gets the replay, the republished messages and new deliveries.
+A first core declares topology, consumes and publishes in confirm mode while the record observes
+(its channel holds the record, as with recovery on, and keeps its publishes there); the stream is
+lost; a second core gets the replay, the republished messages and new deliveries.
 What goes on the wire is decoded and checked, so the replay steps are methods the core accepts
 and the broker would understand.
 """
@@ -101,13 +102,16 @@ def test_replay_on_a_new_core_restores_everything_and_carries_the_numbers() -> N
     app_call(record, first, 1, Basic.Consume(queue='amq.gen-first', consumer_tag='ctag1'))
     app_call(record, first, 1, spec.Confirm.Select())
     assert [deliver(first, channel, tag) for tag in (1, 2, 3)] == [1, 2, 3]
-    sequences = [
-        channel.published(first.channels[1].publish('ex', 'k', b'%d' % n), 'ex', 'k', b'%d' % n)
-        for n in range(1, 5)
-    ]
+    # Given the record, as the recoverer does with recovery on, the core's channel keeps its
+    # confirm-mode publishes there and settles them at each confirm.
+    first.channels[1].record = channel
+    sequences = [first.channels[1].publish('ex', 'k', b'%d' % n) for n in range(1, 5)]
     assert sequences == [1, 2, 3, 4]
     first.data_to_send()
-    assert confirm(first, channel, 2) == [1, 2]
+    (acked,) = first.receive_data(sf.method(1, Basic.Ack(delivery_tag=2, multiple=True)), 0.0)
+    assert isinstance(acked, events.DeliveryConfirmed)
+    assert (acked.method.delivery_tag, acked.method.multiple) == (2, True)
+    assert [channel.app_sequence(tag) for tag in (1, 2, 3, 4)] == [None, None, 3, 4]
 
     lost = first.connection_lost(exceptions.StreamLostError('reset by peer'))
     assert names(lost)[-1] == 'ConnectionClosed'

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pika import spec
+from pika import exceptions, spec
 from pika._core.recovery import (
     TOPOLOGY_CHANNEL,
+    ChannelRecord,
     RecordedBinding,
     RecordedConsumer,
     RecordedEntity,
@@ -20,6 +21,12 @@ from pika._core.recovery import (
     Replay,
     ReplayStep,
 )
+from pika.recovery import Recovery
+from tests.helpers import server_frames as sf
+from tests.helpers.core_setup import names, open_channel, open_core, reconnect, sent
+
+if TYPE_CHECKING:
+    from pika._core import ChannelCore, ConnectionCore
 
 Exchange, Queue, Basic = spec.Exchange, spec.Queue, spec.Basic
 
@@ -646,23 +653,66 @@ def test_ack_everything_tag_zero_passes_through() -> None:
 
 
 # -- publishes in confirm mode -----------------------------------------------------------
+#
+# A record gets a publish only from ``ChannelCore.publish`` (recovery on, confirm mode), which
+# appends it to ``ChannelRecord.sent`` itself. So these tests publish through a core's channel
+# and lose and recover that core; what the record then answers (confirms, copies published
+# again, sequence numbers) is checked on the record.
+
+Mode = tuple[type[Any], type[Any]]
+CONFIRM: Mode = (spec.Confirm.Select, spec.Confirm.SelectOk)
+TX: Mode = (spec.Tx.Select, spec.Tx.SelectOk)
+PROPS = spec.BasicProperties(content_type='text/plain', delivery_mode=2)
 
 
-def confirm_channel(record: RecoveryRecord) -> Any:
-    record.channel_opened(1)
-    record.method_completed(1, spec.Confirm.Select(), spec.Confirm.SelectOk())
-    return record.channel(1)
+def recovering_channel(
+    mode: Optional[Mode] = CONFIRM,
+) -> tuple[ConnectionCore, ChannelCore, ChannelRecord]:
+    """A core with recovery on, its channel 1 put in ``mode`` (confirm, tx or none), and that
+    channel's record."""
+    core = open_core(recovery=Recovery())
+    publisher = open_channel(core, 1)
+    if mode is not None:
+        request, reply = mode
+        publisher.rpc(request())
+        assert [m.NAME for m in sent(core)] == [request.NAME]
+        assert names(core.receive_data(sf.method(1, reply()), 0.0)) == ['RpcReply']
+    channel = publisher.record
+    assert channel is not None
+    assert (channel.confirm, channel.tx) == (mode is CONFIRM, mode is TX)
+    return core, publisher, channel
+
+
+def lose(core: ConnectionCore) -> None:
+    """The stream is lost: the core keeps its channels and tells the record."""
+    assert names(core.connection_lost(exceptions.StreamLostError('reset'))) == [
+        'ConnectionInterrupted'
+    ]
+
+
+def recover(core: ConnectionCore, mode: Mode = CONFIRM) -> list[Any]:
+    """Reconnect and replay channel 1 (opened, ``mode`` selected); returns the methods the
+    recoverer sent after the replay: the unconfirmed messages published again."""
+    request, reply = mode
+    reconnect(core)
+    assert core.receive_data(sf.open_ok(), 1.0) == []
+    assert [m.NAME for m in sent(core)] == ['Channel.Open']
+    assert core.receive_data(sf.channel_open_ok(1), 1.0) == []
+    assert [m.NAME for m in sent(core)] == [request.NAME]
+    assert names(core.receive_data(sf.method(1, reply()), 1.0)) == ['ConnectionRecovered']
+    return sent(core)
 
 
 def test_publish_outside_confirm_mode_is_not_kept() -> None:
-    channel = RecoveryRecord().channel_opened(1)
-    assert channel.published(None, 'ex', 'k', b'x') is None
+    _core, publisher, channel = recovering_channel(mode=None)
+    assert publisher.publish('ex', 'k', b'x') is None
+    assert channel.sent == []
     assert channel.unconfirmed() == [] and channel.drop_publishes() == []
 
 
 def test_confirms_settle_single_and_multiple() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    sequences = [channel.published(tag, 'ex', 'k', b'%d' % tag) for tag in range(1, 6)]
+    _core, publisher, channel = recovering_channel()
+    sequences = [publisher.publish('ex', 'k', b'%d' % n) for n in range(1, 6)]
     assert sequences == [1, 2, 3, 4, 5]
     assert channel.confirmed_sequence(2, multiple=False) == 2
     assert channel.confirmed_sequence(2, multiple=False) is None  # already settled
@@ -677,176 +727,173 @@ def test_confirms_settle_single_and_multiple() -> None:
 
 
 def test_confirmed_hands_out_each_settled_publish() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    for tag in range(1, 5):
-        channel.published(tag, 'ex', f'k{tag}', b'm%d' % tag, properties='p', mandatory=True)
+    core, publisher, channel = recovering_channel()
+    for n in range(1, 5):
+        publisher.publish('ex', f'k{n}', b'm%d' % n, PROPS, mandatory=True)
     assert channel.confirmed_sequence(2, multiple=False) == 2
     settled = channel.confirmed(3, multiple=True)
     assert [(p.sequence, p.broker_tag, p.routing_key, p.body) for p in settled] == [
         (1, 1, 'k1', b'm1'),
         (3, 3, 'k3', b'm3'),
     ]
-    assert (settled[0].properties, settled[0].mandatory) == ('p', True)
+    assert (settled[0].exchange, settled[0].properties, settled[0].mandatory) == (
+        'ex',
+        PROPS,
+        True,
+    )
     assert channel.confirmed(3, multiple=True) == []
-    record.connection_lost()
+    lose(core)
     (entry,) = channel.unconfirmed()
-    channel.republished(entry, 1)
+    (copy,) = recover(core)  # 4 published again, as broker tag 1
+    assert (copy.NAME, copy.routing_key, copy.mandatory) == ('Basic.Publish', 'k4', True)
+    assert (entry.sequence, entry.broker_tag) == (4, 1)
     assert [(p.sequence, p.broker_tag) for p in channel.confirmed(1, multiple=False)] == [(4, 1)]
 
 
 def test_multiple_confirm_whose_own_tag_was_settled_reports_the_last_live_one() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    for tag in range(1, 4):
-        channel.published(tag, 'ex', 'k', b'')
+    _core, publisher, channel = recovering_channel()
+    for _ in range(3):
+        publisher.publish('ex', 'k', b'')
     assert channel.confirmed_sequence(3, multiple=False) == 3
     assert channel.confirmed_sequence(3, multiple=True) == 2  # settles 1 and 2
 
 
 def test_single_confirms_out_of_order_settle_the_head_once_complete() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    for tag in range(1, 5):
-        channel.published(tag, 'ex', 'k', b'')
+    _core, publisher, channel = recovering_channel()
+    for _ in range(4):
+        publisher.publish('ex', 'k', b'')
     assert [channel.confirmed_sequence(tag, multiple=False) for tag in (2, 3)] == [2, 3]
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=2 unsent=0>'
     assert channel.confirmed_sequence(1, multiple=False) == 1
     assert channel.app_sequence(4) == 4
-    assert channel.published(5, 'ex', 'k', b'') == 5
+    assert publisher.publish('ex', 'k', b'') == 5
     assert channel.confirmed_sequence(5, multiple=True) == 5
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=0 unsent=0>'
 
 
-def test_publishes_the_record_did_not_see_leave_a_gap() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    channel.published(1, 'ex', 'k', b'')
-    channel.published(4, 'ex', 'k', b'')  # tags 2 and 3 went out unrecorded
-    assert channel.app_sequence(4) == 4  # they took their numbers too
-    assert channel.confirmed_sequence(3, multiple=False) is None
-    assert channel.confirmed_sequence(4, multiple=True) == 4
-    channel.published(5, 'ex', 'k', b'')
-    with pytest.raises(ValueError, match='broker tag 2 is not after'):
-        channel.published(2, 'ex', 'k', b'')
-
-
-def test_first_recorded_publish_may_start_above_one() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    assert channel.published(7, 'ex', 'k', b'') == 7
-    assert channel.app_sequence(7) == 7
-    assert channel.confirmed_sequence(7, multiple=False) == 7
-
-
 def test_unconfirmed_publishes_survive_a_loss_with_their_sequence_numbers() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    for tag in range(1, 6):
-        channel.published(tag, 'ex', 'k', b'm%d' % tag, properties='props', mandatory=True)
+    core, publisher, channel = recovering_channel()
+    for n in range(1, 6):
+        publisher.publish('ex', 'k', b'm%d' % n, PROPS, mandatory=True)
     channel.confirmed_sequence(2, multiple=True)
     channel.confirmed_sequence(4, multiple=False)
-    record.connection_lost()
+    lose(core)
     unconfirmed = channel.unconfirmed()
     assert [(p.sequence, p.broker_tag, p.body) for p in unconfirmed] == [
         (3, None, b'm3'),
         (5, None, b'm5'),
     ]
     assert (unconfirmed[0].exchange, unconfirmed[0].routing_key) == ('ex', 'k')
-    assert (unconfirmed[0].properties, unconfirmed[0].mandatory) == ('props', True)
+    assert (unconfirmed[0].properties, unconfirmed[0].mandatory) == (PROPS, True)
     assert (
         channel.confirmed_sequence(1, multiple=True) is None
     )  # an old connection's tag settles nothing
-    # Republished on the new connection as broker tags 1 and 2, then a new publish.
-    for new_tag, entry in enumerate(unconfirmed, start=1):
-        channel.republished(entry, new_tag)
+    # Published again on the new connection as broker tags 1 and 2, then a new publish.
+    assert [m.NAME for m in recover(core)] == ['Basic.Publish', 'Basic.Publish']
+    assert [(p.sequence, p.broker_tag) for p in unconfirmed] == [(3, 1), (5, 2)]
     assert channel.unconfirmed() == []
-    assert channel.published(3, 'ex', 'k', b'm6') == 6  # sequence numbers go on
+    assert publisher.publish('ex', 'k', b'm6') == 6  # sequence numbers go on (broker tag 3)
     assert channel.app_sequence(1) == 3 and channel.app_sequence(2) == 5
     assert channel.confirmed_sequence(2, multiple=True) == 5  # settles 3 and 5
     assert channel.confirmed_sequence(3, multiple=False) == 6
 
 
 def test_loss_during_republishing_keeps_what_was_not_sent_yet() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    for tag in (1, 2, 3):
-        channel.published(tag, 'ex', 'k', b'')
-    record.connection_lost()
-    first, _second, _third = channel.unconfirmed()
-    channel.republished(first, 1)
-    record.connection_lost()  # lost again before the other two went out
+    core, publisher, channel = recovering_channel()
+    assert [publisher.publish('ex', 'k', b'') for _ in range(3)] == [1, 2, 3]
+    lose(core)
+    reconnect(core)
+    assert core.receive_data(sf.open_ok(), 1.0) == []  # the replay starts
+    lose(core)  # lost again before anything was published again
     assert [p.sequence for p in channel.unconfirmed()] == [1, 2, 3]
+    # Lost with one copy out (as the recoverer reports it) and two not sent yet.
+    reconnect(core)
+    assert core.receive_data(sf.open_ok(), 1.0) == []
+    first, _second, _third = channel.unconfirmed()
+    channel.republished(first, channel.next_broker_tag)
+    lose(core)
+    assert [p.sequence for p in channel.unconfirmed()] == [1, 2, 3]
+    assert len(recover(core)) == 3
+    assert publisher.publish('ex', 'k', b'') == 4
+    assert [channel.app_sequence(tag) for tag in (1, 2, 3, 4)] == [1, 2, 3, 4]
 
 
 def test_abandon_stops_tracking_a_publish() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    for tag in (1, 2, 3):
-        channel.published(tag, 'ex', 'k', b'')
+    core, publisher, channel = recovering_channel()
+    for _ in range(3):
+        publisher.publish('ex', 'k', b'')
     abandoned = channel.abandon(2)
     assert abandoned is not None
     assert (abandoned.sequence, abandoned.broker_tag, abandoned.exchange) == (2, 2, 'ex')
-    record.connection_lost()
+    lose(core)
     abandoned = channel.abandon(3)
     assert abandoned is not None and abandoned.sequence == 3
     assert channel.abandon(42) is None
     assert [p.sequence for p in channel.unconfirmed()] == [1]
+    assert len(recover(core)) == 1  # only 1 is published again
 
 
-def test_channel_closed_returns_the_publishes_it_drops() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    channel.published(1, 'ex', 'k', b'')
-    channel.published(2, 'ex', 'k', b'')
-    record.connection_lost()
-    channel.republished(channel.unconfirmed()[1], 1)
-    assert [p.sequence for p in record.channel_closed(1)] == [1, 2]
+@pytest.mark.parametrize('lost_again', [False, True])
+def test_channel_closed_returns_the_publishes_it_drops(lost_again: bool) -> None:
+    """Copies published again and a new publish, on the connection or lost with it."""
+    core, publisher, channel = recovering_channel()
+    publisher.publish('ex', 'k', b'')
+    publisher.publish('ex', 'k', b'')
+    lose(core)
+    assert len(recover(core)) == 2
+    assert publisher.publish('ex', 'k', b'') == 3
+    if lost_again:
+        lose(core)
+    assert repr(channel).endswith('pending=0 unsent=3>' if lost_again else 'pending=3 unsent=0>')
+    assert core.recoverer is not None
+    record = core.recoverer.record
+    assert [p.sequence for p in record.channel_closed(1)] == [1, 2, 3]
     assert record.channel_closed(1) == []  # already gone
 
 
 def test_pending_publish_repr_hides_the_message() -> None:
-    channel = confirm_channel(RecoveryRecord())
-    channel.published(1, 'ex', 'k', b'secret-body', properties='secret-props')
+    _core, publisher, channel = recovering_channel()
+    secret = spec.BasicProperties(headers={'token': 'secret-props'})
+    publisher.publish('ex', 'k', b'secret-body', secret)
     (entry,) = channel.drop_publishes()
     assert repr(entry) == '<PendingPublish sequence=1 broker_tag=1>'
-    assert (entry.body, entry.properties) == (b'secret-body', 'secret-props')
+    assert (entry.body, entry.properties) == (b'secret-body', secret)
 
 
 # -- transactions ------------------------------------------------------------------------
 
 
 def test_transaction_with_work_lost_with_the_connection_is_reported() -> None:
-    record = RecoveryRecord()
-    record.channel_opened(1)
-    record.method_completed(1, spec.Tx.Select(), spec.Tx.SelectOk())
-    channel = record.channel(1)
-    assert channel is not None
-    channel.published(None, 'ex', 'k', b'')
-    record.connection_lost()
+    core, publisher, channel = recovering_channel(TX)
+    assert publisher.publish('ex', 'k', b'') is None
+    lose(core)
     assert channel.take_transaction_lost() is True
     assert channel.take_transaction_lost() is False
 
 
 def test_committed_transaction_is_not_reported_lost() -> None:
-    record = RecoveryRecord()
-    record.channel_opened(1)
-    record.method_completed(1, spec.Tx.Select(), spec.Tx.SelectOk())
-    channel = record.channel(1)
-    assert channel is not None
-    channel.broker_tag_for(1)  # an ack inside the transaction
-    record.method_completed(1, spec.Tx.Commit(), spec.Tx.CommitOk())
-    record.connection_lost()
+    core, publisher, channel = recovering_channel(TX)
+    publisher.ack(1)  # an ack inside the transaction
+    assert channel.tx_dirty
+    publisher.rpc(spec.Tx.Commit())
+    core.receive_data(sf.method(1, spec.Tx.CommitOk()), 0.0)
+    lose(core)
     assert channel.take_transaction_lost() is False
-    channel.published(None, 'ex', 'k', b'')
-    record.method_completed(1, spec.Tx.Rollback(), spec.Tx.RollbackOk())
-    record.connection_lost()
+    recover(core, TX)
+    publisher.publish('ex', 'k', b'')
+    assert channel.tx_dirty
+    publisher.rpc(spec.Tx.Rollback())
+    core.receive_data(sf.method(1, spec.Tx.RollbackOk()), 2.0)
+    lose(core)
     assert channel.take_transaction_lost() is False
 
 
 def test_channel_record_repr() -> None:
-    record = RecoveryRecord()
-    channel = confirm_channel(record)
-    channel.published(1, 'ex', 'k', b'')
+    core, publisher, channel = recovering_channel()
+    publisher.publish('ex', 'k', b'')
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=1 unsent=0>'
-    record.connection_lost()
-    assert record.losses == 1
+    lose(core)
+    assert core.recoverer is not None and core.recoverer.record.losses == 1
     assert repr(channel) == '<ChannelRecord 1 confirm tag_offset=0 pending=0 unsent=1>'
 
 

@@ -8,9 +8,10 @@ Usage (from the repository root)::
 Like ``bench/run.py``: every measurement is its own subprocess (``bench/aio_scenarios.py``);
 ours runs under this interpreter with the repository on ``PYTHONPATH``, aio-pika 10.2.1 and
 aiormq 7.2.4 under ``bench/.venv-aio-ref`` (created on first use, gitignored), so the clients
-never share a process. Clients are interleaved within each run, the order rotating from run to
-run, and each figure is the median over the runs. This process declares, prefills and deletes
-the queues with the raw-socket client, so no client pays for set-up.
+never share a process. Clients are interleaved within each run, in an order that changes from
+run to run so that no client always follows the same one (``raw_ceiling.run_order``, shared
+with ``run.py``), and each figure is the median over the runs. This process declares, prefills
+and deletes the queues with the raw-socket client, so no client pays for set-up.
 
 Scenarios (100-byte bodies): ``publish`` (no confirms), ``consume`` (ack each, prefetch 1000),
 ``confirm`` (pipelined confirms, 1000 in flight), ``rpc`` (Queue.Declare round trips; p50
@@ -227,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(runs):
         for scenario in scenarios:
             count = max(1, int(SCENARIOS[scenario][1 if args.quick else 0] * args.scale))
-            shift = run % len(clients)
-            for client in clients[shift:] + clients[:shift]:
+            for client in raw_ceiling.run_order(clients, run):
                 if scenario not in ONLY.get(client, SCENARIOS):
                     continue
                 row = measure(client, scenario, count)
+                row['run'] = run
                 rows.append(row)
                 if not row.get('ok'):
                     print(f'run {run} {scenario} {client}: FAILED {row.get("error")}')

@@ -6,8 +6,8 @@ socket, a consume loop that scans frames minimally and answers with pre-encoded 
 what the local broker can take. Every client's throughput is reported as a fraction of it.
 
 It imports nothing but the standard library, so it runs under either interpreter, and
-``run.py`` also uses :class:`RawConnection` to declare, prefill and delete the benchmark
-queues outside every measured process.
+``run.py`` and ``aio.py`` also use :class:`RawConnection` to declare, prefill and delete the
+benchmark queues outside every measured process, and :func:`run_order` to order their clients.
 
 Run as a script it measures one scenario: ``python raw_ceiling.py '<json job>'`` prints one JSON
 line (the same protocol as ``scenarios_ours.py``).
@@ -22,7 +22,10 @@ import socket
 import struct
 import sys
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -303,6 +306,32 @@ def delete(queue: str) -> None:
         conn.queue_delete(queue)
     finally:
         conn.close()
+
+
+def run_order(clients: Sequence[str], run_index: int) -> list[str]:
+    """The order in which run ``run_index`` (from 0) measures ``clients``: a balanced design.
+
+    Why not a rotation of one cycle: then every client follows the same other client in every
+    run (b after a, run after run), and what a measurement leaves behind (the broker's state
+    after a queue was drained and deleted, a warm or cold core, the other core's load) tilts
+    the next one the same way each time, so a paired row (on vs off, ours vs base) measures
+    its place in the round as much as the code: bench/NOTES.md, "Quiet timed runs of the
+    evening's passes", where it was 5-8%.
+
+    Instead the runs walk a Williams design, the standard cross-over order against carry-over
+    effects: the sequence 0, 1, n-1, 2, n-2, ... of client indices, shifted by one place every
+    second run, and reversed in every odd run. So runs 0 and 1 (2 and 3, ...) measure each pair
+    of clients in both orders, no client has the same predecessor in every run once there are
+    two, and over 2n runs each client follows every other one, and holds every position, exactly
+    twice. It depends only on the clients and the run index: a run is reproduced by its options.
+    """
+    n = len(clients)
+    if n == 0:
+        return []
+    shift = run_index // 2
+    base = [(i + 1) // 2 if i % 2 else (n - i // 2) % n for i in range(n)]
+    order = [clients[(shift + i) % n] for i in base]
+    return order[::-1] if run_index % 2 else order
 
 
 # --------------------------------------------------------------------------- scenarios

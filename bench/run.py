@@ -8,8 +8,10 @@ Usage (from the repository root)::
 Why it is shaped like this: every measurement runs in its own subprocess so that the two
 libraries never share an interpreter (ours with ``.venv/bin/python bench/scenarios_ours.py``,
 pika 1.4.4 with ``bench/.venv-pika/bin/python bench/scenarios_pika.py``, the ceiling with
-``bench/raw_ceiling.py``). Clients are interleaved within each run (the order rotates from run
-to run) so that broker warm-up and machine noise spread evenly, and each figure is the median
+``bench/raw_ceiling.py``). Clients are interleaved within each run, in an order that changes
+from run to run so that no client always follows the same one (``raw_ceiling.run_order``, a
+balanced cross-over design; the JSON's ``meta.client_order`` lists it): broker warm-up, machine
+noise and whatever one measurement leaves to the next spread evenly. Each figure is the median
 over the runs. This process only declares, prefills and deletes the queues, with the raw socket
 client, so no client pays for setup in its measurement.
 
@@ -205,12 +207,6 @@ def parse_output(stdout: str, stderr: str, returncode: int) -> dict[str, Any]:
             return parsed
     tail = (stderr.strip().splitlines() or ['no output'])[-1]
     return {'ok': False, 'error': f'exit {returncode}: {tail[:200]}'}
-
-
-def run_order(clients: list[str], run_index: int) -> list[str]:
-    """Clients rotated by one place per run, so none is always measured first."""
-    shift = run_index % len(clients) if clients else 0
-    return clients[shift:] + clients[:shift]
 
 
 # --------------------------------------------------------------------------- summary
@@ -620,7 +616,7 @@ def measure_all(
             if scenario == 'rss' and run_index > 0:
                 continue  # one pass of the long RSS scenario per client is enough
             count = scenario_count(scenario, args.quick)
-            for client in run_order(args.clients, run_index):
+            for client in raw_ceiling.run_order(args.clients, run_index):
                 if client == 'raw' and scenario == 'rss':
                     continue  # the ceiling has no client memory worth measuring
                 cmd = client_command(client, ref_python)
@@ -682,6 +678,7 @@ def run_facts(args: argparse.Namespace, duration: float) -> dict[str, Any]:
         'machine': f'{platform.platform()}, {os.cpu_count()} CPUs',
         'load_average': os.getloadavg(),
         'counts': {s: scenario_count(s, args.quick) for s in args.scenarios},
+        'client_order': [raw_ceiling.run_order(args.clients, r) for r in range(args.runs)],
         'broker': 'local RabbitMQ on 127.0.0.1:5672',
     }
 

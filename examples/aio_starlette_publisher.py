@@ -18,8 +18,12 @@ channel is open. Why it is built this way:
   ``ConnectionParameters(recovery=pika.Recovery(...))`` (docs/recovery.md) instead of a URL.
 
     pip install starlette uvicorn
+    pika declare queue jobs    # the key must reach a queue: else the JSON 500 "unroutable"
     PIKA_URL=amqp://guest:guest@localhost/ python examples/aio_starlette_publisher.py
     curl -i -X POST --data 'hello' http://127.0.0.1:8000/publish/jobs
+
+It serves on 127.0.0.1, port ``PORT`` (default 8000). tests/broker/test_aio_starlette_served.py
+runs it exactly this way (on a free ``PORT``).
 """
 
 from __future__ import annotations
@@ -154,6 +158,6 @@ app = create_app(
 )
 
 if __name__ == '__main__':
-    import uvicorn  # not a dependency of the example's test: `pip install uvicorn` to serve
+    import uvicorn  # the server only: the app itself needs starlette alone
 
     uvicorn.run(app, host='127.0.0.1', port=int(os.environ.get('PORT', '8000')))

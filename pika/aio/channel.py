@@ -226,8 +226,8 @@ class Channel:
     async def send_rpc(self, method: Any, timeout: Optional[float] = None) -> Any:
         """:meth:`begin_rpc` and await the reply (an ``RpcReply`` event, None for nowait);
         while the connection recovers, wait for it first."""
-        if self.connection.recovering:
-            await self.connection.wait_recovered(self.connection.deadline(timeout))
+        if self.connection.recovering:  # tested here for speed: see wait_recovered
+            await self.connection.wait_recovered(timeout)
         reply = self.begin_rpc(method, timeout)
         if reply is None:
             return None
@@ -263,7 +263,7 @@ class Channel:
 
     async def _table_rpc_recovering(self, method: Any, timeout: Optional[float]) -> Any:
         """:meth:`_table_rpc` once the connection is recovered."""
-        await self.connection.wait_recovered(self.connection.deadline(timeout))
+        await self.connection.wait_recovered(timeout)
         reply = self.begin_rpc(method, timeout, True)
         assert reply is not None  # a table method with nowait False always has a reply
         return await reply
@@ -495,8 +495,8 @@ class Channel:
             raise TypeError('properties must be a pika.BasicProperties or None')
         if mandatory is not False and mandatory is not True:
             args_mod.require_bool('mandatory', mandatory)
-        if self.connection.recovering:
-            await self.connection.wait_recovered(self.connection.deadline(timeout))
+        if self.connection.recovering:  # tested here: the await alone is +8.7% per publish
+            await self.connection.wait_recovered(timeout)
         confirms = self._confirms
         if confirms is not None:
             await self._publish_confirmed(

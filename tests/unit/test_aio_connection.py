@@ -313,3 +313,28 @@ def test_stream_protocol_hands_reads_straight_to_the_sink() -> None:
     assert protocol.data_received == sink.data_received
     protocol.data_received(b'frame')
     assert received == [b'frame']
+
+
+@pytest.mark.parametrize('path', ['basic_publish', 'table_rpc', 'send_rpc'])
+def test_a_call_while_recovering_waits_its_timeout_then_raises_connection_recovering(
+    path: str,
+) -> None:
+    """Each channel path that waits for a recovering connection (publish, a table RPC, an RPC
+    through ``send_rpc``) is bounded by the call's ``timeout`` and sends nothing meanwhile."""
+
+    async def main() -> None:
+        conn, backend = await open_connection()
+        ch = await open_channel(conn)
+        assert backend.transport is not None
+        backend.transport.take()
+        conn.recovering = True  # as a ConnectionInterrupted event leaves it
+        calls = {
+            'basic_publish': lambda: ch.basic_publish('', 'q', b'x', timeout=0.01),
+            'table_rpc': lambda: ch.queue_declare('q', timeout=0.01),
+            'send_rpc': lambda: ch.basic_get('q', timeout=0.01),
+        }
+        with pytest.raises(exceptions.ConnectionRecovering):
+            await calls[path]()
+        assert backend.transport.take() == b''
+
+    _run(main)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Make ``import tests.helpers`` and ``import pika`` work however pytest was launched.
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -36,6 +37,13 @@ from tests.helpers.recovery_figures import RECORDED as _RECOVERY_FIGURES  # noqa
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+# Hypothesis tests are not timing assertions: no per-example deadline and no too_slow health
+# check, both of which fail correct tests on a loaded machine. The one home of these settings:
+# loaded here, before any test module is imported, so every @settings a test builds inherits them
+# (a test's own @settings gives only its example count).
+settings.register_profile('pika', deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile('pika')
 
 _BROKER_DIRS = ('broker', 'acceptance')
 

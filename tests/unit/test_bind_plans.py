@@ -30,7 +30,7 @@ def _outcome(method: str, args: tuple[Any, ...], kwargs: dict[str, Any], binder:
         return ('TypeError', str(exc))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(
     method=st.sampled_from(sorted(args_.MODERN)),
     args=st.lists(_VALUES, max_size=9),

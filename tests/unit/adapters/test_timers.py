@@ -191,7 +191,7 @@ def test_cancel_releases_callback(queue: TimerQueue) -> None:
     assert handle.state == 'cancelled'
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.lists(
         st.tuples(st.floats(min_value=0, max_value=50), st.booleans()), min_size=0, max_size=60

@@ -11,7 +11,7 @@ import tracemalloc
 from typing import Any, Union
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pika import exceptions, frame, spec
@@ -32,7 +32,7 @@ from tests.helpers.strategies import (
 
 Buffer = Union[bytes, bytearray, memoryview]
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=400)
 
 
 def decode_loop(data: Buffer, frame_max: int | None = None) -> list[frame.Frame]:

@@ -395,7 +395,7 @@ def fields_of(cls: dict[str, Any], method: dict[str, Any]) -> list[Any]:
 
 
 @pytest.mark.parametrize(('cls', 'method'), JSON_METHODS, ids=lambda x: x['name'])
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(draw=st.data())
 def test_every_method_round_trips(cls: dict[str, Any], method: dict[str, Any], draw: Any) -> None:
     fields = fields_of(cls, method)

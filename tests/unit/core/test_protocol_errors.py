@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pika import exceptions, frame, spec
@@ -180,7 +180,7 @@ def test_events_before_violation_are_kept() -> None:
 # --------------------------------------------------------------------------- fuzz
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(chunks=st.lists(st.binary(max_size=64), max_size=8))
 def test_random_bytes_after_handshake(chunks: list[bytes]) -> None:
     core = open_core()

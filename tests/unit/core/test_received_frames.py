@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pika
@@ -20,7 +20,7 @@ from tests.helpers.deliveries import check_run, decode_run
 from tests.helpers.methods import sample
 from tests.helpers.strategies import deliver_streams, properties_values, short_str
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300)
 
 
 # ---------------------------------------------------------------------------- method decoding

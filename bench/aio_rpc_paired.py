@@ -1,4 +1,4 @@
-"""RPC round trips of `pika.aio`, its loop's floor and the raw socket, interleaved call by call.
+"""RPC round trips of `pika.aio`, a lean client, the loop floor and raw, interleaved call by call.
 
     PYTHONPATH=. .venv/bin/python bench/aio_rpc_paired.py [--loop asyncio|uvloop|both]
         [--runs 5] [--count 3000]
@@ -6,14 +6,17 @@
 Why: ``bench/aio.py`` times each client in its own process, one after the other, and the p50
 of a loopback round trip moves by 10-30% between two such processes on this 2-core machine
 (the broker's state, the other core's load, how deeply the idle CPU sleeps). Its p50 ratios
-therefore scatter more than the changes they are meant to judge. Here the three clients run
+therefore scatter more than the changes they are meant to judge. Here the four clients run
 in one process, on one loop, against the same broker, and take turns call by call (the order
 rotates each time, so none always follows the same one): whatever the machine does, it does
-to all three alike, and the ratios of their p50s are steady to a percent or two.
+to all four alike, and the ratios of their p50s are steady to a percent or two.
 
 Clients, each a passive ``Queue.Declare`` of the same queue on its own connection:
 
 * ``ours``: ``await ch.queue_declare(queue, passive=True)`` through `pika.aio`;
+* ``lean``: the least a real client does on top of the floor, written out by hand: encode the
+  request from its arguments, decode the reply's fields, and hand them to the oldest of a
+  FIFO of futures. No argument checks, no channel state, no reply objects (:class:`Lean`);
 * ``floor``: the raw client's pre-encoded request written through an asyncio transport, its
   reply awaited on a future that the protocol settles (``aio_scenarios.FloorProtocol``): what
   any client on this loop pays, with no encoding, decoding or bookkeeping of its own;
@@ -30,10 +33,12 @@ import argparse
 import asyncio
 import json
 import statistics
+import struct
 import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -47,9 +52,62 @@ sys.path.insert(0, str(BENCH_DIR.parent))  # this checkout's pika, whatever is i
 import raw_ceiling  # noqa: E402  (stdlib-only helpers living next to this script)
 
 URL = 'amqp://guest:guest@127.0.0.1:5672/%2F'
-CLIENTS = ('ours', 'floor', 'raw')
+CLIENTS = ('ours', 'lean', 'floor', 'raw')
+#: the ratios of p50s reported, (numerator, denominator)
+RATIOS = (('ours', 'raw'), ('lean', 'raw'), ('floor', 'raw'), ('ours', 'floor'), ('ours', 'lean'))
 WARM_UP = 200
 DECLARE_OK = b'\x00\x32\x00\x0b'  # Queue.DeclareOk's class and method ids
+_FRAME_HEAD = struct.Struct('>BHI')  # frame type, channel, payload size
+_METHOD_ID = struct.Struct('>HH')  # class id, method id
+_COUNTS = struct.Struct('>II')  # Queue.DeclareOk's message and consumer counts
+_DECLARE_HEAD = struct.Struct('>HHH')  # Queue.Declare's class id, method id, ticket
+
+
+class Lean(asyncio.Protocol):
+    """The ``lean`` client's protocol: frames cut from what arrives, each Queue.DeclareOk
+    decoded into ``(queue, message_count, consumer_count)`` for the oldest waiting future."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiters: deque[asyncio.Future[tuple[str, int, int]]] = deque()
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        while len(buf) >= 7:
+            frame_type, _channel, size = _FRAME_HEAD.unpack_from(buf)
+            end = size + 8
+            if len(buf) < end:
+                return
+            if frame_type == 1 and _METHOD_ID.unpack_from(buf, 7) == (50, 11):
+                length = buf[11]
+                queue = bytes(buf[12 : 12 + length]).decode()
+                messages, consumers = _COUNTS.unpack_from(buf, 12 + length)
+                waiter = self.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result((queue, messages, consumers))
+            del buf[:end]
+
+    def queue_declare(
+        self, queue: str, passive: bool = False, durable: bool = False
+    ) -> asyncio.Future[tuple[str, int, int]]:
+        """Send Queue.Declare on channel 1; the future of its reply's fields."""
+        name = queue.encode()
+        payload = b''.join((
+            _DECLARE_HEAD.pack(50, 10, 0),
+            bytes((len(name),)),
+            name,
+            bytes((passive | durable << 1,)),
+            b'\x00\x00\x00\x00',  # no arguments
+        ))  # fmt: skip
+        waiter: asyncio.Future[tuple[str, int, int]] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        self.transport.write(_FRAME_HEAD.pack(1, 1, len(payload)) + payload + b'\xce')
+        return waiter
 
 
 async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
@@ -65,10 +123,15 @@ async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
         floor_conn = raw_ceiling.RawConnection()
         transport, protocol = await loop.create_connection(FloorProtocol, sock=floor_conn.sock)
         protocol.wanted = DECLARE_OK
+        lean_conn = raw_ceiling.RawConnection()
+        lean_transport, lean = await loop.create_connection(Lean, sock=lean_conn.sock)
         raw = raw_ceiling.RawConnection()
 
         async def ours() -> None:
             await channel.queue_declare(queue, passive=True)
+
+        async def lean_declare() -> None:
+            await lean.queue_declare(queue, passive=True)
 
         async def floor() -> None:
             protocol.waiter = waiter = loop.create_future()
@@ -81,6 +144,7 @@ async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
 
         calls: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             ('ours', ours),
+            ('lean', lean_declare),
             ('floor', floor),
             ('raw', raw_socket),
         ]
@@ -96,6 +160,7 @@ async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
                         latencies[name].append(clock() - started)
         finally:
             transport.close()
+            lean_transport.close()
             raw.sock.close()
         await channel.queue_delete(queue)
     return latencies
@@ -138,7 +203,7 @@ def run_parent(loops: list[str], runs: int, count: int) -> list[dict[str, Any]]:
         row: dict[str, Any] = {'loop': loop_name, 'runs': len(results)}
         for name in CLIENTS:
             row[f'{name}_p50_us'] = statistics.median(r[name]['p50_us'] for r in results)
-        for top, bottom in (('ours', 'raw'), ('ours', 'floor'), ('floor', 'raw')):
+        for top, bottom in RATIOS:
             ratios = [r[top]['p50_us'] / r[bottom]['p50_us'] for r in results]
             row[f'{top}/{bottom}'] = statistics.median(ratios)
             row[f'{top}/{bottom} range'] = (min(ratios), max(ratios))
@@ -148,17 +213,22 @@ def run_parent(loops: list[str], runs: int, count: int) -> list[dict[str, Any]]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The rows as a markdown table (ratios: median of the runs, [lowest, highest])."""
-    print('| loop | ours p50 us | floor p50 us | raw p50 us | ours/raw | ours/floor | floor/raw |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
+    keys = [f'{top}/{bottom}' for top, bottom in RATIOS]
+    print(
+        '| loop | '
+        + ' | '.join(f'{name} p50 us' for name in CLIENTS)
+        + ' | '
+        + ' | '.join(keys)
+        + ' |'
+    )
+    print('|---|' + '---:|' * (len(CLIENTS) + len(keys)))
     for row in rows:
+        p50s = ' | '.join(f'{row[name + "_p50_us"]:.0f}' for name in CLIENTS)
         ratios = ' | '.join(
             f'{row[key]:.3f} [{row[key + " range"][0]:.3f}, {row[key + " range"][1]:.3f}]'
-            for key in ('ours/raw', 'ours/floor', 'floor/raw')
+            for key in keys
         )
-        print(
-            f'| {row["loop"]} | {row["ours_p50_us"]:.0f} | {row["floor_p50_us"]:.0f} | '
-            f'{row["raw_p50_us"]:.0f} | {ratios} |'
-        )
+        print(f'| {row["loop"]} | {p50s} | {ratios} |')
 
 
 def main(argv: list[str] | None = None) -> int:

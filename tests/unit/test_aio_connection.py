@@ -328,6 +328,9 @@ def test_a_call_while_recovering_waits_its_timeout_then_raises_connection_recove
         assert backend.transport is not None
         backend.transport.take()
         conn.recovering = True  # as a ConnectionInterrupted event leaves it
+        # no default bound: a path that ignored its call's timeout would wait for good (and
+        # fail by _run's bound) instead of passing on rpc_timeout a few seconds later
+        conn.rpc_timeout = None
         calls = {
             'basic_publish': lambda: ch.basic_publish('', 'q', b'x', timeout=0.01),
             'table_rpc': lambda: ch.queue_declare('q', timeout=0.01),

@@ -7,9 +7,10 @@ Why: ``bench/aio.py`` times each client in its own process, one after the other,
 of a loopback round trip moves by 10-30% between two such processes on this 2-core machine
 (the broker's state, the other core's load, how deeply the idle CPU sleeps). Its p50 ratios
 therefore scatter more than the changes they are meant to judge. Here the four clients run
-in one process, on one loop, against the same broker, and take turns call by call (the order
-rotates each time, so none always follows the same one): whatever the machine does, it does
-to all four alike, and the ratios of their p50s are steady to a percent or two.
+in one process, on one loop, against the same broker, and take turns call by call (in
+``raw_ceiling.run_order``'s balanced order, as ``run.py`` and ``aio.py`` order their clients,
+so no client carries what one neighbour leaves it): whatever the machine does, it does to all
+four alike, and the ratios of their p50s are steady to a percent or two.
 
 Clients, each a passive ``Queue.Declare`` of the same queue on its own connection:
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import struct
@@ -44,6 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
+
+    from pika.aio import Channel
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -111,21 +115,36 @@ class Lean(asyncio.Protocol):
 
 
 async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
-    """``count`` round trips of each client, taking turns; their latencies in seconds."""
-    from aio_scenarios import FloorProtocol
-
+    """``count`` round trips of each client, taking turns; their latencies in seconds. The
+    queue is deleted however that ends (auto_delete never fires: it has no consumer)."""
     import pika.aio
+
+    async with await pika.aio.connect(URL) as conn, await conn.channel() as channel:
+        await channel.queue_declare(queue, auto_delete=True)
+        try:
+            return await take_turns(channel, queue, count)
+        finally:
+            await channel.queue_delete(queue)
+
+
+async def take_turns(channel: Channel, queue: str, count: int) -> dict[str, list[float]]:
+    """:func:`interleaved`'s round trips, ours on ``channel`` and the others each on a raw
+    connection of its own (closed on the way out; a socket whose set-up failed goes with this
+    process, which then ends)."""
+    from aio_scenarios import FloorProtocol
 
     loop = asyncio.get_running_loop()
     request = raw_ceiling.declare_frame(queue, passive=True)
-    async with await pika.aio.connect(URL) as conn, await conn.channel() as channel:
-        await channel.queue_declare(queue, auto_delete=True)
+    with contextlib.ExitStack() as opened:
         floor_conn = raw_ceiling.RawConnection()
         transport, protocol = await loop.create_connection(FloorProtocol, sock=floor_conn.sock)
+        opened.callback(transport.close)
         protocol.wanted = DECLARE_OK
         lean_conn = raw_ceiling.RawConnection()
         lean_transport, lean = await loop.create_connection(Lean, sock=lean_conn.sock)
+        opened.callback(lean_transport.close)
         raw = raw_ceiling.RawConnection()
+        opened.callback(raw.sock.close)
 
         async def ours() -> None:
             await channel.queue_declare(queue, passive=True)
@@ -142,27 +161,21 @@ async def interleaved(queue: str, count: int) -> dict[str, list[float]]:
             raw.sock.sendall(request)
             raw.expect(50, 11)
 
-        calls: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-            ('ours', ours),
-            ('lean', lean_declare),
-            ('floor', floor),
-            ('raw', raw_socket),
-        ]
-        latencies: dict[str, list[float]] = {name: [] for name, _ in calls}
+        calls: dict[str, Callable[[], Awaitable[None]]] = {
+            'ours': ours,
+            'lean': lean_declare,
+            'floor': floor,
+            'raw': raw_socket,
+        }
+        latencies: dict[str, list[float]] = {name: [] for name in calls}
         clock = time.perf_counter
-        try:
-            for index in range(WARM_UP + count):
-                turn = index % len(calls)
-                for name, call in calls[turn:] + calls[:turn]:
-                    started = clock()
-                    await call()
-                    if index >= WARM_UP:
-                        latencies[name].append(clock() - started)
-        finally:
-            transport.close()
-            lean_transport.close()
-            raw.sock.close()
-        await channel.queue_delete(queue)
+        for index in range(WARM_UP + count):
+            for name in raw_ceiling.run_order(list(calls), index):
+                call = calls[name]
+                started = clock()
+                await call()
+                if index >= WARM_UP:
+                    latencies[name].append(clock() - started)
     return latencies
 
 

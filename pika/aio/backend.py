@@ -93,7 +93,8 @@ class Transport(Protocol):
         """Bytes written but not yet sent."""
 
     def close(self) -> None:
-        """Send what is buffered, then close; :meth:`Sink.connection_lost` follows."""
+        """Send what is buffered, then close; :meth:`Sink.connection_lost` follows. Nothing
+        more is received once this is called."""
 
     def abort(self) -> None:
         """Close at once, dropping what is buffered; :meth:`Sink.connection_lost` follows."""

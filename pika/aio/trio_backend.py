@@ -326,7 +326,13 @@ class TrioTransport:
         return self._queue.size
 
     def close(self) -> None:
-        """Send what is queued (at most :data:`CLOSE_FLUSH_TIMEOUT` seconds), then close."""
+        """Send what is queued (at most :data:`CLOSE_FLUSH_TIMEOUT` seconds), then close.
+
+        Nothing more reaches the sink, as with asyncio's transports: a stream dropped by a
+        recovery must not hand late bytes to a connection already opening the next one. The
+        reader goes on draining the socket meanwhile (its bytes are dropped): unread bytes at
+        the close would make the kernel reset the connection, cutting off the flush.
+        """
         if self._lost or self._closing:
             return
         if not self._queue:
@@ -366,7 +372,8 @@ class TrioTransport:
                 if data is None:
                     await trio.lowlevel.wait_readable(sock)
                     continue
-                sink.data_received(data)
+                if not self._closing:  # else dropped: see close()
+                    sink.data_received(data)
                 await trio.lowlevel.checkpoint()  # let the tasks it woke run first
         except exceptions.StreamLostError as error:  # EOF included
             self._lose(error)

@@ -99,3 +99,66 @@ def test_spawned_task_runs_and_cancels_and_a_failure_is_contained() -> None:
         return seen
 
     assert trio.run(main) == ['started', 'after cancel']
+
+
+def test_transport_close_receives_nothing_more_while_it_flushes() -> None:
+    """As asyncio's transports: after ``close()`` the sink gets no data, even while queued
+    output still goes out (a recovery drops a stream this way and opens the next one); the
+    socket is still drained, so the peer gets every queued byte and a clean EOF, not a reset;
+    then exactly one ``connection_lost``."""
+    import socket
+
+    from pika.aio.trio_backend import TrioTransport
+
+    class Sink:
+        def __init__(self) -> None:
+            self.received: list[bytes] = []
+            self.lost: list[object] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.received.append(data)
+
+        def connection_lost(self, exc: object) -> None:
+            self.lost.append(exc)
+
+        def pause_writing(self) -> None:
+            pass
+
+        def resume_writing(self) -> None:
+            pass
+
+    async def main() -> Sink:
+        ours, peer = socket.socketpair()
+        ours.setblocking(False)
+        sink = Sink()
+        transport = TrioTransport(ours, sink, TrioBackend())  # type: ignore[arg-type]
+        peer.sendall(b'before')
+        while not sink.received:
+            await trio.sleep(0.01)
+        transport.write(b'x' * (8 << 20))  # more than the socket takes: close must flush
+        assert transport.get_write_buffer_size() > 0
+        transport.close()
+        peer.sendall(b'late')
+        await trio.sleep(0.1)
+        assert sink.received == [b'before']  # the late bytes were not handed over
+        assert sink.lost == []  # still flushing
+        peer.setblocking(False)
+        drained = 0
+        with trio.fail_after(10):
+            while True:  # read all that was queued, up to the close's EOF
+                try:
+                    chunk = peer.recv(1 << 20)
+                except BlockingIOError:
+                    await trio.sleep(0.01)
+                    continue
+                if not chunk:
+                    break
+                drained += len(chunk)
+        peer.close()
+        await trio.sleep(0)  # connection_lost comes from a loop callback
+        assert drained == 8 << 20
+        return sink
+
+    sink = trio.run(main)
+    assert sink.received == [b'before']
+    assert sink.lost == [None]

@@ -10,7 +10,6 @@ import contextlib
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import pika
+from tests.helpers.private_broker import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,21 +38,13 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 
 
-def free_port() -> int:
-    """A port free on 127.0.0.1 now, for the example's ``PORT`` (the kernel picks it from the
-    ephemeral range at random, so another process taking it before the server binds is unlikely;
-    if one does, the server exits and the test fails with uvicorn's "address in use")."""
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Served:
     """The example running as a subprocess, its output collected by a reader thread (so a full
     pipe never blocks the server, and a wait for a line is bounded)."""
 
     def __init__(self, amqp_url: str) -> None:
+        # bound, then released: if another process took it before uvicorn binds (unlikely,
+        # the kernel picks at random), the server exits and the test fails saying so
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, str(SCRIPT)],

@@ -54,6 +54,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent))  # this checkout's pika, whatever is installed
 
 import raw_ceiling  # noqa: E402  (stdlib-only helpers living next to this script)
+from raw_ceiling import FRAME_END, FRAME_METHOD  # noqa: E402
 
 URL = 'amqp://guest:guest@127.0.0.1:5672/%2F'
 CLIENTS = ('ours', 'lean', 'floor', 'raw')
@@ -87,7 +88,7 @@ class Lean(asyncio.Protocol):
             end = size + 8
             if len(buf) < end:
                 return
-            if frame_type == 1 and _METHOD_ID.unpack_from(buf, 7) == (50, 11):
+            if frame_type == FRAME_METHOD and _METHOD_ID.unpack_from(buf, 7) == (50, 11):
                 length = buf[11]
                 queue = bytes(buf[12 : 12 + length]).decode()
                 messages, consumers = _COUNTS.unpack_from(buf, 12 + length)
@@ -110,7 +111,7 @@ class Lean(asyncio.Protocol):
         ))  # fmt: skip
         waiter: asyncio.Future[tuple[str, int, int]] = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
-        self.transport.write(_FRAME_HEAD.pack(1, 1, len(payload)) + payload + b'\xce')
+        self.transport.write(_FRAME_HEAD.pack(FRAME_METHOD, 1, len(payload)) + payload + FRAME_END)
         return waiter
 
 
